@@ -1,0 +1,220 @@
+//! The one configuration struct, built from flags, environment variables and an optional
+//! TOML file (in that order of precedence), with every limit named and unit-suffixed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything the server needs; built by [`Config::load`] or field by field in tests.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen_addr: SocketAddr,
+    /// Prometheus metrics over plain HTTP; `None` turns them off.
+    pub metrics_addr: Option<SocketAddr>,
+    pub data_dir: PathBuf,
+    /// Allows binding a non-loopback address while no API key exists.
+    pub insecure: bool,
+    pub log_format: LogFormat,
+    pub limits: Limits,
+}
+
+/// Limits on everything a client controls.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest decoded gRPC message.
+    pub message_bytes_max: usize,
+    /// Recipients in one `CheckStream` batch.
+    pub check_batch_items_max: usize,
+    /// Items in one `BatchSetConsent`.
+    pub set_batch_items_max: usize,
+    /// Concurrent HTTP/2 streams (RPCs) per connection.
+    pub streams_per_connection_max: u32,
+    /// Answered batches buffered per `CheckStream` before the server stops reading.
+    pub stream_queue_batches_max: usize,
+    /// Changes waiting for the writer.
+    pub write_queue_max: usize,
+    /// Changes committed with one fsync.
+    pub write_group_max: usize,
+    /// Concurrent `WatchChanges` streams in the whole server.
+    pub watch_streams_max: usize,
+    pub block_cache_bytes: usize,
+    /// How long shutdown waits for in-flight RPCs.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        message_bytes_max: 16 << 20,
+        check_batch_items_max: 16_384,
+        set_batch_items_max: 1_000,
+        streams_per_connection_max: 128,
+        stream_queue_batches_max: 4,
+        write_queue_max: 8_192,
+        write_group_max: 1_024,
+        watch_streams_max: 256,
+        block_cache_bytes: 256 << 20,
+        shutdown_grace_ms: 10_000,
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file `{path}`: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file `{path}` is not valid: {source}")]
+    Parse { path: String, source: Box<toml::de::Error> },
+    #[error("`{field}` must be {rule}, got `{value}`")]
+    Invalid { field: &'static str, rule: &'static str, value: String },
+}
+
+/// Command-line flags; each also reads a `CONSENTD_*` environment variable.
+#[derive(Clone, Debug, Default, clap::Parser)]
+#[command(name = "consentd", version, about = "Consent decision service")]
+pub struct Args {
+    /// Optional TOML file with the same keys as the flags (snake_case).
+    #[arg(long, env = "CONSENTD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// gRPC listen address [default: 127.0.0.1:50051].
+    #[arg(long, env = "CONSENTD_LISTEN_ADDR")]
+    pub listen_addr: Option<SocketAddr>,
+    /// Prometheus metrics address [default: 127.0.0.1:9464]; "off" disables.
+    #[arg(long, env = "CONSENTD_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Data directory [default: ./data].
+    #[arg(long, env = "CONSENTD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Allow a non-loopback listen address while no API key exists.
+    #[arg(long, env = "CONSENTD_INSECURE")]
+    pub insecure: bool,
+    /// Log format [default: text].
+    #[arg(long, env = "CONSENTD_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    #[arg(long, env = "CONSENTD_MESSAGE_BYTES_MAX")]
+    pub message_bytes_max: Option<usize>,
+    #[arg(long, env = "CONSENTD_CHECK_BATCH_ITEMS_MAX")]
+    pub check_batch_items_max: Option<usize>,
+    #[arg(long, env = "CONSENTD_SET_BATCH_ITEMS_MAX")]
+    pub set_batch_items_max: Option<usize>,
+    #[arg(long, env = "CONSENTD_STREAMS_PER_CONNECTION_MAX")]
+    pub streams_per_connection_max: Option<u32>,
+    #[arg(long, env = "CONSENTD_WRITE_QUEUE_MAX")]
+    pub write_queue_max: Option<usize>,
+    #[arg(long, env = "CONSENTD_WATCH_STREAMS_MAX")]
+    pub watch_streams_max: Option<usize>,
+    #[arg(long, env = "CONSENTD_BLOCK_CACHE_BYTES")]
+    pub block_cache_bytes: Option<usize>,
+}
+
+/// The TOML file: the same names as the flags, all optional.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen_addr: Option<SocketAddr>,
+    metrics_addr: Option<String>,
+    data_dir: Option<PathBuf>,
+    insecure: Option<bool>,
+    log_format: Option<LogFormat>,
+    message_bytes_max: Option<usize>,
+    check_batch_items_max: Option<usize>,
+    set_batch_items_max: Option<usize>,
+    streams_per_connection_max: Option<u32>,
+    write_queue_max: Option<usize>,
+    watch_streams_max: Option<usize>,
+    block_cache_bytes: Option<usize>,
+}
+
+fn positive<T: PartialOrd + Default + ToString>(field: &'static str, v: T) -> Result<T, ConfigError> {
+    if v > T::default() { Ok(v) } else { Err(ConfigError::Invalid { field, rule: "greater than 0", value: v.to_string() }) }
+}
+
+impl Config {
+    /// Flags and environment first, then the file, then the defaults.
+    pub fn load(args: Args) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let d = Limits::DEFAULT;
+        let metrics = args.metrics_addr.or(file.metrics_addr).unwrap_or_else(|| "127.0.0.1:9464".to_owned());
+        let metrics_addr = match metrics.as_str() {
+            "off" | "" => None,
+            s => Some(s.parse().map_err(|_| ConfigError::Invalid {
+                field: "metrics_addr",
+                rule: "a socket address or `off`",
+                value: s.to_owned(),
+            })?),
+        };
+        let limits = Limits {
+            message_bytes_max: positive("message_bytes_max", args.message_bytes_max.or(file.message_bytes_max).unwrap_or(d.message_bytes_max))?,
+            check_batch_items_max: positive(
+                "check_batch_items_max",
+                args.check_batch_items_max.or(file.check_batch_items_max).unwrap_or(d.check_batch_items_max),
+            )?,
+            set_batch_items_max: positive(
+                "set_batch_items_max",
+                args.set_batch_items_max.or(file.set_batch_items_max).unwrap_or(d.set_batch_items_max),
+            )?,
+            streams_per_connection_max: positive(
+                "streams_per_connection_max",
+                args.streams_per_connection_max.or(file.streams_per_connection_max).unwrap_or(d.streams_per_connection_max),
+            )?,
+            write_queue_max: positive("write_queue_max", args.write_queue_max.or(file.write_queue_max).unwrap_or(d.write_queue_max))?,
+            watch_streams_max: positive(
+                "watch_streams_max",
+                args.watch_streams_max.or(file.watch_streams_max).unwrap_or(d.watch_streams_max),
+            )?,
+            block_cache_bytes: args.block_cache_bytes.or(file.block_cache_bytes).unwrap_or(d.block_cache_bytes),
+            ..d
+        };
+        Ok(Config {
+            listen_addr: args
+                .listen_addr
+                .or(file.listen_addr)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 50051))),
+            metrics_addr,
+            data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data")),
+            insecure: args.insecure || file.insecure.unwrap_or(false),
+            log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+            limits,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.display().to_string(), source: Box::new(source) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "data_dir = \"/from/file\"\ncheck_batch_items_max = 7\nmetrics_addr = \"off\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let args = Args { config: Some(path.clone()), check_batch_items_max: Some(9), ..Args::default() };
+        let c = Config::load(args).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.limits.check_batch_items_max, 9);
+        assert_eq!(c.metrics_addr, None);
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:50051");
+
+        std::fs::write(&path, "bogus = 1\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(Config::load(Args { config: Some(path), ..Args::default() }), Err(ConfigError::Parse { .. })));
+        let zero = Args { write_queue_max: Some(0), ..Args::default() };
+        let err = Config::load(zero).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("write_queue_max"), "{err}");
+    }
+}

@@ -1,0 +1,156 @@
+//! Contact point parsing and normalization: email addresses, E.164 phone numbers and
+//! opaque device tokens. Pure functions; the same person typed two ways must come out as
+//! one contact point, so every read and write goes through [`normalize`].
+
+use std::str::FromStr;
+
+use email_address::EmailAddress;
+
+use crate::decision::Channel;
+
+/// Longest email address accepted (RFC 5321 path limit minus the angle brackets).
+pub const EMAIL_BYTES_MAX: usize = 254;
+/// Longest raw phone input accepted before parsing.
+pub const PHONE_INPUT_BYTES_MAX: usize = 64;
+/// Longest push or custom token accepted (FCM tokens are ~163 bytes; room to spare).
+pub const TOKEN_BYTES_MAX: usize = 512;
+
+/// A normalized contact point.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Normalized(String);
+
+impl Normalized {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Why a contact point is not valid for its channel. Messages never repeat the value:
+/// callers decide whether (and how) to show it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ContactError {
+    #[error("contact point is empty")]
+    Empty,
+    #[error("contact point is longer than {max} bytes")]
+    TooLong { max: usize },
+    #[error("not a syntactically valid email address")]
+    InvalidEmail,
+    #[error("not a possible phone number")]
+    InvalidPhone,
+    #[error("phone number has no country code and the profile has no default region")]
+    NoRegion,
+    #[error("token contains whitespace or control characters")]
+    InvalidToken,
+}
+
+/// The form of contact point a channel delivers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Email,
+    Phone,
+    Token,
+}
+
+impl Kind {
+    pub fn of(channel: Channel) -> Kind {
+        match channel {
+            Channel::Email => Kind::Email,
+            Channel::Sms | Channel::Whatsapp | Channel::Voice => Kind::Phone,
+            Channel::Push | Channel::Custom => Kind::Token,
+        }
+    }
+}
+
+/// Normalizes `raw` for `channel`. `default_region` (ISO 3166-1 alpha-2) is used for phone
+/// numbers written without a country code.
+pub fn normalize(channel: Channel, raw: &str, default_region: Option<&str>) -> Result<Normalized, ContactError> {
+    match Kind::of(channel) {
+        Kind::Email => normalize_email(raw),
+        Kind::Phone => normalize_phone(raw, default_region),
+        Kind::Token => normalize_token(raw),
+    }
+}
+
+/// Trims, lower-cases the whole address (senders treat addresses case-insensitively) and
+/// checks RFC 5321/5322 syntax. Dots and `+tags` are kept: they may reach different
+/// mailboxes and are the person's own choice.
+pub fn normalize_email(raw: &str) -> Result<Normalized, ContactError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(ContactError::Empty);
+    }
+    if trimmed.len() > EMAIL_BYTES_MAX {
+        return Err(ContactError::TooLong { max: EMAIL_BYTES_MAX });
+    }
+    let lower = trimmed.to_lowercase();
+    // Display forms ("Name <a@b>") parse in the crate but are not an address.
+    if lower.contains(['<', '>']) || lower.len() > EMAIL_BYTES_MAX {
+        return Err(ContactError::InvalidEmail);
+    }
+    match EmailAddress::from_str(&lower) {
+        Ok(addr) if addr.as_str() == lower && addr.domain().contains('.') => Ok(Normalized(lower)),
+        _ => Err(ContactError::InvalidEmail),
+    }
+}
+
+/// Parses to E.164. `00` and `+` international prefixes are understood; numbers without a
+/// country code use `default_region`. Numbers that cannot exist are refused.
+pub fn normalize_phone(raw: &str, default_region: Option<&str>) -> Result<Normalized, ContactError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(ContactError::Empty);
+    }
+    if trimmed.len() > PHONE_INPUT_BYTES_MAX {
+        return Err(ContactError::TooLong { max: PHONE_INPUT_BYTES_MAX });
+    }
+    if !trimmed
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.' | '/'))
+    {
+        return Err(ContactError::InvalidPhone);
+    }
+    let international = trimmed.starts_with('+') || trimmed.starts_with("00");
+    let region = match default_region {
+        Some(r) => Some(parse_region(r).ok_or(ContactError::NoRegion)?),
+        None if international => None,
+        None => return Err(ContactError::NoRegion),
+    };
+    // Without a region the library does not know the `00` prefix; rewrite it as `+`.
+    let input = match (region, trimmed.strip_prefix("00")) {
+        (None, Some(rest)) => format!("+{rest}"),
+        _ => trimmed.to_owned(),
+    };
+    let number = phonenumber::parse(region, &input).map_err(|_| ContactError::InvalidPhone)?;
+    if !phonenumber::is_valid(&number) {
+        return Err(ContactError::InvalidPhone);
+    }
+    Ok(Normalized(number.format().mode(phonenumber::Mode::E164).to_string()))
+}
+
+/// The region code, if the library knows it.
+pub fn parse_region(region: &str) -> Option<phonenumber::country::Id> {
+    phonenumber::country::Id::from_str(&region.trim().to_ascii_uppercase()).ok()
+}
+
+/// Opaque tokens are kept as given (case matters in most token schemes), trimmed, with a
+/// length limit and no whitespace or control characters inside.
+pub fn normalize_token(raw: &str) -> Result<Normalized, ContactError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(ContactError::Empty);
+    }
+    if trimmed.len() > TOKEN_BYTES_MAX {
+        return Err(ContactError::TooLong { max: TOKEN_BYTES_MAX });
+    }
+    if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ContactError::InvalidToken);
+    }
+    Ok(Normalized(trimmed.to_owned()))
+}
+
+#[cfg(test)]
+mod tests;

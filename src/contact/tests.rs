@@ -1,0 +1,94 @@
+use super::*;
+
+fn email(s: &str) -> Result<String, ContactError> {
+    normalize_email(s).map(Normalized::into_string)
+}
+
+fn phone(s: &str, region: Option<&str>) -> Result<String, ContactError> {
+    normalize_phone(s, region).map(Normalized::into_string)
+}
+
+#[test]
+fn email_is_trimmed_and_lower_cased_keeping_dots_and_tags() {
+    assert_eq!(email("  Jane.Doe+News@Example.COM \n").as_deref(), Ok("jane.doe+news@example.com"));
+    assert_eq!(email("a@b.nl").as_deref(), Ok("a@b.nl"));
+}
+
+#[test]
+fn same_person_two_ways_is_one_contact_point() {
+    assert_eq!(email("JANE@example.com"), email(" jane@EXAMPLE.com"));
+    assert_eq!(phone("+31 6 12345678", None), phone("0612345678", Some("NL")));
+    assert_eq!(phone("0031612345678", Some("DE")), phone("+31612345678", None));
+}
+
+#[test]
+fn bad_emails_are_refused() {
+    for bad in [
+        "",
+        "   ",
+        "plainaddress",
+        "@example.com",
+        "jane@",
+        "jane@@example.com",
+        "jane doe@example.com",
+        "Jane <jane@example.com>",
+        "jane@localhost",
+        "jane@exa mple.com",
+    ] {
+        assert!(email(bad).is_err(), "accepted {bad:?}");
+    }
+    let long = format!("{}@example.com", "a".repeat(250));
+    assert_eq!(email(&long), Err(ContactError::TooLong { max: EMAIL_BYTES_MAX }));
+}
+
+#[test]
+fn unicode_emails_are_lower_cased_whole() {
+    // RFC 6531 local parts are accepted and lower-cased like ASCII ones.
+    let got = email("JÖRG@Example.de");
+    assert_eq!(got.as_deref(), Ok("jörg@example.de"));
+}
+
+#[test]
+fn phone_prefixes_and_regions() {
+    assert_eq!(phone("+31612345678", None).as_deref(), Ok("+31612345678"));
+    assert_eq!(phone("0031612345678", None).as_deref(), Ok("+31612345678"));
+    assert_eq!(phone("06-1234 5678", Some("NL")).as_deref(), Ok("+31612345678"));
+    assert_eq!(phone("(030) 901820", Some("DE")).as_deref(), Ok("+4930901820"));
+    assert_eq!(phone("01512 3456789", Some("de")).as_deref(), Ok("+4915123456789"));
+    assert_eq!(phone("  +49 1512 3456789  ", Some("NL")).as_deref(), Ok("+4915123456789"));
+}
+
+#[test]
+fn impossible_phone_numbers_are_refused() {
+    assert_eq!(phone("0612345678", None), Err(ContactError::NoRegion));
+    assert_eq!(phone("+31 6 123", None), Err(ContactError::InvalidPhone));
+    assert_eq!(phone("+999 123456789", None), Err(ContactError::InvalidPhone));
+    assert_eq!(phone("12", Some("NL")), Err(ContactError::InvalidPhone));
+    assert_eq!(phone("+31 6 CALLME", None), Err(ContactError::InvalidPhone));
+    assert_eq!(phone("", Some("NL")), Err(ContactError::Empty));
+    assert!(matches!(phone(&"1".repeat(100), Some("NL")), Err(ContactError::TooLong { .. })));
+    assert_eq!(phone("0612345678", Some("XX")), Err(ContactError::NoRegion));
+    assert_eq!(phone("+३१६१२३४५६७८", None), Err(ContactError::InvalidPhone));
+}
+
+#[test]
+fn tokens_are_kept_as_given_within_limits() {
+    assert_eq!(
+        normalize_token("  fcm:AbC-123_xyz  ").map(Normalized::into_string).as_deref(),
+        Ok("fcm:AbC-123_xyz")
+    );
+    assert_eq!(normalize_token(""), Err(ContactError::Empty));
+    assert_eq!(normalize_token("a b"), Err(ContactError::InvalidToken));
+    assert_eq!(normalize_token("a\u{0}b"), Err(ContactError::InvalidToken));
+    assert_eq!(normalize_token(&"x".repeat(513)), Err(ContactError::TooLong { max: TOKEN_BYTES_MAX }));
+    assert!(normalize_token(&"x".repeat(512)).is_ok());
+}
+
+#[test]
+fn channel_picks_the_parser() {
+    assert!(normalize(Channel::Email, "a@b.com", None).is_ok());
+    assert!(normalize(Channel::Sms, "a@b.com", Some("NL")).is_err());
+    assert!(normalize(Channel::Whatsapp, "+31612345678", None).is_ok());
+    assert!(normalize(Channel::Voice, "+31612345678", None).is_ok());
+    assert!(normalize(Channel::Push, "a@b.com", None).is_ok());
+}

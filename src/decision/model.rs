@@ -1,0 +1,443 @@
+//! Plain model types of the decision engine: channels, enforcement models, consent records
+//! and suppressions in the compact form the hot index keeps them in.
+
+use std::fmt;
+
+/// Seconds since the Unix epoch. The engine never reads a clock; callers pass `now`.
+pub type UnixSeconds = i64;
+
+/// The channel a message is delivered on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Channel {
+    Email = 0,
+    Sms = 1,
+    Whatsapp = 2,
+    Push = 3,
+    Voice = 4,
+    Custom = 5,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 6] = [
+        Channel::Email,
+        Channel::Sms,
+        Channel::Whatsapp,
+        Channel::Push,
+        Channel::Voice,
+        Channel::Custom,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Whatsapp => "whatsapp",
+            Channel::Push => "push",
+            Channel::Voice => "voice",
+            Channel::Custom => "custom",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a purpose is enforced on one channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EnforcementModel {
+    /// Sends only with an explicit, current opt-in.
+    Restrictive,
+    /// Sends unless opted out or suppressed.
+    NonRestrictive,
+    /// Always sends; records and suppressions are not read.
+    Disabled,
+}
+
+impl EnforcementModel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnforcementModel::Restrictive => "restrictive",
+            EnforcementModel::NonRestrictive => "non_restrictive",
+            EnforcementModel::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EnforcementModel> {
+        match s {
+            "restrictive" => Some(EnforcementModel::Restrictive),
+            "non_restrictive" => Some(EnforcementModel::NonRestrictive),
+            "disabled" => Some(EnforcementModel::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// Why a message is sent; decides the default enforcement model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PurposeKind {
+    Commercial,
+    Transactional,
+    Custom,
+}
+
+impl PurposeKind {
+    /// "Better safe than sorry": everything but transactional is restrictive by default;
+    /// transactional mail goes out unless the person opted out or is suppressed.
+    pub fn default_model(self) -> EnforcementModel {
+        match self {
+            PurposeKind::Commercial | PurposeKind::Custom => EnforcementModel::Restrictive,
+            PurposeKind::Transactional => EnforcementModel::NonRestrictive,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PurposeKind::Commercial => "commercial",
+            PurposeKind::Transactional => "transactional",
+            PurposeKind::Custom => "custom",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PurposeKind> {
+        match s {
+            "commercial" => Some(PurposeKind::Commercial),
+            "transactional" => Some(PurposeKind::Transactional),
+            "custom" => Some(PurposeKind::Custom),
+            _ => None,
+        }
+    }
+}
+
+/// A stored consent status. "No record" (`not_set`) is the absence of a [`Record`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Status {
+    OptedIn = 1,
+    OptedOut = 2,
+    /// Double opt-in requested, not confirmed. Never counts as consent.
+    Pending = 3,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::OptedIn => "opted_in",
+            Status::OptedOut => "opted_out",
+            Status::Pending => "pending",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "opted_in" => Some(Status::OptedIn),
+            "opted_out" => Some(Status::OptedOut),
+            "pending" => Some(Status::Pending),
+            _ => None,
+        }
+    }
+}
+
+/// A channel-wide block on one contact point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum SuppressionKind {
+    HardBounce = 0,
+    SpamComplaint = 1,
+    SmsStop = 2,
+    Manual = 3,
+}
+
+impl SuppressionKind {
+    /// In the order a decision reports them when several are active.
+    pub const ALL: [SuppressionKind; 4] = [
+        SuppressionKind::HardBounce,
+        SuppressionKind::SpamComplaint,
+        SuppressionKind::SmsStop,
+        SuppressionKind::Manual,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionKind::HardBounce => "hard_bounce",
+            SuppressionKind::SpamComplaint => "spam_complaint",
+            SuppressionKind::SmsStop => "sms_stop",
+            SuppressionKind::Manual => "manual",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SuppressionKind> {
+        SuppressionKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// The set of active suppression kinds, one bit each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Suppressions(u8);
+
+impl Suppressions {
+    pub const NONE: Suppressions = Suppressions(0);
+
+    pub fn from_bits(bits: u8) -> Suppressions {
+        Suppressions(bits & 0x0f)
+    }
+
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+
+    pub fn contains(self, kind: SuppressionKind) -> bool {
+        self.0 & kind.bit() != 0
+    }
+
+    pub fn with(self, kind: SuppressionKind) -> Suppressions {
+        Suppressions(self.0 | kind.bit())
+    }
+
+    pub fn without(self, kind: SuppressionKind) -> Suppressions {
+        Suppressions(self.0 & !kind.bit())
+    }
+
+    /// The first active kind in [`SuppressionKind::ALL`] order.
+    pub fn first(self) -> Option<SuppressionKind> {
+        SuppressionKind::ALL.into_iter().find(|k| self.contains(*k))
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// Interned purpose number, unique in one server. 14 bits, see [`Subject`].
+pub type PurposeNo = u16;
+/// Interned topic number, unique in one server; 0 is "no topic".
+pub type TopicNo = u16;
+
+/// What a record is about: a purpose, or one topic of a purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Subject {
+    pub purpose: PurposeNo,
+    /// 0 for the purpose-level record.
+    pub topic: TopicNo,
+}
+
+impl Subject {
+    /// Purpose numbers fit in 14 bits so that a record packs into 8 bytes.
+    pub const PURPOSE_NO_MAX: PurposeNo = (1 << 14) - 1;
+    pub const TOPIC_NO_MAX: TopicNo = u16::MAX;
+
+    pub fn purpose(purpose: PurposeNo) -> Subject {
+        Subject { purpose, topic: 0 }
+    }
+}
+
+/// One consent record as the engine sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Record {
+    pub status: Status,
+    /// For `OptedIn`: when the opt-in lapses. For `Pending`: the confirmation deadline.
+    /// Ignored for `OptedOut`: an opt-out never expires.
+    pub expires_at: Option<UnixSeconds>,
+}
+
+/// A record packed into 8 bytes for the hot index: 2 bits status, 14 bits purpose number,
+/// 16 bits topic number, 32 bits expiry as seconds since 2000-01-01 (`u32::MAX` = none).
+///
+/// Expiry range: 2000-01-01 to 2136-02-07. Earlier expiries clamp to the epoch (already
+/// expired either way); later ones to the last second of the range, which no send reaches.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PackedRecord {
+    head: u32,
+    expires: u32,
+}
+
+/// 2000-01-01T00:00:00Z as Unix seconds.
+const PACK_EPOCH: UnixSeconds = 946_684_800;
+const NO_EXPIRY: u32 = u32::MAX;
+
+impl PackedRecord {
+    pub fn new(subject: Subject, record: Record) -> PackedRecord {
+        let status = record.status as u32;
+        let purpose = u32::from(subject.purpose & Subject::PURPOSE_NO_MAX);
+        let head = (status << 30) | (purpose << 16) | u32::from(subject.topic);
+        let expires = match record.expires_at {
+            None => NO_EXPIRY,
+            Some(t) => {
+                let rel = (t - PACK_EPOCH).clamp(0, i64::from(NO_EXPIRY - 1));
+                // Clamped into 0..NO_EXPIRY just above, so the conversion cannot fail.
+                u32::try_from(rel).unwrap_or(NO_EXPIRY - 1)
+            }
+        };
+        PackedRecord { head, expires }
+    }
+
+    pub fn subject(self) -> Subject {
+        Subject {
+            purpose: ((self.head >> 16) & u32::from(Subject::PURPOSE_NO_MAX)) as u16,
+            topic: (self.head & 0xffff) as u16,
+        }
+    }
+
+    pub fn record(self) -> Record {
+        let status = match self.head >> 30 {
+            1 => Status::OptedIn,
+            2 => Status::OptedOut,
+            // Only the three statuses are ever packed; 3 is pending.
+            _ => Status::Pending,
+        };
+        let expires_at = if self.expires == NO_EXPIRY {
+            None
+        } else {
+            Some(PACK_EPOCH + i64::from(self.expires))
+        };
+        Record { status, expires_at }
+    }
+}
+
+impl PackedRecord {
+    pub fn to_bytes(self) -> [u8; 8] {
+        let mut out = [0u8; 8];
+        out[..4].copy_from_slice(&self.head.to_le_bytes());
+        out[4..].copy_from_slice(&self.expires.to_le_bytes());
+        out
+    }
+
+    /// `None` for bytes no [`PackedRecord::new`] produces (status bits zero).
+    pub fn from_bytes(bytes: [u8; 8]) -> Option<PackedRecord> {
+        let [a, b, c, d, e, f, g, h] = bytes;
+        let head = u32::from_le_bytes([a, b, c, d]);
+        (head >> 30 != 0).then(|| PackedRecord { head, expires: u32::from_le_bytes([e, f, g, h]) })
+    }
+}
+
+impl fmt::Debug for PackedRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("PackedRecord")
+            .field(&self.subject())
+            .field(&self.record())
+            .finish()
+    }
+}
+
+/// Everything the engine may read about one contact point on one channel.
+///
+/// This is also the hot index's value type, so it is kept small: up to two records (the
+/// common case: a purpose and a topic) sit inline with the suppression bits in 24 bytes;
+/// more go to one heap slice. Records are sorted by subject; lookups scan a handful.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ContactState {
+    repr: Repr,
+}
+
+const INLINE_RECORDS_MAX: usize = 2;
+
+#[derive(Clone, PartialEq, Eq)]
+enum Repr {
+    Inline { suppressions: Suppressions, len: u8, records: [PackedRecord; INLINE_RECORDS_MAX] },
+    Heap { suppressions: Suppressions, records: Box<[PackedRecord]> },
+}
+
+const EMPTY_RECORD: PackedRecord = PackedRecord { head: 0, expires: 0 };
+
+impl Default for ContactState {
+    fn default() -> Self {
+        ContactState::from_sorted(Suppressions::NONE, &[])
+    }
+}
+
+impl fmt::Debug for ContactState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContactState")
+            .field("suppressions", &self.suppressions())
+            .field("records", &self.packed())
+            .finish()
+    }
+}
+
+impl ContactState {
+    pub fn new(suppressions: Suppressions, records: impl IntoIterator<Item = (Subject, Record)>) -> Self {
+        let mut packed: Vec<PackedRecord> = records.into_iter().map(|(s, r)| PackedRecord::new(s, r)).collect();
+        // Later entries for the same subject win, as with repeated `set`.
+        packed.reverse();
+        ContactState::from_packed(suppressions, packed)
+    }
+
+    /// From records in any order; the first of duplicate subjects is kept.
+    pub fn from_packed(suppressions: Suppressions, mut records: Vec<PackedRecord>) -> Self {
+        records.sort_by_key(|r| r.subject());
+        records.dedup_by_key(|r| r.subject());
+        ContactState::from_sorted(suppressions, &records)
+    }
+
+    fn from_sorted(suppressions: Suppressions, records: &[PackedRecord]) -> Self {
+        let repr = if records.len() <= INLINE_RECORDS_MAX {
+            let mut inline = [EMPTY_RECORD; INLINE_RECORDS_MAX];
+            inline[..records.len()].copy_from_slice(records);
+            // At most INLINE_RECORDS_MAX (2), so the length fits a u8.
+            Repr::Inline { suppressions, len: records.len() as u8, records: inline }
+        } else {
+            Repr::Heap { suppressions, records: records.into() }
+        };
+        ContactState { repr }
+    }
+
+    pub fn suppressions(&self) -> Suppressions {
+        match &self.repr {
+            Repr::Inline { suppressions, .. } | Repr::Heap { suppressions, .. } => *suppressions,
+        }
+    }
+
+    pub fn set_suppressions(&mut self, value: Suppressions) {
+        match &mut self.repr {
+            Repr::Inline { suppressions, .. } | Repr::Heap { suppressions, .. } => *suppressions = value,
+        }
+    }
+
+    pub fn packed(&self) -> &[PackedRecord] {
+        match &self.repr {
+            Repr::Inline { len, records, .. } => &records[..usize::from(*len)],
+            Repr::Heap { records, .. } => records,
+        }
+    }
+
+    pub fn get(&self, subject: Subject) -> Option<Record> {
+        self.packed().iter().find(|r| r.subject() == subject).map(|r| r.record())
+    }
+
+    /// Sets or (with `None`) removes the record of `subject`.
+    pub fn set(&mut self, subject: Subject, record: Option<Record>) {
+        let mut records = self.packed().to_vec();
+        match (records.binary_search_by_key(&subject, |r| r.subject()), record) {
+            (Ok(i), Some(rec)) => records[i] = PackedRecord::new(subject, rec),
+            (Ok(i), None) => {
+                records.remove(i);
+            }
+            (Err(i), Some(rec)) => records.insert(i, PackedRecord::new(subject, rec)),
+            (Err(_), None) => return,
+        }
+        *self = ContactState::from_sorted(self.suppressions(), &records);
+    }
+
+    pub fn records(&self) -> impl Iterator<Item = (Subject, Record)> + '_ {
+        self.packed().iter().map(|r| (r.subject(), r.record()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.suppressions().is_empty() && self.packed().is_empty()
+    }
+}

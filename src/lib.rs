@@ -1,0 +1,17 @@
+//! consentd: a consent decision service for high-volume message sends.
+//!
+//! Code map (see ARCHITECTURE.md for the invariants):
+//! - [`decision`]: the pure engine: model types, catalog, `decide()`; no I/O, no clock.
+//! - [`contact`]: contact point normalization (email, E.164 phone, opaque tokens).
+//! - [`storage`]: RocksDB store, key codec, hot index, ordering rules, history chain, tokens.
+//! - [`api`]: generated protobuf code (fenced in `api::pb`), conversions, gRPC services,
+//!   error-to-Status mapping, access control.
+//! - [`config`]: the one `Config` struct, from flags, environment and an optional TOML file.
+//! - [`server`]: `run(config, listener, shutdown)`, the testable entry point.
+
+pub mod api;
+pub mod config;
+pub mod contact;
+pub mod decision;
+pub mod server;
+pub mod storage;

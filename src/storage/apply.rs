@@ -1,0 +1,267 @@
+//! The ordering rules of DECISION-RULES.md ("Writing consent", "Double opt-in"), as pure
+//! functions on one contact point's stored state. The writer calls them; tests call them
+//! directly to check that any arrival order of the same changes ends in the same state.
+//!
+//! Order of two changes to the same record: newer `occurred_at` wins; at the same instant
+//! an opt-out wins over an opt-in; at the same instant and direction, the larger content
+//! hash wins (arbitrary but the same on every replica and in every arrival order). A change
+//! that loses is kept in the history as superseded.
+
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use super::codec::{EventBody, StoredContact, StoredRecord, StoredSuppression};
+use super::model::{ChangeOutcome, Confirmation, ConsentChange, EventKind, Proof, SuppressionChange};
+use super::token::TokenClaims;
+use crate::decision::{ContactState, DoubleOptInMode, Record, Status, Subject, Suppressions, SuppressionKind};
+
+/// Why a confirmation cannot apply to the stored state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfirmRefusal {
+    /// The record is not pending on this token: confirmed already, or replaced by a newer change.
+    NotPending,
+    /// The pending record's confirmation deadline has passed.
+    Expired,
+}
+
+/// The outcome of applying a consent change.
+#[derive(Debug)]
+pub struct ConsentApplied {
+    pub outcome: ChangeOutcome,
+    pub event: EventBody,
+    pub record: Option<StoredRecord>,
+    /// Set when the change became pending: the token's id and expiry.
+    pub pending: Option<([u8; 16], i64)>,
+}
+
+fn find(contact: &StoredContact, subject: Subject) -> Option<usize> {
+    contact
+        .records
+        .iter()
+        .position(|r| r.purpose_no == u32::from(subject.purpose) && r.topic_no == u32::from(subject.topic))
+}
+
+fn order_key(occurred_at_us: i64, status: u32, tiebreak: &[u8]) -> (i64, bool, Vec<u8>) {
+    (occurred_at_us, status == Status::OptedOut as u32, tiebreak.to_vec())
+}
+
+fn event_for(change: &ConsentChange) -> EventBody {
+    EventBody {
+        kind: EventKind::Consent as u32,
+        profile_id: change.contact.profile_id.clone(),
+        channel: change.contact.channel as u32,
+        contact_point: change.contact.contact_point.clone(),
+        purpose_id: change.purpose_id.clone(),
+        topic_id: change.topic_id.clone(),
+        status: change.status as u32,
+        occurred_at_us: change.occurred_at_us,
+        expires_at: change.expires_at,
+        source: change.source as u32,
+        actor: change.actor.clone(),
+        reason: change.reason.clone(),
+        proof: change.proof.clone(),
+        ..EventBody::default()
+    }
+}
+
+/// Applies `change` if it is newer than the stored record of its subject. `revision` is
+/// used if it applies; `now_us` is the server's time; `token_id` names the confirmation
+/// token if the change becomes pending.
+pub fn apply_consent(
+    contact: &mut StoredContact,
+    change: &ConsentChange,
+    revision: u64,
+    now_us: i64,
+    token_id: [u8; 16],
+) -> ConsentApplied {
+    let mut event = event_for(change);
+    // The content hash covers what the caller sent, before server-assigned fields.
+    let tiebreak = Sha256::digest(event.encode_to_vec())[..8].to_vec();
+    event.recorded_at_us = now_us;
+    let pos = find(contact, change.subject);
+    let newer = pos.is_none_or(|i| {
+        let stored = &contact.records[i];
+        order_key(change.occurred_at_us, change.status as u32, &tiebreak)
+            > order_key(stored.occurred_at_us, stored.status, &stored.tiebreak)
+    });
+    if !newer {
+        return ConsentApplied {
+            outcome: ChangeOutcome::Superseded,
+            event,
+            record: pos.map(|i| contact.records[i].clone()),
+            pending: None,
+        };
+    }
+    let already_opted_in = pos.is_some_and(|i| contact.records[i].status == Status::OptedIn as u32);
+    // "New contact point": nothing but (unconfirmed) pending records so far.
+    let is_new = contact.records.iter().all(|r| r.status == Status::Pending as u32);
+    // An opt-in to a subject that is already opted in refreshes it: the address was
+    // verified for it before, and turning consent back into pending would withdraw it.
+    let needs_confirmation = change.status == Status::OptedIn
+        && !already_opted_in
+        && match change.double_opt_in {
+            DoubleOptInMode::Off => false,
+            DoubleOptInMode::EveryOptIn => true,
+            DoubleOptInMode::NewContactPoints => is_new,
+        };
+    let now_secs = now_us.div_euclid(1_000_000);
+    let mut record = StoredRecord {
+        purpose_no: u32::from(change.subject.purpose),
+        topic_no: u32::from(change.subject.topic),
+        status: change.status as u32,
+        occurred_at_us: change.occurred_at_us,
+        expires_at: if change.status == Status::OptedIn { change.expires_at } else { None },
+        revision,
+        source: change.source as u32,
+        token_id: Vec::new(),
+        requested_expires_at: None,
+        tiebreak,
+    };
+    let mut pending = None;
+    if needs_confirmation {
+        let deadline = now_secs.saturating_add(change.double_opt_in_validity());
+        record.status = Status::Pending as u32;
+        record.requested_expires_at = change.expires_at;
+        record.expires_at = Some(deadline);
+        record.token_id = token_id.to_vec();
+        pending = Some((token_id, deadline));
+        event.status = Status::Pending as u32;
+        event.expires_at = Some(deadline);
+        event.token_id = token_id.to_vec();
+    }
+    event.applied = true;
+    event.revision = revision;
+    match pos {
+        Some(i) => contact.records[i] = record.clone(),
+        None => contact.records.push(record.clone()),
+    }
+    let outcome = if pending.is_some() { ChangeOutcome::PendingConfirmation } else { ChangeOutcome::Applied };
+    ConsentApplied { outcome, event, record: Some(record), pending }
+}
+
+impl ConsentChange {
+    fn double_opt_in_validity(&self) -> i64 {
+        self.confirmation_validity_secs.max(1)
+    }
+}
+
+/// Confirms the pending record `claims` names. The token's signature and expiry were
+/// checked by the caller; this checks that the record still waits on this very token.
+pub fn apply_confirmation(
+    contact: &mut StoredContact,
+    claims: &TokenClaims,
+    confirmation: &Confirmation,
+    revision: u64,
+    now_us: i64,
+    subject_names: (&str, &str),
+) -> Result<(EventBody, StoredRecord), ConfirmRefusal> {
+    let i = find(contact, claims.subject).ok_or(ConfirmRefusal::NotPending)?;
+    let record = &mut contact.records[i];
+    if record.status != Status::Pending as u32 || record.token_id != claims.token_id {
+        return Err(ConfirmRefusal::NotPending);
+    }
+    if record.expires_at.is_some_and(|t| t <= now_us.div_euclid(1_000_000)) {
+        return Err(ConfirmRefusal::Expired);
+    }
+    record.status = Status::OptedIn as u32;
+    record.expires_at = record.requested_expires_at.take();
+    record.revision = revision;
+    let token_id = std::mem::take(&mut record.token_id);
+    let event = EventBody {
+        kind: EventKind::Confirmation as u32,
+        applied: true,
+        revision,
+        profile_id: contact.profile_id.clone(),
+        channel: contact.channel,
+        contact_point: contact.contact_point.clone(),
+        purpose_id: subject_names.0.to_owned(),
+        topic_id: subject_names.1.to_owned(),
+        status: Status::OptedIn as u32,
+        occurred_at_us: confirmation.occurred_at_us,
+        recorded_at_us: now_us,
+        expires_at: record.expires_at,
+        source: super::model::Source::DoubleOptInConfirmation as u32,
+        actor: confirmation.actor.clone(),
+        token_id,
+        confirmation_proof: Some(Proof {
+            ip_address: confirmation.ip_address.clone(),
+            user_agent: confirmation.user_agent.clone(),
+            ..Proof::default()
+        }),
+        confirmed_at_us: Some(confirmation.occurred_at_us),
+        ..EventBody::default()
+    };
+    Ok((event, record.clone()))
+}
+
+/// Adds or lifts one suppression kind if the change is newer than the kind's last change
+/// (at the same instant, adding wins). Returns (applied, changed, event).
+pub fn apply_suppression(
+    contact: &mut StoredContact,
+    change: &SuppressionChange,
+    revision: u64,
+    now_us: i64,
+) -> (bool, bool, EventBody) {
+    let kind = change.kind as u32;
+    let pos = contact.suppressions.iter().position(|s| s.kind == kind);
+    let newer = pos.is_none_or(|i| {
+        let s = &contact.suppressions[i];
+        change.occurred_at_us > s.occurred_at_us
+            || (change.occurred_at_us == s.occurred_at_us && change.add && !s.active)
+    });
+    let was_active = pos.is_some_and(|i| contact.suppressions[i].active);
+    let mut event = EventBody {
+        kind: if change.add { EventKind::SuppressionAdded } else { EventKind::SuppressionLifted } as u32,
+        profile_id: change.contact.profile_id.clone(),
+        channel: change.contact.channel as u32,
+        contact_point: change.contact.contact_point.clone(),
+        suppression_kind: kind + 1,
+        occurred_at_us: change.occurred_at_us,
+        recorded_at_us: now_us,
+        source: change.source as u32,
+        actor: change.actor.clone(),
+        reason: change.reason.clone(),
+        ..EventBody::default()
+    };
+    if !newer {
+        return (false, false, event);
+    }
+    let stored = StoredSuppression {
+        kind,
+        active: change.add,
+        occurred_at_us: change.occurred_at_us,
+        reason: change.reason.clone(),
+        revision,
+    };
+    match pos {
+        Some(i) => contact.suppressions[i] = stored,
+        None => contact.suppressions.push(stored),
+    }
+    event.applied = true;
+    event.revision = revision;
+    (true, was_active != change.add, event)
+}
+
+/// The decision state of a stored contact point, as the hot index keeps it.
+pub fn index_state(contact: &StoredContact) -> ContactState {
+    let mut suppressions = Suppressions::NONE;
+    for s in contact.suppressions.iter().filter(|s| s.active) {
+        if let Some(kind) = SuppressionKind::ALL.get(s.kind as usize) {
+            suppressions = suppressions.with(*kind);
+        }
+    }
+    let records = contact.records.iter().filter_map(|r| {
+        let status = match r.status {
+            1 => Status::OptedIn,
+            2 => Status::OptedOut,
+            3 => Status::Pending,
+            _ => return None,
+        };
+        let subject = Subject { purpose: u16::try_from(r.purpose_no).ok()?, topic: u16::try_from(r.topic_no).ok()? };
+        Some((subject, Record { status, expires_at: r.expires_at }))
+    });
+    ContactState::new(suppressions, records)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,72 @@
+//! The tamper-evident history: each contact point's events form a SHA-256 hash chain, so a
+//! removed, reordered or edited event is detectable.
+
+use sha2::{Digest, Sha256};
+
+use super::codec::StoredEvent;
+
+/// The previous hash of a chain's first event.
+pub const GENESIS_HASH: [u8; 32] = [0u8; 32];
+
+/// SHA-256(prev_hash ++ body).
+pub fn chain_hash(prev_hash: &[u8], body: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev_hash);
+    h.update(body);
+    h.finalize().into()
+}
+
+/// The result of checking one chain from its first event to its stored head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainVerification {
+    pub intact: bool,
+    pub events_checked: u64,
+    /// When broken: the first sequence number whose link does not hold.
+    pub first_broken_seq: u64,
+    pub detail: String,
+}
+
+impl ChainVerification {
+    fn broken(events_checked: u64, seq: u64, detail: String) -> ChainVerification {
+        ChainVerification { intact: false, events_checked, first_broken_seq: seq, detail }
+    }
+}
+
+/// Walks `events` (sequence number and stored event, in key order) and checks that the
+/// sequence numbers run 1, 2, 3…, that each event's `prev_hash` is the previous event's
+/// hash, that each hash covers its body, and that the chain ends at the head the contact
+/// record names (`expected_len`, `expected_head`), so a truncated tail is caught too.
+pub fn verify_chain(
+    events: impl IntoIterator<Item = (u64, StoredEvent)>,
+    expected_len: u64,
+    expected_head: &[u8],
+) -> ChainVerification {
+    let mut prev: Vec<u8> = GENESIS_HASH.to_vec();
+    let mut checked = 0u64;
+    for (seq, event) in events {
+        let want_seq = checked + 1;
+        if seq != want_seq {
+            return ChainVerification::broken(checked, want_seq, format!("event {want_seq} is missing (found {seq})"));
+        }
+        if event.prev_hash != prev {
+            return ChainVerification::broken(checked, seq, format!("event {seq} does not link to event {}", seq - 1));
+        }
+        if event.hash.as_slice() != chain_hash(&event.prev_hash, &event.body) {
+            return ChainVerification::broken(checked, seq, format!("event {seq} does not match its hash"));
+        }
+        prev = event.hash;
+        checked += 1;
+    }
+    if checked != expected_len {
+        return ChainVerification::broken(
+            checked,
+            checked + 1,
+            format!("chain has {checked} events, the contact record names {expected_len}"),
+        );
+    }
+    let head_ok = (expected_len == 0 && expected_head.is_empty()) || prev.as_slice() == expected_head;
+    if !head_ok {
+        return ChainVerification::broken(checked, checked, "chain head does not match the contact record".to_owned());
+    }
+    ChainVerification { intact: true, events_checked: checked, first_broken_seq: 0, detail: String::new() }
+}

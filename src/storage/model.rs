@@ -1,0 +1,165 @@
+//! The store's write-path types: what a change says and what applying it answered.
+
+use crate::decision::{Channel, DoubleOptInMode, Status, Subject, SuppressionKind, UnixSeconds};
+
+pub use super::codec::{StoredProof as Proof, StoredRecord};
+
+/// Where a change came from (numbers match the API's `ChangeSource`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Source {
+    PreferenceCenter = 1,
+    Form = 2,
+    Import = 3,
+    SmsKeyword = 4,
+    OneClickUnsubscribe = 5,
+    Admin = 6,
+    Api = 7,
+    CrmSync = 8,
+    DoubleOptInConfirmation = 9,
+}
+
+impl Source {
+    pub const ALL: [Source; 9] = [
+        Source::PreferenceCenter,
+        Source::Form,
+        Source::Import,
+        Source::SmsKeyword,
+        Source::OneClickUnsubscribe,
+        Source::Admin,
+        Source::Api,
+        Source::CrmSync,
+        Source::DoubleOptInConfirmation,
+    ];
+
+    pub fn from_u32(n: u32) -> Option<Source> {
+        Source::ALL.into_iter().find(|s| *s as u32 == n)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::PreferenceCenter => "preference_center",
+            Source::Form => "form",
+            Source::Import => "import",
+            Source::SmsKeyword => "sms_keyword",
+            Source::OneClickUnsubscribe => "one_click_unsubscribe",
+            Source::Admin => "admin",
+            Source::Api => "api",
+            Source::CrmSync => "crm_sync",
+            Source::DoubleOptInConfirmation => "double_opt_in_confirmation",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Source> {
+        Source::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// Where a contact point lives: profile, channel and normalized value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ContactRef {
+    pub profile_id: String,
+    pub channel: Channel,
+    pub contact_point: String,
+}
+
+/// Retry safety: a hash of (actor, key) and a hash of the request's content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key_hash: [u8; 32],
+    pub content_hash: [u8; 32],
+}
+
+/// One consent change, validated and resolved by the caller.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsentChange {
+    pub contact: ContactRef,
+    pub purpose_id: String,
+    pub topic_id: String,
+    pub subject: Subject,
+    /// `OptedIn` or `OptedOut`; pending comes from double opt-in.
+    pub status: Status,
+    pub occurred_at_us: i64,
+    pub source: Source,
+    pub actor: String,
+    pub reason: String,
+    pub proof: Option<Proof>,
+    /// Opt-ins only.
+    pub expires_at: Option<UnixSeconds>,
+    pub double_opt_in: DoubleOptInMode,
+    pub confirmation_validity_secs: i64,
+    pub idempotency: Option<Idempotency>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum ChangeOutcome {
+    Applied = 1,
+    PendingConfirmation = 2,
+    Superseded = 3,
+}
+
+impl ChangeOutcome {
+    pub fn from_u32(n: u32) -> Option<ChangeOutcome> {
+        match n {
+            1 => Some(ChangeOutcome::Applied),
+            2 => Some(ChangeOutcome::PendingConfirmation),
+            3 => Some(ChangeOutcome::Superseded),
+            _ => None,
+        }
+    }
+}
+
+/// What a consent write answered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeResult {
+    pub outcome: ChangeOutcome,
+    /// The new revision when applied; the store's revision at evaluation when superseded.
+    pub revision: u64,
+    pub confirmation_token: Option<String>,
+    pub confirmation_expires_at: Option<UnixSeconds>,
+    /// The subject's record after the change was evaluated.
+    pub record: Option<StoredRecord>,
+    pub replayed: bool,
+}
+
+/// Adds (`add`) or lifts one kind of suppression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SuppressionChange {
+    pub contact: ContactRef,
+    pub kind: SuppressionKind,
+    pub add: bool,
+    pub occurred_at_us: i64,
+    pub source: Source,
+    pub actor: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SuppressionResult {
+    /// Whether the kind's active flag flipped.
+    pub changed: bool,
+    /// Whether the change was applied (false: an older change than the stored one).
+    pub applied: bool,
+    pub revision: u64,
+}
+
+/// A double opt-in confirmation: the token and the confirming click's evidence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Confirmation {
+    pub token: String,
+    pub ip_address: String,
+    pub user_agent: String,
+    pub occurred_at_us: i64,
+    pub actor: String,
+}
+
+/// History event kinds (numbers as stored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum EventKind {
+    Consent = 1,
+    Confirmation = 2,
+    SuppressionAdded = 3,
+    SuppressionLifted = 4,
+}

@@ -1,0 +1,319 @@
+//! The writer thread: the only code that changes consent state. One thread, so ordering
+//! and revision assignment need no locks; one synced WriteBatch per group of queued
+//! changes, so concurrent writers share an fsync.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use prost::Message;
+use rand::RngCore;
+use rocksdb::{WriteBatch, WriteOptions};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::apply::{self, ConfirmRefusal};
+use super::codec::{
+    CF_CHANGES, CF_HISTORY, CF_IDEM, CF_INDEX, CF_META, CF_STATE, ContactKey, EventBody, META_REVISION, StoredContact,
+    StoredEvent, StoredIdem, encode_index_entry, history_key, revision_key,
+};
+use super::history::{GENESIS_HASH, chain_hash};
+use super::model::{
+    ChangeOutcome, ChangeResult, Confirmation, ConsentChange, ContactRef, SuppressionChange, SuppressionResult,
+};
+use super::token::{TokenClaims, TokenError};
+use super::{Shared, StorageError};
+
+type Reply<T> = oneshot::Sender<Result<T, StorageError>>;
+
+pub(super) enum Job {
+    Consent(Box<ConsentChange>, Reply<ChangeResult>),
+    Suppression(Box<SuppressionChange>, Reply<SuppressionResult>),
+    Confirm(Box<(Confirmation, TokenClaims)>, Reply<ChangeResult>),
+}
+
+enum Pending {
+    Change(Reply<ChangeResult>, Result<ChangeResult, StorageError>),
+    Suppression(Reply<SuppressionResult>, Result<SuppressionResult, StorageError>),
+}
+
+pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, revision_tx: &watch::Sender<u64>, mut revision: u64, group_max: usize) {
+    let mut jobs = Vec::with_capacity(group_max);
+    while let Some(first) = rx.blocking_recv() {
+        jobs.push(first);
+        while jobs.len() < group_max {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut group = Group::new(shared, revision);
+        let pending: Vec<Pending> = jobs.drain(..).map(|job| group.apply(job)).collect();
+        match group.commit() {
+            Ok(next) => {
+                revision = next;
+                revision_tx.send_replace(next);
+                for p in pending {
+                    p.send();
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "write group failed; nothing of it was applied");
+                for p in pending {
+                    p.fail(&e);
+                }
+            }
+        }
+    }
+}
+
+impl Pending {
+    fn send(self) {
+        // A caller that went away no longer needs its answer; its change is stored anyway.
+        match self {
+            Pending::Change(tx, r) => drop(tx.send(r)),
+            Pending::Suppression(tx, r) => drop(tx.send(r)),
+        }
+    }
+
+    fn fail(self, e: &StorageError) {
+        let err = || match e {
+            StorageError::Db(db) => StorageError::Db(db.clone()),
+            other => StorageError::Corrupt { path: String::new(), detail: other.to_string() },
+        };
+        match self {
+            Pending::Change(tx, _) => drop(tx.send(Err(err()))),
+            Pending::Suppression(tx, _) => drop(tx.send(Err(err()))),
+        }
+    }
+}
+
+/// One group of changes, applied on an overlay of the stored state, committed at once.
+struct Group<'a> {
+    shared: &'a Shared,
+    now_us: i64,
+    base_revision: u64,
+    next_revision: u64,
+    contacts: HashMap<ContactKey, StoredContact>,
+    touched: HashSet<ContactKey>,
+    idem: HashMap<[u8; 32], StoredIdem>,
+    batch: WriteBatch,
+}
+
+impl<'a> Group<'a> {
+    fn new(shared: &'a Shared, revision: u64) -> Group<'a> {
+        Group {
+            shared,
+            now_us: (shared.clock)(),
+            base_revision: revision,
+            next_revision: revision,
+            contacts: HashMap::new(),
+            touched: HashSet::new(),
+            idem: HashMap::new(),
+            batch: WriteBatch::default(),
+        }
+    }
+
+    fn apply(&mut self, job: Job) -> Pending {
+        match job {
+            Job::Consent(change, tx) => {
+                let r = self.consent(&change);
+                Pending::Change(tx, r)
+            }
+            Job::Suppression(change, tx) => {
+                let r = self.suppression(&change);
+                Pending::Suppression(tx, r)
+            }
+            Job::Confirm(boxed, tx) => {
+                let (confirmation, claims) = *boxed;
+                let r = self.confirm(&confirmation, &claims);
+                Pending::Change(tx, r)
+            }
+        }
+    }
+
+    /// The contact's state as of this group: overlay first, then the store, else new.
+    fn load(&mut self, key: ContactKey, contact: Option<&ContactRef>) -> Result<Option<&mut StoredContact>, StorageError> {
+        if !self.contacts.contains_key(&key) {
+            let stored = match self.shared.db.get_pinned_cf(self.shared.cf(CF_STATE)?, key.0)? {
+                Some(bytes) => Some(StoredContact::decode(bytes.as_ref()).map_err(|e| StorageError::Corrupt {
+                    path: self.shared.path.display().to_string(),
+                    detail: format!("contact {} is undecodable: {e}", key.log_tag()),
+                })?),
+                None => contact.map(|c| StoredContact {
+                    profile_id: c.profile_id.clone(),
+                    channel: c.channel as u32,
+                    contact_point: c.contact_point.clone(),
+                    ..StoredContact::default()
+                }),
+            };
+            match stored {
+                Some(s) => {
+                    self.contacts.insert(key, s);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.contacts.get_mut(&key))
+    }
+
+    fn idem_lookup(&mut self, key_hash: &[u8; 32]) -> Result<Option<StoredIdem>, StorageError> {
+        if let Some(found) = self.idem.get(key_hash) {
+            return Ok(Some(found.clone()));
+        }
+        match self.shared.db.get_pinned_cf(self.shared.cf(CF_IDEM)?, key_hash)? {
+            None => Ok(None),
+            Some(bytes) => StoredIdem::decode(bytes.as_ref()).map(Some).map_err(|e| StorageError::Corrupt {
+                path: self.shared.path.display().to_string(),
+                detail: format!("idempotency entry undecodable: {e}"),
+            }),
+        }
+    }
+
+    /// Appends an event to the contact's chain (and to the change feed when applied).
+    fn append(&mut self, key: ContactKey, mut body: EventBody) -> Result<(), StorageError> {
+        let history = self.shared.cf(CF_HISTORY)?;
+        let changes = self.shared.cf(CF_CHANGES)?;
+        let contact = self.contacts.get_mut(&key).ok_or(StorageError::Closed)?;
+        let seq = contact.history_len + 1;
+        body.seq = seq;
+        let bytes = body.encode_to_vec();
+        let prev = if contact.last_hash.is_empty() { GENESIS_HASH.to_vec() } else { contact.last_hash.clone() };
+        let hash = chain_hash(&prev, &bytes);
+        let hkey = history_key(&key, seq);
+        let event = StoredEvent { body: bytes, prev_hash: prev, hash: hash.to_vec() };
+        self.batch.put_cf(history, hkey, event.encode_to_vec());
+        if body.applied && body.revision > 0 {
+            self.batch.put_cf(changes, revision_key(body.revision), hkey);
+        }
+        contact.history_len = seq;
+        contact.last_hash = hash.to_vec();
+        self.touched.insert(key);
+        Ok(())
+    }
+
+    fn consent(&mut self, change: &ConsentChange) -> Result<ChangeResult, StorageError> {
+        if let Some(idem) = &change.idempotency {
+            if let Some(prev) = self.idem_lookup(&idem.key_hash)? {
+                if prev.content_hash != idem.content_hash {
+                    return Err(StorageError::IdempotencyConflict);
+                }
+                return Ok(ChangeResult {
+                    outcome: ChangeOutcome::from_u32(prev.outcome).unwrap_or(ChangeOutcome::Applied),
+                    revision: prev.revision,
+                    confirmation_token: (!prev.confirmation_token.is_empty()).then_some(prev.confirmation_token),
+                    confirmation_expires_at: prev.confirmation_expires_at,
+                    record: prev.record,
+                    replayed: true,
+                });
+            }
+        }
+        let c = &change.contact;
+        let key = ContactKey::derive(&self.shared.contact_secret, &c.profile_id, c.channel, &c.contact_point);
+        let revision = self.next_revision + 1;
+        let mut token_id = [0u8; 16];
+        rand::rng().fill_bytes(&mut token_id);
+        let now_us = self.now_us;
+        let contact = self.load(key, Some(c))?.ok_or(StorageError::Closed)?;
+        let applied = apply::apply_consent(contact, change, revision, now_us, token_id);
+        let is_applied = applied.outcome != ChangeOutcome::Superseded;
+        if is_applied {
+            self.next_revision = revision;
+        }
+        self.append(key, applied.event)?;
+        let confirmation_token = applied.pending.map(|(token_id, expires_at)| {
+            self.shared.token_key.sign(&TokenClaims { contact: key, subject: change.subject, token_id, expires_at })
+        });
+        let result = ChangeResult {
+            outcome: applied.outcome,
+            revision: self.next_revision,
+            confirmation_expires_at: applied.pending.map(|(_, e)| e),
+            confirmation_token,
+            record: applied.record,
+            replayed: false,
+        };
+        if let Some(idem) = &change.idempotency {
+            let stored = StoredIdem {
+                content_hash: idem.content_hash.to_vec(),
+                outcome: result.outcome as u32,
+                revision: result.revision,
+                confirmation_token: result.confirmation_token.clone().unwrap_or_default(),
+                confirmation_expires_at: result.confirmation_expires_at,
+                record: result.record.clone(),
+            };
+            self.batch.put_cf(self.shared.cf(CF_IDEM)?, idem.key_hash, stored.encode_to_vec());
+            self.idem.insert(idem.key_hash, stored);
+        }
+        Ok(result)
+    }
+
+    fn suppression(&mut self, change: &SuppressionChange) -> Result<SuppressionResult, StorageError> {
+        let c = &change.contact;
+        let key = ContactKey::derive(&self.shared.contact_secret, &c.profile_id, c.channel, &c.contact_point);
+        let revision = self.next_revision + 1;
+        let now_us = self.now_us;
+        let contact = self.load(key, Some(c))?.ok_or(StorageError::Closed)?;
+        let (applied, changed, event) = apply::apply_suppression(contact, change, revision, now_us);
+        if applied {
+            self.next_revision = revision;
+        }
+        self.append(key, event)?;
+        Ok(SuppressionResult { changed, applied, revision: self.next_revision })
+    }
+
+    fn confirm(&mut self, confirmation: &Confirmation, claims: &TokenClaims) -> Result<ChangeResult, StorageError> {
+        let catalog = self.shared.catalog();
+        let purpose = catalog.purpose_by_no(claims.subject.purpose).map(|p| p.id.clone()).unwrap_or_default();
+        let topic = match claims.subject.topic {
+            0 => String::new(),
+            no => catalog.topic_by_no(no).map(|t| t.id.clone()).unwrap_or_default(),
+        };
+        let revision = self.next_revision + 1;
+        let now_us = self.now_us;
+        let contact = self.load(claims.contact, None)?.ok_or(StorageError::TokenUsed)?;
+        let (event, record) = apply::apply_confirmation(contact, claims, confirmation, revision, now_us, (&purpose, &topic))
+            .map_err(|refusal| match refusal {
+                ConfirmRefusal::NotPending => StorageError::TokenUsed,
+                ConfirmRefusal::Expired => StorageError::Token(TokenError::Expired),
+            })?;
+        self.next_revision = revision;
+        self.append(claims.contact, event)?;
+        Ok(ChangeResult {
+            outcome: ChangeOutcome::Applied,
+            revision,
+            confirmation_token: None,
+            confirmation_expires_at: None,
+            record: Some(record),
+            replayed: false,
+        })
+    }
+
+    /// Writes the group with one synced WAL write, then makes it visible to decisions.
+    fn commit(self) -> Result<u64, StorageError> {
+        let Group { shared, mut batch, contacts, touched, next_revision, base_revision, .. } = self;
+        if touched.is_empty() && next_revision == base_revision && batch.is_empty() {
+            return Ok(next_revision);
+        }
+        let state_cf = shared.cf(CF_STATE)?;
+        let index_cf = shared.cf(CF_INDEX)?;
+        let mut states = Vec::with_capacity(touched.len());
+        for key in &touched {
+            if let Some(contact) = contacts.get(key) {
+                let state = apply::index_state(contact);
+                batch.put_cf(state_cf, key.0, contact.encode_to_vec());
+                if state.is_empty() {
+                    batch.delete_cf(index_cf, key.0);
+                } else {
+                    batch.put_cf(index_cf, key.0, encode_index_entry(&state));
+                }
+                states.push((*key, state));
+            }
+        }
+        batch.put_cf(shared.cf(CF_META)?, META_REVISION, next_revision.to_be_bytes());
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        shared.db.write_opt(batch, &wo)?;
+        for (key, state) in states {
+            shared.index.put(key, state);
+        }
+        Ok(next_revision)
+    }
+}
