@@ -133,7 +133,11 @@ struct FileConfig {
 }
 
 fn positive<T: PartialOrd + Default + ToString>(field: &'static str, v: T) -> Result<T, ConfigError> {
-    if v > T::default() { Ok(v) } else { Err(ConfigError::Invalid { field, rule: "greater than 0", value: v.to_string() }) }
+    if v > T::default() {
+        Ok(v)
+    } else {
+        Err(ConfigError::Invalid { field, rule: "greater than 0", value: v.to_string() })
+    }
 }
 
 impl Config {
@@ -154,7 +158,10 @@ impl Config {
             })?),
         };
         let limits = Limits {
-            message_bytes_max: positive("message_bytes_max", args.message_bytes_max.or(file.message_bytes_max).unwrap_or(d.message_bytes_max))?,
+            message_bytes_max: positive(
+                "message_bytes_max",
+                args.message_bytes_max.or(file.message_bytes_max).unwrap_or(d.message_bytes_max),
+            )?,
             check_batch_items_max: positive(
                 "check_batch_items_max",
                 args.check_batch_items_max.or(file.check_batch_items_max).unwrap_or(d.check_batch_items_max),
@@ -165,9 +172,14 @@ impl Config {
             )?,
             streams_per_connection_max: positive(
                 "streams_per_connection_max",
-                args.streams_per_connection_max.or(file.streams_per_connection_max).unwrap_or(d.streams_per_connection_max),
+                args.streams_per_connection_max
+                    .or(file.streams_per_connection_max)
+                    .unwrap_or(d.streams_per_connection_max),
             )?,
-            write_queue_max: positive("write_queue_max", args.write_queue_max.or(file.write_queue_max).unwrap_or(d.write_queue_max))?,
+            write_queue_max: positive(
+                "write_queue_max",
+                args.write_queue_max.or(file.write_queue_max).unwrap_or(d.write_queue_max),
+            )?,
             watch_streams_max: positive(
                 "watch_streams_max",
                 args.watch_streams_max.or(file.watch_streams_max).unwrap_or(d.watch_streams_max),
@@ -190,8 +202,10 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-    toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.display().to_string(), source: Box::new(source) })
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+    toml::from_str(&text)
+        .map_err(|source| ConfigError::Parse { path: path.display().to_string(), source: Box::new(source) })
 }
 
 #[cfg(test)]

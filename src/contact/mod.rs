@@ -107,10 +107,7 @@ pub fn normalize_phone(raw: &str, default_region: Option<&str>) -> Result<Normal
     if trimmed.len() > PHONE_INPUT_BYTES_MAX {
         return Err(ContactError::TooLong { max: PHONE_INPUT_BYTES_MAX });
     }
-    if !trimmed
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.' | '/'))
-    {
+    if !trimmed.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.' | '/')) {
         return Err(ContactError::InvalidPhone);
     }
     let international = trimmed.starts_with('+') || trimmed.starts_with("00");

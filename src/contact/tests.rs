@@ -73,10 +73,7 @@ fn impossible_phone_numbers_are_refused() {
 
 #[test]
 fn tokens_are_kept_as_given_within_limits() {
-    assert_eq!(
-        normalize_token("  fcm:AbC-123_xyz  ").map(Normalized::into_string).as_deref(),
-        Ok("fcm:AbC-123_xyz")
-    );
+    assert_eq!(normalize_token("  fcm:AbC-123_xyz  ").map(Normalized::into_string).as_deref(), Ok("fcm:AbC-123_xyz"));
     assert_eq!(normalize_token(""), Err(ContactError::Empty));
     assert_eq!(normalize_token("a b"), Err(ContactError::InvalidToken));
     assert_eq!(normalize_token("a\u{0}b"), Err(ContactError::InvalidToken));

@@ -207,24 +207,17 @@ impl Catalog {
     }
 
     pub fn topics_of<'a>(&'a self, profile: &'a str, purpose: &'a str) -> impl Iterator<Item = &'a Topic> + 'a {
-        self.topics
-            .values()
-            .filter(move |t| t.profile_id == profile && t.purpose_id == purpose)
+        self.topics.values().filter(move |t| t.profile_id == profile && t.purpose_id == purpose)
     }
 
     /// The highest purpose and topic numbers in use, so new ones are never reused.
     pub fn max_numbers(&self) -> (PurposeNo, TopicNo) {
-        (
-            self.purpose_by_no.keys().copied().max().unwrap_or(0),
-            self.topic_by_no.keys().copied().max().unwrap_or(0),
-        )
+        (self.purpose_by_no.keys().copied().max().unwrap_or(0), self.topic_by_no.keys().copied().max().unwrap_or(0))
     }
 
     /// An active profile.
     pub fn active_profile(&self, profile: &str) -> Result<&Profile, ResolveError> {
-        let p = self
-            .profile(profile)
-            .ok_or_else(|| ResolveError::UnknownProfile(profile.to_owned()))?;
+        let p = self.profile(profile).ok_or_else(|| ResolveError::UnknownProfile(profile.to_owned()))?;
         if !p.active {
             return Err(ResolveError::ProfileInactive(profile.to_owned()));
         }
@@ -236,10 +229,9 @@ impl Catalog {
     /// deactivated purpose must not keep sending.
     pub fn resolve(&self, profile: &str, purpose: &str, topic: &str) -> Result<Resolved<'_>, ResolveError> {
         let profile = self.active_profile(profile)?;
-        let purpose_rec = self.purpose(&profile.id, purpose).ok_or_else(|| ResolveError::UnknownPurpose {
-            profile: profile.id.clone(),
-            purpose: purpose.to_owned(),
-        })?;
+        let purpose_rec = self
+            .purpose(&profile.id, purpose)
+            .ok_or_else(|| ResolveError::UnknownPurpose { profile: profile.id.clone(), purpose: purpose.to_owned() })?;
         if !purpose_rec.active {
             return Err(ResolveError::PurposeInactive(purpose.to_owned()));
         }

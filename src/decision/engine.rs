@@ -127,12 +127,7 @@ fn effective(record: Option<Record>, now: UnixSeconds) -> Effective {
 ///
 /// `subject.topic == 0` means no topic was given. Never fails: every input has a decision,
 /// and when in doubt the decision is to block.
-pub fn decide(
-    model: EnforcementModel,
-    state: Option<&ContactState>,
-    subject: Subject,
-    now: UnixSeconds,
-) -> Decision {
+pub fn decide(model: EnforcementModel, state: Option<&ContactState>, subject: Subject, now: UnixSeconds) -> Decision {
     let restrictive = match model {
         // Row 3.
         EnforcementModel::Disabled => return Decision::new(Reason::ConsentNotRequired),

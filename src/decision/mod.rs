@@ -12,12 +12,13 @@
 
 pub mod catalog;
 pub mod engine;
+pub mod keywords;
 pub mod model;
 
 #[cfg(test)]
 mod tests;
 
-pub use catalog::{Catalog, DoubleOptInMode, Profile, Purpose, Resolved, ResolveError, Topic};
+pub use catalog::{Catalog, DoubleOptInMode, Profile, Purpose, ResolveError, Resolved, Topic};
 pub use engine::{Decision, Outcome, Reason, decide};
 pub use model::{
     Channel, ContactState, EnforcementModel, PackedRecord, PurposeKind, PurposeNo, Record, Status, Subject,

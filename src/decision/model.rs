@@ -19,14 +19,8 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 6] = [
-        Channel::Email,
-        Channel::Sms,
-        Channel::Whatsapp,
-        Channel::Push,
-        Channel::Voice,
-        Channel::Custom,
-    ];
+    pub const ALL: [Channel; 6] =
+        [Channel::Email, Channel::Sms, Channel::Whatsapp, Channel::Push, Channel::Voice, Channel::Custom];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -300,11 +294,7 @@ impl PackedRecord {
             // Only the three statuses are ever packed; 3 is pending.
             _ => Status::Pending,
         };
-        let expires_at = if self.expires == NO_EXPIRY {
-            None
-        } else {
-            Some(PACK_EPOCH + i64::from(self.expires))
-        };
+        let expires_at = if self.expires == NO_EXPIRY { None } else { Some(PACK_EPOCH + i64::from(self.expires)) };
         Record { status, expires_at }
     }
 }
@@ -327,10 +317,7 @@ impl PackedRecord {
 
 impl fmt::Debug for PackedRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("PackedRecord")
-            .field(&self.subject())
-            .field(&self.record())
-            .finish()
+        f.debug_tuple("PackedRecord").field(&self.subject()).field(&self.record()).finish()
     }
 }
 

@@ -254,7 +254,10 @@ fn decision_corpus() {
                 Ok(got) => {
                     let want = &case.expect;
                     let suppression_ok = want.suppression.is_none() || want.suppression == got.suppression;
-                    if got.decision != want.decision || got.reason != want.reason || got.error != want.error || !suppression_ok
+                    if got.decision != want.decision
+                        || got.reason != want.reason
+                        || got.error != want.error
+                        || !suppression_ok
                     {
                         failures.push(format!(
                             "{name} [{}] {}: want decision={:?} reason={:?} suppression={:?} error={:?}, got decision={:?} reason={:?} suppression={:?} error={:?}",

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::codec::{EventBody, StoredContact, StoredRecord, StoredSuppression};
 use super::model::{ChangeOutcome, Confirmation, ConsentChange, EventKind, Proof, SuppressionChange};
 use super::token::TokenClaims;
-use crate::decision::{ContactState, DoubleOptInMode, Record, Status, Subject, Suppressions, SuppressionKind};
+use crate::decision::{ContactState, DoubleOptInMode, Record, Status, Subject, SuppressionKind, Suppressions};
 
 /// Why a confirmation cannot apply to the stored state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -224,7 +224,8 @@ impl Store {
         let meta = db.cf_handle(CF_META).ok_or_else(|| corrupt("column family `meta` is missing".to_owned()))?;
         let (contact_secret, token_secret) = match db.get_cf(meta, META_FORMAT)? {
             Some(format) if format == FORMAT_VERSION => {
-                let c = db.get_cf(meta, META_CONTACT_KEY)?.ok_or_else(|| corrupt("contact key is missing".to_owned()))?;
+                let c =
+                    db.get_cf(meta, META_CONTACT_KEY)?.ok_or_else(|| corrupt("contact key is missing".to_owned()))?;
                 let t = db.get_cf(meta, META_TOKEN_KEY)?.ok_or_else(|| corrupt("token key is missing".to_owned()))?;
                 let c = <[u8; 16]>::try_from(c.as_slice()).map_err(|_| corrupt("contact key is damaged".to_owned()))?;
                 let t = <[u8; 32]>::try_from(t.as_slice()).map_err(|_| corrupt("token key is damaged".to_owned()))?;
@@ -234,7 +235,8 @@ impl Store {
                 return Err(corrupt(format!("unknown format `{}`", String::from_utf8_lossy(&other))));
             }
             None => {
-                let state = db.cf_handle(CF_STATE).ok_or_else(|| corrupt("column family `state` is missing".to_owned()))?;
+                let state =
+                    db.cf_handle(CF_STATE).ok_or_else(|| corrupt("column family `state` is missing".to_owned()))?;
                 if db.iterator_cf(state, IteratorMode::Start).next().is_some() {
                     return Err(corrupt("state exists but the format marker is missing".to_owned()));
                 }
@@ -259,12 +261,15 @@ impl Store {
             None => return Err(corrupt("revision is missing".to_owned())),
         };
         // The change feed must not run ahead of the stored revision.
-        let changes = db.cf_handle(CF_CHANGES).ok_or_else(|| corrupt("column family `changes` is missing".to_owned()))?;
+        let changes =
+            db.cf_handle(CF_CHANGES).ok_or_else(|| corrupt("column family `changes` is missing".to_owned()))?;
         if let Some(last) = db.iterator_cf(changes, IteratorMode::End).next() {
             let (k, _) = last?;
             let last_rev = codec::decode_u64(&k).ok_or_else(|| corrupt("change feed key is damaged".to_owned()))?;
             if last_rev > revision {
-                return Err(corrupt(format!("change feed reaches revision {last_rev} beyond stored revision {revision}")));
+                return Err(corrupt(format!(
+                    "change feed reaches revision {last_rev} beyond stored revision {revision}"
+                )));
             }
         }
 
@@ -337,7 +342,10 @@ impl Store {
         ContactKey::derive(&self.shared().contact_secret, profile, channel, contact_point)
     }
 
-    async fn submit<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, StorageError>>) -> writer::Job) -> Result<T, StorageError> {
+    async fn submit<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StorageError>>) -> writer::Job,
+    ) -> Result<T, StorageError> {
         let tx = self.inner.writer_tx.as_ref().ok_or(StorageError::Closed)?;
         let (reply_tx, reply_rx) = oneshot::channel();
         tx.send(make(reply_tx)).await.map_err(|_| StorageError::Closed)?;
@@ -361,6 +369,14 @@ impl Store {
         self.submit(|tx| writer::Job::Confirm(Box::new((confirmation, claims)), tx)).await
     }
 
+    /// The profile of the contact point a valid token names (for access checks before
+    /// confirming); `None` when the record no longer exists.
+    pub fn token_profile(&self, token: &str) -> Result<Option<String>, StorageError> {
+        let now = self.now_us().div_euclid(1_000_000);
+        let claims = self.shared().token_key.verify(token, now)?;
+        Ok(self.get_contact(&claims.contact)?.map(|c| c.profile_id))
+    }
+
     pub fn get_contact(&self, key: &ContactKey) -> Result<Option<StoredContact>, StorageError> {
         let s = self.shared();
         match s.db.get_pinned_cf(s.cf(CF_STATE)?, key.0)? {
@@ -373,7 +389,12 @@ impl Store {
     }
 
     /// History events of one contact point with `seq > after_seq`, at most `limit`.
-    pub fn history(&self, key: &ContactKey, after_seq: u64, limit: usize) -> Result<Vec<(EventBody, StoredEvent)>, StorageError> {
+    pub fn history(
+        &self,
+        key: &ContactKey,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<(EventBody, StoredEvent)>, StorageError> {
         let mut out = Vec::new();
         for item in self.history_iter(key, after_seq)? {
             if out.len() >= limit {
@@ -443,7 +464,7 @@ impl Store {
     }
 
     /// Applied changes with a revision greater than `after`, in revision order, at most `limit`.
-    pub fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, EventBody)>, StorageError> {
+    pub fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, EventBody, StoredEvent)>, StorageError> {
         let s = self.shared();
         let start = codec::revision_key(after.saturating_add(1));
         let mut out = Vec::new();
@@ -452,11 +473,14 @@ impl Store {
                 break;
             }
             let (k, v) = item?;
-            let bad = || StorageError::Corrupt { path: s.path.display().to_string(), detail: "change feed entry is damaged".to_owned() };
+            let bad = || StorageError::Corrupt {
+                path: s.path.display().to_string(),
+                detail: "change feed entry is damaged".to_owned(),
+            };
             let rev = codec::decode_u64(&k).ok_or_else(bad)?;
             let hist = s.db.get_pinned_cf(s.cf(CF_HISTORY)?, &*v)?.ok_or_else(bad)?;
             let event = StoredEvent::decode(hist.as_ref()).map_err(|_| bad())?;
-            out.push((rev, self.decode_body(&event.body)?));
+            out.push((rev, self.decode_body(&event.body)?, event));
         }
         Ok(out)
     }
@@ -538,7 +562,10 @@ impl Store {
             (None, true) => {
                 let next = catalog.max_numbers().0 + 1;
                 if next > Subject::PURPOSE_NO_MAX {
-                    return Err(StorageError::Limit(format!("at most {} purposes per server", Subject::PURPOSE_NO_MAX)));
+                    return Err(StorageError::Limit(format!(
+                        "at most {} purposes per server",
+                        Subject::PURPOSE_NO_MAX
+                    )));
                 }
                 purpose.no = next;
                 purpose.created_at = now;
@@ -568,9 +595,9 @@ impl Store {
             }
             (None, true) => {
                 let max = catalog.max_numbers().1;
-                topic.no = max
-                    .checked_add(1)
-                    .ok_or_else(|| StorageError::Limit(format!("at most {} topics per server", Subject::TOPIC_NO_MAX)))?;
+                topic.no = max.checked_add(1).ok_or_else(|| {
+                    StorageError::Limit(format!("at most {} topics per server", Subject::TOPIC_NO_MAX))
+                })?;
                 topic.created_at = now;
             }
         }

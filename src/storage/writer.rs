@@ -35,7 +35,13 @@ enum Pending {
     Suppression(Reply<SuppressionResult>, Result<SuppressionResult, StorageError>),
 }
 
-pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, revision_tx: &watch::Sender<u64>, mut revision: u64, group_max: usize) {
+pub(super) fn run(
+    shared: &Arc<Shared>,
+    mut rx: mpsc::Receiver<Job>,
+    revision_tx: &watch::Sender<u64>,
+    mut revision: u64,
+    group_max: usize,
+) {
     let mut jobs = Vec::with_capacity(group_max);
     while let Some(first) = rx.blocking_recv() {
         jobs.push(first);
@@ -131,7 +137,11 @@ impl<'a> Group<'a> {
     }
 
     /// The contact's state as of this group: overlay first, then the store, else new.
-    fn load(&mut self, key: ContactKey, contact: Option<&ContactRef>) -> Result<Option<&mut StoredContact>, StorageError> {
+    fn load(
+        &mut self,
+        key: ContactKey,
+        contact: Option<&ContactRef>,
+    ) -> Result<Option<&mut StoredContact>, StorageError> {
         if !self.contacts.contains_key(&key) {
             let stored = match self.shared.db.get_pinned_cf(self.shared.cf(CF_STATE)?, key.0)? {
                 Some(bytes) => Some(StoredContact::decode(bytes.as_ref()).map_err(|e| StorageError::Corrupt {
@@ -191,20 +201,20 @@ impl<'a> Group<'a> {
     }
 
     fn consent(&mut self, change: &ConsentChange) -> Result<ChangeResult, StorageError> {
-        if let Some(idem) = &change.idempotency {
-            if let Some(prev) = self.idem_lookup(&idem.key_hash)? {
-                if prev.content_hash != idem.content_hash {
-                    return Err(StorageError::IdempotencyConflict);
-                }
-                return Ok(ChangeResult {
-                    outcome: ChangeOutcome::from_u32(prev.outcome).unwrap_or(ChangeOutcome::Applied),
-                    revision: prev.revision,
-                    confirmation_token: (!prev.confirmation_token.is_empty()).then_some(prev.confirmation_token),
-                    confirmation_expires_at: prev.confirmation_expires_at,
-                    record: prev.record,
-                    replayed: true,
-                });
+        if let Some(idem) = &change.idempotency
+            && let Some(prev) = self.idem_lookup(&idem.key_hash)?
+        {
+            if prev.content_hash != idem.content_hash {
+                return Err(StorageError::IdempotencyConflict);
             }
+            return Ok(ChangeResult {
+                outcome: ChangeOutcome::from_u32(prev.outcome).unwrap_or(ChangeOutcome::Applied),
+                revision: prev.revision,
+                confirmation_token: (!prev.confirmation_token.is_empty()).then_some(prev.confirmation_token),
+                confirmation_expires_at: prev.confirmation_expires_at,
+                record: prev.record,
+                replayed: true,
+            });
         }
         let c = &change.contact;
         let key = ContactKey::derive(&self.shared.contact_secret, &c.profile_id, c.channel, &c.contact_point);
@@ -269,11 +279,13 @@ impl<'a> Group<'a> {
         let revision = self.next_revision + 1;
         let now_us = self.now_us;
         let contact = self.load(claims.contact, None)?.ok_or(StorageError::TokenUsed)?;
-        let (event, record) = apply::apply_confirmation(contact, claims, confirmation, revision, now_us, (&purpose, &topic))
-            .map_err(|refusal| match refusal {
-                ConfirmRefusal::NotPending => StorageError::TokenUsed,
-                ConfirmRefusal::Expired => StorageError::Token(TokenError::Expired),
-            })?;
+        let (event, record) =
+            apply::apply_confirmation(contact, claims, confirmation, revision, now_us, (&purpose, &topic)).map_err(
+                |refusal| match refusal {
+                    ConfirmRefusal::NotPending => StorageError::TokenUsed,
+                    ConfirmRefusal::Expired => StorageError::Token(TokenError::Expired),
+                },
+            )?;
         self.next_revision = revision;
         self.append(claims.contact, event)?;
         Ok(ChangeResult {

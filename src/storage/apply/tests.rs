@@ -53,10 +53,8 @@ fn essence(contact: &StoredContact) -> Vec<(u32, u32, u32, i64, Vec<u8>)> {
 #[test]
 fn newer_wins_and_stale_is_superseded() {
     let s = Subject::purpose(1);
-    let (contact, outcomes) = apply_all(&[
-        change(s, Status::OptedIn, 200, Source::Form),
-        change(s, Status::OptedOut, 100, Source::Import),
-    ]);
+    let (contact, outcomes) =
+        apply_all(&[change(s, Status::OptedIn, 200, Source::Form), change(s, Status::OptedOut, 100, Source::Import)]);
     assert_eq!(outcomes, vec![ChangeOutcome::Applied, ChangeOutcome::Superseded]);
     assert_eq!(contact.records[0].status, Status::OptedIn as u32);
 }
@@ -83,19 +81,41 @@ fn double_opt_in_turns_an_opt_in_pending_and_confirmation_consumes_it() {
     assert_eq!(applied.outcome, ChangeOutcome::PendingConfirmation);
     assert_eq!(contact.records[0].status, Status::Pending as u32);
     assert_eq!(contact.records[0].expires_at, Some(2 + 3600));
-    let claims = TokenClaims { contact: super::super::codec::ContactKey([0; 16]), subject: s, token_id: [9; 16], expires_at: 3602 };
-    let conf = Confirmation { token: String::new(), ip_address: "1.2.3.4".into(), user_agent: "ua".into(), occurred_at_us: 3_000_000, actor: "t".into() };
+    let claims = TokenClaims {
+        contact: super::super::codec::ContactKey([0; 16]),
+        subject: s,
+        token_id: [9; 16],
+        expires_at: 3602,
+    };
+    let conf = Confirmation {
+        token: String::new(),
+        ip_address: "1.2.3.4".into(),
+        user_agent: "ua".into(),
+        occurred_at_us: 3_000_000,
+        actor: "t".into(),
+    };
     // Wrong token id: refused.
     let wrong = TokenClaims { token_id: [8; 16], ..claims };
-    assert_eq!(apply_confirmation(&mut contact, &wrong, &conf, 2, 3_000_000, ("p1", "")).err(), Some(ConfirmRefusal::NotPending));
+    assert_eq!(
+        apply_confirmation(&mut contact, &wrong, &conf, 2, 3_000_000, ("p1", "")).err(),
+        Some(ConfirmRefusal::NotPending)
+    );
     // Past the deadline: refused.
-    assert_eq!(apply_confirmation(&mut contact, &claims, &conf, 2, 3_603_000_000, ("p1", "")).err(), Some(ConfirmRefusal::Expired));
-    let (event, record) = apply_confirmation(&mut contact, &claims, &conf, 2, 3_000_000, ("p1", "")).map_err(|e| format!("{e:?}")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        apply_confirmation(&mut contact, &claims, &conf, 2, 3_603_000_000, ("p1", "")).err(),
+        Some(ConfirmRefusal::Expired)
+    );
+    let (event, record) = apply_confirmation(&mut contact, &claims, &conf, 2, 3_000_000, ("p1", ""))
+        .map_err(|e| format!("{e:?}"))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(record.status, Status::OptedIn as u32);
     assert_eq!(record.expires_at, Some(9_999_999));
     assert_eq!(event.confirmation_proof.map(|p| p.ip_address), Some("1.2.3.4".into()));
     // Single use.
-    assert_eq!(apply_confirmation(&mut contact, &claims, &conf, 3, 3_000_000, ("p1", "")).err(), Some(ConfirmRefusal::NotPending));
+    assert_eq!(
+        apply_confirmation(&mut contact, &claims, &conf, 3, 3_000_000, ("p1", "")).err(),
+        Some(ConfirmRefusal::NotPending)
+    );
 }
 
 #[test]
@@ -124,8 +144,8 @@ fn suppression_order_and_tie() {
     };
     let mut contact = StoredContact::default();
     // A lift that arrives before the older add still wins.
-    assert_eq!(apply_suppression(&mut contact, &sc(false, 200), 1, 0).0, true);
-    assert_eq!(apply_suppression(&mut contact, &sc(true, 100), 2, 0).0, false);
+    assert!(apply_suppression(&mut contact, &sc(false, 200), 1, 0).0);
+    assert!(!apply_suppression(&mut contact, &sc(true, 100), 2, 0).0);
     assert!(index_state(&contact).suppressions().is_empty());
     // At the same instant adding wins.
     let (applied, changed, _) = apply_suppression(&mut contact, &sc(true, 200), 3, 0);

@@ -1,0 +1,401 @@
+//! `AdminService`: profiles, purposes, topics and API keys. Nothing is hard-deleted;
+//! deactivation keeps history readable and makes new decisions and writes fail.
+
+use tonic::{Request, Response, Status};
+
+use super::auth::{Principal, Scope, hash_secret, new_key_material, principal};
+use super::convert;
+use super::error::{ApiError, ApiResult};
+use super::pb;
+use crate::decision::{Profile, Purpose, Topic};
+use crate::storage::Store;
+use crate::storage::codec::StoredApiKey;
+
+/// Largest page of a list call.
+pub const LIST_PAGE_MAX: usize = 1000;
+
+#[derive(Clone, Debug)]
+pub struct AdminApi {
+    pub store: Store,
+}
+
+fn admin<T>(req: &Request<T>) -> ApiResult<Principal> {
+    let p = principal(req)?;
+    p.require(Scope::Admin)?;
+    Ok(p)
+}
+
+/// A page of `items` (already in order) after the opaque `token`, which is the last id seen.
+fn page<T>(items: Vec<(String, T)>, page_size: i32, token: &str) -> ApiResult<(Vec<T>, String)> {
+    let size = match page_size {
+        0 => 100,
+        n if n < 0 || n as usize > LIST_PAGE_MAX => {
+            return Err(ApiError::invalid("page_size", &n.to_string(), format!("must be 0 to {LIST_PAGE_MAX}")));
+        }
+        n => n as usize,
+    };
+    let mut out = Vec::new();
+    let mut last = String::new();
+    let mut more = false;
+    for (id, item) in items.into_iter().filter(|(id, _)| token.is_empty() || id.as_str() > token) {
+        if out.len() == size {
+            more = true;
+            break;
+        }
+        last = id;
+        out.push(item);
+    }
+    Ok((out, if more { last } else { String::new() }))
+}
+
+/// Paths a field mask may name, checked against the allowed list.
+fn mask_paths(mask: Option<prost_types::FieldMask>, allowed: &[&str]) -> ApiResult<Vec<String>> {
+    let paths = mask.map(|m| m.paths).unwrap_or_default();
+    for p in &paths {
+        if !allowed.contains(&p.as_str()) {
+            return Err(ApiError::invalid("update_mask", p, format!("updatable fields are {}", allowed.join(", "))));
+        }
+    }
+    Ok(if paths.is_empty() { allowed.iter().map(|s| (*s).to_owned()).collect() } else { paths })
+}
+
+fn not_found(what: String) -> ApiError {
+    ApiError::Storage(crate::storage::StorageError::NotFound(what))
+}
+
+#[tonic::async_trait]
+impl pb::admin_service_server::AdminService for AdminApi {
+    async fn create_profile(
+        &self,
+        req: Request<pb::CreateProfileRequest>,
+    ) -> Result<Response<pb::CreateProfileResponse>, Status> {
+        let p = admin(&req)?;
+        p.require_unrestricted()?;
+        let pb::CreateProfileRequest { profile } = req.into_inner();
+        let profile = convert::profile_from_pb(profile.ok_or_else(|| ApiError::invalid_field("profile", "required"))?)?;
+        let stored = self.store.put_profile(profile, true).map_err(ApiError::from)?;
+        Ok(Response::new(pb::CreateProfileResponse { profile: Some(convert::profile_to_pb(&stored)) }))
+    }
+
+    async fn get_profile(
+        &self,
+        req: Request<pb::GetProfileRequest>,
+    ) -> Result<Response<pb::GetProfileResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::GetProfileRequest { profile_id } = req.into_inner();
+        p.may(&profile_id)?;
+        let catalog = self.store.catalog();
+        let profile = catalog.profile(&profile_id).ok_or_else(|| not_found(format!("profile `{profile_id}`")))?;
+        Ok(Response::new(pb::GetProfileResponse { profile: Some(convert::profile_to_pb(profile)) }))
+    }
+
+    async fn list_profiles(
+        &self,
+        req: Request<pb::ListProfilesRequest>,
+    ) -> Result<Response<pb::ListProfilesResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::ListProfilesRequest { page_size, page_token, include_inactive } = req.into_inner();
+        let catalog = self.store.catalog();
+        let items = catalog
+            .profiles()
+            .filter(|x| (include_inactive || x.active) && p.allows(&x.id))
+            .map(|x| (x.id.clone(), convert::profile_to_pb(x)))
+            .collect();
+        let (profiles, next_page_token) = page(items, page_size, &page_token)?;
+        Ok(Response::new(pb::ListProfilesResponse { profiles, next_page_token }))
+    }
+
+    async fn update_profile(
+        &self,
+        req: Request<pb::UpdateProfileRequest>,
+    ) -> Result<Response<pb::UpdateProfileResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::UpdateProfileRequest { profile, update_mask } = req.into_inner();
+        let new = convert::profile_from_pb(profile.ok_or_else(|| ApiError::invalid_field("profile", "required"))?)?;
+        p.may(&new.id)?;
+        let paths = mask_paths(
+            update_mask,
+            &[
+                "display_name",
+                "default_region",
+                "double_opt_in",
+                "confirmation_validity",
+                "extra_stop_keywords",
+                "extra_start_keywords",
+            ],
+        )?;
+        let catalog = self.store.catalog();
+        let mut current: Profile =
+            catalog.profile(&new.id).cloned().ok_or_else(|| not_found(format!("profile `{}`", new.id)))?;
+        for path in &paths {
+            match path.as_str() {
+                "display_name" => current.display_name = new.display_name.clone(),
+                "default_region" => current.default_region = new.default_region.clone(),
+                "double_opt_in" => current.double_opt_in = new.double_opt_in,
+                "confirmation_validity" => current.confirmation_validity_secs = new.confirmation_validity_secs,
+                "extra_stop_keywords" => current.extra_stop_keywords = new.extra_stop_keywords.clone(),
+                _ => current.extra_start_keywords = new.extra_start_keywords.clone(),
+            }
+        }
+        let stored = self.store.put_profile(current, false).map_err(ApiError::from)?;
+        Ok(Response::new(pb::UpdateProfileResponse { profile: Some(convert::profile_to_pb(&stored)) }))
+    }
+
+    async fn deactivate_profile(
+        &self,
+        req: Request<pb::DeactivateProfileRequest>,
+    ) -> Result<Response<pb::DeactivateProfileResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::DeactivateProfileRequest { profile_id } = req.into_inner();
+        p.may(&profile_id)?;
+        let catalog = self.store.catalog();
+        let mut current =
+            catalog.profile(&profile_id).cloned().ok_or_else(|| not_found(format!("profile `{profile_id}`")))?;
+        current.active = false;
+        let stored = self.store.put_profile(current, false).map_err(ApiError::from)?;
+        Ok(Response::new(pb::DeactivateProfileResponse { profile: Some(convert::profile_to_pb(&stored)) }))
+    }
+
+    async fn create_purpose(
+        &self,
+        req: Request<pb::CreatePurposeRequest>,
+    ) -> Result<Response<pb::CreatePurposeResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::CreatePurposeRequest { purpose } = req.into_inner();
+        let purpose = convert::purpose_from_pb(purpose.ok_or_else(|| ApiError::invalid_field("purpose", "required"))?)?;
+        p.may(&purpose.profile_id)?;
+        let stored = self.store.put_purpose(purpose, true).map_err(ApiError::from)?;
+        Ok(Response::new(pb::CreatePurposeResponse { purpose: Some(convert::purpose_to_pb(&stored)) }))
+    }
+
+    async fn get_purpose(
+        &self,
+        req: Request<pb::GetPurposeRequest>,
+    ) -> Result<Response<pb::GetPurposeResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::GetPurposeRequest { profile_id, purpose_id } = req.into_inner();
+        p.may(&profile_id)?;
+        let catalog = self.store.catalog();
+        let purpose =
+            catalog.purpose(&profile_id, &purpose_id).ok_or_else(|| not_found(format!("purpose `{purpose_id}`")))?;
+        Ok(Response::new(pb::GetPurposeResponse { purpose: Some(convert::purpose_to_pb(purpose)) }))
+    }
+
+    async fn list_purposes(
+        &self,
+        req: Request<pb::ListPurposesRequest>,
+    ) -> Result<Response<pb::ListPurposesResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::ListPurposesRequest { profile_id, page_size, page_token, include_inactive } = req.into_inner();
+        p.may(&profile_id)?;
+        let catalog = self.store.catalog();
+        let items = catalog
+            .purposes_of(&profile_id)
+            .filter(|x| include_inactive || x.active)
+            .map(|x| (x.id.clone(), convert::purpose_to_pb(x)))
+            .collect();
+        let (purposes, next_page_token) = page(items, page_size, &page_token)?;
+        Ok(Response::new(pb::ListPurposesResponse { purposes, next_page_token }))
+    }
+
+    async fn update_purpose(
+        &self,
+        req: Request<pb::UpdatePurposeRequest>,
+    ) -> Result<Response<pb::UpdatePurposeResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::UpdatePurposeRequest { purpose, update_mask } = req.into_inner();
+        let new = convert::purpose_from_pb(purpose.ok_or_else(|| ApiError::invalid_field("purpose", "required"))?)?;
+        p.may(&new.profile_id)?;
+        let paths = mask_paths(update_mask, &["display_name", "enforcement"])?;
+        let catalog = self.store.catalog();
+        let mut current: Purpose = catalog
+            .purpose(&new.profile_id, &new.id)
+            .cloned()
+            .ok_or_else(|| not_found(format!("purpose `{}`", new.id)))?;
+        for path in &paths {
+            match path.as_str() {
+                "display_name" => current.display_name = new.display_name.clone(),
+                _ => current.models = new.models,
+            }
+        }
+        let stored = self.store.put_purpose(current, false).map_err(ApiError::from)?;
+        Ok(Response::new(pb::UpdatePurposeResponse { purpose: Some(convert::purpose_to_pb(&stored)) }))
+    }
+
+    async fn deactivate_purpose(
+        &self,
+        req: Request<pb::DeactivatePurposeRequest>,
+    ) -> Result<Response<pb::DeactivatePurposeResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::DeactivatePurposeRequest { profile_id, purpose_id } = req.into_inner();
+        p.may(&profile_id)?;
+        let catalog = self.store.catalog();
+        let mut current = catalog
+            .purpose(&profile_id, &purpose_id)
+            .cloned()
+            .ok_or_else(|| not_found(format!("purpose `{purpose_id}`")))?;
+        current.active = false;
+        let stored = self.store.put_purpose(current, false).map_err(ApiError::from)?;
+        Ok(Response::new(pb::DeactivatePurposeResponse { purpose: Some(convert::purpose_to_pb(&stored)) }))
+    }
+
+    async fn create_topic(
+        &self,
+        req: Request<pb::CreateTopicRequest>,
+    ) -> Result<Response<pb::CreateTopicResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::CreateTopicRequest { topic } = req.into_inner();
+        let topic = convert::topic_from_pb(topic.ok_or_else(|| ApiError::invalid_field("topic", "required"))?)?;
+        p.may(&topic.profile_id)?;
+        let stored = self.store.put_topic(topic, true).map_err(ApiError::from)?;
+        Ok(Response::new(pb::CreateTopicResponse { topic: Some(convert::topic_to_pb(&stored)) }))
+    }
+
+    async fn get_topic(&self, req: Request<pb::GetTopicRequest>) -> Result<Response<pb::GetTopicResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::GetTopicRequest { profile_id, purpose_id, topic_id } = req.into_inner();
+        p.may(&profile_id)?;
+        let catalog = self.store.catalog();
+        let topic = catalog
+            .topic(&profile_id, &purpose_id, &topic_id)
+            .ok_or_else(|| not_found(format!("topic `{topic_id}`")))?;
+        Ok(Response::new(pb::GetTopicResponse { topic: Some(convert::topic_to_pb(topic)) }))
+    }
+
+    async fn list_topics(
+        &self,
+        req: Request<pb::ListTopicsRequest>,
+    ) -> Result<Response<pb::ListTopicsResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::ListTopicsRequest { profile_id, purpose_id, page_size, page_token, include_inactive } =
+            req.into_inner();
+        p.may(&profile_id)?;
+        let catalog = self.store.catalog();
+        let items = catalog
+            .topics_of(&profile_id, &purpose_id)
+            .filter(|x| include_inactive || x.active)
+            .map(|x| (x.id.clone(), convert::topic_to_pb(x)))
+            .collect();
+        let (topics, next_page_token) = page(items, page_size, &page_token)?;
+        Ok(Response::new(pb::ListTopicsResponse { topics, next_page_token }))
+    }
+
+    async fn update_topic(
+        &self,
+        req: Request<pb::UpdateTopicRequest>,
+    ) -> Result<Response<pb::UpdateTopicResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::UpdateTopicRequest { topic, update_mask } = req.into_inner();
+        let new = convert::topic_from_pb(topic.ok_or_else(|| ApiError::invalid_field("topic", "required"))?)?;
+        p.may(&new.profile_id)?;
+        mask_paths(update_mask, &["display_name"])?;
+        let catalog = self.store.catalog();
+        let mut current: Topic = catalog
+            .topic(&new.profile_id, &new.purpose_id, &new.id)
+            .cloned()
+            .ok_or_else(|| not_found(format!("topic `{}`", new.id)))?;
+        current.display_name = new.display_name;
+        let stored = self.store.put_topic(current, false).map_err(ApiError::from)?;
+        Ok(Response::new(pb::UpdateTopicResponse { topic: Some(convert::topic_to_pb(&stored)) }))
+    }
+
+    async fn deactivate_topic(
+        &self,
+        req: Request<pb::DeactivateTopicRequest>,
+    ) -> Result<Response<pb::DeactivateTopicResponse>, Status> {
+        let p = admin(&req)?;
+        let pb::DeactivateTopicRequest { profile_id, purpose_id, topic_id } = req.into_inner();
+        p.may(&profile_id)?;
+        let catalog = self.store.catalog();
+        let mut current = catalog
+            .topic(&profile_id, &purpose_id, &topic_id)
+            .cloned()
+            .ok_or_else(|| not_found(format!("topic `{topic_id}`")))?;
+        current.active = false;
+        let stored = self.store.put_topic(current, false).map_err(ApiError::from)?;
+        Ok(Response::new(pb::DeactivateTopicResponse { topic: Some(convert::topic_to_pb(&stored)) }))
+    }
+
+    async fn create_api_key(
+        &self,
+        req: Request<pb::CreateApiKeyRequest>,
+    ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
+        let p = admin(&req)?;
+        p.require_unrestricted()?;
+        let pb::CreateApiKeyRequest { description, scopes, profile_ids } = req.into_inner();
+        convert::text("description", &description, convert::TEXT_CHARS_MAX)?;
+        if scopes.is_empty() {
+            return Err(ApiError::invalid_field("scopes", "at least one scope is required").into());
+        }
+        let mut stored_scopes = Vec::new();
+        for (i, s) in scopes.iter().enumerate() {
+            match pb::ApiKeyScope::try_from(*s) {
+                Ok(pb::ApiKeyScope::Check) => stored_scopes.push(1),
+                Ok(pb::ApiKeyScope::Write) => stored_scopes.push(2),
+                Ok(pb::ApiKeyScope::Admin) => stored_scopes.push(3),
+                Ok(pb::ApiKeyScope::Unspecified) | Err(_) => {
+                    return Err(ApiError::invalid(format!("scopes[{i}]"), &s.to_string(), "unknown scope").into());
+                }
+            }
+        }
+        for (i, id) in profile_ids.iter().enumerate() {
+            convert::id(&format!("profile_ids[{i}]"), id)?;
+        }
+        let (key_id, secret) = new_key_material();
+        let key = StoredApiKey {
+            key_id: key_id.clone(),
+            description,
+            secret_hash: hash_secret(&secret),
+            scopes: stored_scopes,
+            profile_ids,
+            revoked: false,
+            created_at: self.store.now_us().div_euclid(1_000_000),
+        };
+        self.store.put_api_key(key.clone()).map_err(ApiError::from)?;
+        tracing::info!(key_id = %key.key_id, "API key created");
+        Ok(Response::new(pb::CreateApiKeyResponse {
+            api_key: Some(key_to_pb(&key)),
+            secret: format!("{key_id}.{secret}"),
+        }))
+    }
+
+    async fn list_api_keys(
+        &self,
+        req: Request<pb::ListApiKeysRequest>,
+    ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
+        let p = admin(&req)?;
+        p.require_unrestricted()?;
+        let pb::ListApiKeysRequest { page_size, page_token } = req.into_inner();
+        let keys = self.store.api_keys();
+        let mut items: Vec<(String, pb::ApiKey)> = keys.values().map(|k| (k.key_id.clone(), key_to_pb(k))).collect();
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        let (api_keys, next_page_token) = page(items, page_size, &page_token)?;
+        Ok(Response::new(pb::ListApiKeysResponse { api_keys, next_page_token }))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        req: Request<pb::RevokeApiKeyRequest>,
+    ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
+        let p = admin(&req)?;
+        p.require_unrestricted()?;
+        let pb::RevokeApiKeyRequest { key_id } = req.into_inner();
+        let keys = self.store.api_keys();
+        let mut key = keys.get(&key_id).cloned().ok_or_else(|| not_found(format!("API key `{key_id}`")))?;
+        key.revoked = true;
+        self.store.put_api_key(key.clone()).map_err(ApiError::from)?;
+        tracing::info!(key_id = %key.key_id, "API key revoked");
+        Ok(Response::new(pb::RevokeApiKeyResponse { api_key: Some(key_to_pb(&key)) }))
+    }
+}
+
+fn key_to_pb(k: &StoredApiKey) -> pb::ApiKey {
+    pb::ApiKey {
+        key_id: k.key_id.clone(),
+        description: k.description.clone(),
+        scopes: k.scopes.iter().map(|s| i32::try_from(*s).unwrap_or(0)).collect(),
+        profile_ids: k.profile_ids.clone(),
+        revoked: k.revoked,
+        create_time: Some(convert::ts_from_secs(k.created_at)),
+    }
+}

@@ -1,0 +1,503 @@
+//! Conversions between protobuf messages and the engine's and store's plain types. Proto
+//! types stop here: messages are destructured exhaustively so that a new proto field fails
+//! the build until it is handled.
+
+use prost_types::{Duration, Timestamp};
+
+use super::error::{ApiError, ApiResult};
+use super::pb;
+use crate::decision::{
+    Catalog, Channel, DoubleOptInMode, EnforcementModel, Outcome, Profile, Purpose, PurposeKind, Reason, Status,
+    SuppressionKind, Topic, keywords,
+};
+use crate::storage::codec::{EventBody, StoredEvent, StoredProof, StoredRecord};
+use crate::storage::model::Source;
+
+/// Longest id of a profile, purpose or topic.
+pub const ID_CHARS_MAX: usize = 64;
+/// Longest free-text field (reason, display name, proof strings other than notice text).
+pub const TEXT_CHARS_MAX: usize = 1024;
+/// Longest notice text kept as proof.
+pub const NOTICE_TEXT_BYTES_MAX: usize = 64 * 1024;
+/// How far in the future an `occurred_at` may be (clock skew of the source system).
+pub const FUTURE_SKEW_SECS: i64 = 300;
+
+pub fn channel(field: &str, n: i32) -> ApiResult<Channel> {
+    match pb::Channel::try_from(n) {
+        Ok(pb::Channel::Email) => Ok(Channel::Email),
+        Ok(pb::Channel::Sms) => Ok(Channel::Sms),
+        Ok(pb::Channel::Whatsapp) => Ok(Channel::Whatsapp),
+        Ok(pb::Channel::Push) => Ok(Channel::Push),
+        Ok(pb::Channel::Voice) => Ok(Channel::Voice),
+        Ok(pb::Channel::Custom) => Ok(Channel::Custom),
+        Ok(pb::Channel::Unspecified) => Err(ApiError::invalid_field(field, "a channel is required")),
+        Err(_) => Err(ApiError::invalid(field, &n.to_string(), "unknown channel")),
+    }
+}
+
+pub fn channel_to_pb(c: Channel) -> pb::Channel {
+    match c {
+        Channel::Email => pb::Channel::Email,
+        Channel::Sms => pb::Channel::Sms,
+        Channel::Whatsapp => pb::Channel::Whatsapp,
+        Channel::Push => pb::Channel::Push,
+        Channel::Voice => pb::Channel::Voice,
+        Channel::Custom => pb::Channel::Custom,
+    }
+}
+
+pub fn channel_from_u32(n: u32) -> Option<Channel> {
+    Channel::ALL.get(n as usize).copied()
+}
+
+pub fn reason_to_pb(r: Reason) -> pb::Reason {
+    match r {
+        Reason::InvalidContactPoint => pb::Reason::InvalidContactPoint,
+        Reason::ConsentNotRequired => pb::Reason::ConsentNotRequired,
+        Reason::Suppressed => pb::Reason::Suppressed,
+        Reason::PurposeOptedOut => pb::Reason::PurposeOptedOut,
+        Reason::PendingConfirmation => pb::Reason::PendingConfirmation,
+        Reason::ConsentExpired => pb::Reason::ConsentExpired,
+        Reason::NoOptIn => pb::Reason::NoOptIn,
+        Reason::TopicOptedOut => pb::Reason::TopicOptedOut,
+        Reason::NoTopicOptIn => pb::Reason::NoTopicOptIn,
+        Reason::OptedIn => pb::Reason::OptedIn,
+        Reason::NotOptedOut => pb::Reason::NotOptedOut,
+    }
+}
+
+pub fn outcome_to_pb(o: Outcome) -> pb::Decision {
+    match o {
+        Outcome::Send => pb::Decision::Send,
+        Outcome::Block => pb::Decision::Block,
+    }
+}
+
+pub fn suppression_kind(field: &str, n: i32) -> ApiResult<SuppressionKind> {
+    match pb::SuppressionKind::try_from(n) {
+        Ok(pb::SuppressionKind::HardBounce) => Ok(SuppressionKind::HardBounce),
+        Ok(pb::SuppressionKind::SpamComplaint) => Ok(SuppressionKind::SpamComplaint),
+        Ok(pb::SuppressionKind::SmsStop) => Ok(SuppressionKind::SmsStop),
+        Ok(pb::SuppressionKind::Manual) => Ok(SuppressionKind::Manual),
+        Ok(pb::SuppressionKind::Unspecified) => Err(ApiError::invalid_field(field, "a suppression kind is required")),
+        Err(_) => Err(ApiError::invalid(field, &n.to_string(), "unknown suppression kind")),
+    }
+}
+
+pub fn suppression_kind_to_pb(k: SuppressionKind) -> pb::SuppressionKind {
+    match k {
+        SuppressionKind::HardBounce => pb::SuppressionKind::HardBounce,
+        SuppressionKind::SpamComplaint => pb::SuppressionKind::SpamComplaint,
+        SuppressionKind::SmsStop => pb::SuppressionKind::SmsStop,
+        SuppressionKind::Manual => pb::SuppressionKind::Manual,
+    }
+}
+
+/// The stored suppression kind number plus one (0: none) as the API enum.
+pub fn stored_suppression_kind_to_pb(n: u32) -> pb::SuppressionKind {
+    SuppressionKind::ALL.get(n as usize).map_or(pb::SuppressionKind::Unspecified, |k| suppression_kind_to_pb(*k))
+}
+
+/// `CONSENT_STATUS_OPTED_IN` or `CONSENT_STATUS_OPTED_OUT`: what a write may ask for.
+pub fn write_status(field: &str, n: i32) -> ApiResult<Status> {
+    match pb::ConsentStatus::try_from(n) {
+        Ok(pb::ConsentStatus::OptedIn) => Ok(Status::OptedIn),
+        Ok(pb::ConsentStatus::OptedOut) => Ok(Status::OptedOut),
+        Ok(other) => Err(ApiError::invalid(
+            field,
+            other.as_str_name(),
+            "a write sets CONSENT_STATUS_OPTED_IN or CONSENT_STATUS_OPTED_OUT (pending comes from double opt-in)",
+        )),
+        Err(_) => Err(ApiError::invalid(field, &n.to_string(), "unknown status")),
+    }
+}
+
+pub fn stored_status_to_pb(n: u32) -> pb::ConsentStatus {
+    match n {
+        1 => pb::ConsentStatus::OptedIn,
+        2 => pb::ConsentStatus::OptedOut,
+        3 => pb::ConsentStatus::Pending,
+        _ => pb::ConsentStatus::Unspecified,
+    }
+}
+
+pub fn source(field: &str, n: i32) -> ApiResult<Source> {
+    match pb::ChangeSource::try_from(n) {
+        Ok(pb::ChangeSource::Unspecified) => Ok(Source::Api),
+        Ok(pb::ChangeSource::DoubleOptInConfirmation) => Err(ApiError::invalid(
+            field,
+            "CHANGE_SOURCE_DOUBLE_OPT_IN_CONFIRMATION",
+            "confirmations are recorded by ConfirmOptIn only",
+        )),
+        Ok(s) => Source::from_u32(s as u32).ok_or_else(|| ApiError::invalid(field, &n.to_string(), "unknown source")),
+        Err(_) => Err(ApiError::invalid(field, &n.to_string(), "unknown source")),
+    }
+}
+
+pub fn source_to_pb(n: u32) -> pb::ChangeSource {
+    pb::ChangeSource::try_from(i32::try_from(n).unwrap_or(0)).unwrap_or(pb::ChangeSource::Unspecified)
+}
+
+pub fn ts_from_us(us: i64) -> Timestamp {
+    Timestamp { seconds: us.div_euclid(1_000_000), nanos: (us.rem_euclid(1_000_000) * 1000) as i32 }
+}
+
+pub fn ts_from_secs(secs: i64) -> Timestamp {
+    Timestamp { seconds: secs, nanos: 0 }
+}
+
+/// A timestamp as microseconds; `None` when absent. Out-of-range values are refused.
+pub fn ts_to_us(field: &str, ts: Option<Timestamp>) -> ApiResult<Option<i64>> {
+    let Some(ts) = ts else { return Ok(None) };
+    // Years 1 to 9999, as google.protobuf.Timestamp allows.
+    if !(-62_135_596_800..=253_402_300_799).contains(&ts.seconds) || !(0..1_000_000_000).contains(&ts.nanos) {
+        return Err(ApiError::invalid(field, &format!("{}s {}ns", ts.seconds, ts.nanos), "timestamp out of range"));
+    }
+    Ok(Some(ts.seconds * 1_000_000 + i64::from(ts.nanos / 1000)))
+}
+
+/// `occurred_at`: defaults to `now_us`, may not lie further in the future than clock skew
+/// explains (a far-future change would otherwise win over every real one).
+pub fn occurred_at(field: &str, ts: Option<Timestamp>, now_us: i64) -> ApiResult<i64> {
+    match ts_to_us(field, ts)? {
+        None => Ok(now_us),
+        Some(us) if us > now_us + FUTURE_SKEW_SECS * 1_000_000 => Err(ApiError::invalid(
+            field,
+            &format!("{}", us / 1_000_000),
+            format!("lies more than {FUTURE_SKEW_SECS} s in the future"),
+        )),
+        Some(us) => Ok(us),
+    }
+}
+
+/// Checks an id: lower-case letters, digits, `-` and `_`, 1 to 64 characters.
+pub fn id(field: &str, value: &str) -> ApiResult<()> {
+    let ok = !value.is_empty()
+        && value.len() <= ID_CHARS_MAX
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok { Ok(()) } else { Err(ApiError::invalid(field, value, "must be 1 to 64 of a-z, 0-9, `-`, `_`")) }
+}
+
+pub fn text(field: &str, value: &str, max: usize) -> ApiResult<()> {
+    if value.len() > max {
+        return Err(ApiError::invalid_field(field, format!("longer than {max} bytes")));
+    }
+    Ok(())
+}
+
+pub fn proof(field: &str, p: Option<pb::Proof>) -> ApiResult<Option<StoredProof>> {
+    let Some(pb::Proof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text }) = p else {
+        return Ok(None);
+    };
+    for (name, v) in [
+        ("ip_address", &ip_address),
+        ("user_agent", &user_agent),
+        ("notice_id", &notice_id),
+        ("notice_version", &notice_version),
+        ("notice_hash", &notice_hash),
+    ] {
+        text(&format!("{field}.{name}"), v, TEXT_CHARS_MAX)?;
+    }
+    if !ip_address.is_empty() && ip_address.parse::<std::net::IpAddr>().is_err() {
+        return Err(ApiError::invalid(format!("{field}.ip_address"), &ip_address, "not an IP address"));
+    }
+    text(&format!("{field}.notice_text"), &notice_text, NOTICE_TEXT_BYTES_MAX)?;
+    Ok(Some(StoredProof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text }))
+}
+
+pub fn proof_to_pb(p: StoredProof) -> pb::Proof {
+    let StoredProof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text } = p;
+    pb::Proof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text }
+}
+
+fn purpose_topic_names(catalog: &Catalog, purpose_no: u32, topic_no: u32) -> (String, String) {
+    let purpose = u16::try_from(purpose_no).ok().and_then(|n| catalog.purpose_by_no(n)).map(|p| p.id.clone());
+    let topic = match topic_no {
+        0 => String::new(),
+        n => u16::try_from(n).ok().and_then(|n| catalog.topic_by_no(n)).map(|t| t.id.clone()).unwrap_or_default(),
+    };
+    (purpose.unwrap_or_default(), topic)
+}
+
+pub fn record_to_pb(catalog: &Catalog, r: &StoredRecord) -> pb::ConsentRecord {
+    let (purpose_id, topic_id) = purpose_topic_names(catalog, r.purpose_no, r.topic_no);
+    pb::ConsentRecord {
+        purpose_id,
+        topic_id,
+        status: stored_status_to_pb(r.status) as i32,
+        occurred_at: Some(ts_from_us(r.occurred_at_us)),
+        expires_at: r.expires_at.map(ts_from_secs),
+        source: source_to_pb(r.source) as i32,
+        revision: r.revision,
+    }
+}
+
+pub fn event_kind_to_pb(n: u32) -> pb::EventKind {
+    match n {
+        1 => pb::EventKind::Consent,
+        2 => pb::EventKind::Confirmation,
+        3 => pb::EventKind::SuppressionAdded,
+        4 => pb::EventKind::SuppressionLifted,
+        _ => pb::EventKind::Unspecified,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn event_to_pb(body: EventBody, stored: &StoredEvent) -> pb::HistoryEvent {
+    let EventBody {
+        seq,
+        kind,
+        applied,
+        revision,
+        profile_id: _,
+        channel: _,
+        contact_point: _,
+        purpose_id,
+        topic_id,
+        status,
+        suppression_kind,
+        occurred_at_us,
+        recorded_at_us,
+        expires_at,
+        source,
+        actor,
+        reason,
+        proof,
+        token_id,
+        confirmation_proof,
+        confirmed_at_us,
+    } = body;
+    pb::HistoryEvent {
+        seq,
+        kind: event_kind_to_pb(kind) as i32,
+        applied,
+        revision,
+        purpose_id,
+        topic_id,
+        status: stored_status_to_pb(status) as i32,
+        suppression_kind: match suppression_kind {
+            0 => pb::SuppressionKind::Unspecified as i32,
+            n => stored_suppression_kind_to_pb(n - 1) as i32,
+        },
+        occurred_at: Some(ts_from_us(occurred_at_us)),
+        recorded_at: Some(ts_from_us(recorded_at_us)),
+        expires_at: expires_at.map(ts_from_secs),
+        source: source_to_pb(source) as i32,
+        actor,
+        reason,
+        proof: proof.map(proof_to_pb),
+        token_id: hex(&token_id),
+        confirmation_proof: confirmation_proof.map(proof_to_pb),
+        confirmed_at: confirmed_at_us.map(ts_from_us),
+        hash: hex(&stored.hash),
+        prev_hash: hex(&stored.prev_hash),
+    }
+}
+
+// ---- catalog -----------------------------------------------------------------------
+
+fn doi_mode(field: &str, n: i32) -> ApiResult<DoubleOptInMode> {
+    match pb::DoubleOptInMode::try_from(n) {
+        Ok(pb::DoubleOptInMode::Unspecified | pb::DoubleOptInMode::Off) => Ok(DoubleOptInMode::Off),
+        Ok(pb::DoubleOptInMode::EveryOptIn) => Ok(DoubleOptInMode::EveryOptIn),
+        Ok(pb::DoubleOptInMode::NewContactPoints) => Ok(DoubleOptInMode::NewContactPoints),
+        Err(_) => Err(ApiError::invalid(field, &n.to_string(), "unknown double opt-in mode")),
+    }
+}
+
+fn doi_mode_to_pb(m: DoubleOptInMode) -> pb::DoubleOptInMode {
+    match m {
+        DoubleOptInMode::Off => pb::DoubleOptInMode::Off,
+        DoubleOptInMode::EveryOptIn => pb::DoubleOptInMode::EveryOptIn,
+        DoubleOptInMode::NewContactPoints => pb::DoubleOptInMode::NewContactPoints,
+    }
+}
+
+fn model(field: &str, n: i32) -> ApiResult<EnforcementModel> {
+    match pb::EnforcementModel::try_from(n) {
+        Ok(pb::EnforcementModel::Restrictive) => Ok(EnforcementModel::Restrictive),
+        Ok(pb::EnforcementModel::NonRestrictive) => Ok(EnforcementModel::NonRestrictive),
+        Ok(pb::EnforcementModel::Disabled) => Ok(EnforcementModel::Disabled),
+        Ok(pb::EnforcementModel::Unspecified) => Err(ApiError::invalid_field(field, "a model is required")),
+        Err(_) => Err(ApiError::invalid(field, &n.to_string(), "unknown enforcement model")),
+    }
+}
+
+fn model_to_pb(m: EnforcementModel) -> pb::EnforcementModel {
+    match m {
+        EnforcementModel::Restrictive => pb::EnforcementModel::Restrictive,
+        EnforcementModel::NonRestrictive => pb::EnforcementModel::NonRestrictive,
+        EnforcementModel::Disabled => pb::EnforcementModel::Disabled,
+    }
+}
+
+fn purpose_kind(field: &str, n: i32) -> ApiResult<PurposeKind> {
+    match pb::PurposeKind::try_from(n) {
+        Ok(pb::PurposeKind::Commercial) => Ok(PurposeKind::Commercial),
+        Ok(pb::PurposeKind::Transactional) => Ok(PurposeKind::Transactional),
+        Ok(pb::PurposeKind::Custom) => Ok(PurposeKind::Custom),
+        Ok(pb::PurposeKind::Unspecified) => Err(ApiError::invalid_field(field, "a purpose kind is required")),
+        Err(_) => Err(ApiError::invalid(field, &n.to_string(), "unknown purpose kind")),
+    }
+}
+
+fn purpose_kind_to_pb(k: PurposeKind) -> pb::PurposeKind {
+    match k {
+        PurposeKind::Commercial => pb::PurposeKind::Commercial,
+        PurposeKind::Transactional => pb::PurposeKind::Transactional,
+        PurposeKind::Custom => pb::PurposeKind::Custom,
+    }
+}
+
+fn keyword_list(field: &str, words: Vec<String>) -> ApiResult<Vec<String>> {
+    if words.len() > 32 {
+        return Err(ApiError::invalid_field(field, "at most 32 keywords"));
+    }
+    let mut out = Vec::with_capacity(words.len());
+    for (i, w) in words.iter().enumerate() {
+        let k = keywords::normalize_keyword(w);
+        if k.is_empty() || k.chars().count() > keywords::KEYWORD_CHARS_MAX || k.chars().any(char::is_whitespace) {
+            return Err(ApiError::invalid(format!("{field}[{i}]"), w, "a keyword is one word of 1 to 32 characters"));
+        }
+        out.push(k);
+    }
+    Ok(out)
+}
+
+/// The settable fields of a profile from its message (ids and times are the server's).
+pub fn profile_from_pb(p: pb::Profile) -> ApiResult<Profile> {
+    let pb::Profile {
+        profile_id,
+        display_name,
+        default_region,
+        double_opt_in,
+        confirmation_validity,
+        extra_stop_keywords,
+        extra_start_keywords,
+        active: _,
+        create_time: _,
+        update_time: _,
+    } = p;
+    id("profile.profile_id", &profile_id)?;
+    text("profile.display_name", &display_name, TEXT_CHARS_MAX)?;
+    let mut profile = Profile::new(&profile_id);
+    profile.display_name = display_name;
+    if !default_region.is_empty() {
+        let region = default_region.trim().to_ascii_uppercase();
+        if crate::contact::parse_region(&region).is_none() {
+            return Err(ApiError::invalid(
+                "profile.default_region",
+                &default_region,
+                "not an ISO 3166-1 alpha-2 region",
+            ));
+        }
+        profile.default_region = Some(region);
+    }
+    for (i, s) in double_opt_in.into_iter().enumerate() {
+        let pb::DoubleOptInSetting { channel: ch, mode } = s;
+        let ch = channel(&format!("profile.double_opt_in[{i}].channel"), ch)?;
+        profile.double_opt_in[ch.index()] = doi_mode(&format!("profile.double_opt_in[{i}].mode"), mode)?;
+    }
+    if let Some(Duration { seconds, nanos: _ }) = confirmation_validity {
+        if !(60..=365 * 24 * 3600).contains(&seconds) {
+            return Err(ApiError::invalid(
+                "profile.confirmation_validity",
+                &format!("{seconds}s"),
+                "must be between 60 seconds and 365 days",
+            ));
+        }
+        profile.confirmation_validity_secs = seconds;
+    }
+    profile.extra_stop_keywords = keyword_list("profile.extra_stop_keywords", extra_stop_keywords)?;
+    profile.extra_start_keywords = keyword_list("profile.extra_start_keywords", extra_start_keywords)?;
+    Ok(profile)
+}
+
+pub fn profile_to_pb(p: &Profile) -> pb::Profile {
+    pb::Profile {
+        profile_id: p.id.clone(),
+        display_name: p.display_name.clone(),
+        default_region: p.default_region.clone().unwrap_or_default(),
+        double_opt_in: Channel::ALL
+            .iter()
+            .map(|c| pb::DoubleOptInSetting {
+                channel: channel_to_pb(*c) as i32,
+                mode: doi_mode_to_pb(p.double_opt_in[c.index()]) as i32,
+            })
+            .collect(),
+        confirmation_validity: Some(Duration { seconds: p.confirmation_validity_secs, nanos: 0 }),
+        extra_stop_keywords: p.extra_stop_keywords.clone(),
+        extra_start_keywords: p.extra_start_keywords.clone(),
+        active: p.active,
+        create_time: Some(ts_from_secs(p.created_at)),
+        update_time: Some(ts_from_secs(p.updated_at)),
+    }
+}
+
+pub fn purpose_from_pb(p: pb::Purpose) -> ApiResult<Purpose> {
+    let pb::Purpose {
+        profile_id,
+        purpose_id,
+        display_name,
+        kind,
+        enforcement,
+        active: _,
+        create_time: _,
+        update_time: _,
+    } = p;
+    id("purpose.profile_id", &profile_id)?;
+    id("purpose.purpose_id", &purpose_id)?;
+    text("purpose.display_name", &display_name, TEXT_CHARS_MAX)?;
+    let kind = purpose_kind("purpose.kind", kind)?;
+    let mut purpose = Purpose::new(&profile_id, &purpose_id, kind, 0);
+    purpose.display_name = display_name;
+    for (i, e) in enforcement.into_iter().enumerate() {
+        let pb::ChannelEnforcement { channel: ch, model: m } = e;
+        let ch = channel(&format!("purpose.enforcement[{i}].channel"), ch)?;
+        purpose.models[ch.index()] = model(&format!("purpose.enforcement[{i}].model"), m)?;
+    }
+    Ok(purpose)
+}
+
+pub fn purpose_to_pb(p: &Purpose) -> pb::Purpose {
+    pb::Purpose {
+        profile_id: p.profile_id.clone(),
+        purpose_id: p.id.clone(),
+        display_name: p.display_name.clone(),
+        kind: purpose_kind_to_pb(p.kind) as i32,
+        enforcement: Channel::ALL
+            .iter()
+            .map(|c| pb::ChannelEnforcement {
+                channel: channel_to_pb(*c) as i32,
+                model: model_to_pb(p.model(*c)) as i32,
+            })
+            .collect(),
+        active: p.active,
+        create_time: Some(ts_from_secs(p.created_at)),
+        update_time: Some(ts_from_secs(p.updated_at)),
+    }
+}
+
+pub fn topic_from_pb(t: pb::Topic) -> ApiResult<Topic> {
+    let pb::Topic { profile_id, purpose_id, topic_id, display_name, active: _, create_time: _, update_time: _ } = t;
+    id("topic.profile_id", &profile_id)?;
+    id("topic.purpose_id", &purpose_id)?;
+    id("topic.topic_id", &topic_id)?;
+    text("topic.display_name", &display_name, TEXT_CHARS_MAX)?;
+    Ok(Topic { profile_id, purpose_id, id: topic_id, display_name, active: true, no: 0, created_at: 0, updated_at: 0 })
+}
+
+pub fn topic_to_pb(t: &Topic) -> pb::Topic {
+    pb::Topic {
+        profile_id: t.profile_id.clone(),
+        purpose_id: t.purpose_id.clone(),
+        topic_id: t.id.clone(),
+        display_name: t.display_name.clone(),
+        active: t.active,
+        create_time: Some(ts_from_secs(t.created_at)),
+        update_time: Some(ts_from_secs(t.updated_at)),
+    }
+}

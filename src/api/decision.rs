@@ -1,0 +1,194 @@
+//! `DecisionService`: unary checks for gateways and the streaming batch check for bulk
+//! senders. A batch is evaluated in one synchronous pass over the hot index (no task or
+//! future per item); answers go out through a bounded channel, so a client that stops
+//! reading stops the server from reading its next batch (HTTP/2 flow control does the rest).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::auth::{Principal, Scope, principal};
+use super::convert;
+use super::error::{ApiError, ApiResult};
+use super::metrics::Metrics;
+use super::pb;
+use crate::config::Limits;
+use crate::decision::{self, Catalog, Reason, Target};
+use crate::storage::Store;
+
+#[derive(Clone, Debug)]
+pub struct DecisionApi {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub limits: Limits,
+}
+
+fn fresh_enough(store: &Store, min_revision: u64) -> ApiResult<u64> {
+    let revision = store.revision();
+    if min_revision > revision {
+        return Err(ApiError::FailedPrecondition(format!(
+            "state is at revision {revision}, older than min_revision {min_revision}"
+        )));
+    }
+    Ok(revision)
+}
+
+/// Evaluates one batch. Row-2 errors and malformed overrides fail the batch (and with it
+/// the stream); malformed contact points are per-item `REASON_INVALID_CONTACT_POINT`.
+pub fn evaluate_batch(
+    store: &Store,
+    catalog: &Catalog,
+    principal: &Principal,
+    limits: &Limits,
+    req: pb::CheckStreamRequest,
+    now: i64,
+    counts: &mut [u64; Reason::ALL.len()],
+) -> ApiResult<pb::CheckStreamResponse> {
+    let pb::CheckStreamRequest {
+        batch_id,
+        profile_id,
+        channel,
+        purpose_id,
+        topic_id,
+        contact_points,
+        overrides,
+        min_revision,
+    } = req;
+    principal.may(&profile_id)?;
+    if contact_points.len() > limits.check_batch_items_max {
+        return Err(ApiError::invalid(
+            "contact_points",
+            &format!("{} items", contact_points.len()),
+            format!("at most {} recipients per batch", limits.check_batch_items_max),
+        ));
+    }
+    let revision = fresh_enough(store, min_revision)?;
+    let channel = convert::channel("channel", channel)?;
+    let resolved = catalog.resolve(&profile_id, &purpose_id, &topic_id).map_err(|e| ApiError::resolve("", &e))?;
+    let default_target = Target::new(&resolved, channel);
+
+    // Overrides are sparse: resolve each distinct (channel, topic) once.
+    let mut item_targets: HashMap<u32, Target<'_>> = HashMap::with_capacity(overrides.len());
+    for (i, o) in overrides.into_iter().enumerate() {
+        let pb::ItemOverride { index, channel: ch, topic_id: topic } = o;
+        if index as usize >= contact_points.len() {
+            return Err(ApiError::invalid(
+                format!("overrides[{i}].index"),
+                &index.to_string(),
+                format!("batch has {} recipients", contact_points.len()),
+            ));
+        }
+        let ch = if ch == pb::Channel::Unspecified as i32 {
+            channel
+        } else {
+            convert::channel(&format!("overrides[{i}].channel"), ch)?
+        };
+        let topic = if topic.is_empty() { topic_id.as_str() } else { topic.as_str() };
+        let r = catalog
+            .resolve(&profile_id, &purpose_id, topic)
+            .map_err(|e| ApiError::resolve(&format!("overrides[{i}]."), &e))?;
+        item_targets.insert(index, Target::new(&r, ch));
+    }
+
+    let n = contact_points.len();
+    let mut decisions = Vec::with_capacity(n);
+    let mut reasons = Vec::with_capacity(n);
+    let mut suppressed = Vec::new();
+    for (i, cp) in contact_points.iter().enumerate() {
+        let target = if item_targets.is_empty() {
+            &default_target
+        } else {
+            item_targets.get(&(i as u32)).unwrap_or(&default_target)
+        };
+        let d = decision::check(target, cp, store, now);
+        decisions.push(convert::outcome_to_pb(d.outcome()) as i32);
+        reasons.push(convert::reason_to_pb(d.reason) as i32);
+        if let Some(kind) = d.suppression {
+            suppressed.push(pb::SuppressedItem { index: i as u32, kind: convert::suppression_kind_to_pb(kind) as i32 });
+        }
+        counts[reason_index(d.reason)] += 1;
+    }
+    Ok(pb::CheckStreamResponse { batch_id, revision, decisions, reasons, suppressed })
+}
+
+fn reason_index(r: Reason) -> usize {
+    Reason::ALL.iter().position(|x| *x == r).unwrap_or(0)
+}
+
+#[tonic::async_trait]
+impl pb::decision_service_server::DecisionService for DecisionApi {
+    async fn check(&self, req: Request<pb::CheckRequest>) -> Result<Response<pb::CheckResponse>, Status> {
+        let started = Instant::now();
+        let principal = principal(&req)?;
+        principal.require(Scope::Check)?;
+        let pb::CheckRequest { profile_id, channel, contact_point, purpose_id, topic_id, min_revision } =
+            req.into_inner();
+        principal.may(&profile_id)?;
+        let revision = fresh_enough(&self.store, min_revision)?;
+        let channel = convert::channel("channel", channel)?;
+        let catalog = self.store.catalog();
+        let resolved = catalog.resolve(&profile_id, &purpose_id, &topic_id).map_err(|e| ApiError::resolve("", &e))?;
+        let now = self.store.now_us().div_euclid(1_000_000);
+        let d = decision::check(&Target::new(&resolved, channel), &contact_point, &self.store, now);
+        let mut counts = [0u64; Reason::ALL.len()];
+        counts[reason_index(d.reason)] = 1;
+        self.metrics.add_decisions(&counts);
+        self.metrics.observe_rpc("Check", started.elapsed());
+        Ok(Response::new(pb::CheckResponse {
+            decision: convert::outcome_to_pb(d.outcome()) as i32,
+            reason: convert::reason_to_pb(d.reason) as i32,
+            suppression_kind: d.suppression.map_or(pb::SuppressionKind::Unspecified, convert::suppression_kind_to_pb)
+                as i32,
+            revision,
+        }))
+    }
+
+    type CheckStreamStream = ReceiverStream<Result<pb::CheckStreamResponse, Status>>;
+
+    async fn check_stream(
+        &self,
+        req: Request<Streaming<pb::CheckStreamRequest>>,
+    ) -> Result<Response<Self::CheckStreamStream>, Status> {
+        let principal = principal(&req)?;
+        principal.require(Scope::Check)?;
+        let mut inbound = req.into_inner();
+        let (tx, rx) = mpsc::channel(self.limits.stream_queue_batches_max.max(1));
+        let store = self.store.clone();
+        let metrics = Arc::clone(&self.metrics);
+        let limits = self.limits;
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    m = inbound.message() => m,
+                    // The client went away: stop reading and evaluating at once.
+                    () = tx.closed() => break,
+                };
+                let batch = match next {
+                    Ok(Some(batch)) => batch,
+                    Ok(None) => break,
+                    Err(status) => {
+                        tracing::debug!(%status, "check stream ended by the client");
+                        break;
+                    }
+                };
+                let started = Instant::now();
+                let catalog = store.catalog();
+                let now = store.now_us().div_euclid(1_000_000);
+                let mut counts = [0u64; Reason::ALL.len()];
+                let answer = evaluate_batch(&store, &catalog, &principal, &limits, batch, now, &mut counts)
+                    .map_err(Status::from);
+                metrics.add_decisions(&counts);
+                metrics.observe_rpc("CheckStream.batch", started.elapsed());
+                let failed = answer.is_err();
+                if tx.send(answer).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}

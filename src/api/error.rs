@@ -1,0 +1,121 @@
+//! One exhaustive mapping from internal errors to gRPC status codes. Invalid input becomes
+//! `InvalidArgument` with a `google.rpc.BadRequest` field violation; internal failures are
+//! logged with detail and reach the client as a generic message.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::decision::ResolveError;
+use crate::storage::StorageError;
+use crate::storage::token::TokenError;
+
+/// Longest piece of client input repeated back in an error message.
+const ECHO_CHARS_MAX: usize = 64;
+
+/// Errors of request handling, before and around the store.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid `{field}`: {description}")]
+    Invalid { field: String, description: String },
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("{0}")]
+    ResourceExhausted(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl ApiError {
+    /// `field` was `value`, which is wrong because of `why`.
+    pub fn invalid(field: impl Into<String>, value: &str, why: impl std::fmt::Display) -> ApiError {
+        let mut shown: String = value.chars().take(ECHO_CHARS_MAX).collect();
+        if value.chars().count() > ECHO_CHARS_MAX {
+            shown.push('…');
+        }
+        ApiError::Invalid { field: field.into(), description: format!("{why} (got `{shown}`)") }
+    }
+
+    /// `field` is required or wrong in a way that needs no value echoed.
+    pub fn invalid_field(field: impl Into<String>, why: impl std::fmt::Display) -> ApiError {
+        ApiError::Invalid { field: field.into(), description: why.to_string() }
+    }
+
+    /// A row-2 resolution error, with the field name under `prefix` (e.g. "change.").
+    pub fn resolve(prefix: &str, e: &ResolveError) -> ApiError {
+        ApiError::Invalid { field: format!("{prefix}{}", e.field()), description: e.to_string() }
+    }
+
+    /// The gRPC code this error is sent with (also used for per-item batch errors).
+    pub fn code(&self) -> Code {
+        match self {
+            ApiError::Invalid { .. } => Code::InvalidArgument,
+            ApiError::Unauthenticated(_) => Code::Unauthenticated,
+            ApiError::PermissionDenied(_) => Code::PermissionDenied,
+            ApiError::FailedPrecondition(_) => Code::FailedPrecondition,
+            ApiError::ResourceExhausted(_) => Code::ResourceExhausted,
+            ApiError::Storage(e) => storage_code(e),
+        }
+    }
+}
+
+fn storage_code(e: &StorageError) -> Code {
+    match e {
+        StorageError::Db(_) | StorageError::Corrupt { .. } => Code::Internal,
+        StorageError::Closed => Code::Unavailable,
+        StorageError::IdempotencyConflict | StorageError::AlreadyExists(_) => Code::AlreadyExists,
+        StorageError::Token(TokenError::Malformed | TokenError::BadSignature) => Code::InvalidArgument,
+        StorageError::Token(TokenError::Expired) | StorageError::TokenUsed => Code::FailedPrecondition,
+        StorageError::NotFound(_) => Code::NotFound,
+        StorageError::Limit(_) => Code::ResourceExhausted,
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(e: ApiError) -> Status {
+        match e {
+            ApiError::Invalid { field, description } => {
+                let message = format!("invalid `{field}`: {description}");
+                Status::with_error_details(
+                    Code::InvalidArgument,
+                    message,
+                    ErrorDetails::with_bad_request_violation(field, description),
+                )
+            }
+            ApiError::Unauthenticated(m) => Status::unauthenticated(m),
+            ApiError::PermissionDenied(m) => Status::permission_denied(m),
+            ApiError::FailedPrecondition(m) => Status::failed_precondition(m),
+            ApiError::ResourceExhausted(m) => Status::resource_exhausted(m),
+            ApiError::Storage(e) => Status::from(e),
+        }
+    }
+}
+
+impl From<StorageError> for Status {
+    fn from(e: StorageError) -> Status {
+        let code = storage_code(&e);
+        match e {
+            StorageError::Db(_) | StorageError::Corrupt { .. } => {
+                tracing::error!(error = %e, "internal storage error");
+                Status::internal("internal error; see the server log")
+            }
+            StorageError::Token(TokenError::Malformed | TokenError::BadSignature) => Status::with_error_details(
+                code,
+                format!("invalid `token`: {e}"),
+                ErrorDetails::with_bad_request_violation("token", e.to_string()),
+            ),
+            StorageError::Closed
+            | StorageError::IdempotencyConflict
+            | StorageError::Token(TokenError::Expired)
+            | StorageError::TokenUsed
+            | StorageError::NotFound(_)
+            | StorageError::AlreadyExists(_)
+            | StorageError::Limit(_) => Status::new(code, e.to_string()),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
