@@ -61,14 +61,19 @@ pub async fn run(
         load_ms = stats.load_ms as u64,
         "store opened"
     );
-    run_with_store(config, store, listener, shutdown).await
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => None,
+    };
+    run_with_store(config, store, listener, metrics_listener, shutdown).await
 }
 
-/// Serves an already opened store (tests use this to inject a clock).
+/// Serves an already opened store (tests use this to inject a clock) on bound listeners.
 pub async fn run_with_store(
     config: Config,
     store: Store,
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr()?;
@@ -81,8 +86,7 @@ pub async fn run_with_store(
     let limits = config.limits;
     let metrics = Metrics::new();
     let (stop_tx, stop_rx) = watch::channel(false);
-    if let Some(maddr) = config.metrics_addr {
-        let mlistener = TcpListener::bind(maddr).await?;
+    if let Some(mlistener) = metrics_listener {
         tracing::info!(addr = %mlistener.local_addr()?, "metrics on /metrics");
         tokio::spawn(metrics::serve(mlistener, Arc::clone(&metrics), store.clone(), stop_rx.clone()));
     }

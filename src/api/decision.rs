@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
@@ -161,6 +162,7 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
         let metrics = Arc::clone(&self.metrics);
         let limits = self.limits;
         tokio::spawn(async move {
+            metrics.check_streams_active.fetch_add(1, Ordering::Relaxed);
             loop {
                 let next = tokio::select! {
                     m = inbound.message() => m,
@@ -171,7 +173,10 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
                     Ok(Some(batch)) => batch,
                     Ok(None) => break,
                     Err(status) => {
-                        tracing::debug!(%status, "check stream ended by the client");
+                        // A message over the size limit, or a broken stream: tell the
+                        // client why (if it still listens) instead of ending cleanly.
+                        tracing::debug!(%status, "check stream input failed");
+                        let _ = tx.send(Err(status)).await;
                         break;
                     }
                 };
@@ -182,12 +187,14 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
                 let answer = evaluate_batch(&store, &catalog, &principal, &limits, batch, now, &mut counts)
                     .map_err(Status::from);
                 metrics.add_decisions(&counts);
+                metrics.check_batches.fetch_add(1, Ordering::Relaxed);
                 metrics.observe_rpc("CheckStream.batch", started.elapsed());
                 let failed = answer.is_err();
                 if tx.send(answer).await.is_err() || failed {
                     break;
                 }
             }
+            metrics.check_streams_active.fetch_sub(1, Ordering::Relaxed);
         });
         Ok(Response::new(ReceiverStream::new(rx)))
     }

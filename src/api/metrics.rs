@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -61,6 +61,10 @@ pub struct Metrics {
     decisions: [AtomicU64; Reason::ALL.len()],
     rpc: DashMap<&'static str, Histogram>,
     pub write_latency: Histogram,
+    /// Open `CheckStream` calls whose server task still runs.
+    pub check_streams_active: AtomicI64,
+    /// `CheckStream` batches evaluated.
+    pub check_batches: AtomicU64,
 }
 
 impl Metrics {
@@ -106,6 +110,16 @@ impl Metrics {
         }
         out.push_str("# HELP consentd_write_duration_seconds Durable write latency (queue, apply, fsync).\n# TYPE consentd_write_duration_seconds histogram\n");
         self.write_latency.render(&mut out, "consentd_write_duration_seconds", "");
+        let _ = writeln!(
+            out,
+            "# HELP consentd_check_streams_active Open CheckStream calls.\n# TYPE consentd_check_streams_active gauge\nconsentd_check_streams_active {}",
+            self.check_streams_active.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP consentd_check_batches_total CheckStream batches evaluated.\n# TYPE consentd_check_batches_total counter\nconsentd_check_batches_total {}",
+            self.check_batches.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP consentd_index_contacts Contact points in the hot index.\n# TYPE consentd_index_contacts gauge\nconsentd_index_contacts {}",

@@ -1,1 +1,11 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on purpose")]
 
+//! Integration tests: real servers on real sockets, driven through the generated clients
+//! the way a sender, gateway or preference center would.
+
+mod admin_auth;
+mod consent;
+mod crash;
+mod decision;
+mod store;
+mod support;

@@ -1,0 +1,249 @@
+//! Starts real servers in-process on `127.0.0.1:0` with a fresh data directory and a
+//! clock the test controls, and builds authenticated clients.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use consentd::api::pb;
+use consentd::config::{Config, Limits, LogFormat};
+use consentd::storage::{Store, StoreOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::metadata::MetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+pub type Auth = Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send + Sync>;
+pub type Decision = pb::decision_service_client::DecisionServiceClient<InterceptedService<Channel, Auth>>;
+pub type Consent = pb::consent_service_client::ConsentServiceClient<InterceptedService<Channel, Auth>>;
+pub type Admin = pb::admin_service_client::AdminServiceClient<InterceptedService<Channel, Auth>>;
+
+pub fn test_config(dir: &Path, addr: SocketAddr) -> Config {
+    Config {
+        listen_addr: addr,
+        metrics_addr: None,
+        data_dir: dir.to_owned(),
+        insecure: false,
+        log_format: LogFormat::Text,
+        limits: Limits::DEFAULT,
+    }
+}
+
+/// A running server; stopped (and its store closed) by [`TestServer::stop`].
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    /// Offset added to real time by the server's clock.
+    pub clock_us: Arc<AtomicI64>,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<Result<(), consentd::server::ServerError>>,
+}
+
+pub fn now_us() -> i64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    d.as_micros() as i64
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tune: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        TestServer::start_in(dir, tune).await
+    }
+
+    /// Starts on an existing data directory (restarts keep data).
+    pub async fn start_in(dir: tempfile::TempDir, tune: impl FnOnce(&mut Config)) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let metrics = TcpListener::bind("127.0.0.1:0").await.expect("bind metrics");
+        let addr = listener.local_addr().expect("addr");
+        let metrics_addr = metrics.local_addr().expect("addr");
+        let mut config = test_config(dir.path(), addr);
+        tune(&mut config);
+        // The server's clock runs with real time plus an offset the test can advance.
+        let clock_us = Arc::new(AtomicI64::new(0));
+        let c = Arc::clone(&clock_us);
+        let mut options = StoreOptions::new(Arc::new(move || now_us() + c.load(Ordering::SeqCst)));
+        options.write_queue_max = config.limits.write_queue_max;
+        let (store, _) = Store::open(dir.path(), options).expect("open store");
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(consentd::server::run_with_store(config, store, listener, Some(metrics), async move {
+            let _ = rx.await;
+        }));
+        TestServer { addr, metrics_addr, clock_us, dir, shutdown: Some(tx), handle }
+    }
+
+    pub fn advance(&self, secs: i64) {
+        self.clock_us.fetch_add(secs * 1_000_000, Ordering::SeqCst);
+    }
+
+    pub async fn channel(&self) -> Channel {
+        let url = format!("http://{}", self.addr);
+        for _ in 0..50 {
+            if let Ok(ch) = Channel::from_shared(url.clone()).expect("url").connect().await {
+                return ch;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("server at {url} did not come up");
+    }
+
+    fn auth(key: Option<&str>) -> Auth {
+        let header: Option<MetadataValue<_>> = key.map(|k| format!("Bearer {k}").parse().expect("header"));
+        Box::new(move |mut req: tonic::Request<()>| {
+            if let Some(h) = &header {
+                req.metadata_mut().insert("authorization", h.clone());
+            }
+            Ok(req)
+        })
+    }
+
+    pub async fn decision(&self, key: Option<&str>) -> Decision {
+        pb::decision_service_client::DecisionServiceClient::with_interceptor(self.channel().await, Self::auth(key))
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20)
+    }
+
+    pub async fn consent(&self, key: Option<&str>) -> Consent {
+        pb::consent_service_client::ConsentServiceClient::with_interceptor(self.channel().await, Self::auth(key))
+            .max_encoding_message_size(64 << 20)
+    }
+
+    pub async fn admin(&self, key: Option<&str>) -> Admin {
+        pb::admin_service_client::AdminServiceClient::with_interceptor(self.channel().await, Self::auth(key))
+    }
+
+    /// One metric value from `/metrics` over plain HTTP.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let mut s = tokio::net::TcpStream::connect(self.metrics_addr).await.expect("metrics connect");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
+        let mut body = String::new();
+        s.read_to_string(&mut body).await.expect("read");
+        body.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")).map(|v| v.trim().parse().expect("number")))
+            .unwrap_or_else(|| panic!("metric {name} missing"))
+    }
+
+    /// Stops the server and returns its data directory for a restart.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let r = tokio::time::timeout(Duration::from_secs(30), &mut self.handle).await;
+        match r {
+            Ok(Ok(Ok(()))) => {}
+            other => panic!("server did not stop cleanly: {other:?}"),
+        }
+        self.dir
+    }
+}
+
+/// Creates profile `acme` (region NL) with purposes `newsletter` (commercial, topics
+/// `events` and `discounts`) and `invoices` (transactional).
+pub async fn seed(admin: &mut Admin, doi: Option<pb::DoubleOptInMode>) {
+    seed_profile(admin, "acme", doi).await;
+}
+
+pub async fn seed_profile(admin: &mut Admin, profile_id: &str, doi: Option<pb::DoubleOptInMode>) {
+    let double_opt_in = doi
+        .map(|m| vec![pb::DoubleOptInSetting { channel: pb::Channel::Email as i32, mode: m as i32 }])
+        .unwrap_or_default();
+    admin
+        .create_profile(pb::CreateProfileRequest {
+            profile: Some(pb::Profile {
+                profile_id: profile_id.into(),
+                display_name: "Acme".into(),
+                default_region: "NL".into(),
+                double_opt_in,
+                extra_stop_keywords: vec!["afmelden".into()],
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("create profile");
+    for (id, kind) in [("newsletter", pb::PurposeKind::Commercial), ("invoices", pb::PurposeKind::Transactional)] {
+        admin
+            .create_purpose(pb::CreatePurposeRequest {
+                purpose: Some(pb::Purpose {
+                    profile_id: profile_id.into(),
+                    purpose_id: id.into(),
+                    kind: kind as i32,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("create purpose");
+    }
+    for t in ["events", "discounts"] {
+        admin
+            .create_topic(pb::CreateTopicRequest {
+                topic: Some(pb::Topic {
+                    profile_id: profile_id.into(),
+                    purpose_id: "newsletter".into(),
+                    topic_id: t.into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("create topic");
+    }
+}
+
+pub fn change(contact_point: &str, purpose: &str, topic: &str, status: pb::ConsentStatus) -> pb::ConsentChange {
+    pb::ConsentChange {
+        profile_id: "acme".into(),
+        channel: pb::Channel::Email as i32,
+        contact_point: contact_point.into(),
+        purpose_id: purpose.into(),
+        topic_id: topic.into(),
+        status: status as i32,
+        source: pb::ChangeSource::PreferenceCenter as i32,
+        ..Default::default()
+    }
+}
+
+pub async fn set(consent: &mut Consent, c: pb::ConsentChange) -> pb::ChangeResult {
+    consent
+        .set_consent(pb::SetConsentRequest { change: Some(c), idempotency_key: String::new() })
+        .await
+        .expect("set consent")
+        .into_inner()
+        .result
+        .expect("result")
+}
+
+pub async fn check(decision: &mut Decision, channel: pb::Channel, contact_point: &str, purpose: &str, topic: &str) -> pb::CheckResponse {
+    decision
+        .check(pb::CheckRequest {
+            profile_id: "acme".into(),
+            channel: channel as i32,
+            contact_point: contact_point.into(),
+            purpose_id: purpose.into(),
+            topic_id: topic.into(),
+            min_revision: 0,
+        })
+        .await
+        .expect("check")
+        .into_inner()
+}
+
+pub fn reason(r: &pb::CheckResponse) -> pb::Reason {
+    pb::Reason::try_from(r.reason).expect("reason")
+}
+
+/// The field named in a status's BadRequest details.
+pub fn bad_field(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .and_then(|b| b.field_violations.first().map(|v| v.field.clone()))
+        .unwrap_or_else(|| panic!("no field violation in {status:?}"))
+}
