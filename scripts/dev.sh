@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One entry point for people and CI.
+#   scripts/dev.sh serve   install build deps, build, run consentd on 127.0.0.1:50051 (data in ./data)
+#   scripts/dev.sh test    install build deps, build, run lint and the whole test suite
+# Everything is built with `--release --all-targets` so that tests, benches and the server
+# share one build of RocksDB's C++ (a different target set changes feature unification and
+# recompiles it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
+ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
+command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "installing build dependencies: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
+
+target="${CARGO_TARGET_DIR:-target}"
+build() { cargo build --release --all-targets --locked; }
+
+case "${1:-}" in
+  serve)
+    build
+    shift
+    exec "$target/release/consentd" --data-dir "${CONSENTD_DATA_DIR:-./data}" "$@"
+    ;;
+  test)
+    cargo fmt --check
+    build
+    cargo clippy --release --all-targets --locked -- -D warnings
+    # buf ships on npm; keep it outside the tree.
+    buf_dir="${BUF_DIR:-${HOME:-/root}/.cache/consentd-buf}"
+    if [ ! -x "$buf_dir/node_modules/.bin/buf" ]; then
+      mkdir -p "$buf_dir"
+      npm install --prefix "$buf_dir" --silent --no-audit --no-fund @bufbuild/buf@1.75.0 >/dev/null
+    fi
+    "$buf_dir/node_modules/.bin/buf" lint
+    echo "buf lint: clean"
+    cargo test --release --locked
+    ;;
+  *)
+    echo "usage: scripts/dev.sh serve|test" >&2
+    exit 2
+    ;;
+esac
