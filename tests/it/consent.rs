@@ -30,7 +30,10 @@ async fn late_changes_are_superseded_and_kept_in_verified_history() {
     assert_eq!(r1.outcome, pb::ChangeOutcome::Applied as i32);
     assert_eq!(r2.outcome, pb::ChangeOutcome::Superseded as i32);
     assert_eq!(r2.revision, r1.revision, "a superseded change gets no revision");
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "").await), pb::Reason::OptedIn);
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "").await),
+        pb::Reason::OptedIn
+    );
 
     // A tie goes to the opt-out.
     let mut tie = change("jane@example.com", "newsletter", "", OptedOut);
@@ -38,10 +41,17 @@ async fn late_changes_are_superseded_and_kept_in_verified_history() {
     let r3 = set(&mut consent, tie).await;
     assert_eq!(r3.outcome, pb::ChangeOutcome::Applied as i32);
     assert!(r3.revision > r1.revision);
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "").await), pb::Reason::PurposeOptedOut);
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "").await),
+        pb::Reason::PurposeOptedOut
+    );
 
     let got = consent
-        .get_consent(pb::GetConsentRequest { profile_id: "acme".into(), channel: pb::Channel::Email as i32, contact_point: "JANE@example.com".into() })
+        .get_consent(pb::GetConsentRequest {
+            profile_id: "acme".into(),
+            channel: pb::Channel::Email as i32,
+            contact_point: "JANE@example.com".into(),
+        })
         .await
         .expect("get")
         .into_inner();
@@ -83,16 +93,25 @@ async fn late_changes_are_superseded_and_kept_in_verified_history() {
     // Bad input names the field and the value.
     let mut future = change("jane@example.com", "newsletter", "", OptedIn);
     future.occurred_at = at(now + 3600);
-    let err = consent.set_consent(pb::SetConsentRequest { change: Some(future), idempotency_key: String::new() }).await.expect_err("future");
+    let err = consent
+        .set_consent(pb::SetConsentRequest { change: Some(future), idempotency_key: String::new() })
+        .await
+        .expect_err("future");
     assert_eq!(bad_field(&err), "change.occurred_at");
     let err = consent
-        .set_consent(pb::SetConsentRequest { change: Some(change("nope", "newsletter", "", OptedIn)), idempotency_key: String::new() })
+        .set_consent(pb::SetConsentRequest {
+            change: Some(change("nope", "newsletter", "", OptedIn)),
+            idempotency_key: String::new(),
+        })
         .await
         .expect_err("bad email");
     assert_eq!(bad_field(&err), "change.contact_point");
     assert!(err.message().contains("`nope`"));
     let err = consent
-        .set_consent(pb::SetConsentRequest { change: Some(change("a@example.com", "newsletter", "", pb::ConsentStatus::Pending)), idempotency_key: String::new() })
+        .set_consent(pb::SetConsentRequest {
+            change: Some(change("a@example.com", "newsletter", "", pb::ConsentStatus::Pending)),
+            idempotency_key: String::new(),
+        })
         .await
         .expect_err("pending");
     assert_eq!(bad_field(&err), "change.status");
@@ -125,16 +144,28 @@ async fn batch_set_reports_each_item_and_enforces_its_limit() {
     let server = TestServer::start_with(|c| c.limits.set_batch_items_max = 3).await;
     seed(&mut server.admin(None).await, None).await;
     let mut consent = server.consent(None).await;
-    let item = |cp: &str, purpose: &str| pb::SetConsentRequest { change: Some(change(cp, purpose, "", OptedIn)), idempotency_key: String::new() };
+    let item = |cp: &str, purpose: &str| pb::SetConsentRequest {
+        change: Some(change(cp, purpose, "", OptedIn)),
+        idempotency_key: String::new(),
+    };
     let r = consent
-        .batch_set_consent(pb::BatchSetConsentRequest { requests: vec![item("a@example.com", "newsletter"), item("broken", "newsletter"), item("b@example.com", "nope")] })
+        .batch_set_consent(pb::BatchSetConsentRequest {
+            requests: vec![
+                item("a@example.com", "newsletter"),
+                item("broken", "newsletter"),
+                item("b@example.com", "nope"),
+            ],
+        })
         .await
         .expect("batch")
         .into_inner();
     use pb::batch_set_consent_result::Result as R;
     assert!(matches!(&r.results[0].result, Some(R::Change(c)) if c.outcome == pb::ChangeOutcome::Applied as i32));
     match &r.results[1].result {
-        Some(R::Error(e)) => assert_eq!((e.code, e.field.as_str()), (tonic::Code::InvalidArgument as i32, "requests[1].change.contact_point")),
+        Some(R::Error(e)) => assert_eq!(
+            (e.code, e.field.as_str()),
+            (tonic::Code::InvalidArgument as i32, "requests[1].change.contact_point")
+        ),
         other => panic!("{other:?}"),
     }
     match &r.results[2].result {
@@ -142,7 +173,9 @@ async fn batch_set_reports_each_item_and_enforces_its_limit() {
         other => panic!("{other:?}"),
     }
     let err = consent
-        .batch_set_consent(pb::BatchSetConsentRequest { requests: (0..4).map(|i| item(&format!("u{i}@example.com"), "newsletter")).collect() })
+        .batch_set_consent(pb::BatchSetConsentRequest {
+            requests: (0..4).map(|i| item(&format!("u{i}@example.com"), "newsletter")).collect(),
+        })
         .await
         .expect_err("limit");
     assert_eq!(bad_field(&err), "requests");
@@ -159,19 +192,37 @@ async fn double_opt_in_end_to_end() {
     let r = set(&mut consent, change("jane@example.com", "newsletter", "", OptedIn)).await;
     assert_eq!(r.outcome, pb::ChangeOutcome::PendingConfirmation as i32);
     assert!(!r.confirmation_token.is_empty());
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "").await), pb::Reason::PendingConfirmation);
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "").await),
+        pb::Reason::PendingConfirmation
+    );
 
-    let confirm = |token: &str| pb::ConfirmOptInRequest { token: token.into(), ip_address: "203.0.113.7".into(), user_agent: "Mail/1.0".into(), occurred_at: None };
-    let ok = consent.confirm_opt_in(confirm(&r.confirmation_token)).await.expect("confirm").into_inner().result.expect("r");
+    let confirm = |token: &str| pb::ConfirmOptInRequest {
+        token: token.into(),
+        ip_address: "203.0.113.7".into(),
+        user_agent: "Mail/1.0".into(),
+        occurred_at: None,
+    };
+    let ok =
+        consent.confirm_opt_in(confirm(&r.confirmation_token)).await.expect("confirm").into_inner().result.expect("r");
     assert_eq!(ok.outcome, pb::ChangeOutcome::Applied as i32);
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "").await), pb::Reason::OptedIn);
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "").await),
+        pb::Reason::OptedIn
+    );
     let reused = consent.confirm_opt_in(confirm(&r.confirmation_token)).await.expect_err("reuse");
     assert_eq!(reused.code(), tonic::Code::FailedPrecondition);
     assert!(reused.message().contains("used already"), "{}", reused.message());
 
     // The history keeps the request's proof and the confirmation's own.
     let h = consent
-        .get_history(pb::GetHistoryRequest { profile_id: "acme".into(), channel: pb::Channel::Email as i32, contact_point: "jane@example.com".into(), page_size: 0, page_token: String::new() })
+        .get_history(pb::GetHistoryRequest {
+            profile_id: "acme".into(),
+            channel: pb::Channel::Email as i32,
+            contact_point: "jane@example.com".into(),
+            page_size: 0,
+            page_token: String::new(),
+        })
         .await
         .expect("history")
         .into_inner();
@@ -187,7 +238,10 @@ async fn double_opt_in_end_to_end() {
     let expired = consent.confirm_opt_in(confirm(&r2.confirmation_token)).await.expect_err("expired");
     assert_eq!(expired.code(), tonic::Code::FailedPrecondition);
     assert!(expired.message().contains("expired"), "{}", expired.message());
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "john@example.com", "newsletter", "").await), pb::Reason::NoOptIn);
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "john@example.com", "newsletter", "").await),
+        pb::Reason::NoOptIn
+    );
 
     let forged = consent.confirm_opt_in(confirm("AAAA.BBBB")).await.expect_err("forged");
     assert_eq!(bad_field(&forged), "token");
@@ -205,11 +259,22 @@ async fn stop_then_start_restores_the_previous_state() {
     set(&mut consent, c).await;
     assert_eq!(reason(&check(&mut d, pb::Channel::Sms, "+31612345678", "newsletter", "").await), pb::Reason::OptedIn);
 
-    let sms = |body: &str| pb::HandleInboundSmsRequest { profile_id: "acme".into(), from_number: "+31 6 1234 5678".into(), body: body.into(), occurred_at: None };
+    let sms = |body: &str| pb::HandleInboundSmsRequest {
+        profile_id: "acme".into(),
+        from_number: "+31 6 1234 5678".into(),
+        body: body.into(),
+        occurred_at: None,
+    };
     let stop = consent.handle_inbound_sms(sms(" Stop ")).await.expect("stop").into_inner();
-    assert_eq!((stop.keyword_class, stop.keyword.as_str(), stop.changed), (pb::KeywordClass::Stop as i32, "STOP", true));
+    assert_eq!(
+        (stop.keyword_class, stop.keyword.as_str(), stop.changed),
+        (pb::KeywordClass::Stop as i32, "STOP", true)
+    );
     let blocked = check(&mut d, pb::Channel::Sms, "0612345678", "newsletter", "").await;
-    assert_eq!((reason(&blocked), blocked.suppression_kind), (pb::Reason::Suppressed, pb::SuppressionKind::SmsStop as i32));
+    assert_eq!(
+        (reason(&blocked), blocked.suppression_kind),
+        (pb::Reason::Suppressed, pb::SuppressionKind::SmsStop as i32)
+    );
     // Transactional messages honour STOP too.
     assert_eq!(reason(&check(&mut d, pb::Channel::Sms, "0612345678", "invoices", "").await), pb::Reason::Suppressed);
     let help = consent.handle_inbound_sms(sms("help")).await.expect("help").into_inner();
@@ -246,7 +311,10 @@ async fn stop_then_start_restores_the_previous_state() {
         .expect("add")
         .into_inner();
     assert!(add.changed);
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "invoices", "").await), pb::Reason::Suppressed);
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "invoices", "").await),
+        pb::Reason::Suppressed
+    );
     let lift = consent
         .lift_suppression(pb::LiftSuppressionRequest {
             profile_id: "acme".into(),
@@ -259,12 +327,19 @@ async fn stop_then_start_restores_the_previous_state() {
         .expect("lift")
         .into_inner();
     assert!(lift.changed && lift.revision > add.revision);
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "invoices", "").await), pb::Reason::NotOptedOut);
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "invoices", "").await),
+        pb::Reason::NotOptedOut
+    );
     server.stop().await;
 }
 
 async fn next_change(stream: &mut tonic::Streaming<pb::WatchChangesResponse>) -> pb::WatchChangesResponse {
-    tokio::time::timeout(Duration::from_secs(10), stream.message()).await.expect("change in time").expect("ok").expect("open")
+    tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("change in time")
+        .expect("ok")
+        .expect("open")
 }
 
 #[tokio::test]
@@ -275,19 +350,30 @@ async fn watch_resumes_after_reconnect_without_gaps_or_repeats() {
     for i in 0..3 {
         set(&mut consent, change(&format!("u{i}@example.com"), "newsletter", "", OptedIn)).await;
     }
-    let mut stream = consent.watch_changes(pb::WatchChangesRequest { after_revision: 0, profile_ids: vec![] }).await.expect("watch").into_inner();
+    let mut stream = consent
+        .watch_changes(pb::WatchChangesRequest { after_revision: 0, profile_ids: vec![] })
+        .await
+        .expect("watch")
+        .into_inner();
     let mut seen = Vec::new();
     for _ in 0..3 {
         seen.push(next_change(&mut stream).await);
     }
-    assert_eq!(seen.iter().map(|c| c.contact_point.as_str()).collect::<Vec<_>>(), ["u0@example.com", "u1@example.com", "u2@example.com"]);
+    assert_eq!(
+        seen.iter().map(|c| c.contact_point.as_str()).collect::<Vec<_>>(),
+        ["u0@example.com", "u1@example.com", "u2@example.com"]
+    );
     let last = seen[2].revision;
     drop(stream);
 
     for i in 3..5 {
         set(&mut consent, change(&format!("u{i}@example.com"), "newsletter", "", OptedOut)).await;
     }
-    let mut stream = consent.watch_changes(pb::WatchChangesRequest { after_revision: last, profile_ids: vec![] }).await.expect("watch").into_inner();
+    let mut stream = consent
+        .watch_changes(pb::WatchChangesRequest { after_revision: last, profile_ids: vec![] })
+        .await
+        .expect("watch")
+        .into_inner();
     let a = next_change(&mut stream).await;
     let b = next_change(&mut stream).await;
     assert_eq!((a.contact_point.as_str(), b.contact_point.as_str()), ("u3@example.com", "u4@example.com"));

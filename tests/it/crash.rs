@@ -52,7 +52,10 @@ impl Lcg {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_changes_survive_sigkill() {
     let cycles: usize = std::env::var("CONSENTD_CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
-    let seed = std::env::var("CONSENTD_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| crate::support::now_us() as u64);
+    let seed = std::env::var("CONSENTD_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| crate::support::now_us() as u64);
     let mut rng = Lcg(seed);
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port();
@@ -61,12 +64,19 @@ async fn acknowledged_changes_survive_sigkill() {
         let ch = connect(port).await;
         let mut admin = pb::admin_service_client::AdminServiceClient::new(ch);
         admin
-            .create_profile(pb::CreateProfileRequest { profile: Some(pb::Profile { profile_id: "acme".into(), ..Default::default() }) })
+            .create_profile(pb::CreateProfileRequest {
+                profile: Some(pb::Profile { profile_id: "acme".into(), ..Default::default() }),
+            })
             .await
             .expect("profile");
         admin
             .create_purpose(pb::CreatePurposeRequest {
-                purpose: Some(pb::Purpose { profile_id: "acme".into(), purpose_id: "newsletter".into(), kind: pb::PurposeKind::Commercial as i32, ..Default::default() }),
+                purpose: Some(pb::Purpose {
+                    profile_id: "acme".into(),
+                    purpose_id: "newsletter".into(),
+                    kind: pb::PurposeKind::Commercial as i32,
+                    ..Default::default()
+                }),
             })
             .await
             .expect("purpose");
@@ -124,7 +134,11 @@ async fn acknowledged_changes_survive_sigkill() {
         let max_acked = acked_now.iter().map(|a| a.2).max().unwrap_or(0);
         for (cp, status, rev) in &acked_now {
             let got = consent
-                .get_consent(pb::GetConsentRequest { profile_id: "acme".into(), channel: pb::Channel::Email as i32, contact_point: cp.clone() })
+                .get_consent(pb::GetConsentRequest {
+                    profile_id: "acme".into(),
+                    channel: pb::Channel::Email as i32,
+                    contact_point: cp.clone(),
+                })
                 .await
                 .expect("get")
                 .into_inner();

@@ -30,16 +30,31 @@ async fn unary_check_follows_the_rules_and_names_bad_fields() {
     let mut consent = server.consent(None).await;
     let mut d = server.decision(None).await;
 
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "").await), pb::Reason::NoOptIn);
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "invoices", "").await), pb::Reason::NotOptedOut);
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "").await),
+        pb::Reason::NoOptIn
+    );
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "invoices", "").await),
+        pb::Reason::NotOptedOut
+    );
     let r = set(&mut consent, change("Jane@Example.com ", "newsletter", "", OptedIn)).await;
     assert_eq!(r.outcome, pb::ChangeOutcome::Applied as i32);
     let c = check(&mut d, pb::Channel::Email, "JANE@example.com", "newsletter", "").await;
     assert_eq!((reason(&c), c.decision), (pb::Reason::OptedIn, pb::Decision::Send as i32));
     assert!(c.revision >= r.revision, "a check after a write reads at least its revision");
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "events").await), pb::Reason::NoTopicOptIn);
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "not-an-email", "newsletter", "").await), pb::Reason::InvalidContactPoint);
-    assert_eq!(reason(&check(&mut d, pb::Channel::Sms, "+31 6 123", "invoices", "").await), pb::Reason::InvalidContactPoint);
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "events").await),
+        pb::Reason::NoTopicOptIn
+    );
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "not-an-email", "newsletter", "").await),
+        pb::Reason::InvalidContactPoint
+    );
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Sms, "+31 6 123", "invoices", "").await),
+        pb::Reason::InvalidContactPoint
+    );
 
     let mut req = pb::CheckRequest {
         profile_id: "acme".into(),
@@ -78,7 +93,16 @@ async fn stream_answers_every_batch_in_order_with_per_item_reasons() {
     set(&mut consent, change("b@example.com", "newsletter", "", OptedOut)).await;
     let mut d = server.decision(None).await;
 
-    let mut first = batch(7, vec!["a@example.com".into(), "b@example.com".into(), "bad@@x".into(), "c@example.com".into(), "A@EXAMPLE.COM".into()]);
+    let mut first = batch(
+        7,
+        vec![
+            "a@example.com".into(),
+            "b@example.com".into(),
+            "bad@@x".into(),
+            "c@example.com".into(),
+            "A@EXAMPLE.COM".into(),
+        ],
+    );
     // Item 4 asks about the `events` topic, item 3 about the sms channel (an email is no phone number).
     first.overrides = vec![
         pb::ItemOverride { index: 4, channel: 0, topic_id: "discounts".into() },
@@ -94,7 +118,13 @@ async fn stream_answers_every_batch_in_order_with_per_item_reasons() {
     let reasons: Vec<_> = a1.reasons.iter().map(|r| pb::Reason::try_from(*r).expect("reason")).collect();
     assert_eq!(
         reasons,
-        vec![pb::Reason::OptedIn, pb::Reason::PurposeOptedOut, pb::Reason::InvalidContactPoint, pb::Reason::InvalidContactPoint, pb::Reason::NoTopicOptIn]
+        vec![
+            pb::Reason::OptedIn,
+            pb::Reason::PurposeOptedOut,
+            pb::Reason::InvalidContactPoint,
+            pb::Reason::InvalidContactPoint,
+            pb::Reason::NoTopicOptIn
+        ]
     );
     let decisions: Vec<_> = a1.decisions.iter().map(|r| pb::Decision::try_from(*r).expect("decision")).collect();
     assert_eq!(decisions[0], pb::Decision::Send);
@@ -144,7 +174,10 @@ async fn stream_limits_and_unknown_names_end_the_stream_with_the_field() {
     let err = inbound.message().await.expect_err("too large");
     assert!(matches!(err.code(), tonic::Code::OutOfRange | tonic::Code::ResourceExhausted), "{err:?}");
     // The server is still healthy afterwards.
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "a@example.com", "invoices", "").await), pb::Reason::NotOptedOut);
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "a@example.com", "invoices", "").await),
+        pb::Reason::NotOptedOut
+    );
     server.stop().await;
 }
 

@@ -36,8 +36,14 @@ async fn state_survives_a_restart_and_tampering_is_detected() {
     // Restart: decisions, records and the revision come back from disk.
     let server = TestServer::start_in(dir, |_| {}).await;
     let mut d = server.decision(None).await;
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "").await), pb::Reason::OptedIn);
-    assert_eq!(reason(&check(&mut d, pb::Channel::Email, "john@example.com", "newsletter", "").await), pb::Reason::PurposeOptedOut);
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "jane@example.com", "newsletter", "").await),
+        pb::Reason::OptedIn
+    );
+    assert_eq!(
+        reason(&check(&mut d, pb::Channel::Email, "john@example.com", "newsletter", "").await),
+        pb::Reason::PurposeOptedOut
+    );
     let mut consent = server.consent(None).await;
     let next = set(&mut consent, change("new@example.com", "invoices", "", OptedOut)).await;
     assert_eq!(next.revision, last.revision + 1, "revisions continue after a restart");
@@ -49,13 +55,16 @@ async fn state_survives_a_restart_and_tampering_is_detected() {
         let cfs = ["default", "state", "index", "history", "changes", "config", "idem", "meta"];
         let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), cfs).expect("raw open");
         let cf = db.cf_handle("history").expect("cf");
-        let entries: Vec<(Box<[u8]>, Box<[u8]>)> = db.iterator_cf(cf, rocksdb::IteratorMode::Start).map(|e| e.expect("entry")).collect();
-        let chains: std::collections::BTreeMap<Vec<u8>, usize> = entries.iter().fold(Default::default(), |mut m, (k, _)| {
-            *m.entry(k[..16].to_vec()).or_default() += 1;
-            m
-        });
+        let entries: Vec<(Box<[u8]>, Box<[u8]>)> =
+            db.iterator_cf(cf, rocksdb::IteratorMode::Start).map(|e| e.expect("entry")).collect();
+        let chains: std::collections::BTreeMap<Vec<u8>, usize> =
+            entries.iter().fold(Default::default(), |mut m, (k, _)| {
+                *m.entry(k[..16].to_vec()).or_default() += 1;
+                m
+            });
         let jane = chains.iter().find(|(_, n)| **n == 3).map(|(k, _)| k.clone()).expect("jane's chain");
-        let (key, value) = entries.iter().find(|(k, _)| k[..16] == jane[..] && k[16..] == 2u64.to_be_bytes()).expect("event 2");
+        let (key, value) =
+            entries.iter().find(|(k, _)| k[..16] == jane[..] && k[16..] == 2u64.to_be_bytes()).expect("event 2");
         let mut edited = value.to_vec();
         let pos = edited.windows(b"preference".len()).position(|w| w == b"preference").unwrap_or(edited.len() / 2);
         edited[pos] ^= 0x01;

@@ -74,9 +74,10 @@ impl TestServer {
         options.write_queue_max = config.limits.write_queue_max;
         let (store, _) = Store::open(dir.path(), options).expect("open store");
         let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(consentd::server::run_with_store(config, store, listener, Some(metrics), async move {
-            let _ = rx.await;
-        }));
+        let handle =
+            tokio::spawn(consentd::server::run_with_store(config, store, listener, Some(metrics), async move {
+                let _ = rx.await;
+            }));
         TestServer { addr, metrics_addr, clock_us, dir, shutdown: Some(tx), handle }
     }
 
@@ -219,7 +220,13 @@ pub async fn set(consent: &mut Consent, c: pb::ConsentChange) -> pb::ChangeResul
         .expect("result")
 }
 
-pub async fn check(decision: &mut Decision, channel: pb::Channel, contact_point: &str, purpose: &str, topic: &str) -> pb::CheckResponse {
+pub async fn check(
+    decision: &mut Decision,
+    channel: pb::Channel,
+    contact_point: &str,
+    purpose: &str,
+    topic: &str,
+) -> pb::CheckResponse {
     decision
         .check(pb::CheckRequest {
             profile_id: "acme".into(),
