@@ -61,7 +61,11 @@ async fn write_many(store: &Store, subject: Subject, writers: u64, total: u64, o
             for i in 0..per {
                 let id = offset + w * per + i;
                 store
-                    .set_consent(change(subject, id, if id % 3 == 0 { Status::OptedOut } else { Status::OptedIn }))
+                    .set_consent(change(
+                        subject,
+                        id,
+                        if id.is_multiple_of(3) { Status::OptedOut } else { Status::OptedIn },
+                    ))
                     .await
                     .expect("write");
             }

@@ -7,6 +7,8 @@ use consentd::storage::{Store, StoreOptions, system_clock};
 
 use crate::support::*;
 
+type KeyValue = (Box<[u8]>, Box<[u8]>);
+
 async fn history(consent: &mut Consent, cp: &str) -> pb::GetHistoryResponse {
     consent
         .get_history(pb::GetHistoryRequest {
@@ -55,7 +57,7 @@ async fn state_survives_a_restart_and_tampering_is_detected() {
         let cfs = ["default", "state", "index", "history", "changes", "config", "idem", "meta"];
         let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), cfs).expect("raw open");
         let cf = db.cf_handle("history").expect("cf");
-        let entries: Vec<(Box<[u8]>, Box<[u8]>)> =
+        let entries: Vec<KeyValue> =
             db.iterator_cf(cf, rocksdb::IteratorMode::Start).map(|e| e.expect("entry")).collect();
         let chains: std::collections::BTreeMap<Vec<u8>, usize> =
             entries.iter().fold(Default::default(), |mut m, (k, _)| {
