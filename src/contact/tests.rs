@@ -89,3 +89,22 @@ fn channel_picks_the_parser() {
     assert!(normalize(Channel::Voice, "+31612345678", None).is_ok());
     assert!(normalize(Channel::Push, "a@b.com", None).is_ok());
 }
+
+proptest::proptest! {
+    /// Whatever the fast path accepts, the full parser accepts with the same result.
+    #[test]
+    fn fast_email_path_agrees_with_the_full_parser(s in "[a-zA-Z0-9.!#%+_@-]{1,12}@?[a-zA-Z0-9.-]{0,12}") {
+        if let Some(fast) = simple_ascii_email(&s) {
+            proptest::prop_assert_eq!(Ok(fast), normalize_email_slow(&s), "input {:?}", s);
+        }
+    }
+}
+
+#[test]
+fn fast_email_path_takes_the_common_case() {
+    assert!(simple_ascii_email("Jane.Doe+news@Example.co.uk").is_some());
+    assert!(simple_ascii_email("jane@localhost").is_none());
+    assert!(simple_ascii_email("j..d@example.com").is_none());
+    assert!(simple_ascii_email("\"j d\"@example.com").is_none());
+    assert!(simple_ascii_email("jörg@example.de").is_none());
+}
