@@ -328,15 +328,28 @@ async fn unary_closed(ch: &GrpcChannel, scale: Scale, total: u64, concurrency: u
 
 /// Open loop: calls start at a fixed rate whatever the answers do; latency counts from
 /// the intended start, so a stall is charged to every call it delays (no coordinated omission).
+/// The schedule comes from a plain thread (tokio's timer has 1 ms granularity, which
+/// would add up to a millisecond of generator lateness to every call).
 async fn unary_open(ch: &GrpcChannel, scale: Scale, rate: f64, secs: f64) -> Histogram<u64> {
     let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("hist")));
     let total = (rate * secs) as u64;
-    let start = tokio::time::Instant::now();
     let in_flight = Arc::new(tokio::sync::Semaphore::new(20_000));
     let mut tasks = Vec::with_capacity(total as usize);
-    for i in 0..total {
-        let intended = start + Duration::from_secs_f64(i as f64 / rate);
-        tokio::time::sleep_until(intended).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+    let generator = std::thread::spawn(move || {
+        let start = Instant::now();
+        for i in 0..total {
+            let intended = start + Duration::from_secs_f64(i as f64 / rate);
+            let now = Instant::now();
+            if intended > now {
+                std::thread::sleep(intended - now);
+            }
+            if tx.send((i, intended)).is_err() {
+                return;
+            }
+        }
+    });
+    while let Some((i, intended)) = rx.recv().await {
         let mut client = pb::decision_service_client::DecisionServiceClient::new(ch.clone());
         let hist = Arc::clone(&hist);
         let permit = Arc::clone(&in_flight).acquire_owned().await.expect("permit");
@@ -347,11 +360,11 @@ async fn unary_open(ch: &GrpcChannel, scale: Scale, rate: f64, secs: f64) -> His
             drop(permit);
         }));
     }
+    generator.join().expect("generator");
     for t in tasks {
         t.await.expect("open task");
     }
-    let h = hist.lock().await.clone();
-    h
+    hist.lock().await.clone()
 }
 
 /// Writes at a fixed rate until `stop` flips; returns the number written.

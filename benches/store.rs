@@ -53,13 +53,13 @@ fn change(subject: Subject, i: u64, status: Status) -> ConsentChange {
 /// `total` writes from `writers` concurrent tasks; returns the elapsed time.
 async fn write_many(store: &Store, subject: Subject, writers: u64, total: u64, offset: u64) -> Duration {
     let started = Instant::now();
-    let per = total.div_ceil(writers);
     let mut tasks = Vec::new();
     for w in 0..writers {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            for i in 0..per {
-                let id = offset + w * per + i;
+            // Writer w takes every `writers`-th id, so exactly `total` writes happen.
+            for i in (w..total).step_by(writers as usize) {
+                let id = offset + i;
                 store
                     .set_consent(change(
                         subject,

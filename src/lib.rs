@@ -7,9 +7,11 @@
 //! - [`api`]: generated protobuf code (fenced in `api::pb`), conversions, gRPC services,
 //!   error-to-Status mapping, access control.
 //! - [`config`]: the one `Config` struct, from flags, environment and an optional TOML file.
+//! - [`bulk`]: import/export file formats and the synthetic population generator.
 //! - [`server`]: `run(config, listener, shutdown)`, the testable entry point.
 
 pub mod api;
+pub mod bulk;
 pub mod config;
 pub mod contact;
 pub mod decision;

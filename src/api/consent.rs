@@ -179,6 +179,26 @@ impl ConsentApi {
     }
 }
 
+/// The current records and active suppressions of a stored contact point.
+fn contact_to_pb(
+    catalog: &crate::decision::Catalog,
+    s: &crate::storage::codec::StoredContact,
+) -> (Vec<pb::ConsentRecord>, Vec<pb::Suppression>) {
+    (
+        s.records.iter().map(|r| convert::record_to_pb(catalog, r)).collect(),
+        s.suppressions
+            .iter()
+            .filter(|x| x.active)
+            .map(|x| pb::Suppression {
+                kind: convert::stored_suppression_kind_to_pb(x.kind) as i32,
+                occurred_at: Some(convert::ts_from_us(x.occurred_at_us)),
+                reason: x.reason.clone(),
+                revision: x.revision,
+            })
+            .collect(),
+    )
+}
+
 fn write_principal<T>(req: &Request<T>) -> ApiResult<Principal> {
     let p = principal(req)?;
     p.require(Scope::Write)?;
@@ -274,19 +294,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let catalog = self.store.catalog();
         let (records, suppressions) = match stored {
             None => (Vec::new(), Vec::new()),
-            Some(s) => (
-                s.records.iter().map(|r| convert::record_to_pb(&catalog, r)).collect(),
-                s.suppressions
-                    .iter()
-                    .filter(|x| x.active)
-                    .map(|x| pb::Suppression {
-                        kind: convert::stored_suppression_kind_to_pb(x.kind) as i32,
-                        occurred_at: Some(convert::ts_from_us(x.occurred_at_us)),
-                        reason: x.reason.clone(),
-                        revision: x.revision,
-                    })
-                    .collect(),
-            ),
+            Some(s) => contact_to_pb(&catalog, &s),
         };
         Ok(Response::new(pb::GetConsentResponse { contact_point: c.contact_point, records, suppressions, revision }))
     }
@@ -443,6 +451,60 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
             changed: r.changed,
             revision: r.revision,
         }))
+    }
+
+    type ExportRecordsStream = ReceiverStream<Result<pb::ExportRecordsResponse, Status>>;
+
+    async fn export_records(
+        &self,
+        req: Request<pb::ExportRecordsRequest>,
+    ) -> Result<Response<Self::ExportRecordsStream>, Status> {
+        let principal = write_principal(&req)?;
+        let pb::ExportRecordsRequest { profile_id, include_history } = req.into_inner();
+        principal.may(&profile_id)?;
+        self.store
+            .catalog()
+            .profile(&profile_id)
+            .ok_or_else(|| ApiError::resolve("", &crate::decision::ResolveError::UnknownProfile(profile_id.clone())))?;
+        // A bounded channel: a slow reader holds the scan, never server memory.
+        let (tx, rx) = mpsc::channel(256);
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let catalog = store.catalog();
+            let result = store.for_each_contact(|c| {
+                if c.profile_id != profile_id {
+                    return true;
+                }
+                let Some(channel) = convert::channel_from_u32(c.channel) else { return true };
+                let (records, suppressions) = contact_to_pb(&catalog, &c);
+                let events = if include_history {
+                    let key = store.contact_key(&c.profile_id, channel, &c.contact_point);
+                    match store.history(&key, 0, usize::MAX) {
+                        Ok(events) => {
+                            events.into_iter().map(|(body, stored)| convert::event_to_pb(body, &stored)).collect()
+                        }
+                        Err(e) => {
+                            let _ = tx.blocking_send(Err(Status::from(e)));
+                            return false;
+                        }
+                    }
+                } else {
+                    Vec::new()
+                };
+                let msg = pb::ExportRecordsResponse {
+                    channel: convert::channel_to_pb(channel) as i32,
+                    contact_point: c.contact_point,
+                    records,
+                    suppressions,
+                    events,
+                };
+                tx.blocking_send(Ok(msg)).is_ok()
+            });
+            if let Err(e) = result {
+                let _ = tx.blocking_send(Err(Status::from(e)));
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     type WatchChangesStream = ReceiverStream<Result<pb::WatchChangesResponse, Status>>;

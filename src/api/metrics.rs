@@ -82,6 +82,11 @@ impl Metrics {
     }
 
     pub fn observe_rpc(&self, method: &'static str, d: Duration) {
+        // A shard read lock on the common path; the write lock only for a method's first call.
+        if let Some(h) = self.rpc.get(method) {
+            h.observe(d);
+            return;
+        }
         self.rpc.entry(method).or_default().observe(d);
     }
 

@@ -70,6 +70,35 @@ enum Command {
         from: String,
         body: String,
     },
+    /// Import consent rows from CSV or JSON lines (columns: see README), streamed.
+    Import(ImportArgs),
+    /// Export the current state (CSV or JSON lines) or the history (JSON lines).
+    Export {
+        #[arg(long)]
+        profile: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+        /// Export every history event instead of the current state (JSON lines).
+        #[arg(long)]
+        history: bool,
+        /// Output file ("-": standard output).
+        #[arg(long, default_value = "-")]
+        out: String,
+    },
+    /// Gate a send: stream a recipient CSV through CheckStream, split allowed and blocked.
+    CheckFile(CheckFileArgs),
+    /// Write a deterministic synthetic population as import CSV.
+    Generate {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        contacts: u64,
+        /// PURPOSE or PURPOSE:TOPIC,TOPIC (repeatable).
+        #[arg(long = "purpose", required = true)]
+        purposes: Vec<String>,
+        #[arg(long, default_value = "-")]
+        out: String,
+    },
     /// Tail the change feed as JSON lines.
     Watch {
         /// Start after this revision (0: from the beginning).
@@ -78,6 +107,61 @@ enum Command {
         #[arg(long)]
         profile: Vec<String>,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Csv,
+    Jsonl,
+}
+
+#[derive(clap::Args, Debug)]
+struct ImportArgs {
+    /// The input file.
+    #[arg(long)]
+    file: std::path::PathBuf,
+    #[arg(long, value_enum, default_value = "csv")]
+    format: Format,
+    /// Profile for rows without a profile column.
+    #[arg(long)]
+    profile: String,
+    /// Channel for rows whose contact column does not imply one.
+    #[arg(long, default_value = "email")]
+    channel: String,
+    /// Where rejected lines go, each with its line number and reason.
+    #[arg(long, default_value = "rejects.csv")]
+    reject_file: std::path::PathBuf,
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// Batches in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckFileArgs {
+    /// Recipient CSV with a header; the contact column is `contact_point`, `email` or `phone`.
+    #[arg(long)]
+    file: std::path::PathBuf,
+    #[arg(long)]
+    profile: String,
+    #[arg(long)]
+    channel: String,
+    #[arg(long)]
+    purpose: String,
+    #[arg(long, default_value = "")]
+    topic: String,
+    #[arg(long, default_value = "allowed.csv")]
+    allowed: std::path::PathBuf,
+    #[arg(long, default_value = "blocked.csv")]
+    blocked: std::path::PathBuf,
+    #[arg(long, default_value_t = 4096)]
+    batch: usize,
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -260,9 +344,12 @@ enum SuppressionCmd {
     },
 }
 
+#[path = "consentctl/bulk.rs"]
+mod bulk;
+
 type Auth = Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send + Sync>;
 
-struct Clients {
+pub(crate) struct Clients {
     channel: Channel,
     key: Option<MetadataValue<tonic::metadata::Ascii>>,
 }
@@ -292,7 +379,7 @@ impl Clients {
 }
 
 /// An error that knows its exit code.
-struct Failure {
+pub(crate) struct Failure {
     code: u8,
     message: String,
 }
@@ -805,6 +892,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 j,
             );
         }
+        Command::Import(a) => return bulk::import(&c, a, j).await,
+        Command::Export { profile, format, history, out } => {
+            return bulk::export(&c, &profile, format, history, &out).await;
+        }
+        Command::CheckFile(a) => return bulk::check_file(&c, a, j).await,
+        Command::Generate { seed, contacts, purposes, out } => return bulk::generate(seed, contacts, &purposes, &out),
         Command::Watch { after, profile } => {
             let mut stream = c
                 .consent()

@@ -260,3 +260,31 @@ async fn health_reports_serving() {
     assert_eq!(r.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn reflection_lists_the_services() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let server = TestServer::start().await;
+    let mut client = ServerReflectionClient::new(server.channel().await);
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut inbound =
+        client.server_reflection_info(tokio_stream::iter(vec![req])).await.expect("reflection").into_inner();
+    let resp = inbound.message().await.expect("ok").expect("answer");
+    let names: Vec<String> = match resp.message_response {
+        Some(MessageResponse::ListServicesResponse(l)) => l.service.into_iter().map(|s| s.name).collect(),
+        other => panic!("{other:?}"),
+    };
+    for want in
+        ["consent.v1.DecisionService", "consent.v1.ConsentService", "consent.v1.AdminService", "grpc.health.v1.Health"]
+    {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    drop(inbound);
+    server.stop().await;
+}

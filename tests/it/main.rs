@@ -4,6 +4,7 @@
 //! the way a sender, gateway or preference center would.
 
 mod admin_auth;
+mod cli;
 mod consent;
 mod crash;
 mod decision;
