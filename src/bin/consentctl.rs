@@ -830,35 +830,32 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 SuppressionCmd::Add { contact, kind, reason } => (true, contact, kind, reason),
                 SuppressionCmd::Lift { contact, kind, reason } => (false, contact, kind, reason),
             };
+            // The two requests have the same fields; build one and convert for lift.
+            let req = pb::AddSuppressionRequest {
+                profile_id: a.profile,
+                channel: channel_arg(&a.channel)?,
+                contact_point: a.contact,
+                kind: kind_arg(&kind)?,
+                reason,
+                source: pb::ChangeSource::Admin as i32,
+                occurred_at: None,
+            };
             let (changed, revision) = if add {
-                let r = c
-                    .consent()
-                    .add_suppression(pb::AddSuppressionRequest {
-                        profile_id: a.profile,
-                        channel: channel_arg(&a.channel)?,
-                        contact_point: a.contact,
-                        kind: kind_arg(&kind)?,
-                        reason,
-                        source: pb::ChangeSource::Admin as i32,
-                        occurred_at: None,
-                    })
-                    .await?
-                    .into_inner();
+                let r = c.consent().add_suppression(req).await?.into_inner();
                 (r.changed, r.revision)
             } else {
-                let r = c
-                    .consent()
-                    .lift_suppression(pb::LiftSuppressionRequest {
-                        profile_id: a.profile,
-                        channel: channel_arg(&a.channel)?,
-                        contact_point: a.contact,
-                        kind: kind_arg(&kind)?,
-                        reason,
-                        source: pb::ChangeSource::Admin as i32,
-                        occurred_at: None,
-                    })
-                    .await?
-                    .into_inner();
+                let pb::AddSuppressionRequest { profile_id, channel, contact_point, kind, reason, occurred_at, source } =
+                    req;
+                let lift = pb::LiftSuppressionRequest {
+                    profile_id,
+                    channel,
+                    contact_point,
+                    kind,
+                    reason,
+                    occurred_at,
+                    source,
+                };
+                let r = c.consent().lift_suppression(lift).await?.into_inner();
                 (r.changed, r.revision)
             };
             print(&json!({"changed": changed, "revision": revision}), j);
