@@ -323,23 +323,27 @@ impl fmt::Debug for PackedRecord {
 
 /// Everything the engine may read about one contact point on one channel.
 ///
-/// This is also the hot index's value type, so it is kept small: up to two records (the
-/// common case: a purpose and a topic) sit inline with the suppression bits in 24 bytes;
-/// more go to one heap slice. Records are sorted by subject; lookups scan a handful.
+/// This is also the hot index's value type, so it is kept to 16 bytes: up to two records
+/// without an expiry (the common case: a purpose and a topic opt-in) keep only their 4-byte
+/// heads inline; one record with an expiry sits inline whole; anything else goes to one
+/// heap vector behind a thin pointer. Records are sorted by subject.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ContactState {
     repr: Repr,
 }
 
-const INLINE_RECORDS_MAX: usize = 2;
-
 #[derive(Clone, PartialEq, Eq)]
 enum Repr {
-    Inline { suppressions: Suppressions, len: u8, records: [PackedRecord; INLINE_RECORDS_MAX] },
-    Heap { suppressions: Suppressions, records: Box<[PackedRecord]> },
+    /// Up to two records, none with an expiry.
+    Small { suppressions: Suppressions, len: u8, heads: [u32; 2] },
+    /// One record with an expiry.
+    One { suppressions: Suppressions, record: PackedRecord },
+    /// Everything else. A `Box<Vec>` (a thin pointer) rather than a `Box<[_]>` (a fat
+    /// one) keeps the whole enum at 16 bytes; the double indirection only costs the rare
+    /// contact point with three or more records.
+    #[expect(clippy::box_collection, reason = "a thin pointer keeps ContactState at 16 bytes")]
+    Heap { suppressions: Suppressions, records: Box<Vec<PackedRecord>> },
 }
-
-const EMPTY_RECORD: PackedRecord = PackedRecord { head: 0, expires: 0 };
 
 impl Default for ContactState {
     fn default() -> Self {
@@ -351,7 +355,7 @@ impl fmt::Debug for ContactState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ContactState")
             .field("suppressions", &self.suppressions())
-            .field("records", &self.packed())
+            .field("records", &self.to_packed())
             .finish()
     }
 }
@@ -372,43 +376,69 @@ impl ContactState {
     }
 
     fn from_sorted(suppressions: Suppressions, records: &[PackedRecord]) -> Self {
-        let repr = if records.len() <= INLINE_RECORDS_MAX {
-            let mut inline = [EMPTY_RECORD; INLINE_RECORDS_MAX];
-            inline[..records.len()].copy_from_slice(records);
-            // At most INLINE_RECORDS_MAX (2), so the length fits a u8.
-            Repr::Inline { suppressions, len: records.len() as u8, records: inline }
-        } else {
-            Repr::Heap { suppressions, records: records.into() }
+        let repr = match records {
+            [] => Repr::Small { suppressions, len: 0, heads: [0; 2] },
+            [a] if a.expires == NO_EXPIRY => Repr::Small { suppressions, len: 1, heads: [a.head, 0] },
+            [a, b] if a.expires == NO_EXPIRY && b.expires == NO_EXPIRY => {
+                Repr::Small { suppressions, len: 2, heads: [a.head, b.head] }
+            }
+            [a] => Repr::One { suppressions, record: *a },
+            _ => Repr::Heap { suppressions, records: Box::new(records.to_vec()) },
         };
         ContactState { repr }
     }
 
     pub fn suppressions(&self) -> Suppressions {
         match &self.repr {
-            Repr::Inline { suppressions, .. } | Repr::Heap { suppressions, .. } => *suppressions,
+            Repr::Small { suppressions, .. } | Repr::One { suppressions, .. } | Repr::Heap { suppressions, .. } => {
+                *suppressions
+            }
         }
     }
 
     pub fn set_suppressions(&mut self, value: Suppressions) {
         match &mut self.repr {
-            Repr::Inline { suppressions, .. } | Repr::Heap { suppressions, .. } => *suppressions = value,
+            Repr::Small { suppressions, .. } | Repr::One { suppressions, .. } | Repr::Heap { suppressions, .. } => {
+                *suppressions = value
+            }
         }
     }
 
-    pub fn packed(&self) -> &[PackedRecord] {
+    /// The records, packed and sorted by subject (a copy; not for the hot path).
+    pub fn to_packed(&self) -> Vec<PackedRecord> {
         match &self.repr {
-            Repr::Inline { len, records, .. } => &records[..usize::from(*len)],
-            Repr::Heap { records, .. } => records,
+            Repr::Small { len, heads, .. } => {
+                heads[..usize::from(*len)].iter().map(|h| PackedRecord { head: *h, expires: NO_EXPIRY }).collect()
+            }
+            Repr::One { record, .. } => vec![*record],
+            Repr::Heap { records, .. } => records.to_vec(),
         }
     }
 
+    /// Heap bytes owned beyond the 16 inline ones (vector header and records).
+    pub fn heap_bytes(&self) -> usize {
+        match &self.repr {
+            Repr::Small { .. } | Repr::One { .. } => 0,
+            Repr::Heap { records, .. } => std::mem::size_of::<Vec<PackedRecord>>() + records.capacity() * 8,
+        }
+    }
+
+    #[inline]
     pub fn get(&self, subject: Subject) -> Option<Record> {
-        self.packed().iter().find(|r| r.subject() == subject).map(|r| r.record())
+        match &self.repr {
+            Repr::Small { len, heads, .. } => heads[..usize::from(*len)]
+                .iter()
+                .map(|h| PackedRecord { head: *h, expires: NO_EXPIRY })
+                .find(|r| r.subject() == subject)
+                .map(PackedRecord::record),
+            Repr::One { record, .. } => (record.subject() == subject).then(|| record.record()),
+            Repr::Heap { records, .. } => records.iter().find(|r| r.subject() == subject).map(|r| r.record()),
+        }
     }
 
     /// Sets or (with `None`) removes the record of `subject`.
     pub fn set(&mut self, subject: Subject, record: Option<Record>) {
-        let mut records = self.packed().to_vec();
+        let mut records = self.to_packed();
         match (records.binary_search_by_key(&subject, |r| r.subject()), record) {
             (Ok(i), Some(rec)) => records[i] = PackedRecord::new(subject, rec),
             (Ok(i), None) => {
@@ -421,10 +451,10 @@ impl ContactState {
     }
 
     pub fn records(&self) -> impl Iterator<Item = (Subject, Record)> + '_ {
-        self.packed().iter().map(|r| (r.subject(), r.record()))
+        self.to_packed().into_iter().map(|r| (r.subject(), r.record()))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.suppressions().is_empty() && self.packed().is_empty()
+        self.suppressions().is_empty() && matches!(self.repr, Repr::Small { len: 0, .. })
     }
 }

@@ -284,6 +284,33 @@ fn decision_corpus() {
 }
 
 #[test]
+fn contact_state_keeps_records_in_every_representation() {
+    let r = |status, expires_at| Record { status, expires_at };
+    let cases: Vec<Vec<(Subject, Record)>> = vec![
+        vec![],
+        vec![(Subject::purpose(1), r(Status::OptedIn, None))],
+        vec![(Subject::purpose(1), r(Status::OptedIn, None)), (Subject { purpose: 1, topic: 3 }, r(Status::OptedOut, None))],
+        vec![(Subject::purpose(2), r(Status::Pending, Some(1_800_000_000)))],
+        vec![(Subject::purpose(2), r(Status::Pending, Some(1_800_000_000))), (Subject::purpose(1), r(Status::OptedIn, None))],
+        (1..6).map(|p| (Subject::purpose(p), r(Status::OptedIn, None))).collect(),
+    ];
+    for records in cases {
+        let mut state = ContactState::new(Suppressions::NONE, records.clone());
+        for (s, rec) in &records {
+            assert_eq!(state.get(*s), Some(*rec), "{records:?}");
+        }
+        assert_eq!(state.get(Subject::purpose(99)), None);
+        assert_eq!(state.to_packed().len(), records.len());
+        // Removing every record one by one ends empty, through every representation.
+        for (s, _) in &records {
+            state.set(*s, None);
+            assert_eq!(state.get(*s), None);
+        }
+        assert!(state.is_empty());
+    }
+}
+
+#[test]
 fn packed_record_round_trips() {
     let subject = Subject { purpose: Subject::PURPOSE_NO_MAX, topic: u16::MAX };
     for status in [Status::OptedIn, Status::OptedOut, Status::Pending] {
@@ -298,6 +325,8 @@ fn packed_record_round_trips() {
     let early = PackedRecord::new(subject, Record { status: Status::OptedIn, expires_at: Some(0) }).record();
     assert!(early.expires_at.is_some_and(|t| t <= 946_684_800));
     assert_eq!(std::mem::size_of::<PackedRecord>(), 8);
+    // The hot index's value stays at 16 bytes whatever its representation.
+    assert_eq!(std::mem::size_of::<ContactState>(), 16);
 }
 
 fn arb_record() -> impl Strategy<Value = Option<Record>> {

@@ -106,7 +106,7 @@ pub fn decode_u64(bytes: &[u8]) -> Option<u64> {
 /// eight bytes per packed record. Start-up loads this family alone, which is much cheaper
 /// than decoding every full record.
 pub fn encode_index_entry(state: &ContactState) -> Vec<u8> {
-    let packed = state.packed();
+    let packed = state.to_packed();
     let mut out = Vec::with_capacity(1 + 8 * packed.len());
     out.push(state.suppressions().bits());
     for r in packed {

@@ -89,7 +89,7 @@ impl HotIndex {
         // hashbrown keeps capacity at 7/8 of its (power of two) bucket count.
         let buckets = buckets * 8 / 7;
         let heap: usize =
-            self.map.iter().map(|e| if e.value().packed().len() > 2 { e.value().packed().len() * 8 } else { 0 }).sum();
+            self.map.iter().map(|e| e.value().heap_bytes()).sum();
         buckets * slot + heap
     }
 }
