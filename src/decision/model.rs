@@ -323,10 +323,10 @@ impl fmt::Debug for PackedRecord {
 
 /// Everything the engine may read about one contact point on one channel.
 ///
-/// This is also the hot index's value type, so it is kept to 16 bytes: up to two records
-/// without an expiry (the common case: a purpose and a topic opt-in) keep only their 4-byte
-/// heads inline; one record with an expiry sits inline whole; anything else goes to one
-/// heap vector behind a thin pointer. Records are sorted by subject.
+/// This is also the hot index's value type, so it is kept to 16 bytes: up to two records of
+/// which at most one has an expiry (the common case: a purpose and a topic) sit inline as
+/// two 4-byte heads and one 4-byte expiry; anything else goes to one heap vector behind a
+/// thin pointer. Records are sorted by subject.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ContactState {
     repr: Repr,
@@ -334,10 +334,8 @@ pub struct ContactState {
 
 #[derive(Clone, PartialEq, Eq)]
 enum Repr {
-    /// Up to two records, none with an expiry.
-    Small { suppressions: Suppressions, len: u8, heads: [u32; 2] },
-    /// One record with an expiry.
-    One { suppressions: Suppressions, record: PackedRecord },
+    /// Up to two records; `expiring` is 1 + the index of the one with an expiry (0: none).
+    Small { suppressions: Suppressions, len: u8, expiring: u8, heads: [u32; 2], expires: u32 },
     /// Everything else. A `Box<Vec>` (a thin pointer) rather than a `Box<[_]>` (a fat
     /// one) keeps the whole enum at 16 bytes; the double indirection only costs the rare
     /// contact point with three or more records.
@@ -360,6 +358,13 @@ impl fmt::Debug for ContactState {
     }
 }
 
+/// Record `i` of the inline representation.
+#[inline]
+fn small_record(i: usize, expiring: u8, heads: &[u32; 2], expires: u32) -> PackedRecord {
+    let expires = if usize::from(expiring) == i + 1 { expires } else { NO_EXPIRY };
+    PackedRecord { head: heads[i], expires }
+}
+
 impl ContactState {
     pub fn new(suppressions: Suppressions, records: impl IntoIterator<Item = (Subject, Record)>) -> Self {
         let mut packed: Vec<PackedRecord> = records.into_iter().map(|(s, r)| PackedRecord::new(s, r)).collect();
@@ -376,41 +381,44 @@ impl ContactState {
     }
 
     fn from_sorted(suppressions: Suppressions, records: &[PackedRecord]) -> Self {
-        let repr = match records {
-            [] => Repr::Small { suppressions, len: 0, heads: [0; 2] },
-            [a] if a.expires == NO_EXPIRY => Repr::Small { suppressions, len: 1, heads: [a.head, 0] },
-            [a, b] if a.expires == NO_EXPIRY && b.expires == NO_EXPIRY => {
-                Repr::Small { suppressions, len: 2, heads: [a.head, b.head] }
+        let expiring: Vec<usize> = (0..records.len()).filter(|i| records[*i].expires != NO_EXPIRY).collect();
+        let repr = if records.len() <= 2 && expiring.len() <= 1 {
+            let mut heads = [0u32; 2];
+            for (slot, r) in heads.iter_mut().zip(records) {
+                *slot = r.head;
             }
-            [a] => Repr::One { suppressions, record: *a },
-            _ => Repr::Heap { suppressions, records: Box::new(records.to_vec()) },
+            Repr::Small {
+                suppressions,
+                // At most two records and indexes below two: both fit a u8.
+                len: records.len() as u8,
+                expiring: expiring.first().map_or(0, |i| *i as u8 + 1),
+                heads,
+                expires: expiring.first().map_or(NO_EXPIRY, |i| records[*i].expires),
+            }
+        } else {
+            Repr::Heap { suppressions, records: Box::new(records.to_vec()) }
         };
         ContactState { repr }
     }
 
     pub fn suppressions(&self) -> Suppressions {
         match &self.repr {
-            Repr::Small { suppressions, .. } | Repr::One { suppressions, .. } | Repr::Heap { suppressions, .. } => {
-                *suppressions
-            }
+            Repr::Small { suppressions, .. } | Repr::Heap { suppressions, .. } => *suppressions,
         }
     }
 
     pub fn set_suppressions(&mut self, value: Suppressions) {
         match &mut self.repr {
-            Repr::Small { suppressions, .. } | Repr::One { suppressions, .. } | Repr::Heap { suppressions, .. } => {
-                *suppressions = value
-            }
+            Repr::Small { suppressions, .. } | Repr::Heap { suppressions, .. } => *suppressions = value,
         }
     }
 
     /// The records, packed and sorted by subject (a copy; not for the hot path).
     pub fn to_packed(&self) -> Vec<PackedRecord> {
         match &self.repr {
-            Repr::Small { len, heads, .. } => {
-                heads[..usize::from(*len)].iter().map(|h| PackedRecord { head: *h, expires: NO_EXPIRY }).collect()
+            Repr::Small { len, expiring, heads, expires, .. } => {
+                (0..usize::from(*len)).map(|i| small_record(i, *expiring, heads, *expires)).collect()
             }
-            Repr::One { record, .. } => vec![*record],
             Repr::Heap { records, .. } => records.to_vec(),
         }
     }
@@ -418,7 +426,7 @@ impl ContactState {
     /// Heap bytes owned beyond the 16 inline ones (vector header and records).
     pub fn heap_bytes(&self) -> usize {
         match &self.repr {
-            Repr::Small { .. } | Repr::One { .. } => 0,
+            Repr::Small { .. } => 0,
             Repr::Heap { records, .. } => std::mem::size_of::<Vec<PackedRecord>>() + records.capacity() * 8,
         }
     }
@@ -426,12 +434,10 @@ impl ContactState {
     #[inline]
     pub fn get(&self, subject: Subject) -> Option<Record> {
         match &self.repr {
-            Repr::Small { len, heads, .. } => heads[..usize::from(*len)]
-                .iter()
-                .map(|h| PackedRecord { head: *h, expires: NO_EXPIRY })
+            Repr::Small { len, expiring, heads, expires, .. } => (0..usize::from(*len))
+                .map(|i| small_record(i, *expiring, heads, *expires))
                 .find(|r| r.subject() == subject)
                 .map(PackedRecord::record),
-            Repr::One { record, .. } => (record.subject() == subject).then(|| record.record()),
             Repr::Heap { records, .. } => records.iter().find(|r| r.subject() == subject).map(|r| r.record()),
         }
     }

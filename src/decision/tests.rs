@@ -289,9 +289,19 @@ fn contact_state_keeps_records_in_every_representation() {
     let cases: Vec<Vec<(Subject, Record)>> = vec![
         vec![],
         vec![(Subject::purpose(1), r(Status::OptedIn, None))],
-        vec![(Subject::purpose(1), r(Status::OptedIn, None)), (Subject { purpose: 1, topic: 3 }, r(Status::OptedOut, None))],
+        vec![
+            (Subject::purpose(1), r(Status::OptedIn, None)),
+            (Subject { purpose: 1, topic: 3 }, r(Status::OptedOut, None)),
+        ],
         vec![(Subject::purpose(2), r(Status::Pending, Some(1_800_000_000)))],
-        vec![(Subject::purpose(2), r(Status::Pending, Some(1_800_000_000))), (Subject::purpose(1), r(Status::OptedIn, None))],
+        vec![
+            (Subject::purpose(2), r(Status::Pending, Some(1_800_000_000))),
+            (Subject::purpose(1), r(Status::OptedIn, None)),
+        ],
+        vec![
+            (Subject::purpose(2), r(Status::Pending, Some(1_800_000_000))),
+            (Subject::purpose(1), r(Status::OptedIn, Some(1_900_000_000))),
+        ],
         (1..6).map(|p| (Subject::purpose(p), r(Status::OptedIn, None))).collect(),
     ];
     for records in cases {

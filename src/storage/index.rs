@@ -88,8 +88,7 @@ impl HotIndex {
         let buckets = self.map.capacity();
         // hashbrown keeps capacity at 7/8 of its (power of two) bucket count.
         let buckets = buckets * 8 / 7;
-        let heap: usize =
-            self.map.iter().map(|e| e.value().heap_bytes()).sum();
+        let heap: usize = self.map.iter().map(|e| e.value().heap_bytes()).sum();
         buckets * slot + heap
     }
 }
