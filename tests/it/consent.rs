@@ -386,3 +386,28 @@ async fn watch_resumes_after_reconnect_without_gaps_or_repeats() {
     assert_eq!(live.revision, b.revision + 1);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn change_streams_past_the_limit_are_refused() {
+    let server = TestServer::start_with(|c| c.limits.watch_streams_max = 1).await;
+    let mut consent = server.consent(None).await;
+    let first =
+        consent.watch_changes(pb::WatchChangesRequest { after_revision: 0, profile_ids: vec![] }).await.expect("first");
+    let err = consent
+        .watch_changes(pb::WatchChangesRequest { after_revision: 0, profile_ids: vec![] })
+        .await
+        .expect_err("second");
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+    drop(first);
+    // The slot comes back when the stream ends.
+    let mut ok = false;
+    for _ in 0..100 {
+        if consent.watch_changes(pb::WatchChangesRequest { after_revision: 0, profile_ids: vec![] }).await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ok, "the slot was not released");
+    server.stop().await;
+}

@@ -242,3 +242,39 @@ async fn a_reader_that_stops_reading_stops_the_server_reading() {
     feeder.await.expect("feeder");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn streams_past_the_per_connection_limit_wait_for_a_free_slot() {
+    let server = TestServer::start_with(|c| c.limits.streams_per_connection_max = 2).await;
+    seed(&mut server.admin(None).await, None).await;
+    // One connection (clones of a Channel share it), shared by three streams.
+    let ch = server.channel().await;
+    let d = pb::decision_service_client::DecisionServiceClient::new(ch);
+    let mut open = Vec::new();
+    for i in 0..2 {
+        let (tx, rx) = mpsc::channel(1);
+        let mut client = d.clone();
+        let mut inbound = client.check_stream(ReceiverStream::new(rx)).await.expect("stream").into_inner();
+        tx.send(batch(i, vec!["a@example.com".into()])).await.expect("send");
+        assert!(inbound.message().await.expect("ok").is_some());
+        open.push((tx, inbound));
+    }
+    let (tx3, rx3) = mpsc::channel(1);
+    let mut third_client = d.clone();
+    let third = tokio::spawn(async move {
+        let mut inbound = third_client.check_stream(ReceiverStream::new(rx3)).await.expect("stream").into_inner();
+        inbound.message().await.expect("ok").map(|a| a.batch_id)
+    });
+    tx3.send(batch(3, vec!["a@example.com".into()])).await.expect("send");
+    // While two streams hold both slots the third gets no answer...
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!third.is_finished(), "a third stream was served past the limit of two");
+    // ...and once one closes, it does.
+    drop(open.pop());
+    let answered =
+        tokio::time::timeout(Duration::from_secs(10), third).await.expect("served after a slot freed").expect("join");
+    assert_eq!(answered, Some(3));
+    drop(tx3);
+    drop(open);
+    server.stop().await;
+}
