@@ -111,13 +111,9 @@ pub fn evaluate_batch(
         if let Some(kind) = d.suppression {
             suppressed.push(pb::SuppressedItem { index: i as u32, kind: convert::suppression_kind_to_pb(kind) as i32 });
         }
-        counts[reason_index(d.reason)] += 1;
+        counts[d.reason.index()] += 1;
     }
     Ok(pb::CheckStreamResponse { batch_id, revision, decisions, reasons, suppressed })
-}
-
-fn reason_index(r: Reason) -> usize {
-    Reason::ALL.iter().position(|x| *x == r).unwrap_or(0)
 }
 
 #[tonic::async_trait]
@@ -136,7 +132,7 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
         let now = self.store.now_us().div_euclid(1_000_000);
         let d = decision::check(&Target::new(&resolved, channel), &contact_point, &self.store, now);
         let mut counts = [0u64; Reason::ALL.len()];
-        counts[reason_index(d.reason)] = 1;
+        counts[d.reason.index()] = 1;
         self.metrics.add_decisions(&counts);
         self.metrics.observe_rpc("Check", started.elapsed());
         Ok(Response::new(pb::CheckResponse {

@@ -11,20 +11,22 @@ pub enum Outcome {
     Block,
 }
 
-/// Why a decision was made. Each reason implies exactly one outcome.
+/// Why a decision was made. Each reason implies exactly one outcome. Discriminants are
+/// positions in [`Reason::ALL`], so per-reason counters index by `reason as usize`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum Reason {
-    InvalidContactPoint,
-    ConsentNotRequired,
-    Suppressed,
-    PurposeOptedOut,
-    PendingConfirmation,
-    ConsentExpired,
-    NoOptIn,
-    TopicOptedOut,
-    NoTopicOptIn,
-    OptedIn,
-    NotOptedOut,
+    InvalidContactPoint = 0,
+    ConsentNotRequired = 1,
+    Suppressed = 2,
+    PurposeOptedOut = 3,
+    PendingConfirmation = 4,
+    ConsentExpired = 5,
+    NoOptIn = 6,
+    TopicOptedOut = 7,
+    NoTopicOptIn = 8,
+    OptedIn = 9,
+    NotOptedOut = 10,
 }
 
 impl Reason {
@@ -41,6 +43,11 @@ impl Reason {
         Reason::OptedIn,
         Reason::NotOptedOut,
     ];
+
+    /// Position in [`Reason::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
 
     pub fn outcome(self) -> Outcome {
         match self {

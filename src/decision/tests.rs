@@ -321,6 +321,13 @@ fn contact_state_keeps_records_in_every_representation() {
 }
 
 #[test]
+fn reason_index_is_its_position() {
+    for (i, r) in Reason::ALL.iter().enumerate() {
+        assert_eq!(r.index(), i);
+    }
+}
+
+#[test]
 fn packed_record_round_trips() {
     let subject = Subject { purpose: Subject::PURPOSE_NO_MAX, topic: u16::MAX };
     for status in [Status::OptedIn, Status::OptedOut, Status::Pending] {
