@@ -189,6 +189,10 @@ fn db_options(cache: &Cache, point_lookups: bool, compress: bool) -> Options {
         block.set_bloom_filter(10.0, false);
         block.set_cache_index_and_filter_blocks(true);
         block.set_pin_l0_filter_and_index_blocks_in_cache(true);
+        // The same for the memtable: the writer's lookups of new contacts and unused
+        // idempotency keys otherwise walk the skiplist (14% of writer CPU in a profile).
+        opts.set_memtable_whole_key_filtering(true);
+        opts.set_memtable_prefix_bloom_ratio(0.1);
     }
     opts.set_block_based_table_factory(&block);
     opts.set_compression_type(if compress { DBCompressionType::Lz4 } else { DBCompressionType::None });

@@ -101,7 +101,47 @@ struct Group<'a> {
     contacts: HashMap<ContactKey, StoredContact>,
     touched: HashSet<ContactKey>,
     idem: HashMap<[u8; 32], StoredIdem>,
-    batch: WriteBatch,
+    batch: SortedBatch,
+}
+
+/// The writes of one group, handed to RocksDB in (column family, key) order. In arrival
+/// order the keys are random (keyed hashes), and a profile of an import showed 20% of the
+/// writer's CPU in the memtable skiplist's `RecomputeSpliceLevels`; sorted, consecutive
+/// inserts reuse the previous position instead of searching from the top.
+#[derive(Default)]
+struct SortedBatch {
+    ops: Vec<BatchOp>,
+}
+
+/// Column family, key, and the value to put (`None`: delete).
+type BatchOp = (&'static str, Vec<u8>, Option<Vec<u8>>);
+
+impl SortedBatch {
+    fn put(&mut self, cf: &'static str, key: &[u8], value: Vec<u8>) {
+        self.ops.push((cf, key.to_vec(), Some(value)));
+    }
+
+    fn delete(&mut self, cf: &'static str, key: &[u8]) {
+        self.ops.push((cf, key.to_vec(), None));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    fn into_write_batch(mut self, shared: &Shared) -> Result<WriteBatch, StorageError> {
+        // Stable: of two writes to one key the later still lands last.
+        self.ops.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let mut batch = WriteBatch::default();
+        for (cf, key, value) in self.ops {
+            let handle = shared.cf(cf)?;
+            match value {
+                Some(v) => batch.put_cf(handle, key, v),
+                None => batch.delete_cf(handle, key),
+            }
+        }
+        Ok(batch)
+    }
 }
 
 impl<'a> Group<'a> {
@@ -114,7 +154,7 @@ impl<'a> Group<'a> {
             contacts: HashMap::new(),
             touched: HashSet::new(),
             idem: HashMap::new(),
-            batch: WriteBatch::default(),
+            batch: SortedBatch::default(),
         }
     }
 
@@ -180,8 +220,6 @@ impl<'a> Group<'a> {
 
     /// Appends an event to the contact's chain (and to the change feed when applied).
     fn append(&mut self, key: ContactKey, mut body: EventBody) -> Result<(), StorageError> {
-        let history = self.shared.cf(CF_HISTORY)?;
-        let changes = self.shared.cf(CF_CHANGES)?;
         let contact = self.contacts.get_mut(&key).ok_or(StorageError::Closed)?;
         let seq = contact.history_len + 1;
         body.seq = seq;
@@ -190,9 +228,9 @@ impl<'a> Group<'a> {
         let hash = chain_hash(&prev, &bytes);
         let hkey = history_key(&key, seq);
         let event = StoredEvent { body: bytes, prev_hash: prev, hash: hash.to_vec() };
-        self.batch.put_cf(history, hkey, event.encode_to_vec());
+        self.batch.put(CF_HISTORY, &hkey, event.encode_to_vec());
         if body.applied && body.revision > 0 {
-            self.batch.put_cf(changes, revision_key(body.revision), hkey);
+            self.batch.put(CF_CHANGES, &revision_key(body.revision), hkey.to_vec());
         }
         contact.history_len = seq;
         contact.last_hash = hash.to_vec();
@@ -249,7 +287,7 @@ impl<'a> Group<'a> {
                 confirmation_expires_at: result.confirmation_expires_at,
                 record: result.record.clone(),
             };
-            self.batch.put_cf(self.shared.cf(CF_IDEM)?, idem.key_hash, stored.encode_to_vec());
+            self.batch.put(CF_IDEM, &idem.key_hash, stored.encode_to_vec());
             self.idem.insert(idem.key_hash, stored);
         }
         Ok(result)
@@ -304,25 +342,23 @@ impl<'a> Group<'a> {
         if touched.is_empty() && next_revision == base_revision && batch.is_empty() {
             return Ok(next_revision);
         }
-        let state_cf = shared.cf(CF_STATE)?;
-        let index_cf = shared.cf(CF_INDEX)?;
         let mut states = Vec::with_capacity(touched.len());
         for key in &touched {
             if let Some(contact) = contacts.get(key) {
                 let state = apply::index_state(contact);
-                batch.put_cf(state_cf, key.0, contact.encode_to_vec());
+                batch.put(CF_STATE, &key.0, contact.encode_to_vec());
                 if state.is_empty() {
-                    batch.delete_cf(index_cf, key.0);
+                    batch.delete(CF_INDEX, &key.0);
                 } else {
-                    batch.put_cf(index_cf, key.0, encode_index_entry(&state));
+                    batch.put(CF_INDEX, &key.0, encode_index_entry(&state));
                 }
                 states.push((*key, state));
             }
         }
-        batch.put_cf(shared.cf(CF_META)?, META_REVISION, next_revision.to_be_bytes());
+        batch.put(CF_META, META_REVISION, next_revision.to_be_bytes().to_vec());
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
-        shared.db.write_opt(batch, &wo)?;
+        shared.db.write_opt(batch.into_write_batch(shared)?, &wo)?;
         for (key, state) in states {
             shared.index.put(key, state);
         }
