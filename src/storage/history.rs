@@ -70,3 +70,54 @@ pub fn verify_chain(
     }
     ChainVerification { intact: true, events_checked: checked, first_broken_seq: 0, detail: String::new() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: u64) -> Vec<(u64, StoredEvent)> {
+        let mut prev = GENESIS_HASH.to_vec();
+        (1..=n)
+            .map(|seq| {
+                let body = format!("event {seq}").into_bytes();
+                let hash = chain_hash(&prev, &body).to_vec();
+                let e = StoredEvent { body, prev_hash: prev.clone(), hash: hash.clone() };
+                prev = hash;
+                (seq, e)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn intact_chain_verifies() {
+        let c = chain(5);
+        let head = c[4].1.hash.clone();
+        let v = verify_chain(c, 5, &head);
+        assert!(v.intact && v.events_checked == 5, "{v:?}");
+        assert!(verify_chain(Vec::new(), 0, &[]).intact);
+    }
+
+    #[test]
+    fn edits_deletions_reorders_and_truncation_are_caught() {
+        let c = chain(5);
+        let head = c[4].1.hash.clone();
+        let mut edited = c.clone();
+        edited[2].1.body[0] ^= 1;
+        assert_eq!(verify_chain(edited, 5, &head).first_broken_seq, 3);
+        let mut deleted = c.clone();
+        deleted.remove(1);
+        assert_eq!(verify_chain(deleted, 5, &head).first_broken_seq, 2);
+        let mut swapped = c.clone();
+        swapped.swap(1, 2);
+        assert!(!verify_chain(swapped, 5, &head).intact);
+        // Dropping the tail is caught through the head stored with the contact record.
+        let truncated: Vec<_> = c.iter().take(4).cloned().collect();
+        let v = verify_chain(truncated, 5, &head);
+        assert!(!v.intact && v.first_broken_seq == 5, "{v:?}");
+        // Rewriting an event and every hash after it still fails against the stored head.
+        let mut rewritten = chain(5);
+        rewritten[4].1.body = b"forged".to_vec();
+        rewritten[4].1.hash = chain_hash(&rewritten[4].1.prev_hash, &rewritten[4].1.body).to_vec();
+        assert!(!verify_chain(rewritten, 5, &head).intact);
+    }
+}
