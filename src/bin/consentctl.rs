@@ -818,7 +818,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 &json!({
                     "decision": if send { "send" } else { "block" },
                     "reason": enum_name(pb::Reason::try_from(r.reason).unwrap_or_default().as_str_name(), "REASON_"),
-                    "suppression": enum_name(pb::SuppressionKind::try_from(r.suppression_kind).unwrap_or_default().as_str_name(), "SUPPRESSION_KIND_"),
+                    // Empty (and so not printed) unless the reason is SUPPRESSED.
+                    "suppression": match pb::SuppressionKind::try_from(r.suppression_kind).unwrap_or_default() {
+                        pb::SuppressionKind::Unspecified => String::new(),
+                        k => enum_name(k.as_str_name(), "SUPPRESSION_KIND_"),
+                    },
                     "revision": r.revision,
                 }),
                 j,
