@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
-ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
+ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || need_apt+=(libclang-dev)
 command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "installing build dependencies: ${need_apt[*]}"
