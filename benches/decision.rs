@@ -10,35 +10,17 @@ use std::hint::black_box;
 
 use consentd::contact;
 use consentd::decision::{
-    Catalog, Channel, ContactState, EnforcementModel, Profile, Purpose, PurposeKind, Record, StateSource, Status,
-    Subject, Suppressions, Target, check, decide,
+    Catalog, Channel, ContactState, EnforcementModel, Profile, Purpose, PurposeKind, Record, Status, Subject,
+    Suppressions, Target, check, decide,
 };
-use consentd::storage::codec::ContactKey;
-use consentd::storage::index::HotIndex;
+
+use consentd::storage::index::{HotIndex, KeyedIndex};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 const NOW: i64 = 1_767_225_600;
 
-/// The hot index with a keyed hash, as the store uses it, without RocksDB.
-struct Indexed {
-    secret: [u8; 16],
-    index: HotIndex,
-}
-
-impl StateSource for Indexed {
-    fn with_state<R>(
-        &self,
-        profile: &str,
-        channel: Channel,
-        cp: &str,
-        f: impl FnOnce(Option<&ContactState>) -> R,
-    ) -> R {
-        self.index.with(&ContactKey::derive(&self.secret, profile, channel, cp), f)
-    }
-}
-
-fn populated(n: usize) -> Indexed {
-    let idx = Indexed { secret: [7; 16], index: HotIndex::with_capacity(n) };
+fn populated(n: usize) -> KeyedIndex {
+    let idx = KeyedIndex::new([7; 16], HotIndex::with_capacity(n));
     for i in 0..n {
         let status = if i % 3 == 0 { Status::OptedOut } else { Status::OptedIn };
         let state = ContactState::new(
@@ -48,8 +30,8 @@ fn populated(n: usize) -> Indexed {
                 (Subject { purpose: 1, topic: 1 }, Record { status: Status::OptedIn, expires_at: Some(NOW + 86_400) }),
             ],
         );
-        let key = ContactKey::derive(&idx.secret, "acme", Channel::Email, &format!("user{i}@example.com"));
-        idx.index.put(key, state);
+        let key = idx.key("acme", Channel::Email, &format!("user{i}@example.com"));
+        idx.index().put(key, state);
     }
     idx
 }
@@ -126,7 +108,7 @@ fn in_process_check(c: &mut Criterion) {
         )
     });
     group.finish();
-    let bytes = idx.index.approx_bytes();
+    let bytes = idx.index().approx_bytes();
     println!("hot index: {n} contacts with two records each, {} bytes per contact point", bytes / n);
 }
 

@@ -13,11 +13,10 @@ use std::time::{Duration, Instant};
 
 use consentd::api::pb;
 use consentd::decision::{
-    Catalog, Channel, ContactState, Profile, Purpose, PurposeKind, Record, StateSource, Status, Subject, Suppressions,
-    Target, check,
+    Catalog, Channel, ContactState, Profile, Purpose, PurposeKind, Record, Status, Subject, Suppressions, Target, check,
 };
-use consentd::storage::codec::ContactKey;
-use consentd::storage::index::HotIndex;
+
+use consentd::storage::index::{HotIndex, KeyedIndex};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -178,30 +177,13 @@ async fn populate(ch: &GrpcChannel, scale: Scale) -> f64 {
     scale.contacts as f64 / started.elapsed().as_secs_f64()
 }
 
-struct Local {
-    secret: [u8; 16],
-    index: HotIndex,
-}
-
-impl StateSource for Local {
-    fn with_state<R>(
-        &self,
-        profile: &str,
-        channel: Channel,
-        cp: &str,
-        f: impl FnOnce(Option<&ContactState>) -> R,
-    ) -> R {
-        self.index.with(&ContactKey::derive(&self.secret, profile, channel, cp), f)
-    }
-}
-
 /// The engine plus hot index on the same recipients, without gRPC: decisions per second
 /// with one thread and with two.
 fn baseline(scale: Scale, recipients: &[String]) -> (f64, f64) {
-    let local = Local { secret: [9; 16], index: HotIndex::with_capacity(scale.contacts as usize) };
+    let local = KeyedIndex::new([9; 16], HotIndex::with_capacity(scale.contacts as usize));
     for i in 0..scale.contacts {
-        let key = ContactKey::derive(&local.secret, "acme", Channel::Email, &format!("user{i}@example.com"));
-        local.index.put(
+        let key = local.key("acme", Channel::Email, &format!("user{i}@example.com"));
+        local.index().put(
             key,
             ContactState::new(
                 Suppressions::NONE,

@@ -21,7 +21,7 @@ use super::pb;
 use crate::config::Limits;
 use crate::contact;
 use crate::decision::keywords::{self, KeywordClass};
-use crate::decision::{Channel, Status as ConsentStatus, SuppressionKind};
+use crate::decision::{Catalog, Channel, Status as ConsentStatus, SuppressionKind};
 use crate::storage::Store;
 use crate::storage::model::{
     ChangeResult, Confirmation, ConsentChange, ContactRef, Idempotency, Source, SuppressionChange,
@@ -47,7 +47,7 @@ pub struct ConsentApi {
 
 /// A contact point named by a request, normalized with its profile's region.
 fn contact_ref(
-    store: &Store,
+    catalog: &Catalog,
     principal: &Principal,
     prefix: &str,
     profile_id: &str,
@@ -55,7 +55,6 @@ fn contact_ref(
     raw: &str,
 ) -> ApiResult<ContactRef> {
     principal.may(profile_id)?;
-    let catalog = store.catalog();
     let profile = catalog.active_profile(profile_id).map_err(|e| ApiError::resolve(prefix, &e))?;
     let channel = convert::channel(&format!("{prefix}channel"), channel)?;
     let normalized = contact::normalize(channel, raw, profile.default_region.as_deref())
@@ -63,8 +62,7 @@ fn contact_ref(
     Ok(ContactRef { profile_id: profile_id.to_owned(), channel, contact_point: normalized.into_string() })
 }
 
-fn result_to_pb(store: &Store, r: ChangeResult) -> pb::ChangeResult {
-    let catalog = store.catalog();
+fn result_to_pb(catalog: &Catalog, r: ChangeResult) -> pb::ChangeResult {
     let ChangeResult { outcome, revision, confirmation_token, confirmation_expires_at, record, replayed } = r;
     pb::ChangeResult {
         outcome: match outcome {
@@ -75,14 +73,20 @@ fn result_to_pb(store: &Store, r: ChangeResult) -> pb::ChangeResult {
         revision,
         confirmation_token: confirmation_token.unwrap_or_default(),
         confirmation_expires_at: confirmation_expires_at.map(convert::ts_from_secs),
-        record: record.as_ref().map(|r| convert::record_to_pb(&catalog, r)),
+        record: record.as_ref().map(|r| convert::record_to_pb(catalog, r)),
         replayed,
     }
 }
 
 impl ConsentApi {
     /// Validates and resolves one change; `prefix` names its place in the request.
-    fn change(&self, principal: &Principal, prefix: &str, req: pb::SetConsentRequest) -> ApiResult<ConsentChange> {
+    fn change(
+        &self,
+        catalog: &Catalog,
+        principal: &Principal,
+        prefix: &str,
+        req: pb::SetConsentRequest,
+    ) -> ApiResult<ConsentChange> {
         let pb::SetConsentRequest { change, idempotency_key } = req;
         let change = change.ok_or_else(|| ApiError::invalid_field(format!("{prefix}change"), "required"))?;
         // The content hash covers the request as sent, before any server default.
@@ -101,8 +105,7 @@ impl ConsentApi {
             proof,
             expires_at,
         } = change;
-        let contact = contact_ref(&self.store, principal, &p, &profile_id, channel, &contact_point)?;
-        let catalog = self.store.catalog();
+        let contact = contact_ref(catalog, principal, &p, &profile_id, channel, &contact_point)?;
         let resolved = catalog.resolve(&profile_id, &purpose_id, &topic_id).map_err(|e| ApiError::resolve(&p, &e))?;
         let status = convert::write_status(&format!("{p}status"), status)?;
         let now_us = self.store.now_us();
@@ -161,7 +164,7 @@ impl ConsentApi {
         source: i32,
         add: bool,
     ) -> ApiResult<(bool, u64)> {
-        let contact = contact_ref(&self.store, principal, "", profile_id, channel, raw)?;
+        let contact = contact_ref(&self.store.catalog(), principal, "", profile_id, channel, raw)?;
         let kind = convert::suppression_kind("kind", kind)?;
         convert::text("reason", &reason, convert::TEXT_CHARS_MAX)?;
         let now_us = self.store.now_us();
@@ -213,11 +216,12 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
     ) -> Result<Response<pb::SetConsentResponse>, Status> {
         let started = Instant::now();
         let principal = write_principal(&req)?;
-        let change = self.change(&principal, "", req.into_inner())?;
+        let catalog = self.store.catalog();
+        let change = self.change(&catalog, &principal, "", req.into_inner())?;
         let result = self.store.set_consent(change).await.map_err(ApiError::from)?;
         self.metrics.write_latency.observe(started.elapsed());
         self.metrics.observe_rpc("SetConsent", started.elapsed());
-        Ok(Response::new(pb::SetConsentResponse { result: Some(result_to_pb(&self.store, result)) }))
+        Ok(Response::new(pb::SetConsentResponse { result: Some(result_to_pb(&catalog, result)) }))
     }
 
     async fn batch_set_consent(
@@ -237,10 +241,11 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         }
         // Validate every item, then hand all valid ones to the writer together so that
         // they share group commits instead of waiting for one fsync each.
+        let catalog = self.store.catalog();
         let prepared: Vec<ApiResult<ConsentChange>> = requests
             .into_iter()
             .enumerate()
-            .map(|(i, r)| self.change(&principal, &format!("requests[{i}]."), r))
+            .map(|(i, r)| self.change(&catalog, &principal, &format!("requests[{i}]."), r))
             .collect();
         let futures = prepared.into_iter().map(|p| async {
             match p {
@@ -253,7 +258,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
             .into_iter()
             .map(|r| pb::BatchSetConsentResult {
                 result: Some(match r {
-                    Ok(c) => pb::batch_set_consent_result::Result::Change(result_to_pb(&self.store, c)),
+                    Ok(c) => pb::batch_set_consent_result::Result::Change(result_to_pb(&catalog, c)),
                     Err(e) => {
                         let field = match &e {
                             ApiError::Invalid { field, .. } => field.clone(),
@@ -287,7 +292,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
     ) -> Result<Response<pb::GetConsentResponse>, Status> {
         let principal = write_principal(&req)?;
         let pb::GetConsentRequest { profile_id, channel, contact_point } = req.into_inner();
-        let c = contact_ref(&self.store, &principal, "", &profile_id, channel, &contact_point)?;
+        let c = contact_ref(&self.store.catalog(), &principal, "", &profile_id, channel, &contact_point)?;
         let revision = self.store.revision();
         let key = self.store.contact_key(&c.profile_id, c.channel, &c.contact_point);
         let stored = self.store.get_contact(&key).map_err(ApiError::from)?;
@@ -305,7 +310,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
     ) -> Result<Response<pb::GetHistoryResponse>, Status> {
         let principal = write_principal(&req)?;
         let pb::GetHistoryRequest { profile_id, channel, contact_point, page_size, page_token } = req.into_inner();
-        let c = contact_ref(&self.store, &principal, "", &profile_id, channel, &contact_point)?;
+        let c = contact_ref(&self.store.catalog(), &principal, "", &profile_id, channel, &contact_point)?;
         let limit = match page_size {
             0 => HISTORY_PAGE_DEFAULT,
             n if n < 0 || n as usize > HISTORY_PAGE_MAX => {
@@ -368,7 +373,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
             actor: principal.key_id.clone(),
         };
         let result = self.store.confirm(confirmation).await.map_err(ApiError::from)?;
-        Ok(Response::new(pb::ConfirmOptInResponse { result: Some(result_to_pb(&self.store, result)) }))
+        Ok(Response::new(pb::ConfirmOptInResponse { result: Some(result_to_pb(&self.store.catalog(), result)) }))
     }
 
     async fn add_suppression(
@@ -406,13 +411,14 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         if body.len() > SMS_BODY_CHARS_MAX {
             return Err(ApiError::invalid_field("body", format!("longer than {SMS_BODY_CHARS_MAX} bytes")).into());
         }
-        let contact = contact_ref(&self.store, &principal, "", &profile_id, pb::Channel::Sms as i32, &from_number)
-            .map_err(|e| match e {
-                ApiError::Invalid { field, description } if field == "contact_point" => {
-                    ApiError::Invalid { field: "from_number".to_owned(), description }
-                }
-                other => other,
-            })?;
+        let contact =
+            contact_ref(&self.store.catalog(), &principal, "", &profile_id, pb::Channel::Sms as i32, &from_number)
+                .map_err(|e| match e {
+                    ApiError::Invalid { field, description } if field == "contact_point" => {
+                        ApiError::Invalid { field: "from_number".to_owned(), description }
+                    }
+                    other => other,
+                })?;
         let catalog = self.store.catalog();
         let profile = catalog.active_profile(&profile_id).map_err(|e| ApiError::resolve("", &e))?;
         let (class, keyword) = keywords::classify(&body, profile);

@@ -325,23 +325,19 @@ struct CheckArgs {
 
 #[derive(Subcommand, Debug)]
 enum SuppressionCmd {
-    Add {
-        #[command(flatten)]
-        contact: ContactArgs,
-        /// hard_bounce, spam_complaint, sms_stop, manual.
-        #[arg(long)]
-        kind: String,
-        #[arg(long, default_value = "")]
-        reason: String,
-    },
-    Lift {
-        #[command(flatten)]
-        contact: ContactArgs,
-        #[arg(long)]
-        kind: String,
-        #[arg(long, default_value = "")]
-        reason: String,
-    },
+    Add(SuppressionArgs),
+    Lift(SuppressionArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct SuppressionArgs {
+    #[command(flatten)]
+    contact: ContactArgs,
+    /// hard_bounce, spam_complaint, sms_stop, manual.
+    #[arg(long)]
+    kind: String,
+    #[arg(long, default_value = "")]
+    reason: String,
 }
 
 #[path = "consentctl/bulk.rs"]
@@ -831,8 +827,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         Command::Suppression(cmd) => {
             let (add, a, kind, reason) = match cmd {
-                SuppressionCmd::Add { contact, kind, reason } => (true, contact, kind, reason),
-                SuppressionCmd::Lift { contact, kind, reason } => (false, contact, kind, reason),
+                SuppressionCmd::Add(s) => (true, s.contact, s.kind, s.reason),
+                SuppressionCmd::Lift(s) => (false, s.contact, s.kind, s.reason),
             };
             // The two requests have the same fields; build one and convert for lift.
             let req = pb::AddSuppressionRequest {

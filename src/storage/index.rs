@@ -11,7 +11,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use dashmap::DashMap;
 
 use super::codec::ContactKey;
-use crate::decision::ContactState;
+use crate::decision::{Channel, ContactState, StateSource};
 
 /// Shards: more than cores by a wide margin, so a writer rarely shares a shard with a reader.
 const SHARDS: usize = 128;
@@ -90,5 +90,40 @@ impl HotIndex {
         let buckets = buckets * 8 / 7;
         let heap: usize = self.map.iter().map(|e| e.value().heap_bytes()).sum();
         buckets * slot + heap
+    }
+}
+
+/// The hot index together with the secret its keys are derived with: the decision state
+/// source the server reads, usable without RocksDB (benchmarks build one directly).
+#[derive(Debug)]
+pub struct KeyedIndex {
+    secret: [u8; 16],
+    index: HotIndex,
+}
+
+impl KeyedIndex {
+    pub fn new(secret: [u8; 16], index: HotIndex) -> KeyedIndex {
+        KeyedIndex { secret, index }
+    }
+
+    pub fn key(&self, profile: &str, channel: Channel, contact_point: &str) -> ContactKey {
+        ContactKey::derive(&self.secret, profile, channel, contact_point)
+    }
+
+    pub fn index(&self) -> &HotIndex {
+        &self.index
+    }
+}
+
+impl StateSource for KeyedIndex {
+    #[inline]
+    fn with_state<R>(
+        &self,
+        profile: &str,
+        channel: Channel,
+        contact_point: &str,
+        f: impl FnOnce(Option<&ContactState>) -> R,
+    ) -> R {
+        self.index.with(&self.key(profile, channel, contact_point), f)
     }
 }

@@ -40,7 +40,7 @@ use self::codec::{
     StoredEvent, StoredProfile, StoredPurpose, StoredTopic,
 };
 use self::history::ChainVerification;
-use self::index::HotIndex;
+use self::index::{HotIndex, KeyedIndex};
 use self::model::{ChangeResult, Confirmation, ConsentChange, SuppressionChange, SuppressionResult};
 use self::token::{TokenError, TokenKey};
 use crate::decision::{Catalog, Channel, ContactState, Profile, Purpose, StateSource, Subject, Topic};
@@ -108,9 +108,9 @@ pub enum StorageError {
 struct Shared {
     db: DB,
     path: PathBuf,
-    index: HotIndex,
+    /// The hot index and the contact-key secret.
+    keyed: KeyedIndex,
     catalog: RwLock<Arc<Catalog>>,
-    contact_secret: [u8; 16],
     token_key: TokenKey,
     clock: Clock,
 }
@@ -284,9 +284,8 @@ impl Store {
         let shared = Arc::new(Shared {
             db,
             path: path.to_owned(),
-            index,
+            keyed: KeyedIndex::new(contact_secret, index),
             catalog: RwLock::new(Arc::new(catalog)),
-            contact_secret,
             token_key: TokenKey { id: 1, secret: token_secret },
             clock: options.clock.clone(),
         });
@@ -339,11 +338,11 @@ impl Store {
     }
 
     pub fn index(&self) -> &HotIndex {
-        &self.shared().index
+        self.shared().keyed.index()
     }
 
     pub fn contact_key(&self, profile: &str, channel: Channel, contact_point: &str) -> ContactKey {
-        ContactKey::derive(&self.shared().contact_secret, profile, channel, contact_point)
+        self.shared().keyed.key(profile, channel, contact_point)
     }
 
     async fn submit<T>(
@@ -651,8 +650,7 @@ impl StateSource for Store {
         contact_point: &str,
         f: impl FnOnce(Option<&ContactState>) -> R,
     ) -> R {
-        let key = self.contact_key(profile, channel, contact_point);
-        self.shared().index.with(&key, f)
+        self.shared().keyed.with_state(profile, channel, contact_point, f)
     }
 }
 

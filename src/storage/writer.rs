@@ -255,7 +255,7 @@ impl<'a> Group<'a> {
             });
         }
         let c = &change.contact;
-        let key = ContactKey::derive(&self.shared.contact_secret, &c.profile_id, c.channel, &c.contact_point);
+        let key = self.shared.keyed.key(&c.profile_id, c.channel, &c.contact_point);
         let revision = self.next_revision + 1;
         let mut token_id = [0u8; 16];
         rand::rng().fill_bytes(&mut token_id);
@@ -295,7 +295,7 @@ impl<'a> Group<'a> {
 
     fn suppression(&mut self, change: &SuppressionChange) -> Result<SuppressionResult, StorageError> {
         let c = &change.contact;
-        let key = ContactKey::derive(&self.shared.contact_secret, &c.profile_id, c.channel, &c.contact_point);
+        let key = self.shared.keyed.key(&c.profile_id, c.channel, &c.contact_point);
         let revision = self.next_revision + 1;
         let now_us = self.now_us;
         let contact = self.load(key, Some(c))?.ok_or(StorageError::Closed)?;
@@ -360,7 +360,7 @@ impl<'a> Group<'a> {
         wo.set_sync(true);
         shared.db.write_opt(batch.into_write_batch(shared)?, &wo)?;
         for (key, state) in states {
-            shared.index.put(key, state);
+            shared.keyed.index().put(key, state);
         }
         Ok(next_revision)
     }
