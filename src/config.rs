@@ -21,8 +21,11 @@ pub struct Config {
     /// Prometheus metrics over plain HTTP; `None` turns them off.
     pub metrics_addr: Option<SocketAddr>,
     pub data_dir: PathBuf,
-    /// Allows binding a non-loopback address while no API key exists.
+    /// Allows a non-loopback address without TLS, or while no API key exists.
     pub insecure: bool,
+    /// TLS (and mutual TLS) for the gRPC listener; `None`: plaintext (loopback only unless
+    /// `insecure`).
+    pub tls: Option<crate::tls::TlsFiles>,
     pub log_format: LogFormat,
     pub limits: Limits,
 }
@@ -47,6 +50,18 @@ pub struct Limits {
     /// Concurrent `WatchChanges` streams in the whole server.
     pub watch_streams_max: usize,
     pub block_cache_bytes: usize,
+    /// Purposes one profile may create (purpose numbers are shared by all profiles).
+    pub purposes_per_profile_max: usize,
+    /// Topics one profile may create.
+    pub topics_per_profile_max: usize,
+    /// Writes are refused (RESOURCE_EXHAUSTED) while the data directory's disk has less free.
+    pub disk_free_min_bytes: u64,
+    /// Open client connections; past it new ones are closed at once.
+    pub connections_max: usize,
+    /// A new connection must send its first bytes within this.
+    pub handshake_timeout_ms: u64,
+    /// A connection with no traffic either way for this long is closed.
+    pub connection_idle_ms: u64,
     /// How long shutdown waits for in-flight RPCs.
     pub shutdown_grace_ms: u64,
 }
@@ -62,6 +77,12 @@ impl Limits {
         write_group_max: 1_024,
         watch_streams_max: 256,
         block_cache_bytes: 256 << 20,
+        purposes_per_profile_max: 128,
+        topics_per_profile_max: 1_024,
+        disk_free_min_bytes: 64 << 20,
+        connections_max: 4_096,
+        handshake_timeout_ms: 10_000,
+        connection_idle_ms: 300_000,
         shutdown_grace_ms: 10_000,
     };
 }
@@ -92,9 +113,23 @@ pub struct Args {
     /// Data directory [default: ./data].
     #[arg(long, env = "CONSENTD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Allow a non-loopback listen address while no API key exists.
+    /// Allow a non-loopback listen address without TLS, or while no API key exists.
     #[arg(long, env = "CONSENTD_INSECURE")]
     pub insecure: bool,
+    /// PEM certificate chain for TLS (with --tls-key); reloaded when the file changes.
+    #[arg(long, env = "CONSENTD_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS.
+    #[arg(long, env = "CONSENTD_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificates: clients must present a certificate signed by one (mutual TLS).
+    #[arg(long, env = "CONSENTD_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Offline recovery when every admin key is lost or revoked: with the server stopped,
+    /// create an unrestricted admin key with this description in the data directory,
+    /// print it once, and exit.
+    #[arg(long, value_name = "DESCRIPTION")]
+    pub create_admin_key: Option<String>,
     /// Log format [default: text].
     #[arg(long, env = "CONSENTD_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -112,6 +147,17 @@ pub struct Args {
     pub watch_streams_max: Option<usize>,
     #[arg(long, env = "CONSENTD_BLOCK_CACHE_BYTES")]
     pub block_cache_bytes: Option<usize>,
+    /// How long a stop waits for open calls before closing them; a second signal stops at once.
+    #[arg(long, env = "CONSENTD_SHUTDOWN_GRACE_MS")]
+    pub shutdown_grace_ms: Option<u64>,
+    #[arg(long, env = "CONSENTD_DISK_FREE_MIN_BYTES")]
+    pub disk_free_min_bytes: Option<u64>,
+    #[arg(long, env = "CONSENTD_CONNECTIONS_MAX")]
+    pub connections_max: Option<usize>,
+    #[arg(long, env = "CONSENTD_HANDSHAKE_TIMEOUT_MS")]
+    pub handshake_timeout_ms: Option<u64>,
+    #[arg(long, env = "CONSENTD_CONNECTION_IDLE_MS")]
+    pub connection_idle_ms: Option<u64>,
 }
 
 /// The TOML file: the same names as the flags, all optional.
@@ -122,6 +168,9 @@ struct FileConfig {
     metrics_addr: Option<String>,
     data_dir: Option<PathBuf>,
     insecure: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
     log_format: Option<LogFormat>,
     message_bytes_max: Option<usize>,
     check_batch_items_max: Option<usize>,
@@ -130,6 +179,11 @@ struct FileConfig {
     write_queue_max: Option<usize>,
     watch_streams_max: Option<usize>,
     block_cache_bytes: Option<usize>,
+    shutdown_grace_ms: Option<u64>,
+    disk_free_min_bytes: Option<u64>,
+    connections_max: Option<usize>,
+    handshake_timeout_ms: Option<u64>,
+    connection_idle_ms: Option<u64>,
 }
 
 fn positive<T: PartialOrd + Default + ToString>(field: &'static str, v: T) -> Result<T, ConfigError> {
@@ -185,9 +239,53 @@ impl Config {
                 args.watch_streams_max.or(file.watch_streams_max).unwrap_or(d.watch_streams_max),
             )?,
             block_cache_bytes: args.block_cache_bytes.or(file.block_cache_bytes).unwrap_or(d.block_cache_bytes),
+            shutdown_grace_ms: args.shutdown_grace_ms.or(file.shutdown_grace_ms).unwrap_or(d.shutdown_grace_ms),
+            disk_free_min_bytes: args.disk_free_min_bytes.or(file.disk_free_min_bytes).unwrap_or(d.disk_free_min_bytes),
+            connections_max: positive(
+                "connections_max",
+                args.connections_max.or(file.connections_max).unwrap_or(d.connections_max),
+            )?,
+            handshake_timeout_ms: positive(
+                "handshake_timeout_ms",
+                args.handshake_timeout_ms.or(file.handshake_timeout_ms).unwrap_or(d.handshake_timeout_ms),
+            )?,
+            connection_idle_ms: positive(
+                "connection_idle_ms",
+                args.connection_idle_ms.or(file.connection_idle_ms).unwrap_or(d.connection_idle_ms),
+            )?,
             ..d
         };
+        let tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
+            (Some(cert), Some(key)) => {
+                Some(crate::tls::TlsFiles { cert, key, client_ca: args.tls_client_ca.or(file.tls_client_ca) })
+            }
+            (None, None) => match args.tls_client_ca.or(file.tls_client_ca) {
+                None => None,
+                Some(ca) => {
+                    return Err(ConfigError::Invalid {
+                        field: "tls_client_ca",
+                        rule: "used together with tls_cert and tls_key",
+                        value: ca.display().to_string(),
+                    });
+                }
+            },
+            (Some(cert), None) => {
+                return Err(ConfigError::Invalid {
+                    field: "tls_key",
+                    rule: "set together with tls_cert",
+                    value: format!("missing (tls_cert is `{}`)", cert.display()),
+                });
+            }
+            (None, Some(key)) => {
+                return Err(ConfigError::Invalid {
+                    field: "tls_cert",
+                    rule: "set together with tls_key",
+                    value: format!("missing (tls_key is `{}`)", key.display()),
+                });
+            }
+        };
         Ok(Config {
+            tls,
             listen_addr: args
                 .listen_addr
                 .or(file.listen_addr)

@@ -8,6 +8,8 @@
 //!   error-to-Status mapping, access control.
 //! - [`config`]: the one `Config` struct, from flags, environment and an optional TOML file.
 //! - [`bulk`]: import/export file formats and the synthetic population generator.
+//! - [`net`]: accepting connections under a cap, with handshake and idle deadlines.
+//! - [`tls`]: TLS and mutual TLS from PEM files, reloaded when they change.
 //! - [`server`]: `run(config, listener, shutdown)`, the testable entry point.
 
 pub mod api;
@@ -15,5 +17,7 @@ pub mod bulk;
 pub mod config;
 pub mod contact;
 pub mod decision;
+pub mod net;
 pub mod server;
 pub mod storage;
+pub mod tls;

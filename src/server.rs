@@ -9,14 +9,16 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot, watch};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
+use tonic_health::ServingStatus;
 
 use crate::api::admin::AdminApi;
-use crate::api::auth::Auth;
+use crate::api::auth::{Auth, Scope};
 use crate::api::consent::ConsentApi;
 use crate::api::decision::DecisionApi;
 use crate::api::metrics::{self, Metrics};
 use crate::api::pb;
 use crate::config::Config;
+use crate::net;
 use crate::storage::{Store, StoreOptions, system_clock};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,10 @@ pub enum ServerError {
         "refusing to listen on `{0}` without API keys: create a key first (consentctl key create, on a loopback address), or pass --insecure"
     )]
     Unprotected(std::net::SocketAddr),
+    #[error("refusing to listen on `{0}` in plaintext: set --tls-cert and --tls-key, or pass --insecure")]
+    Plaintext(std::net::SocketAddr),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
     #[error("gRPC transport: {0}")]
@@ -44,10 +50,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let mut options = StoreOptions::new(system_clock());
-    options.write_queue_max = config.limits.write_queue_max;
-    options.write_group_max = config.limits.write_group_max;
-    options.block_cache_bytes = config.limits.block_cache_bytes;
+    let options = StoreOptions::from_limits(system_clock(), &config.limits);
     let dir = config.data_dir.clone();
     std::fs::create_dir_all(&dir)?;
     let (store, stats) = tokio::task::spawn_blocking(move || Store::open(&dir, options))
@@ -67,6 +70,81 @@ pub async fn run(
     run_with_store(config, store, listener, metrics_listener, shutdown).await
 }
 
+/// Offline recovery: opens the store in `data_dir` (which fails while a server holds it),
+/// adds an unrestricted admin key and returns `<key_id>.<secret>`.
+pub fn create_admin_key(data_dir: &std::path::Path, description: &str) -> Result<String, ServerError> {
+    let (store, _) = Store::open(data_dir, StoreOptions::new(system_clock()))?;
+    let (key_id, secret) = crate::api::auth::new_key_material();
+    store.put_api_key(crate::storage::codec::StoredApiKey {
+        key_id: key_id.clone(),
+        description: description.to_owned(),
+        secret_hash: crate::api::auth::hash_secret(&secret),
+        scopes: vec![Scope::Check as u32, Scope::Write as u32, Scope::Admin as u32],
+        profile_ids: Vec::new(),
+        revoked: false,
+        created_at: store.now_us().div_euclid(1_000_000),
+        expires_at: None,
+    })?;
+    store.flush()?;
+    tracing::warn!(%key_id, "admin key created offline");
+    Ok(format!("{key_id}.{secret}"))
+}
+
+/// The name under which health reports the store itself: NOT_SERVING while writes are
+/// refused (disk low, writes stopped) or after damage was found.
+pub const STORAGE_HEALTH_NAME: &str = "consentd.storage";
+
+/// Once a second: reloads changed TLS files, measures free disk space (writes stop before the disk is full and resume
+/// by themselves), keeps the data directory's marker at the newest durable revision (see
+/// `storage::guard`), and mirrors the store's condition on the health service.
+async fn housekeeping(
+    store: Store,
+    tls: Option<Arc<crate::tls::ReloadingTls>>,
+    reporter: tonic_health::server::HealthReporter,
+    draining: Arc<std::sync::atomic::AtomicBool>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reported: Option<(bool, bool)> = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let s = store.clone();
+        let t = tls.clone();
+        let step = tokio::task::spawn_blocking(move || {
+            if let Some(t) = t {
+                t.reload_if_changed();
+            }
+            s.check_space();
+            s.record_watermark()
+        })
+        .await;
+        match step {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot record the durable revision"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping task failed"),
+        }
+        let writes_ok = store.health().condition() == crate::storage::health::Condition::Healthy;
+        let undamaged = store.health().last_damage().is_none();
+        if reported == Some((writes_ok, undamaged)) || draining.load(std::sync::atomic::Ordering::Relaxed) {
+            continue;
+        }
+        reported = Some((writes_ok, undamaged));
+        let status = |ok: bool| if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
+        reporter.set_service_status(STORAGE_HEALTH_NAME, status(writes_ok && undamaged)).await;
+        reporter.set_service_status(CONSENT_SERVICE_NAME, status(writes_ok)).await;
+        reporter.set_service_status(ADMIN_SERVICE_NAME, status(writes_ok)).await;
+    }
+}
+
+const CONSENT_SERVICE_NAME: &str =
+    <pb::consent_service_server::ConsentServiceServer<ConsentApi> as tonic::server::NamedService>::NAME;
+const ADMIN_SERVICE_NAME: &str =
+    <pb::admin_service_server::AdminServiceServer<AdminApi> as tonic::server::NamedService>::NAME;
+
 /// Serves an already opened store (tests use this to inject a clock) on bound listeners.
 pub async fn run_with_store(
     config: Config,
@@ -76,13 +154,32 @@ pub async fn run_with_store(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr()?;
+    let tls = match &config.tls {
+        Some(files) => Some(Arc::new(crate::tls::ReloadingTls::new(files.clone())?)),
+        None => None,
+    };
     if store.api_keys().is_empty() {
         if !addr.ip().is_loopback() && !config.insecure {
             return Err(ServerError::Unprotected(addr));
         }
-        tracing::warn!(%addr, "no API keys exist: every caller has every scope (protected mode, loopback only)");
+        if addr.ip().is_loopback() {
+            tracing::warn!(%addr, "no API keys exist: every local caller has every scope (protected mode, loopback only)");
+        } else {
+            tracing::warn!(
+                %addr,
+                "no API keys exist and --insecure is set: EVERY caller that reaches this address has every scope"
+            );
+        }
+    }
+    if config.tls.is_none() && !addr.ip().is_loopback() && !config.insecure {
+        return Err(ServerError::Plaintext(addr));
     }
     let limits = config.limits;
+    // Twice the largest item limit: the services name the field and their own limit for
+    // a batch somewhat too large; the codec refuses absurd ones before they are decoded.
+    crate::api::codec::raise_wire_items_max(
+        2 * limits.check_batch_items_max.max(limits.set_batch_items_max).max(crate::api::consent::HISTORY_PAGE_MAX),
+    );
     let metrics = Metrics::new();
     let (stop_tx, stop_rx) = watch::channel(false);
     if let Some(mlistener) = metrics_listener {
@@ -94,11 +191,16 @@ pub async fn run_with_store(
     health_reporter.set_serving::<pb::decision_service_server::DecisionServiceServer<DecisionApi>>().await;
     health_reporter.set_serving::<pb::consent_service_server::ConsentServiceServer<ConsentApi>>().await;
     health_reporter.set_serving::<pb::admin_service_server::AdminServiceServer<AdminApi>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| ServerError::Reflection(e.to_string()))?;
+    // Both reflection versions: grpcurl speaks v1, while grpcio-reflection (Python) and
+    // other older clients still ask v1alpha.
+    let reflection_builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection = reflection_builder().build_v1().map_err(|e| ServerError::Reflection(e.to_string()))?;
+    let reflection_v1alpha =
+        reflection_builder().build_v1alpha().map_err(|e| ServerError::Reflection(e.to_string()))?;
 
     let auth = Auth { store: store.clone() };
     let decision = pb::decision_service_server::DecisionServiceServer::new(DecisionApi {
@@ -119,11 +221,29 @@ pub async fn run_with_store(
     let admin = pb::admin_service_server::AdminServiceServer::new(AdminApi { store: store.clone() })
         .max_decoding_message_size(limits.message_bytes_max);
 
+    let connection_limits = net::ConnectionLimits {
+        connections_max: limits.connections_max,
+        handshake_timeout: Duration::from_millis(limits.handshake_timeout_ms),
+        idle_timeout: Duration::from_millis(limits.connection_idle_ms),
+    };
+    let connections = Arc::clone(&metrics.connections);
     let (drained_tx, drained_rx) = oneshot::channel::<()>();
+    let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    tokio::spawn(housekeeping(
+        store.clone(),
+        tls.clone(),
+        health_reporter.clone(),
+        Arc::clone(&draining),
+        stop_rx.clone(),
+    ));
     let reporter = health_reporter.clone();
     let signal = async move {
         shutdown.await;
-        tracing::info!("shutting down: draining in-flight calls");
+        draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!("shutting down: draining in-flight calls (a second signal stops at once)");
+        // "" is the whole server: what load balancers and Kubernetes probes ask.
+        reporter.set_service_status("", ServingStatus::NotServing).await;
+        reporter.set_service_status(STORAGE_HEALTH_NAME, ServingStatus::NotServing).await;
         reporter.set_not_serving::<pb::decision_service_server::DecisionServiceServer<DecisionApi>>().await;
         reporter.set_not_serving::<pb::consent_service_server::ConsentServiceServer<ConsentApi>>().await;
         reporter.set_not_serving::<pb::admin_service_server::AdminServiceServer<AdminApi>>().await;
@@ -136,18 +256,14 @@ pub async fn run_with_store(
         .tcp_nodelay(true)
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(InterceptedService::new(decision, auth.clone()))
         .add_service(InterceptedService::new(consent, auth.clone()))
         .add_service(InterceptedService::new(admin, auth))
-        // The builder's tcp_nodelay applies only to listeners tonic binds itself; set it on
-        // ours too, or Nagle's algorithm meets delayed ACKs and small answers wait 40 ms.
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener)
-                .with_nodelay(Some(true))
-                .with_keepalive(Some(Duration::from_secs(60))),
-            signal,
-        );
-    tracing::info!(%addr, "consentd serving gRPC");
+        // The builder's tcp_nodelay applies only to listeners tonic binds itself; `net`
+        // sets it on ours, or Nagle's algorithm meets delayed ACKs and answers wait 40 ms.
+        .serve_with_incoming_shutdown(net::accept(listener, connection_limits, connections, tls.clone()), signal);
+    tracing::info!(%addr, tls = tls.is_some(), "consentd serving gRPC");
     tokio::pin!(serve);
     let grace = Duration::from_millis(limits.shutdown_grace_ms);
     tokio::select! {

@@ -322,7 +322,14 @@ impl pb::admin_service_server::AdminService for AdminApi {
     ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
         let p = admin(&req)?;
         p.require_unrestricted()?;
-        let pb::CreateApiKeyRequest { description, scopes, profile_ids } = req.into_inner();
+        let pb::CreateApiKeyRequest { description, scopes, profile_ids, expire_time } = req.into_inner();
+        let now = self.store.now_us().div_euclid(1_000_000);
+        let expires_at = convert::ts_to_us("expire_time", expire_time)?.map(|us| us.div_euclid(1_000_000));
+        if let Some(t) = expires_at
+            && t <= now
+        {
+            return Err(ApiError::invalid("expire_time", &t.to_string(), "must be in the future").into());
+        }
         convert::text("description", &description, convert::TEXT_CHARS_MAX)?;
         if scopes.is_empty() {
             return Err(ApiError::invalid_field("scopes", "at least one scope is required").into());
@@ -349,7 +356,8 @@ impl pb::admin_service_server::AdminService for AdminApi {
             scopes: stored_scopes,
             profile_ids,
             revoked: false,
-            created_at: self.store.now_us().div_euclid(1_000_000),
+            created_at: now,
+            expires_at,
         };
         self.store.put_api_key(key.clone()).map_err(ApiError::from)?;
         tracing::info!(key_id = %key.key_id, "API key created");
@@ -397,5 +405,6 @@ fn key_to_pb(k: &StoredApiKey) -> pb::ApiKey {
         profile_ids: k.profile_ids.clone(),
         revoked: k.revoked,
         create_time: Some(convert::ts_from_secs(k.created_at)),
+        expire_time: k.expires_at.map(convert::ts_from_secs),
     }
 }

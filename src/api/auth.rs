@@ -11,6 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use tonic::{Request, Status};
 
 use super::error::{ApiError, ApiResult};
@@ -43,6 +44,9 @@ impl Scope {
     }
 }
 
+/// The principal's name in protected mode; real key ids start with `ck_`.
+const LOCAL_KEY_ID: &str = "local";
+
 /// Who is calling: the key and what it may do. Put in request extensions by [`Auth`].
 #[derive(Clone, Debug)]
 pub struct Principal {
@@ -56,7 +60,7 @@ impl Principal {
     /// The operator in protected mode (no keys exist; loopback only).
     pub fn local() -> Principal {
         Principal {
-            key_id: "local".to_owned(),
+            key_id: LOCAL_KEY_ID.to_owned(),
             scopes: [Scope::Check, Scope::Write, Scope::Admin].into_iter().collect(),
             profiles: None,
         }
@@ -115,14 +119,11 @@ pub fn new_key_material() -> (String, String) {
     (format!("ck_{id}"), URL_SAFE_NO_PAD.encode(secret))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Resolves a bearer credential against the stored keys.
+/// Resolves a bearer credential against the stored keys at `now` (seconds).
 pub fn authenticate(
     keys: &std::collections::HashMap<String, StoredApiKey>,
     header: Option<&str>,
+    now: i64,
 ) -> ApiResult<Principal> {
     if keys.is_empty() {
         return Ok(Principal::local());
@@ -135,9 +136,9 @@ pub fn authenticate(
         .ok_or_else(|| ApiError::Unauthenticated("authorization must be `Bearer <key>`".to_owned()))?;
     let (key_id, secret) =
         token.trim().split_once('.').ok_or_else(|| ApiError::Unauthenticated("malformed API key".to_owned()))?;
-    let unknown = || ApiError::Unauthenticated("unknown or revoked API key".to_owned());
+    let unknown = || ApiError::Unauthenticated("unknown, revoked or expired API key".to_owned());
     let key = keys.get(key_id).ok_or_else(unknown)?;
-    if key.revoked || !constant_time_eq(&key.secret_hash, &hash_secret(secret)) {
+    if !usable(key, now) || !bool::from(key.secret_hash.as_slice().ct_eq(&hash_secret(secret))) {
         return Err(unknown());
     }
     Ok(Principal {
@@ -145,6 +146,30 @@ pub fn authenticate(
         scopes: key.scopes.iter().filter_map(|s| Scope::from_u32(*s)).collect(),
         profiles: (!key.profile_ids.is_empty()).then(|| Arc::new(key.profile_ids.iter().cloned().collect())),
     })
+}
+
+fn usable(key: &StoredApiKey, now: i64) -> bool {
+    !key.revoked && key.expires_at.is_none_or(|t| now < t)
+}
+
+/// Whether a principal authenticated earlier may still act: its key was not revoked and
+/// has not expired since. Long-lived streams ask this per batch, so revoking a key ends
+/// them. The protected-mode operator stays valid only while no key exists.
+pub fn still_valid(store: &Store, principal: &Principal) -> Result<(), Status> {
+    let keys = store.api_keys();
+    let valid = if principal.key_id == LOCAL_KEY_ID {
+        keys.is_empty()
+    } else {
+        keys.get(&principal.key_id).is_some_and(|k| usable(k, store.now_us().div_euclid(1_000_000)))
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(Status::unauthenticated(format!(
+            "API key `{}` was revoked or expired while this stream was open",
+            principal.key_id
+        )))
+    }
 }
 
 /// The interceptor: authenticates every request and stores its [`Principal`].
@@ -157,8 +182,30 @@ impl tonic::service::Interceptor for Auth {
     fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
         let keys = self.store.api_keys();
         let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
-        let principal = authenticate(&keys, header).map_err(Status::from)?;
-        req.extensions_mut().insert(principal);
-        Ok(req)
+        let now = self.store.now_us().div_euclid(1_000_000);
+        match authenticate(&keys, header, now) {
+            Ok(principal) => {
+                req.extensions_mut().insert(principal);
+                Ok(req)
+            }
+            Err(e) => {
+                // The key id is public; the secret and the request's content never appear.
+                let key_id = header
+                    .and_then(|h| h.get(7..))
+                    .and_then(|t| t.trim().split_once('.'))
+                    .map(|(id, _)| id.chars().take(40).collect::<String>())
+                    .unwrap_or_else(|| "none".to_owned());
+                let rpc =
+                    req.extensions().get::<tonic::GrpcMethod>().map(|m| format!("{}/{}", m.service(), m.method()));
+                tracing::warn!(
+                    key_id = %key_id,
+                    peer = %req.remote_addr().map_or_else(|| "unknown".to_owned(), |a| a.to_string()),
+                    rpc = rpc.as_deref().unwrap_or("unknown"),
+                    code = "UNAUTHENTICATED",
+                    "authentication refused"
+                );
+                Err(Status::from(e))
+            }
+        }
     }
 }

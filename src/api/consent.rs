@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::auth::{Principal, Scope, principal};
+use super::auth::{Principal, Scope, principal, still_valid};
 use super::convert;
 use super::error::{ApiError, ApiResult};
 use super::metrics::Metrics;
@@ -34,6 +34,8 @@ pub const HISTORY_PAGE_DEFAULT: usize = 100;
 pub const HISTORY_PAGE_MAX: usize = 1000;
 /// Longest inbound SMS body looked at (keywords are single words).
 pub const SMS_BODY_CHARS_MAX: usize = 1600;
+/// History events per `ExportRecords` message (a longer history is paged).
+pub const EXPORT_EVENTS_PER_MESSAGE_MAX: usize = 500;
 /// Changes read from the store per step of a watch stream.
 const WATCH_PAGE: usize = 256;
 
@@ -62,7 +64,7 @@ fn contact_ref(
     Ok(ContactRef { profile_id: profile_id.to_owned(), channel, contact_point: normalized.into_string() })
 }
 
-fn result_to_pb(catalog: &Catalog, r: ChangeResult) -> pb::ChangeResult {
+fn result_to_pb(catalog: &Catalog, r: ChangeResult, now_secs: i64) -> pb::ChangeResult {
     let ChangeResult { outcome, revision, confirmation_token, confirmation_expires_at, record, replayed } = r;
     pb::ChangeResult {
         outcome: match outcome {
@@ -73,12 +75,16 @@ fn result_to_pb(catalog: &Catalog, r: ChangeResult) -> pb::ChangeResult {
         revision,
         confirmation_token: confirmation_token.unwrap_or_default(),
         confirmation_expires_at: confirmation_expires_at.map(convert::ts_from_secs),
-        record: record.as_ref().map(|r| convert::record_to_pb(catalog, r)),
+        record: record.as_ref().map(|r| convert::record_to_pb(catalog, r, now_secs)),
         replayed,
     }
 }
 
 impl ConsentApi {
+    fn now_secs(&self) -> i64 {
+        self.store.now_us().div_euclid(1_000_000)
+    }
+
     /// Validates and resolves one change; `prefix` names its place in the request.
     fn change(
         &self,
@@ -88,14 +94,19 @@ impl ConsentApi {
         req: pb::SetConsentRequest,
     ) -> ApiResult<ConsentChange> {
         let pb::SetConsentRequest { change, idempotency_key } = req;
-        let change = change.ok_or_else(|| ApiError::invalid_field(format!("{prefix}change"), "required"))?;
-        // The content hash covers the request as sent, before any server default.
-        let content_hash: [u8; 32] = Sha256::digest(change.encode_to_vec()).into();
+        let mut change = change.ok_or_else(|| ApiError::invalid_field(format!("{prefix}change"), "required"))?;
         let p = format!("{prefix}change.");
+        let contact = contact_ref(catalog, principal, &p, &change.profile_id, change.channel, &change.contact_point)?;
+        // The content hash covers the request as sent, before any server default, but with
+        // the contact point normalized: a retry that spells the address differently
+        // (`Jane@Example.com `) is the same change.
+        change.contact_point.clone_from(&contact.contact_point);
+        let content_hash: [u8; 32] = Sha256::digest(change.encode_to_vec()).into();
+        // `channel` and `contact_point` were normalized into `contact` above.
         let pb::ConsentChange {
             profile_id,
-            channel,
-            contact_point,
+            channel: _,
+            contact_point: _,
             purpose_id,
             topic_id,
             status,
@@ -105,12 +116,14 @@ impl ConsentApi {
             proof,
             expires_at,
         } = change;
-        let contact = contact_ref(catalog, principal, &p, &profile_id, channel, &contact_point)?;
         let resolved = catalog.resolve(&profile_id, &purpose_id, &topic_id).map_err(|e| ApiError::resolve(&p, &e))?;
         let status = convert::write_status(&format!("{p}status"), status)?;
         let now_us = self.store.now_us();
         let occurred_at_us = convert::occurred_at(&format!("{p}occurred_at"), occurred_at, now_us)?;
-        let expires_at = convert::ts_to_us(&format!("{p}expires_at"), expires_at)?.map(|us| us.div_euclid(1_000_000));
+        // Stored in whole seconds, rounded up: an opt-in lapses at its time or just after,
+        // never before it.
+        let expires_at = convert::ts_to_us(&format!("{p}expires_at"), expires_at)?
+            .map(|us| us.div_euclid(1_000_000) + i64::from(us.rem_euclid(1_000_000) != 0));
         if expires_at.is_some() && status != ConsentStatus::OptedIn {
             return Err(ApiError::invalid_field(
                 format!("{p}expires_at"),
@@ -186,9 +199,10 @@ impl ConsentApi {
 fn contact_to_pb(
     catalog: &crate::decision::Catalog,
     s: &crate::storage::codec::StoredContact,
+    now_secs: i64,
 ) -> (Vec<pb::ConsentRecord>, Vec<pb::Suppression>) {
     (
-        s.records.iter().map(|r| convert::record_to_pb(catalog, r)).collect(),
+        s.records.iter().map(|r| convert::record_to_pb(catalog, r, now_secs)).collect(),
         s.suppressions
             .iter()
             .filter(|x| x.active)
@@ -221,7 +235,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let result = self.store.set_consent(change).await.map_err(ApiError::from)?;
         self.metrics.write_latency.observe(started.elapsed());
         self.metrics.observe_rpc("SetConsent", started.elapsed());
-        Ok(Response::new(pb::SetConsentResponse { result: Some(result_to_pb(&catalog, result)) }))
+        Ok(Response::new(pb::SetConsentResponse { result: Some(result_to_pb(&catalog, result, self.now_secs())) }))
     }
 
     async fn batch_set_consent(
@@ -254,11 +268,12 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
             }
         });
         let outcomes = futures_util::future::join_all(futures).await;
+        let now_secs = self.now_secs();
         let results = outcomes
             .into_iter()
             .map(|r| pb::BatchSetConsentResult {
                 result: Some(match r {
-                    Ok(c) => pb::batch_set_consent_result::Result::Change(result_to_pb(&catalog, c)),
+                    Ok(c) => pb::batch_set_consent_result::Result::Change(result_to_pb(&catalog, c, now_secs)),
                     Err(e) => {
                         let field = match &e {
                             ApiError::Invalid { field, .. } => field.clone(),
@@ -269,7 +284,9 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
                         }
                         let message = match &e {
                             ApiError::Storage(
-                                crate::storage::StorageError::Db(_) | crate::storage::StorageError::Corrupt { .. },
+                                crate::storage::StorageError::Db(_)
+                                | crate::storage::StorageError::Corrupt { .. }
+                                | crate::storage::StorageError::Io { .. },
                             ) => "internal error; see the server log".to_owned(),
                             other => other.to_string(),
                         };
@@ -299,7 +316,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let catalog = self.store.catalog();
         let (records, suppressions) = match stored {
             None => (Vec::new(), Vec::new()),
-            Some(s) => contact_to_pb(&catalog, &s),
+            Some(s) => contact_to_pb(&catalog, &s, self.now_secs()),
         };
         Ok(Response::new(pb::GetConsentResponse { contact_point: c.contact_point, records, suppressions, revision }))
     }
@@ -373,7 +390,9 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
             actor: principal.key_id.clone(),
         };
         let result = self.store.confirm(confirmation).await.map_err(ApiError::from)?;
-        Ok(Response::new(pb::ConfirmOptInResponse { result: Some(result_to_pb(&self.store.catalog(), result)) }))
+        Ok(Response::new(pb::ConfirmOptInResponse {
+            result: Some(result_to_pb(&self.store.catalog(), result, self.now_secs())),
+        }))
     }
 
     async fn add_suppression(
@@ -477,34 +496,53 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let catalog = store.catalog();
+            let now_secs = store.now_us().div_euclid(1_000_000);
             let result = store.for_each_contact(|c| {
                 if c.profile_id != profile_id {
                     return true;
                 }
                 let Some(channel) = convert::channel_from_u32(c.channel) else { return true };
-                let (records, suppressions) = contact_to_pb(&catalog, &c);
-                let events = if include_history {
-                    let key = store.contact_key(&c.profile_id, channel, &c.contact_point);
-                    match store.history(&key, 0, usize::MAX) {
-                        Ok(events) => {
-                            events.into_iter().map(|(body, stored)| convert::event_to_pb(body, &stored)).collect()
-                        }
-                        Err(e) => {
-                            let _ = tx.blocking_send(Err(Status::from(e)));
-                            return false;
-                        }
-                    }
-                } else {
-                    Vec::new()
-                };
-                let msg = pb::ExportRecordsResponse {
+                let (records, suppressions) = contact_to_pb(&catalog, &c, now_secs);
+                let mut msg = pb::ExportRecordsResponse {
                     channel: convert::channel_to_pb(channel) as i32,
                     contact_point: c.contact_point,
                     records,
                     suppressions,
-                    events,
+                    events: Vec::new(),
                 };
-                tx.blocking_send(Ok(msg)).is_ok()
+                if !include_history {
+                    return tx.blocking_send(Ok(msg)).is_ok();
+                }
+                // A long history goes out in pages: the first message carries the records,
+                // the next ones only further events of the same contact point, so no
+                // contact can outgrow the message limit.
+                let key = store.contact_key(&profile_id, channel, &msg.contact_point);
+                let mut after_seq = 0;
+                loop {
+                    // One more than a page tells whether another page follows.
+                    let mut page = match store.history(&key, after_seq, EXPORT_EVENTS_PER_MESSAGE_MAX + 1) {
+                        Ok(page) => page,
+                        Err(e) => {
+                            let _ = tx.blocking_send(Err(Status::from(e)));
+                            return false;
+                        }
+                    };
+                    let full = page.len() > EXPORT_EVENTS_PER_MESSAGE_MAX;
+                    page.truncate(EXPORT_EVENTS_PER_MESSAGE_MAX);
+                    after_seq = page.last().map_or(after_seq, |(body, _)| body.seq);
+                    msg.events = page.into_iter().map(|(body, stored)| convert::event_to_pb(body, &stored)).collect();
+                    let next = pb::ExportRecordsResponse {
+                        channel: msg.channel,
+                        contact_point: msg.contact_point.clone(),
+                        ..Default::default()
+                    };
+                    if tx.blocking_send(Ok(std::mem::replace(&mut msg, next))).is_err() {
+                        return false;
+                    }
+                    if !full {
+                        return true;
+                    }
+                }
             });
             if let Err(e) = result {
                 let _ = tx.blocking_send(Err(Status::from(e)));
@@ -534,9 +572,14 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
             // Held for the stream's life.
             let _permit = permit;
             let mut revisions = store.subscribe();
+            let mut keys = store.subscribe_keys();
             let mut last = after_revision;
             loop {
                 revisions.borrow_and_update();
+                if let Err(status) = still_valid(&store, &principal) {
+                    let _ = tx.send(Err(status)).await;
+                    return;
+                }
                 let page = match store.changes_after(last, WATCH_PAGE) {
                     Ok(p) => p,
                     Err(e) => {
@@ -570,6 +613,8 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
                 }
                 tokio::select! {
                     changed = revisions.changed() => if changed.is_err() { return },
+                    // Re-checked at the top of the loop.
+                    changed = keys.changed() => if changed.is_err() { return },
                     () = tx.closed() => return,
                 }
             }

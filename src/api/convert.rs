@@ -219,12 +219,20 @@ fn purpose_topic_names(catalog: &Catalog, purpose_no: u32, topic_no: u32) -> (St
     (purpose.unwrap_or_default(), topic)
 }
 
-pub fn record_to_pb(catalog: &Catalog, r: &StoredRecord) -> pb::ConsentRecord {
+/// A stored record as the API shows it at `now_secs`: a pending record past its
+/// confirmation deadline is `NOT_SET`, as decisions treat it (rule row 5).
+pub fn record_to_pb(catalog: &Catalog, r: &StoredRecord, now_secs: i64) -> pb::ConsentRecord {
     let (purpose_id, topic_id) = purpose_topic_names(catalog, r.purpose_no, r.topic_no);
+    let status = match stored_status_to_pb(r.status) {
+        pb::ConsentStatus::Pending if r.expires_at.is_some_and(|deadline| deadline <= now_secs) => {
+            pb::ConsentStatus::NotSet
+        }
+        other => other,
+    };
     pb::ConsentRecord {
         purpose_id,
         topic_id,
-        status: stored_status_to_pb(r.status) as i32,
+        status: status as i32,
         occurred_at: Some(ts_from_us(r.occurred_at_us)),
         expires_at: r.expires_at.map(ts_from_secs),
         source: source_to_pb(r.source) as i32,

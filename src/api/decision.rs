@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::auth::{Principal, Scope, principal};
+use super::auth::{Principal, Scope, principal, still_valid};
 use super::convert;
 use super::error::{ApiError, ApiResult};
 use super::metrics::Metrics;
@@ -72,6 +72,13 @@ pub fn evaluate_batch(
     let resolved = catalog.resolve(&profile_id, &purpose_id, &topic_id).map_err(|e| ApiError::resolve("", &e))?;
     let default_target = Target::new(&resolved, channel);
 
+    if overrides.len() > contact_points.len() {
+        return Err(ApiError::invalid(
+            "overrides",
+            &format!("{} items", overrides.len()),
+            format!("more overrides than the batch's {} recipients", contact_points.len()),
+        ));
+    }
     // Overrides are sparse: resolve each distinct (channel, topic) once.
     let mut item_targets: HashMap<u32, Target<'_>> = HashMap::with_capacity(overrides.len());
     for (i, o) in overrides.into_iter().enumerate() {
@@ -92,7 +99,15 @@ pub fn evaluate_batch(
         let r = catalog
             .resolve(&profile_id, &purpose_id, topic)
             .map_err(|e| ApiError::resolve(&format!("overrides[{i}]."), &e))?;
-        item_targets.insert(index, Target::new(&r, ch));
+        // One override per recipient: so overrides never outnumber recipients (a batch of
+        // one recipient with a million overrides was accepted before).
+        if item_targets.insert(index, Target::new(&r, ch)).is_some() {
+            return Err(ApiError::invalid(
+                format!("overrides[{i}].index"),
+                &index.to_string(),
+                "an earlier override names the same recipient; at most one override per recipient",
+            ));
+        }
     }
 
     let n = contact_points.len();
@@ -157,6 +172,7 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
         let store = self.store.clone();
         let metrics = Arc::clone(&self.metrics);
         let limits = self.limits;
+        let mut keys = store.subscribe_keys();
         tokio::spawn(async move {
             metrics.check_streams_active.fetch_add(1, Ordering::Relaxed);
             loop {
@@ -164,7 +180,19 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
                     m = inbound.message() => m,
                     // The client went away: stop reading and evaluating at once.
                     () = tx.closed() => break,
+                    // A key was revoked: if it is this stream's, end it now, idle or not.
+                    _ = keys.changed() => match still_valid(&store, &principal) {
+                        Ok(()) => continue,
+                        Err(status) => {
+                            let _ = tx.send(Err(status)).await;
+                            break;
+                        }
+                    },
                 };
+                if let Err(status) = still_valid(&store, &principal) {
+                    let _ = tx.send(Err(status)).await;
+                    break;
+                }
                 let batch = match next {
                     Ok(Some(batch)) => batch,
                     Ok(None) => break,

@@ -64,13 +64,17 @@ impl ApiError {
 
 fn storage_code(e: &StorageError) -> Code {
     match e {
-        StorageError::Db(_) | StorageError::Corrupt { .. } => Code::Internal,
+        StorageError::Db(_) | StorageError::Corrupt { .. } | StorageError::Io { .. } => Code::Internal,
         StorageError::Closed => Code::Unavailable,
         StorageError::IdempotencyConflict | StorageError::AlreadyExists(_) => Code::AlreadyExists,
         StorageError::Token(TokenError::Malformed | TokenError::BadSignature) => Code::InvalidArgument,
         StorageError::Token(TokenError::Expired) | StorageError::TokenUsed => Code::FailedPrecondition,
         StorageError::NotFound(_) => Code::NotFound,
         StorageError::Limit(_) => Code::ResourceExhausted,
+        StorageError::Deactivated(_) => Code::FailedPrecondition,
+        StorageError::DiskFull(_) => Code::ResourceExhausted,
+        StorageError::WritesStopped(_) => Code::Unavailable,
+        StorageError::ConfirmedBeforeRequest => Code::InvalidArgument,
     }
 }
 
@@ -98,7 +102,7 @@ impl From<StorageError> for Status {
     fn from(e: StorageError) -> Status {
         let code = storage_code(&e);
         match e {
-            StorageError::Db(_) | StorageError::Corrupt { .. } => {
+            StorageError::Db(_) | StorageError::Corrupt { .. } | StorageError::Io { .. } => {
                 tracing::error!(error = %e, "internal storage error");
                 Status::internal("internal error; see the server log")
             }
@@ -107,13 +111,21 @@ impl From<StorageError> for Status {
                 format!("invalid `token`: {e}"),
                 ErrorDetails::with_bad_request_violation("token", e.to_string()),
             ),
+            StorageError::ConfirmedBeforeRequest => Status::with_error_details(
+                code,
+                e.to_string(),
+                ErrorDetails::with_bad_request_violation("occurred_at", "before the opt-in request it confirms"),
+            ),
             StorageError::Closed
             | StorageError::IdempotencyConflict
             | StorageError::Token(TokenError::Expired)
             | StorageError::TokenUsed
             | StorageError::NotFound(_)
             | StorageError::AlreadyExists(_)
-            | StorageError::Limit(_) => Status::new(code, e.to_string()),
+            | StorageError::Limit(_)
+            | StorageError::Deactivated(_)
+            | StorageError::DiskFull(_)
+            | StorageError::WritesStopped(_) => Status::new(code, e.to_string()),
         }
     }
 }

@@ -65,6 +65,8 @@ pub struct Metrics {
     pub check_streams_active: AtomicI64,
     /// `CheckStream` batches evaluated.
     pub check_batches: AtomicU64,
+    /// Open, refused and timed-out client connections (kept by `net`).
+    pub connections: Arc<crate::net::ConnectionStats>,
 }
 
 impl Metrics {
@@ -135,6 +137,44 @@ impl Metrics {
             "# HELP consentd_revision Revision of the last committed change.\n# TYPE consentd_revision gauge\nconsentd_revision {}",
             store.revision()
         );
+        let c = &self.connections;
+        let gauges = [
+            ("connections_open", "gauge", "Open client connections.", c.open.load(Ordering::Relaxed) as u64),
+            (
+                "connections_refused_total",
+                "counter",
+                "Connections closed at once: over connections_max.",
+                c.refused.load(Ordering::Relaxed),
+            ),
+            (
+                "connections_timed_out_total",
+                "counter",
+                "Connections closed for silence (no handshake, or idle).",
+                c.timed_out.load(Ordering::Relaxed),
+            ),
+            (
+                "accept_errors_total",
+                "counter",
+                "Failed accepts (e.g. out of file descriptors).",
+                c.accept_errors.load(Ordering::Relaxed),
+            ),
+            (
+                "storage_writes_refused",
+                "gauge",
+                "1 while writes are refused (disk low or store stopped).",
+                u64::from(store.health().condition() != crate::storage::health::Condition::Healthy),
+            ),
+            (
+                "storage_damage_found_total",
+                "counter",
+                "Checksum failures and undecodable records found at run time.",
+                store.health().damage_found.load(Ordering::Relaxed),
+            ),
+        ];
+        for (name, kind, help, value) in gauges {
+            let _ =
+                writeln!(out, "# HELP consentd_{name} {help}\n# TYPE consentd_{name} {kind}\nconsentd_{name} {value}");
+        }
         out
     }
 }

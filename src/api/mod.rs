@@ -14,6 +14,7 @@ pub mod pb {
 
 pub mod admin;
 pub mod auth;
+pub mod codec;
 pub mod consent;
 pub mod convert;
 pub mod decision;

@@ -22,6 +22,15 @@ struct Cli {
     /// API key ("<key_id>.<secret>"); not needed while the server has no keys.
     #[arg(long, env = "CONSENTD_API_KEY", global = true, hide_env_values = true)]
     api_key: Option<String>,
+    /// CA certificate (PEM) to verify the server with; turns on TLS (use an https:// address).
+    #[arg(long, env = "CONSENTD_CA", global = true)]
+    ca: Option<std::path::PathBuf>,
+    /// Client certificate (PEM) for mutual TLS, with --key.
+    #[arg(long, env = "CONSENTD_CERT", global = true, requires = "key")]
+    cert: Option<std::path::PathBuf>,
+    /// Client private key (PEM) for mutual TLS, with --cert.
+    #[arg(long, env = "CONSENTD_KEY", global = true, requires = "cert")]
+    key: Option<std::path::PathBuf>,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     json: bool,
@@ -267,6 +276,9 @@ enum KeyCmd {
         profiles: Vec<String>,
         #[arg(long, default_value = "")]
         description: String,
+        /// When the key stops working (RFC 3339, e.g. 2027-01-31T00:00:00Z); default never.
+        #[arg(long, value_parser = parse_timestamp)]
+        expires_at: Option<prost_types::Timestamp>,
     },
     List,
     Revoke {
@@ -523,9 +535,31 @@ fn kind_arg(s: &str) -> Result<i32, Failure> {
         .ok_or_else(|| usage(format!("unknown suppression kind `{s}`")))
 }
 
+fn parse_timestamp(s: &str) -> Result<prost_types::Timestamp, String> {
+    s.parse().map_err(|e| format!("not an RFC 3339 time (e.g. 2027-01-31T00:00:00Z): {e}"))
+}
+
+/// TLS settings from --ca, --cert and --key.
+fn client_tls(cli: &Cli) -> Result<tonic::transport::ClientTlsConfig, Failure> {
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| Failure { code: 66, message: format!("cannot read `{}`: {e}", p.display()) })
+    };
+    let mut tls = tonic::transport::ClientTlsConfig::new();
+    if let Some(ca) = &cli.ca {
+        tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(read(ca)?));
+    }
+    if let (Some(cert), Some(key)) = (&cli.cert, &cli.key) {
+        tls = tls.identity(tonic::transport::Identity::from_pem(read(cert)?, read(key)?));
+    }
+    Ok(tls)
+}
+
 async fn run(cli: Cli) -> Result<u8, Failure> {
-    let endpoint =
+    let mut endpoint =
         tonic::transport::Endpoint::from_shared(cli.addr.clone()).map_err(|e| usage(format!("bad --addr: {e}")))?;
+    if cli.ca.is_some() || cli.cert.is_some() || cli.addr.starts_with("https://") {
+        endpoint = endpoint.tls_config(client_tls(&cli)?).map_err(|e| usage(format!("TLS settings: {e}")))?;
+    }
     let channel = endpoint
         .connect()
         .await
@@ -674,7 +708,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
         }
         Command::Key(cmd) => match cmd {
-            KeyCmd::Create { scopes, profiles, description } => {
+            KeyCmd::Create { scopes, profiles, description, expires_at } => {
                 let scopes = scopes
                     .iter()
                     .map(|s| match s {
@@ -685,7 +719,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     .collect();
                 let r = c
                     .admin()
-                    .create_api_key(pb::CreateApiKeyRequest { description, scopes, profile_ids: profiles })
+                    .create_api_key(pb::CreateApiKeyRequest {
+                        description,
+                        scopes,
+                        profile_ids: profiles,
+                        expire_time: expires_at,
+                    })
                     .await?
                     .into_inner();
                 let mut v = r.api_key.as_ref().map(key_json).unwrap_or_default();

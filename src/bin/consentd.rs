@@ -7,16 +7,53 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::load(Args::parse())?;
+    let args = Args::parse();
+    let recovery = args.create_admin_key.clone();
+    let config = Config::load(args)?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     match config.log_format {
-        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
-        LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).init(),
+        // Logs go to stderr (stdout is for what a command prints, e.g. a recovery key), and
+        // colour codes only to a terminal: a log file or journal gets plain text.
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init(),
+    }
+    // Connections and table files share one descriptor table: take what the system allows.
+    match consentd::net::raise_open_file_limit() {
+        Ok(n) if (n as usize) < config.limits.connections_max + 1024 => tracing::warn!(
+            open_files_max = n,
+            connections_max = config.limits.connections_max,
+            "the open-file limit is low for connections_max plus the store's files; lower connections_max"
+        ),
+        Ok(n) => tracing::debug!(open_files_max = n, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
+    if let Some(description) = recovery {
+        let key = consentd::server::create_admin_key(&config.data_dir, &description)
+            .context("creating an admin key (is a server still running on this data directory?)")?;
+        println!("{key}");
+        return Ok(());
     }
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("binding {}", config.listen_addr))?;
-    consentd::server::run(config, listener, shutdown_signal()).await.context("consentd stopped with an error")?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(());
+        shutdown_signal().await;
+        // Every acknowledged change is already in the synced WAL: stopping without the
+        // drain and the final flush is as safe as a crash, only the open calls are cut.
+        tracing::warn!("second signal: stopping now without waiting for open calls");
+        std::process::exit(130);
+    });
+    let shutdown = async {
+        let _ = stop_rx.await;
+    };
+    consentd::server::run(config, listener, shutdown).await.context("consentd stopped with an error")?;
     Ok(())
 }
 

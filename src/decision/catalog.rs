@@ -206,6 +206,10 @@ impl Catalog {
         self.purposes.values().filter(move |p| p.profile_id == profile)
     }
 
+    pub fn topics(&self) -> impl Iterator<Item = &Topic> {
+        self.topics.values()
+    }
+
     pub fn topics_of<'a>(&'a self, profile: &'a str, purpose: &'a str) -> impl Iterator<Item = &'a Topic> + 'a {
         self.topics.values().filter(move |t| t.profile_id == profile && t.purpose_id == purpose)
     }

@@ -22,6 +22,8 @@ pub enum ConfirmRefusal {
     NotPending,
     /// The pending record's confirmation deadline has passed.
     Expired,
+    /// The confirmation says it happened before the request it confirms.
+    BeforeRequest,
 }
 
 /// The outcome of applying a consent change.
@@ -162,6 +164,9 @@ pub fn apply_confirmation(
     }
     if record.expires_at.is_some_and(|t| t <= now_us.div_euclid(1_000_000)) {
         return Err(ConfirmRefusal::Expired);
+    }
+    if confirmation.occurred_at_us < record.occurred_at_us {
+        return Err(ConfirmRefusal::BeforeRequest);
     }
     record.status = Status::OptedIn as u32;
     record.expires_at = record.requested_expires_at.take();

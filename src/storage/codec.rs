@@ -378,4 +378,7 @@ pub struct StoredApiKey {
     pub revoked: bool,
     #[prost(int64, tag = "7")]
     pub created_at: i64,
+    /// Seconds since the epoch; from then on the key is refused. `None`: never.
+    #[prost(int64, optional, tag = "8")]
+    pub expires_at: Option<i64>,
 }

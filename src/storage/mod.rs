@@ -14,6 +14,8 @@
 pub mod apply;
 pub mod codec;
 pub mod config;
+pub mod guard;
+pub mod health;
 pub mod history;
 pub mod index;
 pub mod model;
@@ -63,6 +65,13 @@ pub struct StoreOptions {
     /// Changes committed together with one fsync.
     pub write_group_max: usize,
     pub block_cache_bytes: usize,
+    /// Purposes (active or not) one profile may have: purpose numbers are shared by the
+    /// whole server, so one tenant must not be able to take them all.
+    pub purposes_per_profile_max: usize,
+    /// Topics (active or not) one profile may have, for the same reason.
+    pub topics_per_profile_max: usize,
+    /// Writes are refused while the data directory's file system has less free space.
+    pub disk_free_min_bytes: u64,
     pub clock: Clock,
 }
 
@@ -72,13 +81,29 @@ impl std::fmt::Debug for StoreOptions {
             .field("write_queue_max", &self.write_queue_max)
             .field("write_group_max", &self.write_group_max)
             .field("block_cache_bytes", &self.block_cache_bytes)
+            .field("purposes_per_profile_max", &self.purposes_per_profile_max)
+            .field("topics_per_profile_max", &self.topics_per_profile_max)
+            .field("disk_free_min_bytes", &self.disk_free_min_bytes)
             .finish_non_exhaustive()
     }
 }
 
 impl StoreOptions {
     pub fn new(clock: Clock) -> StoreOptions {
-        StoreOptions { write_queue_max: 4096, write_group_max: 1024, block_cache_bytes: 256 << 20, clock }
+        StoreOptions::from_limits(clock, &crate::config::Limits::DEFAULT)
+    }
+
+    /// The store's share of the server's limits.
+    pub fn from_limits(clock: Clock, l: &crate::config::Limits) -> StoreOptions {
+        StoreOptions {
+            write_queue_max: l.write_queue_max,
+            write_group_max: l.write_group_max,
+            block_cache_bytes: l.block_cache_bytes,
+            purposes_per_profile_max: l.purposes_per_profile_max,
+            topics_per_profile_max: l.topics_per_profile_max,
+            disk_free_min_bytes: l.disk_free_min_bytes,
+            clock,
+        }
     }
 }
 
@@ -102,6 +127,18 @@ pub enum StorageError {
     AlreadyExists(String),
     #[error("limit reached: {0}")]
     Limit(String),
+    #[error("{0}")]
+    Deactivated(String),
+    #[error("invalid `occurred_at`: a confirmation cannot happen before the opt-in request it confirms")]
+    ConfirmedBeforeRequest,
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    /// Writes are refused until the disk has room again (see [`health`]).
+    #[error("{0}")]
+    DiskFull(String),
+    /// RocksDB stopped writing; a restart is needed.
+    #[error("{0}")]
+    WritesStopped(String),
 }
 
 /// What the writer thread shares with readers.
@@ -113,9 +150,36 @@ struct Shared {
     catalog: RwLock<Arc<Catalog>>,
     token_key: TokenKey,
     clock: Clock,
+    health: health::Health,
 }
 
 impl Shared {
+    /// A RocksDB error met while reading: damage is reported (health, metrics, log) with
+    /// the file RocksDB names, then passed on.
+    fn read_error(&self, e: rocksdb::Error) -> StorageError {
+        if e.kind() == rocksdb::ErrorKind::Corruption {
+            self.health.damage(e.as_ref());
+        }
+        StorageError::Db(e)
+    }
+
+    /// An undecodable stored value: reported like a checksum failure.
+    fn undecodable(&self, detail: String) -> StorageError {
+        self.health.damage(&detail);
+        StorageError::Corrupt { path: self.path.display().to_string(), detail }
+    }
+
+    /// Why writes are refused now, if they are.
+    fn write_refusal(&self) -> Option<StorageError> {
+        match self.health.condition() {
+            health::Condition::Healthy => None,
+            c @ health::Condition::DiskLow { .. } => Some(StorageError::DiskFull(c.refusal().unwrap_or_default())),
+            c @ health::Condition::WritesStopped { .. } => {
+                Some(StorageError::WritesStopped(c.refusal().unwrap_or_default()))
+            }
+        }
+    }
+
     fn cf(&self, name: &str) -> Result<&ColumnFamily, StorageError> {
         self.db.cf_handle(name).ok_or_else(|| StorageError::Corrupt {
             path: self.path.display().to_string(),
@@ -142,6 +206,12 @@ struct Inner {
     /// Serializes admin writes (number assignment, read-modify-write of the catalog).
     /// A std Mutex: admin writes are synchronous and never hold it across an await.
     admin_lock: Mutex<()>,
+    /// The revision last written to the directory's marker.
+    watermark: std::sync::atomic::AtomicU64,
+    /// Purposes and topics per profile (see [`StoreOptions`]).
+    quotas: (usize, usize),
+    /// Told of every API key change, so open streams re-check their key.
+    keys_changed: watch::Sender<()>,
 }
 
 impl Drop for Inner {
@@ -201,18 +271,52 @@ fn db_options(cache: &Cache, point_lookups: bool, compress: bool) -> Options {
 
 impl Store {
     /// Opens (or creates) the store in `path` and loads the hot index. Refuses a directory
-    /// it cannot read whole: it never serves decisions from partial state.
+    /// it cannot read whole: it never serves decisions from partial state, and never
+    /// re-initialises a store that existed (see [`guard`]).
     pub fn open(path: &Path, options: StoreOptions) -> Result<(Store, OpenStats), StorageError> {
         let started = Instant::now();
         let corrupt = |detail: String| StorageError::Corrupt { path: path.display().to_string(), detail };
+        let dir_state = guard::inspect(path).map_err(corrupt)?;
+        for old in guard::leftover_copies(path) {
+            tracing::warn!(path = %old.display(), "a copy of the files from a refused start is kept here");
+        }
+        let (marker, copy) = match dir_state {
+            guard::DirState::Fresh => (None, None),
+            guard::DirState::Existing { marker } => {
+                let copy = guard::PreOpenCopy::take(path, (options.clock)()).map_err(corrupt)?;
+                (marker, Some(copy))
+            }
+        };
+        // A refusal after RocksDB has run keeps the links, and says where they are.
+        let refuse = |detail: String| match &copy {
+            Some(c) => {
+                corrupt(format!("{detail}; every file as it was before this start is kept in `{}`", c.path().display()))
+            }
+            None => corrupt(detail),
+        };
+        if copy.is_some() {
+            let manifest = guard::current_manifest(path);
+            let listed =
+                DB::list_cf(&Options::default(), path).map_err(|e| refuse(format!("cannot read `{manifest}`: {e}")))?;
+            if let Some(missing) = ALL_CFS.iter().find(|cf| !listed.iter().any(|l| l == *cf)) {
+                return Err(refuse(format!(
+                    "`{manifest}` does not list the column family `{missing}`: the MANIFEST is damaged \
+                     (truncated?); refusing to open a partial store"
+                )));
+            }
+        }
         let cache = Cache::new_lru_cache(options.block_cache_bytes);
         let mut db_opts = Options::default();
-        db_opts.create_if_missing(true);
-        db_opts.create_missing_column_families(true);
+        // Only a fresh directory may become a new store.
+        db_opts.create_if_missing(copy.is_none());
+        db_opts.create_missing_column_families(copy.is_none());
         db_opts.set_paranoid_checks(true);
         // A torn last WAL record (power loss mid-write of an unacknowledged group) is
         // dropped; corruption anywhere else refuses to open rather than lose changes.
         db_opts.set_wal_recovery_mode(DBRecoveryMode::TolerateCorruptedTailRecords);
+        // The MANIFEST records every WAL and its synced size: a deleted or cut WAL that
+        // held acknowledged changes stops the open instead of being replayed short.
+        db_opts.set_track_and_verify_wals_in_manifest(true);
         // Open every table file at start-up so a damaged one is found now, not mid-send.
         db_opts.set_max_open_files(-1);
         db_opts.increase_parallelism(2);
@@ -223,27 +327,39 @@ impl Store {
             };
             ColumnFamilyDescriptor::new(*name, opts)
         });
-        let db = DB::open_cf_descriptors(&db_opts, path, cfs).map_err(|e| corrupt(e.to_string()))?;
+        let db = match DB::open_cf_descriptors(&db_opts, path, cfs) {
+            Ok(db) => db,
+            // Another process holds the directory: RocksDB touched nothing, keep no copy.
+            Err(e) if e.to_string().contains("LOCK") => {
+                if let Some(copy) = copy {
+                    copy.release();
+                }
+                return Err(corrupt(format!("the directory is in use by another process: {e}")));
+            }
+            Err(e) => return Err(refuse(e.to_string())),
+        };
 
-        let meta = db.cf_handle(CF_META).ok_or_else(|| corrupt("column family `meta` is missing".to_owned()))?;
+        let meta = db.cf_handle(CF_META).ok_or_else(|| refuse("column family `meta` is missing".to_owned()))?;
         let (contact_secret, token_secret) = match db.get_cf(meta, META_FORMAT)? {
             Some(format) if format == FORMAT_VERSION => {
                 let c =
-                    db.get_cf(meta, META_CONTACT_KEY)?.ok_or_else(|| corrupt("contact key is missing".to_owned()))?;
-                let t = db.get_cf(meta, META_TOKEN_KEY)?.ok_or_else(|| corrupt("token key is missing".to_owned()))?;
-                let c = <[u8; 16]>::try_from(c.as_slice()).map_err(|_| corrupt("contact key is damaged".to_owned()))?;
-                let t = <[u8; 32]>::try_from(t.as_slice()).map_err(|_| corrupt("token key is damaged".to_owned()))?;
+                    db.get_cf(meta, META_CONTACT_KEY)?.ok_or_else(|| refuse("contact key is missing".to_owned()))?;
+                let t = db.get_cf(meta, META_TOKEN_KEY)?.ok_or_else(|| refuse("token key is missing".to_owned()))?;
+                let c = <[u8; 16]>::try_from(c.as_slice()).map_err(|_| refuse("contact key is damaged".to_owned()))?;
+                let t = <[u8; 32]>::try_from(t.as_slice()).map_err(|_| refuse("token key is damaged".to_owned()))?;
                 (c, t)
             }
             Some(other) => {
-                return Err(corrupt(format!("unknown format `{}`", String::from_utf8_lossy(&other))));
+                return Err(refuse(format!("unknown format `{}`", String::from_utf8_lossy(&other))));
+            }
+            None if copy.is_some() => {
+                return Err(refuse(format!(
+                    "the store's metadata is missing although the directory held a store: `{}` or the \
+                     write-ahead log is damaged",
+                    guard::current_manifest(path)
+                )));
             }
             None => {
-                let state =
-                    db.cf_handle(CF_STATE).ok_or_else(|| corrupt("column family `state` is missing".to_owned()))?;
-                if db.iterator_cf(state, IteratorMode::Start).next().is_some() {
-                    return Err(corrupt("state exists but the format marker is missing".to_owned()));
-                }
                 let mut rng = rand::rng();
                 let mut c = [0u8; 16];
                 let mut t = [0u8; 32];
@@ -261,25 +377,41 @@ impl Store {
             }
         };
         let revision = match db.get_cf(meta, META_REVISION)? {
-            Some(v) => codec::decode_u64(&v).ok_or_else(|| corrupt("revision is damaged".to_owned()))?,
-            None => return Err(corrupt("revision is missing".to_owned())),
+            Some(v) => codec::decode_u64(&v).ok_or_else(|| refuse("revision is damaged".to_owned()))?,
+            None => return Err(refuse("revision is missing".to_owned())),
         };
+        if let Some(m) = marker
+            && revision < m.revision
+        {
+            return Err(refuse(format!(
+                "the store opened at revision {revision}, but revision {} was durable before: acknowledged \
+                 changes are missing (a damaged `{}` or write-ahead log?)",
+                m.revision,
+                guard::current_manifest(path)
+            )));
+        }
         // The change feed must not run ahead of the stored revision.
         let changes =
-            db.cf_handle(CF_CHANGES).ok_or_else(|| corrupt("column family `changes` is missing".to_owned()))?;
+            db.cf_handle(CF_CHANGES).ok_or_else(|| refuse("column family `changes` is missing".to_owned()))?;
         if let Some(last) = db.iterator_cf(changes, IteratorMode::End).next() {
             let (k, _) = last?;
-            let last_rev = codec::decode_u64(&k).ok_or_else(|| corrupt("change feed key is damaged".to_owned()))?;
+            let last_rev = codec::decode_u64(&k).ok_or_else(|| refuse("change feed key is damaged".to_owned()))?;
             if last_rev > revision {
-                return Err(corrupt(format!(
+                return Err(refuse(format!(
                     "change feed reaches revision {last_rev} beyond stored revision {revision}"
                 )));
             }
         }
 
-        let (catalog, api_keys) = load_config(&db).map_err(corrupt)?;
-        let index = load_index(&db).map_err(corrupt)?;
+        let (catalog, api_keys) = load_config(&db).map_err(refuse)?;
+        let index = load_index(&db).map_err(refuse)?;
         let contacts = index.len();
+        // Checked and loaded: record the revision, and drop the pre-open links.
+        guard::write_marker(path, guard::Marker { revision })
+            .map_err(|e| refuse(format!("cannot write `{}`: {e}", guard::MARKER_FILE)))?;
+        if let Some(copy) = copy {
+            copy.release();
+        }
 
         let shared = Arc::new(Shared {
             db,
@@ -288,7 +420,9 @@ impl Store {
             catalog: RwLock::new(Arc::new(catalog)),
             token_key: TokenKey { id: 1, secret: token_secret },
             clock: options.clock.clone(),
+            health: health::Health::new(options.disk_free_min_bytes),
         });
+        shared.health.check_space(path);
         let (tx, rx) = mpsc::channel(options.write_queue_max.max(1));
         let (rev_tx, rev_rx) = watch::channel(revision);
         let writer_shared = Arc::clone(&shared);
@@ -305,6 +439,9 @@ impl Store {
                 revision: rev_rx,
                 api_keys: RwLock::new(Arc::new(api_keys)),
                 admin_lock: Mutex::new(()),
+                watermark: std::sync::atomic::AtomicU64::new(revision),
+                quotas: (options.purposes_per_profile_max, options.topics_per_profile_max),
+                keys_changed: watch::Sender::new(()),
             }),
         };
         let stats = OpenStats { contacts, revision, load_ms: started.elapsed().as_millis() };
@@ -382,12 +519,11 @@ impl Store {
 
     pub fn get_contact(&self, key: &ContactKey) -> Result<Option<StoredContact>, StorageError> {
         let s = self.shared();
-        match s.db.get_pinned_cf(s.cf(CF_STATE)?, key.0)? {
+        match s.db.get_pinned_cf(s.cf(CF_STATE)?, key.0).map_err(|e| s.read_error(e))? {
             None => Ok(None),
-            Some(bytes) => StoredContact::decode(bytes.as_ref()).map(Some).map_err(|e| StorageError::Corrupt {
-                path: s.path.display().to_string(),
-                detail: format!("contact {} is undecodable: {e}", key.log_tag()),
-            }),
+            Some(bytes) => StoredContact::decode(bytes.as_ref())
+                .map(Some)
+                .map_err(|e| s.undecodable(format!("contact {} is undecodable: {e}", key.log_tag()))),
         }
     }
 
@@ -410,10 +546,7 @@ impl Store {
     }
 
     fn decode_body(&self, body: &[u8]) -> Result<EventBody, StorageError> {
-        EventBody::decode(body).map_err(|e| StorageError::Corrupt {
-            path: self.shared().path.display().to_string(),
-            detail: format!("history event undecodable: {e}"),
-        })
+        EventBody::decode(body).map_err(|e| self.shared().undecodable(format!("history event undecodable: {e}")))
     }
 
     fn history_iter(
@@ -429,15 +562,13 @@ impl Store {
             .map_while(move |item| match item {
                 Ok((k, v)) if k.len() == 24 && k[..16] == prefix => Some(Ok((k, v))),
                 Ok(_) => None,
-                Err(e) => Some(Err(StorageError::from(e))),
+                Err(e) => Some(Err(s.read_error(e))),
             })
             .map(|item| {
                 let (k, v) = item?;
                 let seq = codec::decode_u64(&k[16..]).unwrap_or(0);
-                let event = StoredEvent::decode(v.as_ref()).map_err(|e| StorageError::Corrupt {
-                    path: String::new(),
-                    detail: format!("history event {seq} undecodable: {e}"),
-                })?;
+                let event = StoredEvent::decode(v.as_ref())
+                    .map_err(|e| s.undecodable(format!("history event {seq} undecodable: {e}")))?;
                 Ok((seq, event))
             }))
     }
@@ -475,13 +606,10 @@ impl Store {
             if out.len() >= limit {
                 break;
             }
-            let (k, v) = item?;
-            let bad = || StorageError::Corrupt {
-                path: s.path.display().to_string(),
-                detail: "change feed entry is damaged".to_owned(),
-            };
+            let (k, v) = item.map_err(|e| s.read_error(e))?;
+            let bad = || s.undecodable("change feed entry is damaged".to_owned());
             let rev = codec::decode_u64(&k).ok_or_else(bad)?;
-            let hist = s.db.get_pinned_cf(s.cf(CF_HISTORY)?, &*v)?.ok_or_else(bad)?;
+            let hist = s.db.get_pinned_cf(s.cf(CF_HISTORY)?, &*v).map_err(|e| s.read_error(e))?.ok_or_else(bad)?;
             let event = StoredEvent::decode(hist.as_ref()).map_err(|_| bad())?;
             out.push((rev, self.decode_body(&event.body)?, event));
         }
@@ -492,11 +620,9 @@ impl Store {
     pub fn for_each_contact(&self, mut f: impl FnMut(StoredContact) -> bool) -> Result<(), StorageError> {
         let s = self.shared();
         for item in s.db.iterator_cf(s.cf(CF_STATE)?, IteratorMode::Start) {
-            let (_, v) = item?;
-            let contact = StoredContact::decode(v.as_ref()).map_err(|e| StorageError::Corrupt {
-                path: s.path.display().to_string(),
-                detail: format!("contact undecodable: {e}"),
-            })?;
+            let (_, v) = item.map_err(|e| s.read_error(e))?;
+            let contact =
+                StoredContact::decode(v.as_ref()).map_err(|e| s.undecodable(format!("contact undecodable: {e}")))?;
             if !f(contact) {
                 break;
             }
@@ -515,6 +641,9 @@ impl Store {
 
     fn write_config(&self, key: Vec<u8>, value: Vec<u8>, catalog: Option<Catalog>) -> Result<(), StorageError> {
         let s = self.shared();
+        if let Some(refusal) = s.write_refusal() {
+            return Err(refusal);
+        }
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         let mut batch = rocksdb::WriteBatch::default();
@@ -563,6 +692,13 @@ impl Store {
                 purpose.created_at = old.created_at;
             }
             (None, true) => {
+                let max = self.inner.quotas.0;
+                if catalog.purposes_of(&purpose.profile_id).count() >= max {
+                    return Err(StorageError::Limit(format!(
+                        "profile `{}` has {max} purposes, the most one profile may have",
+                        purpose.profile_id
+                    )));
+                }
                 let next = catalog.max_numbers().0 + 1;
                 if next > Subject::PURPOSE_NO_MAX {
                     return Err(StorageError::Limit(format!(
@@ -597,6 +733,14 @@ impl Store {
                 topic.created_at = old.created_at;
             }
             (None, true) => {
+                let quota = self.inner.quotas.1;
+                let used = catalog.topics().filter(|t| t.profile_id == topic.profile_id).count();
+                if used >= quota {
+                    return Err(StorageError::Limit(format!(
+                        "profile `{}` has {quota} topics, the most one profile may have",
+                        topic.profile_id
+                    )));
+                }
                 let max = catalog.max_numbers().1;
                 topic.no = max.checked_add(1).ok_or_else(|| {
                     StorageError::Limit(format!("at most {} topics per server", Subject::TOPIC_NO_MAX))
@@ -628,16 +772,47 @@ impl Store {
             Ok(mut g) => *g = Arc::new(keys),
             Err(p) => *p.into_inner() = Arc::new(keys),
         }
+        self.inner.keys_changed.send_replace(());
         Ok(())
     }
 
-    /// Flushes memtables so a clean shutdown leaves nothing for WAL replay.
+    /// The store's condition (writes allowed, disk low, stopped) and damage found.
+    pub fn health(&self) -> &health::Health {
+        &self.shared().health
+    }
+
+    /// Measures free disk space; writes are refused below the minimum and resume above it.
+    pub fn check_space(&self) {
+        self.shared().health.check_space(&self.shared().path);
+    }
+
+    /// A receiver that sees every API key change (creation, revocation).
+    pub fn subscribe_keys(&self) -> watch::Receiver<()> {
+        self.inner.keys_changed.subscribe()
+    }
+
+    /// Flushes memtables so a clean shutdown leaves nothing for WAL replay, and records
+    /// the final revision in the directory's marker.
     pub fn flush(&self) -> Result<(), StorageError> {
         let s = self.shared();
         for name in ALL_CFS {
             s.db.flush_cf(s.cf(name)?)?;
         }
-        Ok(())
+        self.record_watermark()
+    }
+
+    /// Writes the newest durable revision into the directory's marker (see [`guard`]), if it
+    /// moved since the last call. Blocking file I/O with two fsyncs: call it from a blocking
+    /// context, every second or so, not per write.
+    pub fn record_watermark(&self) -> Result<(), StorageError> {
+        let revision = self.revision();
+        if self.inner.watermark.fetch_max(revision, std::sync::atomic::Ordering::AcqRel) >= revision {
+            return Ok(());
+        }
+        guard::write_marker(&self.shared().path, guard::Marker { revision }).map_err(|source| StorageError::Io {
+            what: format!("writing `{}`", self.shared().path.join(guard::MARKER_FILE).display()),
+            source,
+        })
     }
 }
 

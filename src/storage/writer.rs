@@ -51,9 +51,15 @@ pub(super) fn run(
                 Err(_) => break,
             }
         }
+        if let Some(refusal) = shared.write_refusal() {
+            for job in jobs.drain(..) {
+                job.refuse(&refusal);
+            }
+            continue;
+        }
         let mut group = Group::new(shared, revision);
         let pending: Vec<Pending> = jobs.drain(..).map(|job| group.apply(job)).collect();
-        match group.commit() {
+        match group.commit().map_err(|e| classify(shared, e)) {
             Ok(next) => {
                 revision = next;
                 revision_tx.send_replace(next);
@@ -71,6 +77,58 @@ pub(super) fn run(
     }
 }
 
+/// A failed commit, as the health report and the client need it: a full disk or damage
+/// found is reported; RocksDB refuses every later write after a failed WAL write, so that
+/// stops writes until a restart (free space is checked every second so that this rarely
+/// happens: see `health`).
+fn classify(shared: &Shared, e: StorageError) -> StorageError {
+    let StorageError::Db(db) = &e else { return e };
+    let text = db.to_string();
+    match db.kind() {
+        rocksdb::ErrorKind::Corruption => {
+            shared.health.damage(&text);
+            e
+        }
+        rocksdb::ErrorKind::IOError if text.contains("No space left") || text.contains("NoSpace") => {
+            shared.health.check_space(&shared.path);
+            shared.health.writes_stopped(text.clone());
+            StorageError::DiskFull(format!("the server's disk is full; the change was not stored ({text})"))
+        }
+        _ => {
+            if text.contains("background error") || text.contains("read-only") {
+                shared.health.writes_stopped(text);
+            }
+            e
+        }
+    }
+}
+
+impl Job {
+    /// Answers without applying: writes are refused for now.
+    fn refuse(self, why: &StorageError) {
+        let err = || duplicate(why);
+        match self {
+            Job::Consent(_, tx) | Job::Confirm(_, tx) => drop(tx.send(Err(err()))),
+            Job::Suppression(_, tx) => drop(tx.send(Err(err()))),
+        }
+    }
+}
+
+/// The same error for every waiter of a group (a closed queue stays `Closed`).
+fn duplicate(e: &StorageError) -> StorageError {
+    match e {
+        StorageError::Db(db) => StorageError::Db(db.clone()),
+        StorageError::Closed => StorageError::Closed,
+        StorageError::Corrupt { path, detail } => StorageError::Corrupt { path: path.clone(), detail: detail.clone() },
+        StorageError::Io { what, source } => {
+            StorageError::Io { what: what.clone(), source: std::io::Error::new(source.kind(), source.to_string()) }
+        }
+        StorageError::DiskFull(m) => StorageError::DiskFull(m.clone()),
+        StorageError::WritesStopped(m) => StorageError::WritesStopped(m.clone()),
+        other => StorageError::Corrupt { path: String::new(), detail: format!("write group failed: {other}") },
+    }
+}
+
 impl Pending {
     fn send(self) {
         // A caller that went away no longer needs its answer; its change is stored anyway.
@@ -81,13 +139,9 @@ impl Pending {
     }
 
     fn fail(self, e: &StorageError) {
-        let err = || match e {
-            StorageError::Db(db) => StorageError::Db(db.clone()),
-            other => StorageError::Corrupt { path: String::new(), detail: other.to_string() },
-        };
         match self {
-            Pending::Change(tx, _) => drop(tx.send(Err(err()))),
-            Pending::Suppression(tx, _) => drop(tx.send(Err(err()))),
+            Pending::Change(tx, _) => drop(tx.send(Err(duplicate(e)))),
+            Pending::Suppression(tx, _) => drop(tx.send(Err(duplicate(e)))),
         }
     }
 }
@@ -309,11 +363,21 @@ impl<'a> Group<'a> {
 
     fn confirm(&mut self, confirmation: &Confirmation, claims: &TokenClaims) -> Result<ChangeResult, StorageError> {
         let catalog = self.shared.catalog();
-        let purpose = catalog.purpose_by_no(claims.subject.purpose).map(|p| p.id.clone()).unwrap_or_default();
+        let purpose = catalog.purpose_by_no(claims.subject.purpose);
         let topic = match claims.subject.topic {
-            0 => String::new(),
-            no => catalog.topic_by_no(no).map(|t| t.id.clone()).unwrap_or_default(),
+            0 => None,
+            no => catalog.topic_by_no(no),
         };
+        // A purpose, topic or profile deactivated since the request takes no new consent:
+        // the token was valid for something that is no longer offered.
+        let profile_active = purpose.and_then(|p| catalog.profile(&p.profile_id)).is_some_and(|p| p.active);
+        if !profile_active || !purpose.is_some_and(|p| p.active) || topic.is_some_and(|t| !t.active) {
+            return Err(StorageError::Deactivated(
+                "the purpose, topic or profile this token confirms was deactivated".to_owned(),
+            ));
+        }
+        let purpose = purpose.map(|p| p.id.clone()).unwrap_or_default();
+        let topic = topic.map(|t| t.id.clone()).unwrap_or_default();
         let revision = self.next_revision + 1;
         let now_us = self.now_us;
         let contact = self.load(claims.contact, None)?.ok_or(StorageError::TokenUsed)?;
@@ -322,6 +386,7 @@ impl<'a> Group<'a> {
                 |refusal| match refusal {
                     ConfirmRefusal::NotPending => StorageError::TokenUsed,
                     ConfirmRefusal::Expired => StorageError::Token(TokenError::Expired),
+                    ConfirmRefusal::BeforeRequest => StorageError::ConfirmedBeforeRequest,
                 },
             )?;
         self.next_revision = revision;

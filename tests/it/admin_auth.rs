@@ -12,6 +12,7 @@ async fn new_key(admin: &mut Admin, scopes: &[pb::ApiKeyScope], profiles: &[&str
             description: "test".into(),
             scopes: scopes.iter().map(|s| *s as i32).collect(),
             profile_ids: profiles.iter().map(|p| (*p).to_owned()).collect(),
+            expire_time: None,
         })
         .await
         .expect("create key")

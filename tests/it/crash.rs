@@ -4,40 +4,14 @@
 //!
 //! `CONSENTD_CRASH_CYCLES` sets the number of cycles (CI runs a few; see README for a long run).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use consentd::api::pb;
 use consentd::api::pb::ConsentStatus::{OptedIn, OptedOut};
 use tokio::sync::Mutex;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
-}
-
-fn spawn(dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_consentd"))
-        .args(["--listen-addr", &format!("127.0.0.1:{port}"), "--metrics-addr", "off", "--data-dir"])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn consentd")
-}
-
-async fn connect(port: u16) -> tonic::transport::Channel {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ep = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}")).expect("url");
-        if let Ok(ch) = ep.connect().await {
-            return ch;
-        }
-        assert!(Instant::now() < deadline, "consentd did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use crate::support::{connect, free_port, spawn};
 
 /// A tiny deterministic generator, so a failing run can be replayed from its seed.
 struct Lcg(u64);
@@ -59,7 +33,7 @@ async fn acknowledged_changes_survive_sigkill() {
     let mut rng = Lcg(seed);
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port();
-    let mut child = spawn(dir.path(), port);
+    let mut child = spawn(dir.path(), port, &[]);
     {
         let ch = connect(port).await;
         let mut admin = pb::admin_service_client::AdminServiceClient::new(ch);
@@ -127,7 +101,7 @@ async fn acknowledged_changes_survive_sigkill() {
             let _ = w.await;
         }
 
-        child = spawn(dir.path(), port);
+        child = spawn(dir.path(), port, &[]);
         let ch = connect(port).await;
         let mut consent = pb::consent_service_client::ConsentServiceClient::new(ch.clone());
         let acked_now = acked.lock().await.clone();

@@ -3,10 +3,14 @@
 //! Integration tests: real servers on real sockets, driven through the generated clients
 //! the way a sender, gateway or preference center would.
 
+mod abuse;
 mod admin_auth;
 mod cli;
 mod consent;
 mod crash;
+mod damage;
 mod decision;
+mod edges;
 mod store;
 mod support;
+mod tls;

@@ -28,6 +28,7 @@ pub fn test_config(dir: &Path, addr: SocketAddr) -> Config {
         metrics_addr: None,
         data_dir: dir.to_owned(),
         insecure: false,
+        tls: None,
         log_format: LogFormat::Text,
         limits: Limits::DEFAULT,
     }
@@ -70,8 +71,7 @@ impl TestServer {
         // The server's clock runs with real time plus an offset the test can advance.
         let clock_us = Arc::new(AtomicI64::new(0));
         let c = Arc::clone(&clock_us);
-        let mut options = StoreOptions::new(Arc::new(move || now_us() + c.load(Ordering::SeqCst)));
-        options.write_queue_max = config.limits.write_queue_max;
+        let options = StoreOptions::from_limits(Arc::new(move || now_us() + c.load(Ordering::SeqCst)), &config.limits);
         let (store, _) = Store::open(dir.path(), options).expect("open store");
         let (tx, rx) = oneshot::channel::<()>();
         let handle =
@@ -96,7 +96,7 @@ impl TestServer {
         panic!("server at {url} did not come up");
     }
 
-    fn auth(key: Option<&str>) -> Auth {
+    pub fn auth(key: Option<&str>) -> Auth {
         let header: Option<MetadataValue<_>> = key.map(|k| format!("Bearer {k}").parse().expect("header"));
         Box::new(move |mut req: tonic::Request<()>| {
             if let Some(h) = &header {
@@ -132,6 +132,14 @@ impl TestServer {
             .unwrap_or_else(|| panic!("metric {name} missing"))
     }
 
+    /// Starts stopping (the drain begins) without waiting for the end.
+    pub fn begin_stop(mut self) -> Stopping {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        Stopping { dir: self.dir, handle: self.handle }
+    }
+
     /// Stops the server and returns its data directory for a restart.
     pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(tx) = self.shutdown.take() {
@@ -143,6 +151,21 @@ impl TestServer {
             other => panic!("server did not stop cleanly: {other:?}"),
         }
         self.dir
+    }
+}
+
+/// A server whose drain has begun.
+pub struct Stopping {
+    dir: tempfile::TempDir,
+    handle: tokio::task::JoinHandle<Result<(), consentd::server::ServerError>>,
+}
+
+impl Stopping {
+    pub async fn finish(self) -> tempfile::TempDir {
+        match tokio::time::timeout(Duration::from_secs(30), self.handle).await {
+            Ok(Ok(Ok(()))) => self.dir,
+            other => panic!("server did not stop cleanly: {other:?}"),
+        }
     }
 }
 
@@ -253,4 +276,59 @@ pub fn bad_field(status: &tonic::Status) -> String {
         .get_details_bad_request()
         .and_then(|b| b.field_violations.first().map(|v| v.field.clone()))
         .unwrap_or_else(|| panic!("no field violation in {status:?}"))
+}
+
+// ---- the real binary -------------------------------------------------------------------
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+}
+
+/// Starts the real `consentd` binary on `127.0.0.1:port` with `dir` as its data directory.
+pub fn spawn(dir: &Path, port: u16, extra: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_consentd"))
+        .args(["--listen-addr", &format!("127.0.0.1:{port}"), "--metrics-addr", "off", "--data-dir"])
+        .arg(dir)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("spawn consentd")
+}
+
+/// Runs the binary on `dir` expecting it to refuse to start; returns what it said.
+pub fn refused_start(dir: &Path) -> String {
+    let port = free_port();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_consentd"))
+        .args(["--listen-addr", &format!("127.0.0.1:{port}"), "--metrics-addr", "off", "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run consentd");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "consentd started on a damaged directory; it said:\n{stderr}");
+    stderr
+}
+
+/// Sends a signal to a child process with `kill(1)`.
+pub fn signal(child: &std::process::Child, name: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill -{name} failed");
+}
+
+pub async fn connect(port: u16) -> Channel {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let ep = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}")).expect("url");
+        if let Ok(ch) = ep.connect().await {
+            return ch;
+        }
+        assert!(std::time::Instant::now() < deadline, "consentd did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

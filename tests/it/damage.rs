@@ -1,0 +1,166 @@
+//! Damaged data directories, with the real binary on a real directory: a start that would
+//! lose acknowledged changes is refused with a message naming the file, and no file is
+//! lost by trying.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use consentd::api::pb;
+use consentd::api::pb::ConsentStatus::OptedIn;
+
+use crate::support::*;
+
+const CONTACTS: usize = 40;
+
+fn files(dir: &Path, ext: &str) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .expect("ls")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(ext))
+        .collect()
+}
+
+/// The pre-open copy a refused start left behind.
+fn kept_copy(dir: &Path) -> std::path::PathBuf {
+    let guard = dir.join("guard");
+    let mut copies: Vec<_> = std::fs::read_dir(&guard).expect("guard dir").filter_map(|e| e.ok()).collect();
+    assert_eq!(copies.len(), 1, "one kept copy per refused start");
+    copies.remove(0).path()
+}
+
+async fn consent_client(port: u16) -> Consent {
+    pb::consent_service_client::ConsentServiceClient::with_interceptor(connect(port).await, TestServer::auth(None))
+}
+
+/// Starts the binary, creates the profile and writes `CONTACTS` opt-ins; returns the child.
+async fn populate(dir: &Path) -> (std::process::Child, u16) {
+    let port = free_port();
+    let child = spawn(dir, port, &[]);
+    let mut admin =
+        pb::admin_service_client::AdminServiceClient::with_interceptor(connect(port).await, TestServer::auth(None));
+    seed(&mut admin, None).await;
+    let mut consent = consent_client(port).await;
+    for i in 0..CONTACTS {
+        set(&mut consent, change(&format!("u{i}@example.com"), "newsletter", "", OptedIn)).await;
+    }
+    (child, port)
+}
+
+async fn count_opted_in(port: u16) -> usize {
+    let mut consent = consent_client(port).await;
+    let mut n = 0;
+    for i in 0..CONTACTS {
+        let got = consent
+            .get_consent(pb::GetConsentRequest {
+                profile_id: "acme".into(),
+                channel: pb::Channel::Email as i32,
+                contact_point: format!("u{i}@example.com"),
+            })
+            .await
+            .expect("get")
+            .into_inner();
+        n += usize::from(got.records.iter().any(|r| r.status == OptedIn as i32));
+    }
+    n
+}
+
+fn stop(mut child: std::process::Child) {
+    signal(&child, "TERM");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "clean stop failed: {status}");
+}
+
+#[tokio::test]
+async fn a_truncated_manifest_is_refused_and_every_file_is_kept() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (child, _) = populate(dir.path()).await;
+    stop(child);
+    let tables = files(dir.path(), ".sst");
+    assert!(!tables.is_empty(), "a clean stop flushes to table files");
+    let manifest = std::fs::read_to_string(dir.path().join("CURRENT")).expect("CURRENT").trim().to_owned();
+    let original = std::fs::read(dir.path().join(&manifest)).expect("manifest");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join(&manifest))
+        .expect("open")
+        .set_len(131)
+        .expect("truncate");
+
+    let said = refused_start(dir.path());
+    assert!(said.contains(&manifest), "the message names the MANIFEST: {said}");
+    assert!(said.contains("guard"), "the message says where the files are kept: {said}");
+    // Every table file is still there, and a copy of the directory as it was.
+    assert!(tables.is_subset(&files(dir.path(), ".sst")), "table files were deleted");
+    let copy = kept_copy(dir.path());
+    assert!(tables.is_subset(&files(&copy, ".sst")));
+    // A second try refuses again and changes nothing either.
+    refused_start(dir.path());
+    assert!(tables.is_subset(&files(dir.path(), ".sst")));
+
+    // With the MANIFEST repaired (here: put back), the store opens with every contact.
+    std::fs::write(dir.path().join(&manifest), original).expect("restore");
+    std::fs::remove_dir_all(dir.path().join("guard")).expect("clear guard");
+    let port = free_port();
+    let child = spawn(dir.path(), port, &[]);
+    assert_eq!(count_opted_in(port).await, CONTACTS);
+    stop(child);
+}
+
+#[tokio::test]
+async fn a_missing_current_file_is_not_a_new_store() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (child, _) = populate(dir.path()).await;
+    stop(child);
+    let tables = files(dir.path(), ".sst");
+    std::fs::remove_file(dir.path().join("CURRENT")).expect("rm CURRENT");
+    let said = refused_start(dir.path());
+    assert!(said.contains("CURRENT"), "{said}");
+    assert_eq!(files(dir.path(), ".sst"), tables);
+}
+
+/// After a kill -9, the newest WAL holds acknowledged changes that are in no table file.
+async fn killed_with_unflushed_writes(dir: &Path) -> String {
+    let (mut child, port) = populate(dir).await;
+    // Let the revision watermark record the writes (it runs once a second).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    drop(consent_client(port).await);
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let logs = files(dir, ".log");
+    logs.into_iter().max().expect("a WAL file")
+}
+
+#[tokio::test]
+async fn a_deleted_wal_with_acknowledged_writes_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let wal = killed_with_unflushed_writes(dir.path()).await;
+    std::fs::remove_file(dir.path().join(&wal)).expect("rm wal");
+    let said = refused_start(dir.path());
+    assert!(said.contains("cannot be used"), "{said}");
+    assert!(dir.path().join("guard").exists(), "the files before the start are kept");
+}
+
+#[tokio::test]
+async fn a_cut_wal_with_acknowledged_writes_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let wal = killed_with_unflushed_writes(dir.path()).await;
+    let path = dir.path().join(&wal);
+    let len = std::fs::metadata(&path).expect("meta").len();
+    assert!(len > 50, "the WAL holds the writes");
+    std::fs::OpenOptions::new().write(true).open(&path).expect("open").set_len(len - 50).expect("cut");
+    let said = refused_start(dir.path());
+    assert!(said.contains("cannot be used"), "{said}");
+}
+
+#[tokio::test]
+async fn an_intact_directory_after_a_kill_opens_with_every_write() {
+    let dir = tempfile::tempdir().expect("dir");
+    killed_with_unflushed_writes(dir.path()).await;
+    let port = free_port();
+    let child = spawn(dir.path(), port, &[]);
+    assert_eq!(count_opted_in(port).await, CONTACTS);
+    assert!(!dir.path().join("guard").exists(), "a good start keeps no copy");
+    stop(child);
+}

@@ -1,0 +1,148 @@
+//! gRPC over TLS and mutual TLS, with certificates made at test time, and a certificate
+//! renewed on disk while the server runs.
+
+use std::path::Path;
+use std::time::Duration;
+
+use consentd::api::pb;
+use consentd::tls::TlsFiles;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+use crate::support::*;
+
+/// A CA that signs server and client certificates.
+struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        Ca { issuer: CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("ca") }
+    }
+
+    fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// (certificate PEM, key PEM) for `names`.
+    fn leaf(&self, names: &[&str]) -> (String, String) {
+        let key = KeyPair::generate().expect("key");
+        let params = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).expect("params");
+        let cert = params.signed_by(&key, &self.issuer).expect("sign");
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+fn write_server_files(dir: &Path, ca: &Ca, client_ca: Option<&Ca>) -> TlsFiles {
+    let (cert, key) = ca.leaf(&["localhost", "127.0.0.1"]);
+    std::fs::write(dir.join("server.pem"), cert).expect("write");
+    std::fs::write(dir.join("server.key"), key).expect("write");
+    let client_ca = client_ca.map(|c| {
+        std::fs::write(dir.join("clients.pem"), c.pem()).expect("write");
+        dir.join("clients.pem")
+    });
+    TlsFiles { cert: dir.join("server.pem"), key: dir.join("server.key"), client_ca }
+}
+
+async fn tls_channel(server: &TestServer, ca: &Ca, identity: Option<(String, String)>) -> Result<Channel, String> {
+    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca.pem())).domain_name("localhost");
+    if let Some((cert, key)) = identity {
+        tls = tls.identity(Identity::from_pem(cert, key));
+    }
+    let ep = Endpoint::from_shared(format!("https://{}", server.addr)).expect("url").tls_config(tls).expect("tls");
+    ep.connect().await.map_err(|e| format!("{e:?}"))
+}
+
+async fn list_profiles(ch: Channel) -> Result<(), tonic::Status> {
+    pb::admin_service_client::AdminServiceClient::new(ch)
+        .list_profiles(pb::ListProfilesRequest::default())
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn grpc_over_tls_and_a_renewed_certificate_without_restart() {
+    let files_dir = tempfile::tempdir().expect("dir");
+    let old_ca = Ca::new("old");
+    let files = write_server_files(files_dir.path(), &old_ca, None);
+    let server = TestServer::start_with(|c| c.tls = Some(files.clone())).await;
+
+    let ch = tls_channel(&server, &old_ca, None).await.expect("TLS connect");
+    list_profiles(ch).await.expect("call over TLS");
+    // Plaintext to a TLS listener gets nowhere.
+    let plain = Endpoint::from_shared(format!("http://{}", server.addr)).expect("url").connect().await;
+    if let Ok(ch) = plain {
+        assert!(list_profiles(ch).await.is_err(), "plaintext must not work on a TLS listener");
+    }
+
+    // Renew: a certificate from another CA replaces the files; the server picks it up.
+    let new_ca = Ca::new("new");
+    write_server_files(files_dir.path(), &new_ca, None);
+    let mut renewed = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok(ch) = tls_channel(&server, &new_ca, None).await
+            && list_profiles(ch).await.is_ok()
+        {
+            renewed = true;
+            break;
+        }
+    }
+    assert!(renewed, "the renewed certificate was not picked up");
+    let old = match tls_channel(&server, &old_ca, None).await {
+        Ok(ch) => list_profiles(ch).await.is_ok(),
+        Err(_) => false,
+    };
+    assert!(!old, "the old CA no longer verifies the server");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn mutual_tls_requires_a_client_certificate_from_the_client_ca() {
+    let files_dir = tempfile::tempdir().expect("dir");
+    let server_ca = Ca::new("server");
+    let client_ca = Ca::new("clients");
+    let stranger_ca = Ca::new("stranger");
+    let files = write_server_files(files_dir.path(), &server_ca, Some(&client_ca));
+    let server = TestServer::start_with(|c| c.tls = Some(files)).await;
+
+    let ch = tls_channel(&server, &server_ca, Some(client_ca.leaf(&["sender"]))).await.expect("mTLS connect");
+    list_profiles(ch).await.expect("call with a client certificate");
+
+    for identity in [None, Some(stranger_ca.leaf(&["sender"]))] {
+        let refused = match tls_channel(&server, &server_ca, identity).await {
+            Ok(ch) => list_profiles(ch).await.is_err(),
+            Err(_) => true,
+        };
+        assert!(refused, "a client without a certificate from the client CA got in");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_public_address_needs_tls_or_insecure() {
+    let dir = tempfile::tempdir().expect("dir");
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let config = test_config(dir.path(), addr);
+    let (store, _) = consentd::storage::Store::open(
+        dir.path(),
+        consentd::storage::StoreOptions::new(consentd::storage::system_clock()),
+    )
+    .expect("open");
+    // With a key, so that the plaintext rule is what refuses.
+    store
+        .put_api_key(consentd::storage::codec::StoredApiKey {
+            key_id: "ck_0123456789abcdef".into(),
+            secret_hash: vec![0; 32],
+            scopes: vec![3],
+            ..Default::default()
+        })
+        .expect("key");
+    let r = consentd::server::run_with_store(config, store, listener, None, std::future::ready(())).await;
+    assert!(matches!(r, Err(consentd::server::ServerError::Plaintext(_))), "{r:?}");
+}
