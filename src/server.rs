@@ -94,9 +94,9 @@ pub fn create_admin_key(data_dir: &std::path::Path, description: &str) -> Result
 /// refused (disk low, writes stopped) or after damage was found.
 pub const STORAGE_HEALTH_NAME: &str = "consentd.storage";
 
-/// Once a second: reloads changed TLS files, measures free disk space (writes stop before the disk is full and resume
-/// by themselves), keeps the data directory's marker at the newest durable revision (see
-/// `storage::guard`), and mirrors the store's condition on the health service.
+/// Once a second: reloads changed TLS files, measures free disk space (writes stop before
+/// the disk is full and resume by themselves), and mirrors the store's condition on the
+/// health service.
 async fn housekeeping(
     store: Store,
     tls: Option<Arc<crate::tls::ReloadingTls>>,
@@ -119,13 +119,10 @@ async fn housekeeping(
                 t.reload_if_changed();
             }
             s.check_space();
-            s.record_watermark()
         })
         .await;
-        match step {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot record the durable revision"),
-            Err(e) => tracing::warn!(error = %e, "housekeeping task failed"),
+        if let Err(e) = step {
+            tracing::warn!(error = %e, "housekeeping task failed");
         }
         let writes_ok = store.health().condition() == crate::storage::health::Condition::Healthy;
         let undamaged = store.health().last_damage().is_none();

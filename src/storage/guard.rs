@@ -5,19 +5,23 @@
 //! tail": with a truncated MANIFEST it opens an older or empty version of the database and
 //! deletes every table file that version does not name. So consentd keeps its own record:
 //!
-//! - A marker file, [`MARKER_FILE`], written when a store is created and rewritten with the
-//!   newest durable revision while it runs (see [`Store::record_watermark`]) and at a clean
-//!   stop. A directory with the marker (or with any RocksDB file) is an existing store and is
-//!   opened without `create_if_missing`; a store that opens at a revision below the marker's
-//!   is refused, because acknowledged changes are missing.
+//! - A marker file, [`MARKER_FILE`], written when a store is created. It holds the highest
+//!   acknowledged revision: after each group commit (WAL synced) and before any answer, the
+//!   writer overwrites that fixed-width field in place and syncs it ([`AckFile`]), so no
+//!   acknowledged change exists that the marker does not cover. A directory with the marker
+//!   (or with any RocksDB file) is an existing store and is opened without
+//!   `create_if_missing`; a store that opens at a revision below the marker's is refused,
+//!   because acknowledged changes are missing (a cut or deleted WAL, a damaged MANIFEST).
+//!   RocksDB cannot see a cut in the WAL it is writing: a cut at a record boundary looks like
+//!   a torn tail from a power loss, which it must tolerate.
 //! - Before an existing store is opened, every file is hard-linked into a fresh folder
 //!   `preopen-<time>` under [`GUARD_DIR`]. The links cost no space. If the store opens and
 //!   passes the checks, the folder is removed; if not, it stays, holding every file exactly
 //!   as it was before this start, and the error names it.
+//! - A refused start leaves its copy in place, and later starts refuse at once while any
+//!   copy exists: someone has to look before consentd touches the directory again.
 //!
-//! Must not touch: decisions, the writer, or anything beyond the files of the directory.
-//!
-//! [`Store::record_watermark`]: super::Store::record_watermark
+//! Must not touch: decisions, or anything beyond the files of the directory.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,7 +30,12 @@ use std::path::{Path, PathBuf};
 pub const MARKER_FILE: &str = "CONSENTD-STORE";
 /// Where the hard links of the files taken before each open are kept.
 pub const GUARD_DIR: &str = "guard";
-const MARKER_HEADER: &str = "consentd-store 1";
+const MARKER_HEADER: &str = "consentd-store 1\n";
+const REVISION_PREFIX: &str = "revision=";
+/// The revision is written as 20 digits at this offset, so it is overwritten in place (one
+/// small write within a sector, no rename): cheap enough for every group commit.
+const REVISION_OFFSET: u64 = (MARKER_HEADER.len() + REVISION_PREFIX.len()) as u64;
+const REVISION_DIGITS: usize = 20;
 
 /// What the directory looked like before RocksDB touched it.
 #[derive(Debug)]
@@ -75,9 +84,18 @@ pub fn inspect(dir: &Path) -> Result<DirState, String> {
         let files =
             if data_files.is_empty() { String::new() } else { format!("data files ({})", data_files.join(", ")) };
         let joined = [what, files].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" and ");
+
         return Err(format!(
             "the file `CURRENT` is missing but {joined} exist: refusing to create a new store over them \
              (no file was changed)"
+        ));
+    }
+    if let Some(old) = leftover_copies(dir).first() {
+        return Err(format!(
+            "an earlier start was refused and kept the files as they were in `{}`: find out why (see the log \
+             of that start), repair or restore the store, then remove `{}` to start again",
+            old.display(),
+            dir.join(GUARD_DIR).display()
         ));
     }
     if has_current { Ok(DirState::Existing { marker }) } else { Ok(DirState::Fresh) }
@@ -97,14 +115,19 @@ fn read_marker(dir: &Path) -> Result<Option<Marker>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read `{MARKER_FILE}`: {e}")),
     };
-    let damaged = || format!("`{MARKER_FILE}` is damaged: {text:?}");
-    let mut lines = text.lines();
-    if lines.next() != Some(MARKER_HEADER) {
-        return Err(damaged());
-    }
-    let revision =
-        lines.find_map(|l| l.strip_prefix("revision=")).and_then(|v| v.trim().parse().ok()).ok_or_else(damaged)?;
+    let damaged = || format!("`{MARKER_FILE}` is damaged: {:?}", text.chars().take(120).collect::<String>());
+    let rest = text.strip_prefix(MARKER_HEADER).ok_or_else(damaged)?;
+    let digits = rest
+        .strip_prefix(REVISION_PREFIX)
+        .and_then(|r| r.get(..REVISION_DIGITS))
+        .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(damaged)?;
+    let revision = digits.parse().map_err(|_| damaged())?;
     Ok(Some(Marker { revision }))
+}
+
+fn revision_field(revision: u64) -> String {
+    format!("{revision:0width$}", width = REVISION_DIGITS)
 }
 
 /// Replaces the marker atomically and durably (temporary file, fsync, rename, fsync of the
@@ -112,13 +135,31 @@ fn read_marker(dir: &Path) -> Result<Option<Marker>, String> {
 pub fn write_marker(dir: &Path, marker: Marker) -> std::io::Result<()> {
     let tmp = dir.join(format!("{MARKER_FILE}.tmp"));
     let mut f = std::fs::File::create(&tmp)?;
-    writeln!(f, "{MARKER_HEADER}")?;
-    writeln!(f, "# A consentd store. Never delete the files beside this one; see README \"Reliability\".")?;
-    writeln!(f, "revision={}", marker.revision)?;
+    write!(f, "{MARKER_HEADER}{REVISION_PREFIX}{}\n", revision_field(marker.revision))?;
+    writeln!(f, "# A consentd store: the highest acknowledged revision. Never delete the files beside this one.")?;
     f.sync_all()?;
     drop(f);
     std::fs::rename(&tmp, dir.join(MARKER_FILE))?;
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// The marker opened for the writer, which records each acknowledged revision in place.
+#[derive(Debug)]
+pub struct AckFile {
+    file: std::fs::File,
+}
+
+impl AckFile {
+    pub fn open(dir: &Path) -> std::io::Result<AckFile> {
+        Ok(AckFile { file: std::fs::OpenOptions::new().write(true).open(dir.join(MARKER_FILE))? })
+    }
+
+    /// Overwrites the revision and syncs it; call after the WAL sync, before answering.
+    pub fn record(&mut self, revision: u64) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.file.write_all_at(revision_field(revision).as_bytes(), REVISION_OFFSET)?;
+        self.file.sync_data()
+    }
 }
 
 /// Hard links of every file of the store as it was before an open.
@@ -185,6 +226,11 @@ mod tests {
         assert_eq!(read_marker(dir.path()), Ok(None));
         write_marker(dir.path(), Marker { revision: 42 }).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(read_marker(dir.path()), Ok(Some(Marker { revision: 42 })));
+        let mut ack = AckFile::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        ack.record(7_000_000_001).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read_marker(dir.path()), Ok(Some(Marker { revision: 7_000_000_001 })));
+        ack.record(3).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read_marker(dir.path()), Ok(Some(Marker { revision: 3 })));
         std::fs::write(dir.path().join(MARKER_FILE), "garbage").unwrap_or_else(|e| panic!("{e}"));
         assert!(read_marker(dir.path()).is_err_and(|e| e.contains(MARKER_FILE)));
     }
@@ -216,6 +262,8 @@ mod tests {
         assert_eq!(std::fs::read(copy.path().join("000001.sst")).ok(), Some(b"table".to_vec()));
         assert!(!copy.path().join("LOCK").exists());
         assert_eq!(leftover_copies(dir.path()).len(), 1);
+        std::fs::write(dir.path().join("CURRENT"), "MANIFEST-000005\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(inspect(dir.path()).is_err_and(|e| e.contains("earlier start was refused")));
         copy.release();
         assert!(leftover_copies(dir.path()).is_empty());
         assert!(!dir.path().join(GUARD_DIR).exists());

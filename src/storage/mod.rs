@@ -206,8 +206,6 @@ struct Inner {
     /// Serializes admin writes (number assignment, read-modify-write of the catalog).
     /// A std Mutex: admin writes are synchronous and never hold it across an await.
     admin_lock: Mutex<()>,
-    /// The revision last written to the directory's marker.
-    watermark: std::sync::atomic::AtomicU64,
     /// Purposes and topics per profile (see [`StoreOptions`]).
     quotas: (usize, usize),
     /// Told of every API key change, so open streams re-check their key.
@@ -277,9 +275,6 @@ impl Store {
         let started = Instant::now();
         let corrupt = |detail: String| StorageError::Corrupt { path: path.display().to_string(), detail };
         let dir_state = guard::inspect(path).map_err(corrupt)?;
-        for old in guard::leftover_copies(path) {
-            tracing::warn!(path = %old.display(), "a copy of the files from a refused start is kept here");
-        }
         let (marker, copy) = match dir_state {
             guard::DirState::Fresh => (None, None),
             guard::DirState::Existing { marker } => {
@@ -409,6 +404,8 @@ impl Store {
         // Checked and loaded: record the revision, and drop the pre-open links.
         guard::write_marker(path, guard::Marker { revision })
             .map_err(|e| refuse(format!("cannot write `{}`: {e}", guard::MARKER_FILE)))?;
+        let ack = guard::AckFile::open(path)
+            .map_err(|e| refuse(format!("cannot open `{}` for writing: {e}", guard::MARKER_FILE)))?;
         if let Some(copy) = copy {
             copy.release();
         }
@@ -429,7 +426,7 @@ impl Store {
         let group_max = options.write_group_max.max(1);
         let handle = std::thread::Builder::new()
             .name("consentd-writer".to_owned())
-            .spawn(move || writer::run(&writer_shared, rx, &rev_tx, revision, group_max))
+            .spawn(move || writer::run(&writer_shared, rx, &rev_tx, ack, revision, group_max))
             .map_err(|e| corrupt(format!("cannot start the writer thread: {e}")))?;
         let store = Store {
             inner: Arc::new(Inner {
@@ -439,7 +436,6 @@ impl Store {
                 revision: rev_rx,
                 api_keys: RwLock::new(Arc::new(api_keys)),
                 admin_lock: Mutex::new(()),
-                watermark: std::sync::atomic::AtomicU64::new(revision),
                 quotas: (options.purposes_per_profile_max, options.topics_per_profile_max),
                 keys_changed: watch::Sender::new(()),
             }),
@@ -791,28 +787,13 @@ impl Store {
         self.inner.keys_changed.subscribe()
     }
 
-    /// Flushes memtables so a clean shutdown leaves nothing for WAL replay, and records
-    /// the final revision in the directory's marker.
+    /// Flushes memtables so a clean shutdown leaves nothing for WAL replay.
     pub fn flush(&self) -> Result<(), StorageError> {
         let s = self.shared();
         for name in ALL_CFS {
             s.db.flush_cf(s.cf(name)?)?;
         }
-        self.record_watermark()
-    }
-
-    /// Writes the newest durable revision into the directory's marker (see [`guard`]), if it
-    /// moved since the last call. Blocking file I/O with two fsyncs: call it from a blocking
-    /// context, every second or so, not per write.
-    pub fn record_watermark(&self) -> Result<(), StorageError> {
-        let revision = self.revision();
-        if self.inner.watermark.fetch_max(revision, std::sync::atomic::Ordering::AcqRel) >= revision {
-            return Ok(());
-        }
-        guard::write_marker(&self.shared().path, guard::Marker { revision }).map_err(|source| StorageError::Io {
-            what: format!("writing `{}`", self.shared().path.join(guard::MARKER_FILE).display()),
-            source,
-        })
+        Ok(())
     }
 }
 

@@ -15,6 +15,7 @@ use super::codec::{
     CF_CHANGES, CF_HISTORY, CF_IDEM, CF_INDEX, CF_META, CF_STATE, ContactKey, EventBody, META_REVISION, StoredContact,
     StoredEvent, StoredIdem, encode_index_entry, history_key, revision_key,
 };
+use super::guard::AckFile;
 use super::history::{GENESIS_HASH, chain_hash};
 use super::model::{
     ChangeOutcome, ChangeResult, Confirmation, ConsentChange, ContactRef, SuppressionChange, SuppressionResult,
@@ -39,9 +40,18 @@ pub(super) fn run(
     shared: &Arc<Shared>,
     mut rx: mpsc::Receiver<Job>,
     revision_tx: &watch::Sender<u64>,
+    ack: AckFile,
     mut revision: u64,
     group_max: usize,
 ) {
+    // Answers go out from a second thread once the marker covers their revision, so the
+    // next group's WAL sync overlaps this group's marker sync (see `acknowledge`).
+    let (answers, answers_rx) = std::sync::mpsc::channel::<(u64, Vec<Pending>)>();
+    let acker =
+        std::thread::Builder::new().name("consentd-ack".to_owned()).spawn(move || acknowledge(ack, &answers_rx));
+    if let Err(e) = &acker {
+        tracing::error!(error = %e, "cannot start the acknowledgement thread; writes cannot be answered");
+    }
     let mut jobs = Vec::with_capacity(group_max);
     while let Some(first) = rx.blocking_recv() {
         jobs.push(first);
@@ -62,9 +72,13 @@ pub(super) fn run(
         match group.commit().map_err(|e| classify(shared, e)) {
             Ok(next) => {
                 revision = next;
+                // Durable in the WAL and visible to decisions: readers may see it now;
+                // writers hear back once the marker covers it.
                 revision_tx.send_replace(next);
-                for p in pending {
-                    p.send();
+                if let Err(std::sync::mpsc::SendError((_, pending))) = answers.send((next, pending)) {
+                    for p in pending {
+                        p.fail(&StorageError::Closed);
+                    }
                 }
             }
             Err(e) => {
@@ -73,6 +87,24 @@ pub(super) fn run(
                     p.fail(&e);
                 }
             }
+        }
+    }
+}
+
+/// Records each committed revision in the directory's marker (synced), then answers its
+/// writers: no acknowledged change exists that the marker does not cover, so a WAL cut
+/// later is found at the next start (see `guard`). Groups that queued up meanwhile share
+/// one marker sync. The changes are stored either way; a failed marker write is logged.
+fn acknowledge(mut ack: AckFile, rx: &std::sync::mpsc::Receiver<(u64, Vec<Pending>)>) {
+    while let Ok(first) = rx.recv() {
+        let mut ready = vec![first];
+        ready.extend(rx.try_iter());
+        let revision = ready.iter().map(|(r, _)| *r).max().unwrap_or(0);
+        if let Err(e) = ack.record(revision) {
+            tracing::error!(error = %e, revision, "cannot record the acknowledged revision");
+        }
+        for p in ready.into_iter().flat_map(|(_, pending)| pending) {
+            p.send();
         }
     }
 }

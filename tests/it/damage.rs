@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::Duration;
 
 use consentd::api::pb;
 use consentd::api::pb::ConsentStatus::OptedIn;
@@ -122,10 +121,8 @@ async fn a_missing_current_file_is_not_a_new_store() {
 
 /// After a kill -9, the newest WAL holds acknowledged changes that are in no table file.
 async fn killed_with_unflushed_writes(dir: &Path) -> String {
-    let (mut child, port) = populate(dir).await;
-    // Let the revision watermark record the writes (it runs once a second).
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    drop(consent_client(port).await);
+    // Killed right after the last acknowledged write.
+    let (mut child, _) = populate(dir).await;
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let logs = files(dir, ".log");
