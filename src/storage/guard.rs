@@ -135,7 +135,7 @@ fn revision_field(revision: u64) -> String {
 pub fn write_marker(dir: &Path, marker: Marker) -> std::io::Result<()> {
     let tmp = dir.join(format!("{MARKER_FILE}.tmp"));
     let mut f = std::fs::File::create(&tmp)?;
-    write!(f, "{MARKER_HEADER}{REVISION_PREFIX}{}\n", revision_field(marker.revision))?;
+    writeln!(f, "{MARKER_HEADER}{REVISION_PREFIX}{}", revision_field(marker.revision))?;
     writeln!(f, "# A consentd store: the highest acknowledged revision. Never delete the files beside this one.")?;
     f.sync_all()?;
     drop(f);
