@@ -49,6 +49,9 @@ pub struct Limits {
     pub write_group_max: usize,
     /// Concurrent `WatchChanges` streams in the whole server.
     pub watch_streams_max: usize,
+    /// Concurrent `CheckStream` streams in the whole server: with the per-stream queue this
+    /// bounds the memory that clients who send but never read can pin.
+    pub check_streams_max: usize,
     pub block_cache_bytes: usize,
     /// Purposes one profile may create (purpose numbers are shared by all profiles).
     pub purposes_per_profile_max: usize,
@@ -76,6 +79,7 @@ impl Limits {
         write_queue_max: 8_192,
         write_group_max: 1_024,
         watch_streams_max: 256,
+        check_streams_max: 256,
         block_cache_bytes: 256 << 20,
         purposes_per_profile_max: 128,
         topics_per_profile_max: 1_024,
@@ -145,6 +149,8 @@ pub struct Args {
     pub write_queue_max: Option<usize>,
     #[arg(long, env = "CONSENTD_WATCH_STREAMS_MAX")]
     pub watch_streams_max: Option<usize>,
+    #[arg(long, env = "CONSENTD_CHECK_STREAMS_MAX")]
+    pub check_streams_max: Option<usize>,
     #[arg(long, env = "CONSENTD_BLOCK_CACHE_BYTES")]
     pub block_cache_bytes: Option<usize>,
     /// How long a stop waits for open calls before closing them; a second signal stops at once.
@@ -178,6 +184,7 @@ struct FileConfig {
     streams_per_connection_max: Option<u32>,
     write_queue_max: Option<usize>,
     watch_streams_max: Option<usize>,
+    check_streams_max: Option<usize>,
     block_cache_bytes: Option<usize>,
     shutdown_grace_ms: Option<u64>,
     disk_free_min_bytes: Option<u64>,
@@ -237,6 +244,10 @@ impl Config {
             watch_streams_max: positive(
                 "watch_streams_max",
                 args.watch_streams_max.or(file.watch_streams_max).unwrap_or(d.watch_streams_max),
+            )?,
+            check_streams_max: positive(
+                "check_streams_max",
+                args.check_streams_max.or(file.check_streams_max).unwrap_or(d.check_streams_max),
             )?,
             block_cache_bytes: args.block_cache_bytes.or(file.block_cache_bytes).unwrap_or(d.block_cache_bytes),
             shutdown_grace_ms: args.shutdown_grace_ms.or(file.shutdown_grace_ms).unwrap_or(d.shutdown_grace_ms),

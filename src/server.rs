@@ -204,6 +204,7 @@ pub async fn run_with_store(
         store: store.clone(),
         metrics: Arc::clone(&metrics),
         limits,
+        stream_slots: Arc::new(Semaphore::new(limits.check_streams_max)),
     })
     .max_decoding_message_size(limits.message_bytes_max)
     .max_encoding_message_size(limits.message_bytes_max);

@@ -26,6 +26,8 @@ pub struct DecisionApi {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub limits: Limits,
+    /// One permit per open `CheckStream` (`limits.check_streams_max`).
+    pub stream_slots: Arc<tokio::sync::Semaphore>,
 }
 
 fn fresh_enough(store: &Store, min_revision: u64) -> ApiResult<u64> {
@@ -167,6 +169,12 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
     ) -> Result<Response<Self::CheckStreamStream>, Status> {
         let principal = principal(&req)?;
         principal.require(Scope::Check)?;
+        let permit = Arc::clone(&self.stream_slots).try_acquire_owned().map_err(|_| {
+            ApiError::ResourceExhausted(format!(
+                "at most {} check streams at once; retry later or send more recipients per batch",
+                self.limits.check_streams_max
+            ))
+        })?;
         let mut inbound = req.into_inner();
         let (tx, rx) = mpsc::channel(self.limits.stream_queue_batches_max.max(1));
         let store = self.store.clone();
@@ -174,6 +182,8 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
         let limits = self.limits;
         let mut keys = store.subscribe_keys();
         tokio::spawn(async move {
+            // Held for the stream's life.
+            let _permit = permit;
             metrics.check_streams_active.fetch_add(1, Ordering::Relaxed);
             loop {
                 let next = tokio::select! {

@@ -384,3 +384,71 @@ async fn reflection_answers_v1alpha_clients_too() {
     drop(inbound);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn check_streams_are_capped_server_wide() {
+    let server = TestServer::start_with(|c| c.limits.check_streams_max = 3).await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let (tx, rx) = tokio::sync::mpsc::channel::<pb::CheckStreamRequest>(1);
+        let stream = server.decision(None).await.check_stream(ReceiverStream::new(rx)).await.expect("within the cap");
+        open.push((tx, stream));
+    }
+    let (_tx, rx) = tokio::sync::mpsc::channel::<pb::CheckStreamRequest>(1);
+    let err = server.decision(None).await.check_stream(ReceiverStream::new(rx)).await.expect_err("over the cap");
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err:?}");
+    // Closing one frees its slot.
+    drop(open.pop());
+    let mut admitted = false;
+    for _ in 0..50 {
+        let (_tx, rx) = tokio::sync::mpsc::channel::<pb::CheckStreamRequest>(1);
+        if server.decision(None).await.check_stream(ReceiverStream::new(rx)).await.is_ok() {
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admitted, "a closed stream must give its slot back");
+    drop(open);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_nearly_full_disk_refuses_writes_but_keeps_deciding() {
+    // A minimum no disk has: the store behaves as on a full disk.
+    let server = TestServer::start_with(|c| c.limits.disk_free_min_bytes = u64::MAX).await;
+    let mut admin = server.admin(None).await;
+    let err = admin
+        .create_profile(pb::CreateProfileRequest {
+            profile: Some(pb::Profile { profile_id: "acme".into(), ..Default::default() }),
+        })
+        .await
+        .expect_err("refused");
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err:?}");
+    assert!(err.message().contains("disk"), "{err:?}");
+    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
+    let not_serving = tonic_health::pb::health_check_response::ServingStatus::NotServing as i32;
+    let mut reported = false;
+    for _ in 0..50 {
+        let r = health
+            .check(tonic_health::pb::HealthCheckRequest { service: "consentd.storage".into() })
+            .await
+            .map(|r| r.into_inner().status);
+        if r.as_ref().is_ok_and(|s| *s == not_serving) {
+            reported = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reported, "health must report the refusing store");
+    let decisions = health
+        .check(tonic_health::pb::HealthCheckRequest { service: "consent.v1.DecisionService".into() })
+        .await
+        .expect("health")
+        .into_inner()
+        .status;
+    assert_eq!(decisions, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(server.metric("consentd_storage_writes_refused").await, 1.0);
+    server.stop().await;
+}

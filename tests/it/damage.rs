@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::time::Duration;
 
 use consentd::api::pb;
 use consentd::api::pb::ConsentStatus::OptedIn;
@@ -160,4 +161,62 @@ async fn an_intact_directory_after_a_kill_opens_with_every_write() {
     assert_eq!(count_opted_in(port).await, CONTACTS);
     assert!(!dir.path().join("guard").exists(), "a good start keeps no copy");
     stop(child);
+}
+
+#[tokio::test]
+async fn damage_found_at_run_time_is_named_and_reported() {
+    let server = TestServer::start().await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    for i in 0..CONTACTS {
+        set(&mut consent, change(&format!("u{i}@example.com"), "newsletter", "", OptedIn)).await;
+    }
+    let dir = server.stop().await;
+    // Flip bytes inside the data blocks of the `state` table file: start-up only reads the
+    // index and the table metadata, so the damage shows when a record is read.
+    let state_file = {
+        let cfs = ["default", "state", "index", "history", "changes", "config", "idem", "meta"];
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), cfs).expect("raw open");
+        let files = db.live_files().expect("live files");
+        files.into_iter().find(|f| f.column_family_name == "state").expect("a state table").name
+    };
+    let path = dir.path().join(state_file.trim_start_matches('/'));
+    let mut bytes = std::fs::read(&path).expect("read");
+    for b in bytes.iter_mut().skip(100).take(64) {
+        *b ^= 0x55;
+    }
+    std::fs::write(&path, bytes).expect("write");
+
+    let server = TestServer::start_in(dir, |_| {}).await;
+    let mut consent = server.consent(None).await;
+    // Some contact's record sits in the damaged block.
+    let mut failures = Vec::new();
+    for i in 0..CONTACTS {
+        let r = consent
+            .get_consent(pb::GetConsentRequest {
+                profile_id: "acme".into(),
+                channel: pb::Channel::Email as i32,
+                contact_point: format!("u{i}@example.com"),
+            })
+            .await;
+        if let Err(e) = r {
+            failures.push(e);
+        }
+    }
+    let err = failures.first().expect("a read of the damaged block fails");
+    assert_eq!(err.code(), tonic::Code::Internal, "{err:?}");
+    assert_eq!(server.metric("consentd_storage_damage_found_total").await, failures.len() as f64);
+    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
+    let not_serving = tonic_health::pb::health_check_response::ServingStatus::NotServing as i32;
+    let mut reported = false;
+    for _ in 0..50 {
+        let r = health.check(tonic_health::pb::HealthCheckRequest { service: "consentd.storage".into() }).await;
+        if r.is_ok_and(|r| r.into_inner().status == not_serving) {
+            reported = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reported, "health must report damage");
+    server.stop().await;
 }
