@@ -41,6 +41,12 @@ case "${1:-}" in
     fi
     "$buf_dir/node_modules/.bin/buf" lint
     echo "buf lint: clean"
+    # Supply chain: licenses, banned crates and sources. (Advisories need GitHub's database,
+    # which these machines cannot fetch.)
+    command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny@0.20.2
+    cargo deny --log-level error check licenses bans sources
+    # Fuzzing smoke run: every target for a few seconds from the corpus in fuzz/corpus.
+    ./scripts/fuzz.sh "${CONSENTD_FUZZ_SECONDS:-10}"
     # The load suite at a small size, so it cannot rot (figures are not asserted).
     CONSENTD_LOAD=small CONSENTD_LOAD_REPORT="$target/load-report-small.json" cargo bench --locked --bench load
     cargo test --release --locked

@@ -203,6 +203,24 @@ fn parse_time(column: &'static str, text: &str) -> Result<Option<(i64, i32)>, Ro
 
 /// A stable idempotency key from a row's content: re-running an import replays the same
 /// answers instead of writing twice.
+/// One JSON Lines import row: an object whose keys are column names (any alias), whose
+/// values are strings (numbers and booleans are taken as their JSON text, null as empty).
+pub fn parse_jsonl_line(text: &str, profile: &str, channel: &str) -> Result<ImportRow, RowError> {
+    let obj = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text)
+        .map_err(|e| RowError::Syntax(format!("JSON object: {e}")))?;
+    let values: Vec<String> = obj
+        .values()
+        .map(|v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        })
+        .collect();
+    let cols = Columns::from_headers(obj.keys().map(String::as_str));
+    let fields: Vec<&str> = values.iter().map(String::as_str).collect();
+    cols.parse(&fields, profile, channel)
+}
+
 pub fn idempotency_key(row: &ImportRow) -> String {
     let mut h = Sha256::new();
     h.update(format!("{row:?}").as_bytes());

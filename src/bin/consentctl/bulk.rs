@@ -205,23 +205,7 @@ impl Rows {
                 if text.trim().is_empty() {
                     return Some((*line, text, Err("empty line".to_owned())));
                 }
-                let parsed = match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text) {
-                    Ok(obj) => {
-                        let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
-                        let values: Vec<String> = obj
-                            .values()
-                            .map(|v| match v {
-                                serde_json::Value::String(s) => s.clone(),
-                                serde_json::Value::Null => String::new(),
-                                other => other.to_string(),
-                            })
-                            .collect();
-                        let cols = Columns::from_headers(keys.iter().copied());
-                        let fields: Vec<&str> = values.iter().map(String::as_str).collect();
-                        cols.parse(&fields, profile, channel).map_err(|e| e.to_string())
-                    }
-                    Err(e) => Err(format!("line is not a JSON object: {e}")),
-                };
+                let parsed = consentd::bulk::parse_jsonl_line(&text, profile, channel).map_err(|e| e.to_string());
                 Some((*line, text, parsed))
             }
         }

@@ -1,0 +1,34 @@
+//! Confirmation tokens: any string is refused or accepted without a panic, and a token is
+//! only ever accepted with the claims it was signed with.
+#![no_main]
+
+use consentd::decision::Subject;
+use consentd::storage::codec::ContactKey;
+use consentd::storage::token::{TokenClaims, TokenKey};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let key = TokenKey { id: 1, secret: [7; 32] };
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = key.verify(text, 0);
+    }
+    // A signed token with one byte changed never verifies as something else.
+    if data.len() >= 2 {
+        let claims = TokenClaims {
+            contact: ContactKey([data[0]; 16]),
+            subject: Subject { purpose: u16::from(data[1]) & Subject::PURPOSE_NO_MAX, topic: 0 },
+            token_id: [data[0]; 16],
+            expires_at: 1_000,
+        };
+        let token = key.sign(&claims);
+        assert_eq!(key.verify(&token, 0), Ok(claims));
+        let mut bytes = token.into_bytes();
+        let i = usize::from(data[1]) % bytes.len();
+        bytes[i] ^= data[0] | 1;
+        if let Ok(tampered) = String::from_utf8(bytes) {
+            if let Ok(c) = key.verify(&tampered, 0) {
+                assert_eq!(c, claims, "a changed token verified with other claims");
+            }
+        }
+    }
+});
