@@ -146,3 +146,38 @@ async fn a_public_address_needs_tls_or_insecure() {
     let r = consentd::server::run_with_store(config, store, listener, None, std::future::ready(())).await;
     assert!(matches!(r, Err(consentd::server::ServerError::Plaintext(_))), "{r:?}");
 }
+
+#[tokio::test]
+async fn consentctl_speaks_mutual_tls() {
+    let files_dir = tempfile::tempdir().expect("dir");
+    let server_ca = Ca::new("server");
+    let client_ca = Ca::new("clients");
+    let files = write_server_files(files_dir.path(), &server_ca, Some(&client_ca));
+    let server = TestServer::start_with(|c| c.tls = Some(files)).await;
+    let (cert, key) = client_ca.leaf(&["cli"]);
+    let dir = files_dir.path().to_path_buf();
+    let d = dir.as_path();
+    std::fs::write(d.join("ca.pem"), server_ca.pem()).expect("write");
+    std::fs::write(d.join("client.pem"), cert).expect("write");
+    std::fs::write(d.join("client.key"), key).expect("write");
+    let port = server.addr.port();
+    let run = move |with_identity: bool| {
+        let d = &dir;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_consentctl"));
+        cmd.args(["--addr", &format!("https://localhost:{port}"), "--ca"]).arg(d.join("ca.pem"));
+        if with_identity {
+            cmd.arg("--cert").arg(d.join("client.pem")).arg("--key").arg(d.join("client.key"));
+        }
+        cmd.args(["profile", "list"]).env_remove("CONSENTD_API_KEY").output().expect("run consentctl")
+    };
+    let ok = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(true)
+    })
+    .await
+    .expect("join");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let refused = tokio::task::spawn_blocking(move || run(false)).await.expect("join");
+    assert!(!refused.status.success(), "no client certificate, no answer");
+    server.stop().await;
+}
