@@ -24,7 +24,9 @@ mod writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -147,7 +149,8 @@ struct Shared {
     path: PathBuf,
     /// The hot index and the contact-key secret.
     keyed: KeyedIndex,
-    catalog: RwLock<Arc<Catalog>>,
+    /// Read on every check, replaced whole by admin writes.
+    catalog: ArcSwap<Catalog>,
     token_key: TokenKey,
     clock: Clock,
     health: health::Health,
@@ -188,11 +191,7 @@ impl Shared {
     }
 
     fn catalog(&self) -> Arc<Catalog> {
-        // A poisoned lock still holds a valid Arc: the writer never panics mid-swap.
-        match self.catalog.read() {
-            Ok(g) => Arc::clone(&g),
-            Err(p) => Arc::clone(&p.into_inner()),
-        }
+        self.catalog.load_full()
     }
 }
 
@@ -202,7 +201,8 @@ struct Inner {
     writer_tx: Option<mpsc::Sender<writer::Job>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     revision: watch::Receiver<u64>,
-    api_keys: RwLock<Arc<HashMap<String, StoredApiKey>>>,
+    /// Read on every call, replaced whole when a key changes.
+    api_keys: ArcSwap<HashMap<String, StoredApiKey>>,
     /// Serializes admin writes (number assignment, read-modify-write of the catalog).
     /// A std Mutex: admin writes are synchronous and never hold it across an await.
     admin_lock: Mutex<()>,
@@ -414,7 +414,7 @@ impl Store {
             db,
             path: path.to_owned(),
             keyed: KeyedIndex::new(contact_secret, index),
-            catalog: RwLock::new(Arc::new(catalog)),
+            catalog: ArcSwap::from_pointee(catalog),
             token_key: TokenKey { id: 1, secret: token_secret },
             clock: options.clock.clone(),
             health: health::Health::new(options.disk_free_min_bytes),
@@ -434,7 +434,7 @@ impl Store {
                 writer_tx: Some(tx),
                 writer: Mutex::new(Some(handle)),
                 revision: rev_rx,
-                api_keys: RwLock::new(Arc::new(api_keys)),
+                api_keys: ArcSwap::from_pointee(api_keys),
                 admin_lock: Mutex::new(()),
                 quotas: (options.purposes_per_profile_max, options.topics_per_profile_max),
                 keys_changed: watch::Sender::new(()),
@@ -646,10 +646,7 @@ impl Store {
         batch.put_cf(s.cf(CF_CONFIG)?, key, value);
         s.db.write_opt(batch, &wo)?;
         if let Some(catalog) = catalog {
-            match s.catalog.write() {
-                Ok(mut g) => *g = Arc::new(catalog),
-                Err(p) => *p.into_inner() = Arc::new(catalog),
-            }
+            s.catalog.store(Arc::new(catalog));
         }
         Ok(())
     }
@@ -752,10 +749,7 @@ impl Store {
     }
 
     pub fn api_keys(&self) -> Arc<HashMap<String, StoredApiKey>> {
-        match self.inner.api_keys.read() {
-            Ok(g) => Arc::clone(&g),
-            Err(p) => Arc::clone(&p.into_inner()),
-        }
+        self.inner.api_keys.load_full()
     }
 
     /// Stores an API key (new or revoked).
@@ -764,10 +758,7 @@ impl Store {
         let mut keys = (*self.api_keys()).clone();
         self.write_config(config::api_key_key(&key.key_id), key.encode_to_vec(), None)?;
         keys.insert(key.key_id.clone(), key);
-        match self.inner.api_keys.write() {
-            Ok(mut g) => *g = Arc::new(keys),
-            Err(p) => *p.into_inner() = Arc::new(keys),
-        }
+        self.inner.api_keys.store(Arc::new(keys));
         self.inner.keys_changed.send_replace(());
         Ok(())
     }
