@@ -124,20 +124,21 @@ impl pb::admin_service_server::AdminService for AdminApi {
                 "extra_start_keywords",
             ],
         )?;
-        let catalog = self.store.catalog();
-        let mut current: Profile =
-            catalog.profile(&new.id).cloned().ok_or_else(|| not_found(format!("profile `{}`", new.id)))?;
-        for path in &paths {
-            match path.as_str() {
-                "display_name" => current.display_name = new.display_name.clone(),
-                "default_region" => current.default_region = new.default_region.clone(),
-                "double_opt_in" => current.double_opt_in = new.double_opt_in,
-                "confirmation_validity" => current.confirmation_validity_secs = new.confirmation_validity_secs,
-                "extra_stop_keywords" => current.extra_stop_keywords = new.extra_stop_keywords.clone(),
-                _ => current.extra_start_keywords = new.extra_start_keywords.clone(),
-            }
-        }
-        let stored = self.store.put_profile(current, false).map_err(ApiError::from)?;
+        let stored = self
+            .store
+            .update_profile(&new.id, |current: &mut Profile| {
+                for path in &paths {
+                    match path.as_str() {
+                        "display_name" => current.display_name = new.display_name.clone(),
+                        "default_region" => current.default_region = new.default_region.clone(),
+                        "double_opt_in" => current.double_opt_in = new.double_opt_in,
+                        "confirmation_validity" => current.confirmation_validity_secs = new.confirmation_validity_secs,
+                        "extra_stop_keywords" => current.extra_stop_keywords = new.extra_stop_keywords.clone(),
+                        _ => current.extra_start_keywords = new.extra_start_keywords.clone(),
+                    }
+                }
+            })
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::UpdateProfileResponse { profile: Some(convert::profile_to_pb(&stored)) }))
     }
 
@@ -148,11 +149,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let p = admin(&req)?;
         let pb::DeactivateProfileRequest { profile_id } = req.into_inner();
         p.may(&profile_id)?;
-        let catalog = self.store.catalog();
-        let mut current =
-            catalog.profile(&profile_id).cloned().ok_or_else(|| not_found(format!("profile `{profile_id}`")))?;
-        current.active = false;
-        let stored = self.store.put_profile(current, false).map_err(ApiError::from)?;
+        let stored = self.store.update_profile(&profile_id, |p| p.active = false).map_err(ApiError::from)?;
         Ok(Response::new(pb::DeactivateProfileResponse { profile: Some(convert::profile_to_pb(&stored)) }))
     }
 
@@ -207,18 +204,17 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let new = convert::purpose_from_pb(purpose.ok_or_else(|| ApiError::invalid_field("purpose", "required"))?)?;
         p.may(&new.profile_id)?;
         let paths = mask_paths(update_mask, &["display_name", "enforcement"])?;
-        let catalog = self.store.catalog();
-        let mut current: Purpose = catalog
-            .purpose(&new.profile_id, &new.id)
-            .cloned()
-            .ok_or_else(|| not_found(format!("purpose `{}`", new.id)))?;
-        for path in &paths {
-            match path.as_str() {
-                "display_name" => current.display_name = new.display_name.clone(),
-                _ => current.models = new.models,
-            }
-        }
-        let stored = self.store.put_purpose(current, false).map_err(ApiError::from)?;
+        let stored = self
+            .store
+            .update_purpose(&new.profile_id, &new.id, |current: &mut Purpose| {
+                for path in &paths {
+                    match path.as_str() {
+                        "display_name" => current.display_name = new.display_name.clone(),
+                        _ => current.models = new.models,
+                    }
+                }
+            })
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::UpdatePurposeResponse { purpose: Some(convert::purpose_to_pb(&stored)) }))
     }
 
@@ -229,13 +225,8 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let p = admin(&req)?;
         let pb::DeactivatePurposeRequest { profile_id, purpose_id } = req.into_inner();
         p.may(&profile_id)?;
-        let catalog = self.store.catalog();
-        let mut current = catalog
-            .purpose(&profile_id, &purpose_id)
-            .cloned()
-            .ok_or_else(|| not_found(format!("purpose `{purpose_id}`")))?;
-        current.active = false;
-        let stored = self.store.put_purpose(current, false).map_err(ApiError::from)?;
+        let stored =
+            self.store.update_purpose(&profile_id, &purpose_id, |p| p.active = false).map_err(ApiError::from)?;
         Ok(Response::new(pb::DeactivatePurposeResponse { purpose: Some(convert::purpose_to_pb(&stored)) }))
     }
 
@@ -289,13 +280,12 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let new = convert::topic_from_pb(topic.ok_or_else(|| ApiError::invalid_field("topic", "required"))?)?;
         p.may(&new.profile_id)?;
         mask_paths(update_mask, &["display_name"])?;
-        let catalog = self.store.catalog();
-        let mut current: Topic = catalog
-            .topic(&new.profile_id, &new.purpose_id, &new.id)
-            .cloned()
-            .ok_or_else(|| not_found(format!("topic `{}`", new.id)))?;
-        current.display_name = new.display_name;
-        let stored = self.store.put_topic(current, false).map_err(ApiError::from)?;
+        let stored = self
+            .store
+            .update_topic(&new.profile_id, &new.purpose_id, &new.id, |current: &mut Topic| {
+                current.display_name = new.display_name.clone();
+            })
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::UpdateTopicResponse { topic: Some(convert::topic_to_pb(&stored)) }))
     }
 
@@ -306,13 +296,10 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let p = admin(&req)?;
         let pb::DeactivateTopicRequest { profile_id, purpose_id, topic_id } = req.into_inner();
         p.may(&profile_id)?;
-        let catalog = self.store.catalog();
-        let mut current = catalog
-            .topic(&profile_id, &purpose_id, &topic_id)
-            .cloned()
-            .ok_or_else(|| not_found(format!("topic `{topic_id}`")))?;
-        current.active = false;
-        let stored = self.store.put_topic(current, false).map_err(ApiError::from)?;
+        let stored = self
+            .store
+            .update_topic(&profile_id, &purpose_id, &topic_id, |t| t.active = false)
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::DeactivateTopicResponse { topic: Some(convert::topic_to_pb(&stored)) }))
     }
 
@@ -388,10 +375,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let p = admin(&req)?;
         p.require_unrestricted()?;
         let pb::RevokeApiKeyRequest { key_id } = req.into_inner();
-        let keys = self.store.api_keys();
-        let mut key = keys.get(&key_id).cloned().ok_or_else(|| not_found(format!("API key `{key_id}`")))?;
-        key.revoked = true;
-        self.store.put_api_key(key.clone()).map_err(ApiError::from)?;
+        let key = self.store.update_api_key(&key_id, |k| k.revoked = true).map_err(ApiError::from)?;
         tracing::info!(key_id = %key.key_id, "API key revoked");
         Ok(Response::new(pb::RevokeApiKeyResponse { api_key: Some(key_to_pb(&key)) }))
     }

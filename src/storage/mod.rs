@@ -652,8 +652,13 @@ impl Store {
     }
 
     /// Creates (`create`) or replaces a profile.
-    pub fn put_profile(&self, mut profile: Profile, create: bool) -> Result<Profile, StorageError> {
+    pub fn put_profile(&self, profile: Profile, create: bool) -> Result<Profile, StorageError> {
         let _guard = self.admin_guard();
+        self.put_profile_locked(profile, create)
+    }
+
+    /// [`Store::put_profile`] with the admin lock already held.
+    fn put_profile_locked(&self, mut profile: Profile, create: bool) -> Result<Profile, StorageError> {
         let mut catalog = (*self.catalog()).clone();
         let now = self.now_us().div_euclid(1_000_000);
         match (catalog.profile(&profile.id), create) {
@@ -670,8 +675,13 @@ impl Store {
     }
 
     /// Creates (`create`: a new number is assigned) or replaces a purpose.
-    pub fn put_purpose(&self, mut purpose: Purpose, create: bool) -> Result<Purpose, StorageError> {
+    pub fn put_purpose(&self, purpose: Purpose, create: bool) -> Result<Purpose, StorageError> {
         let _guard = self.admin_guard();
+        self.put_purpose_locked(purpose, create)
+    }
+
+    /// [`Store::put_purpose`] with the admin lock already held.
+    fn put_purpose_locked(&self, mut purpose: Purpose, create: bool) -> Result<Purpose, StorageError> {
         let mut catalog = (*self.catalog()).clone();
         if catalog.profile(&purpose.profile_id).is_none() {
             return Err(StorageError::NotFound(format!("profile `{}`", purpose.profile_id)));
@@ -711,8 +721,13 @@ impl Store {
     }
 
     /// Creates (`create`: a new number is assigned) or replaces a topic.
-    pub fn put_topic(&self, mut topic: Topic, create: bool) -> Result<Topic, StorageError> {
+    pub fn put_topic(&self, topic: Topic, create: bool) -> Result<Topic, StorageError> {
         let _guard = self.admin_guard();
+        self.put_topic_locked(topic, create)
+    }
+
+    /// [`Store::put_topic`] with the admin lock already held.
+    fn put_topic_locked(&self, mut topic: Topic, create: bool) -> Result<Topic, StorageError> {
         let mut catalog = (*self.catalog()).clone();
         if catalog.purpose(&topic.profile_id, &topic.purpose_id).is_none() {
             return Err(StorageError::NotFound(format!("purpose `{}`", topic.purpose_id)));
@@ -748,6 +763,68 @@ impl Store {
         Ok(topic)
     }
 
+    /// Changes a stored profile in place: read, `change` and write happen under the admin
+    /// lock, so two concurrent updates of different fields both land.
+    pub fn update_profile(&self, id: &str, change: impl FnOnce(&mut Profile)) -> Result<Profile, StorageError> {
+        let _guard = self.admin_guard();
+        let mut current =
+            self.catalog().profile(id).cloned().ok_or_else(|| StorageError::NotFound(format!("profile `{id}`")))?;
+        change(&mut current);
+        self.put_profile_locked(current, false)
+    }
+
+    /// Changes a stored purpose in place, like [`Store::update_profile`].
+    pub fn update_purpose(
+        &self,
+        profile: &str,
+        id: &str,
+        change: impl FnOnce(&mut Purpose),
+    ) -> Result<Purpose, StorageError> {
+        let _guard = self.admin_guard();
+        let mut current = self
+            .catalog()
+            .purpose(profile, id)
+            .cloned()
+            .ok_or_else(|| StorageError::NotFound(format!("purpose `{id}`")))?;
+        change(&mut current);
+        self.put_purpose_locked(current, false)
+    }
+
+    /// Changes a stored topic in place, like [`Store::update_profile`].
+    pub fn update_topic(
+        &self,
+        profile: &str,
+        purpose: &str,
+        id: &str,
+        change: impl FnOnce(&mut Topic),
+    ) -> Result<Topic, StorageError> {
+        let _guard = self.admin_guard();
+        let mut current = self
+            .catalog()
+            .topic(profile, purpose, id)
+            .cloned()
+            .ok_or_else(|| StorageError::NotFound(format!("topic `{id}`")))?;
+        change(&mut current);
+        self.put_topic_locked(current, false)
+    }
+
+    /// Changes a stored API key in place (revocation), like [`Store::update_profile`].
+    pub fn update_api_key(
+        &self,
+        key_id: &str,
+        change: impl FnOnce(&mut StoredApiKey),
+    ) -> Result<StoredApiKey, StorageError> {
+        let _guard = self.admin_guard();
+        let mut key = self
+            .api_keys()
+            .get(key_id)
+            .cloned()
+            .ok_or_else(|| StorageError::NotFound(format!("API key `{key_id}`")))?;
+        change(&mut key);
+        self.put_api_key_locked(key.clone())?;
+        Ok(key)
+    }
+
     pub fn api_keys(&self) -> Arc<HashMap<String, StoredApiKey>> {
         self.inner.api_keys.load_full()
     }
@@ -755,6 +832,10 @@ impl Store {
     /// Stores an API key (new or revoked).
     pub fn put_api_key(&self, key: StoredApiKey) -> Result<(), StorageError> {
         let _guard = self.admin_guard();
+        self.put_api_key_locked(key)
+    }
+
+    fn put_api_key_locked(&self, key: StoredApiKey) -> Result<(), StorageError> {
         let mut keys = (*self.api_keys()).clone();
         self.write_config(config::api_key_key(&key.key_id), key.encode_to_vec(), None)?;
         keys.insert(key.key_id.clone(), key);
