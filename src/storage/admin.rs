@@ -1,0 +1,231 @@
+//! Configuration writes: profiles, purposes, topics and API keys. They are rare, synced
+//! one by one, and serialized by the store's admin lock, which also covers every
+//! read-modify-write (`update_*`), so two concurrent admin changes never lose one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use prost::Message;
+use rocksdb::WriteOptions;
+
+use super::codec::{CF_CONFIG, StoredApiKey, StoredProfile, StoredPurpose, StoredTopic};
+use super::{StorageError, Store, config};
+use crate::decision::{Catalog, Profile, Purpose, Subject, Topic};
+
+impl Store {
+    fn admin_guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        match self.inner.admin_lock.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn write_config(&self, key: Vec<u8>, value: Vec<u8>, catalog: Option<Catalog>) -> Result<(), StorageError> {
+        let s = self.shared();
+        if let Some(refusal) = s.write_refusal() {
+            return Err(refusal);
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.put_cf(s.cf(CF_CONFIG)?, key, value);
+        s.db.write_opt(batch, &wo)?;
+        if let Some(catalog) = catalog {
+            s.catalog.store(Arc::new(catalog));
+        }
+        Ok(())
+    }
+
+    /// Creates (`create`) or replaces a profile.
+    pub fn put_profile(&self, profile: Profile, create: bool) -> Result<Profile, StorageError> {
+        let _guard = self.admin_guard();
+        self.put_profile_locked(profile, create)
+    }
+
+    /// [`Store::put_profile`] with the admin lock already held.
+    fn put_profile_locked(&self, mut profile: Profile, create: bool) -> Result<Profile, StorageError> {
+        let mut catalog = (*self.catalog()).clone();
+        let now = self.now_us().div_euclid(1_000_000);
+        match (catalog.profile(&profile.id), create) {
+            (Some(_), true) => return Err(StorageError::AlreadyExists(format!("profile `{}`", profile.id))),
+            (None, false) => return Err(StorageError::NotFound(format!("profile `{}`", profile.id))),
+            (Some(old), false) => profile.created_at = old.created_at,
+            (None, true) => profile.created_at = now,
+        }
+        profile.updated_at = now;
+        catalog.insert_profile(profile.clone());
+        let value = StoredProfile::from(&profile).encode_to_vec();
+        self.write_config(config::profile_key(&profile.id), value, Some(catalog))?;
+        Ok(profile)
+    }
+
+    /// Creates (`create`: a new number is assigned) or replaces a purpose.
+    pub fn put_purpose(&self, purpose: Purpose, create: bool) -> Result<Purpose, StorageError> {
+        let _guard = self.admin_guard();
+        self.put_purpose_locked(purpose, create)
+    }
+
+    /// [`Store::put_purpose`] with the admin lock already held.
+    fn put_purpose_locked(&self, mut purpose: Purpose, create: bool) -> Result<Purpose, StorageError> {
+        let mut catalog = (*self.catalog()).clone();
+        if catalog.profile(&purpose.profile_id).is_none() {
+            return Err(StorageError::NotFound(format!("profile `{}`", purpose.profile_id)));
+        }
+        let now = self.now_us().div_euclid(1_000_000);
+        match (catalog.purpose(&purpose.profile_id, &purpose.id), create) {
+            (Some(_), true) => return Err(StorageError::AlreadyExists(format!("purpose `{}`", purpose.id))),
+            (None, false) => return Err(StorageError::NotFound(format!("purpose `{}`", purpose.id))),
+            (Some(old), false) => {
+                purpose.no = old.no;
+                purpose.created_at = old.created_at;
+            }
+            (None, true) => {
+                let max = self.inner.quotas.0;
+                if catalog.purposes_of(&purpose.profile_id).count() >= max {
+                    return Err(StorageError::Limit(format!(
+                        "profile `{}` has {max} purposes, the most one profile may have",
+                        purpose.profile_id
+                    )));
+                }
+                let next = catalog.max_numbers().0 + 1;
+                if next > Subject::PURPOSE_NO_MAX {
+                    return Err(StorageError::Limit(format!(
+                        "at most {} purposes per server",
+                        Subject::PURPOSE_NO_MAX
+                    )));
+                }
+                purpose.no = next;
+                purpose.created_at = now;
+            }
+        }
+        purpose.updated_at = now;
+        catalog.insert_purpose(purpose.clone());
+        let value = StoredPurpose::from(&purpose).encode_to_vec();
+        self.write_config(config::purpose_key(&purpose.profile_id, &purpose.id), value, Some(catalog))?;
+        Ok(purpose)
+    }
+
+    /// Creates (`create`: a new number is assigned) or replaces a topic.
+    pub fn put_topic(&self, topic: Topic, create: bool) -> Result<Topic, StorageError> {
+        let _guard = self.admin_guard();
+        self.put_topic_locked(topic, create)
+    }
+
+    /// [`Store::put_topic`] with the admin lock already held.
+    fn put_topic_locked(&self, mut topic: Topic, create: bool) -> Result<Topic, StorageError> {
+        let mut catalog = (*self.catalog()).clone();
+        if catalog.purpose(&topic.profile_id, &topic.purpose_id).is_none() {
+            return Err(StorageError::NotFound(format!("purpose `{}`", topic.purpose_id)));
+        }
+        let now = self.now_us().div_euclid(1_000_000);
+        match (catalog.topic(&topic.profile_id, &topic.purpose_id, &topic.id), create) {
+            (Some(_), true) => return Err(StorageError::AlreadyExists(format!("topic `{}`", topic.id))),
+            (None, false) => return Err(StorageError::NotFound(format!("topic `{}`", topic.id))),
+            (Some(old), false) => {
+                topic.no = old.no;
+                topic.created_at = old.created_at;
+            }
+            (None, true) => {
+                let quota = self.inner.quotas.1;
+                let used = catalog.topics().filter(|t| t.profile_id == topic.profile_id).count();
+                if used >= quota {
+                    return Err(StorageError::Limit(format!(
+                        "profile `{}` has {quota} topics, the most one profile may have",
+                        topic.profile_id
+                    )));
+                }
+                let max = catalog.max_numbers().1;
+                topic.no = max.checked_add(1).ok_or_else(|| {
+                    StorageError::Limit(format!("at most {} topics per server", Subject::TOPIC_NO_MAX))
+                })?;
+                topic.created_at = now;
+            }
+        }
+        topic.updated_at = now;
+        catalog.insert_topic(topic.clone());
+        let value = StoredTopic::from(&topic).encode_to_vec();
+        self.write_config(config::topic_key(&topic.profile_id, &topic.purpose_id, &topic.id), value, Some(catalog))?;
+        Ok(topic)
+    }
+
+    /// Changes a stored profile in place: read, `change` and write happen under the admin
+    /// lock, so two concurrent updates of different fields both land.
+    pub fn update_profile(&self, id: &str, change: impl FnOnce(&mut Profile)) -> Result<Profile, StorageError> {
+        let _guard = self.admin_guard();
+        let mut current =
+            self.catalog().profile(id).cloned().ok_or_else(|| StorageError::NotFound(format!("profile `{id}`")))?;
+        change(&mut current);
+        self.put_profile_locked(current, false)
+    }
+
+    /// Changes a stored purpose in place, like [`Store::update_profile`].
+    pub fn update_purpose(
+        &self,
+        profile: &str,
+        id: &str,
+        change: impl FnOnce(&mut Purpose),
+    ) -> Result<Purpose, StorageError> {
+        let _guard = self.admin_guard();
+        let mut current = self
+            .catalog()
+            .purpose(profile, id)
+            .cloned()
+            .ok_or_else(|| StorageError::NotFound(format!("purpose `{id}`")))?;
+        change(&mut current);
+        self.put_purpose_locked(current, false)
+    }
+
+    /// Changes a stored topic in place, like [`Store::update_profile`].
+    pub fn update_topic(
+        &self,
+        profile: &str,
+        purpose: &str,
+        id: &str,
+        change: impl FnOnce(&mut Topic),
+    ) -> Result<Topic, StorageError> {
+        let _guard = self.admin_guard();
+        let mut current = self
+            .catalog()
+            .topic(profile, purpose, id)
+            .cloned()
+            .ok_or_else(|| StorageError::NotFound(format!("topic `{id}`")))?;
+        change(&mut current);
+        self.put_topic_locked(current, false)
+    }
+
+    /// Changes a stored API key in place (revocation), like [`Store::update_profile`].
+    pub fn update_api_key(
+        &self,
+        key_id: &str,
+        change: impl FnOnce(&mut StoredApiKey),
+    ) -> Result<StoredApiKey, StorageError> {
+        let _guard = self.admin_guard();
+        let mut key = self
+            .api_keys()
+            .get(key_id)
+            .cloned()
+            .ok_or_else(|| StorageError::NotFound(format!("API key `{key_id}`")))?;
+        change(&mut key);
+        self.put_api_key_locked(key.clone())?;
+        Ok(key)
+    }
+
+    pub fn api_keys(&self) -> Arc<HashMap<String, StoredApiKey>> {
+        self.inner.api_keys.load_full()
+    }
+
+    /// Stores an API key (new or revoked).
+    pub fn put_api_key(&self, key: StoredApiKey) -> Result<(), StorageError> {
+        let _guard = self.admin_guard();
+        self.put_api_key_locked(key)
+    }
+
+    fn put_api_key_locked(&self, key: StoredApiKey) -> Result<(), StorageError> {
+        let mut keys = (*self.api_keys()).clone();
+        self.write_config(config::api_key_key(&key.key_id), key.encode_to_vec(), None)?;
+        keys.insert(key.key_id.clone(), key);
+        self.inner.api_keys.store(Arc::new(keys));
+        self.inner.keys_changed.send_replace(());
+        Ok(())
+    }
+}

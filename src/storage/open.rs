@@ -1,0 +1,270 @@
+//! Opening a store: the guard checks of the data directory (see [`super::guard`]), RocksDB's
+//! options, first-time bootstrap (secrets, format marker), the consistency checks, and
+//! loading the catalog, the API keys and the hot index before anything is served.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use prost::Message;
+use rand::RngCore;
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, DBRecoveryMode, IteratorMode, Options,
+    WriteOptions,
+};
+use tokio::sync::{mpsc, watch};
+
+use super::codec::{
+    self, ALL_CFS, CF_CHANGES, CF_CONFIG, CF_IDEM, CF_INDEX, CF_META, CF_STATE, ContactKey, FORMAT_VERSION,
+    META_CONTACT_KEY, META_FORMAT, META_REVISION, META_TOKEN_KEY, StoredApiKey, StoredProfile, StoredPurpose,
+    StoredTopic,
+};
+use super::index::{HotIndex, KeyedIndex};
+use super::token::TokenKey;
+use super::{Inner, OpenStats, Shared, StorageError, Store, StoreOptions, guard, health, writer};
+use crate::decision::{Catalog, Profile, Purpose, Topic};
+
+fn db_options(cache: &Cache, point_lookups: bool, compress: bool) -> Options {
+    let mut opts = Options::default();
+    let mut block = BlockBasedOptions::default();
+    block.set_block_cache(cache);
+    if point_lookups {
+        // Most lookups of a new sender's contacts miss: a bloom filter answers them in memory.
+        block.set_bloom_filter(10.0, false);
+        block.set_cache_index_and_filter_blocks(true);
+        block.set_pin_l0_filter_and_index_blocks_in_cache(true);
+        // The same for the memtable: the writer's lookups of new contacts and unused
+        // idempotency keys otherwise walk the skiplist (14% of writer CPU in a profile).
+        opts.set_memtable_whole_key_filtering(true);
+        opts.set_memtable_prefix_bloom_ratio(0.1);
+    }
+    opts.set_block_based_table_factory(&block);
+    opts.set_compression_type(if compress { DBCompressionType::Lz4 } else { DBCompressionType::None });
+    opts
+}
+
+impl Store {
+    /// Opens (or creates) the store in `path` and loads the hot index. Refuses a directory
+    /// it cannot read whole: it never serves decisions from partial state, and never
+    /// re-initialises a store that existed (see [`guard`]).
+    pub fn open(path: &Path, options: StoreOptions) -> Result<(Store, OpenStats), StorageError> {
+        let started = Instant::now();
+        let corrupt = |detail: String| StorageError::Corrupt { path: path.display().to_string(), detail };
+        let dir_state = guard::inspect(path).map_err(corrupt)?;
+        let (marker, copy) = match dir_state {
+            guard::DirState::Fresh => (None, None),
+            guard::DirState::Existing { marker } => {
+                let copy = guard::PreOpenCopy::take(path, (options.clock)()).map_err(corrupt)?;
+                (marker, Some(copy))
+            }
+        };
+        // A refusal after RocksDB has run keeps the links, and says where they are.
+        let refuse = |detail: String| match &copy {
+            Some(c) => {
+                corrupt(format!("{detail}; every file as it was before this start is kept in `{}`", c.path().display()))
+            }
+            None => corrupt(detail),
+        };
+        if copy.is_some() {
+            let manifest = guard::current_manifest(path);
+            let listed =
+                DB::list_cf(&Options::default(), path).map_err(|e| refuse(format!("cannot read `{manifest}`: {e}")))?;
+            if let Some(missing) = ALL_CFS.iter().find(|cf| !listed.iter().any(|l| l == *cf)) {
+                return Err(refuse(format!(
+                    "`{manifest}` does not list the column family `{missing}`: the MANIFEST is damaged \
+                     (truncated?); refusing to open a partial store"
+                )));
+            }
+        }
+        let cache = Cache::new_lru_cache(options.block_cache_bytes);
+        let mut db_opts = Options::default();
+        // Only a fresh directory may become a new store.
+        db_opts.create_if_missing(copy.is_none());
+        db_opts.create_missing_column_families(copy.is_none());
+        db_opts.set_paranoid_checks(true);
+        // A torn last WAL record (power loss mid-write of an unacknowledged group) is
+        // dropped; corruption anywhere else refuses to open rather than lose changes.
+        db_opts.set_wal_recovery_mode(DBRecoveryMode::TolerateCorruptedTailRecords);
+        // The MANIFEST records every WAL and its synced size: a deleted or cut WAL that
+        // held acknowledged changes stops the open instead of being replayed short.
+        db_opts.set_track_and_verify_wals_in_manifest(true);
+        // Open every table file at start-up so a damaged one is found now, not mid-send.
+        db_opts.set_max_open_files(-1);
+        db_opts.increase_parallelism(2);
+        let cfs = ALL_CFS.iter().map(|name| {
+            let opts = match *name {
+                CF_STATE | CF_INDEX | CF_IDEM => db_options(&cache, true, true),
+                _ => db_options(&cache, false, true),
+            };
+            ColumnFamilyDescriptor::new(*name, opts)
+        });
+        let db = match DB::open_cf_descriptors(&db_opts, path, cfs) {
+            Ok(db) => db,
+            // Another process holds the directory: RocksDB touched nothing, keep no copy.
+            Err(e) if e.to_string().contains("LOCK") => {
+                if let Some(copy) = copy {
+                    copy.release();
+                }
+                return Err(corrupt(format!("the directory is in use by another process: {e}")));
+            }
+            Err(e) => return Err(refuse(e.to_string())),
+        };
+
+        let meta = db.cf_handle(CF_META).ok_or_else(|| refuse("column family `meta` is missing".to_owned()))?;
+        let (contact_secret, token_secret) = match db.get_cf(meta, META_FORMAT)? {
+            Some(format) if format == FORMAT_VERSION => {
+                let c =
+                    db.get_cf(meta, META_CONTACT_KEY)?.ok_or_else(|| refuse("contact key is missing".to_owned()))?;
+                let t = db.get_cf(meta, META_TOKEN_KEY)?.ok_or_else(|| refuse("token key is missing".to_owned()))?;
+                let c = <[u8; 16]>::try_from(c.as_slice()).map_err(|_| refuse("contact key is damaged".to_owned()))?;
+                let t = <[u8; 32]>::try_from(t.as_slice()).map_err(|_| refuse("token key is damaged".to_owned()))?;
+                (c, t)
+            }
+            Some(other) => {
+                return Err(refuse(format!("unknown format `{}`", String::from_utf8_lossy(&other))));
+            }
+            None if copy.is_some() => {
+                return Err(refuse(format!(
+                    "the store's metadata is missing although the directory held a store: `{}` or the \
+                     write-ahead log is damaged",
+                    guard::current_manifest(path)
+                )));
+            }
+            None => {
+                let mut rng = rand::rng();
+                let mut c = [0u8; 16];
+                let mut t = [0u8; 32];
+                rng.fill_bytes(&mut c);
+                rng.fill_bytes(&mut t);
+                let mut batch = rocksdb::WriteBatch::default();
+                batch.put_cf(meta, META_CONTACT_KEY, c);
+                batch.put_cf(meta, META_TOKEN_KEY, t);
+                batch.put_cf(meta, META_REVISION, 0u64.to_be_bytes());
+                batch.put_cf(meta, META_FORMAT, FORMAT_VERSION);
+                let mut wo = WriteOptions::default();
+                wo.set_sync(true);
+                db.write_opt(batch, &wo)?;
+                (c, t)
+            }
+        };
+        let revision = match db.get_cf(meta, META_REVISION)? {
+            Some(v) => codec::decode_u64(&v).ok_or_else(|| refuse("revision is damaged".to_owned()))?,
+            None => return Err(refuse("revision is missing".to_owned())),
+        };
+        if let Some(m) = marker
+            && revision < m.revision
+        {
+            return Err(refuse(format!(
+                "the store opened at revision {revision}, but revision {} was durable before: acknowledged \
+                 changes are missing (a damaged `{}` or write-ahead log?)",
+                m.revision,
+                guard::current_manifest(path)
+            )));
+        }
+        // The change feed must not run ahead of the stored revision.
+        let changes =
+            db.cf_handle(CF_CHANGES).ok_or_else(|| refuse("column family `changes` is missing".to_owned()))?;
+        if let Some(last) = db.iterator_cf(changes, IteratorMode::End).next() {
+            let (k, _) = last?;
+            let last_rev = codec::decode_u64(&k).ok_or_else(|| refuse("change feed key is damaged".to_owned()))?;
+            if last_rev > revision {
+                return Err(refuse(format!(
+                    "change feed reaches revision {last_rev} beyond stored revision {revision}"
+                )));
+            }
+        }
+
+        let (catalog, api_keys) = load_config(&db).map_err(refuse)?;
+        let index = load_index(&db).map_err(refuse)?;
+        let contacts = index.len();
+        // Checked and loaded: record the revision, and drop the pre-open links.
+        guard::write_marker(path, guard::Marker { revision })
+            .map_err(|e| refuse(format!("cannot write `{}`: {e}", guard::MARKER_FILE)))?;
+        let ack = guard::AckFile::open(path)
+            .map_err(|e| refuse(format!("cannot open `{}` for writing: {e}", guard::MARKER_FILE)))?;
+        if let Some(copy) = copy {
+            copy.release();
+        }
+
+        let shared = Arc::new(Shared {
+            db,
+            path: path.to_owned(),
+            keyed: KeyedIndex::new(contact_secret, index),
+            catalog: ArcSwap::from_pointee(catalog),
+            token_key: TokenKey { id: 1, secret: token_secret },
+            clock: options.clock.clone(),
+            health: health::Health::new(options.disk_free_min_bytes),
+        });
+        shared.health.check_space(path);
+        let (tx, rx) = mpsc::channel(options.write_queue_max.max(1));
+        let (rev_tx, rev_rx) = watch::channel(revision);
+        let writer_shared = Arc::clone(&shared);
+        let group_max = options.write_group_max.max(1);
+        let handle = std::thread::Builder::new()
+            .name("consentd-writer".to_owned())
+            .spawn(move || writer::run(&writer_shared, rx, &rev_tx, ack, revision, group_max))
+            .map_err(|e| corrupt(format!("cannot start the writer thread: {e}")))?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                shared,
+                writer_tx: Some(tx),
+                writer: Mutex::new(Some(handle)),
+                revision: rev_rx,
+                api_keys: ArcSwap::from_pointee(api_keys),
+                admin_lock: Mutex::new(()),
+                quotas: (options.purposes_per_profile_max, options.topics_per_profile_max),
+                keys_changed: watch::Sender::new(()),
+            }),
+        };
+        let stats = OpenStats { contacts, revision, load_ms: started.elapsed().as_millis() };
+        Ok((store, stats))
+    }
+}
+
+fn load_config(db: &DB) -> Result<(Catalog, HashMap<String, StoredApiKey>), String> {
+    let cf = db.cf_handle(CF_CONFIG).ok_or("column family `config` is missing")?;
+    let mut catalog = Catalog::default();
+    let mut keys = HashMap::new();
+    for item in db.iterator_cf(cf, IteratorMode::Start) {
+        let (k, v) = item.map_err(|e| format!("reading configuration: {e}"))?;
+        let name = String::from_utf8_lossy(&k).into_owned();
+        let bad = |e: String| format!("configuration entry `{name}` is damaged: {e}");
+        if name.starts_with("profile/") {
+            let p = StoredProfile::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
+            catalog.insert_profile(Profile::from(&p));
+        } else if name.starts_with("purpose/") {
+            let p = StoredPurpose::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
+            catalog.insert_purpose(Purpose::try_from(&p).map_err(bad)?);
+        } else if name.starts_with("topic/") {
+            let t = StoredTopic::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
+            catalog.insert_topic(Topic::try_from(&t).map_err(bad)?);
+        } else if name.starts_with("apikey/") {
+            let key = StoredApiKey::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
+            keys.insert(key.key_id.clone(), key);
+        } else {
+            return Err(bad("unknown entry".to_owned()));
+        }
+    }
+    Ok((catalog, keys))
+}
+
+fn load_index(db: &DB) -> Result<HotIndex, String> {
+    let cf = db.cf_handle(CF_INDEX).ok_or("column family `index` is missing")?;
+    // The estimate sizes the table once instead of rehashing it repeatedly while loading.
+    let estimate = db
+        .property_int_value_cf(cf, "rocksdb.estimate-num-keys")
+        .ok()
+        .flatten()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0);
+    let index = HotIndex::with_capacity(estimate);
+    for item in db.iterator_cf(cf, IteratorMode::Start) {
+        let (k, v) = item.map_err(|e| format!("reading the index: {e}"))?;
+        let key = ContactKey::from_slice(&k).ok_or("index key is damaged")?;
+        let state = codec::decode_index_entry(&v).ok_or_else(|| format!("index entry {} is damaged", key.log_tag()))?;
+        index.put(key, state);
+    }
+    Ok(index)
+}

@@ -1,0 +1,133 @@
+//! Reads of stored records outside the hot index: contact records, history pages and
+//! their chain check, the change feed, and full scans for export. A checksum failure or an
+//! undecodable value on the way is reported to the store's health (see [`super::health`]).
+
+use prost::Message;
+use rocksdb::{Direction, IteratorMode};
+
+use super::codec::{self, CF_CHANGES, CF_HISTORY, CF_STATE, ContactKey, EventBody, StoredContact, StoredEvent};
+use super::history::{self, ChainVerification};
+use super::{StorageError, Store};
+
+impl Store {
+    /// The profile of the contact point a valid token names (for access checks before
+    /// confirming); `None` when the record no longer exists.
+    pub fn token_profile(&self, token: &str) -> Result<Option<String>, StorageError> {
+        let now = self.now_us().div_euclid(1_000_000);
+        let claims = self.shared().token_key.verify(token, now)?;
+        Ok(self.get_contact(&claims.contact)?.map(|c| c.profile_id))
+    }
+
+    pub fn get_contact(&self, key: &ContactKey) -> Result<Option<StoredContact>, StorageError> {
+        let s = self.shared();
+        match s.db.get_pinned_cf(s.cf(CF_STATE)?, key.0).map_err(|e| s.read_error(e))? {
+            None => Ok(None),
+            Some(bytes) => StoredContact::decode(bytes.as_ref())
+                .map(Some)
+                .map_err(|e| s.undecodable(format!("contact {} is undecodable: {e}", key.log_tag()))),
+        }
+    }
+
+    /// History events of one contact point with `seq > after_seq`, at most `limit`.
+    pub fn history(
+        &self,
+        key: &ContactKey,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<(EventBody, StoredEvent)>, StorageError> {
+        let mut out = Vec::new();
+        for item in self.history_iter(key, after_seq)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, event) = item?;
+            out.push((self.decode_body(&event.body)?, event));
+        }
+        Ok(out)
+    }
+
+    fn decode_body(&self, body: &[u8]) -> Result<EventBody, StorageError> {
+        EventBody::decode(body).map_err(|e| self.shared().undecodable(format!("history event undecodable: {e}")))
+    }
+
+    fn history_iter(
+        &self,
+        key: &ContactKey,
+        after_seq: u64,
+    ) -> Result<impl Iterator<Item = Result<(u64, StoredEvent), StorageError>> + '_, StorageError> {
+        let s = self.shared();
+        let start = codec::history_key(key, after_seq.saturating_add(1));
+        let prefix = key.0;
+        let iter = s.db.iterator_cf(s.cf(CF_HISTORY)?, IteratorMode::From(&start, Direction::Forward));
+        Ok(iter
+            .map_while(move |item| match item {
+                Ok((k, v)) if k.len() == 24 && k[..16] == prefix => Some(Ok((k, v))),
+                Ok(_) => None,
+                Err(e) => Some(Err(s.read_error(e))),
+            })
+            .map(|item| {
+                let (k, v) = item?;
+                let seq = codec::decode_u64(&k[16..]).unwrap_or(0);
+                let event = StoredEvent::decode(v.as_ref())
+                    .map_err(|e| s.undecodable(format!("history event {seq} undecodable: {e}")))?;
+                Ok((seq, event))
+            }))
+    }
+
+    /// Verifies the whole hash chain of one contact point against its stored head.
+    pub fn verify_history(&self, key: &ContactKey) -> Result<ChainVerification, StorageError> {
+        let (len, head) = match self.get_contact(key)? {
+            Some(c) => (c.history_len, c.last_hash),
+            None => (0, Vec::new()),
+        };
+        let mut events = Vec::new();
+        for item in self.history_iter(key, 0)? {
+            match item {
+                Ok(e) => events.push(e),
+                Err(StorageError::Corrupt { detail, .. }) => {
+                    return Ok(ChainVerification {
+                        intact: false,
+                        events_checked: events.len() as u64,
+                        first_broken_seq: events.len() as u64 + 1,
+                        detail,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(history::verify_chain(events, len, &head))
+    }
+
+    /// Applied changes with a revision greater than `after`, in revision order, at most `limit`.
+    pub fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, EventBody, StoredEvent)>, StorageError> {
+        let s = self.shared();
+        let start = codec::revision_key(after.saturating_add(1));
+        let mut out = Vec::new();
+        for item in s.db.iterator_cf(s.cf(CF_CHANGES)?, IteratorMode::From(&start, Direction::Forward)) {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item.map_err(|e| s.read_error(e))?;
+            let bad = || s.undecodable("change feed entry is damaged".to_owned());
+            let rev = codec::decode_u64(&k).ok_or_else(bad)?;
+            let hist = s.db.get_pinned_cf(s.cf(CF_HISTORY)?, &*v).map_err(|e| s.read_error(e))?.ok_or_else(bad)?;
+            let event = StoredEvent::decode(hist.as_ref()).map_err(|_| bad())?;
+            out.push((rev, self.decode_body(&event.body)?, event));
+        }
+        Ok(out)
+    }
+
+    /// Every stored contact point, in key order, for export.
+    pub fn for_each_contact(&self, mut f: impl FnMut(StoredContact) -> bool) -> Result<(), StorageError> {
+        let s = self.shared();
+        for item in s.db.iterator_cf(s.cf(CF_STATE)?, IteratorMode::Start) {
+            let (_, v) = item.map_err(|e| s.read_error(e))?;
+            let contact =
+                StoredContact::decode(v.as_ref()).map_err(|e| s.undecodable(format!("contact undecodable: {e}")))?;
+            if !f(contact) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
