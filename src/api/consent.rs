@@ -59,7 +59,7 @@ fn contact_ref(
     principal.may(profile_id)?;
     let profile = catalog.active_profile(profile_id).map_err(|e| ApiError::resolve(prefix, &e))?;
     let channel = convert::channel(&format!("{prefix}channel"), channel)?;
-    let normalized = contact::normalize(channel, raw, profile.default_region.as_deref())
+    let normalized = contact::normalize(channel.contact_kind(), raw, profile.default_region.as_deref())
         .map_err(|e| ApiError::invalid(format!("{prefix}contact_point"), raw, e))?;
     Ok(ContactRef { profile_id: profile_id.to_owned(), channel, contact_point: normalized.into_string() })
 }

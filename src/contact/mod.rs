@@ -1,12 +1,13 @@
 //! Contact point parsing and normalization: email addresses, E.164 phone numbers and
 //! opaque device tokens. Pure functions; the same person typed two ways must come out as
 //! one contact point, so every read and write goes through [`normalize`].
+//!
+//! At the bottom of the crate: it depends on nothing in it. Which [`Kind`] a channel
+//! delivers to is the decision model's business (`decision::Channel::contact_kind`).
 
 use std::str::FromStr;
 
 use email_address::EmailAddress;
-
-use crate::decision::Channel;
 
 /// Longest email address accepted (RFC 5321 path limit minus the angle brackets).
 pub const EMAIL_BYTES_MAX: usize = 254;
@@ -55,20 +56,10 @@ pub enum Kind {
     Token,
 }
 
-impl Kind {
-    pub fn of(channel: Channel) -> Kind {
-        match channel {
-            Channel::Email => Kind::Email,
-            Channel::Sms | Channel::Whatsapp | Channel::Voice => Kind::Phone,
-            Channel::Push | Channel::Custom => Kind::Token,
-        }
-    }
-}
-
-/// Normalizes `raw` for `channel`. `default_region` (ISO 3166-1 alpha-2) is used for phone
-/// numbers written without a country code.
-pub fn normalize(channel: Channel, raw: &str, default_region: Option<&str>) -> Result<Normalized, ContactError> {
-    match Kind::of(channel) {
+/// Normalizes `raw` as a contact point of `kind`. `default_region` (ISO 3166-1 alpha-2) is
+/// used for phone numbers written without a country code.
+pub fn normalize(kind: Kind, raw: &str, default_region: Option<&str>) -> Result<Normalized, ContactError> {
+    match kind {
         Kind::Email => normalize_email(raw),
         Kind::Phone => normalize_phone(raw, default_region),
         Kind::Token => normalize_token(raw),

@@ -22,6 +22,16 @@ impl Channel {
     pub const ALL: [Channel; 6] =
         [Channel::Email, Channel::Sms, Channel::Whatsapp, Channel::Push, Channel::Voice, Channel::Custom];
 
+    /// The form of contact point this channel delivers to.
+    pub fn contact_kind(self) -> crate::contact::Kind {
+        use crate::contact::Kind;
+        match self {
+            Channel::Email => Kind::Email,
+            Channel::Sms | Channel::Whatsapp | Channel::Voice => Kind::Phone,
+            Channel::Push | Channel::Custom => Kind::Token,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",

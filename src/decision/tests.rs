@@ -162,7 +162,7 @@ fn build_state(catalog: &Catalog, profile: &Profile, case: &Case) -> Result<OneC
     };
     let channel = Channel::parse(&case.request.channel).ok_or("bad channel")?;
     let raw = spec.contact_point.as_deref().unwrap_or(&case.request.contact_point);
-    let key = contact::normalize(channel, raw, profile.default_region.as_deref())
+    let key = contact::normalize(channel.contact_kind(), raw, profile.default_region.as_deref())
         .ok()
         .map(|n| (profile.id.clone(), channel, n.into_string()));
     let mut suppressions = Suppressions::NONE;
@@ -439,5 +439,17 @@ proptest! {
         // An empty state and no state at all are the same thing.
         let empty = ContactState::default();
         prop_assert_eq!(decide(model, Some(&empty), subject, now), decide(model, None, subject, now));
+    }
+}
+
+#[test]
+fn each_channel_delivers_to_one_kind_of_contact_point() {
+    use crate::contact::Kind;
+    assert_eq!(Channel::Email.contact_kind(), Kind::Email);
+    for phone in [Channel::Sms, Channel::Whatsapp, Channel::Voice] {
+        assert_eq!(phone.contact_kind(), Kind::Phone);
+    }
+    for token in [Channel::Push, Channel::Custom] {
+        assert_eq!(token.contact_kind(), Kind::Token);
     }
 }
