@@ -1,6 +1,7 @@
 //! The gRPC edge: generated code (fenced in [`pb`]), conversions, services.
 
-/// Generated protobuf and gRPC code. Nothing outside `api` uses these types.
+/// Generated protobuf and gRPC code. Inside the library nothing outside `api` uses these
+/// types; the clients (consentctl, the fuzz targets, tests and benches) do.
 #[allow(
     clippy::all,
     clippy::pedantic,

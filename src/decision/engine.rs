@@ -79,10 +79,6 @@ impl Reason {
             Reason::NotOptedOut => "NOT_OPTED_OUT",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Reason> {
-        Reason::ALL.into_iter().find(|r| r.as_str() == s)
-    }
 }
 
 /// A decision: the outcome, its reason, and for `Suppressed` the kind that matched.

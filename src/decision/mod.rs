@@ -2,7 +2,7 @@
 //! `decide()`. No I/O, no clock, no tokio, tonic, prost or rocksdb: time is an argument and
 //! state comes in through [`StateSource`].
 //!
-//! The contract is `shared/DECISION-RULES.md`. Rows are checked in this order:
+//! The contract is `docs/DECISION-RULES.md`. Rows are checked in this order:
 //! - an unknown or deactivated profile is a request error before anything else, because the
 //!   profile's default phone region is needed to tell whether a number is valid;
 //! - row 2 (purpose and topic) is a property of the request, not of a recipient, so it is

@@ -70,14 +70,6 @@ pub enum EnforcementModel {
 }
 
 impl EnforcementModel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EnforcementModel::Restrictive => "restrictive",
-            EnforcementModel::NonRestrictive => "non_restrictive",
-            EnforcementModel::Disabled => "disabled",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<EnforcementModel> {
         match s {
             "restrictive" => Some(EnforcementModel::Restrictive),
@@ -103,14 +95,6 @@ impl PurposeKind {
         match self {
             PurposeKind::Commercial | PurposeKind::Custom => EnforcementModel::Restrictive,
             PurposeKind::Transactional => EnforcementModel::NonRestrictive,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PurposeKind::Commercial => "commercial",
-            PurposeKind::Transactional => "transactional",
-            PurposeKind::Custom => "custom",
         }
     }
 
@@ -464,10 +448,6 @@ impl ContactState {
             (Err(_), None) => return,
         }
         *self = ContactState::from_sorted(self.suppressions(), &records);
-    }
-
-    pub fn records(&self) -> impl Iterator<Item = (Subject, Record)> + '_ {
-        self.to_packed().into_iter().map(|r| (r.subject(), r.record()))
     }
 
     pub fn is_empty(&self) -> bool {

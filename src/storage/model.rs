@@ -35,24 +35,6 @@ impl Source {
     pub fn from_u32(n: u32) -> Option<Source> {
         Source::ALL.into_iter().find(|s| *s as u32 == n)
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::PreferenceCenter => "preference_center",
-            Source::Form => "form",
-            Source::Import => "import",
-            Source::SmsKeyword => "sms_keyword",
-            Source::OneClickUnsubscribe => "one_click_unsubscribe",
-            Source::Admin => "admin",
-            Source::Api => "api",
-            Source::CrmSync => "crm_sync",
-            Source::DoubleOptInConfirmation => "double_opt_in_confirmation",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Source> {
-        Source::ALL.into_iter().find(|x| x.as_str() == s)
-    }
 }
 
 /// Where a contact point lives: profile, channel and normalized value.
