@@ -69,7 +69,32 @@ pub struct Limits {
     pub shutdown_grace_ms: u64,
 }
 
+/// Limits that are the same for every server (part of the API's contract), beside the
+/// configurable ones in [`Limits::DEFAULT`].
 impl Limits {
+    /// Longest idempotency key.
+    pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 128;
+    /// History events per page when the request names no size.
+    pub const HISTORY_PAGE_DEFAULT: usize = 100;
+    /// Most history events per page.
+    pub const HISTORY_PAGE_MAX: usize = 1000;
+    /// Longest inbound SMS body looked at (keywords are single words).
+    pub const SMS_BODY_CHARS_MAX: usize = 1600;
+    /// History events per `ExportRecords` message (a longer history is paged).
+    pub const EXPORT_EVENTS_PER_MESSAGE_MAX: usize = 500;
+    /// Longest id of a profile, purpose or topic.
+    pub const ID_CHARS_MAX: usize = 64;
+    /// Longest free-text field (reason, display name, proof strings other than notice text).
+    pub const TEXT_CHARS_MAX: usize = 1024;
+    /// Longest notice text kept as proof.
+    pub const NOTICE_TEXT_BYTES_MAX: usize = 64 * 1024;
+    /// How far in the future an `occurred_at` may be (clock skew of the source system).
+    pub const FUTURE_SKEW_SECS: i64 = 300;
+    /// Largest page of a list call.
+    pub const LIST_PAGE_MAX: usize = 1000;
+    /// Bytes of messages decoded at once in the whole process (see `api::codec`).
+    pub const DECODE_BYTES_IN_FLIGHT_MAX: usize = 256 << 20;
+
     pub const DEFAULT: Limits = Limits {
         message_bytes_max: 16 << 20,
         check_batch_items_max: 16_384,

@@ -175,7 +175,7 @@ pub async fn run_with_store(
     // Twice the largest item limit: the services name the field and their own limit for
     // a batch somewhat too large; the codec refuses absurd ones before they are decoded.
     crate::api::codec::raise_wire_items_max(
-        2 * limits.check_batch_items_max.max(limits.set_batch_items_max).max(crate::api::consent::HISTORY_PAGE_MAX),
+        2 * limits.check_batch_items_max.max(limits.set_batch_items_max).max(crate::config::Limits::HISTORY_PAGE_MAX),
     );
     let metrics = Metrics::new();
     let (stop_tx, stop_rx) = watch::channel(false);

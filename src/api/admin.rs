@@ -7,12 +7,10 @@ use super::auth::{Principal, Scope, hash_secret, new_key_material, principal};
 use super::convert;
 use super::error::{ApiError, ApiResult};
 use super::pb;
+use crate::config::Limits;
 use crate::decision::{Profile, Purpose, Topic};
 use crate::storage::Store;
 use crate::storage::codec::StoredApiKey;
-
-/// Largest page of a list call.
-pub const LIST_PAGE_MAX: usize = 1000;
 
 #[derive(Clone, Debug)]
 pub struct AdminApi {
@@ -29,8 +27,12 @@ fn admin<T>(req: &Request<T>) -> ApiResult<Principal> {
 fn page<T>(items: Vec<(String, T)>, page_size: i32, token: &str) -> ApiResult<(Vec<T>, String)> {
     let size = match page_size {
         0 => 100,
-        n if n < 0 || n as usize > LIST_PAGE_MAX => {
-            return Err(ApiError::invalid("page_size", &n.to_string(), format!("must be 0 to {LIST_PAGE_MAX}")));
+        n if n < 0 || n as usize > Limits::LIST_PAGE_MAX => {
+            return Err(ApiError::invalid(
+                "page_size",
+                &n.to_string(),
+                format!("must be 0 to {}", Limits::LIST_PAGE_MAX),
+            ));
         }
         n => n as usize,
     };
@@ -317,7 +319,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         {
             return Err(ApiError::invalid("expire_time", &t.to_string(), "must be in the future").into());
         }
-        convert::text("description", &description, convert::TEXT_CHARS_MAX)?;
+        convert::text("description", &description, Limits::TEXT_CHARS_MAX)?;
         if scopes.is_empty() {
             return Err(ApiError::invalid_field("scopes", "at least one scope is required").into());
         }

@@ -7,7 +7,7 @@
 //!   past [`wire_items_max`] the message is refused, so the decoded size is bounded by the
 //!   item limit, not the byte limit. (The services still check their own, smaller limit
 //!   per field and name it; this pass only keeps memory bounded until they can.)
-//! - **Bytes being decoded, server-wide.** At most [`DECODE_BYTES_IN_FLIGHT_MAX`] bytes of
+//! - **Bytes being decoded, server-wide.** At most [`Limits::DECODE_BYTES_IN_FLIGHT_MAX`] bytes of
 //!   messages are decoded at once in the process; a message past that answers
 //!   `RESOURCE_EXHAUSTED` and the client retries.
 //!
@@ -23,9 +23,7 @@ use prost::Message;
 use tonic::Status;
 use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder};
 
-/// Bytes of messages being decoded at once in the whole process (256 MiB): with the
-/// per-item bound this keeps decoding's peak memory to a few hundred MiB at worst.
-pub const DECODE_BYTES_IN_FLIGHT_MAX: usize = 256 << 20;
+use crate::config::Limits;
 
 /// 0 until a server sets it: a process without a server (a client) decodes without the
 /// item bound.
@@ -97,7 +95,7 @@ impl<U: Message + Default> Decoder for LimitedDecoder<U> {
         let len = buf.remaining();
         let before = DECODE_BYTES_IN_FLIGHT.fetch_add(len, Ordering::Relaxed);
         let _in_flight = InFlight(len);
-        if before > 0 && before + len > DECODE_BYTES_IN_FLIGHT_MAX {
+        if before > 0 && before + len > Limits::DECODE_BYTES_IN_FLIGHT_MAX {
             return Err(Status::resource_exhausted(format!(
                 "the server is decoding {} MiB of other messages; retry this {} KiB message shortly",
                 before >> 20,

@@ -27,15 +27,6 @@ use crate::storage::model::{
     ChangeResult, Confirmation, ConsentChange, ContactRef, Idempotency, Source, SuppressionChange,
 };
 
-/// Longest idempotency key.
-pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 128;
-/// History page size limits.
-pub const HISTORY_PAGE_DEFAULT: usize = 100;
-pub const HISTORY_PAGE_MAX: usize = 1000;
-/// Longest inbound SMS body looked at (keywords are single words).
-pub const SMS_BODY_CHARS_MAX: usize = 1600;
-/// History events per `ExportRecords` message (a longer history is paged).
-pub const EXPORT_EVENTS_PER_MESSAGE_MAX: usize = 500;
 /// Changes read from the store per step of a watch stream.
 const WATCH_PAGE: usize = 256;
 
@@ -130,14 +121,14 @@ impl ConsentApi {
                 "only an opt-in expires; an opt-out never does",
             ));
         }
-        convert::text(&format!("{p}reason"), &reason, convert::TEXT_CHARS_MAX)?;
+        convert::text(&format!("{p}reason"), &reason, Limits::TEXT_CHARS_MAX)?;
         let idempotency = if idempotency_key.is_empty() {
             None
         } else {
-            if idempotency_key.len() > IDEMPOTENCY_KEY_CHARS_MAX {
+            if idempotency_key.len() > Limits::IDEMPOTENCY_KEY_CHARS_MAX {
                 return Err(ApiError::invalid_field(
                     format!("{prefix}idempotency_key"),
-                    format!("longer than {IDEMPOTENCY_KEY_CHARS_MAX} bytes"),
+                    format!("longer than {} bytes", Limits::IDEMPOTENCY_KEY_CHARS_MAX),
                 ));
             }
             let mut h = Sha256::new();
@@ -179,7 +170,7 @@ impl ConsentApi {
     ) -> ApiResult<(bool, u64)> {
         let contact = contact_ref(&self.store.catalog(), principal, "", profile_id, channel, raw)?;
         let kind = convert::suppression_kind("kind", kind)?;
-        convert::text("reason", &reason, convert::TEXT_CHARS_MAX)?;
+        convert::text("reason", &reason, Limits::TEXT_CHARS_MAX)?;
         let now_us = self.store.now_us();
         let change = SuppressionChange {
             contact,
@@ -329,11 +320,14 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let pb::GetHistoryRequest { profile_id, channel, contact_point, page_size, page_token } = req.into_inner();
         let c = contact_ref(&self.store.catalog(), &principal, "", &profile_id, channel, &contact_point)?;
         let limit = match page_size {
-            0 => HISTORY_PAGE_DEFAULT,
-            n if n < 0 || n as usize > HISTORY_PAGE_MAX => {
-                return Err(
-                    ApiError::invalid("page_size", &n.to_string(), format!("must be 0 to {HISTORY_PAGE_MAX}")).into()
-                );
+            0 => Limits::HISTORY_PAGE_DEFAULT,
+            n if n < 0 || n as usize > Limits::HISTORY_PAGE_MAX => {
+                return Err(ApiError::invalid(
+                    "page_size",
+                    &n.to_string(),
+                    format!("must be 0 to {}", Limits::HISTORY_PAGE_MAX),
+                )
+                .into());
             }
             n => n as usize,
         };
@@ -427,8 +421,10 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
     ) -> Result<Response<pb::HandleInboundSmsResponse>, Status> {
         let principal = write_principal(&req)?;
         let pb::HandleInboundSmsRequest { profile_id, from_number, body, occurred_at } = req.into_inner();
-        if body.len() > SMS_BODY_CHARS_MAX {
-            return Err(ApiError::invalid_field("body", format!("longer than {SMS_BODY_CHARS_MAX} bytes")).into());
+        if body.len() > Limits::SMS_BODY_CHARS_MAX {
+            return Err(
+                ApiError::invalid_field("body", format!("longer than {} bytes", Limits::SMS_BODY_CHARS_MAX)).into()
+            );
         }
         let contact =
             contact_ref(&self.store.catalog(), &principal, "", &profile_id, pb::Channel::Sms as i32, &from_number)
@@ -520,15 +516,15 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
                 let mut after_seq = 0;
                 loop {
                     // One more than a page tells whether another page follows.
-                    let mut page = match store.history(&key, after_seq, EXPORT_EVENTS_PER_MESSAGE_MAX + 1) {
+                    let mut page = match store.history(&key, after_seq, Limits::EXPORT_EVENTS_PER_MESSAGE_MAX + 1) {
                         Ok(page) => page,
                         Err(e) => {
                             let _ = tx.blocking_send(Err(Status::from(e)));
                             return false;
                         }
                     };
-                    let full = page.len() > EXPORT_EVENTS_PER_MESSAGE_MAX;
-                    page.truncate(EXPORT_EVENTS_PER_MESSAGE_MAX);
+                    let full = page.len() > Limits::EXPORT_EVENTS_PER_MESSAGE_MAX;
+                    page.truncate(Limits::EXPORT_EVENTS_PER_MESSAGE_MAX);
                     after_seq = page.last().map_or(after_seq, |(body, _)| body.seq);
                     msg.events = page.into_iter().map(|(body, stored)| convert::event_to_pb(body, &stored)).collect();
                     let next = pb::ExportRecordsResponse {

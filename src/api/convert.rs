@@ -6,21 +6,13 @@ use prost_types::{Duration, Timestamp};
 
 use super::error::{ApiError, ApiResult};
 use super::pb;
+use crate::config::Limits;
 use crate::decision::{
     Catalog, Channel, DoubleOptInMode, EnforcementModel, Outcome, Profile, Purpose, PurposeKind, Reason, Status,
     SuppressionKind, Topic, keywords,
 };
 use crate::storage::codec::{EventBody, StoredEvent, StoredProof, StoredRecord};
 use crate::storage::model::Source;
-
-/// Longest id of a profile, purpose or topic.
-pub const ID_CHARS_MAX: usize = 64;
-/// Longest free-text field (reason, display name, proof strings other than notice text).
-pub const TEXT_CHARS_MAX: usize = 1024;
-/// Longest notice text kept as proof.
-pub const NOTICE_TEXT_BYTES_MAX: usize = 64 * 1024;
-/// How far in the future an `occurred_at` may be (clock skew of the source system).
-pub const FUTURE_SKEW_SECS: i64 = 300;
 
 pub fn channel(field: &str, n: i32) -> ApiResult<Channel> {
     match pb::Channel::try_from(n) {
@@ -161,10 +153,10 @@ pub fn ts_to_us(field: &str, ts: Option<Timestamp>) -> ApiResult<Option<i64>> {
 pub fn occurred_at(field: &str, ts: Option<Timestamp>, now_us: i64) -> ApiResult<i64> {
     match ts_to_us(field, ts)? {
         None => Ok(now_us),
-        Some(us) if us > now_us + FUTURE_SKEW_SECS * 1_000_000 => Err(ApiError::invalid(
+        Some(us) if us > now_us + Limits::FUTURE_SKEW_SECS * 1_000_000 => Err(ApiError::invalid(
             field,
             &format!("{}", us / 1_000_000),
-            format!("lies more than {FUTURE_SKEW_SECS} s in the future"),
+            format!("lies more than {} s in the future", Limits::FUTURE_SKEW_SECS),
         )),
         Some(us) => Ok(us),
     }
@@ -173,7 +165,7 @@ pub fn occurred_at(field: &str, ts: Option<Timestamp>, now_us: i64) -> ApiResult
 /// Checks an id: lower-case letters, digits, `-` and `_`, 1 to 64 characters.
 pub fn id(field: &str, value: &str) -> ApiResult<()> {
     let ok = !value.is_empty()
-        && value.len() <= ID_CHARS_MAX
+        && value.len() <= Limits::ID_CHARS_MAX
         && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if ok { Ok(()) } else { Err(ApiError::invalid(field, value, "must be 1 to 64 of a-z, 0-9, `-`, `_`")) }
 }
@@ -196,12 +188,12 @@ pub fn proof(field: &str, p: Option<pb::Proof>) -> ApiResult<Option<StoredProof>
         ("notice_version", &notice_version),
         ("notice_hash", &notice_hash),
     ] {
-        text(&format!("{field}.{name}"), v, TEXT_CHARS_MAX)?;
+        text(&format!("{field}.{name}"), v, Limits::TEXT_CHARS_MAX)?;
     }
     if !ip_address.is_empty() && ip_address.parse::<std::net::IpAddr>().is_err() {
         return Err(ApiError::invalid(format!("{field}.ip_address"), &ip_address, "not an IP address"));
     }
-    text(&format!("{field}.notice_text"), &notice_text, NOTICE_TEXT_BYTES_MAX)?;
+    text(&format!("{field}.notice_text"), &notice_text, Limits::NOTICE_TEXT_BYTES_MAX)?;
     Ok(Some(StoredProof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text }))
 }
 
@@ -390,7 +382,7 @@ pub fn profile_from_pb(p: pb::Profile) -> ApiResult<Profile> {
         update_time: _,
     } = p;
     id("profile.profile_id", &profile_id)?;
-    text("profile.display_name", &display_name, TEXT_CHARS_MAX)?;
+    text("profile.display_name", &display_name, Limits::TEXT_CHARS_MAX)?;
     let mut profile = Profile::new(&profile_id);
     profile.display_name = display_name;
     if !default_region.is_empty() {
@@ -458,7 +450,7 @@ pub fn purpose_from_pb(p: pb::Purpose) -> ApiResult<Purpose> {
     } = p;
     id("purpose.profile_id", &profile_id)?;
     id("purpose.purpose_id", &purpose_id)?;
-    text("purpose.display_name", &display_name, TEXT_CHARS_MAX)?;
+    text("purpose.display_name", &display_name, Limits::TEXT_CHARS_MAX)?;
     let kind = purpose_kind("purpose.kind", kind)?;
     let mut purpose = Purpose::new(&profile_id, &purpose_id, kind, 0);
     purpose.display_name = display_name;
@@ -494,7 +486,7 @@ pub fn topic_from_pb(t: pb::Topic) -> ApiResult<Topic> {
     id("topic.profile_id", &profile_id)?;
     id("topic.purpose_id", &purpose_id)?;
     id("topic.topic_id", &topic_id)?;
-    text("topic.display_name", &display_name, TEXT_CHARS_MAX)?;
+    text("topic.display_name", &display_name, Limits::TEXT_CHARS_MAX)?;
     Ok(Topic { profile_id, purpose_id, id: topic_id, display_name, active: true, no: 0, created_at: 0, updated_at: 0 })
 }
 
