@@ -77,7 +77,7 @@ async fn an_undecodable_message_is_invalid_argument() {
 async fn connection_floods_are_capped_and_silent_connections_closed() {
     let server = TestServer::start_with(|c| {
         c.limits.connections_max = 20;
-        c.limits.handshake_timeout_ms = 300;
+        c.limits.handshake_timeout_ms = 2_000;
     })
     .await;
     // 30 raw TCP connections that never say anything.
