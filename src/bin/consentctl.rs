@@ -603,16 +603,25 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 print(&r.profile.as_ref().map(profile_json).unwrap_or_default(), j);
             }
             ProfileCmd::List { all } => {
-                let r = c
-                    .admin()
-                    .list_profiles(pb::ListProfilesRequest {
-                        page_size: 1000,
-                        page_token: String::new(),
-                        include_inactive: all,
-                    })
-                    .await?
-                    .into_inner();
-                print(&json!({"profiles": r.profiles.iter().map(profile_json).collect::<Vec<_>>()}), j);
+                // Every page, not just the first: a list that stops at 1,000 silently lies.
+                let (mut items, mut token) = (Vec::new(), String::new());
+                loop {
+                    let r = c
+                        .admin()
+                        .list_profiles(pb::ListProfilesRequest {
+                            page_size: 1000,
+                            page_token: token,
+                            include_inactive: all,
+                        })
+                        .await?
+                        .into_inner();
+                    items.extend(r.profiles.iter().map(profile_json));
+                    token = r.next_page_token;
+                    if token.is_empty() {
+                        break;
+                    }
+                }
+                print(&json!({ "profiles": items }), j);
             }
             ProfileCmd::Deactivate { id } => {
                 let r =
@@ -650,17 +659,25 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 print(&r.purpose.as_ref().map(purpose_json).unwrap_or_default(), j);
             }
             PurposeCmd::List { profile } => {
-                let r = c
-                    .admin()
-                    .list_purposes(pb::ListPurposesRequest {
-                        profile_id: profile,
-                        page_size: 1000,
-                        page_token: String::new(),
-                        include_inactive: true,
-                    })
-                    .await?
-                    .into_inner();
-                print(&json!({"purposes": r.purposes.iter().map(purpose_json).collect::<Vec<_>>()}), j);
+                let (mut items, mut token) = (Vec::new(), String::new());
+                loop {
+                    let r = c
+                        .admin()
+                        .list_purposes(pb::ListPurposesRequest {
+                            profile_id: profile.clone(),
+                            page_size: 1000,
+                            page_token: token,
+                            include_inactive: true,
+                        })
+                        .await?
+                        .into_inner();
+                    items.extend(r.purposes.iter().map(purpose_json));
+                    token = r.next_page_token;
+                    if token.is_empty() {
+                        break;
+                    }
+                }
+                print(&json!({ "purposes": items }), j);
             }
             PurposeCmd::Deactivate { profile, id } => {
                 let r = c
@@ -680,18 +697,26 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     print(&r.topic.as_ref().map(topic_json).unwrap_or_default(), j);
                 }
                 TopicCmd::List { profile, purpose } => {
-                    let r = c
-                        .admin()
-                        .list_topics(pb::ListTopicsRequest {
-                            profile_id: profile,
-                            purpose_id: purpose,
-                            page_size: 1000,
-                            page_token: String::new(),
-                            include_inactive: true,
-                        })
-                        .await?
-                        .into_inner();
-                    print(&json!({"topics": r.topics.iter().map(topic_json).collect::<Vec<_>>()}), j);
+                    let (mut items, mut token) = (Vec::new(), String::new());
+                    loop {
+                        let r = c
+                            .admin()
+                            .list_topics(pb::ListTopicsRequest {
+                                profile_id: profile.clone(),
+                                purpose_id: purpose.clone(),
+                                page_size: 1000,
+                                page_token: token,
+                                include_inactive: true,
+                            })
+                            .await?
+                            .into_inner();
+                        items.extend(r.topics.iter().map(topic_json));
+                        token = r.next_page_token;
+                        if token.is_empty() {
+                            break;
+                        }
+                    }
+                    print(&json!({ "topics": items }), j);
                 }
                 TopicCmd::Deactivate { profile, purpose, id } => {
                     let r = c
@@ -735,12 +760,20 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 }
             }
             KeyCmd::List => {
-                let r = c
-                    .admin()
-                    .list_api_keys(pb::ListApiKeysRequest { page_size: 1000, page_token: String::new() })
-                    .await?
-                    .into_inner();
-                print(&json!({"api_keys": r.api_keys.iter().map(key_json).collect::<Vec<_>>()}), j);
+                let (mut items, mut token) = (Vec::new(), String::new());
+                loop {
+                    let r = c
+                        .admin()
+                        .list_api_keys(pb::ListApiKeysRequest { page_size: 1000, page_token: token })
+                        .await?
+                        .into_inner();
+                    items.extend(r.api_keys.iter().map(key_json));
+                    token = r.next_page_token;
+                    if token.is_empty() {
+                        break;
+                    }
+                }
+                print(&json!({ "api_keys": items }), j);
             }
             KeyCmd::Revoke { key_id } => {
                 let r = c.admin().revoke_api_key(pb::RevokeApiKeyRequest { key_id }).await?.into_inner();

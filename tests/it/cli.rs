@@ -259,3 +259,46 @@ async fn check_file_agrees_with_unary_checks() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn list_commands_follow_every_page() {
+    let server = TestServer::start().await;
+    let mut admin = server.admin(None).await;
+    // One more than a page: the first key ends protected mode, so it is the admin key.
+    let root = admin
+        .create_api_key(pb::CreateApiKeyRequest {
+            description: "root".into(),
+            scopes: vec![pb::ApiKeyScope::Admin as i32],
+            ..Default::default()
+        })
+        .await
+        .expect("root")
+        .into_inner()
+        .secret;
+    let mut admin = server.admin(Some(&root)).await;
+    for i in 0..1_000 {
+        admin
+            .create_api_key(pb::CreateApiKeyRequest {
+                description: format!("k{i}"),
+                scopes: vec![pb::ApiKeyScope::Check as i32],
+                ..Default::default()
+            })
+            .await
+            .expect("key");
+    }
+    let addr = format!("http://{}", server.addr);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_consentctl"))
+            .args(["--json", "key", "list"])
+            .env("CONSENTD_ADDR", addr)
+            .env("CONSENTD_API_KEY", root)
+            .output()
+            .expect("run consentctl")
+    })
+    .await
+    .expect("join");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(listed["api_keys"].as_array().map(Vec::len), Some(1_001));
+    server.stop().await;
+}
