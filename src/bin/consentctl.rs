@@ -1,8 +1,9 @@
 //! consentctl: the command-line client of consentd. Talks gRPC to a running server.
 //!
-//! Exit codes: 0 success (for `check`: the decision is send), 10 `check` decided block,
-//! 2 usage error, 65 invalid input, 69 server unavailable, 77 not authenticated or not
-//! permitted, 1 anything else.
+//! Exit codes (see [`exit`]): 0 success (for `check`: the decision is send), 10 `check`
+//! decided block, 3 done but with findings (`history`: the chain is broken; `import`: rows
+//! were rejected), 2 usage error, 65 invalid input, 66 a file cannot be read, 69 server
+//! unavailable, 77 not authenticated or not permitted, 1 anything else.
 
 use std::process::ExitCode;
 
@@ -12,6 +13,21 @@ use serde_json::{Value, json};
 use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+/// Exit codes, named (BSD `sysexits` where one fits).
+mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    pub const USAGE: u8 = 2;
+    /// The command ran, and what it found needs attention (a broken chain, rejected rows).
+    pub const FINDINGS: u8 = 3;
+    /// `check`: the decision is block.
+    pub const BLOCKED: u8 = 10;
+    pub const DATA_ERR: u8 = 65;
+    pub const NO_INPUT: u8 = 66;
+    pub const UNAVAILABLE: u8 = 69;
+    pub const NO_PERMISSION: u8 = 77;
+}
 
 #[derive(Parser, Debug)]
 #[command(name = "consentctl", version, about = "Command-line client of consentd")]
@@ -398,17 +414,17 @@ impl From<tonic::Status> for Failure {
             tonic::Code::InvalidArgument
             | tonic::Code::FailedPrecondition
             | tonic::Code::AlreadyExists
-            | tonic::Code::NotFound => 65,
-            tonic::Code::Unavailable => 69,
-            tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => 77,
-            _ => 1,
+            | tonic::Code::NotFound => exit::DATA_ERR,
+            tonic::Code::Unavailable => exit::UNAVAILABLE,
+            tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => exit::NO_PERMISSION,
+            _ => exit::FAILURE,
         };
         Failure { code, message: format!("{:?}: {}", s.code(), s.message()) }
     }
 }
 
 fn usage(message: String) -> Failure {
-    Failure { code: 2, message }
+    Failure { code: exit::USAGE, message }
 }
 
 fn channel_arg(s: &str) -> Result<i32, Failure> {
@@ -542,7 +558,8 @@ fn parse_timestamp(s: &str) -> Result<prost_types::Timestamp, String> {
 /// TLS settings from --ca, --cert and --key.
 fn client_tls(cli: &Cli) -> Result<tonic::transport::ClientTlsConfig, Failure> {
     let read = |p: &std::path::Path| {
-        std::fs::read(p).map_err(|e| Failure { code: 66, message: format!("cannot read `{}`: {e}", p.display()) })
+        std::fs::read(p)
+            .map_err(|e| Failure { code: exit::NO_INPUT, message: format!("cannot read `{}`: {e}", p.display()) })
     };
     let mut tls = tonic::transport::ClientTlsConfig::new();
     if let Some(ca) = &cli.ca {
@@ -563,7 +580,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     let channel = endpoint
         .connect()
         .await
-        .map_err(|e| Failure { code: 69, message: format!("cannot reach {}: {e}", cli.addr) })?;
+        .map_err(|e| Failure { code: exit::UNAVAILABLE, message: format!("cannot reach {}: {e}", cli.addr) })?;
     let key = match &cli.api_key {
         Some(k) => Some(format!("Bearer {k}").parse().map_err(|_| usage("API key has invalid characters".into()))?),
         None => None,
@@ -865,7 +882,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 j,
             );
             if !v.intact {
-                return Ok(3);
+                return Ok(exit::FINDINGS);
             }
         }
         Command::Check(a) => {
@@ -895,7 +912,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 }),
                 j,
             );
-            return Ok(if send { 0 } else { 10 });
+            return Ok(if send { exit::OK } else { exit::BLOCKED });
         }
         Command::Suppression(cmd) => {
             let (add, a, kind, reason) = match cmd {
@@ -992,7 +1009,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             }
         }
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
 #[tokio::main]

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use super::{CheckFileArgs, Clients, Failure, Format, ImportArgs, channel_arg, enum_name, ts};
 
 fn io_err(what: &str, e: impl std::fmt::Display) -> Failure {
-    Failure { code: 1, message: format!("{what}: {e}") }
+    Failure { code: super::exit::FAILURE, message: format!("{what}: {e}") }
 }
 
 fn progress(total_bytes: u64, quiet: bool) -> ProgressBar {
@@ -279,7 +279,7 @@ pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Fai
     let secs = started.elapsed().as_secs_f64();
     let summary = json!({"rows": total, "applied": applied, "rejected": rejected, "seconds": secs, "rows_per_s": total as f64 / secs.max(1e-9), "reject_file": a.reject_file.display().to_string()});
     super::print(&summary, as_json);
-    Ok(if rejected > 0 { 3 } else { 0 })
+    Ok(if rejected > 0 { super::exit::FINDINGS } else { super::exit::OK })
 }
 
 pub async fn export(c: &Clients, profile: &str, format: Format, history: bool, out: &str) -> Result<u8, Failure> {
@@ -397,7 +397,7 @@ pub async fn export(c: &Clients, profile: &str, format: Format, history: bool, o
     if let Some(mut w) = w {
         w.flush().map_err(|e| io_err("export", e))?;
     }
-    Ok(0)
+    Ok(super::exit::OK)
 }
 
 pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<u8, Failure> {
@@ -496,7 +496,7 @@ pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<
     bar.finish_and_clear();
     let summary = json!({"checked": total, "send": sends, "block": total - sends, "by_reason": by_reason, "seconds": started.elapsed().as_secs_f64()});
     super::print(&summary, as_json);
-    Ok(0)
+    Ok(super::exit::OK)
 }
 
 pub fn generate(seed: u64, contacts: u64, purposes: &[String], out: &str) -> Result<u8, Failure> {
@@ -521,5 +521,5 @@ pub fn generate(seed: u64, contacts: u64, purposes: &[String], out: &str) -> Res
         }
     }
     w.flush().map_err(|e| io_err("generate", e))?;
-    Ok(0)
+    Ok(super::exit::OK)
 }
