@@ -452,3 +452,43 @@ async fn a_nearly_full_disk_refuses_writes_but_keeps_deciding() {
     assert_eq!(server.metric("consentd_storage_writes_refused").await, 1.0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn refused_authentication_is_logged_without_secrets() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_consentd"))
+        .args(["--listen-addr", &format!("127.0.0.1:{port}"), "--metrics-addr", "off", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn consentd");
+    let ch = connect(port).await;
+    let mut admin = pb::admin_service_client::AdminServiceClient::with_interceptor(ch.clone(), TestServer::auth(None));
+    admin
+        .create_api_key(pb::CreateApiKeyRequest { scopes: vec![pb::ApiKeyScope::Admin as i32], ..Default::default() })
+        .await
+        .expect("key");
+    let forged = "ck_00000000deadbeef.s3cr3t-never-logged";
+    let mut intruder =
+        pb::decision_service_client::DecisionServiceClient::with_interceptor(ch, TestServer::auth(Some(forged)));
+    let err = intruder
+        .check(pb::CheckRequest { contact_point: "jane@example.com".into(), ..Default::default() })
+        .await
+        .expect_err("refused");
+    assert_eq!(err.code(), tonic::Code::Unauthenticated);
+    drop((admin, intruder));
+    signal(&child, "TERM");
+    let out = child.wait_with_output().expect("wait");
+    let log = String::from_utf8_lossy(&out.stderr);
+    let line =
+        log.lines().find(|l| l.contains("authentication refused")).unwrap_or_else(|| panic!("no log line in:\n{log}"));
+    assert!(line.contains("ck_00000000deadbeef"), "{line}");
+    assert!(line.contains("127.0.0.1"), "{line}");
+    assert!(
+        !log.contains("s3cr3t") && !log.contains("jane@example.com"),
+        "a secret or contact point was logged:\n{log}"
+    );
+}
