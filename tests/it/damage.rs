@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::Duration;
 
 use consentd::api::pb;
 use consentd::api::pb::ConsentStatus::OptedIn;
@@ -206,17 +205,6 @@ async fn damage_found_at_run_time_is_named_and_reported() {
     let err = failures.first().expect("a read of the damaged block fails");
     assert_eq!(err.code(), tonic::Code::Internal, "{err:?}");
     assert_eq!(server.metric("consentd_storage_damage_found_total").await, failures.len() as f64);
-    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
-    let not_serving = tonic_health::pb::health_check_response::ServingStatus::NotServing as i32;
-    let mut reported = false;
-    for _ in 0..50 {
-        let r = health.check(tonic_health::pb::HealthCheckRequest { service: "consentd.storage".into() }).await;
-        if r.is_ok_and(|r| r.into_inner().status == not_serving) {
-            reported = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(reported, "health must report damage");
+    assert!(server.reports_not_serving("consentd.storage").await, "health must report damage");
     server.stop().await;
 }

@@ -140,6 +140,21 @@ impl TestServer {
         Stopping { dir: self.dir, handle: self.handle }
     }
 
+    /// Whether health reports `service` NOT_SERVING within 5 s (the store's state is
+    /// mirrored once a second).
+    pub async fn reports_not_serving(&self, service: &str) -> bool {
+        let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel().await);
+        let not_serving = tonic_health::pb::health_check_response::ServingStatus::NotServing as i32;
+        for _ in 0..50 {
+            let r = health.check(tonic_health::pb::HealthCheckRequest { service: service.into() }).await;
+            if r.is_ok_and(|r| r.into_inner().status == not_serving) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
     /// Stops the server and returns its data directory for a restart.
     pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(tx) = self.shutdown.take() {
