@@ -75,11 +75,11 @@ pub async fn run(
 pub fn create_admin_key(data_dir: &std::path::Path, description: &str) -> Result<String, ServerError> {
     let (store, _) = Store::open(data_dir, StoreOptions::new(system_clock()))?;
     let (key_id, secret) = crate::api::auth::new_key_material();
-    store.put_api_key(crate::storage::codec::StoredApiKey {
+    store.put_api_key(crate::storage::view::ApiKey {
         key_id: key_id.clone(),
         description: description.to_owned(),
         secret_hash: crate::api::auth::hash_secret(&secret),
-        scopes: vec![Scope::Check as u32, Scope::Write as u32, Scope::Admin as u32],
+        scopes: vec![Scope::Check, Scope::Write, Scope::Admin],
         profile_ids: Vec::new(),
         revoked: false,
         created_at: store.now_us().div_euclid(1_000_000),

@@ -10,7 +10,7 @@ use super::pb;
 use crate::config::Limits;
 use crate::decision::{Profile, Purpose, Topic};
 use crate::storage::Store;
-use crate::storage::codec::StoredApiKey;
+use crate::storage::view::ApiKey;
 
 #[derive(Clone, Debug)]
 pub struct AdminApi {
@@ -323,26 +323,20 @@ impl pb::admin_service_server::AdminService for AdminApi {
         if scopes.is_empty() {
             return Err(ApiError::invalid_field("scopes", "at least one scope is required").into());
         }
-        let mut stored_scopes = Vec::new();
-        for (i, s) in scopes.iter().enumerate() {
-            match pb::ApiKeyScope::try_from(*s) {
-                Ok(pb::ApiKeyScope::Check) => stored_scopes.push(1),
-                Ok(pb::ApiKeyScope::Write) => stored_scopes.push(2),
-                Ok(pb::ApiKeyScope::Admin) => stored_scopes.push(3),
-                Ok(pb::ApiKeyScope::Unspecified) | Err(_) => {
-                    return Err(ApiError::invalid(format!("scopes[{i}]"), &s.to_string(), "unknown scope").into());
-                }
-            }
-        }
+        let scopes = scopes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| convert::scope(&format!("scopes[{i}]"), *s))
+            .collect::<ApiResult<Vec<_>>>()?;
         for (i, id) in profile_ids.iter().enumerate() {
             convert::id(&format!("profile_ids[{i}]"), id)?;
         }
         let (key_id, secret) = new_key_material();
-        let key = StoredApiKey {
+        let key = ApiKey {
             key_id: key_id.clone(),
             description,
             secret_hash: hash_secret(&secret),
-            scopes: stored_scopes,
+            scopes,
             profile_ids,
             revoked: false,
             created_at: now,
@@ -351,7 +345,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         self.store.put_api_key(key.clone()).map_err(ApiError::from)?;
         tracing::info!(key_id = %key.key_id, "API key created");
         Ok(Response::new(pb::CreateApiKeyResponse {
-            api_key: Some(key_to_pb(&key)),
+            api_key: Some(convert::api_key_to_pb(&key)),
             secret: format!("{key_id}.{secret}"),
         }))
     }
@@ -364,7 +358,8 @@ impl pb::admin_service_server::AdminService for AdminApi {
         p.require_unrestricted()?;
         let pb::ListApiKeysRequest { page_size, page_token } = req.into_inner();
         let keys = self.store.api_keys();
-        let mut items: Vec<(String, pb::ApiKey)> = keys.values().map(|k| (k.key_id.clone(), key_to_pb(k))).collect();
+        let mut items: Vec<(String, pb::ApiKey)> =
+            keys.values().map(|k| (k.key_id.clone(), convert::api_key_to_pb(k))).collect();
         items.sort_by(|a, b| a.0.cmp(&b.0));
         let (api_keys, next_page_token) = page(items, page_size, &page_token)?;
         Ok(Response::new(pb::ListApiKeysResponse { api_keys, next_page_token }))
@@ -379,18 +374,6 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let pb::RevokeApiKeyRequest { key_id } = req.into_inner();
         let key = self.store.update_api_key(&key_id, |k| k.revoked = true).map_err(ApiError::from)?;
         tracing::info!(key_id = %key.key_id, "API key revoked");
-        Ok(Response::new(pb::RevokeApiKeyResponse { api_key: Some(key_to_pb(&key)) }))
-    }
-}
-
-fn key_to_pb(k: &StoredApiKey) -> pb::ApiKey {
-    pb::ApiKey {
-        key_id: k.key_id.clone(),
-        description: k.description.clone(),
-        scopes: k.scopes.iter().map(|s| i32::try_from(*s).unwrap_or(0)).collect(),
-        profile_ids: k.profile_ids.clone(),
-        revoked: k.revoked,
-        create_time: Some(convert::ts_from_secs(k.created_at)),
-        expire_time: k.expires_at.map(convert::ts_from_secs),
+        Ok(Response::new(pb::RevokeApiKeyResponse { api_key: Some(convert::api_key_to_pb(&key)) }))
     }
 }

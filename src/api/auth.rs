@@ -16,33 +16,8 @@ use tonic::{Request, Status};
 
 use super::error::{ApiError, ApiResult};
 use crate::storage::Store;
-use crate::storage::codec::StoredApiKey;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Scope {
-    Check = 1,
-    Write = 2,
-    Admin = 3,
-}
-
-impl Scope {
-    pub fn from_u32(n: u32) -> Option<Scope> {
-        match n {
-            1 => Some(Scope::Check),
-            2 => Some(Scope::Write),
-            3 => Some(Scope::Admin),
-            _ => None,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Scope::Check => "check",
-            Scope::Write => "write",
-            Scope::Admin => "admin",
-        }
-    }
-}
+use crate::storage::view::ApiKey;
+pub use crate::storage::view::Scope;
 
 /// The principal's name in protected mode; real key ids start with `ck_`.
 const LOCAL_KEY_ID: &str = "local";
@@ -121,7 +96,7 @@ pub fn new_key_material() -> (String, String) {
 
 /// Resolves a bearer credential against the stored keys at `now` (seconds).
 pub fn authenticate(
-    keys: &std::collections::HashMap<String, StoredApiKey>,
+    keys: &std::collections::HashMap<String, ApiKey>,
     header: Option<&str>,
     now: i64,
 ) -> ApiResult<Principal> {
@@ -143,12 +118,12 @@ pub fn authenticate(
     }
     Ok(Principal {
         key_id: key.key_id.clone(),
-        scopes: key.scopes.iter().filter_map(|s| Scope::from_u32(*s)).collect(),
+        scopes: key.scopes.iter().copied().collect(),
         profiles: (!key.profile_ids.is_empty()).then(|| Arc::new(key.profile_ids.iter().cloned().collect())),
     })
 }
 
-fn usable(key: &StoredApiKey, now: i64) -> bool {
+fn usable(key: &ApiKey, now: i64) -> bool {
     !key.revoked && key.expires_at.is_none_or(|t| now < t)
 }
 

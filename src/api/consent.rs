@@ -186,27 +186,6 @@ impl ConsentApi {
     }
 }
 
-/// The current records and active suppressions of a stored contact point.
-fn contact_to_pb(
-    catalog: &crate::decision::Catalog,
-    s: &crate::storage::codec::StoredContact,
-    now_secs: i64,
-) -> (Vec<pb::ConsentRecord>, Vec<pb::Suppression>) {
-    (
-        s.records.iter().map(|r| convert::record_to_pb(catalog, r, now_secs)).collect(),
-        s.suppressions
-            .iter()
-            .filter(|x| x.active)
-            .map(|x| pb::Suppression {
-                kind: convert::stored_suppression_kind_to_pb(x.kind) as i32,
-                occurred_at: Some(convert::ts_from_us(x.occurred_at_us)),
-                reason: x.reason.clone(),
-                revision: x.revision,
-            })
-            .collect(),
-    )
-}
-
 fn write_principal<T>(req: &Request<T>) -> ApiResult<Principal> {
     let p = principal(req)?;
     p.require(Scope::Write)?;
@@ -307,7 +286,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let catalog = self.store.catalog();
         let (records, suppressions) = match stored {
             None => (Vec::new(), Vec::new()),
-            Some(s) => contact_to_pb(&catalog, &s, self.now_secs()),
+            Some(s) => convert::contact_to_pb(&catalog, &s, self.now_secs()),
         };
         Ok(Response::new(pb::GetConsentResponse { contact_point: c.contact_point, records, suppressions, revision }))
     }
@@ -345,10 +324,10 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let page = self.store.history(&key, after_seq, limit).map_err(ApiError::from)?;
         let v = self.store.verify_history(&key).map_err(ApiError::from)?;
         let next_page_token = match page.last() {
-            Some((body, _)) if page.len() == limit => URL_SAFE_NO_PAD.encode(body.seq.to_be_bytes()),
+            Some(event) if page.len() == limit => URL_SAFE_NO_PAD.encode(event.seq.to_be_bytes()),
             _ => String::new(),
         };
-        let events = page.into_iter().map(|(body, stored)| convert::event_to_pb(body, &stored)).collect();
+        let events = page.into_iter().map(convert::event_to_pb).collect();
         Ok(Response::new(pb::GetHistoryResponse {
             events,
             next_page_token,
@@ -497,8 +476,8 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
                 if c.profile_id != profile_id {
                     return true;
                 }
-                let Some(channel) = convert::channel_from_u32(c.channel) else { return true };
-                let (records, suppressions) = contact_to_pb(&catalog, &c, now_secs);
+                let channel = c.channel;
+                let (records, suppressions) = convert::contact_to_pb(&catalog, &c, now_secs);
                 let mut msg = pb::ExportRecordsResponse {
                     channel: convert::channel_to_pb(channel) as i32,
                     contact_point: c.contact_point,
@@ -525,8 +504,8 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
                     };
                     let full = page.len() > Limits::EXPORT_EVENTS_PER_MESSAGE_MAX;
                     page.truncate(Limits::EXPORT_EVENTS_PER_MESSAGE_MAX);
-                    after_seq = page.last().map_or(after_seq, |(body, _)| body.seq);
-                    msg.events = page.into_iter().map(|(body, stored)| convert::event_to_pb(body, &stored)).collect();
+                    after_seq = page.last().map_or(after_seq, |event| event.seq);
+                    msg.events = page.into_iter().map(convert::event_to_pb).collect();
                     let next = pb::ExportRecordsResponse {
                         channel: msg.channel,
                         contact_point: msg.contact_point.clone(),
@@ -584,21 +563,19 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
                     }
                 };
                 let full = page.len() == WATCH_PAGE;
-                for (rev, body, stored) in page {
+                for (rev, event) in page {
                     last = rev;
-                    let wanted = principal.allows(&body.profile_id)
-                        && (profile_ids.is_empty() || profile_ids.contains(&body.profile_id));
+                    let wanted = principal.allows(&event.profile_id)
+                        && (profile_ids.is_empty() || profile_ids.contains(&event.profile_id));
                     if !wanted {
                         continue;
                     }
                     let msg = pb::WatchChangesResponse {
                         revision: rev,
-                        profile_id: body.profile_id.clone(),
-                        channel: convert::channel_from_u32(body.channel)
-                            .map_or(pb::Channel::Unspecified, convert::channel_to_pb)
-                            as i32,
-                        contact_point: body.contact_point.clone(),
-                        event: Some(convert::event_to_pb(body, &stored)),
+                        profile_id: event.profile_id.clone(),
+                        channel: convert::channel_to_pb(event.channel) as i32,
+                        contact_point: event.contact_point.clone(),
+                        event: Some(convert::event_to_pb(event)),
                     };
                     if tx.send(Ok(msg)).await.is_err() {
                         return;

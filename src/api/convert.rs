@@ -11,8 +11,8 @@ use crate::decision::{
     Catalog, Channel, DoubleOptInMode, EnforcementModel, Outcome, Profile, Purpose, PurposeKind, Reason, Status,
     SuppressionKind, Topic, keywords,
 };
-use crate::storage::codec::{EventBody, StoredEvent, StoredProof, StoredRecord};
-use crate::storage::model::Source;
+use crate::storage::model::{EventKind, Source};
+use crate::storage::view::{ApiKey, Contact, Event, Proof, Record, Scope};
 
 pub fn channel(field: &str, n: i32) -> ApiResult<Channel> {
     match pb::Channel::try_from(n) {
@@ -36,10 +36,6 @@ pub fn channel_to_pb(c: Channel) -> pb::Channel {
         Channel::Voice => pb::Channel::Voice,
         Channel::Custom => pb::Channel::Custom,
     }
-}
-
-pub fn channel_from_u32(n: u32) -> Option<Channel> {
-    Channel::ALL.get(n as usize).copied()
 }
 
 pub fn reason_to_pb(r: Reason) -> pb::Reason {
@@ -85,11 +81,6 @@ pub fn suppression_kind_to_pb(k: SuppressionKind) -> pb::SuppressionKind {
     }
 }
 
-/// The stored suppression kind number plus one (0: none) as the API enum.
-pub fn stored_suppression_kind_to_pb(n: u32) -> pb::SuppressionKind {
-    SuppressionKind::ALL.get(n as usize).map_or(pb::SuppressionKind::Unspecified, |k| suppression_kind_to_pb(*k))
-}
-
 /// `CONSENT_STATUS_OPTED_IN` or `CONSENT_STATUS_OPTED_OUT`: what a write may ask for.
 pub fn write_status(field: &str, n: i32) -> ApiResult<Status> {
     match pb::ConsentStatus::try_from(n) {
@@ -104,12 +95,11 @@ pub fn write_status(field: &str, n: i32) -> ApiResult<Status> {
     }
 }
 
-pub fn stored_status_to_pb(n: u32) -> pb::ConsentStatus {
-    match n {
-        1 => pb::ConsentStatus::OptedIn,
-        2 => pb::ConsentStatus::OptedOut,
-        3 => pb::ConsentStatus::Pending,
-        _ => pb::ConsentStatus::Unspecified,
+pub fn status_to_pb(s: Status) -> pb::ConsentStatus {
+    match s {
+        Status::OptedIn => pb::ConsentStatus::OptedIn,
+        Status::OptedOut => pb::ConsentStatus::OptedOut,
+        Status::Pending => pb::ConsentStatus::Pending,
     }
 }
 
@@ -121,13 +111,30 @@ pub fn source(field: &str, n: i32) -> ApiResult<Source> {
             "CHANGE_SOURCE_DOUBLE_OPT_IN_CONFIRMATION",
             "confirmations are recorded by ConfirmOptIn only",
         )),
-        Ok(s) => Source::from_u32(s as u32).ok_or_else(|| ApiError::invalid(field, &n.to_string(), "unknown source")),
+        Ok(pb::ChangeSource::PreferenceCenter) => Ok(Source::PreferenceCenter),
+        Ok(pb::ChangeSource::Form) => Ok(Source::Form),
+        Ok(pb::ChangeSource::Import) => Ok(Source::Import),
+        Ok(pb::ChangeSource::SmsKeyword) => Ok(Source::SmsKeyword),
+        Ok(pb::ChangeSource::OneClickUnsubscribe) => Ok(Source::OneClickUnsubscribe),
+        Ok(pb::ChangeSource::Admin) => Ok(Source::Admin),
+        Ok(pb::ChangeSource::Api) => Ok(Source::Api),
+        Ok(pb::ChangeSource::CrmSync) => Ok(Source::CrmSync),
         Err(_) => Err(ApiError::invalid(field, &n.to_string(), "unknown source")),
     }
 }
 
-pub fn source_to_pb(n: u32) -> pb::ChangeSource {
-    pb::ChangeSource::try_from(i32::try_from(n).unwrap_or(0)).unwrap_or(pb::ChangeSource::Unspecified)
+pub fn source_to_pb(s: Source) -> pb::ChangeSource {
+    match s {
+        Source::PreferenceCenter => pb::ChangeSource::PreferenceCenter,
+        Source::Form => pb::ChangeSource::Form,
+        Source::Import => pb::ChangeSource::Import,
+        Source::SmsKeyword => pb::ChangeSource::SmsKeyword,
+        Source::OneClickUnsubscribe => pb::ChangeSource::OneClickUnsubscribe,
+        Source::Admin => pb::ChangeSource::Admin,
+        Source::Api => pb::ChangeSource::Api,
+        Source::CrmSync => pb::ChangeSource::CrmSync,
+        Source::DoubleOptInConfirmation => pb::ChangeSource::DoubleOptInConfirmation,
+    }
 }
 
 pub fn ts_from_us(us: i64) -> Timestamp {
@@ -177,7 +184,7 @@ pub fn text(field: &str, value: &str, max: usize) -> ApiResult<()> {
     Ok(())
 }
 
-pub fn proof(field: &str, p: Option<pb::Proof>) -> ApiResult<Option<StoredProof>> {
+pub fn proof(field: &str, p: Option<pb::Proof>) -> ApiResult<Option<Proof>> {
     let Some(pb::Proof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text }) = p else {
         return Ok(None);
     };
@@ -194,11 +201,11 @@ pub fn proof(field: &str, p: Option<pb::Proof>) -> ApiResult<Option<StoredProof>
         return Err(ApiError::invalid(format!("{field}.ip_address"), &ip_address, "not an IP address"));
     }
     text(&format!("{field}.notice_text"), &notice_text, Limits::NOTICE_TEXT_BYTES_MAX)?;
-    Ok(Some(StoredProof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text }))
+    Ok(Some(Proof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text }))
 }
 
-pub fn proof_to_pb(p: StoredProof) -> pb::Proof {
-    let StoredProof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text } = p;
+pub fn proof_to_pb(p: Proof) -> pb::Proof {
+    let Proof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text } = p;
     pb::Proof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text }
 }
 
@@ -213,9 +220,9 @@ fn purpose_topic_names(catalog: &Catalog, purpose_no: u32, topic_no: u32) -> (St
 
 /// A stored record as the API shows it at `now_secs`: a pending record past its
 /// confirmation deadline is `NOT_SET`, as decisions treat it (rule row 5).
-pub fn record_to_pb(catalog: &Catalog, r: &StoredRecord, now_secs: i64) -> pb::ConsentRecord {
+pub fn record_to_pb(catalog: &Catalog, r: &Record, now_secs: i64) -> pb::ConsentRecord {
     let (purpose_id, topic_id) = purpose_topic_names(catalog, r.purpose_no, r.topic_no);
-    let status = match stored_status_to_pb(r.status) {
+    let status = match status_to_pb(r.status) {
         pb::ConsentStatus::Pending if r.expires_at.is_some_and(|deadline| deadline <= now_secs) => {
             pb::ConsentStatus::NotSet
         }
@@ -232,22 +239,38 @@ pub fn record_to_pb(catalog: &Catalog, r: &StoredRecord, now_secs: i64) -> pb::C
     }
 }
 
-pub fn event_kind_to_pb(n: u32) -> pb::EventKind {
-    match n {
-        1 => pb::EventKind::Consent,
-        2 => pb::EventKind::Confirmation,
-        3 => pb::EventKind::SuppressionAdded,
-        4 => pb::EventKind::SuppressionLifted,
-        _ => pb::EventKind::Unspecified,
+pub fn event_kind_to_pb(k: EventKind) -> pb::EventKind {
+    match k {
+        EventKind::Consent => pb::EventKind::Consent,
+        EventKind::Confirmation => pb::EventKind::Confirmation,
+        EventKind::SuppressionAdded => pb::EventKind::SuppressionAdded,
+        EventKind::SuppressionLifted => pb::EventKind::SuppressionLifted,
     }
+}
+
+/// The current records and active suppressions of a stored contact point.
+pub fn contact_to_pb(catalog: &Catalog, c: &Contact, now_secs: i64) -> (Vec<pb::ConsentRecord>, Vec<pb::Suppression>) {
+    (
+        c.records.iter().map(|r| record_to_pb(catalog, r, now_secs)).collect(),
+        c.suppressions
+            .iter()
+            .filter(|x| x.active)
+            .map(|x| pb::Suppression {
+                kind: suppression_kind_to_pb(x.kind) as i32,
+                occurred_at: Some(ts_from_us(x.occurred_at_us)),
+                reason: x.reason.clone(),
+                revision: x.revision,
+            })
+            .collect(),
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn event_to_pb(body: EventBody, stored: &StoredEvent) -> pb::HistoryEvent {
-    let EventBody {
+pub fn event_to_pb(event: Event) -> pb::HistoryEvent {
+    let Event {
         seq,
         kind,
         applied,
@@ -269,7 +292,9 @@ pub fn event_to_pb(body: EventBody, stored: &StoredEvent) -> pb::HistoryEvent {
         token_id,
         confirmation_proof,
         confirmed_at_us,
-    } = body;
+        hash,
+        prev_hash,
+    } = event;
     pb::HistoryEvent {
         seq,
         kind: event_kind_to_pb(kind) as i32,
@@ -277,11 +302,8 @@ pub fn event_to_pb(body: EventBody, stored: &StoredEvent) -> pb::HistoryEvent {
         revision,
         purpose_id,
         topic_id,
-        status: stored_status_to_pb(status) as i32,
-        suppression_kind: match suppression_kind {
-            0 => pb::SuppressionKind::Unspecified as i32,
-            n => stored_suppression_kind_to_pb(n - 1) as i32,
-        },
+        status: status.map_or(pb::ConsentStatus::Unspecified, status_to_pb) as i32,
+        suppression_kind: suppression_kind.map_or(pb::SuppressionKind::Unspecified, suppression_kind_to_pb) as i32,
         occurred_at: Some(ts_from_us(occurred_at_us)),
         recorded_at: Some(ts_from_us(recorded_at_us)),
         expires_at: expires_at.map(ts_from_secs),
@@ -292,8 +314,8 @@ pub fn event_to_pb(body: EventBody, stored: &StoredEvent) -> pb::HistoryEvent {
         token_id: hex(&token_id),
         confirmation_proof: confirmation_proof.map(proof_to_pb),
         confirmed_at: confirmed_at_us.map(ts_from_us),
-        hash: hex(&stored.hash),
-        prev_hash: hex(&stored.prev_hash),
+        hash: hex(&hash),
+        prev_hash: hex(&prev_hash),
     }
 }
 
@@ -499,5 +521,37 @@ pub fn topic_to_pb(t: &Topic) -> pb::Topic {
         active: t.active,
         create_time: Some(ts_from_secs(t.created_at)),
         update_time: Some(ts_from_secs(t.updated_at)),
+    }
+}
+
+// ---- API keys ----------------------------------------------------------------------
+
+pub fn scope(field: &str, n: i32) -> ApiResult<Scope> {
+    match pb::ApiKeyScope::try_from(n) {
+        Ok(pb::ApiKeyScope::Check) => Ok(Scope::Check),
+        Ok(pb::ApiKeyScope::Write) => Ok(Scope::Write),
+        Ok(pb::ApiKeyScope::Admin) => Ok(Scope::Admin),
+        Ok(pb::ApiKeyScope::Unspecified) | Err(_) => Err(ApiError::invalid(field, &n.to_string(), "unknown scope")),
+    }
+}
+
+pub fn scope_to_pb(s: Scope) -> pb::ApiKeyScope {
+    match s {
+        Scope::Check => pb::ApiKeyScope::Check,
+        Scope::Write => pb::ApiKeyScope::Write,
+        Scope::Admin => pb::ApiKeyScope::Admin,
+    }
+}
+
+/// An API key as the API shows it: never the secret or its hash.
+pub fn api_key_to_pb(k: &ApiKey) -> pb::ApiKey {
+    pb::ApiKey {
+        key_id: k.key_id.clone(),
+        description: k.description.clone(),
+        scopes: k.scopes.iter().map(|s| scope_to_pb(*s) as i32).collect(),
+        profile_ids: k.profile_ids.clone(),
+        revoked: k.revoked,
+        create_time: Some(ts_from_secs(k.created_at)),
+        expire_time: k.expires_at.map(ts_from_secs),
     }
 }

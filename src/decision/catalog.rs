@@ -27,7 +27,7 @@ pub struct Profile {
     /// ISO 3166-1 alpha-2, upper-case, for phone numbers without a country code.
     pub default_region: Option<String>,
     /// Indexed by [`Channel::index`].
-    pub double_opt_in: [DoubleOptInMode; 6],
+    pub double_opt_in: [DoubleOptInMode; Channel::COUNT],
     pub confirmation_validity_secs: i64,
     /// Upper-case, trimmed.
     pub extra_stop_keywords: Vec<String>,
@@ -43,7 +43,7 @@ impl Profile {
             id: id.to_owned(),
             display_name: String::new(),
             default_region: None,
-            double_opt_in: [DoubleOptInMode::Off; 6],
+            double_opt_in: [DoubleOptInMode::Off; Channel::COUNT],
             confirmation_validity_secs: CONFIRMATION_VALIDITY_DEFAULT_SECS,
             extra_stop_keywords: Vec::new(),
             extra_start_keywords: Vec::new(),
@@ -62,7 +62,7 @@ pub struct Purpose {
     pub display_name: String,
     pub kind: PurposeKind,
     /// Indexed by [`Channel::index`].
-    pub models: [EnforcementModel; 6],
+    pub models: [EnforcementModel; Channel::COUNT],
     pub active: bool,
     /// Server-wide number used in the hot index; assigned once, never reused.
     pub no: PurposeNo,
@@ -78,7 +78,7 @@ impl Purpose {
             id: id.to_owned(),
             display_name: String::new(),
             kind,
-            models: [kind.default_model(); 6],
+            models: [kind.default_model(); Channel::COUNT],
             active: true,
             no,
             created_at: 0,

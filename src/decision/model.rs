@@ -19,7 +19,10 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 6] =
+    /// How many channels there are: the length of every per-channel table.
+    pub const COUNT: usize = 6;
+
+    pub const ALL: [Channel; Channel::COUNT] =
         [Channel::Email, Channel::Sms, Channel::Whatsapp, Channel::Push, Channel::Voice, Channel::Custom];
 
     /// The form of contact point this channel delivers to.

@@ -9,6 +9,7 @@ use prost::Message;
 use rocksdb::WriteOptions;
 
 use super::codec::{CF_CONFIG, StoredApiKey, StoredProfile, StoredPurpose, StoredTopic};
+use super::view::ApiKey;
 use super::{StorageError, Store, config};
 use crate::decision::{Catalog, Profile, Purpose, Subject, Topic};
 
@@ -194,11 +195,7 @@ impl Store {
     }
 
     /// Changes a stored API key in place (revocation), like [`Store::update_profile`].
-    pub fn update_api_key(
-        &self,
-        key_id: &str,
-        change: impl FnOnce(&mut StoredApiKey),
-    ) -> Result<StoredApiKey, StorageError> {
+    pub fn update_api_key(&self, key_id: &str, change: impl FnOnce(&mut ApiKey)) -> Result<ApiKey, StorageError> {
         let _guard = self.admin_guard();
         let mut key = self
             .api_keys()
@@ -210,19 +207,20 @@ impl Store {
         Ok(key)
     }
 
-    pub fn api_keys(&self) -> Arc<HashMap<String, StoredApiKey>> {
+    pub fn api_keys(&self) -> Arc<HashMap<String, ApiKey>> {
         self.inner.api_keys.load_full()
     }
 
     /// Stores an API key (new or revoked).
-    pub fn put_api_key(&self, key: StoredApiKey) -> Result<(), StorageError> {
+    pub fn put_api_key(&self, key: ApiKey) -> Result<(), StorageError> {
         let _guard = self.admin_guard();
         self.put_api_key_locked(key)
     }
 
-    fn put_api_key_locked(&self, key: StoredApiKey) -> Result<(), StorageError> {
+    fn put_api_key_locked(&self, key: ApiKey) -> Result<(), StorageError> {
         let mut keys = (*self.api_keys()).clone();
-        self.write_config(config::api_key_key(&key.key_id), key.encode_to_vec(), None)?;
+        let stored = StoredApiKey::from(key.clone());
+        self.write_config(config::api_key_key(&key.key_id), stored.encode_to_vec(), None)?;
         keys.insert(key.key_id.clone(), key);
         self.inner.api_keys.store(Arc::new(keys));
         self.inner.keys_changed.send_replace(());

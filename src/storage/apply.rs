@@ -10,10 +10,14 @@
 use prost::Message;
 use sha2::{Digest, Sha256};
 
-use super::codec::{EventBody, StoredContact, StoredRecord, StoredSuppression};
-use super::model::{ChangeOutcome, Confirmation, ConsentChange, EventKind, Proof, SuppressionChange};
+use super::codec::{EventBody, StoredContact, StoredProof, StoredRecord, StoredSuppression};
+use super::model::{ChangeOutcome, Confirmation, ConsentChange, EventKind, Source, SuppressionChange};
 use super::token::TokenClaims;
-use crate::decision::{ContactState, DoubleOptInMode, Record, Status, Subject, SuppressionKind, Suppressions};
+use super::view::{
+    channel_to_stored, event_kind_to_stored, source_to_stored, status_from_stored, status_to_stored,
+    suppression_kind_from_stored, suppression_kind_to_stored,
+};
+use crate::decision::{ContactState, DoubleOptInMode, Record, Status, Subject, Suppressions};
 
 /// Why a confirmation cannot apply to the stored state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,24 +48,24 @@ fn find(contact: &StoredContact, subject: Subject) -> Option<usize> {
 }
 
 fn order_key(occurred_at_us: i64, status: u32, tiebreak: &[u8]) -> (i64, bool, Vec<u8>) {
-    (occurred_at_us, status == Status::OptedOut as u32, tiebreak.to_vec())
+    (occurred_at_us, status == status_to_stored(Status::OptedOut), tiebreak.to_vec())
 }
 
 fn event_for(change: &ConsentChange) -> EventBody {
     EventBody {
-        kind: EventKind::Consent as u32,
+        kind: event_kind_to_stored(EventKind::Consent),
         profile_id: change.contact.profile_id.clone(),
-        channel: change.contact.channel as u32,
+        channel: channel_to_stored(change.contact.channel),
         contact_point: change.contact.contact_point.clone(),
         purpose_id: change.purpose_id.clone(),
         topic_id: change.topic_id.clone(),
-        status: change.status as u32,
+        status: status_to_stored(change.status),
         occurred_at_us: change.occurred_at_us,
         expires_at: change.expires_at,
-        source: change.source as u32,
+        source: source_to_stored(change.source),
         actor: change.actor.clone(),
         reason: change.reason.clone(),
-        proof: change.proof.clone(),
+        proof: change.proof.clone().map(Into::into),
         ..EventBody::default()
     }
 }
@@ -83,7 +87,7 @@ pub fn apply_consent(
     let pos = find(contact, change.subject);
     let newer = pos.is_none_or(|i| {
         let stored = &contact.records[i];
-        order_key(change.occurred_at_us, change.status as u32, &tiebreak)
+        order_key(change.occurred_at_us, status_to_stored(change.status), &tiebreak)
             > order_key(stored.occurred_at_us, stored.status, &stored.tiebreak)
     });
     if !newer {
@@ -94,9 +98,9 @@ pub fn apply_consent(
             pending: None,
         };
     }
-    let already_opted_in = pos.is_some_and(|i| contact.records[i].status == Status::OptedIn as u32);
+    let already_opted_in = pos.is_some_and(|i| contact.records[i].status == status_to_stored(Status::OptedIn));
     // "New contact point": nothing but (unconfirmed) pending records so far.
-    let is_new = contact.records.iter().all(|r| r.status == Status::Pending as u32);
+    let is_new = contact.records.iter().all(|r| r.status == status_to_stored(Status::Pending));
     // An opt-in to a subject that is already opted in refreshes it: the address was
     // verified for it before, and turning consent back into pending would withdraw it.
     let needs_confirmation = change.status == Status::OptedIn
@@ -110,11 +114,11 @@ pub fn apply_consent(
     let mut record = StoredRecord {
         purpose_no: u32::from(change.subject.purpose),
         topic_no: u32::from(change.subject.topic),
-        status: change.status as u32,
+        status: status_to_stored(change.status),
         occurred_at_us: change.occurred_at_us,
         expires_at: if change.status == Status::OptedIn { change.expires_at } else { None },
         revision,
-        source: change.source as u32,
+        source: source_to_stored(change.source),
         token_id: Vec::new(),
         requested_expires_at: None,
         tiebreak,
@@ -122,12 +126,12 @@ pub fn apply_consent(
     let mut pending = None;
     if needs_confirmation {
         let deadline = now_secs.saturating_add(change.double_opt_in_validity());
-        record.status = Status::Pending as u32;
+        record.status = status_to_stored(Status::Pending);
         record.requested_expires_at = change.expires_at;
         record.expires_at = Some(deadline);
         record.token_id = token_id.to_vec();
         pending = Some((token_id, deadline));
-        event.status = Status::Pending as u32;
+        event.status = status_to_stored(Status::Pending);
         event.expires_at = Some(deadline);
         event.token_id = token_id.to_vec();
     }
@@ -159,7 +163,7 @@ pub fn apply_confirmation(
 ) -> Result<(EventBody, StoredRecord), ConfirmRefusal> {
     let i = find(contact, claims.subject).ok_or(ConfirmRefusal::NotPending)?;
     let record = &mut contact.records[i];
-    if record.status != Status::Pending as u32 || record.token_id != claims.token_id {
+    if record.status != status_to_stored(Status::Pending) || record.token_id != claims.token_id {
         return Err(ConfirmRefusal::NotPending);
     }
     if record.expires_at.is_some_and(|t| t <= now_us.div_euclid(1_000_000)) {
@@ -168,12 +172,12 @@ pub fn apply_confirmation(
     if confirmation.occurred_at_us < record.occurred_at_us {
         return Err(ConfirmRefusal::BeforeRequest);
     }
-    record.status = Status::OptedIn as u32;
+    record.status = status_to_stored(Status::OptedIn);
     record.expires_at = record.requested_expires_at.take();
     record.revision = revision;
     let token_id = std::mem::take(&mut record.token_id);
     let event = EventBody {
-        kind: EventKind::Confirmation as u32,
+        kind: event_kind_to_stored(EventKind::Confirmation),
         applied: true,
         revision,
         profile_id: contact.profile_id.clone(),
@@ -181,17 +185,17 @@ pub fn apply_confirmation(
         contact_point: contact.contact_point.clone(),
         purpose_id: subject_names.0.to_owned(),
         topic_id: subject_names.1.to_owned(),
-        status: Status::OptedIn as u32,
+        status: status_to_stored(Status::OptedIn),
         occurred_at_us: confirmation.occurred_at_us,
         recorded_at_us: now_us,
         expires_at: record.expires_at,
-        source: super::model::Source::DoubleOptInConfirmation as u32,
+        source: source_to_stored(Source::DoubleOptInConfirmation),
         actor: confirmation.actor.clone(),
         token_id,
-        confirmation_proof: Some(Proof {
+        confirmation_proof: Some(StoredProof {
             ip_address: confirmation.ip_address.clone(),
             user_agent: confirmation.user_agent.clone(),
-            ..Proof::default()
+            ..StoredProof::default()
         }),
         confirmed_at_us: Some(confirmation.occurred_at_us),
         ..EventBody::default()
@@ -207,7 +211,7 @@ pub fn apply_suppression(
     revision: u64,
     now_us: i64,
 ) -> (bool, bool, EventBody) {
-    let kind = change.kind as u32;
+    let kind = suppression_kind_to_stored(change.kind);
     let pos = contact.suppressions.iter().position(|s| s.kind == kind);
     let newer = pos.is_none_or(|i| {
         let s = &contact.suppressions[i];
@@ -216,14 +220,14 @@ pub fn apply_suppression(
     });
     let was_active = pos.is_some_and(|i| contact.suppressions[i].active);
     let mut event = EventBody {
-        kind: if change.add { EventKind::SuppressionAdded } else { EventKind::SuppressionLifted } as u32,
+        kind: event_kind_to_stored(if change.add { EventKind::SuppressionAdded } else { EventKind::SuppressionLifted }),
         profile_id: change.contact.profile_id.clone(),
-        channel: change.contact.channel as u32,
+        channel: channel_to_stored(change.contact.channel),
         contact_point: change.contact.contact_point.clone(),
         suppression_kind: kind + 1,
         occurred_at_us: change.occurred_at_us,
         recorded_at_us: now_us,
-        source: change.source as u32,
+        source: source_to_stored(change.source),
         actor: change.actor.clone(),
         reason: change.reason.clone(),
         ..EventBody::default()
@@ -251,17 +255,12 @@ pub fn apply_suppression(
 pub fn index_state(contact: &StoredContact) -> ContactState {
     let mut suppressions = Suppressions::NONE;
     for s in contact.suppressions.iter().filter(|s| s.active) {
-        if let Some(kind) = SuppressionKind::ALL.get(s.kind as usize) {
-            suppressions = suppressions.with(*kind);
+        if let Some(kind) = suppression_kind_from_stored(s.kind) {
+            suppressions = suppressions.with(kind);
         }
     }
     let records = contact.records.iter().filter_map(|r| {
-        let status = match r.status {
-            1 => Status::OptedIn,
-            2 => Status::OptedOut,
-            3 => Status::Pending,
-            _ => return None,
-        };
+        let status = status_from_stored(r.status)?;
         let subject = Subject { purpose: u16::try_from(r.purpose_no).ok()?, topic: u16::try_from(r.topic_no).ok()? };
         Some((subject, Record { status, expires_at: r.expires_at }))
     });

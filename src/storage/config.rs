@@ -89,7 +89,7 @@ impl From<&Profile> for StoredProfile {
 
 impl From<&StoredProfile> for Profile {
     fn from(s: &StoredProfile) -> Self {
-        let mut double_opt_in = [DoubleOptInMode::Off; 6];
+        let mut double_opt_in = [DoubleOptInMode::Off; Channel::COUNT];
         for (slot, n) in double_opt_in.iter_mut().zip(&s.double_opt_in) {
             *slot = doi_from_u32(*n);
         }

@@ -18,7 +18,7 @@
 
 mod admin;
 pub mod apply;
-pub mod codec;
+mod codec;
 pub mod config;
 pub mod guard;
 pub mod health;
@@ -28,6 +28,7 @@ pub mod model;
 mod open;
 mod read;
 pub mod token;
+pub mod view;
 mod writer;
 
 use std::collections::HashMap;
@@ -39,10 +40,12 @@ use arc_swap::ArcSwap;
 use rocksdb::{ColumnFamily, DB};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use self::codec::{ALL_CFS, ContactKey, StoredApiKey};
+use self::codec::ALL_CFS;
+pub use self::codec::ContactKey;
 use self::index::{HotIndex, KeyedIndex};
 use self::model::{ChangeResult, Confirmation, ConsentChange, SuppressionChange, SuppressionResult};
 use self::token::{TokenError, TokenKey};
+use self::view::ApiKey;
 use crate::decision::{Catalog, Channel, ContactState, StateSource};
 
 /// Microseconds since the Unix epoch, from a clock the store is given (tests set it).
@@ -198,7 +201,7 @@ struct Inner {
     writer: Mutex<Option<JoinHandle<()>>>,
     revision: watch::Receiver<u64>,
     /// Read on every call, replaced whole when a key changes.
-    api_keys: ArcSwap<HashMap<String, StoredApiKey>>,
+    api_keys: ArcSwap<HashMap<String, ApiKey>>,
     /// Serializes admin writes (number assignment, read-modify-write of the catalog).
     /// A std Mutex: admin writes are synchronous and never hold it across an await.
     admin_lock: Mutex<()>,

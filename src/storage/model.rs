@@ -2,39 +2,20 @@
 
 use crate::decision::{Channel, DoubleOptInMode, Status, Subject, SuppressionKind, UnixSeconds};
 
-pub use super::codec::{StoredProof as Proof, StoredRecord};
+pub use super::view::{Proof, Record};
 
-/// Where a change came from (numbers match the API's `ChangeSource`).
+/// Where a change came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
 pub enum Source {
-    PreferenceCenter = 1,
-    Form = 2,
-    Import = 3,
-    SmsKeyword = 4,
-    OneClickUnsubscribe = 5,
-    Admin = 6,
-    Api = 7,
-    CrmSync = 8,
-    DoubleOptInConfirmation = 9,
-}
-
-impl Source {
-    pub const ALL: [Source; 9] = [
-        Source::PreferenceCenter,
-        Source::Form,
-        Source::Import,
-        Source::SmsKeyword,
-        Source::OneClickUnsubscribe,
-        Source::Admin,
-        Source::Api,
-        Source::CrmSync,
-        Source::DoubleOptInConfirmation,
-    ];
-
-    pub fn from_u32(n: u32) -> Option<Source> {
-        Source::ALL.into_iter().find(|s| *s as u32 == n)
-    }
+    PreferenceCenter,
+    Form,
+    Import,
+    SmsKeyword,
+    OneClickUnsubscribe,
+    Admin,
+    Api,
+    CrmSync,
+    DoubleOptInConfirmation,
 }
 
 /// Where a contact point lives: profile, channel and normalized value.
@@ -74,22 +55,10 @@ pub struct ConsentChange {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
 pub enum ChangeOutcome {
-    Applied = 1,
-    PendingConfirmation = 2,
-    Superseded = 3,
-}
-
-impl ChangeOutcome {
-    pub fn from_u32(n: u32) -> Option<ChangeOutcome> {
-        match n {
-            1 => Some(ChangeOutcome::Applied),
-            2 => Some(ChangeOutcome::PendingConfirmation),
-            3 => Some(ChangeOutcome::Superseded),
-            _ => None,
-        }
-    }
+    Applied,
+    PendingConfirmation,
+    Superseded,
 }
 
 /// What a consent write answered.
@@ -101,7 +70,7 @@ pub struct ChangeResult {
     pub confirmation_token: Option<String>,
     pub confirmation_expires_at: Option<UnixSeconds>,
     /// The subject's record after the change was evaluated.
-    pub record: Option<StoredRecord>,
+    pub record: Option<Record>,
     pub replayed: bool,
 }
 
@@ -136,12 +105,11 @@ pub struct Confirmation {
     pub actor: String,
 }
 
-/// History event kinds (numbers as stored).
+/// History event kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
 pub enum EventKind {
-    Consent = 1,
-    Confirmation = 2,
-    SuppressionAdded = 3,
-    SuppressionLifted = 4,
+    Consent,
+    Confirmation,
+    SuppressionAdded,
+    SuppressionLifted,
 }

@@ -23,6 +23,7 @@ use super::codec::{
 };
 use super::index::{HotIndex, KeyedIndex};
 use super::token::TokenKey;
+use super::view::ApiKey;
 use super::{Inner, OpenStats, Shared, StorageError, Store, StoreOptions, guard, health, writer};
 use crate::decision::{Catalog, Profile, Purpose, Topic};
 
@@ -223,7 +224,7 @@ impl Store {
     }
 }
 
-fn load_config(db: &DB) -> Result<(Catalog, HashMap<String, StoredApiKey>), String> {
+fn load_config(db: &DB) -> Result<(Catalog, HashMap<String, ApiKey>), String> {
     let cf = db.cf_handle(CF_CONFIG).ok_or("column family `config` is missing")?;
     let mut catalog = Catalog::default();
     let mut keys = HashMap::new();
@@ -242,6 +243,7 @@ fn load_config(db: &DB) -> Result<(Catalog, HashMap<String, StoredApiKey>), Stri
             catalog.insert_topic(Topic::try_from(&t).map_err(bad)?);
         } else if name.starts_with("apikey/") {
             let key = StoredApiKey::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
+            let key = ApiKey::try_from(key).map_err(bad)?;
             keys.insert(key.key_id.clone(), key);
         } else {
             return Err(bad("unknown entry".to_owned()));

@@ -7,6 +7,7 @@ use rocksdb::{Direction, IteratorMode};
 
 use super::codec::{self, CF_CHANGES, CF_HISTORY, CF_STATE, ContactKey, EventBody, StoredContact, StoredEvent};
 use super::history::{self, ChainVerification};
+use super::view::{Contact, Event};
 use super::{StorageError, Store};
 
 impl Store {
@@ -15,10 +16,20 @@ impl Store {
     pub fn token_profile(&self, token: &str) -> Result<Option<String>, StorageError> {
         let now = self.now_us().div_euclid(1_000_000);
         let claims = self.shared().token_key.verify(token, now)?;
-        Ok(self.get_contact(&claims.contact)?.map(|c| c.profile_id))
+        Ok(self.get_stored(&claims.contact)?.map(|c| c.profile_id))
     }
 
-    pub fn get_contact(&self, key: &ContactKey) -> Result<Option<StoredContact>, StorageError> {
+    /// The stored records and suppressions of one contact point.
+    pub fn get_contact(&self, key: &ContactKey) -> Result<Option<Contact>, StorageError> {
+        self.get_stored(key)?
+            .map(|c| {
+                Contact::try_from(c)
+                    .map_err(|e| self.shared().undecodable(format!("contact {} is undecodable: {e}", key.log_tag())))
+            })
+            .transpose()
+    }
+
+    fn get_stored(&self, key: &ContactKey) -> Result<Option<StoredContact>, StorageError> {
         let s = self.shared();
         match s.db.get_pinned_cf(s.cf(CF_STATE)?, key.0).map_err(|e| s.read_error(e))? {
             None => Ok(None),
@@ -29,25 +40,22 @@ impl Store {
     }
 
     /// History events of one contact point with `seq > after_seq`, at most `limit`.
-    pub fn history(
-        &self,
-        key: &ContactKey,
-        after_seq: u64,
-        limit: usize,
-    ) -> Result<Vec<(EventBody, StoredEvent)>, StorageError> {
+    pub fn history(&self, key: &ContactKey, after_seq: u64, limit: usize) -> Result<Vec<Event>, StorageError> {
         let mut out = Vec::new();
         for item in self.history_iter(key, after_seq)? {
             if out.len() >= limit {
                 break;
             }
             let (_, event) = item?;
-            out.push((self.decode_body(&event.body)?, event));
+            out.push(self.decode_event(event)?);
         }
         Ok(out)
     }
 
-    fn decode_body(&self, body: &[u8]) -> Result<EventBody, StorageError> {
-        EventBody::decode(body).map_err(|e| self.shared().undecodable(format!("history event undecodable: {e}")))
+    fn decode_event(&self, event: StoredEvent) -> Result<Event, StorageError> {
+        let bad = |e: String| self.shared().undecodable(format!("history event undecodable: {e}"));
+        let body = EventBody::decode(event.body.as_slice()).map_err(|e| bad(e.to_string()))?;
+        Event::from_stored(body, event).map_err(bad)
     }
 
     fn history_iter(
@@ -76,7 +84,7 @@ impl Store {
 
     /// Verifies the whole hash chain of one contact point against its stored head.
     pub fn verify_history(&self, key: &ContactKey) -> Result<ChainVerification, StorageError> {
-        let (len, head) = match self.get_contact(key)? {
+        let (len, head) = match self.get_stored(key)? {
             Some(c) => (c.history_len, c.last_hash),
             None => (0, Vec::new()),
         };
@@ -99,7 +107,7 @@ impl Store {
     }
 
     /// Applied changes with a revision greater than `after`, in revision order, at most `limit`.
-    pub fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, EventBody, StoredEvent)>, StorageError> {
+    pub fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, StorageError> {
         let s = self.shared();
         let start = codec::revision_key(after.saturating_add(1));
         let mut out = Vec::new();
@@ -112,18 +120,19 @@ impl Store {
             let rev = codec::decode_u64(&k).ok_or_else(bad)?;
             let hist = s.db.get_pinned_cf(s.cf(CF_HISTORY)?, &*v).map_err(|e| s.read_error(e))?.ok_or_else(bad)?;
             let event = StoredEvent::decode(hist.as_ref()).map_err(|_| bad())?;
-            out.push((rev, self.decode_body(&event.body)?, event));
+            out.push((rev, self.decode_event(event)?));
         }
         Ok(out)
     }
 
     /// Every stored contact point, in key order, for export.
-    pub fn for_each_contact(&self, mut f: impl FnMut(StoredContact) -> bool) -> Result<(), StorageError> {
+    pub fn for_each_contact(&self, mut f: impl FnMut(Contact) -> bool) -> Result<(), StorageError> {
         let s = self.shared();
         for item in s.db.iterator_cf(s.cf(CF_STATE)?, IteratorMode::Start) {
             let (_, v) = item.map_err(|e| s.read_error(e))?;
-            let contact =
-                StoredContact::decode(v.as_ref()).map_err(|e| s.undecodable(format!("contact undecodable: {e}")))?;
+            let bad = |e: String| s.undecodable(format!("contact undecodable: {e}"));
+            let contact = StoredContact::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
+            let contact = Contact::try_from(contact).map_err(bad)?;
             if !f(contact) {
                 break;
             }

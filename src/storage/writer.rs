@@ -21,6 +21,7 @@ use super::model::{
     ChangeOutcome, ChangeResult, Confirmation, ConsentChange, ContactRef, SuppressionChange, SuppressionResult,
 };
 use super::token::{TokenClaims, TokenError};
+use super::view::{self, Record};
 use super::{Shared, StorageError};
 
 type Reply<T> = oneshot::Sender<Result<T, StorageError>>;
@@ -157,7 +158,14 @@ fn duplicate(e: &StorageError) -> StorageError {
         }
         StorageError::DiskFull(m) => StorageError::DiskFull(m.clone()),
         StorageError::WritesStopped(m) => StorageError::WritesStopped(m.clone()),
-        other => StorageError::Corrupt { path: String::new(), detail: format!("write group failed: {other}") },
+        StorageError::IdempotencyConflict => StorageError::IdempotencyConflict,
+        StorageError::Token(t) => StorageError::Token(t.clone()),
+        StorageError::TokenUsed => StorageError::TokenUsed,
+        StorageError::NotFound(m) => StorageError::NotFound(m.clone()),
+        StorageError::AlreadyExists(m) => StorageError::AlreadyExists(m.clone()),
+        StorageError::Limit(m) => StorageError::Limit(m.clone()),
+        StorageError::Deactivated(m) => StorageError::Deactivated(m.clone()),
+        StorageError::ConfirmedBeforeRequest => StorageError::ConfirmedBeforeRequest,
     }
 }
 
@@ -269,18 +277,18 @@ impl<'a> Group<'a> {
         contact: Option<&ContactRef>,
     ) -> Result<Option<&mut StoredContact>, StorageError> {
         if !self.contacts.contains_key(&key) {
-            let stored = match self.shared.db.get_pinned_cf(self.shared.cf(CF_STATE)?, key.0)? {
-                Some(bytes) => Some(StoredContact::decode(bytes.as_ref()).map_err(|e| StorageError::Corrupt {
-                    path: self.shared.path.display().to_string(),
-                    detail: format!("contact {} is undecodable: {e}", key.log_tag()),
-                })?),
-                None => contact.map(|c| StoredContact {
-                    profile_id: c.profile_id.clone(),
-                    channel: c.channel as u32,
-                    contact_point: c.contact_point.clone(),
-                    ..StoredContact::default()
-                }),
-            };
+            let stored =
+                match self.shared.db.get_pinned_cf(self.shared.cf(CF_STATE)?, key.0)? {
+                    Some(bytes) => Some(StoredContact::decode(bytes.as_ref()).map_err(|e| {
+                        self.shared.undecodable(format!("contact {} is undecodable: {e}", key.log_tag()))
+                    })?),
+                    None => contact.map(|c| StoredContact {
+                        profile_id: c.profile_id.clone(),
+                        channel: view::channel_to_stored(c.channel),
+                        contact_point: c.contact_point.clone(),
+                        ..StoredContact::default()
+                    }),
+                };
             match stored {
                 Some(s) => {
                     self.contacts.insert(key, s);
@@ -297,10 +305,9 @@ impl<'a> Group<'a> {
         }
         match self.shared.db.get_pinned_cf(self.shared.cf(CF_IDEM)?, key_hash)? {
             None => Ok(None),
-            Some(bytes) => StoredIdem::decode(bytes.as_ref()).map(Some).map_err(|e| StorageError::Corrupt {
-                path: self.shared.path.display().to_string(),
-                detail: format!("idempotency entry undecodable: {e}"),
-            }),
+            Some(bytes) => StoredIdem::decode(bytes.as_ref())
+                .map(Some)
+                .map_err(|e| self.shared.undecodable(format!("idempotency entry undecodable: {e}"))),
         }
     }
 
@@ -331,12 +338,14 @@ impl<'a> Group<'a> {
             if prev.content_hash != idem.content_hash {
                 return Err(StorageError::IdempotencyConflict);
             }
+            let bad = |e: String| self.shared.undecodable(format!("idempotency entry undecodable: {e}"));
             return Ok(ChangeResult {
-                outcome: ChangeOutcome::from_u32(prev.outcome).unwrap_or(ChangeOutcome::Applied),
+                outcome: view::outcome_from_stored(prev.outcome)
+                    .ok_or_else(|| bad(format!("unknown outcome {}", prev.outcome)))?,
                 revision: prev.revision,
                 confirmation_token: (!prev.confirmation_token.is_empty()).then_some(prev.confirmation_token),
                 confirmation_expires_at: prev.confirmation_expires_at,
-                record: prev.record,
+                record: prev.record.as_ref().map(Record::try_from).transpose().map_err(bad)?,
                 replayed: true,
             });
         }
@@ -361,17 +370,22 @@ impl<'a> Group<'a> {
             revision: self.next_revision,
             confirmation_expires_at: applied.pending.map(|(_, e)| e),
             confirmation_token,
-            record: applied.record,
+            record: applied
+                .record
+                .as_ref()
+                .map(Record::try_from)
+                .transpose()
+                .map_err(|e| self.shared.undecodable(e))?,
             replayed: false,
         };
         if let Some(idem) = &change.idempotency {
             let stored = StoredIdem {
                 content_hash: idem.content_hash.to_vec(),
-                outcome: result.outcome as u32,
+                outcome: view::outcome_to_stored(result.outcome),
                 revision: result.revision,
                 confirmation_token: result.confirmation_token.clone().unwrap_or_default(),
                 confirmation_expires_at: result.confirmation_expires_at,
-                record: result.record.clone(),
+                record: applied.record,
             };
             self.batch.put(CF_IDEM, &idem.key_hash, stored.encode_to_vec());
             self.idem.insert(idem.key_hash, stored);
@@ -428,7 +442,7 @@ impl<'a> Group<'a> {
             revision,
             confirmation_token: None,
             confirmation_expires_at: None,
-            record: Some(record),
+            record: Some(Record::try_from(&record).map_err(|e| self.shared.undecodable(e))?),
             replayed: false,
         })
     }

@@ -136,11 +136,15 @@ async fn a_public_address_needs_tls_or_insecure() {
     .expect("open");
     // With a key, so that the plaintext rule is what refuses.
     store
-        .put_api_key(consentd::storage::codec::StoredApiKey {
+        .put_api_key(consentd::storage::view::ApiKey {
             key_id: "ck_0123456789abcdef".into(),
+            description: String::new(),
             secret_hash: vec![0; 32],
-            scopes: vec![3],
-            ..Default::default()
+            scopes: vec![consentd::storage::view::Scope::Admin],
+            profile_ids: Vec::new(),
+            revoked: false,
+            created_at: 0,
+            expires_at: None,
         })
         .expect("key");
     let r = consentd::server::run_with_store(config, store, listener, None, std::future::ready(())).await;

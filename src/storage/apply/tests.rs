@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::decision::Channel;
+use crate::decision::{Channel, SuppressionKind};
 use crate::storage::model::{ContactRef, Source};
 
 fn contact_ref() -> ContactRef {
@@ -56,7 +56,7 @@ fn newer_wins_and_stale_is_superseded() {
     let (contact, outcomes) =
         apply_all(&[change(s, Status::OptedIn, 200, Source::Form), change(s, Status::OptedOut, 100, Source::Import)]);
     assert_eq!(outcomes, vec![ChangeOutcome::Applied, ChangeOutcome::Superseded]);
-    assert_eq!(contact.records[0].status, Status::OptedIn as u32);
+    assert_eq!(contact.records[0].status, status_to_stored(Status::OptedIn));
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn opt_out_wins_a_tie_in_either_order() {
     let b = change(s, Status::OptedOut, 100, Source::PreferenceCenter);
     for order in [[a.clone(), b.clone()], [b, a]] {
         let (contact, _) = apply_all(&order);
-        assert_eq!(contact.records[0].status, Status::OptedOut as u32);
+        assert_eq!(contact.records[0].status, status_to_stored(Status::OptedOut));
     }
 }
 
@@ -79,7 +79,7 @@ fn double_opt_in_turns_an_opt_in_pending_and_confirmation_consumes_it() {
     let mut contact = StoredContact::default();
     let applied = apply_consent(&mut contact, &c, 1, 2_000_000, [9; 16]);
     assert_eq!(applied.outcome, ChangeOutcome::PendingConfirmation);
-    assert_eq!(contact.records[0].status, Status::Pending as u32);
+    assert_eq!(contact.records[0].status, status_to_stored(Status::Pending));
     assert_eq!(contact.records[0].expires_at, Some(2 + 3600));
     let claims = TokenClaims {
         contact: super::super::codec::ContactKey([0; 16]),
@@ -108,7 +108,7 @@ fn double_opt_in_turns_an_opt_in_pending_and_confirmation_consumes_it() {
     let (event, record) = apply_confirmation(&mut contact, &claims, &conf, 2, 3_000_000, ("p1", ""))
         .map_err(|e| format!("{e:?}"))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(record.status, Status::OptedIn as u32);
+    assert_eq!(record.status, status_to_stored(Status::OptedIn));
     assert_eq!(record.expires_at, Some(9_999_999));
     assert_eq!(event.confirmation_proof.map(|p| p.ip_address), Some("1.2.3.4".into()));
     // Single use.
