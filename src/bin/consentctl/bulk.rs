@@ -12,10 +12,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tokio::task::JoinSet;
 
-use super::{CheckFileArgs, Clients, Failure, Format, ImportArgs, channel_arg, enum_name, ts};
+use crate::args::{ChannelArg, CheckFileArgs, Format, ImportArgs};
+use crate::client::{Clients, Failure, exit, usage};
+use crate::render::{enum_name, print, ts};
+
+/// A channel named in an import row.
+fn channel_arg(name: &str) -> Result<i32, Failure> {
+    use clap::ValueEnum;
+    ChannelArg::from_str(name, true).map(ChannelArg::pb).map_err(|_| usage(format!("unknown channel `{name}`")))
+}
 
 fn io_err(what: &str, e: impl std::fmt::Display) -> Failure {
-    Failure { code: super::exit::FAILURE, message: format!("{what}: {e}") }
+    Failure { code: exit::FAILURE, message: format!("{what}: {e}") }
 }
 
 fn progress(total_bytes: u64, quiet: bool) -> ProgressBar {
@@ -240,7 +248,7 @@ pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Fai
         Ok(())
     };
     loop {
-        let next = rows.next(&a.profile, &a.channel);
+        let next = rows.next(&a.profile, &a.channel.name());
         let done = next.is_none();
         if let Some((line, raw, parsed)) = next {
             total += 1;
@@ -278,8 +286,8 @@ pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Fai
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let summary = json!({"rows": total, "applied": applied, "rejected": rejected, "seconds": secs, "rows_per_s": total as f64 / secs.max(1e-9), "reject_file": a.reject_file.display().to_string()});
-    super::print(&summary, as_json);
-    Ok(if rejected > 0 { super::exit::FINDINGS } else { super::exit::OK })
+    print(&summary, as_json);
+    Ok(if rejected > 0 { exit::FINDINGS } else { exit::OK })
 }
 
 pub async fn export(c: &Clients, profile: &str, format: Format, history: bool, out: &str) -> Result<u8, Failure> {
@@ -397,11 +405,11 @@ pub async fn export(c: &Clients, profile: &str, format: Format, history: bool, o
     if let Some(mut w) = w {
         w.flush().map_err(|e| io_err("export", e))?;
     }
-    Ok(super::exit::OK)
+    Ok(exit::OK)
 }
 
 pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<u8, Failure> {
-    let channel = channel_arg(&a.channel)?;
+    let channel = a.channel.pb();
     let size = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
     let file = File::open(&a.file).map_err(|e| io_err(&a.file.display().to_string(), e))?;
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(BufReader::new(file));
@@ -495,8 +503,8 @@ pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<
     blocked.flush().map_err(|e| io_err("blocked file", e))?;
     bar.finish_and_clear();
     let summary = json!({"checked": total, "send": sends, "block": total - sends, "by_reason": by_reason, "seconds": started.elapsed().as_secs_f64()});
-    super::print(&summary, as_json);
-    Ok(super::exit::OK)
+    print(&summary, as_json);
+    Ok(exit::OK)
 }
 
 pub fn generate(seed: u64, contacts: u64, purposes: &[String], out: &str) -> Result<u8, Failure> {
@@ -521,5 +529,5 @@ pub fn generate(seed: u64, contacts: u64, purposes: &[String], out: &str) -> Res
         }
     }
     w.flush().map_err(|e| io_err("generate", e))?;
-    Ok(super::exit::OK)
+    Ok(exit::OK)
 }

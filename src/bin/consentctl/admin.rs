@@ -1,0 +1,195 @@
+//! consentctl's configuration commands: profiles, purposes, topics and API keys. The list
+//! commands follow `next_page_token` to the end: a list that stops at one page silently lies.
+
+use consentd::api::pb;
+use serde_json::json;
+
+use crate::args::{KeyCmd, ProfileCmd, PurposeCmd, TopicCmd};
+use crate::client::{Clients, Failure, exit};
+use crate::render::{key_json, print, profile_json, purpose_json, topic_json};
+
+const PAGE: i32 = 1000;
+
+pub(crate) async fn profile(c: &Clients, cmd: ProfileCmd, j: bool) -> Result<u8, Failure> {
+    let p = match cmd {
+        ProfileCmd::Create { id, name, region, double_opt_in, stop_keywords, start_keywords } => {
+            let p = pb::Profile {
+                profile_id: id,
+                display_name: name,
+                default_region: region,
+                double_opt_in: double_opt_in
+                    .into_iter()
+                    .map(|(channel, mode)| pb::DoubleOptInSetting { channel: channel.pb(), mode: mode.pb() })
+                    .collect(),
+                extra_stop_keywords: stop_keywords,
+                extra_start_keywords: start_keywords,
+                ..Default::default()
+            };
+            c.admin().create_profile(pb::CreateProfileRequest { profile: Some(p) }).await?.into_inner().profile
+        }
+        ProfileCmd::Get { id } => {
+            c.admin().get_profile(pb::GetProfileRequest { profile_id: id }).await?.into_inner().profile
+        }
+        ProfileCmd::List { all } => {
+            let (mut items, mut token) = (Vec::new(), String::new());
+            loop {
+                let r = c
+                    .admin()
+                    .list_profiles(pb::ListProfilesRequest {
+                        page_size: PAGE,
+                        page_token: token,
+                        include_inactive: all,
+                    })
+                    .await?
+                    .into_inner();
+                items.extend(r.profiles.iter().map(profile_json));
+                token = r.next_page_token;
+                if token.is_empty() {
+                    break;
+                }
+            }
+            print(&json!({ "profiles": items }), j);
+            return Ok(exit::OK);
+        }
+        ProfileCmd::Deactivate { id } => {
+            c.admin().deactivate_profile(pb::DeactivateProfileRequest { profile_id: id }).await?.into_inner().profile
+        }
+    };
+    print(&p.as_ref().map(profile_json).unwrap_or_default(), j);
+    Ok(exit::OK)
+}
+
+pub(crate) async fn purpose(c: &Clients, cmd: PurposeCmd, j: bool) -> Result<u8, Failure> {
+    let p = match cmd {
+        PurposeCmd::Create { profile, id, kind, name, models } => {
+            let p = pb::Purpose {
+                profile_id: profile,
+                purpose_id: id,
+                display_name: name,
+                kind: kind.pb(),
+                enforcement: models
+                    .into_iter()
+                    .map(|(channel, model)| pb::ChannelEnforcement { channel: channel.pb(), model: model.pb() })
+                    .collect(),
+                ..Default::default()
+            };
+            c.admin().create_purpose(pb::CreatePurposeRequest { purpose: Some(p) }).await?.into_inner().purpose
+        }
+        PurposeCmd::List { profile } => {
+            let (mut items, mut token) = (Vec::new(), String::new());
+            loop {
+                let r = c
+                    .admin()
+                    .list_purposes(pb::ListPurposesRequest {
+                        profile_id: profile.clone(),
+                        page_size: PAGE,
+                        page_token: token,
+                        include_inactive: true,
+                    })
+                    .await?
+                    .into_inner();
+                items.extend(r.purposes.iter().map(purpose_json));
+                token = r.next_page_token;
+                if token.is_empty() {
+                    break;
+                }
+            }
+            print(&json!({ "purposes": items }), j);
+            return Ok(exit::OK);
+        }
+        PurposeCmd::Deactivate { profile, id } => {
+            c.admin()
+                .deactivate_purpose(pb::DeactivatePurposeRequest { profile_id: profile, purpose_id: id })
+                .await?
+                .into_inner()
+                .purpose
+        }
+    };
+    print(&p.as_ref().map(purpose_json).unwrap_or_default(), j);
+    Ok(exit::OK)
+}
+
+pub(crate) async fn topic(c: &Clients, cmd: TopicCmd, j: bool) -> Result<u8, Failure> {
+    let t = match cmd {
+        TopicCmd::Create { profile, purpose, id } => {
+            let t = pb::Topic { profile_id: profile, purpose_id: purpose, topic_id: id, ..Default::default() };
+            c.admin().create_topic(pb::CreateTopicRequest { topic: Some(t) }).await?.into_inner().topic
+        }
+        TopicCmd::List { profile, purpose } => {
+            let (mut items, mut token) = (Vec::new(), String::new());
+            loop {
+                let r = c
+                    .admin()
+                    .list_topics(pb::ListTopicsRequest {
+                        profile_id: profile.clone(),
+                        purpose_id: purpose.clone(),
+                        page_size: PAGE,
+                        page_token: token,
+                        include_inactive: true,
+                    })
+                    .await?
+                    .into_inner();
+                items.extend(r.topics.iter().map(topic_json));
+                token = r.next_page_token;
+                if token.is_empty() {
+                    break;
+                }
+            }
+            print(&json!({ "topics": items }), j);
+            return Ok(exit::OK);
+        }
+        TopicCmd::Deactivate { profile, purpose, id } => {
+            c.admin()
+                .deactivate_topic(pb::DeactivateTopicRequest { profile_id: profile, purpose_id: purpose, topic_id: id })
+                .await?
+                .into_inner()
+                .topic
+        }
+    };
+    print(&t.as_ref().map(topic_json).unwrap_or_default(), j);
+    Ok(exit::OK)
+}
+
+pub(crate) async fn key(c: &Clients, cmd: KeyCmd, j: bool) -> Result<u8, Failure> {
+    match cmd {
+        KeyCmd::Create { scopes, profiles, description, expires_at } => {
+            let r = c
+                .admin()
+                .create_api_key(pb::CreateApiKeyRequest {
+                    description,
+                    scopes: scopes.iter().map(|s| s.pb()).collect(),
+                    profile_ids: profiles,
+                    expire_time: expires_at,
+                })
+                .await?
+                .into_inner();
+            let mut v = r.api_key.as_ref().map(key_json).unwrap_or_default();
+            v["secret"] = json!(r.secret);
+            print(&v, j);
+            if !j {
+                eprintln!("store the secret now: it is not shown again");
+            }
+        }
+        KeyCmd::List => {
+            let (mut items, mut token) = (Vec::new(), String::new());
+            loop {
+                let r = c
+                    .admin()
+                    .list_api_keys(pb::ListApiKeysRequest { page_size: PAGE, page_token: token })
+                    .await?
+                    .into_inner();
+                items.extend(r.api_keys.iter().map(key_json));
+                token = r.next_page_token;
+                if token.is_empty() {
+                    break;
+                }
+            }
+            print(&json!({ "api_keys": items }), j);
+        }
+        KeyCmd::Revoke { key_id } => {
+            let r = c.admin().revoke_api_key(pb::RevokeApiKeyRequest { key_id }).await?.into_inner();
+            print(&r.api_key.as_ref().map(key_json).unwrap_or_default(), j);
+        }
+    }
+    Ok(exit::OK)
+}

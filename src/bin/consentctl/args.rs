@@ -1,0 +1,517 @@
+//! consentctl's command line: every subcommand and its arguments. Closed sets of values
+//! are `ValueEnum`s, so `--help` lists them and a typo is a usage error before anything is
+//! sent.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use consentd::api::pb;
+
+#[derive(Parser, Debug)]
+#[command(name = "consentctl", version, about = "Command-line client of consentd")]
+pub(crate) struct Cli {
+    /// Server address.
+    #[arg(long, env = "CONSENTD_ADDR", default_value = "http://127.0.0.1:50051", global = true)]
+    pub addr: String,
+    /// API key ("<key_id>.<secret>"); not needed while the server has no keys.
+    #[arg(long, env = "CONSENTD_API_KEY", global = true, hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// CA certificate (PEM) to verify the server with; turns on TLS (use an https:// address).
+    #[arg(long, env = "CONSENTD_CA", global = true)]
+    pub ca: Option<std::path::PathBuf>,
+    /// Client certificate (PEM) for mutual TLS, with --key.
+    #[arg(long, env = "CONSENTD_CERT", global = true, requires = "key")]
+    pub cert: Option<std::path::PathBuf>,
+    /// Client private key (PEM) for mutual TLS, with --cert.
+    #[arg(long, env = "CONSENTD_KEY", global = true, requires = "cert")]
+    pub key: Option<std::path::PathBuf>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Compliance profiles.
+    #[command(subcommand)]
+    Profile(ProfileCmd),
+    /// Purposes of a profile.
+    #[command(subcommand)]
+    Purpose(PurposeCmd),
+    /// Topics of a purpose.
+    #[command(subcommand)]
+    Topic(TopicCmd),
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Record a consent change.
+    Set(SetArgs),
+    /// Current records and suppressions of a contact point.
+    Get(ContactArgs),
+    /// Hash-chained history of a contact point, with its verification.
+    History(ContactArgs),
+    /// One send-time decision.
+    Check(CheckArgs),
+    /// Add or lift a suppression.
+    #[command(subcommand)]
+    Suppression(SuppressionCmd),
+    /// Confirm a double opt-in token.
+    Confirm {
+        token: String,
+        #[arg(long, default_value = "")]
+        ip: String,
+        #[arg(long, default_value = "")]
+        user_agent: String,
+    },
+    /// Feed an inbound SMS (STOP/START keywords).
+    Sms {
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        from: String,
+        body: String,
+    },
+    /// Import consent rows from CSV or JSON lines (columns: see README), streamed.
+    Import(ImportArgs),
+    /// Export the current state (CSV or JSON lines) or the history (JSON lines).
+    Export {
+        #[arg(long)]
+        profile: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: Format,
+        /// Export every history event instead of the current state (JSON lines).
+        #[arg(long)]
+        history: bool,
+        /// Output file ("-": standard output).
+        #[arg(long, default_value = "-")]
+        out: String,
+    },
+    /// Gate a send: stream a recipient CSV through CheckStream, split allowed and blocked.
+    CheckFile(CheckFileArgs),
+    /// Write a deterministic synthetic population as import CSV.
+    Generate {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        contacts: u64,
+        /// PURPOSE or PURPOSE:TOPIC,TOPIC (repeatable).
+        #[arg(long = "purpose", required = true)]
+        purposes: Vec<String>,
+        #[arg(long, default_value = "-")]
+        out: String,
+    },
+    /// Tail the change feed as JSON lines.
+    Watch {
+        /// Start after this revision (0: from the beginning).
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        #[arg(long)]
+        profile: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    Csv,
+    Jsonl,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ImportArgs {
+    /// The input file.
+    #[arg(long)]
+    pub file: std::path::PathBuf,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+    /// Profile for rows without a profile column.
+    #[arg(long)]
+    pub profile: String,
+    /// Channel for rows whose contact column does not imply one.
+    #[arg(long, value_enum, default_value = "email")]
+    pub channel: ChannelArg,
+    /// Where rejected lines go, each with its line number and reason.
+    #[arg(long, default_value = "rejects.csv")]
+    pub reject_file: std::path::PathBuf,
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Batches in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct CheckFileArgs {
+    /// Recipient CSV with a header; the contact column is `contact_point`, `email` or `phone`.
+    #[arg(long)]
+    pub file: std::path::PathBuf,
+    #[arg(long)]
+    pub profile: String,
+    #[arg(long, value_enum)]
+    pub channel: ChannelArg,
+    #[arg(long)]
+    pub purpose: String,
+    #[arg(long, default_value = "")]
+    pub topic: String,
+    #[arg(long, default_value = "allowed.csv")]
+    pub allowed: std::path::PathBuf,
+    #[arg(long, default_value = "blocked.csv")]
+    pub blocked: std::path::PathBuf,
+    #[arg(long, default_value_t = 4096)]
+    pub batch: usize,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ProfileCmd {
+    Create {
+        id: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Default phone region, e.g. NL.
+        #[arg(long, default_value = "")]
+        region: String,
+        /// Double opt-in on a channel, CHANNEL=MODE (repeatable). Channels: email, sms,
+        /// whatsapp, push, voice, custom; modes: off, every (every opt-in), new (new
+        /// contact points only).
+        #[arg(long = "double-opt-in", value_name = "CHANNEL=MODE", value_parser = pair::<DoiArg>)]
+        double_opt_in: Vec<(ChannelArg, DoiArg)>,
+        #[arg(long = "stop-keyword")]
+        stop_keywords: Vec<String>,
+        #[arg(long = "start-keyword")]
+        start_keywords: Vec<String>,
+    },
+    Get {
+        id: String,
+    },
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    Deactivate {
+        id: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Kind {
+    Commercial,
+    Transactional,
+    Custom,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum PurposeCmd {
+    Create {
+        #[arg(long)]
+        profile: String,
+        id: String,
+        #[arg(long, value_enum)]
+        kind: Kind,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Enforcement on a channel, CHANNEL=MODEL (repeatable). Channels: email, sms,
+        /// whatsapp, push, voice, custom; models: restrictive (opt-in), non-restrictive
+        /// (opt-out), disabled.
+        #[arg(long = "model", value_name = "CHANNEL=MODEL", value_parser = pair::<ModelArg>)]
+        models: Vec<(ChannelArg, ModelArg)>,
+    },
+    List {
+        #[arg(long)]
+        profile: String,
+    },
+    Deactivate {
+        #[arg(long)]
+        profile: String,
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum TopicCmd {
+    Create {
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        purpose: String,
+        id: String,
+    },
+    List {
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        purpose: String,
+    },
+    Deactivate {
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        purpose: String,
+        id: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum ScopeArg {
+    Check,
+    Write,
+    Admin,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum KeyCmd {
+    /// Create a key; its secret is printed once.
+    Create {
+        #[arg(long = "scope", value_enum, required = true)]
+        scopes: Vec<ScopeArg>,
+        /// Limit the key to these profiles (default: all).
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// When the key stops working (RFC 3339, e.g. 2027-01-31T00:00:00Z); default never.
+        #[arg(long, value_parser = parse_timestamp)]
+        expires_at: Option<prost_types::Timestamp>,
+    },
+    List,
+    Revoke {
+        key_id: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ContactArgs {
+    #[arg(long)]
+    pub profile: String,
+    #[arg(long, value_enum)]
+    pub channel: ChannelArg,
+    /// The email address, phone number or token.
+    #[arg(long)]
+    pub contact: String,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum StatusArg {
+    In,
+    Out,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct SetArgs {
+    #[command(flatten)]
+    pub contact: ContactArgs,
+    #[arg(long)]
+    pub purpose: String,
+    #[arg(long, default_value = "")]
+    pub topic: String,
+    #[arg(long, value_enum)]
+    pub status: StatusArg,
+    /// Where the change came from.
+    #[arg(long, value_enum, default_value = "admin")]
+    pub source: SourceArg,
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// When the person acted, RFC 3339 (default: now).
+    #[arg(long, value_parser = parse_timestamp)]
+    pub occurred_at: Option<prost_types::Timestamp>,
+    #[arg(long, default_value = "")]
+    pub idempotency_key: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct CheckArgs {
+    #[command(flatten)]
+    pub contact: ContactArgs,
+    #[arg(long)]
+    pub purpose: String,
+    #[arg(long, default_value = "")]
+    pub topic: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum SuppressionCmd {
+    Add(SuppressionArgs),
+    Lift(SuppressionArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct SuppressionArgs {
+    #[command(flatten)]
+    pub contact: ContactArgs,
+    #[arg(long, value_enum)]
+    pub kind: SuppressionKindArg,
+    #[arg(long, default_value = "")]
+    pub reason: String,
+}
+
+/// A channel, as the API names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ChannelArg {
+    Email,
+    Sms,
+    Whatsapp,
+    Push,
+    Voice,
+    Custom,
+}
+
+impl ChannelArg {
+    pub(crate) fn pb(self) -> i32 {
+        (match self {
+            ChannelArg::Email => pb::Channel::Email,
+            ChannelArg::Sms => pb::Channel::Sms,
+            ChannelArg::Whatsapp => pb::Channel::Whatsapp,
+            ChannelArg::Push => pb::Channel::Push,
+            ChannelArg::Voice => pb::Channel::Voice,
+            ChannelArg::Custom => pb::Channel::Custom,
+        }) as i32
+    }
+
+    /// The name `--help` shows (and import files use).
+    pub(crate) fn name(self) -> String {
+        self.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default()
+    }
+}
+
+/// Where a change came from (confirmations are recorded by `confirm` only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub(crate) enum SourceArg {
+    PreferenceCenter,
+    Form,
+    Import,
+    SmsKeyword,
+    OneClickUnsubscribe,
+    Admin,
+    Api,
+    CrmSync,
+}
+
+impl SourceArg {
+    pub(crate) fn pb(self) -> i32 {
+        (match self {
+            SourceArg::PreferenceCenter => pb::ChangeSource::PreferenceCenter,
+            SourceArg::Form => pb::ChangeSource::Form,
+            SourceArg::Import => pb::ChangeSource::Import,
+            SourceArg::SmsKeyword => pb::ChangeSource::SmsKeyword,
+            SourceArg::OneClickUnsubscribe => pb::ChangeSource::OneClickUnsubscribe,
+            SourceArg::Admin => pb::ChangeSource::Admin,
+            SourceArg::Api => pb::ChangeSource::Api,
+            SourceArg::CrmSync => pb::ChangeSource::CrmSync,
+        }) as i32
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub(crate) enum SuppressionKindArg {
+    HardBounce,
+    SpamComplaint,
+    SmsStop,
+    Manual,
+}
+
+impl SuppressionKindArg {
+    pub(crate) fn pb(self) -> i32 {
+        (match self {
+            SuppressionKindArg::HardBounce => pb::SuppressionKind::HardBounce,
+            SuppressionKindArg::SpamComplaint => pb::SuppressionKind::SpamComplaint,
+            SuppressionKindArg::SmsStop => pb::SuppressionKind::SmsStop,
+            SuppressionKindArg::Manual => pb::SuppressionKind::Manual,
+        }) as i32
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ModelArg {
+    /// Opt-in: send only with consent.
+    Restrictive,
+    /// Opt-out: send unless opted out.
+    #[value(name = "non-restrictive", alias = "non_restrictive")]
+    NonRestrictive,
+    Disabled,
+}
+
+impl ModelArg {
+    pub(crate) fn pb(self) -> i32 {
+        (match self {
+            ModelArg::Restrictive => pb::EnforcementModel::Restrictive,
+            ModelArg::NonRestrictive => pb::EnforcementModel::NonRestrictive,
+            ModelArg::Disabled => pb::EnforcementModel::Disabled,
+        }) as i32
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DoiArg {
+    Off,
+    /// Every opt-in waits for confirmation.
+    Every,
+    /// Only opt-ins of contact points with no consent yet.
+    New,
+}
+
+impl DoiArg {
+    pub(crate) fn pb(self) -> i32 {
+        (match self {
+            DoiArg::Off => pb::DoubleOptInMode::Off,
+            DoiArg::Every => pb::DoubleOptInMode::EveryOptIn,
+            DoiArg::New => pb::DoubleOptInMode::NewContactPoints,
+        }) as i32
+    }
+}
+
+impl Kind {
+    pub(crate) fn pb(self) -> i32 {
+        (match self {
+            Kind::Commercial => pb::PurposeKind::Commercial,
+            Kind::Transactional => pb::PurposeKind::Transactional,
+            Kind::Custom => pb::PurposeKind::Custom,
+        }) as i32
+    }
+}
+
+impl ScopeArg {
+    pub(crate) fn pb(self) -> i32 {
+        (match self {
+            ScopeArg::Check => pb::ApiKeyScope::Check,
+            ScopeArg::Write => pb::ApiKeyScope::Write,
+            ScopeArg::Admin => pb::ApiKeyScope::Admin,
+        }) as i32
+    }
+}
+
+impl StatusArg {
+    pub(crate) fn pb(self) -> i32 {
+        (match self {
+            StatusArg::In => pb::ConsentStatus::OptedIn,
+            StatusArg::Out => pb::ConsentStatus::OptedOut,
+        }) as i32
+    }
+}
+
+/// The names of a closed set, for error messages.
+fn names<V: ValueEnum>() -> String {
+    V::value_variants()
+        .iter()
+        .filter_map(|x| x.to_possible_value())
+        .map(|p| p.get_name().to_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `CHANNEL=VALUE`, both halves from their closed sets.
+fn pair<V: ValueEnum + Clone + Send + Sync + 'static>(s: &str) -> Result<(ChannelArg, V), String> {
+    let (ch, v) = s.split_once('=').ok_or_else(|| format!("`{s}`: want CHANNEL=VALUE"))?;
+    let channel = ChannelArg::from_str(ch, true)
+        .map_err(|_| format!("unknown channel `{ch}` (one of: {})", names::<ChannelArg>()))?;
+    let value = V::from_str(v, true).map_err(|_| format!("unknown value `{v}` (one of: {})", names::<V>()))?;
+    Ok((channel, value))
+}
+
+fn parse_timestamp(s: &str) -> Result<prost_types::Timestamp, String> {
+    s.parse().map_err(|e| format!("not an RFC 3339 time (e.g. 2027-01-31T00:00:00Z): {e}"))
+}

@@ -1,0 +1,246 @@
+//! consentctl's one-record commands: set, get, history, check, suppressions, confirm, SMS
+//! keywords and the change feed.
+
+use consentd::api::pb;
+use serde_json::{Value, json};
+
+use crate::args::{CheckArgs, ContactArgs, SetArgs, SuppressionCmd};
+use crate::client::{Clients, Failure, exit};
+use crate::render::{enum_name, print, record_json, result_json, ts};
+
+pub(crate) async fn set(c: &Clients, a: SetArgs, j: bool) -> Result<u8, Failure> {
+    let change = pb::ConsentChange {
+        profile_id: a.contact.profile,
+        channel: a.contact.channel.pb(),
+        contact_point: a.contact.contact,
+        purpose_id: a.purpose,
+        topic_id: a.topic,
+        status: a.status.pb(),
+        occurred_at: a.occurred_at,
+        source: a.source.pb(),
+        reason: a.reason,
+        ..Default::default()
+    };
+    let r = c
+        .consent()
+        .set_consent(pb::SetConsentRequest { change: Some(change), idempotency_key: a.idempotency_key })
+        .await?
+        .into_inner();
+    print(&r.result.as_ref().map(result_json).unwrap_or_default(), j);
+    Ok(exit::OK)
+}
+
+pub(crate) async fn get(c: &Clients, a: ContactArgs, j: bool) -> Result<u8, Failure> {
+    let r = c
+        .consent()
+        .get_consent(pb::GetConsentRequest { profile_id: a.profile, channel: a.channel.pb(), contact_point: a.contact })
+        .await?
+        .into_inner();
+    let suppressions: Vec<Value> = r
+        .suppressions
+        .iter()
+        .map(|s| {
+            json!({
+                "kind": enum_name(pb::SuppressionKind::try_from(s.kind).unwrap_or_default().as_str_name(), "SUPPRESSION_KIND_"),
+                "reason": s.reason,
+                "revision": s.revision,
+            })
+        })
+        .collect();
+    print(
+        &json!({
+            "contact_point": r.contact_point,
+            "revision": r.revision,
+            "records": r.records.iter().map(record_json).collect::<Vec<_>>(),
+            "suppressions": suppressions,
+        }),
+        j,
+    );
+    Ok(exit::OK)
+}
+
+/// Every page of the history; exit code 3 when the chain does not verify.
+pub(crate) async fn history(c: &Clients, a: ContactArgs, j: bool) -> Result<u8, Failure> {
+    let mut token = String::new();
+    let mut events = Vec::new();
+    let verification = loop {
+        let r = c
+            .consent()
+            .get_history(pb::GetHistoryRequest {
+                profile_id: a.profile.clone(),
+                channel: a.channel.pb(),
+                contact_point: a.contact.clone(),
+                page_size: 1000,
+                page_token: token,
+            })
+            .await?
+            .into_inner();
+        events.extend(r.events.iter().map(|e| {
+            json!({
+                "seq": e.seq,
+                "kind": enum_name(pb::EventKind::try_from(e.kind).unwrap_or_default().as_str_name(), "EVENT_KIND_"),
+                "applied": e.applied,
+                "revision": e.revision,
+                "purpose": e.purpose_id,
+                "topic": e.topic_id,
+                "status": enum_name(pb::ConsentStatus::try_from(e.status).unwrap_or_default().as_str_name(), "CONSENT_STATUS_"),
+                "occurred_at": ts(&e.occurred_at),
+                "recorded_at": ts(&e.recorded_at),
+                "source": enum_name(pb::ChangeSource::try_from(e.source).unwrap_or_default().as_str_name(), "CHANGE_SOURCE_"),
+                "actor": e.actor,
+                "hash": e.hash,
+            })
+        }));
+        token = r.next_page_token;
+        if token.is_empty() {
+            break r.verification;
+        }
+    };
+    let v = verification.unwrap_or_default();
+    print(
+        &json!({
+            "events": events,
+            "verification": {
+                "intact": v.intact,
+                "events_checked": v.events_checked,
+                "first_broken_seq": v.first_broken_seq,
+                "detail": v.detail,
+            },
+        }),
+        j,
+    );
+    Ok(if v.intact { exit::OK } else { exit::FINDINGS })
+}
+
+/// One decision; exit code 10 when it is block.
+pub(crate) async fn check(c: &Clients, a: CheckArgs, j: bool) -> Result<u8, Failure> {
+    let r = c
+        .decision()
+        .check(pb::CheckRequest {
+            profile_id: a.contact.profile,
+            channel: a.contact.channel.pb(),
+            contact_point: a.contact.contact,
+            purpose_id: a.purpose,
+            topic_id: a.topic,
+            min_revision: 0,
+        })
+        .await?
+        .into_inner();
+    let send = r.decision == pb::Decision::Send as i32;
+    print(
+        &json!({
+            "decision": if send { "send" } else { "block" },
+            "reason": enum_name(pb::Reason::try_from(r.reason).unwrap_or_default().as_str_name(), "REASON_"),
+            // Empty (and so not printed) unless the reason is SUPPRESSED.
+            "suppression": match pb::SuppressionKind::try_from(r.suppression_kind).unwrap_or_default() {
+                pb::SuppressionKind::Unspecified => String::new(),
+                k => enum_name(k.as_str_name(), "SUPPRESSION_KIND_"),
+            },
+            "revision": r.revision,
+        }),
+        j,
+    );
+    Ok(if send { exit::OK } else { exit::BLOCKED })
+}
+
+pub(crate) async fn suppression(c: &Clients, cmd: SuppressionCmd, j: bool) -> Result<u8, Failure> {
+    let (changed, revision) = match cmd {
+        SuppressionCmd::Add(s) => {
+            let r = c
+                .consent()
+                .add_suppression(pb::AddSuppressionRequest {
+                    profile_id: s.contact.profile,
+                    channel: s.contact.channel.pb(),
+                    contact_point: s.contact.contact,
+                    kind: s.kind.pb(),
+                    reason: s.reason,
+                    source: pb::ChangeSource::Admin as i32,
+                    occurred_at: None,
+                })
+                .await?
+                .into_inner();
+            (r.changed, r.revision)
+        }
+        SuppressionCmd::Lift(s) => {
+            let r = c
+                .consent()
+                .lift_suppression(pb::LiftSuppressionRequest {
+                    profile_id: s.contact.profile,
+                    channel: s.contact.channel.pb(),
+                    contact_point: s.contact.contact,
+                    kind: s.kind.pb(),
+                    reason: s.reason,
+                    source: pb::ChangeSource::Admin as i32,
+                    occurred_at: None,
+                })
+                .await?
+                .into_inner();
+            (r.changed, r.revision)
+        }
+    };
+    print(&json!({"changed": changed, "revision": revision}), j);
+    Ok(exit::OK)
+}
+
+pub(crate) async fn confirm(
+    c: &Clients,
+    token: String,
+    ip: String,
+    user_agent: String,
+    j: bool,
+) -> Result<u8, Failure> {
+    let r = c
+        .consent()
+        .confirm_opt_in(pb::ConfirmOptInRequest { token, ip_address: ip, user_agent, occurred_at: None })
+        .await?
+        .into_inner();
+    print(&r.result.as_ref().map(result_json).unwrap_or_default(), j);
+    Ok(exit::OK)
+}
+
+pub(crate) async fn sms(c: &Clients, profile: String, from: String, body: String, j: bool) -> Result<u8, Failure> {
+    let r = c
+        .consent()
+        .handle_inbound_sms(pb::HandleInboundSmsRequest {
+            profile_id: profile,
+            from_number: from,
+            body,
+            occurred_at: None,
+        })
+        .await?
+        .into_inner();
+    print(
+        &json!({
+            "keyword_class": enum_name(pb::KeywordClass::try_from(r.keyword_class).unwrap_or_default().as_str_name(), "KEYWORD_CLASS_"),
+            "keyword": r.keyword,
+            "changed": r.changed,
+            "revision": r.revision,
+        }),
+        j,
+    );
+    Ok(exit::OK)
+}
+
+/// Tails the change feed as JSON lines until the server ends the stream.
+pub(crate) async fn watch(c: &Clients, after: u64, profile_ids: Vec<String>) -> Result<u8, Failure> {
+    let mut stream =
+        c.consent().watch_changes(pb::WatchChangesRequest { after_revision: after, profile_ids }).await?.into_inner();
+    while let Some(ch) = stream.message().await? {
+        let e = ch.event.unwrap_or_default();
+        println!(
+            "{}",
+            json!({
+                "revision": ch.revision,
+                "profile_id": ch.profile_id,
+                "channel": enum_name(pb::Channel::try_from(ch.channel).unwrap_or_default().as_str_name(), "CHANNEL_"),
+                "contact_point": ch.contact_point,
+                "kind": enum_name(pb::EventKind::try_from(e.kind).unwrap_or_default().as_str_name(), "EVENT_KIND_"),
+                "purpose": e.purpose_id,
+                "topic": e.topic_id,
+                "status": enum_name(pb::ConsentStatus::try_from(e.status).unwrap_or_default().as_str_name(), "CONSENT_STATUS_"),
+                "occurred_at": ts(&e.occurred_at),
+            })
+        );
+    }
+    Ok(exit::OK)
+}

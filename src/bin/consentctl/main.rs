@@ -1,0 +1,62 @@
+//! consentctl: the command-line client of consentd. Talks gRPC to a running server.
+//!
+//! Exit codes (see [`client::exit`]): 0 success (for `check`: the decision is send), 10
+//! `check` decided block, 3 done but with findings (`history`: the chain is broken;
+//! `import`: rows were rejected), 2 usage error, 65 invalid input, 66 a file cannot be
+//! read, 69 server unavailable, 77 not authenticated or not permitted, 1 anything else.
+//!
+//! Layout: `args` (the command line), `client` (connection, exit codes), `render`
+//! (output), one module per group of subcommands (`admin`, `consent`, `bulk`).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod admin;
+mod args;
+mod bulk;
+mod client;
+mod consent;
+mod render;
+
+use args::{Cli, Command};
+use client::Failure;
+
+async fn run(cli: Cli) -> Result<u8, Failure> {
+    // `generate` needs no server.
+    if let Command::Generate { seed, contacts, purposes, out } = &cli.command {
+        return bulk::generate(*seed, *contacts, purposes, out);
+    }
+    let c = client::connect(&cli).await?;
+    let j = cli.json;
+    match cli.command {
+        Command::Profile(cmd) => admin::profile(&c, cmd, j).await,
+        Command::Purpose(cmd) => admin::purpose(&c, cmd, j).await,
+        Command::Topic(cmd) => admin::topic(&c, cmd, j).await,
+        Command::Key(cmd) => admin::key(&c, cmd, j).await,
+        Command::Set(a) => consent::set(&c, a, j).await,
+        Command::Get(a) => consent::get(&c, a, j).await,
+        Command::History(a) => consent::history(&c, a, j).await,
+        Command::Check(a) => consent::check(&c, a, j).await,
+        Command::Suppression(cmd) => consent::suppression(&c, cmd, j).await,
+        Command::Confirm { token, ip, user_agent } => consent::confirm(&c, token, ip, user_agent, j).await,
+        Command::Sms { profile, from, body } => consent::sms(&c, profile, from, body, j).await,
+        Command::Watch { after, profile } => consent::watch(&c, after, profile).await,
+        Command::Import(a) => bulk::import(&c, a, j).await,
+        Command::Export { profile, format, history, out } => bulk::export(&c, &profile, format, history, &out).await,
+        Command::CheckFile(a) => bulk::check_file(&c, a, j).await,
+        Command::Generate { .. } => Ok(client::exit::OK),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("consentctl: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
