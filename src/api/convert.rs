@@ -1,17 +1,22 @@
 //! Conversions between protobuf messages and the engine's and store's plain types. Proto
 //! types stop here: messages are destructured exhaustively so that a new proto field fails
 //! the build until it is handled.
+//!
+//! Longer than most files on purpose: every proto conversion lives here and nowhere else,
+//! in sections (contact and status, records and history, catalog, API keys), so a change
+//! to one proto enum is one edit in one file.
 
 use prost_types::{Duration, Timestamp};
 
 use super::error::{ApiError, ApiResult};
 use super::pb;
 use crate::config::Limits;
+use crate::decision::keywords::KeywordClass;
 use crate::decision::{
     Catalog, Channel, DoubleOptInMode, EnforcementModel, Outcome, Profile, Purpose, PurposeKind, Reason, Status,
     SuppressionKind, Topic, keywords,
 };
-use crate::storage::model::{EventKind, Source};
+use crate::storage::model::{ChangeOutcome, ChangeResult, EventKind, Source};
 use crate::storage::view::{ApiKey, Contact, Event, Proof, Record, Scope};
 
 pub fn channel(field: &str, n: i32) -> ApiResult<Channel> {
@@ -236,6 +241,32 @@ pub fn record_to_pb(catalog: &Catalog, r: &Record, now_secs: i64) -> pb::Consent
         expires_at: r.expires_at.map(ts_from_secs),
         source: source_to_pb(r.source) as i32,
         revision: r.revision,
+    }
+}
+
+/// What a consent write answered, as the API shows it at `now_secs`.
+pub fn change_result_to_pb(catalog: &Catalog, r: ChangeResult, now_secs: i64) -> pb::ChangeResult {
+    let ChangeResult { outcome, revision, confirmation_token, confirmation_expires_at, record, replayed } = r;
+    pb::ChangeResult {
+        outcome: match outcome {
+            ChangeOutcome::Applied => pb::ChangeOutcome::Applied,
+            ChangeOutcome::PendingConfirmation => pb::ChangeOutcome::PendingConfirmation,
+            ChangeOutcome::Superseded => pb::ChangeOutcome::Superseded,
+        } as i32,
+        revision,
+        confirmation_token: confirmation_token.unwrap_or_default(),
+        confirmation_expires_at: confirmation_expires_at.map(ts_from_secs),
+        record: record.as_ref().map(|r| record_to_pb(catalog, r, now_secs)),
+        replayed,
+    }
+}
+
+pub fn keyword_class_to_pb(k: KeywordClass) -> pb::KeywordClass {
+    match k {
+        KeywordClass::None => pb::KeywordClass::None,
+        KeywordClass::Stop => pb::KeywordClass::Stop,
+        KeywordClass::Start => pb::KeywordClass::Start,
+        KeywordClass::Help => pb::KeywordClass::Help,
     }
 }
 

@@ -5,6 +5,7 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use super::pb;
 use crate::decision::ResolveError;
 use crate::storage::StorageError;
 use crate::storage::token::TokenError;
@@ -47,6 +48,23 @@ impl ApiError {
     /// A row-2 resolution error, with the field name under `prefix` (e.g. "change.").
     pub fn resolve(prefix: &str, e: &ResolveError) -> ApiError {
         ApiError::Invalid { field: format!("{prefix}{}", e.field()), description: e.to_string() }
+    }
+
+    /// This error as one item's answer in a batch: its code, the field at fault, and a
+    /// message that never carries internal detail (that goes to the log).
+    pub fn to_item_error(&self) -> pb::ItemError {
+        let field = match self {
+            ApiError::Invalid { field, .. } => field.clone(),
+            _ => String::new(),
+        };
+        let message = match self {
+            ApiError::Storage(s @ (StorageError::Db(_) | StorageError::Corrupt { .. } | StorageError::Io { .. })) => {
+                tracing::error!(error = %s, "batch item failed in storage");
+                "internal error; see the server log".to_owned()
+            }
+            other => other.to_string(),
+        };
+        pb::ItemError { code: self.code() as i32, field, message }
     }
 
     /// The gRPC code this error is sent with (also used for per-item batch errors).

@@ -1,5 +1,7 @@
 //! Plain model types of the decision engine: channels, enforcement models, consent records
 //! and suppressions in the compact form the hot index keeps them in.
+//! One file because the packed forms and the enums they pack are one encoding: a change to
+//! either must be seen next to the other.
 
 use std::fmt;
 

@@ -1,6 +1,9 @@
 //! consentctl's command line: every subcommand and its arguments. Closed sets of values
 //! are `ValueEnum`s, so `--help` lists them and a typo is a usage error before anything is
 //! sent.
+//!
+//! Long because it is declarations only: one struct or enum per subcommand and value set,
+//! with their help text; no behaviour beyond mapping each value to its proto number.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use consentd::api::pb;

@@ -1,5 +1,7 @@
 //! consentctl's bulk commands: import, export, check-file and generate. Files are streamed:
 //! memory stays flat whatever the file size, and in-flight requests are bounded.
+//! One file for the four because they share the streaming machinery (bounded in-flight
+//! batches, progress, reject and output files); each command is one function.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
