@@ -1,6 +1,7 @@
 //! Stored forms of profiles, purposes and topics, and their conversion to the engine's
 //! catalog types.
 
+use super::Damage;
 use super::codec::{StoredProfile, StoredPurpose, StoredTopic};
 use crate::decision::{Channel, DoubleOptInMode, EnforcementModel, Profile, Purpose, PurposeKind, Topic};
 
@@ -125,15 +126,17 @@ impl From<&Purpose> for StoredPurpose {
 }
 
 impl TryFrom<&StoredPurpose> for Purpose {
-    type Error = String;
+    type Error = Damage;
 
-    fn try_from(s: &StoredPurpose) -> Result<Self, String> {
-        let kind = kind_from_u32(s.kind).ok_or_else(|| format!("purpose `{}` has unknown kind {}", s.id, s.kind))?;
-        let no = u16::try_from(s.no).map_err(|_| format!("purpose `{}` has number {} out of range", s.id, s.no))?;
+    fn try_from(s: &StoredPurpose) -> Result<Self, Damage> {
+        let kind = kind_from_u32(s.kind)
+            .ok_or_else(|| Damage::new(format!("purpose `{}` has unknown kind {}", s.id, s.kind)))?;
+        let no = u16::try_from(s.no)
+            .map_err(|_| Damage::new(format!("purpose `{}` has number {} out of range", s.id, s.no)))?;
         let mut purpose = Purpose::new(&s.profile_id, &s.id, kind, no);
         for (channel, n) in Channel::ALL.iter().zip(&s.models) {
             purpose.models[channel.index()] =
-                model_from_u32(*n).ok_or_else(|| format!("purpose `{}` has unknown model {n}", s.id))?;
+                model_from_u32(*n).ok_or_else(|| Damage::new(format!("purpose `{}` has unknown model {n}", s.id)))?;
         }
         purpose.display_name = s.display_name.clone();
         purpose.active = s.active;
@@ -159,16 +162,17 @@ impl From<&Topic> for StoredTopic {
 }
 
 impl TryFrom<&StoredTopic> for Topic {
-    type Error = String;
+    type Error = Damage;
 
-    fn try_from(s: &StoredTopic) -> Result<Self, String> {
+    fn try_from(s: &StoredTopic) -> Result<Self, Damage> {
         Ok(Topic {
             profile_id: s.profile_id.clone(),
             purpose_id: s.purpose_id.clone(),
             id: s.id.clone(),
             display_name: s.display_name.clone(),
             active: s.active,
-            no: u16::try_from(s.no).map_err(|_| format!("topic `{}` has number {} out of range", s.id, s.no))?,
+            no: u16::try_from(s.no)
+                .map_err(|_| Damage::new(format!("topic `{}` has number {} out of range", s.id, s.no)))?,
             created_at: s.created_at,
             updated_at: s.updated_at,
         })

@@ -26,6 +26,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::Damage;
+
 /// consentd's own marker of an initialised store, beside RocksDB's files.
 pub const MARKER_FILE: &str = "CONSENTD-STORE";
 /// Where the hard links of the files taken before each open are kept.
@@ -59,11 +61,11 @@ fn is_rocksdb_data_file(name: &str) -> bool {
 
 /// Looks at the directory without changing it. Refuses the states from which RocksDB would
 /// silently create a new, empty store over an old one.
-pub fn inspect(dir: &Path) -> Result<DirState, String> {
+pub fn inspect(dir: &Path) -> Result<DirState, Damage> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DirState::Fresh),
-        Err(e) => return Err(format!("cannot list the directory: {e}")),
+        Err(e) => return Err(Damage(format!("cannot list the directory: {e}"))),
     };
     let mut data_files = Vec::new();
     let mut has_current = false;
@@ -85,18 +87,18 @@ pub fn inspect(dir: &Path) -> Result<DirState, String> {
             if data_files.is_empty() { String::new() } else { format!("data files ({})", data_files.join(", ")) };
         let joined = [what, files].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" and ");
 
-        return Err(format!(
+        return Err(Damage(format!(
             "the file `CURRENT` is missing but {joined} exist: refusing to create a new store over them \
              (no file was changed)"
-        ));
+        )));
     }
     if let Some(old) = leftover_copies(dir).first() {
-        return Err(format!(
+        return Err(Damage(format!(
             "an earlier start was refused and kept the files as they were in `{}`: find out why (see the log \
              of that start), repair or restore the store, then remove `{}` to start again",
             old.display(),
             dir.join(GUARD_DIR).display()
-        ));
+        )));
     }
     if has_current { Ok(DirState::Existing { marker }) } else { Ok(DirState::Fresh) }
 }
@@ -108,14 +110,14 @@ pub fn current_manifest(dir: &Path) -> String {
         .unwrap_or_else(|_| "the MANIFEST named by CURRENT".to_owned())
 }
 
-fn read_marker(dir: &Path) -> Result<Option<Marker>, String> {
+fn read_marker(dir: &Path) -> Result<Option<Marker>, Damage> {
     let path = dir.join(MARKER_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read `{MARKER_FILE}`: {e}")),
+        Err(e) => return Err(Damage(format!("cannot read `{MARKER_FILE}`: {e}"))),
     };
-    let damaged = || format!("`{MARKER_FILE}` is damaged: {:?}", text.chars().take(120).collect::<String>());
+    let damaged = || Damage(format!("`{MARKER_FILE}` is damaged: {:?}", text.chars().take(120).collect::<String>()));
     let rest = text.strip_prefix(MARKER_HEADER).ok_or_else(damaged)?;
     let digits = rest
         .strip_prefix(REVISION_PREFIX)
@@ -171,7 +173,7 @@ pub struct PreOpenCopy {
 impl PreOpenCopy {
     /// Links every regular file of `dir` (but RocksDB's lock and info logs) into a new
     /// folder under [`GUARD_DIR`].
-    pub fn take(dir: &Path, now_us: i64) -> Result<PreOpenCopy, String> {
+    pub fn take(dir: &Path, now_us: i64) -> Result<PreOpenCopy, Damage> {
         let path = dir.join(GUARD_DIR).join(format!("preopen-{now_us}"));
         std::fs::create_dir_all(&path).map_err(|e| format!("cannot create `{}`: {e}", path.display()))?;
         let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list the directory: {e}"))?;
@@ -232,7 +234,7 @@ mod tests {
         ack.record(3).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(read_marker(dir.path()), Ok(Some(Marker { revision: 3 })));
         std::fs::write(dir.path().join(MARKER_FILE), "garbage").unwrap_or_else(|e| panic!("{e}"));
-        assert!(read_marker(dir.path()).is_err_and(|e| e.contains(MARKER_FILE)));
+        assert!(read_marker(dir.path()).is_err_and(|e| e.0.contains(MARKER_FILE)));
     }
 
     #[test]
@@ -241,12 +243,12 @@ mod tests {
         assert!(matches!(inspect(dir.path()), Ok(DirState::Fresh)));
         assert!(matches!(inspect(&dir.path().join("absent")), Ok(DirState::Fresh)));
         std::fs::write(dir.path().join("000007.sst"), b"x").unwrap_or_else(|e| panic!("{e}"));
-        let err = inspect(dir.path()).err().unwrap_or_default();
+        let err = inspect(dir.path()).err().map(|d| d.0).unwrap_or_default();
         assert!(err.contains("CURRENT") && err.contains("000007.sst"), "{err}");
 
         let dir = tempdir();
         write_marker(dir.path(), Marker { revision: 1 }).unwrap_or_else(|e| panic!("{e}"));
-        assert!(inspect(dir.path()).is_err_and(|e| e.contains(MARKER_FILE)));
+        assert!(inspect(dir.path()).is_err_and(|e| e.0.contains(MARKER_FILE)));
         std::fs::write(dir.path().join("CURRENT"), "MANIFEST-000005\n").unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(inspect(dir.path()), Ok(DirState::Existing { marker: Some(Marker { revision: 1 }) })));
         assert_eq!(current_manifest(dir.path()), "MANIFEST-000005");
@@ -263,7 +265,7 @@ mod tests {
         assert!(!copy.path().join("LOCK").exists());
         assert_eq!(leftover_copies(dir.path()).len(), 1);
         std::fs::write(dir.path().join("CURRENT"), "MANIFEST-000005\n").unwrap_or_else(|e| panic!("{e}"));
-        assert!(inspect(dir.path()).is_err_and(|e| e.contains("earlier start was refused")));
+        assert!(inspect(dir.path()).is_err_and(|e| e.0.contains("earlier start was refused")));
         copy.release();
         assert!(leftover_copies(dir.path()).is_empty());
         assert!(!dir.path().join(GUARD_DIR).exists());

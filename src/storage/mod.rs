@@ -108,6 +108,31 @@ impl StoreOptions {
     }
 }
 
+/// Why stored data or the data directory cannot be used: a damaged value, a missing
+/// piece, a refused start. It becomes [`StorageError::Corrupt`] with the directory's path
+/// (see `Shared::undecodable` and `Store::open`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Damage(pub String);
+
+impl Damage {
+    pub fn new(detail: impl Into<String>) -> Damage {
+        Damage(detail.into())
+    }
+}
+
+impl From<String> for Damage {
+    fn from(detail: String) -> Damage {
+        Damage(detail)
+    }
+}
+
+impl From<&str> for Damage {
+    fn from(detail: &str) -> Damage {
+        Damage(detail.to_owned())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("rocksdb: {0}")]
@@ -166,7 +191,8 @@ impl Shared {
     }
 
     /// An undecodable stored value: reported like a checksum failure.
-    fn undecodable(&self, detail: String) -> StorageError {
+    fn undecodable(&self, detail: impl std::fmt::Display) -> StorageError {
+        let detail = detail.to_string();
         self.health.damage(&detail);
         StorageError::Corrupt { path: self.path.display().to_string(), detail }
     }

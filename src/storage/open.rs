@@ -24,7 +24,7 @@ use super::codec::{
 use super::index::{HotIndex, KeyedIndex};
 use super::token::TokenKey;
 use super::view::ApiKey;
-use super::{Inner, OpenStats, Shared, StorageError, Store, StoreOptions, guard, health, writer};
+use super::{Damage, Inner, OpenStats, Shared, StorageError, Store, StoreOptions, guard, health, writer};
 use crate::decision::{Catalog, Profile, Purpose, Topic};
 
 fn db_options(cache: &Cache, point_lookups: bool, compress: bool) -> Options {
@@ -53,11 +53,11 @@ impl Store {
     pub fn open(path: &Path, options: StoreOptions) -> Result<(Store, OpenStats), StorageError> {
         let started = Instant::now();
         let corrupt = |detail: String| StorageError::Corrupt { path: path.display().to_string(), detail };
-        let dir_state = guard::inspect(path).map_err(corrupt)?;
+        let dir_state = guard::inspect(path).map_err(|d| corrupt(d.0))?;
         let (marker, copy) = match dir_state {
             guard::DirState::Fresh => (None, None),
             guard::DirState::Existing { marker } => {
-                let copy = guard::PreOpenCopy::take(path, (options.clock)()).map_err(corrupt)?;
+                let copy = guard::PreOpenCopy::take(path, (options.clock)()).map_err(|d| corrupt(d.0))?;
                 (marker, Some(copy))
             }
         };
@@ -177,8 +177,8 @@ impl Store {
             }
         }
 
-        let (catalog, api_keys) = load_config(&db).map_err(refuse)?;
-        let index = load_index(&db).map_err(refuse)?;
+        let (catalog, api_keys) = load_config(&db).map_err(|d| refuse(d.0))?;
+        let index = load_index(&db).map_err(|d| refuse(d.0))?;
         let contacts = index.len();
         // Checked and loaded: record the revision, and drop the pre-open links.
         guard::write_marker(path, guard::Marker { revision })
@@ -224,26 +224,26 @@ impl Store {
     }
 }
 
-fn load_config(db: &DB) -> Result<(Catalog, HashMap<String, ApiKey>), String> {
+fn load_config(db: &DB) -> Result<(Catalog, HashMap<String, ApiKey>), Damage> {
     let cf = db.cf_handle(CF_CONFIG).ok_or("column family `config` is missing")?;
     let mut catalog = Catalog::default();
     let mut keys = HashMap::new();
     for item in db.iterator_cf(cf, IteratorMode::Start) {
         let (k, v) = item.map_err(|e| format!("reading configuration: {e}"))?;
         let name = String::from_utf8_lossy(&k).into_owned();
-        let bad = |e: String| format!("configuration entry `{name}` is damaged: {e}");
+        let bad = |e: String| Damage(format!("configuration entry `{name}` is damaged: {e}"));
         if name.starts_with("profile/") {
             let p = StoredProfile::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
             catalog.insert_profile(Profile::from(&p));
         } else if name.starts_with("purpose/") {
             let p = StoredPurpose::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
-            catalog.insert_purpose(Purpose::try_from(&p).map_err(bad)?);
+            catalog.insert_purpose(Purpose::try_from(&p).map_err(|d| bad(d.0))?);
         } else if name.starts_with("topic/") {
             let t = StoredTopic::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
-            catalog.insert_topic(Topic::try_from(&t).map_err(bad)?);
+            catalog.insert_topic(Topic::try_from(&t).map_err(|d| bad(d.0))?);
         } else if name.starts_with("apikey/") {
             let key = StoredApiKey::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
-            let key = ApiKey::try_from(key).map_err(bad)?;
+            let key = ApiKey::try_from(key).map_err(|d| bad(d.0))?;
             keys.insert(key.key_id.clone(), key);
         } else {
             return Err(bad("unknown entry".to_owned()));
@@ -252,7 +252,7 @@ fn load_config(db: &DB) -> Result<(Catalog, HashMap<String, ApiKey>), String> {
     Ok((catalog, keys))
 }
 
-fn load_index(db: &DB) -> Result<HotIndex, String> {
+fn load_index(db: &DB) -> Result<HotIndex, Damage> {
     let cf = db.cf_handle(CF_INDEX).ok_or("column family `index` is missing")?;
     // The estimate sizes the table once instead of rehashing it repeatedly while loading.
     let estimate = db

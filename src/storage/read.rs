@@ -55,7 +55,7 @@ impl Store {
     fn decode_event(&self, event: StoredEvent) -> Result<Event, StorageError> {
         let bad = |e: String| self.shared().undecodable(format!("history event undecodable: {e}"));
         let body = EventBody::decode(event.body.as_slice()).map_err(|e| bad(e.to_string()))?;
-        Event::from_stored(body, event).map_err(bad)
+        Event::from_stored(body, event).map_err(|d| bad(d.0))
     }
 
     fn history_iter(
@@ -132,7 +132,7 @@ impl Store {
             let (_, v) = item.map_err(|e| s.read_error(e))?;
             let bad = |e: String| s.undecodable(format!("contact undecodable: {e}"));
             let contact = StoredContact::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
-            let contact = Contact::try_from(contact).map_err(bad)?;
+            let contact = Contact::try_from(contact).map_err(|d| bad(d.0))?;
             if !f(contact) {
                 break;
             }

@@ -241,10 +241,10 @@ pub(super) fn channel_to_stored(c: Channel) -> u32 {
 // ---- stored → view -----------------------------------------------------------------
 
 /// Why a stored value cannot be shown: names the field and the number.
-pub(super) type Undecodable = String;
+pub(super) type Undecodable = super::Damage;
 
 fn known<T>(what: &str, n: u32, v: Option<T>) -> Result<T, Undecodable> {
-    v.ok_or_else(|| format!("unknown {what} {n}"))
+    v.ok_or_else(|| super::Damage(format!("unknown {what} {n}")))
 }
 
 impl From<StoredProof> for Proof {

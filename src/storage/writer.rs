@@ -347,7 +347,7 @@ impl<'a> Group<'a> {
                 revision: prev.revision,
                 confirmation_token: (!prev.confirmation_token.is_empty()).then_some(prev.confirmation_token),
                 confirmation_expires_at: prev.confirmation_expires_at,
-                record: prev.record.as_ref().map(Record::try_from).transpose().map_err(bad)?,
+                record: prev.record.as_ref().map(Record::try_from).transpose().map_err(|d| bad(d.0))?,
                 replayed: true,
             });
         }

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::time::{Duration, Instant};
 
 use consentd::api::pb;
-use consentd::bulk::{self, Columns, ImportRow, RowStatus};
+use consentd::bulk::{self, Columns, ImportRow, RowError, RowStatus};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tokio::task::JoinSet;
@@ -187,7 +187,7 @@ impl Rows {
     }
 
     /// The next row: `None` at the end; `Some(Err)` for a line that cannot be parsed.
-    fn next(&mut self, profile: &str, channel: &str) -> Option<(u64, String, Result<ImportRow, String>)> {
+    fn next(&mut self, profile: &str, channel: &str) -> Option<(u64, String, Result<ImportRow, RowError>)> {
         match self {
             Rows::Csv { reader, columns } => {
                 let mut record = csv::StringRecord::new();
@@ -197,25 +197,25 @@ impl Rows {
                         let line = record.position().map_or(0, |p| p.line());
                         let fields: Vec<&str> = record.iter().collect();
                         let raw = fields.join(",");
-                        Some((line, raw, columns.parse(&fields, profile, channel).map_err(|e| e.to_string())))
+                        Some((line, raw, columns.parse(&fields, profile, channel)))
                     }
                     Err(e) => {
                         let line = e.position().map_or(0, |p| p.line());
-                        Some((line, String::new(), Err(format!("line is not valid CSV: {e}"))))
+                        Some((line, String::new(), Err(RowError::Syntax(format!("CSV: {e}")))))
                     }
                 }
             }
             Rows::Jsonl { lines, line, bytes } => {
                 let text = match lines.next()? {
                     Ok(t) => t,
-                    Err(e) => return Some((*line + 1, String::new(), Err(format!("unreadable line: {e}")))),
+                    Err(e) => return Some((*line + 1, String::new(), Err(RowError::Syntax(format!("text: {e}"))))),
                 };
                 *line += 1;
                 *bytes += text.len() as u64 + 1;
                 if text.trim().is_empty() {
-                    return Some((*line, text, Err("empty line".to_owned())));
+                    return Some((*line, text, Err(RowError::Syntax("JSON: the line is empty".to_owned()))));
                 }
-                let parsed = consentd::bulk::parse_jsonl_line(&text, profile, channel).map_err(|e| e.to_string());
+                let parsed = consentd::bulk::parse_jsonl_line(&text, profile, channel);
                 Some((*line, text, parsed))
             }
         }
@@ -244,7 +244,7 @@ pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Fai
         for (line, raw, why) in bad {
             *rejected += 1;
             rejects
-                .write_record([line.to_string().as_str(), why.as_str(), raw.as_str()])
+                .write_record([line.to_string().as_str(), why.to_string().as_str(), raw.as_str()])
                 .map_err(|e| io_err("reject file", e))?;
         }
         Ok(())
@@ -259,7 +259,7 @@ pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Fai
                 Err(why) => {
                     rejected += 1;
                     rejects
-                        .write_record([line.to_string().as_str(), why.as_str(), raw.as_str()])
+                        .write_record([line.to_string().as_str(), why.to_string().as_str(), raw.as_str()])
                         .map_err(|e| io_err("reject file", e))?;
                 }
             }
