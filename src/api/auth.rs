@@ -170,12 +170,9 @@ impl tonic::service::Interceptor for Auth {
                     .and_then(|t| t.trim().split_once('.'))
                     .map(|(id, _)| id.chars().take(40).collect::<String>())
                     .unwrap_or_else(|| "none".to_owned());
-                let rpc =
-                    req.extensions().get::<tonic::GrpcMethod>().map(|m| format!("{}/{}", m.service(), m.method()));
                 tracing::warn!(
                     key_id = %key_id,
                     peer = %req.remote_addr().map_or_else(|| "unknown".to_owned(), |a| a.to_string()),
-                    rpc = rpc.as_deref().unwrap_or("unknown"),
                     code = "UNAUTHENTICATED",
                     "authentication refused"
                 );

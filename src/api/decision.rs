@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
@@ -184,7 +183,7 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
         tokio::spawn(async move {
             // Held for the stream's life.
             let _permit = permit;
-            metrics.check_streams_active.fetch_add(1, Ordering::Relaxed);
+            metrics.check_streams_active.inc();
             loop {
                 let next = tokio::select! {
                     m = inbound.message() => m,
@@ -221,14 +220,14 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
                 let answer = evaluate_batch(&store, &catalog, &principal, &limits, batch, now, &mut counts)
                     .map_err(Status::from);
                 metrics.add_decisions(&counts);
-                metrics.check_batches.fetch_add(1, Ordering::Relaxed);
+                metrics.check_batches.inc();
                 metrics.observe_rpc("CheckStream.batch", started.elapsed());
                 let failed = answer.is_err();
                 if tx.send(answer).await.is_err() || failed {
                     break;
                 }
             }
-            metrics.check_streams_active.fetch_sub(1, Ordering::Relaxed);
+            metrics.check_streams_active.dec();
         });
         Ok(Response::new(ReceiverStream::new(rx)))
     }

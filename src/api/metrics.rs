@@ -1,229 +1,268 @@
-//! Prometheus metrics: counters and histograms on atomics, rendered as the text format on
-//! a separate plain-HTTP port so scraping never competes with gRPC for a stream slot.
+//! Prometheus metrics with `prometheus-client`: one registry per server (no globals, so
+//! several servers in one process keep their own counts), served by axum as the classic
+//! text format on a separate plain-HTTP port so scraping never competes with gRPC.
+//!
+//! Hot-path metrics are plain handles (a counter clone shares its atomic); what the store
+//! and the connection layer already count is read at scrape time by collectors, as are
+//! the process metrics (`process_*`, from `/proc/self`).
 
-use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-use dashmap::DashMap;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
-use crate::decision::Reason;
+use crate::decision::{Outcome, Reason};
+use crate::net::ConnectionStats;
 use crate::storage::Store;
+use crate::storage::health::Condition;
 
-/// Upper bounds of the latency buckets, in microseconds.
-const BUCKETS_US: [u64; 14] =
-    [50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000];
-/// Largest HTTP request head the metrics endpoint reads.
-const REQUEST_BYTES_MAX: usize = 8 * 1024;
+/// Upper bounds of the latency buckets, in seconds (50 µs to 1 s).
+const BUCKETS_S: [f64; 14] =
+    [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 
-#[derive(Debug, Default)]
-pub struct Histogram {
-    buckets: [AtomicU64; BUCKETS_US.len()],
-    count: AtomicU64,
-    sum_us: AtomicU64,
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS_S)
 }
 
-impl Histogram {
-    pub fn observe(&self, d: Duration) {
-        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        if let Some(i) = BUCKETS_US.iter().position(|b| us <= *b) {
-            self.buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_us.fetch_add(us, Ordering::Relaxed);
-    }
-
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let mut cumulative = 0;
-        for (i, bound) in BUCKETS_US.iter().enumerate() {
-            cumulative += self.buckets[i].load(Ordering::Relaxed);
-            let le = *bound as f64 / 1e6;
-            let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{le}\"}} {cumulative}");
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "{name}_sum{{{}}} {}",
-            labels.trim_end_matches(','),
-            self.sum_us.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(out, "{name}_count{{{}}} {count}", labels.trim_end_matches(','));
-    }
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    outcome: &'static str,
+    reason: &'static str,
 }
 
-/// Every metric of the server.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RpcLabels {
+    method: &'static str,
+}
+
+/// Every metric of the server, and the registry that renders them.
+#[derive(Debug)]
 pub struct Metrics {
-    decisions: [AtomicU64; Reason::ALL.len()],
-    rpc: DashMap<&'static str, Histogram>,
+    registry: Registry,
+    /// Indexed like [`Reason::ALL`].
+    decisions: Vec<Counter>,
+    rpc: Family<RpcLabels, Histogram, fn() -> Histogram>,
     pub write_latency: Histogram,
     /// Open `CheckStream` calls whose server task still runs.
-    pub check_streams_active: AtomicI64,
+    pub check_streams_active: Gauge,
     /// `CheckStream` batches evaluated.
-    pub check_batches: AtomicU64,
+    pub check_batches: Counter,
     /// Open, refused and timed-out client connections (kept by `net`).
-    pub connections: Arc<crate::net::ConnectionStats>,
+    pub connections: Arc<ConnectionStats>,
 }
 
 impl Metrics {
-    pub fn new() -> Arc<Metrics> {
-        Arc::new(Metrics::default())
+    pub fn new(store: Store) -> Arc<Metrics> {
+        let mut registry = Registry::default();
+        let decision_family = Family::<DecisionLabels, Counter>::default();
+        let decisions = Reason::ALL
+            .iter()
+            .map(|r| {
+                let outcome = match r.outcome() {
+                    Outcome::Send => "send",
+                    Outcome::Block => "block",
+                };
+                decision_family.get_or_create_owned(&DecisionLabels { outcome, reason: r.as_str() })
+            })
+            .collect();
+        registry.register("consentd_decisions", "Decisions by outcome and reason", decision_family);
+        let rpc = Family::<RpcLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        registry.register("consentd_rpc_duration_seconds", "RPC latency by method", rpc.clone());
+        let write_latency = latency_histogram();
+        registry.register(
+            "consentd_write_duration_seconds",
+            "Durable write latency (queue, apply, fsync)",
+            write_latency.clone(),
+        );
+        let check_streams_active = Gauge::default();
+        registry.register("consentd_check_streams_active", "Open CheckStream calls", check_streams_active.clone());
+        let check_batches = Counter::default();
+        registry.register("consentd_check_batches", "CheckStream batches evaluated", check_batches.clone());
+        let connections = Arc::new(ConnectionStats::default());
+        registry.register_collector(Box::new(ServerState { store, connections: Arc::clone(&connections) }));
+        registry.register_collector(Box::new(ProcessCollector));
+        Arc::new(Metrics { registry, decisions, rpc, write_latency, check_streams_active, check_batches, connections })
     }
 
     /// Adds decision counts, indexed like [`Reason::ALL`]; callers count a batch locally first.
     pub fn add_decisions(&self, counts: &[u64; Reason::ALL.len()]) {
-        for (slot, n) in self.decisions.iter().zip(counts) {
+        for (counter, n) in self.decisions.iter().zip(counts) {
             if *n > 0 {
-                slot.fetch_add(*n, Ordering::Relaxed);
+                counter.inc_by(*n);
             }
         }
     }
 
     pub fn observe_rpc(&self, method: &'static str, d: Duration) {
-        // A shard read lock on the common path; the write lock only for a method's first call.
-        if let Some(h) = self.rpc.get(method) {
-            h.observe(d);
-            return;
-        }
-        self.rpc.entry(method).or_default().observe(d);
+        self.rpc.get_or_create(&RpcLabels { method }).observe(d.as_secs_f64());
     }
 
-    pub fn render(&self, store: &Store) -> String {
+    /// The Prometheus text format (version 0.0.4) of every metric.
+    pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP consentd_decisions_total Decisions by outcome and reason.\n# TYPE consentd_decisions_total counter\n");
-        for (i, reason) in Reason::ALL.iter().enumerate() {
-            let outcome = match reason.outcome() {
-                crate::decision::Outcome::Send => "send",
-                crate::decision::Outcome::Block => "block",
-            };
-            let _ = writeln!(
-                out,
-                "consentd_decisions_total{{outcome=\"{outcome}\",reason=\"{}\"}} {}",
-                reason.as_str(),
-                self.decisions[i].load(Ordering::Relaxed)
-            );
-        }
-        out.push_str("# HELP consentd_rpc_duration_seconds RPC latency by method.\n# TYPE consentd_rpc_duration_seconds histogram\n");
-        let mut methods: Vec<_> = self.rpc.iter().map(|e| *e.key()).collect();
-        methods.sort_unstable();
-        for m in methods {
-            if let Some(h) = self.rpc.get(m) {
-                h.render(&mut out, "consentd_rpc_duration_seconds", &format!("method=\"{m}\","));
-            }
-        }
-        out.push_str("# HELP consentd_write_duration_seconds Durable write latency (queue, apply, fsync).\n# TYPE consentd_write_duration_seconds histogram\n");
-        self.write_latency.render(&mut out, "consentd_write_duration_seconds", "");
-        let _ = writeln!(
-            out,
-            "# HELP consentd_check_streams_active Open CheckStream calls.\n# TYPE consentd_check_streams_active gauge\nconsentd_check_streams_active {}",
-            self.check_streams_active.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP consentd_check_batches_total CheckStream batches evaluated.\n# TYPE consentd_check_batches_total counter\nconsentd_check_batches_total {}",
-            self.check_batches.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP consentd_index_contacts Contact points in the hot index.\n# TYPE consentd_index_contacts gauge\nconsentd_index_contacts {}",
-            store.index().len()
-        );
-        let _ = writeln!(
-            out,
-            "# HELP consentd_revision Revision of the last committed change.\n# TYPE consentd_revision gauge\nconsentd_revision {}",
-            store.revision()
-        );
-        let c = &self.connections;
-        let gauges = [
-            ("connections_open", "gauge", "Open client connections.", c.open.load(Ordering::Relaxed) as u64),
-            (
-                "connections_refused_total",
-                "counter",
-                "Connections closed at once: over connections_max.",
-                c.refused.load(Ordering::Relaxed),
-            ),
-            (
-                "connections_timed_out_total",
-                "counter",
-                "Connections closed for silence (no handshake, or idle).",
-                c.timed_out.load(Ordering::Relaxed),
-            ),
-            (
-                "accept_errors_total",
-                "counter",
-                "Failed accepts (e.g. out of file descriptors).",
-                c.accept_errors.load(Ordering::Relaxed),
-            ),
-            (
-                "storage_writes_refused",
-                "gauge",
-                "1 while writes are refused (disk low or store stopped).",
-                u64::from(store.health().condition() != crate::storage::health::Condition::Healthy),
-            ),
-            (
-                "storage_damage_found_total",
-                "counter",
-                "Checksum failures and undecodable records found at run time.",
-                store.health().damage_found.load(Ordering::Relaxed),
-            ),
-        ];
-        for (name, kind, help, value) in gauges {
-            let _ =
-                writeln!(out, "# HELP consentd_{name} {help}\n# TYPE consentd_{name} {kind}\nconsentd_{name} {value}");
+        if let Err(e) = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "metrics could not be rendered");
         }
         out
     }
 }
 
-/// Serves `GET /metrics` until `shutdown` resolves.
-pub async fn serve(
-    listener: TcpListener,
-    metrics: Arc<Metrics>,
+/// What the store and the connection layer count, read at scrape time.
+#[derive(Debug)]
+struct ServerState {
     store: Store,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut shutdown = shutdown;
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = shutdown.changed() => return,
-        };
-        let Ok((mut stream, _)) = accepted else { continue };
-        let metrics = Arc::clone(&metrics);
-        let store = store.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; REQUEST_BYTES_MAX];
-            let mut len = 0;
-            let read = tokio::time::timeout(Duration::from_secs(5), async {
-                while len < buf.len() {
-                    match stream.read(&mut buf[len..]).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => len += n,
-                    }
-                    if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-                        break;
-                    }
-                }
-            })
-            .await;
-            if read.is_err() {
-                return;
-            }
-            let head = String::from_utf8_lossy(&buf[..len]);
-            let (status, body) = if head.starts_with("GET /metrics ") {
-                ("200 OK", metrics.render(&store))
-            } else {
-                ("404 Not Found", "not found; try /metrics\n".to_owned())
-            };
-            let response = format!(
-                "HTTP/1.1 {status}\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-        });
+    connections: Arc<ConnectionStats>,
+}
+
+fn emit(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    metric: &impl EncodeMetric,
+) -> Result<(), std::fmt::Error> {
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+impl Collector for ServerState {
+    fn encode(&self, mut e: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.connections;
+        let health = self.store.health();
+        let gauge = |v: u64| ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX));
+        emit(
+            &mut e,
+            "consentd_index_contacts",
+            "Contact points in the hot index",
+            &gauge(self.store.index().len() as u64),
+        )?;
+        emit(&mut e, "consentd_revision", "Revision of the last committed change", &gauge(self.store.revision()))?;
+        emit(&mut e, "consentd_connections_open", "Open client connections", &ConstGauge::new(c.open.load(Relaxed)))?;
+        emit(
+            &mut e,
+            "consentd_connections_refused",
+            "Connections closed at once: over connections_max",
+            &ConstCounter::new(c.refused.load(Relaxed)),
+        )?;
+        emit(
+            &mut e,
+            "consentd_connections_timed_out",
+            "Connections closed for silence (no handshake, or idle)",
+            &ConstCounter::new(c.timed_out.load(Relaxed)),
+        )?;
+        emit(
+            &mut e,
+            "consentd_accept_errors",
+            "Failed accepts (e.g. out of file descriptors)",
+            &ConstCounter::new(c.accept_errors.load(Relaxed)),
+        )?;
+        emit(
+            &mut e,
+            "consentd_storage_writes_refused",
+            "1 while writes are refused (disk low or store stopped)",
+            &gauge(u64::from(health.condition() != Condition::Healthy)),
+        )?;
+        emit(
+            &mut e,
+            "consentd_storage_damage_found",
+            "Checksum failures and undecodable records found at run time",
+            &ConstCounter::new(health.damage_found.load(Relaxed)),
+        )
+    }
+}
+
+/// The standard `process_*` metrics of this process, from `/proc/self` (Linux; elsewhere
+/// nothing is reported).
+#[derive(Debug)]
+struct ProcessCollector;
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut e: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(p) = process_stats() else { return Ok(()) };
+        emit(
+            &mut e,
+            "process_cpu_seconds",
+            "User and system CPU time spent, in seconds",
+            &ConstCounter::new(p.cpu_seconds),
+        )?;
+        emit(
+            &mut e,
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes",
+            &ConstGauge::new(p.resident_bytes),
+        )?;
+        emit(
+            &mut e,
+            "process_virtual_memory_bytes",
+            "Virtual memory size in bytes",
+            &ConstGauge::new(p.virtual_bytes),
+        )?;
+        emit(&mut e, "process_open_fds", "Open file descriptors", &ConstGauge::new(p.open_fds))?;
+        if let Some(max) = p.max_fds {
+            emit(&mut e, "process_max_fds", "Maximum number of open file descriptors", &ConstGauge::new(max))?;
+        }
+        emit(
+            &mut e,
+            "process_start_time_seconds",
+            "Start time of the process since the Unix epoch, in seconds",
+            &ConstGauge::new(p.start_time_seconds),
+        )
+    }
+}
+
+struct ProcessStats {
+    cpu_seconds: f64,
+    resident_bytes: i64,
+    virtual_bytes: i64,
+    open_fds: i64,
+    max_fds: Option<i64>,
+    start_time_seconds: i64,
+}
+
+fn process_stats() -> Option<ProcessStats> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().collect();
+    // Field n of proc(5) is fields[n - 3] here.
+    let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+    let ticks = rustix::param::clock_ticks_per_second() as f64;
+    let page = rustix::param::page_size() as u64;
+    let boot_time = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse::<u64>().ok()))?;
+    let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let max_fds = rlimit::getrlimit(rlimit::Resource::NOFILE).ok().map(|(soft, _)| to_i64(soft));
+    Some(ProcessStats {
+        cpu_seconds: (field(14)? + field(15)?) as f64 / ticks,
+        resident_bytes: to_i64(field(24)? * page),
+        virtual_bytes: to_i64(field(23)?),
+        open_fds: std::fs::read_dir("/proc/self/fd").map(|d| d.count() as i64).unwrap_or(0),
+        max_fds,
+        start_time_seconds: to_i64(boot_time + (field(22)? as f64 / ticks) as u64),
+    })
+}
+
+/// Serves `GET /metrics` until `shutdown` turns true.
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    use axum::routing::get;
+    let app = axum::Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = Arc::clone(&metrics);
+            async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()) }
+        }),
+    );
+    let stop = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    };
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+        tracing::error!(error = %e, "metrics endpoint stopped");
     }
 }

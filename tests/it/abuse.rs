@@ -461,10 +461,12 @@ async fn refused_authentication_is_logged_without_secrets() {
     let forged = "ck_00000000deadbeef.s3cr3t-never-logged";
     let mut intruder =
         pb::decision_service_client::DecisionServiceClient::with_interceptor(ch, TestServer::auth(Some(forged)));
-    let err = intruder
-        .check(pb::CheckRequest { contact_point: "jane@example.com".into(), ..Default::default() })
-        .await
-        .expect_err("refused");
+    let mut request = tonic::Request::new(pb::CheckRequest {
+        contact_point: "jane@example.com".into(),
+        ..Default::default()
+    });
+    request.metadata_mut().insert("x-request-id", "req-7f3a".parse().expect("id"));
+    let err = intruder.check(request).await.expect_err("refused");
     assert_eq!(err.code(), tonic::Code::Unauthenticated);
     drop((admin, intruder));
     signal(&child, "TERM");
@@ -474,6 +476,9 @@ async fn refused_authentication_is_logged_without_secrets() {
         log.lines().find(|l| l.contains("authentication refused")).unwrap_or_else(|| panic!("no log line in:\n{log}"));
     assert!(line.contains("ck_00000000deadbeef"), "{line}");
     assert!(line.contains("127.0.0.1"), "{line}");
+    // The call's span names the RPC and the caller's request id.
+    assert!(line.contains("/consent.v1.DecisionService/Check"), "{line}");
+    assert!(line.contains("req-7f3a"), "{line}");
     assert!(
         !log.contains("s3cr3t") && !log.contains("jane@example.com"),
         "a secret or contact point was logged:\n{log}"

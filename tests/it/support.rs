@@ -124,7 +124,7 @@ impl TestServer {
     /// One metric value from `/metrics` over plain HTTP.
     pub async fn metric(&self, name: &str) -> f64 {
         let mut s = tokio::net::TcpStream::connect(self.metrics_addr).await.expect("metrics connect");
-        s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.expect("write");
         let mut body = String::new();
         s.read_to_string(&mut body).await.expect("read");
         body.lines()

@@ -52,7 +52,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let catalog = self.store.catalog();
         let change = self.change(&catalog, &principal, "", req.into_inner())?;
         let result = self.store.set_consent(change).await.map_err(ApiError::from)?;
-        self.metrics.write_latency.observe(started.elapsed());
+        self.metrics.write_latency.observe(started.elapsed().as_secs_f64());
         self.metrics.observe_rpc("SetConsent", started.elapsed());
         Ok(Response::new(pb::SetConsentResponse {
             result: Some(convert::change_result_to_pb(&catalog, result, self.now_secs())),
