@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench load` runs the full scale; `CONSENTD_LOAD=small` a quick one (CI).
 //! Each scenario prints a table row; the whole report is written as JSON to
-//! `CONSENTD_LOAD_REPORT` (default `target/load-report.json`).
+//! `CONSENTD_LOAD_REPORT` (default `target/load-report.json`); `CONSENTD_LOAD_SERVER` names
+//! another consentd binary to measure (an older build, for a before/after in one sitting).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a load tool fails loudly on purpose")]
 
@@ -75,7 +76,9 @@ impl Server {
         let dir = tempfile::tempdir().expect("dir");
         let port =
             std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
-        let child = Command::new(env!("CARGO_BIN_EXE_consentd"))
+        // `CONSENTD_LOAD_SERVER` runs another build of the server (A/B comparisons in one sitting).
+        let server = std::env::var("CONSENTD_LOAD_SERVER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_consentd").to_owned());
+        let child = Command::new(server)
             .args(["--listen-addr", &format!("127.0.0.1:{port}"), "--metrics-addr", "off", "--data-dir"])
             .arg(dir.path())
             .env("RUST_LOG", "warn")
