@@ -77,7 +77,8 @@ impl Server {
         let port =
             std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
         // `CONSENTD_LOAD_SERVER` runs another build of the server (A/B comparisons in one sitting).
-        let server = std::env::var("CONSENTD_LOAD_SERVER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_consentd").to_owned());
+        let server =
+            std::env::var("CONSENTD_LOAD_SERVER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_consentd").to_owned());
         let child = Command::new(server)
             .args(["--listen-addr", &format!("127.0.0.1:{port}"), "--metrics-addr", "off", "--data-dir"])
             .arg(dir.path())

@@ -20,6 +20,10 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// Prometheus metrics over plain HTTP; `None` turns them off.
     pub metrics_addr: Option<SocketAddr>,
+    /// The public HTTP edge (unsubscribe, double opt-in, preference center); `None`: off.
+    pub http_addr: Option<SocketAddr>,
+    /// The edge's address as recipients reach it, for the links `MintLinks` makes.
+    pub public_url: Option<String>,
     pub data_dir: PathBuf,
     /// Allows a non-loopback address without TLS, or while no API key exists.
     pub insecure: bool,
@@ -94,6 +98,17 @@ impl Limits {
     pub const LIST_PAGE_MAX: usize = 1000;
     /// Bytes of messages decoded at once in the whole process (see `api::codec`).
     pub const DECODE_BYTES_IN_FLIGHT_MAX: usize = 256 << 20;
+    /// HTTP edge: largest request body (forms and the JSON API).
+    pub const EDGE_BODY_BYTES_MAX: usize = 16 * 1024;
+    /// HTTP edge: requests per second each client address may make, and its burst.
+    pub const EDGE_REQUESTS_PER_SEC: f64 = 5.0;
+    pub const EDGE_REQUEST_BURST: f64 = 30.0;
+    /// HTTP edge: client addresses tracked by the rate limiter (the oldest are dropped past it).
+    pub const EDGE_CLIENTS_TRACKED_MAX: usize = 100_000;
+    /// HTTP edge: changes in one JSON API request.
+    pub const EDGE_CHANGES_MAX: usize = 256;
+    /// How long a link in a message keeps working after it was minted: a year.
+    pub const LINK_VALIDITY_SECS: i64 = 366 * 24 * 3600;
 
     pub const DEFAULT: Limits = Limits {
         message_bytes_max: 16 << 20,
@@ -139,6 +154,14 @@ pub struct Args {
     /// Prometheus metrics address [default: 127.0.0.1:9464]; "off" disables.
     #[arg(long, env = "CONSENTD_METRICS_ADDR")]
     pub metrics_addr: Option<String>,
+    /// The public HTTP edge's address (one-click unsubscribe, double opt-in page, preference
+    /// center) [default: off]. Uses --tls-cert/--tls-key when they are set.
+    #[arg(long, env = "CONSENTD_HTTP_ADDR")]
+    pub http_addr: Option<SocketAddr>,
+    /// The edge's URL as recipients reach it, e.g. https://consent.example.com [default:
+    /// http(s)://<http-addr>].
+    #[arg(long, env = "CONSENTD_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Data directory [default: ./data].
     #[arg(long, env = "CONSENTD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -197,6 +220,8 @@ pub struct Args {
 struct FileConfig {
     listen_addr: Option<SocketAddr>,
     metrics_addr: Option<String>,
+    http_addr: Option<SocketAddr>,
+    public_url: Option<String>,
     data_dir: Option<PathBuf>,
     insecure: Option<bool>,
     tls_cert: Option<PathBuf>,
@@ -327,6 +352,8 @@ impl Config {
                 .or(file.listen_addr)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 50051))),
             metrics_addr,
+            http_addr: args.http_addr.or(file.http_addr),
+            public_url: args.public_url.or(file.public_url).map(|u| u.trim_end_matches('/').to_owned()),
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data")),
             insecure: args.insecure || file.insecure.unwrap_or(false),
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),

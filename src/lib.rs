@@ -10,6 +10,8 @@
 //! - [`bulk`]: import/export file formats and the synthetic population generator.
 //! - [`net`]: accepting connections under a cap, with handshake and idle deadlines.
 //! - [`tls`]: TLS and mutual TLS from PEM files, reloaded when they change.
+//! - [`edge`]: the public HTTP edge: one-click unsubscribe, double opt-in page, preference
+//!   center and its JSON API, authorised by signed link tokens.
 //! - [`server`]: `run(config, listener, shutdown)`, the testable entry point.
 
 pub mod api;
@@ -17,6 +19,7 @@ pub mod bulk;
 pub mod config;
 pub mod contact;
 pub mod decision;
+pub mod edge;
 pub mod net;
 pub mod server;
 pub mod storage;

@@ -101,7 +101,7 @@ pub const STORAGE_HEALTH_NAME: &str = "consentd.storage";
 /// health service.
 async fn housekeeping(
     store: Store,
-    tls: Option<Arc<crate::tls::ReloadingTls>>,
+    tls: Vec<Arc<crate::tls::ReloadingTls>>,
     reporter: tonic_health::server::HealthReporter,
     draining: Arc<std::sync::atomic::AtomicBool>,
     mut stop: watch::Receiver<bool>,
@@ -117,7 +117,7 @@ async fn housekeeping(
         let s = store.clone();
         let t = tls.clone();
         let step = tokio::task::spawn_blocking(move || {
-            if let Some(t) = t {
+            for t in t {
                 t.reload_if_changed();
             }
             s.check_space();
@@ -173,6 +173,24 @@ pub async fn run_with_store(
     if config.tls.is_none() && !addr.ip().is_loopback() && !config.insecure {
         return Err(ServerError::Plaintext(addr));
     }
+    // The public edge: same certificate, HTTP/1.1, and the same plaintext rule.
+    let edge = match config.http_addr {
+        Some(http_addr) => {
+            if config.tls.is_none() && !http_addr.ip().is_loopback() && !config.insecure {
+                return Err(ServerError::Plaintext(http_addr));
+            }
+            let edge_tls = match &config.tls {
+                Some(files) => Some(Arc::new(crate::tls::ReloadingTls::for_http1(files)?)),
+                None => None,
+            };
+            let listener = TcpListener::bind(http_addr).await?;
+            let bound = listener.local_addr()?;
+            let scheme = if edge_tls.is_some() { "https" } else { "http" };
+            let url = config.public_url.clone().unwrap_or_else(|| format!("{scheme}://{bound}"));
+            Some((listener, edge_tls, url))
+        }
+        None => None,
+    };
     let limits = config.limits;
     // Twice the largest item limit: the services name the field and their own limit for
     // a batch somewhat too large; the codec refuses absurd ones before they are decoded.
@@ -207,6 +225,7 @@ pub async fn run_with_store(
         metrics: Arc::clone(&metrics),
         limits,
         stream_slots: Arc::new(Semaphore::new(limits.check_streams_max)),
+        edge_url: edge.as_ref().map(|(_, _, url)| url.clone()),
     })
     .max_decoding_message_size(limits.message_bytes_max)
     .max_encoding_message_size(limits.message_bytes_max);
@@ -227,11 +246,24 @@ pub async fn run_with_store(
         idle_timeout: Duration::from_millis(limits.connection_idle_ms),
     };
     let connections = Arc::clone(&metrics.connections);
+    let mut reloading: Vec<_> = tls.iter().cloned().collect();
+    if let Some((http_listener, edge_tls, url)) = edge {
+        reloading.extend(edge_tls.iter().cloned());
+        tracing::info!(addr = %http_listener.local_addr()?, public_url = %url, tls = edge_tls.is_some(), "HTTP edge serving");
+        tokio::spawn(crate::edge::serve(
+            http_listener,
+            store.clone(),
+            connection_limits,
+            Arc::clone(&connections),
+            edge_tls,
+            stop_rx.clone(),
+        ));
+    }
     let (drained_tx, drained_rx) = oneshot::channel::<()>();
     let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
     tokio::spawn(housekeeping(
         store.clone(),
-        tls.clone(),
+        reloading,
         health_reporter.clone(),
         Arc::clone(&draining),
         stop_rx.clone(),

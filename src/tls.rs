@@ -44,6 +44,8 @@ pub enum TlsError {
 #[derive(Debug)]
 pub struct ReloadingTls {
     files: TlsFiles,
+    /// The one application protocol offered by ALPN.
+    alpn: &'static [u8],
     current: ArcSwap<ServerConfig>,
     /// Modification times and sizes of the files the current configuration was read from.
     stamp: Mutex<Vec<Option<(SystemTime, u64)>>>,
@@ -52,9 +54,19 @@ pub struct ReloadingTls {
 impl ReloadingTls {
     /// Reads the files once; fails if they do not make a configuration.
     pub fn new(files: TlsFiles) -> Result<ReloadingTls, TlsError> {
+        ReloadingTls::with_alpn(files, b"h2")
+    }
+
+    /// For the public HTTP edge: HTTP/1.1 by ALPN and no client certificates (browsers and
+    /// mail clients have none), with the same certificate and key as the gRPC listener.
+    pub fn for_http1(files: &TlsFiles) -> Result<ReloadingTls, TlsError> {
+        ReloadingTls::with_alpn(TlsFiles { client_ca: None, ..files.clone() }, b"http/1.1")
+    }
+
+    fn with_alpn(files: TlsFiles, alpn: &'static [u8]) -> Result<ReloadingTls, TlsError> {
         let stamp = stamp(&files);
-        let config = server_config(&files)?;
-        Ok(ReloadingTls { files, current: ArcSwap::from_pointee(config), stamp: Mutex::new(stamp) })
+        let config = server_config(&files, alpn)?;
+        Ok(ReloadingTls { files, alpn, current: ArcSwap::from_pointee(config), stamp: Mutex::new(stamp) })
     }
 
     /// An acceptor with the configuration in force now.
@@ -70,7 +82,7 @@ impl ReloadingTls {
             return false;
         }
         *seen = now;
-        match server_config(&self.files) {
+        match server_config(&self.files, self.alpn) {
             Ok(config) => {
                 self.current.store(Arc::new(config));
                 tracing::info!(cert = %self.files.cert.display(), "TLS certificate reloaded");
@@ -106,8 +118,8 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(certs)
 }
 
-/// A server configuration from the files: HTTP/2 by ALPN (gRPC clients insist on it).
-pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsError> {
+/// A server configuration from the files, offering `alpn` (gRPC clients insist on `h2`).
+pub fn server_config(files: &TlsFiles, alpn: &[u8]) -> Result<ServerConfig, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let chain = certificates(&files.cert)?;
     let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| read_err(&files.key, e))?;
@@ -128,6 +140,6 @@ pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsError> {
         }
     };
     let mut config = builder.with_single_cert(chain, key).map_err(|e| TlsError::Config(e.to_string()))?;
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     Ok(config)
 }

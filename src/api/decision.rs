@@ -27,6 +27,8 @@ pub struct DecisionApi {
     pub limits: Limits,
     /// One permit per open `CheckStream` (`limits.check_streams_max`).
     pub stream_slots: Arc<tokio::sync::Semaphore>,
+    /// The HTTP edge's public base URL (no trailing `/`); `None` while the edge is off.
+    pub edge_url: Option<String>,
 }
 
 fn fresh_enough(store: &Store, min_revision: u64) -> ApiResult<u64> {
@@ -230,5 +232,37 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
             metrics.check_streams_active.dec();
         });
         Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn mint_links(&self, req: Request<pb::MintLinksRequest>) -> Result<Response<pb::MintLinksResponse>, Status> {
+        let principal = principal(&req)?;
+        principal.require(Scope::Check)?;
+        let pb::MintLinksRequest { profile_id, channel, contact_point, purpose_id, topic_id } = req.into_inner();
+        principal.may(&profile_id)?;
+        let Some(base) = &self.edge_url else {
+            return Err(ApiError::FailedPrecondition(
+                "the HTTP edge is off: start consentd with --http-addr (and --public-url)".to_owned(),
+            )
+            .into());
+        };
+        let channel = convert::channel("channel", channel)?;
+        let catalog = self.store.catalog();
+        let resolved = catalog.resolve(&profile_id, &purpose_id, &topic_id).map_err(|e| ApiError::resolve("", &e))?;
+        let normalized = crate::contact::normalize(
+            channel.contact_kind(),
+            &contact_point,
+            resolved.profile.default_region.as_deref(),
+        )
+        .map_err(|e| ApiError::invalid("contact_point", &contact_point, e))?
+        .into_string();
+        let now = self.store.now_us().div_euclid(1_000_000);
+        let links =
+            crate::edge::links::mint(&self.store, base, &profile_id, channel, &normalized, resolved.subject(), now);
+        Ok(Response::new(pb::MintLinksResponse {
+            list_unsubscribe: format!("<{}>", links.unsubscribe_url),
+            list_unsubscribe_post: crate::edge::links::LIST_UNSUBSCRIBE_POST.to_owned(),
+            unsubscribe_url: links.unsubscribe_url,
+            preferences_url: links.preferences_url,
+        }))
     }
 }

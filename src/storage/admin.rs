@@ -8,7 +8,8 @@ use std::sync::Arc;
 use prost::Message;
 use rocksdb::WriteOptions;
 
-use super::codec::{CF_CONFIG, StoredApiKey, StoredProfile, StoredPurpose, StoredTopic};
+use super::codec::{CF_CONFIG, CF_META, StoredApiKey, StoredProfile, StoredPurpose, StoredTopic};
+use super::link::LinkKeys;
 use super::view::ApiKey;
 use super::{StorageError, Store, config};
 use crate::decision::{Catalog, Profile, Purpose, Subject, Topic};
@@ -225,5 +226,31 @@ impl Store {
         self.inner.api_keys.store(Arc::new(keys));
         self.inner.keys_changed.send_replace(());
         Ok(())
+    }
+
+    /// The keys that sign and verify the edge's link tokens.
+    pub fn link_keys(&self) -> Arc<LinkKeys> {
+        self.inner.link_keys.load_full()
+    }
+
+    /// Adds a new link key that signs from now on; links signed with older keys keep
+    /// working. Returns the new key's id.
+    pub fn rotate_link_key(&self) -> Result<u8, StorageError> {
+        let _guard = self.admin_guard();
+        let current = self.link_keys();
+        let id = current
+            .newest_id()
+            .checked_add(1)
+            .ok_or_else(|| StorageError::Limit("255 link keys exist; no further rotation".to_owned()))?;
+        let key = super::open::new_link_key(id);
+        let s = self.shared();
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        s.db.put_cf_opt(s.cf(CF_META)?, super::open::link_key_name(id), key.secret, &wo)?;
+        let mut keys = current.all().to_vec();
+        keys.push(key);
+        let keys = LinkKeys::new(keys).ok_or_else(|| StorageError::Limit("no link key".to_owned()))?;
+        self.inner.link_keys.store(Arc::new(keys));
+        Ok(id)
     }
 }

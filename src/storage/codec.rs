@@ -13,7 +13,7 @@
 //! | `changes` | revision (u64 BE) | contact key (16) ++ seq (u64 BE) |
 //! | `config`  | `profile/..`, `purpose/..`, `topic/..`, `apikey/..` | `Stored*` config |
 //! | `idem`    | SHA-256(actor, idempotency key) | [`StoredIdem`] |
-//! | `meta`    | `revision`, `contact_key`, `token_key/1`, `format` | raw bytes |
+//! | `meta`    | `revision`, `contact_key`, `token_key/1`, `link_key/<id>`, `format` | raw bytes |
 
 use std::hash::{Hash, Hasher};
 
@@ -33,6 +33,8 @@ pub const ALL_CFS: [&str; 7] = [CF_STATE, CF_INDEX, CF_HISTORY, CF_CHANGES, CF_C
 pub const META_REVISION: &[u8] = b"revision";
 pub const META_CONTACT_KEY: &[u8] = b"contact_key";
 pub const META_TOKEN_KEY: &[u8] = b"token_key/1";
+/// Followed by the key id as one byte.
+pub const META_LINK_KEY_PREFIX: &[u8] = b"link_key/";
 pub const META_FORMAT: &[u8] = b"format";
 pub const FORMAT_VERSION: &[u8] = b"consentd-1";
 

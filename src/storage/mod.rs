@@ -24,6 +24,7 @@ pub mod guard;
 pub mod health;
 pub mod history;
 pub mod index;
+pub mod link;
 pub mod model;
 mod open;
 mod read;
@@ -235,6 +236,7 @@ struct Inner {
     quotas: (usize, usize),
     /// Told of every API key change, so open streams re-check their key.
     keys_changed: watch::Sender<()>,
+    link_keys: ArcSwap<link::LinkKeys>,
 }
 
 impl Drop for Inner {

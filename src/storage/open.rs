@@ -18,10 +18,11 @@ use tokio::sync::{mpsc, watch};
 
 use super::codec::{
     self, ALL_CFS, CF_CHANGES, CF_CONFIG, CF_IDEM, CF_INDEX, CF_META, CF_STATE, ContactKey, FORMAT_VERSION,
-    META_CONTACT_KEY, META_FORMAT, META_REVISION, META_TOKEN_KEY, StoredApiKey, StoredProfile, StoredPurpose,
-    StoredTopic,
+    META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_REVISION, META_TOKEN_KEY, StoredApiKey, StoredProfile,
+    StoredPurpose, StoredTopic,
 };
 use super::index::{HotIndex, KeyedIndex};
+use super::link::{LinkKey, LinkKeys};
 use super::token::TokenKey;
 use super::view::ApiKey;
 use super::{Damage, Inner, OpenStats, Shared, StorageError, Store, StoreOptions, guard, health, writer};
@@ -178,6 +179,7 @@ impl Store {
         }
 
         let (catalog, api_keys) = load_config(&db).map_err(|d| refuse(d.0))?;
+        let link_keys = load_link_keys(&db).map_err(|d| refuse(d.0))?;
         let index = load_index(&db).map_err(|d| refuse(d.0))?;
         let contacts = index.len();
         // Checked and loaded: record the revision, and drop the pre-open links.
@@ -217,6 +219,7 @@ impl Store {
                 admin_lock: Mutex::new(()),
                 quotas: (options.purposes_per_profile_max, options.topics_per_profile_max),
                 keys_changed: watch::Sender::new(()),
+                link_keys: ArcSwap::from_pointee(link_keys),
             }),
         };
         let stats = OpenStats { contacts, revision, load_ms: started.elapsed().as_millis() };
@@ -269,4 +272,40 @@ fn load_index(db: &DB) -> Result<HotIndex, Damage> {
         index.put(key, state);
     }
     Ok(index)
+}
+
+/// Every link key of the store; a store without one (new, or made before links existed)
+/// gets its first.
+fn load_link_keys(db: &DB) -> Result<LinkKeys, Damage> {
+    let meta = db.cf_handle(CF_META).ok_or("column family `meta` is missing")?;
+    let mut keys = Vec::new();
+    for item in db.prefix_iterator_cf(meta, META_LINK_KEY_PREFIX) {
+        let (k, v) = item.map_err(|e| Damage(format!("reading link keys: {e}")))?;
+        let Some(id) = k.strip_prefix(META_LINK_KEY_PREFIX) else { break };
+        let (&[id], Ok(secret)) = (id, <[u8; 32]>::try_from(v.as_ref())) else {
+            return Err(Damage(format!("link key `{}` is damaged", String::from_utf8_lossy(&k))));
+        };
+        keys.push(LinkKey { id, secret });
+    }
+    if keys.is_empty() {
+        let key = new_link_key(1);
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        db.put_cf_opt(meta, link_key_name(1), key.secret, &wo)
+            .map_err(|e| Damage(format!("cannot store a link key: {e}")))?;
+        keys.push(key);
+    }
+    LinkKeys::new(keys).ok_or_else(|| Damage::new("no link key"))
+}
+
+pub(super) fn link_key_name(id: u8) -> Vec<u8> {
+    let mut name = META_LINK_KEY_PREFIX.to_vec();
+    name.push(id);
+    name
+}
+
+pub(super) fn new_link_key(id: u8) -> LinkKey {
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    LinkKey { id, secret }
 }

@@ -461,10 +461,8 @@ async fn refused_authentication_is_logged_without_secrets() {
     let forged = "ck_00000000deadbeef.s3cr3t-never-logged";
     let mut intruder =
         pb::decision_service_client::DecisionServiceClient::with_interceptor(ch, TestServer::auth(Some(forged)));
-    let mut request = tonic::Request::new(pb::CheckRequest {
-        contact_point: "jane@example.com".into(),
-        ..Default::default()
-    });
+    let mut request =
+        tonic::Request::new(pb::CheckRequest { contact_point: "jane@example.com".into(), ..Default::default() });
     request.metadata_mut().insert("x-request-id", "req-7f3a".parse().expect("id"));
     let err = intruder.check(request).await.expect_err("refused");
     assert_eq!(err.code(), tonic::Code::Unauthenticated);

@@ -10,6 +10,7 @@ mod consent;
 mod crash;
 mod damage;
 mod decision;
+mod edge;
 mod edges;
 mod store;
 mod support;

@@ -26,6 +26,8 @@ pub fn test_config(dir: &Path, addr: SocketAddr) -> Config {
     Config {
         listen_addr: addr,
         metrics_addr: None,
+        http_addr: None,
+        public_url: None,
         data_dir: dir.to_owned(),
         insecure: false,
         tls: None,
