@@ -185,3 +185,68 @@ async fn consentctl_speaks_mutual_tls() {
     assert!(!refused.status.success(), "no client certificate, no answer");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_http_edge_speaks_tls_with_the_same_certificate() {
+    use tokio_rustls::rustls;
+    let files_dir = tempfile::tempdir().expect("dir");
+    let ca = Ca::new("edge");
+    // A client CA on the gRPC side does not apply to the public edge.
+    let client_ca = Ca::new("clients");
+    let files = write_server_files(files_dir.path(), &ca, Some(&client_ca));
+    let port = free_port();
+    let http_addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let server = TestServer::start_with(|c| {
+        c.tls = Some(files.clone());
+        c.http_addr = Some(http_addr);
+    })
+    .await;
+    let (cert, key) = client_ca.leaf(&["client"]);
+    let ch = tls_channel(&server, &ca, Some((cert, key))).await.expect("mTLS connect");
+    seed(&mut pb::admin_service_client::AdminServiceClient::with_interceptor(ch.clone(), TestServer::auth(None)), None)
+        .await;
+    let links = pb::decision_service_client::DecisionServiceClient::new(ch)
+        .mint_links(pb::MintLinksRequest {
+            profile_id: "acme".into(),
+            channel: pb::Channel::Email as i32,
+            contact_point: "jane@example.com".into(),
+            purpose_id: "newsletter".into(),
+            topic_id: String::new(),
+        })
+        .await
+        .expect("mint")
+        .into_inner();
+    assert!(links.unsubscribe_url.starts_with(&format!("https://{http_addr}/u/")), "{links:?}");
+
+    let mut roots = rustls::RootCertStore::empty();
+    let ca_der = {
+        use rustls::pki_types::pem::PemObject;
+        rustls::pki_types::CertificateDer::from_pem_slice(ca.pem().as_bytes()).expect("ca der")
+    };
+    roots.add(ca_der).expect("root");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(http_addr).await.expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let tls = connector.connect(name, tcp).await.expect("TLS handshake with the edge, no client certificate");
+    let path = crate::edge::path_of(&links.unsubscribe_url);
+    let answer = crate::edge::http_on(
+        tls,
+        "POST",
+        &path,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        "List-Unsubscribe=One-Click",
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    // Plaintext HTTP to the TLS edge gets no page.
+    let plain = tokio::time::timeout(Duration::from_secs(5), crate::edge::http(http_addr, "GET", &path, &[], "")).await;
+    assert!(plain.map_or(true, |a| a.status != 200), "plaintext reached the TLS edge");
+    server.stop().await;
+}
