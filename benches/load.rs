@@ -68,6 +68,8 @@ fn status_of(i: u64) -> Status {
 struct Server {
     child: Child,
     addr: String,
+    /// Whether the HTTP edge runs (links can be minted).
+    edge: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -79,14 +81,20 @@ impl Server {
         // `CONSENTD_LOAD_SERVER` runs another build of the server (A/B comparisons in one sitting).
         let server =
             std::env::var("CONSENTD_LOAD_SERVER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_consentd").to_owned());
-        let child = Command::new(server)
-            .args(["--listen-addr", &format!("127.0.0.1:{port}"), "--metrics-addr", "off", "--data-dir"])
-            .arg(dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn consentd");
-        Server { child, addr: format!("http://127.0.0.1:{port}"), _dir: dir }
+        let mut cmd = Command::new(&server);
+        cmd.args(["--listen-addr", &format!("127.0.0.1:{port}"), "--metrics-addr", "off", "--data-dir"])
+            .arg(dir.path());
+        // The HTTP edge, for the link-minting scenario (older builds have no edge).
+        let edge = std::env::var("CONSENTD_LOAD_SERVER").is_err();
+        if edge {
+            let http = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("port");
+            cmd.args(["--http-addr", &format!("127.0.0.1:{http}")]);
+        }
+        let child = cmd.env("RUST_LOG", "warn").stdout(Stdio::null()).spawn().expect("spawn consentd");
+        Server { child, addr: format!("http://127.0.0.1:{port}"), edge, _dir: dir }
     }
 
     async fn channel(&self) -> GrpcChannel {
@@ -218,7 +226,7 @@ fn baseline(scale: Scale, recipients: &[String]) -> (f64, f64) {
     (one, two)
 }
 
-fn batches(recipients: &[String], batch: usize, first_id: u64) -> Vec<pb::CheckStreamRequest> {
+fn batches(recipients: &[String], batch: usize, first_id: u64, include_links: bool) -> Vec<pb::CheckStreamRequest> {
     recipients
         .chunks(batch)
         .enumerate()
@@ -231,19 +239,31 @@ fn batches(recipients: &[String], batch: usize, first_id: u64) -> Vec<pb::CheckS
             contact_points: chunk.to_vec(),
             overrides: vec![],
             min_revision: 0,
+            include_links,
         })
         .collect()
 }
 
 /// Streams `recipients` over `connections` connections; returns (decisions/s, sends).
 async fn hot_stream(server: &Server, recipients: &[String], batch: usize, connections: usize) -> (f64, u64) {
+    stream_checks(server, recipients, batch, connections, false).await
+}
+
+/// As [`hot_stream`]; with `include_links`, every SEND also gets its minted links.
+async fn stream_checks(
+    server: &Server,
+    recipients: &[String],
+    batch: usize,
+    connections: usize,
+    include_links: bool,
+) -> (f64, u64) {
     let mut channels = Vec::new();
     for _ in 0..connections {
         channels.push(server.channel().await);
     }
     let per = recipients.len().div_ceil(connections);
     let prepared: Vec<Vec<pb::CheckStreamRequest>> =
-        recipients.chunks(per).map(|part| batches(part, batch, 0)).collect();
+        recipients.chunks(per).map(|part| batches(part, batch, 0, include_links)).collect();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (ch, work) in channels.into_iter().zip(prepared) {
@@ -256,7 +276,11 @@ async fn hot_stream(server: &Server, recipients: &[String], batch: usize, connec
             let mut sends = 0u64;
             let mut answers = 0;
             while let Some(a) = inbound.message().await.expect("answer") {
-                sends += a.decisions.iter().filter(|d| **d == pb::Decision::Send as i32).count() as u64;
+                let batch_sends = a.decisions.iter().filter(|d| **d == pb::Decision::Send as i32).count();
+                if include_links {
+                    assert_eq!(a.links.len(), batch_sends, "one set of links per SEND");
+                }
+                sends += batch_sends as u64;
                 answers += 1;
             }
             assert_eq!(answers, expected, "every batch answered");
@@ -415,6 +439,26 @@ async fn main() {
         format!("{:.2}x of baseline; server {cpu_per_m:.2} CPU-s per million; {sends} sends", hot / base2),
     );
 
+    // Link minting in the same pass: two signed, sealed tokens per SEND.
+    let links = if server.edge {
+        let n = (scale.stream_recipients / 4) as usize;
+        let (plain, _) = hot_stream(&server, &recipients[..n], scale.batch, scale.connections).await;
+        let (with_links, link_sends) =
+            stream_checks(&server, &recipients[..n], scale.batch, scale.connections, true).await;
+        let per_million_s = 1e6 / with_links - 1e6 / plain;
+        row(
+            "hot stream with include_links",
+            format!("{with_links:.0} dec/s"),
+            format!(
+                "{:.1}% of the same stream without links ({plain:.0} dec/s); +{per_million_s:.2} s per million recipients; {link_sends} link sets",
+                100.0 * with_links / plain
+            ),
+        );
+        json!({"decisions_per_s": with_links, "without_links_per_s": plain, "added_s_per_million": per_million_s, "link_sets": link_sends})
+    } else {
+        Value::Null
+    };
+
     let mut sweep = Vec::new();
     for b in [1usize, 64, 1024, 4096, 16384] {
         let n = if b == 1 { (scale.stream_recipients / 20).min(50_000) } else { scale.stream_recipients / 2 } as usize;
@@ -473,7 +517,7 @@ async fn main() {
             let mut client = pb::decision_service_client::DecisionServiceClient::new(ch.clone())
                 .max_decoding_message_size(64 << 20)
                 .max_encoding_message_size(64 << 20);
-            let work = batches(&bg_recipients[..bg_recipients.len() / 4], scale.batch, 0);
+            let work = batches(&bg_recipients[..bg_recipients.len() / 4], scale.batch, 0, false);
             let mut inbound = client.check_stream(tokio_stream::iter(work)).await.expect("stream").into_inner();
             while inbound.message().await.expect("answer").is_some() {}
             rounds += 1;
@@ -497,6 +541,7 @@ async fn main() {
         "baseline_2_threads_decisions_per_s": base2,
         "hot_stream": {"decisions_per_s": hot, "ratio_to_baseline": hot / base2, "server_cpu_s_per_million": cpu_per_m, "batch": scale.batch, "connections": scale.connections},
         "batch_sweep": sweep,
+        "hot_stream_with_links": links,
         "unary_closed": {"requests_per_s": unary_max, "concurrency": scale.unary_concurrency, "latency": percentiles(&closed)},
         "unary_open": {"rate": open_rate, "latency": percentiles(&open)},
         "mixed_stream_with_writes": {"decisions_per_s": hot_with_writes, "ratio_to_pure": hot_with_writes / hot, "writes": written},

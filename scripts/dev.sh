@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for people and CI.
 #   scripts/dev.sh serve   install build deps, build, run consentd on 127.0.0.1:50051 (data in ./data)
-#   scripts/dev.sh test    install build deps, build, run lint and the whole test suite
+#   scripts/dev.sh test    install build deps (and Chromium for the browser tests), build, run lint
+#                          and the whole test suite
 # Everything is built with `--release --all-targets` so that tests, benches and the server
 # share one build of RocksDB's C++ (a different target set changes feature unification and
 # recompiles it).
@@ -30,6 +31,13 @@ case "${1:-}" in
     exec "$target/release/consentd" --data-dir "${CONSENTD_DATA_DIR:-./data}" "$@"
     ;;
   test)
+    # The edge's browser tests drive headless Chromium through chromedriver.
+    if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+      echo "installing the browser for the edge's browser tests: chromium chromium-driver"
+      SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+    fi
     cargo fmt --check
     build
     cargo clippy --release --all-targets --locked -- -D warnings

@@ -182,6 +182,10 @@ pub struct Args {
     /// print it once, and exit.
     #[arg(long, value_name = "DESCRIPTION")]
     pub create_admin_key: Option<String>,
+    /// Offline, with the server stopped: add a new key for the edge's link tokens (it signs
+    /// from then on; links signed with older keys keep working), print its id, and exit.
+    #[arg(long)]
+    pub rotate_link_key: bool,
     /// Log format [default: text].
     #[arg(long, env = "CONSENTD_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,

@@ -124,6 +124,8 @@ impl pb::admin_service_server::AdminService for AdminApi {
                 "confirmation_validity",
                 "extra_stop_keywords",
                 "extra_start_keywords",
+                "brand_color",
+                "default_language",
             ],
         )?;
         let stored = self
@@ -136,6 +138,8 @@ impl pb::admin_service_server::AdminService for AdminApi {
                         "double_opt_in" => current.double_opt_in = new.double_opt_in,
                         "confirmation_validity" => current.confirmation_validity_secs = new.confirmation_validity_secs,
                         "extra_stop_keywords" => current.extra_stop_keywords = new.extra_stop_keywords.clone(),
+                        "brand_color" => current.brand_color = new.brand_color.clone(),
+                        "default_language" => current.default_language = new.default_language.clone(),
                         _ => current.extra_start_keywords = new.extra_start_keywords.clone(),
                     }
                 }

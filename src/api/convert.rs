@@ -433,11 +433,24 @@ pub fn profile_from_pb(p: pb::Profile) -> ApiResult<Profile> {
         active: _,
         create_time: _,
         update_time: _,
+        brand_color,
+        default_language,
     } = p;
     id("profile.profile_id", &profile_id)?;
+    let color_ok = brand_color.len() == 7
+        && brand_color.starts_with('#')
+        && brand_color[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !brand_color.is_empty() && !color_ok {
+        return Err(ApiError::invalid("profile.brand_color", &brand_color, "must be #rrggbb"));
+    }
+    if !matches!(default_language.as_str(), "" | "en" | "nl") {
+        return Err(ApiError::invalid("profile.default_language", &default_language, "must be \"en\" or \"nl\""));
+    }
     text("profile.display_name", &display_name, Limits::TEXT_CHARS_MAX)?;
     let mut profile = Profile::new(&profile_id);
     profile.display_name = display_name;
+    profile.brand_color = (!brand_color.is_empty()).then(|| brand_color.to_ascii_lowercase());
+    profile.default_language = (!default_language.is_empty()).then_some(default_language);
     if !default_region.is_empty() {
         let region = default_region.trim().to_ascii_uppercase();
         if crate::contact::parse_region(&region).is_none() {
@@ -487,6 +500,8 @@ pub fn profile_to_pb(p: &Profile) -> pb::Profile {
         active: p.active,
         create_time: Some(ts_from_secs(p.created_at)),
         update_time: Some(ts_from_secs(p.updated_at)),
+        brand_color: p.brand_color.clone().unwrap_or_default(),
+        default_language: p.default_language.clone().unwrap_or_default(),
     }
 }
 

@@ -43,6 +43,7 @@ fn fresh_enough(store: &Store, min_revision: u64) -> ApiResult<u64> {
 
 /// Evaluates one batch. Row-2 errors and malformed overrides fail the batch (and with it
 /// the stream); malformed contact points are per-item `REASON_INVALID_CONTACT_POINT`.
+#[expect(clippy::too_many_arguments, reason = "the stream task's context, each borrowed once per batch")]
 pub fn evaluate_batch(
     store: &Store,
     catalog: &Catalog,
@@ -51,6 +52,7 @@ pub fn evaluate_batch(
     req: pb::CheckStreamRequest,
     now: i64,
     counts: &mut [u64; Reason::ALL.len()],
+    edge_url: Option<&str>,
 ) -> ApiResult<pb::CheckStreamResponse> {
     let pb::CheckStreamRequest {
         batch_id,
@@ -61,8 +63,18 @@ pub fn evaluate_batch(
         contact_points,
         overrides,
         min_revision,
+        include_links,
     } = req;
     principal.may(&profile_id)?;
+    let links_base = match (include_links, edge_url) {
+        (false, _) => None,
+        (true, Some(url)) => Some(url),
+        (true, None) => {
+            return Err(ApiError::FailedPrecondition(
+                "include_links needs the HTTP edge: start consentd with --http-addr (and --public-url)".to_owned(),
+            ));
+        }
+    };
     if contact_points.len() > limits.check_batch_items_max {
         return Err(ApiError::invalid(
             "contact_points",
@@ -117,6 +129,7 @@ pub fn evaluate_batch(
     let mut decisions = Vec::with_capacity(n);
     let mut reasons = Vec::with_capacity(n);
     let mut suppressed = Vec::new();
+    let mut links = Vec::new();
     for (i, cp) in contact_points.iter().enumerate() {
         let target = if item_targets.is_empty() {
             &default_target
@@ -130,8 +143,28 @@ pub fn evaluate_batch(
             suppressed.push(pb::SuppressedItem { index: i as u32, kind: convert::suppression_kind_to_pb(kind) as i32 });
         }
         counts[d.reason.index()] += 1;
+        if let Some(base) = links_base
+            && d.outcome() == decision::Outcome::Send
+            && let Ok(normalized) =
+                crate::contact::normalize(target.channel.contact_kind(), cp, target.profile.default_region.as_deref())
+        {
+            let l = crate::edge::links::mint(
+                store,
+                base,
+                &target.profile.id,
+                target.channel,
+                normalized.as_str(),
+                target.subject,
+                now,
+            );
+            links.push(pb::ItemLinks {
+                index: i as u32,
+                unsubscribe_url: l.unsubscribe_url,
+                preferences_url: l.preferences_url,
+            });
+        }
     }
-    Ok(pb::CheckStreamResponse { batch_id, revision, decisions, reasons, suppressed })
+    Ok(pb::CheckStreamResponse { batch_id, revision, decisions, reasons, suppressed, links })
 }
 
 #[tonic::async_trait]
@@ -181,6 +214,7 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
         let store = self.store.clone();
         let metrics = Arc::clone(&self.metrics);
         let limits = self.limits;
+        let edge_url = self.edge_url.clone();
         let mut keys = store.subscribe_keys();
         tokio::spawn(async move {
             // Held for the stream's life.
@@ -219,8 +253,9 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
                 let catalog = store.catalog();
                 let now = store.now_us().div_euclid(1_000_000);
                 let mut counts = [0u64; Reason::ALL.len()];
-                let answer = evaluate_batch(&store, &catalog, &principal, &limits, batch, now, &mut counts)
-                    .map_err(Status::from);
+                let answer =
+                    evaluate_batch(&store, &catalog, &principal, &limits, batch, now, &mut counts, edge_url.as_deref())
+                        .map_err(Status::from);
                 metrics.add_decisions(&counts);
                 metrics.check_batches.inc();
                 metrics.observe_rpc("CheckStream.batch", started.elapsed());

@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let recovery = args.create_admin_key.clone();
+    let rotate = args.rotate_link_key;
     let config = Config::load(args)?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     match config.log_format {
@@ -30,6 +31,17 @@ async fn main() -> anyhow::Result<()> {
         ),
         Ok(n) => tracing::debug!(open_files_max = n, "open-file limit"),
         Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
+    if rotate {
+        let (store, _) = consentd::storage::Store::open(
+            &config.data_dir,
+            consentd::storage::StoreOptions::new(consentd::storage::system_clock()),
+        )
+        .context("opening the store (is a server still running on this data directory?)")?;
+        let id = store.rotate_link_key()?;
+        store.flush()?;
+        println!("link key {id} signs from now on");
+        return Ok(());
     }
     if let Some(description) = recovery {
         let key = consentd::server::create_admin_key(&config.data_dir, &description)

@@ -26,6 +26,10 @@ pub struct Profile {
     pub display_name: String,
     /// ISO 3166-1 alpha-2, upper-case, for phone numbers without a country code.
     pub default_region: Option<String>,
+    /// The edge's accent colour, `#rrggbb`.
+    pub brand_color: Option<String>,
+    /// The edge's language when the browser's is neither Dutch nor English: "en" or "nl".
+    pub default_language: Option<String>,
     /// Indexed by [`Channel::index`].
     pub double_opt_in: [DoubleOptInMode; Channel::COUNT],
     pub confirmation_validity_secs: i64,
@@ -43,6 +47,8 @@ impl Profile {
             id: id.to_owned(),
             display_name: String::new(),
             default_region: None,
+            brand_color: None,
+            default_language: None,
             double_opt_in: [DoubleOptInMode::Off; Channel::COUNT],
             confirmation_validity_secs: CONFIRMATION_VALIDITY_DEFAULT_SECS,
             extra_stop_keywords: Vec::new(),

@@ -37,7 +37,7 @@ use tokio_stream::StreamExt;
 use tonic::transport::server::Connected;
 
 use self::limit::RateLimiter;
-use self::pages::Lang;
+use self::pages::{Lang, Look};
 use self::prefs::{EdgeError, Evidence, Preferences};
 use crate::config::Limits;
 use crate::decision::Status;
@@ -79,11 +79,12 @@ async fn guard(
     next: axum::middleware::Next,
 ) -> Response {
     let lang = Lang::negotiate(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()), Lang::En);
+    let look = Look { lang, color: None };
     let mut response = match client.0.map(|a| a.ip()) {
         Some(ip) if !edge.limiter.allow(ip) => {
             let t = pages::texts(lang);
             let mut r =
-                (StatusCode::TOO_MANY_REQUESTS, Html(pages::message(lang, t.busy_title, t.busy_body))).into_response();
+                (StatusCode::TOO_MANY_REQUESTS, Html(pages::message(&look, t.busy_title, t.busy_body))).into_response();
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             r
         }
@@ -110,12 +111,22 @@ fn evidence(client: ClientAddr, headers: &HeaderMap) -> Evidence {
     }
 }
 
-/// The page language: what the browser asks for, else the profile's region's language.
-fn language(store: &Store, profile_id: Option<&str>, headers: &HeaderMap) -> Lang {
-    let fallback = profile_id
-        .and_then(|id| store.catalog().profile(id).and_then(|p| p.default_region.clone()))
-        .map_or(Lang::En, |r| if matches!(r.as_str(), "NL" | "BE" | "SR") { Lang::Nl } else { Lang::En });
-    Lang::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()), fallback)
+/// The page's look: the language the browser asks for, else the profile's language (or its
+/// region's), and the profile's colour.
+fn language(store: &Store, profile_id: Option<&str>, headers: &HeaderMap) -> Look {
+    let catalog = store.catalog();
+    let profile = profile_id.and_then(|id| catalog.profile(id));
+    let fallback = match profile.and_then(|p| p.default_language.as_deref()) {
+        Some("nl") => Lang::Nl,
+        Some(_) => Lang::En,
+        None => profile
+            .and_then(|p| p.default_region.as_deref())
+            .map_or(Lang::En, |r| if matches!(r, "NL" | "BE" | "SR") { Lang::Nl } else { Lang::En }),
+    };
+    Look {
+        lang: Lang::negotiate(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()), fallback),
+        color: profile.and_then(|p| p.brand_color.clone()),
+    }
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -123,8 +134,8 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 /// The page for an error, with the status a client can act on.
-fn error_page(lang: Lang, e: &EdgeError) -> Response {
-    let t = pages::texts(lang);
+fn error_page(look: &Look, e: &EdgeError) -> Response {
+    let t = pages::texts(look.lang);
     let (status, title, body) = match e {
         EdgeError::Invalid => (StatusCode::BAD_REQUEST, t.invalid_title, t.invalid_body),
         EdgeError::Expired => (StatusCode::GONE, t.expired_title, t.expired_body),
@@ -140,7 +151,7 @@ fn error_page(lang: Lang, e: &EdgeError) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, t.error_title, t.error_body)
         }
     };
-    html(status, pages::message(lang, title, body))
+    html(status, pages::message(look, title, body))
 }
 
 /// Verifies a link token for `action`; the contact key inside must match the sealed
@@ -165,14 +176,14 @@ async fn unsubscribe_page(State(edge): State<Edge>, Path(token): Path<String>, h
     let lang = language(&edge.store, claims.as_ref().ok().map(|c| c.profile_id.as_str()), &headers);
     let claims = match claims {
         Ok(c) => c,
-        Err(e) => return error_page(lang, &e),
+        Err(e) => return error_page(&lang, &e),
     };
-    let t = pages::texts(lang);
+    let t = pages::texts(lang.lang);
     let name = profile_name(&edge.store, &claims.profile_id);
     html(
         StatusCode::OK,
         pages::one_button(
-            lang,
+            &lang,
             t.unsubscribe_title,
             &format!("{} {name}.", t.unsubscribe_intro),
             &format!("/u/{token}"),
@@ -202,14 +213,14 @@ async fn unsubscribe(
     let lang = language(&edge.store, claims.as_ref().ok().map(|c| c.profile_id.as_str()), &headers);
     let claims = match claims {
         Ok(c) => c,
-        Err(e) => return error_page(lang, &e),
+        Err(e) => return error_page(&lang, &e),
     };
     let one_click = form_urlencoded::parse(&body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
     if !one_click {
         return (StatusCode::BAD_REQUEST, "the body must be List-Unsubscribe=One-Click\n").into_response();
     }
     let Some((purpose_id, topic_id)) = prefs::subject_ids(&edge.store, &claims) else {
-        return error_page(lang, &EdgeError::Gone);
+        return error_page(&lang, &EdgeError::Gone);
     };
     if let Err(e) = prefs::set(
         &edge.store,
@@ -222,11 +233,11 @@ async fn unsubscribe(
     )
     .await
     {
-        return error_page(lang, &e);
+        return error_page(&lang, &e);
     }
     tracing::info!(contact = %claims.contact.log_tag(), purpose = %purpose_id, topic = %topic_id, "one-click unsubscribe");
-    let t = pages::texts(lang);
-    html(StatusCode::OK, pages::message(lang, t.unsubscribed_title, t.unsubscribed_body))
+    let t = pages::texts(lang.lang);
+    html(StatusCode::OK, pages::message(&lang, t.unsubscribed_title, t.unsubscribed_body))
 }
 
 // ---- double opt-in ------------------------------------------------------------------
@@ -236,13 +247,13 @@ async fn confirm_page(State(edge): State<Edge>, Path(token): Path<String>, heade
     let lang = language(&edge.store, profile.as_ref().ok().and_then(|p| p.as_deref()), &headers);
     match profile {
         Ok(Some(_)) => {}
-        Ok(None) => return error_page(lang, &EdgeError::Gone),
-        Err(e) => return error_page(lang, &EdgeError::Storage(e)),
+        Ok(None) => return error_page(&lang, &EdgeError::Gone),
+        Err(e) => return error_page(&lang, &EdgeError::Storage(e)),
     }
-    let t = pages::texts(lang);
+    let t = pages::texts(lang.lang);
     html(
         StatusCode::OK,
-        pages::one_button(lang, t.confirm_title, t.confirm_intro, &format!("/c/{token}"), &[], t.confirm_button),
+        pages::one_button(&lang, t.confirm_title, t.confirm_intro, &format!("/c/{token}"), &[], t.confirm_button),
     )
 }
 
@@ -264,10 +275,10 @@ async fn confirm(
     };
     match edge.store.confirm(confirmation).await {
         Ok(_) => {
-            let t = pages::texts(lang);
-            html(StatusCode::OK, pages::message(lang, t.confirmed_title, t.confirmed_body))
+            let t = pages::texts(lang.lang);
+            html(StatusCode::OK, pages::message(&lang, t.confirmed_title, t.confirmed_body))
         }
-        Err(e) => error_page(lang, &EdgeError::Storage(e)),
+        Err(e) => error_page(&lang, &EdgeError::Storage(e)),
     }
 }
 
@@ -277,13 +288,13 @@ async fn preferences_page(State(edge): State<Edge>, Path(token): Path<String>, h
     let claims = verify(&edge.store, &token, LinkAction::Preferences);
     let lang = language(&edge.store, claims.as_ref().ok().map(|c| c.profile_id.as_str()), &headers);
     match claims.and_then(|c| prefs::read(&edge.store, &c)) {
-        Ok(p) => html(StatusCode::OK, render_preferences(&edge.store, lang, &p, &token, false)),
-        Err(e) => error_page(lang, &e),
+        Ok(p) => html(StatusCode::OK, render_preferences(&edge.store, &lang, &p, &token, false)),
+        Err(e) => error_page(&lang, &e),
     }
 }
 
-fn render_preferences(store: &Store, lang: Lang, p: &Preferences, token: &str, saved: bool) -> String {
-    pages::preferences(lang, p, &format!("/p/{token}"), &store.link_keys().form_token(token), saved)
+fn render_preferences(store: &Store, look: &Look, p: &Preferences, token: &str, saved: bool) -> String {
+    pages::preferences(look, p, &format!("/p/{token}"), &store.link_keys().form_token(token), saved)
 }
 
 async fn save_preferences(
@@ -297,7 +308,7 @@ async fn save_preferences(
     let lang = language(&edge.store, claims.as_ref().ok().map(|c| c.profile_id.as_str()), &headers);
     let claims = match claims {
         Ok(c) => c,
-        Err(e) => return error_page(lang, &e),
+        Err(e) => return error_page(&lang, &e),
     };
     let mut on = HashSet::new();
     let (mut form_token, mut all_off) = (String::new(), false);
@@ -312,11 +323,11 @@ async fn save_preferences(
         }
     }
     if !edge.store.link_keys().form_token_ok(&token, &form_token) {
-        return error_page(lang, &EdgeError::Invalid);
+        return error_page(&lang, &EdgeError::Invalid);
     }
     let current = match prefs::read(&edge.store, &claims) {
         Ok(p) => p,
-        Err(e) => return error_page(lang, &e),
+        Err(e) => return error_page(&lang, &e),
     };
     let wanted: Vec<(String, String, bool)> = current
         .items
@@ -331,8 +342,8 @@ async fn save_preferences(
         })
         .collect();
     match apply(&edge.store, &claims, &current, &wanted, &evidence(client, &headers)).await {
-        Ok(p) => html(StatusCode::OK, render_preferences(&edge.store, lang, &p, &token, true)),
-        Err(e) => error_page(lang, &e),
+        Ok(p) => html(StatusCode::OK, render_preferences(&edge.store, &lang, &p, &token, true)),
+        Err(e) => error_page(&lang, &e),
     }
 }
 

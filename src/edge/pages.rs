@@ -4,6 +4,13 @@
 
 use super::prefs::Preferences;
 
+/// How a page looks: its language and the profile's accent colour (validated `#rrggbb`).
+#[derive(Clone, Debug)]
+pub struct Look {
+    pub lang: Lang,
+    pub color: Option<String>,
+}
+
 /// The languages the pages speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -156,35 +163,45 @@ pub fn escape(s: &str) -> String {
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;\
 color:#1f2937;line-height:1.5}h1{font-size:1.5rem}button{font:inherit;padding:.6rem 1.2rem;border:0;\
-border-radius:.4rem;background:#1d4ed8;color:#fff;cursor:pointer}button.secondary{background:#4b5563}\
+border-radius:.4rem;background:var(--brand);color:#fff;cursor:pointer}button.secondary{background:#4b5563}\
 button:focus,input:focus,a:focus{outline:3px solid #f59e0b;outline-offset:2px}fieldset{border:1px solid #d1d5db;\
 border-radius:.4rem;margin:1rem 0}label{display:block;padding:.3rem 0}.topic{margin-left:1.6rem}\
 .note{color:#4b5563;font-size:.9rem}";
 
 /// A whole page: `title` as `<title>` and `<h1>`, `body` already escaped HTML.
-pub fn page(lang: Lang, title: &str, body: &str) -> String {
+pub fn page(look: &Look, title: &str, body: &str) -> String {
+    // The colour was checked to be `#` and six hex digits when the profile was saved.
+    let color = look.color.as_deref().filter(|c| c.len() == 7 && c[1..].bytes().all(|b| b.is_ascii_hexdigit()));
     format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\"><title>{t}</title><style>{STYLE}</style></head>\
+         <meta name=\"referrer\" content=\"no-referrer\"><title>{t}</title><style>:root{{--brand:{}}}{STYLE}</style></head>\
          <body><main><h1>{t}</h1>{body}</main></body></html>",
-        lang.code(),
+        look.lang.code(),
+        color.unwrap_or("#1d4ed8"),
         t = escape(title),
     )
 }
 
-pub fn message(lang: Lang, title: &str, text: &str) -> String {
-    page(lang, title, &format!("<p>{}</p>", escape(text)))
+pub fn message(look: &Look, title: &str, text: &str) -> String {
+    page(look, title, &format!("<p>{}</p>", escape(text)))
 }
 
 /// A page with one button that POSTs `fields` to `action`.
-pub fn one_button(lang: Lang, title: &str, intro: &str, action: &str, fields: &[(&str, &str)], button: &str) -> String {
+pub fn one_button(
+    look: &Look,
+    title: &str,
+    intro: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+    button: &str,
+) -> String {
     let hidden: String = fields
         .iter()
         .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v)))
         .collect();
     page(
-        lang,
+        look,
         title,
         &format!(
             "<p>{}</p><form method=\"post\" action=\"{}\">{hidden}<button type=\"submit\">{}</button></form>",
@@ -197,8 +214,8 @@ pub fn one_button(lang: Lang, title: &str, intro: &str, action: &str, fields: &[
 
 /// The preference center: one checkbox per purpose and topic, a save button and an
 /// "unsubscribe from all commercial messages" button.
-pub fn preferences(lang: Lang, p: &Preferences, action: &str, form_token: &str, saved: bool) -> String {
-    let t = texts(lang);
+pub fn preferences(look: &Look, p: &Preferences, action: &str, form_token: &str, saved: bool) -> String {
+    let t = texts(look.lang);
     let mut rows = String::new();
     for (i, item) in p.items.iter().enumerate() {
         let class = if item.topic_id.is_empty() { "purpose" } else { "topic" };
@@ -216,7 +233,7 @@ pub fn preferences(lang: Lang, p: &Preferences, action: &str, form_token: &str, 
     }
     let saved = if saved { format!("<p role=\"status\">{}</p>", escape(t.prefs_saved)) } else { String::new() };
     page(
-        lang,
+        look,
         t.prefs_title,
         &format!(
             "{saved}<p>{} {}.</p><form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"form_token\" value=\"{}\">\

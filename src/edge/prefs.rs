@@ -117,7 +117,6 @@ pub fn read(store: &Store, claims: &LinkClaims) -> Result<Preferences, EdgeError
     })
 }
 
-#[expect(clippy::too_many_arguments, reason = "one line of the table, field by field")]
 fn item(
     purpose_id: String,
     topic_id: String,

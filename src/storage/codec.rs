@@ -316,6 +316,10 @@ pub struct StoredProfile {
     pub created_at: i64,
     #[prost(int64, tag = "10")]
     pub updated_at: i64,
+    #[prost(string, tag = "11")]
+    pub brand_color: String,
+    #[prost(string, tag = "12")]
+    pub default_language: String,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

@@ -84,6 +84,8 @@ impl From<&Profile> for StoredProfile {
             active: p.active,
             created_at: p.created_at,
             updated_at: p.updated_at,
+            brand_color: p.brand_color.clone().unwrap_or_default(),
+            default_language: p.default_language.clone().unwrap_or_default(),
         }
     }
 }
@@ -98,6 +100,8 @@ impl From<&StoredProfile> for Profile {
             id: s.id.clone(),
             display_name: s.display_name.clone(),
             default_region: (!s.default_region.is_empty()).then(|| s.default_region.clone()),
+            brand_color: (!s.brand_color.is_empty()).then(|| s.brand_color.clone()),
+            default_language: (!s.default_language.is_empty()).then(|| s.default_language.clone()),
             double_opt_in,
             confirmation_validity_secs: s.confirmation_validity_secs,
             extra_stop_keywords: s.extra_stop_keywords.clone(),

@@ -20,6 +20,7 @@ fn batch(id: u64, contact_points: Vec<String>) -> pb::CheckStreamRequest {
         contact_points,
         overrides: vec![],
         min_revision: 0,
+        include_links: false,
     }
 }
 

@@ -334,3 +334,133 @@ async fn get_of_any_edge_url_changes_nothing_and_floods_are_limited() {
     assert!(limited > 0, "60 requests at once were never limited");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn check_stream_returns_links_for_every_send_and_they_work() {
+    let (server, edge) = start_with_edge().await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    set(&mut consent, change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedIn)).await;
+    set(&mut consent, change("kim@example.com", "newsletter", "", pb::ConsentStatus::OptedIn)).await;
+    let mut decision = server.decision(None).await;
+    let batch = pb::CheckStreamRequest {
+        batch_id: 1,
+        profile_id: "acme".into(),
+        channel: pb::Channel::Email as i32,
+        purpose_id: "newsletter".into(),
+        contact_points: vec!["jane@example.com".into(), "nobody@example.com".into(), "Kim@Example.com".into()],
+        include_links: true,
+        ..Default::default()
+    };
+    let mut answers = decision.check_stream(tokio_stream::iter(vec![batch])).await.expect("stream").into_inner();
+    let answer = answers.message().await.expect("answer").expect("one batch");
+    let indexes: Vec<u32> = answer.links.iter().map(|l| l.index).collect();
+    assert_eq!(indexes, vec![0, 2], "links for the two SENDs only: {answer:?}");
+    let kim = path_of(&answer.links[1].unsubscribe_url);
+    let done = http(
+        edge,
+        "POST",
+        &kim,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        "List-Unsubscribe=One-Click",
+    )
+    .await;
+    assert_eq!(done.status, 200, "{done:?}");
+    let r = check(&mut decision, pb::Channel::Email, "kim@example.com", "newsletter", "").await;
+    assert_eq!(reason(&r), pb::Reason::PurposeOptedOut);
+    let jane = check(&mut decision, pb::Channel::Email, "jane@example.com", "newsletter", "").await;
+    assert_eq!(reason(&jane), pb::Reason::OptedIn, "only the link's own recipient changed");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn links_need_the_edge() {
+    let server = TestServer::start().await;
+    seed(&mut server.admin(None).await, None).await;
+    let err = server
+        .decision(None)
+        .await
+        .mint_links(pb::MintLinksRequest {
+            profile_id: "acme".into(),
+            channel: pb::Channel::Email as i32,
+            contact_point: "jane@example.com".into(),
+            purpose_id: "newsletter".into(),
+            topic_id: String::new(),
+        })
+        .await
+        .expect_err("no edge");
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains("--http-addr"), "{err:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_rotated_link_key_keeps_old_links_working_across_restarts() {
+    use consentd::storage::link::LinkAction;
+    use consentd::storage::{Store, StoreOptions, system_clock};
+    let dir = tempfile::tempdir().expect("dir");
+    let subject = consentd::decision::Subject { purpose: 1, topic: 0 };
+    let (old_link, new_link) = {
+        let (store, _) = Store::open(dir.path(), StoreOptions::new(system_clock())).expect("open");
+        let old = consentd::edge::links::mint(
+            &store,
+            "",
+            "acme",
+            consentd::decision::Channel::Email,
+            "jane@example.com",
+            subject,
+            1,
+        );
+        assert_eq!(store.rotate_link_key().expect("rotate"), 2);
+        let new = consentd::edge::links::mint(
+            &store,
+            "",
+            "acme",
+            consentd::decision::Channel::Email,
+            "jane@example.com",
+            subject,
+            1,
+        );
+        store.flush().expect("flush");
+        (old.unsubscribe_url, new.unsubscribe_url)
+    };
+    let (store, _) = Store::open(dir.path(), StoreOptions::new(system_clock())).expect("reopen");
+    let keys = store.link_keys();
+    for link in [&old_link, &new_link] {
+        let claims = keys.verify(link.trim_start_matches("/u/"), 2, 100).expect("verifies after rotation and restart");
+        assert_eq!(claims.action, LinkAction::Unsubscribe);
+        assert_eq!(claims.contact_point, "jane@example.com");
+    }
+    assert_ne!(old_link, new_link);
+}
+
+#[tokio::test]
+async fn the_profile_sets_the_pages_colour_and_language() {
+    let (server, edge) = start_with_edge().await;
+    let mut admin = server.admin(None).await;
+    seed(&mut admin, None).await;
+    let update = |color: &str, language: &str| pb::UpdateProfileRequest {
+        profile: Some(pb::Profile {
+            profile_id: "acme".into(),
+            brand_color: color.into(),
+            default_language: language.into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["brand_color".into(), "default_language".into()] }),
+    };
+    let err = admin.update_profile(update("red", "")).await.expect_err("not a colour");
+    assert_eq!(bad_field(&err), "profile.brand_color");
+    let err = admin.update_profile(update("", "de")).await.expect_err("no German pages");
+    assert_eq!(bad_field(&err), "profile.default_language");
+    let p = admin.update_profile(update("#AA3300", "en")).await.expect("update").into_inner().profile.expect("profile");
+    assert_eq!((p.brand_color.as_str(), p.default_language.as_str()), ("#aa3300", "en"));
+
+    let links = mint(&server, "jane@example.com", "newsletter", "").await;
+    // Region NL would mean Dutch; the profile's language says English.
+    let page = http(edge, "GET", &path_of(&links.unsubscribe_url), &[], "").await;
+    assert!(page.body.contains("lang=\"en\"") && page.body.contains("--brand:#aa3300"), "{}", page.body);
+    // The browser's own language still wins.
+    let nl = http(edge, "GET", &path_of(&links.unsubscribe_url), &[("accept-language", "nl")], "").await;
+    assert!(nl.body.contains("lang=\"nl\""), "{}", nl.body);
+    server.stop().await;
+}

@@ -5,6 +5,7 @@
 
 mod abuse;
 mod admin_auth;
+mod browser;
 mod cli;
 mod consent;
 mod crash;

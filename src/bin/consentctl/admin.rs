@@ -12,7 +12,16 @@ const PAGE: i32 = 1000;
 
 pub(crate) async fn profile(c: &Clients, cmd: ProfileCmd, j: bool) -> Result<u8, Failure> {
     let p = match cmd {
-        ProfileCmd::Create { id, name, region, double_opt_in, stop_keywords, start_keywords } => {
+        ProfileCmd::Create {
+            id,
+            name,
+            region,
+            double_opt_in,
+            stop_keywords,
+            start_keywords,
+            brand_color,
+            language,
+        } => {
             let p = pb::Profile {
                 profile_id: id,
                 display_name: name,
@@ -23,6 +32,8 @@ pub(crate) async fn profile(c: &Clients, cmd: ProfileCmd, j: bool) -> Result<u8,
                     .collect(),
                 extra_stop_keywords: stop_keywords,
                 extra_start_keywords: start_keywords,
+                brand_color,
+                default_language: language,
                 ..Default::default()
             };
             c.admin().create_profile(pb::CreateProfileRequest { profile: Some(p) }).await?.into_inner().profile

@@ -186,6 +186,12 @@ pub(crate) enum ProfileCmd {
         stop_keywords: Vec<String>,
         #[arg(long = "start-keyword")]
         start_keywords: Vec<String>,
+        /// Accent colour of the HTTP edge's pages, #rrggbb.
+        #[arg(long, default_value = "")]
+        brand_color: String,
+        /// Language of the edge's pages when the browser asks for neither: en or nl.
+        #[arg(long, default_value = "")]
+        language: String,
     },
     Get {
         id: String,

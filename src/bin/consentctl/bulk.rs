@@ -470,6 +470,7 @@ pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<
                     contact_points,
                     overrides: vec![],
                     min_revision: 0,
+                    include_links: false,
                 };
                 next_id += 1;
                 if let Some(t) = &tx {
