@@ -34,12 +34,13 @@ fn world() -> &'static World {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let (store, _) = Store::open(dir.path(), StoreOptions::new(system_clock())).expect("store");
         let limits = Limits::DEFAULT;
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(store.clone());
         let decision = DecisionApi {
             store: store.clone(),
             metrics: Arc::clone(&metrics),
             limits,
             stream_slots: Arc::new(tokio::sync::Semaphore::new(8)),
+            edge_url: Some("http://edge.test".to_owned()),
         };
         let consent = ConsentApi {
             store: store.clone(),
@@ -91,7 +92,7 @@ fuzz_target!(|data: &[u8]| {
             1 => if let Some(m) = decode::<pb::CheckStreamRequest>(bytes) {
                 let store = &w.decision.store;
                 let mut counts = [0u64; consentd::decision::Reason::ALL.len()];
-                let _ = evaluate_batch(store, &store.catalog(), &Principal::local(), &Limits::DEFAULT, m, 0, &mut counts);
+                let _ = evaluate_batch(store, &store.catalog(), &Principal::local(), &Limits::DEFAULT, m, 0, &mut counts, Some("http://edge.test"));
             },
             2 => if let Some(m) = decode(bytes) { let _ = w.consent.set_consent(req(m)).await; },
             3 => if let Some(m) = decode(bytes) { let _ = w.consent.batch_set_consent(req(m)).await; },
