@@ -10,8 +10,6 @@ use tokio::sync::{Semaphore, oneshot, watch};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::api::admin::AdminApi;
 use crate::api::auth::{Auth, Scope};
@@ -282,16 +280,8 @@ pub async fn run_with_store(
         let _ = drained_tx.send(());
     };
     let serve = Server::builder()
-        // Every call gets a request id (the client's `x-request-id`, or a new UUID), a
-        // span naming the RPC and the id, and the id back in the response headers.
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(
-            TraceLayer::new_for_grpc()
-                .make_span_with(rpc_span)
-                // Failed calls are answered and logged where they fail, with their reason.
-                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
-        )
-        .layer(PropagateRequestIdLayer::x_request_id())
+        // Every call: a span naming the RPC and its request id (see `api::trace`).
+        .layer(crate::api::trace::RpcSpanLayer)
         .max_concurrent_streams(Some(limits.streams_per_connection_max))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
@@ -318,13 +308,4 @@ pub async fn run_with_store(
     store.flush()?;
     tracing::info!("store flushed; bye");
     Ok(())
-}
-
-/// The span of one gRPC call: the method path and the request id, so that every log line
-/// of the call (authentication refusals, storage errors) names both. At ERROR level so
-/// that it is recorded under any log filter that lets a warning or an error through: a
-/// span only adds context to the lines logged inside it.
-fn rpc_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
-    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-    tracing::error_span!("rpc", rpc = %req.uri().path(), request_id = %request_id)
 }

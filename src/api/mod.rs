@@ -1,7 +1,8 @@
 //! The gRPC edge: generated code (fenced in [`pb`]), conversions, services.
 
-/// Generated protobuf and gRPC code. Inside the library nothing outside `api` uses these
-/// types; the clients (consentctl, the fuzz targets, tests and benches) do.
+/// Generated protobuf and gRPC code. Outside `api`, the library names these types only in
+/// `server` (to mount the services and report health); the clients (consentctl, the fuzz
+/// targets, tests and benches) use them freely.
 #[allow(
     clippy::all,
     clippy::pedantic,
@@ -21,3 +22,4 @@ pub mod convert;
 pub mod decision;
 pub mod error;
 pub mod metrics;
+pub mod trace;
