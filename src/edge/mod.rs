@@ -14,6 +14,10 @@
 //! (the token never leaks to another site) and `Cache-Control: no-store`. Each client
 //! address is rate limited; bodies are capped. Connections go through `net::accept`, so the
 //! edge has the gRPC listener's connection cap, deadlines and TLS (HTTP/1.1 by ALPN).
+//!
+//! Longer than most files because it holds every route's handler: each is a short
+//! translation between HTTP and `prefs`/`pages`, and reading them side by side is how one
+//! checks that no GET writes and every POST verifies its token first.
 
 mod limit;
 pub mod links;

@@ -81,8 +81,22 @@ async fn shot(client: &Client, name: &str) {
     std::fs::write(shots_dir().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
-async fn heading(client: &Client) -> String {
-    client.wait().for_element(Locator::Css("h1")).await.expect("h1").text().await.expect("text")
+/// Waits (up to 10 s) until the page's heading is `want`: after a click the old page may
+/// still be there for a moment, and its elements go stale as the new one loads.
+async fn wait_heading(client: &Client, want: &str) {
+    let mut seen = String::new();
+    for _ in 0..200 {
+        if let Ok(h1) = client.find(Locator::Css("h1")).await
+            && let Ok(text) = h1.text().await
+        {
+            if text == want {
+                return;
+            }
+            seen = text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page's heading stayed `{seen}`, not `{want}`");
 }
 
 #[tokio::test]
@@ -109,10 +123,10 @@ async fn unsubscribe_confirm_and_preferences_in_a_real_browser() {
     // Unsubscribe: the page, one click, blocked.
     let jane = mint(&server, "jane@example.com", "newsletter", "").await;
     en.goto(&jane.unsubscribe_url).await.expect("open unsubscribe link");
-    assert_eq!(heading(&en).await, "Unsubscribe");
+    wait_heading(&en, "Unsubscribe").await;
     shot(&en, "unsubscribe-en").await;
     en.find(Locator::Css("button[type=submit]")).await.expect("button").click().await.expect("click");
-    assert_eq!(heading(&en).await, "You are unsubscribed");
+    wait_heading(&en, "You are unsubscribed").await;
     shot(&en, "unsubscribed-en").await;
     let r = check(&mut decision, pb::Channel::Email, "jane@example.com", "newsletter", "").await;
     assert_eq!(reason(&r), pb::Reason::PurposeOptedOut);
@@ -121,10 +135,10 @@ async fn unsubscribe_confirm_and_preferences_in_a_real_browser() {
     let confirm_url =
         format!("{}/c/{}", jane.unsubscribe_url.split("/u/").next().expect("base"), pending.confirmation_token);
     en.goto(&confirm_url).await.expect("open confirmation link");
-    assert_eq!(heading(&en).await, "Confirm your subscription");
+    wait_heading(&en, "Confirm your subscription").await;
     shot(&en, "confirm-en").await;
     en.find(Locator::Css("button[type=submit]")).await.expect("button").click().await.expect("click");
-    assert_eq!(heading(&en).await, "Thank you");
+    wait_heading(&en, "Thank you").await;
     let ann = decision
         .check(pb::CheckRequest {
             profile_id: "beta".into(),
@@ -142,7 +156,7 @@ async fn unsubscribe_confirm_and_preferences_in_a_real_browser() {
     // Preference center: untick events, tick discounts, save.
     let bob = mint(&server, "bob@example.com", "newsletter", "").await;
     en.goto(&bob.preferences_url).await.expect("open preference center");
-    assert_eq!(heading(&en).await, "Your preferences");
+    wait_heading(&en, "Your preferences").await;
     shot(&en, "preferences-en").await;
     let boxes = en.find_all(Locator::Css("input[type=checkbox]")).await.expect("checkboxes");
     let mut clicked = 0;
@@ -183,10 +197,10 @@ async fn unsubscribe_confirm_and_preferences_in_a_real_browser() {
     let nl = browser(&driver, "nl").await;
     let carl = mint(&server, "carl@example.com", "newsletter", "").await;
     nl.goto(&carl.unsubscribe_url).await.expect("open");
-    assert_eq!(heading(&nl).await, "Afmelden");
+    wait_heading(&nl, "Afmelden").await;
     shot(&nl, "unsubscribe-nl").await;
     nl.goto(&carl.preferences_url).await.expect("open");
-    assert_eq!(heading(&nl).await, "Uw voorkeuren");
+    wait_heading(&nl, "Uw voorkeuren").await;
     shot(&nl, "preferences-nl").await;
     let pending = set(
         &mut consent,
@@ -199,7 +213,7 @@ async fn unsubscribe_confirm_and_preferences_in_a_real_browser() {
     nl.goto(&format!("{}/c/{}", carl.unsubscribe_url.split("/u/").next().expect("base"), pending.confirmation_token))
         .await
         .expect("open");
-    assert_eq!(heading(&nl).await, "Bevestig uw inschrijving");
+    wait_heading(&nl, "Bevestig uw inschrijving").await;
     shot(&nl, "confirm-nl").await;
     nl.close().await.expect("close");
     server.stop().await;
