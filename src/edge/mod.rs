@@ -173,14 +173,28 @@ fn verify(store: &Store, token: &str, action: LinkAction) -> Result<LinkClaims, 
     Ok(claims)
 }
 
+/// Verifies a link for `action` and picks the page's look (the link's profile's, when it
+/// verifies); a link that does not verify becomes its error page.
+fn open_link(
+    store: &Store,
+    token: &str,
+    action: LinkAction,
+    headers: &HeaderMap,
+) -> Result<(Look, LinkClaims), Box<Response>> {
+    let claims = verify(store, token, action);
+    let look = language(store, claims.as_ref().ok().map(|c| c.profile_id.as_str()), headers);
+    match claims {
+        Ok(c) => Ok((look, c)),
+        Err(e) => Err(Box::new(error_page(&look, &e))),
+    }
+}
+
 // ---- one-click unsubscribe ----------------------------------------------------------
 
 async fn unsubscribe_page(State(edge): State<Edge>, Path(token): Path<String>, headers: HeaderMap) -> Response {
-    let claims = verify(&edge.store, &token, LinkAction::Unsubscribe);
-    let lang = language(&edge.store, claims.as_ref().ok().map(|c| c.profile_id.as_str()), &headers);
-    let claims = match claims {
-        Ok(c) => c,
-        Err(e) => return error_page(&lang, &e),
+    let (lang, claims) = match open_link(&edge.store, &token, LinkAction::Unsubscribe, &headers) {
+        Ok(opened) => opened,
+        Err(page) => return *page,
     };
     let t = pages::texts(lang.lang);
     let name = profile_name(&edge.store, &claims.profile_id);
@@ -198,11 +212,7 @@ async fn unsubscribe_page(State(edge): State<Edge>, Path(token): Path<String>, h
 }
 
 fn profile_name(store: &Store, id: &str) -> String {
-    store
-        .catalog()
-        .profile(id)
-        .map(|p| if p.display_name.is_empty() { p.id.clone() } else { p.display_name.clone() })
-        .unwrap_or_default()
+    store.catalog().profile(id).map(prefs::shown_name).unwrap_or_default()
 }
 
 /// RFC 8058: the body must say `List-Unsubscribe=One-Click`; no cookie, no login.
@@ -213,11 +223,9 @@ async fn unsubscribe(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let claims = verify(&edge.store, &token, LinkAction::Unsubscribe);
-    let lang = language(&edge.store, claims.as_ref().ok().map(|c| c.profile_id.as_str()), &headers);
-    let claims = match claims {
-        Ok(c) => c,
-        Err(e) => return error_page(&lang, &e),
+    let (lang, claims) = match open_link(&edge.store, &token, LinkAction::Unsubscribe, &headers) {
+        Ok(opened) => opened,
+        Err(page) => return *page,
     };
     let one_click = form_urlencoded::parse(&body).any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
     if !one_click {
@@ -289,9 +297,11 @@ async fn confirm(
 // ---- preference center --------------------------------------------------------------
 
 async fn preferences_page(State(edge): State<Edge>, Path(token): Path<String>, headers: HeaderMap) -> Response {
-    let claims = verify(&edge.store, &token, LinkAction::Preferences);
-    let lang = language(&edge.store, claims.as_ref().ok().map(|c| c.profile_id.as_str()), &headers);
-    match claims.and_then(|c| prefs::read(&edge.store, &c)) {
+    let (lang, claims) = match open_link(&edge.store, &token, LinkAction::Preferences, &headers) {
+        Ok(opened) => opened,
+        Err(page) => return *page,
+    };
+    match prefs::read(&edge.store, &claims) {
         Ok(p) => html(StatusCode::OK, render_preferences(&edge.store, &lang, &p, &token, false)),
         Err(e) => error_page(&lang, &e),
     }
@@ -308,11 +318,9 @@ async fn save_preferences(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let claims = verify(&edge.store, &token, LinkAction::Preferences);
-    let lang = language(&edge.store, claims.as_ref().ok().map(|c| c.profile_id.as_str()), &headers);
-    let claims = match claims {
-        Ok(c) => c,
-        Err(e) => return error_page(&lang, &e),
+    let (lang, claims) = match open_link(&edge.store, &token, LinkAction::Preferences, &headers) {
+        Ok(opened) => opened,
+        Err(page) => return *page,
     };
     let mut on = HashSet::new();
     let (mut form_token, mut all_off) = (String::new(), false);

@@ -110,7 +110,7 @@ pub fn read(store: &Store, claims: &LinkClaims) -> Result<Preferences, EdgeError
     }
     Ok(Preferences {
         profile_id: profile.id.clone(),
-        profile_name: if profile.display_name.is_empty() { profile.id.clone() } else { profile.display_name.clone() },
+        profile_name: shown_name(profile),
         channel: claims.channel.as_str(),
         items,
         revision: store.revision(),
@@ -137,6 +137,11 @@ fn item(
         subscribed,
         subject,
     }
+}
+
+/// The name a page shows for a profile: its display name, else its id.
+pub fn shown_name(p: &crate::decision::Profile) -> String {
+    if p.display_name.is_empty() { p.id.clone() } else { p.display_name.clone() }
 }
 
 /// The click's evidence.

@@ -82,6 +82,10 @@ pub async fn mint(server: &TestServer, contact: &str, purpose: &str, topic: &str
 }
 
 async fn history_len(server: &TestServer, contact: &str) -> usize {
+    history(server, contact).await.len()
+}
+
+async fn history(server: &TestServer, contact: &str) -> Vec<pb::HistoryEvent> {
     server
         .consent(None)
         .await
@@ -96,7 +100,6 @@ async fn history_len(server: &TestServer, contact: &str) -> usize {
         .expect("history")
         .into_inner()
         .events
-        .len()
 }
 
 #[tokio::test]
@@ -129,20 +132,7 @@ async fn one_click_post_blocks_the_next_check_and_a_get_changes_nothing() {
     assert_eq!(done.status, 200, "{done:?}");
     let r = check(&mut decision, pb::Channel::Email, "jane@example.com", "newsletter", "").await;
     assert_eq!(reason(&r), pb::Reason::PurposeOptedOut);
-    let events = server
-        .consent(None)
-        .await
-        .get_history(pb::GetHistoryRequest {
-            profile_id: "acme".into(),
-            channel: pb::Channel::Email as i32,
-            contact_point: "jane@example.com".into(),
-            page_size: 100,
-            page_token: String::new(),
-        })
-        .await
-        .expect("history")
-        .into_inner()
-        .events;
+    let events = history(&server, "jane@example.com").await;
     let last = events.last().expect("an event");
     assert_eq!(last.source, pb::ChangeSource::OneClickUnsubscribe as i32);
     let proof = last.proof.clone().expect("proof");
