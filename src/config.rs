@@ -1,5 +1,7 @@
 //! The one configuration struct, built from flags, environment variables and an optional
 //! TOML file (in that order of precedence), with every limit named and unit-suffixed.
+//! Long because it is declarations and their one merge: the flags, the file's mirror of them,
+//! and `load`, which must name every field of both; splitting them would scatter one table.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,7 +33,18 @@ pub struct Config {
     /// `insecure`).
     pub tls: Option<crate::tls::TlsFiles>,
     pub log_format: LogFormat,
+    /// OpenTelemetry trace export; `None`: off.
+    pub otlp: Option<Otlp>,
     pub limits: Limits,
+}
+
+/// Where spans are exported, and how many new traces are kept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Otlp {
+    /// The collector's OTLP/gRPC address, e.g. `http://127.0.0.1:4317`.
+    pub endpoint: String,
+    /// Share of new traces (not started by a caller's sampled `traceparent`) kept, 0..=1.
+    pub sample_ratio: f64,
 }
 
 /// Limits on everything a client controls.
@@ -189,6 +202,14 @@ pub struct Args {
     /// Log format [default: text].
     #[arg(long, env = "CONSENTD_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Export tracing spans to this OpenTelemetry collector (OTLP over gRPC), e.g.
+    /// `http://127.0.0.1:4317` [default: off].
+    #[arg(long, env = "CONSENTD_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+    /// Share of new traces exported, 0 to 1; a caller's sampled `traceparent` is always
+    /// followed [default: 1].
+    #[arg(long, env = "CONSENTD_OTLP_SAMPLE_RATIO")]
+    pub otlp_sample_ratio: Option<f64>,
     #[arg(long, env = "CONSENTD_MESSAGE_BYTES_MAX")]
     pub message_bytes_max: Option<usize>,
     #[arg(long, env = "CONSENTD_CHECK_BATCH_ITEMS_MAX")]
@@ -232,6 +253,8 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     tls_client_ca: Option<PathBuf>,
     log_format: Option<LogFormat>,
+    otlp_endpoint: Option<String>,
+    otlp_sample_ratio: Option<f64>,
     message_bytes_max: Option<usize>,
     check_batch_items_max: Option<usize>,
     set_batch_items_max: Option<usize>,
@@ -349,8 +372,30 @@ impl Config {
                 });
             }
         };
+        let otlp = match args.otlp_endpoint.or(file.otlp_endpoint) {
+            None => None,
+            Some(endpoint) => {
+                if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                    return Err(ConfigError::Invalid {
+                        field: "otlp_endpoint",
+                        rule: "an http:// or https:// URL",
+                        value: endpoint,
+                    });
+                }
+                let sample_ratio = args.otlp_sample_ratio.or(file.otlp_sample_ratio).unwrap_or(1.0);
+                if !(0.0..=1.0).contains(&sample_ratio) {
+                    return Err(ConfigError::Invalid {
+                        field: "otlp_sample_ratio",
+                        rule: "between 0 and 1",
+                        value: sample_ratio.to_string(),
+                    });
+                }
+                Some(Otlp { endpoint, sample_ratio })
+            }
+        };
         Ok(Config {
             tls,
+            otlp,
             listen_addr: args
                 .listen_addr
                 .or(file.listen_addr)
@@ -395,5 +440,20 @@ mod tests {
         let zero = Args { write_queue_max: Some(0), ..Args::default() };
         let err = Config::load(zero).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("write_queue_max"), "{err}");
+    }
+
+    #[test]
+    fn otlp_is_off_unless_an_endpoint_is_given_and_checked_when_it_is() {
+        assert_eq!(Config::load(Args::default()).map(|c| c.otlp).ok(), Some(None));
+        let on = Args { otlp_endpoint: Some("http://127.0.0.1:4317".into()), ..Args::default() };
+        let otlp = Config::load(on).ok().and_then(|c| c.otlp);
+        assert_eq!(otlp, Some(Otlp { endpoint: "http://127.0.0.1:4317".into(), sample_ratio: 1.0 }));
+        let bare = Args { otlp_endpoint: Some("collector:4317".into()), ..Args::default() };
+        let err = Config::load(bare).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("otlp_endpoint") && err.contains("collector:4317"), "{err}");
+        let ratio =
+            Args { otlp_endpoint: Some("https://c:4317".into()), otlp_sample_ratio: Some(1.5), ..Args::default() };
+        let err = Config::load(ratio).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("otlp_sample_ratio"), "{err}");
     }
 }

@@ -23,4 +23,5 @@ pub mod edge;
 pub mod net;
 pub mod server;
 pub mod storage;
+pub mod telemetry;
 pub mod tls;

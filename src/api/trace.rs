@@ -69,6 +69,7 @@ where
             rpc = %req.uri().path(),
             request_id = %id.to_str().unwrap_or("-"),
         );
+        crate::telemetry::adopt_remote_parent(&span, req.headers());
         let call = self.inner.call(req);
         Box::pin(
             async move {

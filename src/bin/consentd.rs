@@ -2,8 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use consentd::config::{Args, Config, LogFormat};
-use tracing_subscriber::EnvFilter;
+use consentd::config::{Args, Config};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -11,17 +10,7 @@ async fn main() -> anyhow::Result<()> {
     let recovery = args.create_admin_key.clone();
     let rotate = args.rotate_link_key;
     let config = Config::load(args)?;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    match config.log_format {
-        // Logs go to stderr (stdout is for what a command prints, e.g. a recovery key), and
-        // colour codes only to a terminal: a log file or journal gets plain text.
-        LogFormat::Text => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
-        LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init(),
-    }
+    let telemetry = consentd::telemetry::init(config.log_format, config.otlp.as_ref())?;
     // Connections and table files share one descriptor table: take what the system allows.
     match consentd::net::raise_open_file_limit() {
         Ok(n) if (n as usize) < config.limits.connections_max + 1024 => tracing::warn!(
@@ -65,8 +54,10 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = async {
         let _ = stop_rx.await;
     };
-    consentd::server::run(config, listener, shutdown).await.context("consentd stopped with an error")?;
-    Ok(())
+    let result = consentd::server::run(config, listener, shutdown).await.context("consentd stopped with an error");
+    // Off the runtime's worker: the exporter's last send blocks until it is done.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    result
 }
 
 /// SIGINT or SIGTERM.

@@ -13,6 +13,7 @@ mod damage;
 mod decision;
 mod edge;
 mod edges;
+mod otlp;
 mod store;
 mod support;
 mod tls;

@@ -32,6 +32,7 @@ pub fn test_config(dir: &Path, addr: SocketAddr) -> Config {
         insecure: false,
         tls: None,
         log_format: LogFormat::Text,
+        otlp: None,
         limits: Limits::DEFAULT,
     }
 }
