@@ -18,9 +18,9 @@ fn open(dir: &std::path::Path) -> Store {
     Store::open(dir, StoreOptions::new(system_clock())).expect("open").0
 }
 
-fn setup(store: &Store) -> Subject {
-    let _ = store.put_profile(Profile::new("acme"), true);
-    let p = match store.put_purpose(Purpose::new("acme", "newsletter", PurposeKind::Commercial, 0), true) {
+fn setup(rt: &tokio::runtime::Runtime, store: &Store) -> Subject {
+    let _ = rt.block_on(store.put_profile(Profile::new("acme"), true));
+    let p = match rt.block_on(store.put_purpose(Purpose::new("acme", "newsletter", PurposeKind::Commercial, 0), true)) {
         Ok(p) => p,
         Err(_) => store.catalog().purpose("acme", "newsletter").cloned().expect("purpose"),
     };
@@ -81,7 +81,7 @@ fn durable_writes(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let dir = tempfile::tempdir().expect("dir");
     let store = open(dir.path());
-    let subject = setup(&store);
+    let subject = setup(&rt, &store);
     let mut group = c.benchmark_group("durable_write");
     group.sample_size(10).measurement_time(Duration::from_secs(8));
     let mut offset = 0u64;
@@ -105,7 +105,7 @@ fn startup_and_memory(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("dir");
     {
         let store = open(dir.path());
-        let subject = setup(&store);
+        let subject = setup(&rt, &store);
         let started = Instant::now();
         rt.block_on(write_many(&store, subject, 256, n, 0));
         store.flush().expect("flush");

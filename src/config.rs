@@ -35,7 +35,17 @@ pub struct Config {
     pub log_format: LogFormat,
     /// OpenTelemetry trace export; `None`: off.
     pub otlp: Option<Otlp>,
+    /// Cluster mode (a replicated log on NATS JetStream); `None`: standalone.
+    pub cluster: Option<Cluster>,
     pub limits: Limits,
+}
+
+/// A node of a cluster: where the log is, and the secret every node shares.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub log: crate::cluster::ClusterConfig,
+    /// A file holding the cluster secret (at least 32 characters, the same on every node).
+    pub secret_file: PathBuf,
 }
 
 /// Where spans are exported, and how many new traces are kept.
@@ -95,6 +105,8 @@ impl Limits {
     pub const HISTORY_PAGE_DEFAULT: usize = 100;
     /// Most history events per page.
     pub const HISTORY_PAGE_MAX: usize = 1000;
+    /// Cluster mode: the longest a read with `min_revision` waits for this node to catch up.
+    pub const MIN_REVISION_WAIT_MS: u64 = 10_000;
     /// Longest inbound SMS body looked at (keywords are single words).
     pub const SMS_BODY_CHARS_MAX: usize = 1600;
     /// History events per `ExportRecords` message (a longer history is paged).
@@ -210,6 +222,22 @@ pub struct Args {
     /// followed [default: 1].
     #[arg(long, env = "CONSENTD_OTLP_SAMPLE_RATIO")]
     pub otlp_sample_ratio: Option<f64>,
+    /// Cluster mode: NATS server URLs (comma-separated) of the JetStream cluster that
+    /// holds the replicated log [default: standalone].
+    #[arg(long, env = "CONSENTD_CLUSTER", value_name = "NATS_URLS")]
+    pub cluster: Option<String>,
+    /// The JetStream stream of the log [default: consentd].
+    #[arg(long, env = "CONSENTD_CLUSTER_STREAM")]
+    pub cluster_stream: Option<String>,
+    /// Replicas of the stream when this node creates it [default: 3].
+    #[arg(long, env = "CONSENTD_CLUSTER_REPLICAS")]
+    pub cluster_replicas: Option<usize>,
+    /// This node's name in the cluster [default: the host name and gRPC port].
+    #[arg(long, env = "CONSENTD_NODE_ID")]
+    pub node_id: Option<String>,
+    /// File with the cluster secret, the same on every node (e.g. `openssl rand -hex 32`).
+    #[arg(long, env = "CONSENTD_CLUSTER_SECRET_FILE")]
+    pub cluster_secret_file: Option<PathBuf>,
     #[arg(long, env = "CONSENTD_MESSAGE_BYTES_MAX")]
     pub message_bytes_max: Option<usize>,
     #[arg(long, env = "CONSENTD_CHECK_BATCH_ITEMS_MAX")]
@@ -255,6 +283,11 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     otlp_endpoint: Option<String>,
     otlp_sample_ratio: Option<f64>,
+    cluster: Option<String>,
+    cluster_stream: Option<String>,
+    cluster_replicas: Option<usize>,
+    node_id: Option<String>,
+    cluster_secret_file: Option<PathBuf>,
     message_bytes_max: Option<usize>,
     check_batch_items_max: Option<usize>,
     set_batch_items_max: Option<usize>,
@@ -393,13 +426,45 @@ impl Config {
                 Some(Otlp { endpoint, sample_ratio })
             }
         };
+        let listen_addr =
+            args.listen_addr.or(file.listen_addr).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 50051)));
+        let cluster = match args.cluster.or(file.cluster) {
+            None => None,
+            Some(urls) => {
+                let secret_file =
+                    args.cluster_secret_file.or(file.cluster_secret_file).ok_or(ConfigError::Invalid {
+                        field: "cluster_secret_file",
+                        rule: "required in cluster mode (the same secret file on every node)",
+                        value: "missing".to_owned(),
+                    })?;
+                let stream = args.cluster_stream.or(file.cluster_stream).unwrap_or_else(|| "consentd".to_owned());
+                if stream.is_empty() || !stream.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                    return Err(ConfigError::Invalid {
+                        field: "cluster_stream",
+                        rule: "letters, digits, - and _",
+                        value: stream,
+                    });
+                }
+                let replicas = args.cluster_replicas.or(file.cluster_replicas).unwrap_or(3);
+                if !(1..=5).contains(&replicas) {
+                    return Err(ConfigError::Invalid {
+                        field: "cluster_replicas",
+                        rule: "1 to 5 (JetStream's limit)",
+                        value: replicas.to_string(),
+                    });
+                }
+                let node_id = args.node_id.or(file.node_id).unwrap_or_else(|| {
+                    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+                    format!("{}-{}", host.trim(), listen_addr.port())
+                });
+                Some(Cluster { log: crate::cluster::ClusterConfig { urls, stream, replicas, node_id }, secret_file })
+            }
+        };
         Ok(Config {
             tls,
             otlp,
-            listen_addr: args
-                .listen_addr
-                .or(file.listen_addr)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 50051))),
+            cluster,
+            listen_addr,
             metrics_addr,
             http_addr: args.http_addr.or(file.http_addr),
             public_url: args.public_url.or(file.public_url).map(|u| u.trim_end_matches('/').to_owned()),

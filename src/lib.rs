@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod bulk;
+pub mod cluster;
 pub mod config;
 pub mod contact;
 pub mod decision;

@@ -39,6 +39,10 @@ pub enum ServerError {
     Transport(#[from] tonic::transport::Error),
     #[error("reflection service: {0}")]
     Reflection(String),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+    #[error("cluster secret file `{path}`: {detail}")]
+    ClusterSecret { path: String, detail: String },
     #[error("start-up task failed: {0}")]
     Join(String),
 }
@@ -50,7 +54,15 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let options = StoreOptions::from_limits(system_clock(), &config.limits);
+    let mut options = StoreOptions::from_limits(system_clock(), &config.limits);
+    if let Some(cluster) = &config.cluster {
+        let path = cluster.secret_file.display().to_string();
+        let text = std::fs::read_to_string(&cluster.secret_file)
+            .map_err(|e| ServerError::ClusterSecret { path: path.clone(), detail: e.to_string() })?;
+        let secret = crate::storage::replica::ClusterSecret::from_text(&text)
+            .map_err(|detail| ServerError::ClusterSecret { path, detail })?;
+        options.cluster_secret = Some(secret);
+    }
     let dir = config.data_dir.clone();
     std::fs::create_dir_all(&dir)?;
     let (store, stats) = tokio::task::spawn_blocking(move || Store::open(&dir, options))
@@ -67,6 +79,15 @@ pub async fn run(
         Some(addr) => Some(TcpListener::bind(addr).await?),
         None => None,
     };
+    // Kept until the server stops: dropping it stops applying the log.
+    let _cluster = match &config.cluster {
+        Some(c) => {
+            let cluster = crate::cluster::Cluster::start(&c.log, &store).await?;
+            tracing::info!(node = %c.log.node_id, stream = %c.log.stream, nats = %c.log.urls, "cluster mode");
+            Some(cluster)
+        }
+        None => None,
+    };
     run_with_store(config, store, listener, metrics_listener, shutdown).await
 }
 
@@ -75,7 +96,7 @@ pub async fn run(
 pub fn create_admin_key(data_dir: &std::path::Path, description: &str) -> Result<String, ServerError> {
     let (store, _) = Store::open(data_dir, StoreOptions::new(system_clock()))?;
     let (key_id, secret) = crate::api::auth::new_key_material();
-    store.put_api_key(crate::storage::view::ApiKey {
+    store.put_api_key_sync(crate::storage::view::ApiKey {
         key_id: key_id.clone(),
         description: description.to_owned(),
         secret_hash: crate::api::auth::hash_secret(&secret),
@@ -106,7 +127,7 @@ async fn housekeeping(
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut reported: Option<(bool, bool)> = None;
+    let mut reported: Option<(bool, bool, bool)> = None;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -126,11 +147,14 @@ async fn housekeeping(
         }
         let writes_ok = store.health().condition() == crate::storage::health::Condition::Healthy;
         let undamaged = store.health().last_damage().is_none();
-        if reported == Some((writes_ok, undamaged)) || draining.load(std::sync::atomic::Ordering::Relaxed) {
+        let current = !store.catching_up();
+        if reported == Some((writes_ok, undamaged, current)) || draining.load(std::sync::atomic::Ordering::Relaxed) {
             continue;
         }
-        reported = Some((writes_ok, undamaged));
+        reported = Some((writes_ok, undamaged, current));
         let status = |ok: bool| if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
+        // Cluster mode: a node still applying the log's backlog is not ready for traffic.
+        reporter.set_service_status("", status(current)).await;
         reporter.set_service_status(STORAGE_HEALTH_NAME, status(writes_ok && undamaged)).await;
         reporter.set_service_status(CONSENT_SERVICE_NAME, status(writes_ok)).await;
         reporter.set_service_status(ADMIN_SERVICE_NAME, status(writes_ok)).await;

@@ -75,7 +75,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         p.require_unrestricted()?;
         let pb::CreateProfileRequest { profile } = req.into_inner();
         let profile = convert::profile_from_pb(profile.ok_or_else(|| ApiError::invalid_field("profile", "required"))?)?;
-        let stored = self.store.put_profile(profile, true).map_err(ApiError::from)?;
+        let stored = self.store.put_profile(profile, true).await.map_err(ApiError::from)?;
         Ok(Response::new(pb::CreateProfileResponse { profile: Some(convert::profile_to_pb(&stored)) }))
     }
 
@@ -144,6 +144,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
                     }
                 }
             })
+            .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::UpdateProfileResponse { profile: Some(convert::profile_to_pb(&stored)) }))
     }
@@ -155,7 +156,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let p = admin(&req)?;
         let pb::DeactivateProfileRequest { profile_id } = req.into_inner();
         p.may(&profile_id)?;
-        let stored = self.store.update_profile(&profile_id, |p| p.active = false).map_err(ApiError::from)?;
+        let stored = self.store.update_profile(&profile_id, |p| p.active = false).await.map_err(ApiError::from)?;
         Ok(Response::new(pb::DeactivateProfileResponse { profile: Some(convert::profile_to_pb(&stored)) }))
     }
 
@@ -167,7 +168,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let pb::CreatePurposeRequest { purpose } = req.into_inner();
         let purpose = convert::purpose_from_pb(purpose.ok_or_else(|| ApiError::invalid_field("purpose", "required"))?)?;
         p.may(&purpose.profile_id)?;
-        let stored = self.store.put_purpose(purpose, true).map_err(ApiError::from)?;
+        let stored = self.store.put_purpose(purpose, true).await.map_err(ApiError::from)?;
         Ok(Response::new(pb::CreatePurposeResponse { purpose: Some(convert::purpose_to_pb(&stored)) }))
     }
 
@@ -220,6 +221,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
                     }
                 }
             })
+            .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::UpdatePurposeResponse { purpose: Some(convert::purpose_to_pb(&stored)) }))
     }
@@ -232,7 +234,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let pb::DeactivatePurposeRequest { profile_id, purpose_id } = req.into_inner();
         p.may(&profile_id)?;
         let stored =
-            self.store.update_purpose(&profile_id, &purpose_id, |p| p.active = false).map_err(ApiError::from)?;
+            self.store.update_purpose(&profile_id, &purpose_id, |p| p.active = false).await.map_err(ApiError::from)?;
         Ok(Response::new(pb::DeactivatePurposeResponse { purpose: Some(convert::purpose_to_pb(&stored)) }))
     }
 
@@ -244,7 +246,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let pb::CreateTopicRequest { topic } = req.into_inner();
         let topic = convert::topic_from_pb(topic.ok_or_else(|| ApiError::invalid_field("topic", "required"))?)?;
         p.may(&topic.profile_id)?;
-        let stored = self.store.put_topic(topic, true).map_err(ApiError::from)?;
+        let stored = self.store.put_topic(topic, true).await.map_err(ApiError::from)?;
         Ok(Response::new(pb::CreateTopicResponse { topic: Some(convert::topic_to_pb(&stored)) }))
     }
 
@@ -291,6 +293,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
             .update_topic(&new.profile_id, &new.purpose_id, &new.id, |current: &mut Topic| {
                 current.display_name = new.display_name.clone();
             })
+            .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::UpdateTopicResponse { topic: Some(convert::topic_to_pb(&stored)) }))
     }
@@ -305,6 +308,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let stored = self
             .store
             .update_topic(&profile_id, &purpose_id, &topic_id, |t| t.active = false)
+            .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::DeactivateTopicResponse { topic: Some(convert::topic_to_pb(&stored)) }))
     }
@@ -346,7 +350,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
             created_at: now,
             expires_at,
         };
-        self.store.put_api_key(key.clone()).map_err(ApiError::from)?;
+        self.store.put_api_key(key.clone()).await.map_err(ApiError::from)?;
         tracing::info!(key_id = %key.key_id, "API key created");
         Ok(Response::new(pb::CreateApiKeyResponse {
             api_key: Some(convert::api_key_to_pb(&key)),
@@ -376,8 +380,27 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let p = admin(&req)?;
         p.require_unrestricted()?;
         let pb::RevokeApiKeyRequest { key_id } = req.into_inner();
-        let key = self.store.update_api_key(&key_id, |k| k.revoked = true).map_err(ApiError::from)?;
+        let key = self.store.update_api_key(&key_id, |k| k.revoked = true).await.map_err(ApiError::from)?;
         tracing::info!(key_id = %key.key_id, "API key revoked");
         Ok(Response::new(pb::RevokeApiKeyResponse { api_key: Some(convert::api_key_to_pb(&key)) }))
+    }
+
+    async fn get_state_digest(
+        &self,
+        req: Request<pb::GetStateDigestRequest>,
+    ) -> Result<Response<pb::GetStateDigestResponse>, Status> {
+        let p = admin(&req)?;
+        p.require_unrestricted()?;
+        let deadline = crate::api::decision::deadline_of(req.metadata());
+        let pb::GetStateDigestRequest { min_revision } = req.into_inner();
+        crate::api::decision::wait_fresh(&self.store, min_revision, deadline).await?;
+        let store = self.store.clone();
+        // A full scan: off the async workers.
+        let d = tokio::task::spawn_blocking(move || store.digest())
+            .await
+            .map_err(|e| Status::internal(format!("digest task failed: {e}")))?
+            .map_err(ApiError::from)?;
+        let digest = d.digest.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Response::new(pb::GetStateDigestResponse { revision: d.revision, digest, keys: d.keys }))
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -29,6 +29,42 @@ pub struct DecisionApi {
     pub stream_slots: Arc<tokio::sync::Semaphore>,
     /// The HTTP edge's public base URL (no trailing `/`); `None` while the edge is off.
     pub edge_url: Option<String>,
+}
+
+/// Cluster mode: waits (up to the call's deadline, at most `Limits::MIN_REVISION_WAIT_MS`)
+/// until this node has applied `min_revision`, so a read on any node sees a write answered
+/// by another. Standalone, a revision the store has not reached cannot come by waiting.
+pub async fn wait_fresh(store: &Store, min_revision: u64, deadline: Option<Duration>) -> ApiResult<u64> {
+    if min_revision > store.revision() && store.replicated() {
+        let cap = Duration::from_millis(Limits::MIN_REVISION_WAIT_MS);
+        let wait = deadline.map_or(cap, |d| d.min(cap));
+        let mut revision = store.subscribe();
+        let reached = tokio::time::timeout(wait, revision.wait_for(|r| *r >= min_revision)).await;
+        if !matches!(reached, Ok(Ok(_))) {
+            return Err(ApiError::Storage(crate::storage::StorageError::Unavailable(format!(
+                "this node is at revision {}, behind min_revision {min_revision} after waiting {wait:?}: \
+                 retry, or ask another node",
+                store.revision()
+            ))));
+        }
+    }
+    fresh_enough(store, min_revision)
+}
+
+/// The time left of a call, from its `grpc-timeout` header.
+pub fn deadline_of(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
+    let v = metadata.get("grpc-timeout")?.to_str().ok()?;
+    let (n, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: u64 = n.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
 }
 
 fn fresh_enough(store: &Store, min_revision: u64) -> ApiResult<u64> {
@@ -173,10 +209,11 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
         let started = Instant::now();
         let principal = principal(&req)?;
         principal.require(Scope::Check)?;
+        let deadline = deadline_of(req.metadata());
         let pb::CheckRequest { profile_id, channel, contact_point, purpose_id, topic_id, min_revision } =
             req.into_inner();
         principal.may(&profile_id)?;
-        let revision = fresh_enough(&self.store, min_revision)?;
+        let revision = wait_fresh(&self.store, min_revision, deadline).await?;
         let channel = convert::channel("channel", channel)?;
         let catalog = self.store.catalog();
         let resolved = catalog.resolve(&profile_id, &purpose_id, &topic_id).map_err(|e| ApiError::resolve("", &e))?;
@@ -249,6 +286,12 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
                         break;
                     }
                 };
+                if batch.min_revision > store.revision()
+                    && let Err(e) = wait_fresh(&store, batch.min_revision, None).await
+                {
+                    let _ = tx.send(Err(Status::from(e))).await;
+                    break;
+                }
                 let started = Instant::now();
                 let catalog = store.catalog();
                 let now = store.now_us().div_euclid(1_000_000);

@@ -91,7 +91,8 @@ fn storage_code(e: &StorageError) -> Code {
         StorageError::Limit(_) => Code::ResourceExhausted,
         StorageError::Deactivated(_) => Code::FailedPrecondition,
         StorageError::DiskFull(_) => Code::ResourceExhausted,
-        StorageError::WritesStopped(_) => Code::Unavailable,
+        StorageError::WritesStopped(_) | StorageError::Unavailable(_) => Code::Unavailable,
+        StorageError::Replica(_) => Code::Internal,
         StorageError::ConfirmedBeforeRequest => Code::InvalidArgument,
     }
 }
@@ -120,7 +121,7 @@ impl From<StorageError> for Status {
     fn from(e: StorageError) -> Status {
         let code = storage_code(&e);
         match e {
-            StorageError::Db(_) | StorageError::Corrupt { .. } | StorageError::Io { .. } => {
+            StorageError::Db(_) | StorageError::Corrupt { .. } | StorageError::Io { .. } | StorageError::Replica(_) => {
                 tracing::error!(error = %e, "internal storage error");
                 Status::internal("internal error; see the server log")
             }
@@ -143,7 +144,8 @@ impl From<StorageError> for Status {
             | StorageError::Limit(_)
             | StorageError::Deactivated(_)
             | StorageError::DiskFull(_)
-            | StorageError::WritesStopped(_) => Status::new(code, e.to_string()),
+            | StorageError::WritesStopped(_)
+            | StorageError::Unavailable(_) => Status::new(code, e.to_string()),
         }
     }
 }

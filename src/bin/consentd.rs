@@ -21,6 +21,14 @@ async fn main() -> anyhow::Result<()> {
         Ok(n) => tracing::debug!(open_files_max = n, "open-file limit"),
         Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
     }
+    if (rotate || recovery.is_some()) && config.cluster.is_some() {
+        // One node's directory is not the cluster's: an offline change there would make the
+        // replicas differ. Keys come through the log (AdminService on a loopback address).
+        anyhow::bail!(
+            "--rotate-link-key and --create-admin-key work on a standalone data directory only; in cluster mode \
+             create keys through AdminService (every local caller may while no key exists)"
+        );
+    }
     if rotate {
         let (store, _) = consentd::storage::Store::open(
             &config.data_dir,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::model::{Channel, EnforcementModel, PurposeKind, PurposeNo, Subject, TopicNo, UnixSeconds};
 
 /// Double opt-in per channel, set on the profile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub enum DoubleOptInMode {
     #[default]
     Off,
@@ -20,7 +20,7 @@ pub enum DoubleOptInMode {
 pub const CONFIRMATION_VALIDITY_DEFAULT_SECS: i64 = 28 * 24 * 3600;
 
 /// A brand or legal entity with its own settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Profile {
     pub id: String,
     pub display_name: String,
@@ -61,7 +61,7 @@ impl Profile {
 }
 
 /// Why a message is sent, with an enforcement model per channel.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Purpose {
     pub profile_id: String,
     pub id: String,
@@ -98,7 +98,7 @@ impl Purpose {
 }
 
 /// A subcategory of a purpose; inherits the purpose's enforcement.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Topic {
     pub profile_id: String,
     pub purpose_id: String,

@@ -9,7 +9,7 @@ use std::fmt;
 pub type UnixSeconds = i64;
 
 /// The channel a message is delivered on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[repr(u8)]
 pub enum Channel {
     Email = 0,
@@ -64,7 +64,7 @@ impl fmt::Display for Channel {
 }
 
 /// How a purpose is enforced on one channel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EnforcementModel {
     /// Sends only with an explicit, current opt-in.
     Restrictive,
@@ -86,7 +86,7 @@ impl EnforcementModel {
 }
 
 /// Why a message is sent; decides the default enforcement model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PurposeKind {
     Commercial,
     Transactional,
@@ -114,7 +114,7 @@ impl PurposeKind {
 }
 
 /// A stored consent status. "No record" (`not_set`) is the absence of a [`Record`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[repr(u8)]
 pub enum Status {
     OptedIn = 1,
@@ -143,7 +143,7 @@ impl Status {
 }
 
 /// A channel-wide block on one contact point.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[repr(u8)]
 pub enum SuppressionKind {
     HardBounce = 0,
@@ -222,7 +222,7 @@ pub type PurposeNo = u16;
 pub type TopicNo = u16;
 
 /// What a record is about: a purpose, or one topic of a purpose.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Subject {
     pub purpose: PurposeNo,
     /// 0 for the purpose-level record.

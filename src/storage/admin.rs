@@ -1,6 +1,11 @@
 //! Configuration writes: profiles, purposes, topics and API keys. They are rare, synced
 //! one by one, and serialized by the store's admin lock, which also covers every
 //! read-modify-write (`update_*`), so two concurrent admin changes never lose one.
+//!
+//! In cluster mode each change goes through the replicated log as the whole new record
+//! (an update is read and changed on the receiving node), and every node applies it under
+//! its admin lock, stamped with the entry's time and position. Two updates of one record
+//! sent to two nodes at once: the later entry wins whole.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,21 +13,44 @@ use std::sync::Arc;
 use prost::Message;
 use rocksdb::WriteOptions;
 
-use super::codec::{CF_CONFIG, CF_META, StoredApiKey, StoredProfile, StoredPurpose, StoredTopic};
+use super::codec::{CF_CONFIG, CF_META, META_REVISION, StoredApiKey, StoredProfile, StoredPurpose, StoredTopic};
 use super::link::LinkKeys;
+use super::replica::{Op, OpResult};
 use super::view::ApiKey;
 use super::{StorageError, Store, config};
 use crate::decision::{Catalog, Profile, Purpose, Subject, Topic};
 
+/// Cluster mode: the log entry an admin change is applied as.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Stamp {
+    pub revision: u64,
+    pub at_us: i64,
+}
+
+fn unexpected() -> StorageError {
+    StorageError::Replica("the log answered an admin change with another kind of result".to_owned())
+}
+
 impl Store {
-    fn admin_guard(&self) -> std::sync::MutexGuard<'_, ()> {
+    pub(super) fn admin_guard(&self) -> std::sync::MutexGuard<'_, ()> {
         match self.inner.admin_lock.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }
     }
 
-    fn write_config(&self, key: Vec<u8>, value: Vec<u8>, catalog: Option<Catalog>) -> Result<(), StorageError> {
+    /// Seconds now: the clock's, or the log entry's in cluster mode.
+    fn admin_now(&self, stamp: Option<Stamp>) -> i64 {
+        stamp.map_or_else(|| self.now_us(), |s| s.at_us).div_euclid(1_000_000)
+    }
+
+    fn write_config(
+        &self,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        catalog: Option<Catalog>,
+        stamp: Option<Stamp>,
+    ) -> Result<(), StorageError> {
         let s = self.shared();
         if let Some(refusal) = s.write_refusal() {
             return Err(refusal);
@@ -31,23 +59,46 @@ impl Store {
         wo.set_sync(true);
         let mut batch = rocksdb::WriteBatch::default();
         batch.put_cf(s.cf(CF_CONFIG)?, key, value);
+        if let Some(stamp) = stamp {
+            batch.put_cf(s.cf(CF_META)?, META_REVISION, stamp.revision.to_be_bytes());
+        }
         s.db.write_opt(batch, &wo)?;
         if let Some(catalog) = catalog {
             s.catalog.store(Arc::new(catalog));
         }
+        if let Some(stamp) = stamp {
+            s.revision_tx.send_replace(stamp.revision);
+        }
         Ok(())
     }
 
+    async fn submit_admin(&self, op: Op) -> Option<Result<OpResult, StorageError>> {
+        let log = self.log()?;
+        Some(self.submit_to_log(log.as_ref(), op).await)
+    }
+
     /// Creates (`create`) or replaces a profile.
-    pub fn put_profile(&self, profile: Profile, create: bool) -> Result<Profile, StorageError> {
+    pub async fn put_profile(&self, profile: Profile, create: bool) -> Result<Profile, StorageError> {
+        if self.replicated() {
+            return match self.submit_admin(Op::Profile { profile, create }).await {
+                Some(Ok(OpResult::Profile(p))) => Ok(p),
+                Some(Err(e)) => Err(e),
+                _ => Err(unexpected()),
+            };
+        }
         let _guard = self.admin_guard();
-        self.put_profile_locked(profile, create)
+        self.put_profile_locked(profile, create, None)
     }
 
     /// [`Store::put_profile`] with the admin lock already held.
-    fn put_profile_locked(&self, mut profile: Profile, create: bool) -> Result<Profile, StorageError> {
+    pub(super) fn put_profile_locked(
+        &self,
+        mut profile: Profile,
+        create: bool,
+        stamp: Option<Stamp>,
+    ) -> Result<Profile, StorageError> {
         let mut catalog = (*self.catalog()).clone();
-        let now = self.now_us().div_euclid(1_000_000);
+        let now = self.admin_now(stamp);
         match (catalog.profile(&profile.id), create) {
             (Some(_), true) => return Err(StorageError::AlreadyExists(format!("profile `{}`", profile.id))),
             (None, false) => return Err(StorageError::NotFound(format!("profile `{}`", profile.id))),
@@ -57,23 +108,35 @@ impl Store {
         profile.updated_at = now;
         catalog.insert_profile(profile.clone());
         let value = StoredProfile::from(&profile).encode_to_vec();
-        self.write_config(config::profile_key(&profile.id), value, Some(catalog))?;
+        self.write_config(config::profile_key(&profile.id), value, Some(catalog), stamp)?;
         Ok(profile)
     }
 
     /// Creates (`create`: a new number is assigned) or replaces a purpose.
-    pub fn put_purpose(&self, purpose: Purpose, create: bool) -> Result<Purpose, StorageError> {
+    pub async fn put_purpose(&self, purpose: Purpose, create: bool) -> Result<Purpose, StorageError> {
+        if self.replicated() {
+            return match self.submit_admin(Op::Purpose { purpose, create }).await {
+                Some(Ok(OpResult::Purpose(p))) => Ok(p),
+                Some(Err(e)) => Err(e),
+                _ => Err(unexpected()),
+            };
+        }
         let _guard = self.admin_guard();
-        self.put_purpose_locked(purpose, create)
+        self.put_purpose_locked(purpose, create, None)
     }
 
     /// [`Store::put_purpose`] with the admin lock already held.
-    fn put_purpose_locked(&self, mut purpose: Purpose, create: bool) -> Result<Purpose, StorageError> {
+    pub(super) fn put_purpose_locked(
+        &self,
+        mut purpose: Purpose,
+        create: bool,
+        stamp: Option<Stamp>,
+    ) -> Result<Purpose, StorageError> {
         let mut catalog = (*self.catalog()).clone();
         if catalog.profile(&purpose.profile_id).is_none() {
             return Err(StorageError::NotFound(format!("profile `{}`", purpose.profile_id)));
         }
-        let now = self.now_us().div_euclid(1_000_000);
+        let now = self.admin_now(stamp);
         match (catalog.purpose(&purpose.profile_id, &purpose.id), create) {
             (Some(_), true) => return Err(StorageError::AlreadyExists(format!("purpose `{}`", purpose.id))),
             (None, false) => return Err(StorageError::NotFound(format!("purpose `{}`", purpose.id))),
@@ -103,23 +166,35 @@ impl Store {
         purpose.updated_at = now;
         catalog.insert_purpose(purpose.clone());
         let value = StoredPurpose::from(&purpose).encode_to_vec();
-        self.write_config(config::purpose_key(&purpose.profile_id, &purpose.id), value, Some(catalog))?;
+        self.write_config(config::purpose_key(&purpose.profile_id, &purpose.id), value, Some(catalog), stamp)?;
         Ok(purpose)
     }
 
     /// Creates (`create`: a new number is assigned) or replaces a topic.
-    pub fn put_topic(&self, topic: Topic, create: bool) -> Result<Topic, StorageError> {
+    pub async fn put_topic(&self, topic: Topic, create: bool) -> Result<Topic, StorageError> {
+        if self.replicated() {
+            return match self.submit_admin(Op::Topic { topic, create }).await {
+                Some(Ok(OpResult::Topic(t))) => Ok(t),
+                Some(Err(e)) => Err(e),
+                _ => Err(unexpected()),
+            };
+        }
         let _guard = self.admin_guard();
-        self.put_topic_locked(topic, create)
+        self.put_topic_locked(topic, create, None)
     }
 
     /// [`Store::put_topic`] with the admin lock already held.
-    fn put_topic_locked(&self, mut topic: Topic, create: bool) -> Result<Topic, StorageError> {
+    pub(super) fn put_topic_locked(
+        &self,
+        mut topic: Topic,
+        create: bool,
+        stamp: Option<Stamp>,
+    ) -> Result<Topic, StorageError> {
         let mut catalog = (*self.catalog()).clone();
         if catalog.purpose(&topic.profile_id, &topic.purpose_id).is_none() {
             return Err(StorageError::NotFound(format!("purpose `{}`", topic.purpose_id)));
         }
-        let now = self.now_us().div_euclid(1_000_000);
+        let now = self.admin_now(stamp);
         match (catalog.topic(&topic.profile_id, &topic.purpose_id, &topic.id), create) {
             (Some(_), true) => return Err(StorageError::AlreadyExists(format!("topic `{}`", topic.id))),
             (None, false) => return Err(StorageError::NotFound(format!("topic `{}`", topic.id))),
@@ -146,65 +221,100 @@ impl Store {
         topic.updated_at = now;
         catalog.insert_topic(topic.clone());
         let value = StoredTopic::from(&topic).encode_to_vec();
-        self.write_config(config::topic_key(&topic.profile_id, &topic.purpose_id, &topic.id), value, Some(catalog))?;
+        let key = config::topic_key(&topic.profile_id, &topic.purpose_id, &topic.id);
+        self.write_config(key, value, Some(catalog), stamp)?;
         Ok(topic)
     }
 
     /// Changes a stored profile in place: read, `change` and write happen under the admin
-    /// lock, so two concurrent updates of different fields both land.
-    pub fn update_profile(&self, id: &str, change: impl FnOnce(&mut Profile)) -> Result<Profile, StorageError> {
+    /// lock, so two concurrent updates of different fields both land (in cluster mode the
+    /// record is read and changed here and replaced whole on every node).
+    pub async fn update_profile(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Profile) + Send,
+    ) -> Result<Profile, StorageError> {
+        let current =
+            || self.catalog().profile(id).cloned().ok_or_else(|| StorageError::NotFound(format!("profile `{id}`")));
+        if self.replicated() {
+            let mut profile = current()?;
+            change(&mut profile);
+            return self.put_profile(profile, false).await;
+        }
         let _guard = self.admin_guard();
-        let mut current =
-            self.catalog().profile(id).cloned().ok_or_else(|| StorageError::NotFound(format!("profile `{id}`")))?;
-        change(&mut current);
-        self.put_profile_locked(current, false)
+        let mut profile = current()?;
+        change(&mut profile);
+        self.put_profile_locked(profile, false, None)
     }
 
     /// Changes a stored purpose in place, like [`Store::update_profile`].
-    pub fn update_purpose(
+    pub async fn update_purpose(
         &self,
         profile: &str,
         id: &str,
-        change: impl FnOnce(&mut Purpose),
+        change: impl FnOnce(&mut Purpose) + Send,
     ) -> Result<Purpose, StorageError> {
+        let current = || {
+            self.catalog()
+                .purpose(profile, id)
+                .cloned()
+                .ok_or_else(|| StorageError::NotFound(format!("purpose `{id}`")))
+        };
+        if self.replicated() {
+            let mut purpose = current()?;
+            change(&mut purpose);
+            return self.put_purpose(purpose, false).await;
+        }
         let _guard = self.admin_guard();
-        let mut current = self
-            .catalog()
-            .purpose(profile, id)
-            .cloned()
-            .ok_or_else(|| StorageError::NotFound(format!("purpose `{id}`")))?;
-        change(&mut current);
-        self.put_purpose_locked(current, false)
+        let mut purpose = current()?;
+        change(&mut purpose);
+        self.put_purpose_locked(purpose, false, None)
     }
 
     /// Changes a stored topic in place, like [`Store::update_profile`].
-    pub fn update_topic(
+    pub async fn update_topic(
         &self,
         profile: &str,
         purpose: &str,
         id: &str,
-        change: impl FnOnce(&mut Topic),
+        change: impl FnOnce(&mut Topic) + Send,
     ) -> Result<Topic, StorageError> {
+        let current = || {
+            self.catalog()
+                .topic(profile, purpose, id)
+                .cloned()
+                .ok_or_else(|| StorageError::NotFound(format!("topic `{id}`")))
+        };
+        if self.replicated() {
+            let mut topic = current()?;
+            change(&mut topic);
+            return self.put_topic(topic, false).await;
+        }
         let _guard = self.admin_guard();
-        let mut current = self
-            .catalog()
-            .topic(profile, purpose, id)
-            .cloned()
-            .ok_or_else(|| StorageError::NotFound(format!("topic `{id}`")))?;
-        change(&mut current);
-        self.put_topic_locked(current, false)
+        let mut topic = current()?;
+        change(&mut topic);
+        self.put_topic_locked(topic, false, None)
     }
 
     /// Changes a stored API key in place (revocation), like [`Store::update_profile`].
-    pub fn update_api_key(&self, key_id: &str, change: impl FnOnce(&mut ApiKey)) -> Result<ApiKey, StorageError> {
+    pub async fn update_api_key(
+        &self,
+        key_id: &str,
+        change: impl FnOnce(&mut ApiKey) + Send,
+    ) -> Result<ApiKey, StorageError> {
+        let current = || {
+            self.api_keys().get(key_id).cloned().ok_or_else(|| StorageError::NotFound(format!("API key `{key_id}`")))
+        };
+        if self.replicated() {
+            let mut key = current()?;
+            change(&mut key);
+            self.put_api_key(key.clone()).await?;
+            return Ok(key);
+        }
         let _guard = self.admin_guard();
-        let mut key = self
-            .api_keys()
-            .get(key_id)
-            .cloned()
-            .ok_or_else(|| StorageError::NotFound(format!("API key `{key_id}`")))?;
+        let mut key = current()?;
         change(&mut key);
-        self.put_api_key_locked(key.clone())?;
+        self.put_api_key_locked(key.clone(), None)?;
         Ok(key)
     }
 
@@ -213,15 +323,27 @@ impl Store {
     }
 
     /// Stores an API key (new or revoked).
-    pub fn put_api_key(&self, key: ApiKey) -> Result<(), StorageError> {
-        let _guard = self.admin_guard();
-        self.put_api_key_locked(key)
+    pub async fn put_api_key(&self, key: ApiKey) -> Result<(), StorageError> {
+        if self.replicated() {
+            return match self.submit_admin(Op::ApiKey(key)).await {
+                Some(Ok(OpResult::ApiKey)) => Ok(()),
+                Some(Err(e)) => Err(e),
+                _ => Err(unexpected()),
+            };
+        }
+        self.put_api_key_sync(key)
     }
 
-    fn put_api_key_locked(&self, key: ApiKey) -> Result<(), StorageError> {
+    /// [`Store::put_api_key`] of a standalone store, outside a runtime (offline recovery).
+    pub fn put_api_key_sync(&self, key: ApiKey) -> Result<(), StorageError> {
+        let _guard = self.admin_guard();
+        self.put_api_key_locked(key, None)
+    }
+
+    pub(super) fn put_api_key_locked(&self, key: ApiKey, stamp: Option<Stamp>) -> Result<(), StorageError> {
         let mut keys = (*self.api_keys()).clone();
         let stored = StoredApiKey::from(key.clone());
-        self.write_config(config::api_key_key(&key.key_id), stored.encode_to_vec(), None)?;
+        self.write_config(config::api_key_key(&key.key_id), stored.encode_to_vec(), None, stamp)?;
         keys.insert(key.key_id.clone(), key);
         self.inner.api_keys.store(Arc::new(keys));
         self.inner.keys_changed.send_replace(());

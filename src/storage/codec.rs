@@ -41,7 +41,7 @@ pub const FORMAT_VERSION: &[u8] = b"consentd-1";
 /// A contact point's identity in the store: a keyed 128-bit SipHash-1-3 of profile, channel
 /// and normalized value. Keyed with a secret made when the data directory was created, so
 /// that an attacker who controls sign-up addresses cannot craft two that collide.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct ContactKey(pub [u8; 16]);
 
 impl ContactKey {

@@ -28,6 +28,7 @@ pub mod link;
 pub mod model;
 mod open;
 mod read;
+pub mod replica;
 pub mod token;
 pub mod view;
 mod writer;
@@ -75,6 +76,8 @@ pub struct StoreOptions {
     /// Writes are refused while the data directory's file system has less free space.
     pub disk_free_min_bytes: u64,
     pub clock: Clock,
+    /// Cluster mode: the secret every node derives its store secrets from.
+    pub cluster_secret: Option<replica::ClusterSecret>,
 }
 
 impl std::fmt::Debug for StoreOptions {
@@ -105,6 +108,7 @@ impl StoreOptions {
             topics_per_profile_max: l.topics_per_profile_max,
             disk_free_min_bytes: l.disk_free_min_bytes,
             clock,
+            cluster_secret: None,
         }
     }
 }
@@ -158,6 +162,13 @@ pub enum StorageError {
     Deactivated(String),
     #[error("invalid `occurred_at`: a confirmation cannot happen before the opt-in request it confirms")]
     ConfirmedBeforeRequest,
+    /// Cluster mode: an entry out of order, or applied already (never shown to clients:
+    /// the applier starts again from the stored position).
+    #[error("replicated log: {0}")]
+    Replica(String),
+    /// Cluster mode: the replicated log cannot take writes now (no quorum, not reachable).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{what}: {source}")]
     Io { what: String, source: std::io::Error },
     /// Writes are refused until the disk has room again (see [`health`]).
@@ -179,6 +190,9 @@ struct Shared {
     token_key: TokenKey,
     clock: Clock,
     health: health::Health,
+    /// The revision of the last committed change: the writer's, and in cluster mode also
+    /// the admin entries' (both bump it only while applying the log in order).
+    revision_tx: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -237,6 +251,10 @@ struct Inner {
     /// Told of every API key change, so open streams re-check their key.
     keys_changed: watch::Sender<()>,
     link_keys: ArcSwap<link::LinkKeys>,
+    /// Cluster mode: the replicated log every write goes through (see [`replica`]).
+    log: std::sync::OnceLock<Arc<dyn replica::Log>>,
+    /// Cluster mode: still applying what the log held when this node started.
+    catching_up: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Inner {
@@ -322,10 +340,16 @@ impl Store {
 
     /// Records one consent change; answers once it is durable and visible.
     pub async fn set_consent(&self, change: ConsentChange) -> Result<ChangeResult, StorageError> {
+        if let Some(log) = self.log() {
+            return self.submit_change(log.as_ref(), replica::Op::Consent(change)).await;
+        }
         self.submit(|tx| writer::Job::Consent(Box::new(change), tx)).await
     }
 
     pub async fn set_suppression(&self, change: SuppressionChange) -> Result<SuppressionResult, StorageError> {
+        if let Some(log) = self.log() {
+            return self.submit_suppression(log.as_ref(), change).await;
+        }
         self.submit(|tx| writer::Job::Suppression(Box::new(change), tx)).await
     }
 
@@ -334,6 +358,9 @@ impl Store {
     pub async fn confirm(&self, confirmation: Confirmation) -> Result<ChangeResult, StorageError> {
         let now = self.now_us().div_euclid(1_000_000);
         let claims = self.shared().token_key.verify(&confirmation.token, now)?;
+        if let Some(log) = self.log() {
+            return self.submit_change(log.as_ref(), replica::Op::Confirm(confirmation, claims)).await;
+        }
         self.submit(|tx| writer::Job::Confirm(Box::new((confirmation, claims)), tx)).await
     }
 

@@ -5,7 +5,7 @@ use crate::decision::{Channel, DoubleOptInMode, Status, Subject, SuppressionKind
 pub use super::view::{Proof, Record};
 
 /// Where a change came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Source {
     PreferenceCenter,
     Form,
@@ -19,7 +19,7 @@ pub enum Source {
 }
 
 /// Where a contact point lives: profile, channel and normalized value.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ContactRef {
     pub profile_id: String,
     pub channel: Channel,
@@ -27,14 +27,14 @@ pub struct ContactRef {
 }
 
 /// Retry safety: a hash of (actor, key) and a hash of the request's content.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Idempotency {
     pub key_hash: [u8; 32],
     pub content_hash: [u8; 32],
 }
 
 /// One consent change, validated and resolved by the caller.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConsentChange {
     pub contact: ContactRef,
     pub purpose_id: String,
@@ -75,7 +75,7 @@ pub struct ChangeResult {
 }
 
 /// Adds (`add`) or lifts one kind of suppression.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SuppressionChange {
     pub contact: ContactRef,
     pub kind: SuppressionKind,
@@ -96,7 +96,7 @@ pub struct SuppressionResult {
 }
 
 /// A double opt-in confirmation: the token and the confirming click's evidence.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Confirmation {
     pub token: String,
     pub ip_address: String,

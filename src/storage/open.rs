@@ -122,6 +122,16 @@ impl Store {
                 let t = db.get_cf(meta, META_TOKEN_KEY)?.ok_or_else(|| refuse("token key is missing".to_owned()))?;
                 let c = <[u8; 16]>::try_from(c.as_slice()).map_err(|_| refuse("contact key is damaged".to_owned()))?;
                 let t = <[u8; 32]>::try_from(t.as_slice()).map_err(|_| refuse("token key is damaged".to_owned()))?;
+                if let Some(cluster) = &options.cluster_secret
+                    && (cluster.contact_key() != c || cluster.token_key() != t)
+                {
+                    return Err(refuse(
+                        "its secrets are not the cluster's: it was made standalone or with another cluster \
+                         secret (start it with the secret it was made with, or give the node an empty \
+                         directory)"
+                            .to_owned(),
+                    ));
+                }
                 (c, t)
             }
             Some(other) => {
@@ -135,11 +145,19 @@ impl Store {
                 )));
             }
             None => {
-                let mut rng = rand::rng();
-                let mut c = [0u8; 16];
-                let mut t = [0u8; 32];
-                rng.fill_bytes(&mut c);
-                rng.fill_bytes(&mut t);
+                let (c, t) = match &options.cluster_secret {
+                    // Every node of a cluster derives the same secrets: the same contact keys,
+                    // hash chains and confirmation tokens on every replica.
+                    Some(cluster) => (cluster.contact_key(), cluster.token_key()),
+                    None => {
+                        let mut rng = rand::rng();
+                        let mut c = [0u8; 16];
+                        let mut t = [0u8; 32];
+                        rng.fill_bytes(&mut c);
+                        rng.fill_bytes(&mut t);
+                        (c, t)
+                    }
+                };
                 let mut batch = rocksdb::WriteBatch::default();
                 batch.put_cf(meta, META_CONTACT_KEY, c);
                 batch.put_cf(meta, META_TOKEN_KEY, t);
@@ -179,7 +197,8 @@ impl Store {
         }
 
         let (catalog, api_keys) = load_config(&db).map_err(|d| refuse(d.0))?;
-        let link_keys = load_link_keys(&db).map_err(|d| refuse(d.0))?;
+        let first_link_key = options.cluster_secret.as_ref().map(|c| LinkKey { id: 1, secret: c.link_key() });
+        let link_keys = load_link_keys(&db, first_link_key).map_err(|d| refuse(d.0))?;
         let index = load_index(&db).map_err(|d| refuse(d.0))?;
         let contacts = index.len();
         // Checked and loaded: record the revision, and drop the pre-open links.
@@ -199,15 +218,16 @@ impl Store {
             token_key: TokenKey { id: 1, secret: token_secret },
             clock: options.clock.clone(),
             health: health::Health::new(options.disk_free_min_bytes),
+            revision_tx: watch::Sender::new(revision),
         });
         shared.health.check_space(path);
         let (tx, rx) = mpsc::channel(options.write_queue_max.max(1));
-        let (rev_tx, rev_rx) = watch::channel(revision);
+        let rev_rx = shared.revision_tx.subscribe();
         let writer_shared = Arc::clone(&shared);
         let group_max = options.write_group_max.max(1);
         let handle = std::thread::Builder::new()
             .name("consentd-writer".to_owned())
-            .spawn(move || writer::run(&writer_shared, rx, &rev_tx, ack, revision, group_max))
+            .spawn(move || writer::run(&writer_shared, rx, ack, group_max))
             .map_err(|e| corrupt(format!("cannot start the writer thread: {e}")))?;
         let store = Store {
             inner: Arc::new(Inner {
@@ -220,6 +240,8 @@ impl Store {
                 quotas: (options.purposes_per_profile_max, options.topics_per_profile_max),
                 keys_changed: watch::Sender::new(()),
                 link_keys: ArcSwap::from_pointee(link_keys),
+                log: std::sync::OnceLock::new(),
+                catching_up: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         let stats = OpenStats { contacts, revision, load_ms: started.elapsed().as_millis() };
@@ -275,8 +297,8 @@ fn load_index(db: &DB) -> Result<HotIndex, Damage> {
 }
 
 /// Every link key of the store; a store without one (new, or made before links existed)
-/// gets its first.
-fn load_link_keys(db: &DB) -> Result<LinkKeys, Damage> {
+/// gets its first (`first`, derived from the cluster secret, or a new random one).
+fn load_link_keys(db: &DB, first: Option<LinkKey>) -> Result<LinkKeys, Damage> {
     let meta = db.cf_handle(CF_META).ok_or("column family `meta` is missing")?;
     let mut keys = Vec::new();
     for item in db.prefix_iterator_cf(meta, META_LINK_KEY_PREFIX) {
@@ -288,7 +310,7 @@ fn load_link_keys(db: &DB) -> Result<LinkKeys, Damage> {
         keys.push(LinkKey { id, secret });
     }
     if keys.is_empty() {
-        let key = new_link_key(1);
+        let key = first.unwrap_or_else(|| new_link_key(1));
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         db.put_cf_opt(meta, link_key_name(1), key.secret, &wo)

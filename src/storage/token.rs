@@ -16,7 +16,7 @@ const CLAIMS_LEN: usize = 1 + 1 + 16 + 2 + 2 + 16 + 8;
 pub const TOKEN_CHARS_MAX: usize = 256;
 
 /// What a token says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TokenClaims {
     pub contact: ContactKey,
     pub subject: Subject,

@@ -10,7 +10,7 @@ use super::model::{ChangeOutcome, EventKind, Source};
 use crate::decision::{Channel, Status, SuppressionKind};
 
 /// Evidence of how a change was given: the click or form and the notice the person saw.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Proof {
     pub ip_address: String,
     pub user_agent: String,
@@ -85,7 +85,7 @@ pub struct Event {
 }
 
 /// What an API key may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Scope {
     Check,
     Write,
@@ -103,7 +103,7 @@ impl Scope {
 }
 
 /// An API key as stored: the secret only as its SHA-256.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ApiKey {
     pub key_id: String,
     pub description: String,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use prost::Message;
 use rand::Rng;
 use rocksdb::{WriteBatch, WriteOptions};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
 use super::apply::{self, ConfirmRefusal};
 use super::codec::{
@@ -22,6 +22,7 @@ use super::history::{GENESIS_HASH, chain_hash};
 use super::model::{
     ChangeOutcome, ChangeResult, Confirmation, ConsentChange, ContactRef, SuppressionChange, SuppressionResult,
 };
+use super::replica::{Op, OpResult};
 use super::token::{TokenClaims, TokenError};
 use super::view::{self, Record};
 use super::{Shared, StorageError};
@@ -32,21 +33,26 @@ pub(super) enum Job {
     Consent(Box<ConsentChange>, Reply<ChangeResult>),
     Suppression(Box<SuppressionChange>, Reply<SuppressionResult>),
     Confirm(Box<(Confirmation, TokenClaims)>, Reply<ChangeResult>),
+    /// Cluster mode: entry `seq` of the replicated log.
+    Replicated(Box<Replicated>, Reply<OpResult>),
+}
+
+/// A log entry's change with the time and token id its receiving node stamped on it.
+pub(super) struct Replicated {
+    pub seq: u64,
+    pub at_us: i64,
+    pub token_id: [u8; 16],
+    pub op: Op,
 }
 
 enum Pending {
     Change(Reply<ChangeResult>, Result<ChangeResult, StorageError>),
     Suppression(Reply<SuppressionResult>, Result<SuppressionResult, StorageError>),
+    Replicated(Reply<OpResult>, Result<OpResult, StorageError>),
 }
 
-pub(super) fn run(
-    shared: &Arc<Shared>,
-    mut rx: mpsc::Receiver<Job>,
-    revision_tx: &watch::Sender<u64>,
-    ack: AckFile,
-    mut revision: u64,
-    group_max: usize,
-) {
+pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, ack: AckFile, group_max: usize) {
+    let revision_tx = &shared.revision_tx;
     // Answers go out from a second thread once the marker covers their revision, so the
     // next group's WAL sync overlaps this group's marker sync (see `acknowledge`).
     let (answers, answers_rx) = std::sync::mpsc::channel::<(u64, Vec<Pending>)>();
@@ -70,11 +76,12 @@ pub(super) fn run(
             }
             continue;
         }
+        // Read at every group: in cluster mode admin entries move it between groups.
+        let revision = *revision_tx.borrow();
         let mut group = Group::new(shared, revision);
         let pending: Vec<Pending> = jobs.drain(..).map(|job| group.apply(job)).collect();
         match group.commit().map_err(|e| classify(shared, e)) {
             Ok(next) => {
-                revision = next;
                 // Durable in the WAL and visible to decisions: readers may see it now;
                 // writers hear back once the marker covers it.
                 revision_tx.send_replace(next);
@@ -145,6 +152,7 @@ impl Job {
         match self {
             Job::Consent(_, tx) | Job::Confirm(_, tx) => drop(tx.send(Err(err()))),
             Job::Suppression(_, tx) => drop(tx.send(Err(err()))),
+            Job::Replicated(_, tx) => drop(tx.send(Err(err()))),
         }
     }
 }
@@ -168,6 +176,8 @@ fn duplicate(e: &StorageError) -> StorageError {
         StorageError::Limit(m) => StorageError::Limit(m.clone()),
         StorageError::Deactivated(m) => StorageError::Deactivated(m.clone()),
         StorageError::ConfirmedBeforeRequest => StorageError::ConfirmedBeforeRequest,
+        StorageError::Replica(m) => StorageError::Replica(m.clone()),
+        StorageError::Unavailable(m) => StorageError::Unavailable(m.clone()),
     }
 }
 
@@ -177,6 +187,7 @@ impl Pending {
         match self {
             Pending::Change(tx, r) => drop(tx.send(r)),
             Pending::Suppression(tx, r) => drop(tx.send(r)),
+            Pending::Replicated(tx, r) => drop(tx.send(r)),
         }
     }
 
@@ -184,6 +195,7 @@ impl Pending {
         match self {
             Pending::Change(tx, _) => drop(tx.send(Err(duplicate(e)))),
             Pending::Suppression(tx, _) => drop(tx.send(Err(duplicate(e)))),
+            Pending::Replicated(tx, _) => drop(tx.send(Err(duplicate(e)))),
         }
     }
 }
@@ -198,6 +210,8 @@ struct Group<'a> {
     touched: HashSet<ContactKey>,
     idem: HashMap<[u8; 32], StoredIdem>,
     batch: SortedBatch,
+    /// Cluster mode: the token id the entry being applied brought.
+    token_id: Option<[u8; 16]>,
 }
 
 /// The writes of one group, handed to RocksDB in (column family, key) order. In arrival
@@ -251,6 +265,7 @@ impl<'a> Group<'a> {
             touched: HashSet::new(),
             idem: HashMap::new(),
             batch: SortedBatch::default(),
+            token_id: None,
         }
     }
 
@@ -269,7 +284,42 @@ impl<'a> Group<'a> {
                 let r = self.confirm(&confirmation, &claims);
                 Pending::Change(tx, r)
             }
+            Job::Replicated(job, tx) => {
+                let r = self.replicated(*job);
+                Pending::Replicated(tx, r)
+            }
         }
+    }
+
+    /// Applies log entry `seq`, only right after entry `seq - 1`: the entry's revision is
+    /// its position, whatever the outcome, and a deterministic refusal is its outcome on
+    /// every node. Anything else leaves the position where it was; the entries after it then
+    /// refuse, and the applier starts again from the stored position.
+    fn replicated(&mut self, job: Replicated) -> Result<OpResult, StorageError> {
+        let Replicated { seq, at_us, token_id, op } = job;
+        let at = self.next_revision;
+        if seq <= at {
+            return Err(StorageError::Replica(format!("entry {seq} is applied already (at {at})")));
+        }
+        if seq != at + 1 {
+            return Err(StorageError::Replica(format!("entry {seq} does not follow the applied entry {at}")));
+        }
+        self.now_us = at_us;
+        self.token_id = Some(token_id);
+        let r = match op {
+            Op::Consent(c) => self.consent(&c).map(OpResult::Change),
+            Op::Suppression(c) => self.suppression(&c).map(OpResult::Suppression),
+            Op::Confirm(c, claims) => self.confirm(&c, &claims).map(OpResult::Change),
+            Op::Profile { .. } | Op::Purpose { .. } | Op::Topic { .. } | Op::ApiKey(_) => {
+                Err(StorageError::Replica("an admin entry reached the writer".to_owned()))
+            }
+        };
+        self.token_id = None;
+        match &r {
+            Err(e) if !e.is_deterministic() => {}
+            _ => self.next_revision = seq,
+        }
+        r
     }
 
     /// The contact's state as of this group: overlay first, then the store, else new.
@@ -354,8 +404,11 @@ impl<'a> Group<'a> {
         let c = &change.contact;
         let key = self.shared.keyed.key(&c.profile_id, c.channel, &c.contact_point);
         let revision = self.next_revision + 1;
-        let mut token_id = [0u8; 16];
-        rand::rng().fill_bytes(&mut token_id);
+        let token_id = self.token_id.unwrap_or_else(|| {
+            let mut id = [0u8; 16];
+            rand::rng().fill_bytes(&mut id);
+            id
+        });
         let now_us = self.now_us;
         let contact = self.load(key, Some(c))?.ok_or(StorageError::Closed)?;
         let applied = apply::apply_consent(contact, change, revision, now_us, token_id);

@@ -7,6 +7,7 @@ mod abuse;
 mod admin_auth;
 mod browser;
 mod cli;
+mod cluster;
 mod consent;
 mod crash;
 mod damage;

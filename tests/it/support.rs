@@ -33,6 +33,7 @@ pub fn test_config(dir: &Path, addr: SocketAddr) -> Config {
         tls: None,
         log_format: LogFormat::Text,
         otlp: None,
+        cluster: None,
         limits: Limits::DEFAULT,
     }
 }

@@ -146,6 +146,7 @@ async fn a_public_address_needs_tls_or_insecure() {
             created_at: 0,
             expires_at: None,
         })
+        .await
         .expect("key");
     let r = consentd::server::run_with_store(config, store, listener, None, std::future::ready(())).await;
     assert!(matches!(r, Err(consentd::server::ServerError::Plaintext(_))), "{r:?}");

