@@ -238,6 +238,13 @@ pub struct Args {
     /// File with the cluster secret, the same on every node (e.g. `openssl rand -hex 32`).
     #[arg(long, env = "CONSENTD_CLUSTER_SECRET_FILE")]
     pub cluster_secret_file: Option<PathBuf>,
+    /// Cluster mode: take a snapshot when the stored one is older than this; 0: never
+    /// [default: 3600].
+    #[arg(long, env = "CONSENTD_SNAPSHOT_INTERVAL_SECS")]
+    pub snapshot_interval_secs: Option<u64>,
+    /// Cluster mode: log entries kept below the newest snapshot when trimming [default: 1000000].
+    #[arg(long, env = "CONSENTD_LOG_RETAIN_ENTRIES")]
+    pub log_retain_entries: Option<u64>,
     #[arg(long, env = "CONSENTD_MESSAGE_BYTES_MAX")]
     pub message_bytes_max: Option<usize>,
     #[arg(long, env = "CONSENTD_CHECK_BATCH_ITEMS_MAX")]
@@ -288,6 +295,8 @@ struct FileConfig {
     cluster_replicas: Option<usize>,
     node_id: Option<String>,
     cluster_secret_file: Option<PathBuf>,
+    snapshot_interval_secs: Option<u64>,
+    log_retain_entries: Option<u64>,
     message_bytes_max: Option<usize>,
     check_batch_items_max: Option<usize>,
     set_batch_items_max: Option<usize>,
@@ -457,7 +466,18 @@ impl Config {
                     let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
                     format!("{}-{}", host.trim(), listen_addr.port())
                 });
-                Some(Cluster { log: crate::cluster::ClusterConfig { urls, stream, replicas, node_id }, secret_file })
+                let snapshot_interval_secs =
+                    args.snapshot_interval_secs.or(file.snapshot_interval_secs).unwrap_or(3600);
+                let retain_entries = args.log_retain_entries.or(file.log_retain_entries).unwrap_or(1_000_000);
+                let log = crate::cluster::ClusterConfig {
+                    urls,
+                    stream,
+                    replicas,
+                    node_id,
+                    snapshot_interval_secs,
+                    retain_entries,
+                };
+                Some(Cluster { log, secret_file })
             }
         };
         Ok(Config {

@@ -64,6 +64,11 @@ pub async fn run(
         options.cluster_secret = Some(secret);
     }
     let dir = config.data_dir.clone();
+    if let Some(c) = &config.cluster
+        && let Some(revision) = crate::cluster::restore_if_new(&c.log, &dir).await?
+    {
+        tracing::info!(revision, data_dir = %dir.display(), "restored the newest snapshot; replaying the log after it");
+    }
     std::fs::create_dir_all(&dir)?;
     let (store, stats) = tokio::task::spawn_blocking(move || Store::open(&dir, options))
         .await

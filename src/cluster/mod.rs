@@ -20,6 +20,8 @@ use futures_util::StreamExt;
 use rand::{Rng, RngExt};
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub mod snapshot;
+
 use crate::storage::replica::{Entry, Log, Op, OpResult, Submitted};
 use crate::storage::{Clock, StorageError, Store};
 
@@ -31,6 +33,10 @@ pub struct ClusterConfig {
     pub stream: String,
     pub replicas: usize,
     pub node_id: String,
+    /// How often a snapshot is taken (by whichever node finds the stored one older); 0: never.
+    pub snapshot_interval_secs: u64,
+    /// Log entries kept below the newest snapshot when the log is trimmed after one.
+    pub retain_entries: u64,
 }
 
 /// How long a write waits for JetStream's acknowledgement, per attempt.
@@ -50,6 +56,8 @@ pub enum ClusterError {
     Connect { urls: String, detail: String },
     #[error("cannot create or open the JetStream stream `{stream}`: {detail}")]
     Stream { stream: String, detail: String },
+    #[error("restoring the newest snapshot failed: {detail}")]
+    Snapshot { detail: String },
 }
 
 type Waiters = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<OpResult, StorageError>>>>>;
@@ -64,13 +72,40 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The running cluster side of a node: the log writes go to, and the applier task.
 #[derive(Debug)]
 pub struct Cluster {
-    applier: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        self.applier.abort();
+        for t in &self.tasks {
+            t.abort();
+        }
     }
+}
+
+async fn connect(config: &ClusterConfig) -> Result<jetstream::Context, ClusterError> {
+    let urls: Vec<String> = config.urls.split(',').map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()).collect();
+    let client = async_nats::ConnectOptions::new()
+        .name(format!("consentd {}", config.node_id))
+        .retry_on_initial_connect()
+        .connect(urls.as_slice())
+        .await
+        .map_err(|e| ClusterError::Connect { urls: config.urls.clone(), detail: e.to_string() })?;
+    let mut js = jetstream::new(client);
+    js.set_timeout(PUBLISH_TIMEOUT);
+    Ok(js)
+}
+
+/// Before the store opens: a node with an empty data directory starts from the newest
+/// snapshot, if the cluster has one. Returns the snapshot's revision.
+pub async fn restore_if_new(config: &ClusterConfig, data_dir: &std::path::Path) -> Result<Option<u64>, ClusterError> {
+    if !snapshot::is_empty_store_dir(data_dir) {
+        return Ok(None);
+    }
+    let js = connect(config).await?;
+    snapshot::restore(&js, &config.stream, config.replicas, data_dir)
+        .await
+        .map_err(|detail| ClusterError::Snapshot { detail })
 }
 
 /// The store's view of the stream (see [`Log`]).
@@ -90,15 +125,7 @@ impl Cluster {
     /// starts applying it from the store's position. `store` must have been opened with
     /// the cluster secret.
     pub async fn start(config: &ClusterConfig, store: &Store) -> Result<Cluster, ClusterError> {
-        let urls: Vec<String> = config.urls.split(',').map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()).collect();
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("consentd {}", config.node_id))
-            .retry_on_initial_connect()
-            .connect(urls.as_slice())
-            .await
-            .map_err(|e| ClusterError::Connect { urls: config.urls.clone(), detail: e.to_string() })?;
-        let mut js = jetstream::new(client);
-        js.set_timeout(PUBLISH_TIMEOUT);
+        let js = connect(config).await?;
         let subject = format!("consentd.{}.log", config.stream);
         let stream_config = stream::Config {
             name: config.stream.clone(),
@@ -130,7 +157,7 @@ impl Cluster {
         let origin = format!("{}/{:016x}", config.node_id, rand::rng().random::<u64>());
         let waiters: Waiters = Arc::default();
         let log = JetStreamLog {
-            js,
+            js: js.clone(),
             stream: stream.clone(),
             subject,
             origin: origin.clone(),
@@ -143,8 +170,19 @@ impl Cluster {
             store.set_catching_up(true);
             tracing::info!(applied = store.revision(), log = last, "catching up with the replicated log");
         }
-        let applier = tokio::spawn(apply_loop(store.clone(), stream, waiters, origin, last));
-        Ok(Cluster { applier })
+        let mut tasks = vec![tokio::spawn(apply_loop(store.clone(), stream.clone(), waiters, origin, last))];
+        if config.snapshot_interval_secs > 0 {
+            tasks.push(tokio::spawn(snapshot::schedule(
+                js,
+                stream,
+                store.clone(),
+                config.stream.clone(),
+                config.replicas,
+                Duration::from_secs(config.snapshot_interval_secs),
+                config.retain_entries,
+            )));
+        }
+        Ok(Cluster { tasks })
     }
 }
 
@@ -273,6 +311,17 @@ async fn run_consumer(
     start: u64,
     catch_up_to: u64,
 ) -> Result<(), String> {
+    let first = stream.get_info().await.map_err(|e| e.to_string())?.state.first_sequence;
+    if start < first && first > 1 {
+        let why = format!(
+            "this node applied the log up to {}, but the log now starts at {first} (trimmed after a snapshot): \
+             stop the node, empty its data directory and start it again to restore from the newest snapshot",
+            start - 1
+        );
+        tracing::error!("{why}");
+        store.health().damage(&why);
+        return Ok(());
+    }
     let consumer = stream
         .create_consumer(consumer::pull::OrderedConfig {
             deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: start },

@@ -88,23 +88,27 @@ struct Node {
     port: u16,
     dir: PathBuf,
     id: String,
+    extra: Vec<String>,
 }
 
 impl Node {
     fn start(id: &str, dir: &Path, nats: &Nats, secret: &Path) -> Node {
+        Node::start_with(id, dir, nats, secret, &[])
+    }
+
+    fn start_with(id: &str, dir: &Path, nats: &Nats, secret: &Path, extra: &[&str]) -> Node {
         let port = free_port();
-        let mut node = Node { child: None, port, dir: dir.to_owned(), id: id.to_owned() };
+        let extra = extra.iter().map(|s| (*s).to_owned()).collect();
+        let mut node = Node { child: None, port, dir: dir.to_owned(), id: id.to_owned(), extra };
         node.restart(nats, secret);
         node
     }
 
     fn restart(&mut self, nats: &Nats, secret: &Path) {
-        let secret = secret.display().to_string();
-        self.child = Some(spawn(
-            &self.dir,
-            self.port,
-            &["--cluster", &nats.urls(), "--cluster-secret-file", &secret, "--node-id", &self.id],
-        ));
+        let (urls, secret) = (nats.urls(), secret.display().to_string());
+        let mut args = vec!["--cluster", &urls, "--cluster-secret-file", &secret, "--node-id", &self.id];
+        args.extend(self.extra.iter().map(String::as_str));
+        self.child = Some(spawn(&self.dir, self.port, &args));
     }
 
     /// Waits until the node serves and has caught up with the log (health `""` SERVING).
@@ -386,5 +390,58 @@ async fn writes_survive_one_lost_nats_server_and_stop_cleanly_without_quorum() {
     for n in &s.nodes {
         let r = check_at(&mut n.decision().await, "q@example.com", 0).await;
         assert_eq!(r.decision, decision_for(status), "node {}", n.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_node_starts_from_a_snapshot_after_the_log_was_trimmed() {
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("cluster.secret");
+    std::fs::write(&secret, "0123456789abcdef0123456789abcdef-snapshots\n").unwrap();
+    // Node a snapshots every second and trims the log right below each snapshot.
+    let a = Node::start_with(
+        "a",
+        &dir.path().join("a"),
+        &nats,
+        &secret,
+        &["--snapshot-interval-secs", "1", "--log-retain-entries", "0"],
+    );
+    let b = Node::start_with("b", &dir.path().join("b"), &nats, &secret, &["--snapshot-interval-secs", "0"]);
+    a.serving().await;
+    b.serving().await;
+    seed(&mut a.admin().await, None).await;
+    let mut consent = a.consent().await;
+    let mut last = 0;
+    for i in 0..40 {
+        let c = change(&format!("snap{}@example.com", i % 7), "newsletter", "", status_for(i / 7));
+        last = set_retrying(&mut consent, c, &format!("snap-{i}"), 10).await.expect("write").revision;
+    }
+    // Wait until a snapshot is stored and the log trimmed below it.
+    let client = async_nats::connect(nats.urls().split(',').next().unwrap()).await.expect("nats");
+    let js = async_nats::jetstream::new(client);
+    let mut first = 1;
+    for _ in 0..300 {
+        first = js.get_stream("consentd").await.expect("stream").get_info().await.expect("info").state.first_sequence;
+        if first > 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(first > 1, "the log was never trimmed");
+    // A tail after the snapshot.
+    for i in 40..50 {
+        let c = change(&format!("snap{}@example.com", i % 7), "newsletter", "", status_for(i / 7));
+        last = set_retrying(&mut consent, c, &format!("snap-{i}"), 10).await.expect("write").revision;
+    }
+    // The log no longer holds the beginning: only the snapshot can bring node c up to date.
+    let c = Node::start_with("c", &dir.path().join("c"), &nats, &secret, &["--snapshot-interval-secs", "0"]);
+    c.serving().await;
+    same_digests(&[&a, &b, &c], last).await;
+    let mut d = c.decision().await;
+    for k in 0..7 {
+        let i = (43..50).find(|i| i % 7 == k).unwrap();
+        let r = check_at(&mut d, &format!("snap{k}@example.com"), last).await;
+        assert_eq!(r.decision, decision_for(status_for(i / 7)), "snap{k} on the restored node");
     }
 }
