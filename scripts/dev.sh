@@ -73,6 +73,7 @@ case "${1:-}" in
     ./scripts/fuzz.sh "${CONSENTD_FUZZ_SECONDS:-10}"
     # The load suite at a small size, so it cannot rot (figures are not asserted).
     CONSENTD_LOAD=small CONSENTD_LOAD_REPORT="$target/load-report-small.json" cargo bench --locked --bench load
+    CONSENTD_LOAD=small CONSENTD_LOAD_REPORT="$target/load-report-small.json" cargo bench --locked --bench cluster
     cargo test --release --locked
     ;;
   *)

@@ -199,7 +199,7 @@ async fn cluster_of(n: usize) -> Setup {
 }
 
 fn status_for(i: usize) -> pb::ConsentStatus {
-    if i % 2 == 0 { pb::ConsentStatus::OptedIn } else { pb::ConsentStatus::OptedOut }
+    if i.is_multiple_of(2) { pb::ConsentStatus::OptedIn } else { pb::ConsentStatus::OptedOut }
 }
 
 fn decision_for(status: pb::ConsentStatus) -> i32 {
