@@ -45,6 +45,8 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
 const PUBLISH_ATTEMPTS: u32 = 3;
 /// How long a write accepted by the log waits for this node to apply it.
 const APPLY_WAIT: Duration = Duration::from_secs(30);
+/// The applier's consumer heartbeat: a silent consumer is replaced after about two of them.
+const CONSUMER_HEARTBEAT: Duration = Duration::from_secs(1);
 /// Seconds a starting node waits for JetStream to take the stream.
 const STREAM_TRIES: u32 = 60;
 /// JetStream's de-duplication window for `Nats-Msg-Id`.
@@ -322,14 +324,29 @@ async fn run_consumer(
         store.health().damage(&why);
         return Ok(());
     }
+    // An ephemeral pull consumer without acknowledgements delivers in log order. Its short
+    // heartbeat makes a lost NATS server show as an error within seconds (the library's
+    // ordered consumer waits for two missed 15 s heartbeats), and any error starts again
+    // from the stored position.
     let consumer = stream
-        .create_consumer(consumer::pull::OrderedConfig {
+        .create_consumer(consumer::pull::Config {
             deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: start },
+            ack_policy: consumer::AckPolicy::None,
+            inactive_threshold: Duration::from_secs(30),
+            memory_storage: true,
+            num_replicas: 1,
             ..Default::default()
         })
         .await
         .map_err(|e| e.to_string())?;
-    let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(1000)
+        .heartbeat(CONSUMER_HEARTBEAT)
+        .expires(CONSUMER_HEARTBEAT * 5)
+        .messages()
+        .await
+        .map_err(|e| e.to_string())?;
     let (broken_tx, mut broken_rx) = watch::channel(None::<String>);
     let (flight_tx, flight_rx) = mpsc::channel::<InFlight>(4096);
     let answers = tokio::spawn(answer_loop(store.clone(), flight_rx, Arc::clone(waiters), broken_tx, catch_up_to));

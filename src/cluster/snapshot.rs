@@ -187,7 +187,7 @@ async fn upload(b: &object_store::ObjectStore, dir: &Path, revision: u64, now: i
     });
     let meta = object_store::ObjectMetadata {
         name: OBJECT.to_owned(),
-        description: Some(format!("consentd store at revision {revision}")),
+        description: Some(format!("consentd store at revision {revision} or later")),
         metadata: [("revision".to_owned(), revision.to_string()), ("taken_at_us".to_owned(), now.to_string())]
             .into_iter()
             .collect(),

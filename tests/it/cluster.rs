@@ -243,7 +243,7 @@ async fn check_at(decision: &mut Decision, contact: &str, min_revision: u64) -> 
         topic_id: String::new(),
         min_revision,
     });
-    req.set_timeout(Duration::from_secs(10));
+    req.set_timeout(Duration::from_secs(15));
     decision.check(req).await.expect("check").into_inner()
 }
 
