@@ -270,13 +270,16 @@ async fn replica_lag(a: &Channel, b: &Channel, recipients: Arc<Vec<String>>, sec
     });
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (bg_stop, bg_b) = (Arc::clone(&stop), b.clone());
+    // `CONSENTD_LAG_QUIET=1`: the same writes without the hot stream, to tell CPU from disk.
+    let quiet = std::env::var("CONSENTD_LAG_QUIET").is_ok_and(|v| v == "1");
     let background = tokio::spawn(async move {
-        while !bg_stop.load(std::sync::atomic::Ordering::Relaxed) {
+        while !quiet && !bg_stop.load(std::sync::atomic::Ordering::Relaxed) {
             hot_stream(&bg_b, &recipients).await;
         }
     });
     let sent: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
     let start = tokio::time::Instant::now();
+    let start_std = Instant::now();
     let total = (secs * LAG_RATE as f64) as u64;
     let mut writes = Vec::new();
     for n in 0..total {
@@ -284,8 +287,9 @@ async fn replica_lag(a: &Channel, b: &Channel, recipients: Arc<Vec<String>>, sec
         let (a, sent) = (a.clone(), Arc::clone(&sent));
         writes.push(tokio::spawn(async move {
             let contact = format!("lag{n}@example.com");
-            // Intended send time: a late sender does not hide lag (no coordinated omission).
-            let at = Instant::now();
+            // From the intended send time: a late sender does not hide lag (no coordinated
+            // omission).
+            let at = start_std + Duration::from_secs_f64(n as f64 / LAG_RATE as f64);
             let mut client = pb::consent_service_client::ConsentServiceClient::new(a);
             client
                 .set_consent(pb::SetConsentRequest {
@@ -329,7 +333,13 @@ async fn main() {
     let scale = if small { SMALL } else { FULL };
     let dir = tempfile::tempdir().expect("dir");
     let mut procs = Procs(Vec::new());
-    let urls = start_nats(dir.path(), &mut procs);
+    // `CONSENTD_NATS_DIR`: where the NATS servers keep their streams (e.g. a tmpfs, to take
+    // their fsyncs off the shared disk in an experiment).
+    let nats_dir = match std::env::var("CONSENTD_NATS_DIR") {
+        Ok(d) => tempfile::tempdir_in(d).expect("nats dir"),
+        Err(_) => tempfile::tempdir().expect("nats dir"),
+    };
+    let urls = start_nats(nats_dir.path(), &mut procs);
     let secret = dir.path().join("secret");
     std::fs::write(&secret, "bench-cluster-secret-0123456789abcdef").expect("secret");
     let secret = secret.display().to_string();
@@ -351,6 +361,24 @@ async fn main() {
     );
     println!("| scenario | result | notes |\n|---|---:|---|");
 
+    if std::env::var("CONSENTD_CLUSTER_ONLY").is_ok_and(|v| v == "lag") {
+        let (_, top) = populate(&a, scale.contacts).await;
+        reach(&b, top).await;
+        let recipients: Vec<String> = (0..scale.stream_recipients / 4)
+            .map(|i| format!("user{}@example.com", (i as u64).wrapping_mul(2_654_435_761) % (2 * scale.contacts)))
+            .collect();
+        let (lag, writes) = replica_lag(&a, &b, Arc::new(recipients), scale.lag_secs).await;
+        row(
+            "replica lag only",
+            format!("p99 {:.1} ms", lag.value_at_quantile(0.99) as f64 / 1000.0),
+            format!(
+                "p50 {:.1} ms, max {:.1} ms, {writes} writes",
+                lag.value_at_quantile(0.5) as f64 / 1000.0,
+                lag.max() as f64 / 1000.0
+            ),
+        );
+        return;
+    }
     let (import_cluster, top) = populate(&a, scale.contacts).await;
     let (import_alone, _) = populate(&s, scale.contacts).await;
     reach(&b, top).await;
