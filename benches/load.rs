@@ -189,6 +189,39 @@ async fn populate(ch: &GrpcChannel, scale: Scale) -> f64 {
     scale.contacts as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The floor any in-process engine should beat: a plain `HashMap<String, _>` of the
+/// population, looked up with each recipient as given (no normalization), one thread.
+fn naive_map_floor(scale: Scale, recipients: &[String]) -> f64 {
+    let map: std::collections::HashMap<String, Status> =
+        (0..scale.contacts).map(|i| (format!("user{i}@example.com"), status_of(i))).collect();
+    let started = Instant::now();
+    let sends = recipients.iter().filter(|r| map.get(r.as_str()).is_none_or(|s| *s == Status::OptedIn)).count();
+    std::hint::black_box(sends);
+    recipients.len() as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The storage floor for import: the same rows written straight to RocksDB (default
+/// options) as WriteBatches of 1,000 with a synced WAL, one key and a small value per row.
+fn rocksdb_floor(contacts: u64) -> f64 {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut opts = rocksdb::Options::default();
+    opts.create_if_missing(true);
+    let db = rocksdb::DB::open(&opts, dir.path()).expect("open");
+    let mut wo = rocksdb::WriteOptions::default();
+    wo.set_sync(true);
+    let started = Instant::now();
+    let mut i = 0;
+    while i < contacts {
+        let mut batch = rocksdb::WriteBatch::default();
+        for j in i..(i + 1000).min(contacts) {
+            batch.put(format!("user{j}@example.com"), [u8::from(status_of(j) == Status::OptedIn); 24]);
+        }
+        db.write_opt(batch, &wo).expect("write");
+        i += 1000;
+    }
+    contacts as f64 / started.elapsed().as_secs_f64()
+}
+
 /// The engine plus hot index on the same recipients, without gRPC: decisions per second
 /// with one thread and with two.
 fn baseline(scale: Scale, recipients: &[String]) -> (f64, f64) {
@@ -311,18 +344,35 @@ fn check_req(cp: String) -> pb::CheckRequest {
 
 /// Closed loop: `concurrency` callers each waiting for its answer before the next call.
 async fn unary_closed(ch: &GrpcChannel, scale: Scale, total: u64, concurrency: usize) -> (f64, Histogram<u64>) {
+    unary_loop(ch, scale, total, concurrency, false).await
+}
+
+/// As [`unary_closed`], calling `Check` or (`noop`) the server's `grpc.health.v1` check:
+/// a tonic unary RPC on the same server, settings and client that does no work, the floor.
+async fn unary_loop(
+    ch: &GrpcChannel,
+    scale: Scale,
+    total: u64,
+    concurrency: usize,
+    noop: bool,
+) -> (f64, Histogram<u64>) {
     let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("hist")));
     let started = Instant::now();
     let per = total / concurrency as u64;
     let mut tasks = Vec::new();
     for w in 0..concurrency as u64 {
         let mut client = pb::decision_service_client::DecisionServiceClient::new(ch.clone());
+        let mut health = tonic_health::pb::health_client::HealthClient::new(ch.clone());
         let hist = Arc::clone(&hist);
         tasks.push(tokio::spawn(async move {
             let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("hist");
             for i in 0..per {
                 let t = Instant::now();
-                client.check(check_req(recipient(w * per + i, scale.contacts))).await.expect("check");
+                if noop {
+                    health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.expect("noop");
+                } else {
+                    client.check(check_req(recipient(w * per + i, scale.contacts))).await.expect("check");
+                }
                 local.saturating_record(t.elapsed().as_micros() as u64);
             }
             hist.lock().await.add(&local).expect("merge");
@@ -416,15 +466,25 @@ async fn main() {
     println!("| scenario | result | notes |\n|---|---:|---|");
 
     let import_rate = populate(&ch, scale).await;
+    let import_floor = rocksdb_floor(scale.contacts);
     row(
         "import via BatchSetConsent (1000/request, 4 in flight)",
         format!("{import_rate:.0} rows/s"),
-        format!("{} contacts, fsync per group", scale.contacts),
+        format!(
+            "{} contacts, fsync per group; {:.2}x of the RocksDB floor ({import_floor:.0} rows/s: the rows as synced WriteBatches of 1000)",
+            scale.contacts,
+            import_rate / import_floor
+        ),
     );
 
     let recipients: Vec<String> = (0..scale.stream_recipients).map(|i| recipient(i, scale.contacts)).collect();
     let (base1, base2) = baseline(scale, &recipients);
-    row("in-process baseline, 1 thread", format!("{base1:.0} dec/s"), "engine + hot index, no gRPC".into());
+    let naive = naive_map_floor(scale, &recipients);
+    row(
+        "in-process baseline, 1 thread",
+        format!("{base1:.0} dec/s"),
+        format!("engine + hot index, no gRPC; {:.2}x of a naive HashMap<String, _> ({naive:.0}/s)", base1 / naive),
+    );
     row("in-process baseline, 2 threads", format!("{base2:.0} dec/s"), "engine + hot index, no gRPC".into());
     // The denominator of every ratio: the better of the two, so ratios are never flattered.
     let base2 = base1.max(base2);
@@ -471,12 +531,28 @@ async fn main() {
         sweep.push(json!({"batch": b, "recipients": n, "decisions_per_s": rate, "ratio_to_baseline": rate / base2}));
     }
 
+    let cpu0 = server.cpu_secs();
+    let (noop_max, noop) = unary_loop(&ch, scale, scale.unary_requests, scale.unary_concurrency, true).await;
+    let noop_cpu = (server.cpu_secs() - cpu0) / (scale.unary_requests as f64 / 1000.0);
+    row(
+        &format!("floor: no-op unary (health check), concurrency {}", scale.unary_concurrency),
+        format!("{noop_max:.0} req/s"),
+        format!(
+            "p50 {} us, p99 {} us; server {:.3} CPU-s per thousand calls",
+            noop.value_at_quantile(0.5),
+            noop.value_at_quantile(0.99),
+            noop_cpu
+        ),
+    );
+    let cpu0 = server.cpu_secs();
     let (unary_max, closed) = unary_closed(&ch, scale, scale.unary_requests, scale.unary_concurrency).await;
+    let unary_cpu = (server.cpu_secs() - cpu0) / (scale.unary_requests as f64 / 1000.0);
     row(
         &format!("unary closed loop, concurrency {}", scale.unary_concurrency),
         format!("{unary_max:.0} req/s"),
         format!(
-            "p50 {} us, p99 {} us, p999 {} us",
+            "{:.2}x of the no-op floor; p50 {} us, p99 {} us, p999 {} us; server {unary_cpu:.3} CPU-s per thousand calls",
+            unary_max / noop_max,
             closed.value_at_quantile(0.5),
             closed.value_at_quantile(0.99),
             closed.value_at_quantile(0.999)
@@ -537,6 +613,8 @@ async fn main() {
     let report = json!({
         "scale": format!("{scale:?}"),
         "import_rows_per_s": import_rate,
+        "floors": {"rocksdb_import_rows_per_s": import_floor, "naive_map_checks_per_s": naive, "noop_unary": {"requests_per_s": noop_max, "latency": percentiles(&noop), "server_cpu_s_per_thousand": noop_cpu}},
+        "unary_server_cpu_s_per_thousand": unary_cpu,
         "baseline_1_thread_decisions_per_s": base1,
         "baseline_2_threads_decisions_per_s": base2,
         "hot_stream": {"decisions_per_s": hot, "ratio_to_baseline": hot / base2, "server_cpu_s_per_million": cpu_per_m, "batch": scale.batch, "connections": scale.connections},
