@@ -143,6 +143,20 @@ impl Collector for ServerState {
             &gauge(self.store.index().len() as u64),
         )?;
         emit(&mut e, "consentd_revision", "Revision of the last committed change", &gauge(self.store.revision()))?;
+        if self.store.replicated() {
+            emit(
+                &mut e,
+                "consentd_cluster_catching_up",
+                "1 while this node applies the log's backlog it found at start",
+                &gauge(u64::from(self.store.catching_up())),
+            )?;
+            emit(
+                &mut e,
+                "consentd_cluster_apply_lag_seconds",
+                "Of the last applied log entry: from the receiving node's stamp to applied here",
+                &prometheus_client::metrics::gauge::ConstGauge::new(self.store.apply_lag_us() as f64 / 1e6),
+            )?;
+        }
         emit(&mut e, "consentd_connections_open", "Open client connections", &ConstGauge::new(c.open.load(Relaxed)))?;
         emit(
             &mut e,

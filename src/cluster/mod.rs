@@ -288,6 +288,7 @@ fn hex(bytes: &[u8]) -> String {
 /// An entry handed to the writer, waiting for its answer.
 struct InFlight {
     seq: u64,
+    at_us: i64,
     ours: Option<u64>,
     answer: crate::storage::replica::Applied,
 }
@@ -387,9 +388,10 @@ async fn run_consumer(
             }
         }
         let ours = (entry.origin == origin).then_some(entry.request);
+        let at_us = entry.at_us;
         match store.apply_entry(seq, entry).await {
             Ok(answer) => {
-                if flight_tx.send(InFlight { seq, ours, answer }).await.is_err() {
+                if flight_tx.send(InFlight { seq, at_us, ours, answer }).await.is_err() {
                     break Err("the answer task stopped".to_owned());
                 }
             }
@@ -411,8 +413,9 @@ async fn answer_loop(
     broken: watch::Sender<Option<String>>,
     catch_up_to: u64,
 ) {
-    while let Some(InFlight { seq, ours, answer }) = flight.recv().await {
+    while let Some(InFlight { seq, at_us, ours, answer }) = flight.recv().await {
         let result = answer.await.unwrap_or(Err(StorageError::Closed));
+        store.record_apply_lag(at_us);
         let unapplied = match &result {
             Err(StorageError::Replica(m)) if m.contains("applied already") => None,
             Err(e) if !e.is_deterministic() => Some(format!("entry {seq} was not applied: {e}")),

@@ -255,6 +255,9 @@ struct Inner {
     log: std::sync::OnceLock<Arc<dyn replica::Log>>,
     /// Cluster mode: still applying what the log held when this node started.
     catching_up: std::sync::atomic::AtomicBool,
+    /// Cluster mode: microseconds from the receiving node's stamp to this node's apply, of
+    /// the last entry applied.
+    apply_lag_us: std::sync::atomic::AtomicI64,
 }
 
 impl Drop for Inner {

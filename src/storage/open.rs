@@ -242,6 +242,7 @@ impl Store {
                 link_keys: ArcSwap::from_pointee(link_keys),
                 log: std::sync::OnceLock::new(),
                 catching_up: std::sync::atomic::AtomicBool::new(false),
+                apply_lag_us: std::sync::atomic::AtomicI64::new(0),
             }),
         };
         let stats = OpenStats { contacts, revision, load_ms: started.elapsed().as_millis() };

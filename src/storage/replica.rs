@@ -212,6 +212,16 @@ impl Store {
         self.inner.catching_up.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// Cluster mode: how long the last applied entry took from its stamp to here (µs).
+    pub fn apply_lag_us(&self) -> i64 {
+        self.inner.apply_lag_us.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn record_apply_lag(&self, stamped_at_us: i64) {
+        let lag = (self.clock())() - stamped_at_us;
+        self.inner.apply_lag_us.store(lag.max(0), std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn set_catching_up(&self, behind: bool) {
         self.inner.catching_up.store(behind, std::sync::atomic::Ordering::Release);
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use consentd::api::pb;
 use tonic::Code;
 
-use crate::support::{Admin, Consent, Decision, TestServer, change, connect, free_port, seed, signal, spawn};
+use crate::support::{Admin, Consent, Decision, TestServer, change, connect, free_port, seed, signal};
 
 fn nats_server() -> String {
     let bin = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned());
@@ -89,6 +89,7 @@ struct Node {
     dir: PathBuf,
     id: String,
     extra: Vec<String>,
+    metrics_port: u16,
 }
 
 impl Node {
@@ -99,16 +100,26 @@ impl Node {
     fn start_with(id: &str, dir: &Path, nats: &Nats, secret: &Path, extra: &[&str]) -> Node {
         let port = free_port();
         let extra = extra.iter().map(|s| (*s).to_owned()).collect();
-        let mut node = Node { child: None, port, dir: dir.to_owned(), id: id.to_owned(), extra };
+        let mut node =
+            Node { child: None, port, dir: dir.to_owned(), id: id.to_owned(), extra, metrics_port: free_port() };
         node.restart(nats, secret);
         node
     }
 
     fn restart(&mut self, nats: &Nats, secret: &Path) {
         let (urls, secret) = (nats.urls(), secret.display().to_string());
-        let mut args = vec!["--cluster", &urls, "--cluster-secret-file", &secret, "--node-id", &self.id];
-        args.extend(self.extra.iter().map(String::as_str));
-        self.child = Some(spawn(&self.dir, self.port, &args));
+        let metrics = format!("127.0.0.1:{}", self.metrics_port);
+        let child = Command::new(env!("CARGO_BIN_EXE_consentd"))
+            .args(["--listen-addr", &format!("127.0.0.1:{}", self.port), "--metrics-addr", &metrics, "--data-dir"])
+            .arg(&self.dir)
+            .args(["--cluster", &urls, "--cluster-secret-file", &secret, "--node-id", &self.id])
+            .args(&self.extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn consentd");
+        self.child = Some(child);
     }
 
     /// Waits until the node serves and has caught up with the log (health `""` SERVING).
@@ -124,6 +135,16 @@ impl Node {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("node {} did not report SERVING", self.id);
+    }
+
+    /// The node's Prometheus text.
+    async fn metrics(&self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", self.metrics_port)).await.expect("metrics");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.expect("send");
+        let mut body = String::new();
+        s.read_to_string(&mut body).await.expect("read");
+        body
     }
 
     fn kill9(&mut self) {
@@ -195,6 +216,12 @@ async fn cluster_of(n: usize) -> Setup {
         n.serving().await;
     }
     seed(&mut nodes[0].admin().await, None).await;
+    // Writes are validated by the node that takes them: every node must know the profile.
+    let seeded = nodes[0].digest(0).await.revision;
+    assert!(seeded >= 5, "profile, purposes and topics are log entries: {seeded}");
+    for n in &nodes {
+        n.digest(seeded).await;
+    }
     Setup { nats, nodes, dir, secret }
 }
 
@@ -234,17 +261,28 @@ async fn set_retrying(
     Err(last.expect("attempts > 0"))
 }
 
+/// A check that must see `min_revision`; retried (as a client does) while the node answers
+/// UNAVAILABLE because it has not caught up yet, e.g. while it reconnects after losing its
+/// NATS server.
 async fn check_at(decision: &mut Decision, contact: &str, min_revision: u64) -> pb::CheckResponse {
-    let mut req = tonic::Request::new(pb::CheckRequest {
-        profile_id: "acme".into(),
-        channel: pb::Channel::Email as i32,
-        contact_point: contact.into(),
-        purpose_id: "newsletter".into(),
-        topic_id: String::new(),
-        min_revision,
-    });
-    req.set_timeout(Duration::from_secs(15));
-    decision.check(req).await.expect("check").into_inner()
+    let mut last = None;
+    for _ in 0..4 {
+        let mut req = tonic::Request::new(pb::CheckRequest {
+            profile_id: "acme".into(),
+            channel: pb::Channel::Email as i32,
+            contact_point: contact.into(),
+            purpose_id: "newsletter".into(),
+            topic_id: String::new(),
+            min_revision,
+        });
+        req.set_timeout(Duration::from_secs(15));
+        match decision.check(req).await {
+            Ok(r) => return r.into_inner(),
+            Err(s) if s.code() == Code::Unavailable => last = Some(s),
+            Err(s) => panic!("check: {s:?}"),
+        }
+    }
+    panic!("check never reached revision {min_revision}: {last:?}")
 }
 
 async fn same_digests(nodes: &[&Node], revision: u64) {
@@ -260,11 +298,6 @@ async fn same_digests(nodes: &[&Node], revision: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_on_one_node_is_seen_on_another_and_a_retry_applies_once() {
     let s = cluster_of(3).await;
-    let seeded = s.nodes[0].digest(0).await.revision;
-    assert!(seeded >= 5, "profile, purposes and topics are log entries: {seeded}");
-    for n in &s.nodes {
-        n.digest(seeded).await;
-    }
     for i in 0..30 {
         let (w, r) = (&s.nodes[i % 3], &s.nodes[(i + 2) % 3]);
         let contact = format!("user{}@example.com", i % 4);
@@ -315,6 +348,15 @@ async fn a_write_on_one_node_is_seen_on_another_and_a_retry_applies_once() {
 
     let nodes: Vec<&Node> = s.nodes.iter().collect();
     same_digests(&nodes, ra.revision).await;
+    // Operators see the node caught up and how far behind its last applied entry was.
+    let text = s.nodes[2].metrics().await;
+    assert!(text.contains("consentd_cluster_catching_up 0"), "{text}");
+    let lag: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("consentd_cluster_apply_lag_seconds "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no apply lag in {text}"));
+    assert!(lag > 0.0 && lag < 60.0, "{lag}");
     let _ = &s.dir;
 }
 
