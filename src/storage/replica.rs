@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::codec::{ALL_CFS, CF_IDEM, CF_META, META_REVISION, StoredIdem};
 use super::model::{ChangeResult, Confirmation, ConsentChange, SuppressionChange, SuppressionResult};
 use super::token::TokenClaims;
-use super::view::{self, ApiKey, Record};
+use super::view::ApiKey;
 use super::{StorageError, Store, writer};
 use crate::decision::{Profile, Purpose, Topic};
 
@@ -187,7 +187,7 @@ impl Store {
             )));
         }
         match key {
-            Some(k) => self.idempotent_result(k).await?.map(OpResult::Change).ok_or_else(|| {
+            Some(k) => self.idempotent_result(k)?.map(OpResult::Change).ok_or_else(|| {
                 StorageError::Replica(format!("log entry {seq} has this idempotency key but no stored answer"))
             }),
             None => Err(StorageError::Replica(format!("log entry {seq} was taken as a duplicate"))),
@@ -300,22 +300,14 @@ impl Store {
 
     /// The answer a change with this idempotency key was given, read back from the store:
     /// for a client's retry that the log dropped as a duplicate.
-    pub async fn idempotent_result(&self, key_hash: [u8; 32]) -> Result<Option<ChangeResult>, StorageError> {
+    pub fn idempotent_result(&self, key_hash: [u8; 32]) -> Result<Option<ChangeResult>, StorageError> {
         let s = self.shared();
         let Some(bytes) = s.db.get_pinned_cf(s.cf(CF_IDEM)?, key_hash).map_err(|e| s.read_error(e))? else {
             return Ok(None);
         };
-        let bad = |e: String| s.undecodable(format!("idempotency entry undecodable: {e}"));
-        let prev = <StoredIdem as prost::Message>::decode(bytes.as_ref()).map_err(|e| bad(e.to_string()))?;
-        Ok(Some(ChangeResult {
-            outcome: view::outcome_from_stored(prev.outcome)
-                .ok_or_else(|| bad(format!("unknown outcome {}", prev.outcome)))?,
-            revision: prev.revision,
-            confirmation_token: (!prev.confirmation_token.is_empty()).then_some(prev.confirmation_token),
-            confirmation_expires_at: prev.confirmation_expires_at,
-            record: prev.record.as_ref().map(Record::try_from).transpose().map_err(|d| bad(d.0))?,
-            replayed: true,
-        }))
+        let prev = <StoredIdem as prost::Message>::decode(bytes.as_ref())
+            .map_err(|e| s.undecodable(format!("idempotency entry undecodable: {e}")))?;
+        writer::replayed(s, prev).map(Some)
     }
 
     /// A SHA-256 over every replicated key and value (all column families but `meta`, which

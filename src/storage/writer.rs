@@ -200,6 +200,20 @@ impl Pending {
     }
 }
 
+/// The answer an idempotency entry recorded, given again to a retry.
+pub(super) fn replayed(shared: &Shared, prev: StoredIdem) -> Result<ChangeResult, StorageError> {
+    let bad = |e: String| shared.undecodable(format!("idempotency entry undecodable: {e}"));
+    Ok(ChangeResult {
+        outcome: view::outcome_from_stored(prev.outcome)
+            .ok_or_else(|| bad(format!("unknown outcome {}", prev.outcome)))?,
+        revision: prev.revision,
+        confirmation_token: (!prev.confirmation_token.is_empty()).then_some(prev.confirmation_token),
+        confirmation_expires_at: prev.confirmation_expires_at,
+        record: prev.record.as_ref().map(Record::try_from).transpose().map_err(|d| bad(d.0))?,
+        replayed: true,
+    })
+}
+
 /// One group of changes, applied on an overlay of the stored state, committed at once.
 struct Group<'a> {
     shared: &'a Shared,
@@ -390,16 +404,7 @@ impl<'a> Group<'a> {
             if prev.content_hash != idem.content_hash {
                 return Err(StorageError::IdempotencyConflict);
             }
-            let bad = |e: String| self.shared.undecodable(format!("idempotency entry undecodable: {e}"));
-            return Ok(ChangeResult {
-                outcome: view::outcome_from_stored(prev.outcome)
-                    .ok_or_else(|| bad(format!("unknown outcome {}", prev.outcome)))?,
-                revision: prev.revision,
-                confirmation_token: (!prev.confirmation_token.is_empty()).then_some(prev.confirmation_token),
-                confirmation_expires_at: prev.confirmation_expires_at,
-                record: prev.record.as_ref().map(Record::try_from).transpose().map_err(|d| bad(d.0))?,
-                replayed: true,
-            });
+            return replayed(self.shared, prev);
         }
         let c = &change.contact;
         let key = self.shared.keyed.key(&c.profile_id, c.channel, &c.contact_point);

@@ -315,6 +315,8 @@ async fn a_write_on_one_node_is_seen_on_another_and_a_retry_applies_once() {
     let (ra, rb) = (ra.expect("a"), rb.expect("b"));
     assert_eq!(ra.revision, rb.revision);
     assert!(ra.replayed != rb.replayed, "exactly one of the two is the replay: {ra:?} {rb:?}");
+    // Node c may not have applied it yet: ask after a check that waits for it.
+    let _ = check_at(&mut s.nodes[2].decision().await, "retry@example.com", ra.revision).await;
     let history = s.nodes[2]
         .consent()
         .await
@@ -325,25 +327,9 @@ async fn a_write_on_one_node_is_seen_on_another_and_a_retry_applies_once() {
             page_size: 10,
             page_token: String::new(),
         })
-        .await;
-    // Node c may not have applied it yet: ask after a check that waits for it.
-    let _ = check_at(&mut s.nodes[2].decision().await, "retry@example.com", ra.revision).await;
-    let history = match history {
-        Ok(h) if !h.get_ref().events.is_empty() => h.into_inner(),
-        _ => s.nodes[2]
-            .consent()
-            .await
-            .get_history(pb::GetHistoryRequest {
-                profile_id: "acme".into(),
-                channel: pb::Channel::Email as i32,
-                contact_point: "retry@example.com".into(),
-                page_size: 10,
-                page_token: String::new(),
-            })
-            .await
-            .expect("history")
-            .into_inner(),
-    };
+        .await
+        .expect("history")
+        .into_inner();
     assert_eq!(history.events.len(), 1, "{:?}", history.events);
 
     let nodes: Vec<&Node> = s.nodes.iter().collect();
