@@ -9,7 +9,7 @@ use consentd::api::pb;
 use crate::support::*;
 
 /// Runs consentctl with `args` against `server`; returns (exit code, stdout).
-async fn ctl(server: &TestServer, args: Vec<String>) -> (i32, String) {
+pub(crate) async fn ctl(server: &TestServer, args: Vec<String>) -> (i32, String) {
     let addr = format!("http://{}", server.addr);
     tokio::task::spawn_blocking(move || {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_consentctl"))
@@ -28,11 +28,11 @@ async fn ctl(server: &TestServer, args: Vec<String>) -> (i32, String) {
     .expect("join")
 }
 
-fn s(v: &[&str]) -> Vec<String> {
+pub(crate) fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| (*x).to_owned()).collect()
 }
 
-fn p(path: &Path) -> String {
+pub(crate) fn p(path: &Path) -> String {
     path.display().to_string()
 }
 
@@ -104,7 +104,7 @@ async fn import_rejects_exactly_the_bad_lines() {
     server.stop().await;
 }
 
-async fn export_sorted(server: &TestServer, path: &Path) -> Vec<String> {
+pub(crate) async fn export_sorted(server: &TestServer, path: &Path) -> Vec<String> {
     let (code, _) = ctl(server, s(&["export", "--profile", "acme", "--out", &p(path)])).await;
     assert_eq!(code, 0);
     let mut reader = csv::Reader::from_path(path).expect("export");

@@ -15,6 +15,7 @@ mod decision;
 mod edge;
 mod edges;
 mod otlp;
+mod presets;
 mod store;
 mod support;
 mod tls;

@@ -76,19 +76,8 @@ pub(crate) enum Command {
     },
     /// Import consent rows from CSV or JSON lines (columns: see README), streamed.
     Import(ImportArgs),
-    /// Export the current state (CSV or JSON lines) or the history (JSON lines).
-    Export {
-        #[arg(long)]
-        profile: String,
-        #[arg(long, value_enum, default_value = "csv")]
-        format: Format,
-        /// Export every history event instead of the current state (JSON lines).
-        #[arg(long)]
-        history: bool,
-        /// Output file ("-": standard output).
-        #[arg(long, default_value = "-")]
-        out: String,
-    },
+    /// Export the current state (CSV or JSON lines, or a preset's layout) or the history (JSON lines).
+    Export(ExportArgs),
     /// Gate a send: stream a recipient CSV through CheckStream, split allowed and blocked.
     CheckFile(CheckFileArgs),
     /// Write a deterministic synthetic population as import CSV.
@@ -119,16 +108,64 @@ pub(crate) enum Format {
     Jsonl,
 }
 
+/// How an import reads a file's columns: the preset, the mapping file and the flags that
+/// add to it (shared by import and export).
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct MappingArgs {
+    /// The layout of the file: generic (consentd's columns), journeys (Customer Insights -
+    /// Journeys), salesforce, mailchimp or hubspot. `--explain` shows a preset's mapping.
+    #[arg(long, default_value = "generic", value_parser = preset_name)]
+    pub preset: String,
+    /// A mapping file (TOML): column renames, purposes, topics, brands, status words, times.
+    #[arg(long)]
+    pub mapping: Option<std::path::PathBuf>,
+    /// The purpose (or purpose/topic) of files without a purpose column, e.g. a Mailchimp
+    /// audience (repeatable).
+    #[arg(long = "purpose")]
+    pub purposes: Vec<String>,
+}
+
 #[derive(clap::Args, Debug)]
 pub(crate) struct ImportArgs {
     /// The input file.
-    #[arg(long)]
-    pub file: std::path::PathBuf,
+    #[arg(long, required_unless_present = "explain")]
+    pub file: Option<std::path::PathBuf>,
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
     /// Profile for rows without a profile column.
-    #[arg(long)]
+    #[arg(long, required_unless_present_any = ["explain", "dry_run"], default_value = "")]
     pub profile: String,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+    /// Rename a column: "Source Column=field" (repeatable; fields: see --explain).
+    #[arg(long = "map")]
+    pub maps: Vec<String>,
+    /// A status word and what it means: "Aangemeld=opted_in" (repeatable; opted_in,
+    /// opted_out or not_set).
+    #[arg(long = "value")]
+    pub values: Vec<String>,
+    /// The status of rows without one, for files whose status is implied: opted_in,
+    /// opted_out or suppressed:KIND.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// The zone of times written without one: UTC or an offset such as +01:00.
+    #[arg(long)]
+    pub timezone: Option<String>,
+    /// Read 01/02/2026 as 1 February (day first); default: `-` and `.` dates day first,
+    /// `/` dates month first.
+    #[arg(long, conflicts_with = "month_first")]
+    pub day_first: bool,
+    #[arg(long)]
+    pub month_first: bool,
+    /// Field delimiter: auto (from the header line), ",", ";" or "tab".
+    #[arg(long, default_value = "auto")]
+    pub delimiter: String,
+    /// Read the whole file and print what it would write, and the first rejects; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the preset's mapping and exit.
+    #[arg(long)]
+    pub explain: bool,
     /// Channel for rows whose contact column does not imply one.
     #[arg(long, value_enum, default_value = "email")]
     pub channel: ChannelArg,
@@ -143,6 +180,28 @@ pub(crate) struct ImportArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ExportArgs {
+    #[arg(long)]
+    pub profile: String,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+    /// Export every history event instead of the current state (JSON lines).
+    #[arg(long)]
+    pub history: bool,
+    /// Output file ("-": standard output). The mailchimp preset writes three files beside it.
+    #[arg(long, default_value = "-")]
+    pub out: String,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+}
+
+fn preset_name(s: &str) -> Result<String, String> {
+    consentd::bulk::Preset::from_name(s)
+        .map(|_| s.to_owned())
+        .ok_or_else(|| format!("unknown preset `{s}`: one of {}", consentd::bulk::Preset::NAMES.join(", ")))
 }
 
 #[derive(clap::Args, Debug)]

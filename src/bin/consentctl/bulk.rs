@@ -1,21 +1,23 @@
-//! consentctl's bulk commands: import, export, check-file and generate. Files are streamed:
+//! consentctl's bulk commands: import, export, check-file and generate (presets and dry
+//! runs: [`crate::presets`]). Files are streamed:
 //! memory stays flat whatever the file size, and in-flight requests are bounded.
 //! One file for the four because they share the streaming machinery (bounded in-flight
 //! batches, progress, reject and output files); each command is one function.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::time::{Duration, Instant};
 
 use consentd::api::pb;
-use consentd::bulk::{self, Columns, ImportRow, RowError, RowStatus};
+use consentd::bulk::{self, ImportRow, Importer, Mapping, Preset, RowError, RowStatus};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tokio::task::JoinSet;
 
-use crate::args::{ChannelArg, CheckFileArgs, Format, ImportArgs};
+use crate::args::{ChannelArg, CheckFileArgs, ExportArgs, Format, ImportArgs};
 use crate::client::{Clients, Failure, exit, usage};
+use crate::presets::{export_preset, mapping_of, preset_of};
 use crate::render::{enum_name, print, ts};
 
 /// A channel named in an import row.
@@ -24,7 +26,7 @@ fn channel_arg(name: &str) -> Result<i32, Failure> {
     ChannelArg::from_str(name, true).map(ChannelArg::pb).map_err(|_| usage(format!("unknown channel `{name}`")))
 }
 
-fn io_err(what: &str, e: impl std::fmt::Display) -> Failure {
+pub(crate) fn io_err(what: &str, e: impl std::fmt::Display) -> Failure {
     Failure { code: exit::FAILURE, message: format!("{what}: {e}") }
 }
 
@@ -40,7 +42,7 @@ fn progress(total_bytes: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-fn output(path: &str) -> Result<Box<dyn Write>, Failure> {
+pub(crate) fn output(path: &str) -> Result<Box<dyn Write>, Failure> {
     if path == "-" {
         Ok(Box::new(BufWriter::new(std::io::stdout())))
     } else {
@@ -160,22 +162,73 @@ async fn send_batch(c: &Clients, batch: Vec<Pending>) -> BatchOutcome {
     Ok((rejects, ok))
 }
 
-/// Reads `(line number, raw text, fields)` records from a CSV or JSONL file.
-enum Rows {
-    Csv { reader: csv::Reader<BufReader<File>>, columns: Columns },
-    Jsonl { lines: std::io::Lines<BufReader<File>>, line: u64, bytes: u64 },
+/// One record read: its line number, its raw text (for the reject file) and the rows it
+/// becomes (none for a record that states no consent, e.g. "Not set").
+pub(crate) type Record = (u64, String, Result<Vec<ImportRow>, RowError>);
+
+/// Reads records from a CSV or JSONL file through a preset.
+pub(crate) enum Rows {
+    Csv {
+        reader: csv::Reader<BufReader<File>>,
+        importer: Box<Importer>,
+    },
+    Jsonl {
+        lines: std::io::Lines<BufReader<File>>,
+        line: u64,
+        bytes: u64,
+        setup: Box<(Preset, Mapping, String, String)>,
+    },
+}
+
+/// The delimiter of a CSV file: the one of `,`, `;` and tab that the header line (outside
+/// quotes) has most of; `,` when it has none.
+fn sniff_delimiter(path: &std::path::Path) -> Result<u8, Failure> {
+    let mut head = Vec::new();
+    let file = File::open(path).map_err(|e| io_err(&path.display().to_string(), e))?;
+    file.take(64 << 10).read_to_end(&mut head).map_err(|e| io_err("reading the header", e))?;
+    let mut quoted = false;
+    let mut counts = [0usize; 3];
+    for b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..3).max_by_key(|i| (counts[*i], usize::from(*i == 0))).unwrap_or(0);
+    Ok([b',', b';', b'\t'][best])
 }
 
 impl Rows {
-    fn open(path: &std::path::Path, format: Format) -> Result<Rows, Failure> {
-        let file = File::open(path).map_err(|e| io_err(&path.display().to_string(), e))?;
-        match format {
+    pub(crate) fn open(a: &ImportArgs, mapping: Mapping) -> Result<Rows, Failure> {
+        let path = a.file.as_deref().ok_or_else(|| usage("--file is needed".into()))?;
+        let preset = preset_of(&a.mapping);
+        let file = File::open(path)
+            .map_err(|e| Failure { code: exit::NO_INPUT, message: format!("cannot read `{}`: {e}", path.display()) })?;
+        match a.format {
             Format::Csv => {
-                let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(BufReader::new(file));
+                let delimiter = match a.delimiter.as_str() {
+                    "auto" => sniff_delimiter(path)?,
+                    "tab" | "\\t" => b'\t',
+                    d if d.len() == 1 => d.as_bytes()[0],
+                    d => return Err(usage(format!("--delimiter `{d}`: auto, a single character or tab"))),
+                };
+                let mut reader =
+                    csv::ReaderBuilder::new().flexible(true).delimiter(delimiter).from_reader(BufReader::new(file));
                 let headers = reader.headers().map_err(|e| io_err("reading the header", e))?.clone();
-                Ok(Rows::Csv { columns: Columns::from_headers(headers.iter()), reader })
+                let headers: Vec<&str> = headers.iter().collect();
+                let importer = Importer::new(preset, &headers, mapping, &a.profile, &a.channel.name());
+                Ok(Rows::Csv { reader, importer: Box::new(importer) })
             }
-            Format::Jsonl => Ok(Rows::Jsonl { lines: BufReader::new(file).lines(), line: 0, bytes: 0 }),
+            Format::Jsonl => Ok(Rows::Jsonl {
+                lines: BufReader::new(file).lines(),
+                line: 0,
+                bytes: 0,
+                setup: Box::new((preset, mapping, a.profile.clone(), a.channel.name())),
+            }),
         }
     }
 
@@ -186,10 +239,10 @@ impl Rows {
         }
     }
 
-    /// The next row: `None` at the end; `Some(Err)` for a line that cannot be parsed.
-    fn next(&mut self, profile: &str, channel: &str) -> Option<(u64, String, Result<ImportRow, RowError>)> {
+    /// The next record, with the columns nothing read (JSON lines: this line's); `None` at the end.
+    pub(crate) fn next(&mut self, unmapped: &mut BTreeSet<String>) -> Option<Record> {
         match self {
-            Rows::Csv { reader, columns } => {
+            Rows::Csv { reader, importer } => {
                 let mut record = csv::StringRecord::new();
                 match reader.read_record(&mut record) {
                     Ok(false) => None,
@@ -197,7 +250,10 @@ impl Rows {
                         let line = record.position().map_or(0, |p| p.line());
                         let fields: Vec<&str> = record.iter().collect();
                         let raw = fields.join(",");
-                        Some((line, raw, columns.parse(&fields, profile, channel)))
+                        if unmapped.is_empty() {
+                            unmapped.extend(importer.unmapped());
+                        }
+                        Some((line, raw, importer.rows(&fields)))
                     }
                     Err(e) => {
                         let line = e.position().map_or(0, |p| p.line());
@@ -205,7 +261,7 @@ impl Rows {
                     }
                 }
             }
-            Rows::Jsonl { lines, line, bytes } => {
+            Rows::Jsonl { lines, line, bytes, setup } => {
                 let text = match lines.next()? {
                     Ok(t) => t,
                     Err(e) => return Some((*line + 1, String::new(), Err(RowError::Syntax(format!("text: {e}"))))),
@@ -215,7 +271,11 @@ impl Rows {
                 if text.trim().is_empty() {
                     return Some((*line, text, Err(RowError::Syntax("JSON: the line is empty".to_owned()))));
                 }
-                let parsed = consentd::bulk::parse_jsonl_line(&text, profile, channel);
+                let (preset, mapping, profile, channel) = setup.as_ref();
+                let parsed = bulk::parse_jsonl_line(&text, *preset, mapping, profile, channel).map(|(rows, cols)| {
+                    unmapped.extend(cols);
+                    rows
+                });
                 Some((*line, text, parsed))
             }
         }
@@ -223,14 +283,16 @@ impl Rows {
 }
 
 pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Failure> {
-    let size = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
-    let mut rows = Rows::open(&a.file, a.format)?;
+    let mapping = mapping_of(&a.mapping, Some(&a))?;
+    let mut rows = Rows::open(&a, mapping)?;
+    let size = a.file.as_ref().and_then(|f| std::fs::metadata(f).ok()).map_or(0, |m| m.len());
     let mut rejects =
         csv::Writer::from_writer(BufWriter::new(File::create(&a.reject_file).map_err(|e| io_err("reject file", e))?));
     rejects.write_record(["line", "reason", "row"]).map_err(|e| io_err("reject file", e))?;
     let bar = progress(size, a.quiet);
     let started = Instant::now();
-    let (mut total, mut applied, mut rejected) = (0u64, 0u64, 0u64);
+    let (mut total, mut applied, mut rejected, mut skipped) = (0u64, 0u64, 0u64, 0u64);
+    let mut unmapped = BTreeSet::new();
     let mut in_flight: JoinSet<BatchOutcome> = JoinSet::new();
     let mut batch = Vec::with_capacity(a.batch);
     let concurrency = a.concurrency.max(1);
@@ -250,12 +312,13 @@ pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Fai
         Ok(())
     };
     loop {
-        let next = rows.next(&a.profile, &a.channel.name());
+        let next = rows.next(&mut unmapped);
         let done = next.is_none();
         if let Some((line, raw, parsed)) = next {
             total += 1;
             match parsed {
-                Ok(row) => batch.push(Pending { line, raw, row }),
+                Ok(list) if list.is_empty() => skipped += 1,
+                Ok(list) => batch.extend(list.into_iter().map(|row| Pending { line, raw: raw.clone(), row })),
                 Err(why) => {
                     rejected += 1;
                     rejects
@@ -287,12 +350,18 @@ pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Fai
     rejects.flush().map_err(|e| io_err("reject file", e))?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    let summary = json!({"rows": total, "applied": applied, "rejected": rejected, "seconds": secs, "rows_per_s": total as f64 / secs.max(1e-9), "reject_file": a.reject_file.display().to_string()});
+    let summary = json!({"rows": total, "applied": applied, "rejected": rejected, "skipped": skipped,
+        "unmapped_columns": unmapped, "seconds": secs, "rows_per_s": total as f64 / secs.max(1e-9),
+        "reject_file": a.reject_file.display().to_string()});
     print(&summary, as_json);
     Ok(if rejected > 0 { exit::FINDINGS } else { exit::OK })
 }
 
-pub async fn export(c: &Clients, profile: &str, format: Format, history: bool, out: &str) -> Result<u8, Failure> {
+pub async fn export(c: &Clients, a: ExportArgs) -> Result<u8, Failure> {
+    if preset_of(&a.mapping) != Preset::Generic {
+        return export_preset(c, &a).await;
+    }
+    let (profile, format, history, out) = (a.profile.as_str(), a.format, a.history, a.out.as_str());
     let mut stream = c
         .consent()
         .export_records(pb::ExportRecordsRequest { profile_id: profile.to_owned(), include_history: history })

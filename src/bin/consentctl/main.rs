@@ -17,15 +17,18 @@ mod args;
 mod bulk;
 mod client;
 mod consent;
+mod presets;
 mod render;
 
 use args::{Cli, Command};
 use client::Failure;
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
-    // `generate` needs no server.
-    if let Command::Generate { seed, contacts, purposes, out } = &cli.command {
-        return bulk::generate(*seed, *contacts, purposes, out);
+    // `generate`, `import --explain` and `import --dry-run` need no server.
+    match &cli.command {
+        Command::Generate { seed, contacts, purposes, out } => return bulk::generate(*seed, *contacts, purposes, out),
+        Command::Import(a) if a.explain || a.dry_run => return presets::import_offline(a, cli.json),
+        _ => {}
     }
     let c = client::connect(&cli).await?;
     let j = cli.json;
@@ -43,7 +46,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Sms { profile, from, body } => consent::sms(&c, profile, from, body, j).await,
         Command::Watch { after, profile } => consent::watch(&c, after, profile).await,
         Command::Import(a) => bulk::import(&c, a, j).await,
-        Command::Export { profile, format, history, out } => bulk::export(&c, &profile, format, history, &out).await,
+        Command::Export(a) => bulk::export(&c, a).await,
         Command::CheckFile(a) => bulk::check_file(&c, a, j).await,
         Command::Generate { .. } => Ok(client::exit::OK),
     }

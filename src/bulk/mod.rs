@@ -1,7 +1,8 @@
 //! Bulk file formats of `consentctl`: import rows (CSV or JSON lines), their column names
-//! and the aliases a typical CRM export uses, idempotency keys derived from row content,
-//! and the deterministic synthetic population generator. Pure: no I/O beyond the readers
-//! and writers it is handed, no gRPC.
+//! and the aliases a typical CRM export uses, the vendor presets ([`preset`]) with the
+//! user's mapping ([`mapping`]) and the times they write ([`time`]), idempotency keys derived
+//! from row content, and the deterministic synthetic population generator. Pure: no I/O
+//! beyond the readers and writers it is handed, no gRPC.
 //!
 //! Import columns (header names; aliases in brackets):
 //!
@@ -13,12 +14,10 @@
 //! | `purpose` [`purpose_id`, `subscription`, `list`] | required |
 //! | `topic` [`topic_id`] | optional |
 //! | `status` [`consent`, `subscribed`, `opt_in`] | `opted_in`/`in`/`true`/`yes`/`subscribed`/`1`, `opted_out`/`out`/`false`/`no`/`unsubscribed`/`0`, or `suppressed` with `suppression_kind` |
-//! | `occurred_at` [`timestamp`, `updated_at`, `modified_at`, `consent_date`] | RFC 3339 or Unix seconds; default: server time |
+//! | `occurred_at` [`timestamp`, `updated_at`, `modified_at`, `consent_date`] | RFC 3339, Unix seconds or another layout of [`time`]; default: server time |
 //! | `source` | `form`, `import`, `crm_sync`, ...; default `import` |
 //! | `reason`, `expires_at`, `ip_address`, `user_agent`, `notice_id`, `notice_version`, `notice_hash` | optional |
 //! | `suppression_kind` | `hard_bounce`, `spam_complaint`, `sms_stop`, `manual` (with status `suppressed`) |
-
-use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
@@ -62,15 +61,16 @@ pub enum RowError {
     Syntax(String),
 }
 
-/// Maps a file's header names to canonical column names.
-#[derive(Clone, Debug)]
-pub struct Columns {
-    index: HashMap<&'static str, usize>,
-    /// The channel implied by the contact column's name (`email` → email, `phone` → sms).
-    implied_channel: Option<&'static str>,
-}
+pub mod mapping;
+pub mod preset;
+pub mod time;
 
-const ALIASES: &[(&str, &[&str])] = &[
+pub use mapping::Mapping;
+pub use preset::{Importer, Preset};
+
+/// consentd's own columns and the header names (lower case) that fill them; the generic
+/// preset's binding.
+pub(crate) const ALIASES: &[(&str, &[&str])] = &[
     ("contact_point", &["contact_point", "email", "phone", "mobile", "address", "token"]),
     ("channel", &["channel"]),
     ("profile", &["profile", "profile_id", "brand"]),
@@ -89,123 +89,16 @@ const ALIASES: &[(&str, &[&str])] = &[
     ("suppression_kind", &["suppression_kind"]),
 ];
 
-impl Columns {
-    pub fn from_headers<'a>(headers: impl IntoIterator<Item = &'a str>) -> Columns {
-        let mut index = HashMap::new();
-        let mut implied_channel = None;
-        for (i, h) in headers.into_iter().enumerate() {
-            let h = h.trim().to_ascii_lowercase();
-            for (canonical, names) in ALIASES {
-                if names.contains(&h.as_str()) && !index.contains_key(canonical) {
-                    index.insert(*canonical, i);
-                    if *canonical == "contact_point" {
-                        implied_channel = match h.as_str() {
-                            "email" => Some("email"),
-                            "phone" | "mobile" => Some("sms"),
-                            _ => None,
-                        };
-                    }
-                }
-            }
-        }
-        Columns { index, implied_channel }
-    }
-
-    pub fn has(&self, canonical: &str) -> bool {
-        self.index.contains_key(canonical)
-    }
-
-    fn get<'r>(&self, fields: &'r [&'r str], canonical: &'static str) -> &'r str {
-        self.index.get(canonical).and_then(|i| fields.get(*i)).map_or("", |s| s.trim())
-    }
-
-    /// Parses one row (`fields` in header order) with `profile`/`channel` defaults.
-    pub fn parse(&self, fields: &[&str], profile: &str, channel: &str) -> Result<ImportRow, RowError> {
-        let contact_point = self.get(fields, "contact_point");
-        if contact_point.is_empty() {
-            return Err(RowError::Missing("contact_point"));
-        }
-        let purpose = self.get(fields, "purpose");
-        let status_text = self.get(fields, "status");
-        let status = parse_status(status_text, self.get(fields, "suppression_kind"))?;
-        if purpose.is_empty() && !matches!(status, Some(RowStatus::Suppressed(_))) {
-            return Err(RowError::Missing("purpose"));
-        }
-        let row_channel = self.get(fields, "channel");
-        let channel = if !row_channel.is_empty() {
-            row_channel.to_ascii_lowercase()
-        } else if let Some(implied) = self.implied_channel {
-            implied.to_owned()
-        } else {
-            channel.to_owned()
-        };
-        let row_profile = self.get(fields, "profile");
-        Ok(ImportRow {
-            profile: if row_profile.is_empty() { profile.to_owned() } else { row_profile.to_owned() },
-            channel,
-            contact_point: contact_point.to_owned(),
-            purpose: purpose.to_owned(),
-            topic: self.get(fields, "topic").to_owned(),
-            status,
-            occurred_at: parse_time("occurred_at", self.get(fields, "occurred_at"))?,
-            source: match self.get(fields, "source") {
-                "" => "import".to_owned(),
-                s => s.to_ascii_lowercase(),
-            },
-            reason: self.get(fields, "reason").to_owned(),
-            expires_at: parse_time("expires_at", self.get(fields, "expires_at"))?,
-            ip_address: self.get(fields, "ip_address").to_owned(),
-            user_agent: self.get(fields, "user_agent").to_owned(),
-            notice_id: self.get(fields, "notice_id").to_owned(),
-            notice_version: self.get(fields, "notice_version").to_owned(),
-            notice_hash: self.get(fields, "notice_hash").to_owned(),
-        })
-    }
-}
-
-fn parse_status(text: &str, kind: &str) -> Result<Option<RowStatus>, RowError> {
-    let t = text.trim().to_ascii_lowercase();
-    Ok(Some(match t.as_str() {
-        "opted_in" | "in" | "true" | "yes" | "y" | "subscribed" | "1" | "opt_in" => RowStatus::OptedIn,
-        "opted_out" | "out" | "false" | "no" | "n" | "unsubscribed" | "0" | "opt_out" => RowStatus::OptedOut,
-        "suppressed" => {
-            if kind.is_empty() {
-                return Err(RowError::Missing("suppression_kind"));
-            }
-            RowStatus::Suppressed(kind.to_ascii_lowercase())
-        }
-        "" => return Err(RowError::Missing("status")),
-        _ => {
-            return Err(RowError::Bad {
-                column: "status",
-                value: text.to_owned(),
-                why: "not opted_in, opted_out or suppressed",
-            });
-        }
-    }))
-}
-
-/// RFC 3339 or Unix seconds; empty is `None`.
-fn parse_time(column: &'static str, text: &str) -> Result<Option<(i64, i32)>, RowError> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    if let Ok(secs) = text.parse::<i64>() {
-        return Ok(Some((secs, 0)));
-    }
-    let ts: prost_types::Timestamp = text.parse().map_err(|_| RowError::Bad {
-        column,
-        value: text.to_owned(),
-        why: "not RFC 3339 or Unix seconds",
-    })?;
-    Ok(Some((ts.seconds, ts.nanos)))
-}
-
-/// A stable idempotency key from a row's content: re-running an import replays the same
-/// answers instead of writing twice.
-/// One JSON Lines import row: an object whose keys are column names (any alias), whose
-/// values are strings (numbers and booleans are taken as their JSON text, null as empty).
-pub fn parse_jsonl_line(text: &str, profile: &str, channel: &str) -> Result<ImportRow, RowError> {
+/// One JSON Lines import record: an object whose keys are column names (any the preset
+/// knows), whose values are strings (numbers and booleans are taken as their JSON text, null
+/// as empty). Returns the rows and the keys nothing read.
+pub fn parse_jsonl_line(
+    text: &str,
+    preset: Preset,
+    mapping: &Mapping,
+    profile: &str,
+    channel: &str,
+) -> Result<(Vec<ImportRow>, Vec<String>), RowError> {
     let obj = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text)
         .map_err(|e| RowError::Syntax(format!("JSON object: {e}")))?;
     let values: Vec<String> = obj
@@ -216,11 +109,14 @@ pub fn parse_jsonl_line(text: &str, profile: &str, channel: &str) -> Result<Impo
             other => other.to_string(),
         })
         .collect();
-    let cols = Columns::from_headers(obj.keys().map(String::as_str));
+    let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    let importer = Importer::new(preset, &keys, mapping.clone(), profile, channel);
     let fields: Vec<&str> = values.iter().map(String::as_str).collect();
-    cols.parse(&fields, profile, channel)
+    Ok((importer.rows(&fields)?, importer.unmapped()))
 }
 
+/// A stable idempotency key from a row's content: re-running an import replays the same
+/// answers instead of writing twice.
 pub fn idempotency_key(row: &ImportRow) -> String {
     let mut h = Sha256::new();
     h.update(format!("{row:?}").as_bytes());
@@ -315,19 +211,39 @@ pub fn generate_rows(seed: u64, i: u64, mix: &Mix, purposes: &[(&str, &[&str])],
 mod tests {
     use super::*;
 
+    fn generic(headers: &[&str]) -> Importer {
+        Importer::new(Preset::Generic, headers, Mapping::default(), "acme", "push")
+    }
+
     #[test]
     fn crm_headers_map_onto_columns() {
-        let cols = Columns::from_headers(["Email", "Subscribed", "List", "Updated_At"]);
-        let row = cols
-            .parse(&["jane@example.com", "yes", "newsletter", "2026-01-01T00:00:00Z"], "acme", "push")
-            .expect("row");
+        let cols = generic(&["Email", "Subscribed", "List", "Updated_At"]);
+        let row = cols.rows(&["jane@example.com", "yes", "newsletter", "2026-01-01T00:00:00Z"]).expect("row");
         assert_eq!(
-            (row.channel.as_str(), row.status, row.occurred_at),
+            (row[0].channel.as_str(), row[0].status.clone(), row[0].occurred_at),
             ("email", Some(RowStatus::OptedIn), Some((1_767_225_600, 0)))
         );
-        let err = cols.parse(&["jane@example.com", "maybe", "newsletter", ""], "acme", "email");
+        let err = cols.rows(&["jane@example.com", "maybe", "newsletter", ""]);
         assert!(matches!(err, Err(RowError::Bad { column: "status", .. })));
-        assert_eq!(cols.parse(&["", "yes", "n", ""], "acme", "email"), Err(RowError::Missing("contact_point")));
+        assert_eq!(cols.rows(&["", "yes", "n", ""]), Err(RowError::Missing("contact_point")));
+        let sup = generic(&["contact_point", "status", "suppression_kind"]);
+        assert_eq!(
+            sup.rows(&["a@example.com", "suppressed", "manual"]).expect("row")[0].status,
+            Some(RowStatus::Suppressed("manual".into()))
+        );
+        assert_eq!(sup.rows(&["a@example.com", "suppressed", ""]), Err(RowError::Missing("suppression_kind")));
+    }
+
+    #[test]
+    fn map_flags_rename_columns_and_imply_the_status() {
+        let mut m = Mapping::default();
+        m.add_map_arg("E-mailadres=contact_point").expect("map");
+        m.add_map_arg("Nieuwsbrief=purpose").expect("map");
+        m.status = Some(RowStatus::OptedOut);
+        let imp = Importer::new(Preset::Generic, &["E-mailadres", "Nieuwsbrief", "Naam"], m, "acme", "email");
+        let row = imp.rows(&["a@example.com", "newsletter", "Ann"]).expect("row");
+        assert_eq!((row[0].purpose.as_str(), row[0].status.clone()), ("newsletter", Some(RowStatus::OptedOut)));
+        assert_eq!(imp.unmapped(), vec!["Naam".to_owned()]);
     }
 
     #[test]
@@ -337,8 +253,8 @@ mod tests {
         let b: Vec<_> = (0..100).flat_map(|i| generate_rows(7, i, &Mix::DEFAULT, purposes, 1_767_225_600)).collect();
         assert_eq!(a, b);
         assert!(a.iter().any(|r| r.contains("opted_out")) && a.iter().any(|r| r.contains(",sms,")));
-        let cols = Columns::from_headers(GENERATED_HEADER.split(','));
-        let row = cols.parse(&a[0].split(',').collect::<Vec<_>>(), "acme", "email").expect("parse");
-        assert_eq!(idempotency_key(&row), idempotency_key(&row.clone()));
+        let cols = generic(&GENERATED_HEADER.split(',').collect::<Vec<_>>());
+        let row = cols.rows(&a[0].split(',').collect::<Vec<_>>()).expect("parse");
+        assert_eq!(idempotency_key(&row[0]), idempotency_key(&row[0].clone()));
     }
 }
