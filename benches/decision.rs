@@ -75,6 +75,41 @@ fn normalization(c: &mut Criterion) {
     c.bench_function("normalize/phone_nl_national", |b| {
         b.iter(|| contact::normalize(Channel::Sms.contact_kind(), black_box("06 12345678"), Some("NL")))
     });
+    // What bulk SMS senders send: valid numbers already in E.164 (the fast path), per country
+    // and mixed, one call per number.
+    let country = |c: usize| -> Vec<String> {
+        (0..4096u64)
+            .map(|i| {
+                let n = i.wrapping_mul(2_654_435_761) % 10_000_000;
+                match c {
+                    0 => format!("+3161{n:07}"),
+                    1 => format!("+447911{:06}", n % 1_000_000),
+                    2 => format!("+1650253{:04}", n % 10_000),
+                    _ => format!("+491512{n:07}"),
+                }
+            })
+            .filter(|s| contact::normalize(Channel::Sms.contact_kind(), s, None).is_ok())
+            .take(256)
+            .collect()
+    };
+    let sets: Vec<(&str, Vec<String>)> =
+        vec![("nl", country(0)), ("gb", country(1)), ("us", country(2)), ("de", country(3))];
+    let mixed: Vec<String> = (0..256).flat_map(|i| sets.iter().map(move |(_, v)| v[i % v.len()].clone())).collect();
+    let mut group = c.benchmark_group("normalize_e164");
+    for (name, numbers) in sets.iter().map(|(n, v)| (*n, v)).chain([("mixed", &mixed)]) {
+        group.throughput(Throughput::Elements(numbers.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                numbers
+                    .iter()
+                    .filter(|s| {
+                        contact::normalize(Channel::Sms.contact_kind(), black_box(s.as_str()), Some("NL")).is_ok()
+                    })
+                    .count()
+            })
+        });
+    }
+    group.finish();
 }
 
 fn in_process_check(c: &mut Criterion) {

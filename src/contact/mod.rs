@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 use email_address::EmailAddress;
 
+mod e164;
+
 /// Longest email address accepted (RFC 5321 path limit minus the angle brackets).
 pub const EMAIL_BYTES_MAX: usize = 254;
 /// Longest raw phone input accepted before parsing.
@@ -147,6 +149,14 @@ pub fn normalize_phone(raw: &str, default_region: Option<&str>) -> Result<Normal
         None if international => None,
         None => return Err(ContactError::NoRegion),
     };
+    if let Some(e164) = e164::fast(trimmed) {
+        return Ok(Normalized(e164.to_owned()));
+    }
+    full_phone(trimmed, region)
+}
+
+/// The general parser's path of [`normalize_phone`], for any input it allows.
+fn full_phone(trimmed: &str, region: Option<phonenumber::country::Id>) -> Result<Normalized, ContactError> {
     // Without a region the library does not know the `00` prefix; rewrite it as `+`.
     let input = match (region, trimmed.strip_prefix("00")) {
         (None, Some(rest)) => format!("+{rest}"),
@@ -161,7 +171,19 @@ pub fn normalize_phone(raw: &str, default_region: Option<&str>) -> Result<Normal
 
 /// The region code, if the library knows it.
 pub fn parse_region(region: &str) -> Option<phonenumber::country::Id> {
-    phonenumber::country::Id::from_str(&region.trim().to_ascii_uppercase()).ok()
+    // Every check of a phone number asks this; a table beats the library's string match.
+    static REGIONS: std::sync::LazyLock<std::collections::HashMap<String, phonenumber::country::Id>> =
+        std::sync::LazyLock::new(|| {
+            phonenumber::metadata::DATABASE
+                .iter()
+                .filter_map(|m| Some((m.id().to_owned(), phonenumber::country::Id::from_str(m.id()).ok()?)))
+                .collect()
+        });
+    let r = region.trim();
+    if let Some(id) = REGIONS.get(r) {
+        return Some(*id);
+    }
+    phonenumber::country::Id::from_str(&r.to_ascii_uppercase()).ok()
 }
 
 /// Opaque tokens are kept as given (case matters in most token schemes), trimmed, with a

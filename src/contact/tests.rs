@@ -107,3 +107,83 @@ fn fast_email_path_takes_the_common_case() {
     assert!(simple_ascii_email("\"j d\"@example.com").is_none());
     assert!(simple_ascii_email("jörg@example.de").is_none());
 }
+
+/// Every example number of libphonenumber's metadata as E.164: (country code, national).
+fn metadata_examples() -> Vec<(u16, String)> {
+    let mut out = Vec::new();
+    for meta in phonenumber::metadata::DATABASE.iter() {
+        let d = meta.descriptors();
+        let types = [d.fixed_line(), d.mobile(), d.toll_free(), d.premium_rate(), d.voip(), d.uan(), d.pager()];
+        for desc in types.into_iter().flatten() {
+            if let Some(example) = desc.example() {
+                out.push((meta.country_code(), example.to_owned()));
+            }
+        }
+    }
+    out
+}
+
+/// What the full parser makes of `s` with no default region.
+fn full(s: &str) -> Result<Normalized, ContactError> {
+    full_phone(s, None)
+}
+
+#[test]
+fn e164_fast_path_takes_most_real_numbers_and_agrees() {
+    let examples = metadata_examples();
+    let (mut taken, mut valid) = (0, 0);
+    for (code, national) in &examples {
+        let s = format!("+{code}{national}");
+        let slow = full(&s);
+        if slow.is_ok() {
+            valid += 1;
+        }
+        if let Some(fast) = e164::fast(&s) {
+            taken += 1;
+            assert_eq!(Ok(fast), slow.as_ref().map(Normalized::as_str), "{s}");
+        }
+    }
+    eprintln!("fast path took {taken} of {valid} valid example numbers ({} examples)", examples.len());
+    // The path is worth having only if it takes nearly every valid number it is shown.
+    assert!(taken * 100 >= valid * 90, "fast path took {taken} of {valid} valid example numbers");
+    for s in ["+31612345678", "+447912345678", "+14155552671", "+4915123456789", "+390236618300"] {
+        assert_eq!(e164::fast(s), Some(s), "{s}");
+    }
+    for s in ["+3106123456789", "+31 612345678", "31612345678", "+", "+0123456789", "+999123456789"] {
+        assert_eq!(e164::fast(s), None, "{s}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(10_000))]
+    /// Metadata examples with digits changed, added or removed: whatever the fast path
+    /// accepts, the full parser accepts as the same number.
+    #[test]
+    fn e164_fast_path_agrees_with_the_parser(
+        pick in 0usize..100_000,
+        edits in proptest::collection::vec((0usize..20, 0u8..10, 0u8..3), 0..3),
+        random in "\\+[0-9]{6,18}",
+    ) {
+        let examples = EXAMPLES.get_or_init(metadata_examples);
+        let (code, national) = &examples[pick % examples.len()];
+        let mut digits: Vec<u8> = format!("{code}{national}").into_bytes();
+        for (at, digit, op) in edits {
+            let at = at % (digits.len() + 1);
+            match op {
+                0 if at < digits.len() => digits[at] = b'0' + digit,
+                1 => digits.insert(at, b'0' + digit),
+                _ if at < digits.len() => { digits.remove(at); }
+                _ => {}
+            }
+        }
+        for s in [format!("+{}", String::from_utf8(digits).unwrap_or_default()), random] {
+            if let Some(fast) = e164::fast(&s) {
+                let slow = full(&s);
+                proptest::prop_assert_eq!(Ok(fast), slow.as_ref().map(Normalized::as_str), "input {:?}", s);
+                proptest::prop_assert_eq!(normalize_phone(&s, Some("NL")).map(Normalized::into_string), Ok(s.clone()));
+            }
+        }
+    }
+}
+
+static EXAMPLES: std::sync::OnceLock<Vec<(u16, String)>> = std::sync::OnceLock::new();
