@@ -327,6 +327,84 @@ async fn stream_checks(
     (recipients.len() as f64 / started.elapsed().as_secs_f64(), sends)
 }
 
+/// The no-op stream floor: a `DecisionService` whose `CheckStream` answers every batch
+/// SEND without looking anything up, shaped like the real one (a task per stream reading
+/// batches, answers through a queue of four), served by this bench binary in a child process
+/// with the server's gRPC settings. What is left is decoding, encoding and transport.
+struct Echo;
+
+#[tonic::async_trait]
+impl pb::decision_service_server::DecisionService for Echo {
+    async fn check(
+        &self,
+        _: tonic::Request<pb::CheckRequest>,
+    ) -> Result<tonic::Response<pb::CheckResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("echo floor"))
+    }
+
+    type CheckStreamStream = tokio_stream::wrappers::ReceiverStream<Result<pb::CheckStreamResponse, tonic::Status>>;
+
+    async fn check_stream(
+        &self,
+        req: tonic::Request<tonic::Streaming<pb::CheckStreamRequest>>,
+    ) -> Result<tonic::Response<Self::CheckStreamStream>, tonic::Status> {
+        let mut inbound = req.into_inner();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            while let Ok(Some(b)) = inbound.message().await {
+                let n = b.contact_points.len();
+                let answer = pb::CheckStreamResponse {
+                    batch_id: b.batch_id,
+                    revision: 0,
+                    decisions: vec![pb::Decision::Send as i32; n],
+                    reasons: vec![pb::Reason::NotOptedOut as i32; n],
+                    suppressed: vec![],
+                    links: vec![],
+                };
+                if tx.send(Ok(answer)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(tonic::Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
+    }
+
+    async fn mint_links(
+        &self,
+        _: tonic::Request<pb::MintLinksRequest>,
+    ) -> Result<tonic::Response<pb::MintLinksResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("echo floor"))
+    }
+}
+
+/// Serves [`Echo`] on `addr` with the settings of consentd's gRPC server, until killed.
+async fn serve_echo(addr: std::net::SocketAddr) {
+    let limits = consentd::config::Limits::DEFAULT;
+    let service = pb::decision_service_server::DecisionServiceServer::new(Echo)
+        .max_decoding_message_size(limits.message_bytes_max)
+        .max_encoding_message_size(limits.message_bytes_max);
+    tonic::transport::Server::builder()
+        .max_concurrent_streams(Some(limits.streams_per_connection_max))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .tcp_nodelay(true)
+        .add_service(service)
+        .serve(addr)
+        .await
+        .expect("echo server");
+}
+
+/// The echo floor's child process (this binary with `CONSENTD_ECHO_LISTEN`).
+fn start_echo() -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
+    let child = Command::new(std::env::current_exe().expect("bench binary"))
+        .env("CONSENTD_ECHO_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn echo server");
+    Server { child, addr: format!("http://127.0.0.1:{port}"), edge: false, _dir: tempfile::tempdir().expect("dir") }
+}
+
 fn percentiles(h: &Histogram<u64>) -> Value {
     json!({"p50_us": h.value_at_quantile(0.50), "p99_us": h.value_at_quantile(0.99), "p999_us": h.value_at_quantile(0.999), "max_us": h.max()})
 }
@@ -457,6 +535,10 @@ fn row(name: &str, value: String, note: String) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    if let Ok(addr) = std::env::var("CONSENTD_ECHO_LISTEN") {
+        serve_echo(addr.parse().expect("CONSENTD_ECHO_LISTEN")).await;
+        return;
+    }
     let small = std::env::var("CONSENTD_LOAD").map(|v| v == "small").unwrap_or(false);
     let scale = if small { SMALL } else { FULL };
     let server = Server::start();
@@ -497,6 +579,24 @@ async fn main() {
         &format!("hot stream, batch {}, {} connections", scale.batch, scale.connections),
         format!("{hot:.0} dec/s"),
         format!("{:.2}x of baseline; server {cpu_per_m:.2} CPU-s per million; {sends} sends", hot / base2),
+    );
+
+    // The transport floor: the same batches over the same connections to a server that
+    // answers without deciding.
+    let echo = start_echo();
+    let _ = echo.channel().await;
+    let cpu0 = echo.cpu_secs();
+    let (echo_rate, _) = hot_stream(&echo, &recipients, scale.batch, scale.connections).await;
+    let echo_cpu_per_m = (echo.cpu_secs() - cpu0) / (scale.stream_recipients as f64 / 1e6);
+    drop(echo);
+    row(
+        "floor: no-op stream echo, same batches",
+        format!("{echo_rate:.0} dec/s"),
+        format!(
+            "hot stream is {:.2}x of it; echo server {echo_cpu_per_m:.2} CPU-s per million ({:.2}x of consentd's)",
+            hot / echo_rate,
+            echo_cpu_per_m / cpu_per_m
+        ),
     );
 
     // Link minting in the same pass: two signed, sealed tokens per SEND.
@@ -613,7 +713,7 @@ async fn main() {
     let report = json!({
         "scale": format!("{scale:?}"),
         "import_rows_per_s": import_rate,
-        "floors": {"rocksdb_import_rows_per_s": import_floor, "naive_map_checks_per_s": naive, "noop_unary": {"requests_per_s": noop_max, "latency": percentiles(&noop), "server_cpu_s_per_thousand": noop_cpu}},
+        "floors": {"rocksdb_import_rows_per_s": import_floor, "naive_map_checks_per_s": naive, "noop_unary": {"requests_per_s": noop_max, "latency": percentiles(&noop), "server_cpu_s_per_thousand": noop_cpu}, "noop_stream_echo": {"decisions_per_s": echo_rate, "server_cpu_s_per_million": echo_cpu_per_m, "hot_stream_ratio": hot / echo_rate}},
         "unary_server_cpu_s_per_thousand": unary_cpu,
         "baseline_1_thread_decisions_per_s": base1,
         "baseline_2_threads_decisions_per_s": base2,
