@@ -74,7 +74,8 @@ pub(crate) enum Command {
         from: String,
         body: String,
     },
-    /// Import consent rows from CSV or JSON lines (columns: see README), streamed.
+    /// Import consent rows from CSV or JSON lines, streamed: consentd's columns (README) or a
+    /// vendor's export layout (--preset journeys|salesforce|mailchimp|hubspot; --explain).
     Import(ImportArgs),
     /// Export the current state (CSV or JSON lines, or a preset's layout) or the history (JSON lines).
     Export(ExportArgs),
@@ -133,7 +134,7 @@ pub(crate) struct ImportArgs {
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
     /// Profile for rows without a profile column.
-    #[arg(long, required_unless_present_any = ["explain", "dry_run"], default_value = "")]
+    #[arg(long, required_unless_present_any = ["explain", "dry_run"], default_value = "", hide_default_value = true)]
     pub profile: String,
     #[command(flatten)]
     pub mapping: MappingArgs,
