@@ -1,5 +1,6 @@
-//! The end-to-end load suite: a real `consentd` process on loopback, driven by real tonic
-//! clients, with the in-process engine as the baseline measured in the same run.
+//! The end-to-end load suite: a real `consentd` process on loopback, driven by the load
+//! engine `consentctl bench` uses (`consentd::bench`, real tonic clients), with the floors
+//! and the in-process engine as the baselines measured in the same run.
 //!
 //! `cargo bench --bench load` runs the full scale; `CONSENTD_LOAD=small` a quick one (CI).
 //! Each scenario prints a table row; the whole report is written as JSON to
@@ -9,10 +10,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a load tool fails loudly on purpose")]
 
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consentd::api::pb;
+use consentd::bench::{self, Call, Key, Population, Recorder, Run, StreamShape, Target as Deployment};
 use consentd::decision::{
     Catalog, Channel, ContactState, Profile, Purpose, PurposeKind, Record, Status, Subject, Suppressions, Target, check,
 };
@@ -20,7 +21,6 @@ use consentd::decision::{
 use consentd::storage::index::{HotIndex, KeyedIndex};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
 use tonic::transport::{Channel as GrpcChannel, Endpoint};
 
 #[derive(Clone, Copy, Debug)]
@@ -56,25 +56,36 @@ const FULL: Scale = Scale {
     write_rate: 1_000,
 };
 
-fn recipient(i: u64, contacts: u64) -> String {
-    // Half the recipients are known contacts, half unknown, spread over the key space.
-    format!("user{}@example.com", i.wrapping_mul(2_654_435_761) % (2 * contacts))
+/// The suite's population: `contacts` members under profile `acme`, purpose `newsletter`;
+/// half of the recipients of a send are members.
+fn population(contacts: u64) -> Population {
+    Population {
+        profile: "acme".into(),
+        purpose: "newsletter".into(),
+        topic: String::new(),
+        size: contacts,
+        seed: 0,
+        known: 0.5,
+        given: None,
+    }
 }
 
-fn status_of(i: u64) -> Status {
-    if i.is_multiple_of(3) { Status::OptedOut } else { Status::OptedIn }
+fn status_of(k: u64) -> Status {
+    if Population::status_of(k) == pb::ConsentStatus::OptedIn { Status::OptedIn } else { Status::OptedOut }
 }
 
 struct Server {
     child: Child,
     addr: String,
+    /// The population the suite loads (the echo floor ignores it).
+    contacts: u64,
     /// Whether the HTTP edge runs (links can be minted).
     edge: bool,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
-    fn start() -> Server {
+    fn start(contacts: u64) -> Server {
         let dir = tempfile::tempdir().expect("dir");
         let port =
             std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
@@ -94,7 +105,7 @@ impl Server {
             cmd.args(["--http-addr", &format!("127.0.0.1:{http}")]);
         }
         let child = cmd.env("RUST_LOG", "warn").stdout(Stdio::null()).spawn().expect("spawn consentd");
-        Server { child, addr: format!("http://127.0.0.1:{port}"), edge, _dir: dir }
+        Server { child, addr: format!("http://127.0.0.1:{port}"), contacts, edge, _dir: dir }
     }
 
     async fn channel(&self) -> GrpcChannel {
@@ -105,6 +116,10 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("consentd did not start");
+    }
+
+    async fn target(&self) -> Deployment {
+        Deployment { channels: vec![self.channel().await], key: Key(None) }
     }
 
     /// User plus system CPU seconds the server has used so far.
@@ -125,75 +140,12 @@ impl Drop for Server {
     }
 }
 
-async fn setup(ch: &GrpcChannel) {
-    let mut admin = pb::admin_service_client::AdminServiceClient::new(ch.clone());
-    admin
-        .create_profile(pb::CreateProfileRequest {
-            profile: Some(pb::Profile { profile_id: "acme".into(), default_region: "NL".into(), ..Default::default() }),
-        })
-        .await
-        .expect("profile");
-    admin
-        .create_purpose(pb::CreatePurposeRequest {
-            purpose: Some(pb::Purpose {
-                profile_id: "acme".into(),
-                purpose_id: "newsletter".into(),
-                kind: pb::PurposeKind::Commercial as i32,
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("purpose");
-}
-
-/// Loads the population through BatchSetConsent; returns rows per second.
-async fn populate(ch: &GrpcChannel, scale: Scale) -> f64 {
-    let started = Instant::now();
-    let per_request = 1000u64;
-    let workers = 4u64;
-    let mut tasks = Vec::new();
-    for w in 0..workers {
-        let ch = ch.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut client =
-                pb::consent_service_client::ConsentServiceClient::new(ch).max_encoding_message_size(64 << 20);
-            let mut start = w * per_request;
-            while start < scale.contacts {
-                let end = (start + per_request).min(scale.contacts);
-                let requests = (start..end)
-                    .map(|i| pb::SetConsentRequest {
-                        change: Some(pb::ConsentChange {
-                            profile_id: "acme".into(),
-                            channel: pb::Channel::Email as i32,
-                            contact_point: format!("user{i}@example.com"),
-                            purpose_id: "newsletter".into(),
-                            status: if status_of(i) == Status::OptedIn {
-                                pb::ConsentStatus::OptedIn
-                            } else {
-                                pb::ConsentStatus::OptedOut
-                            } as i32,
-                            source: pb::ChangeSource::Import as i32,
-                            ..Default::default()
-                        }),
-                        idempotency_key: String::new(),
-                    })
-                    .collect();
-                client.batch_set_consent(pb::BatchSetConsentRequest { requests }).await.expect("batch set");
-                start += workers * per_request;
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("populate");
-    }
-    scale.contacts as f64 / started.elapsed().as_secs_f64()
-}
-
 /// The floor any in-process engine should beat: a plain `HashMap<String, _>` of the
 /// population, looked up with each recipient as given (no normalization), one thread.
 fn naive_map_floor(scale: Scale, recipients: &[String]) -> f64 {
+    let pop = population(scale.contacts);
     let map: std::collections::HashMap<String, Status> =
-        (0..scale.contacts).map(|i| (format!("user{i}@example.com"), status_of(i))).collect();
+        (0..scale.contacts).map(|i| (pop.member(i), status_of(i))).collect();
     let started = Instant::now();
     let sends = recipients.iter().filter(|r| map.get(r.as_str()).is_none_or(|s| *s == Status::OptedIn)).count();
     std::hint::black_box(sends);
@@ -211,10 +163,11 @@ fn rocksdb_floor(contacts: u64) -> f64 {
     wo.set_sync(true);
     let started = Instant::now();
     let mut i = 0;
+    let pop = population(contacts);
     while i < contacts {
         let mut batch = rocksdb::WriteBatch::default();
         for j in i..(i + 1000).min(contacts) {
-            batch.put(format!("user{j}@example.com"), [u8::from(status_of(j) == Status::OptedIn); 24]);
+            batch.put(pop.member(j), [u8::from(status_of(j) == Status::OptedIn); 24]);
         }
         db.write_opt(batch, &wo).expect("write");
         i += 1000;
@@ -226,8 +179,9 @@ fn rocksdb_floor(contacts: u64) -> f64 {
 /// with one thread and with two.
 fn baseline(scale: Scale, recipients: &[String]) -> (f64, f64) {
     let local = KeyedIndex::new([9; 16], HotIndex::with_capacity(scale.contacts as usize));
+    let pop = population(scale.contacts);
     for i in 0..scale.contacts {
-        let key = local.key("acme", Channel::Email, &format!("user{i}@example.com"));
+        let key = local.key("acme", Channel::Email, &pop.member(i));
         local.index().put(
             key,
             ContactState::new(
@@ -259,72 +213,23 @@ fn baseline(scale: Scale, recipients: &[String]) -> (f64, f64) {
     (one, two)
 }
 
-fn batches(recipients: &[String], batch: usize, first_id: u64, include_links: bool) -> Vec<pb::CheckStreamRequest> {
-    recipients
-        .chunks(batch)
-        .enumerate()
-        .map(|(i, chunk)| pb::CheckStreamRequest {
-            batch_id: first_id + i as u64,
-            profile_id: "acme".into(),
-            channel: pb::Channel::Email as i32,
-            purpose_id: "newsletter".into(),
-            topic_id: String::new(),
-            contact_points: chunk.to_vec(),
-            overrides: vec![],
-            min_revision: 0,
-            include_links,
-        })
-        .collect()
+/// A hot stream of the first `n` recipients of the population's send, in batches of
+/// `batch` over `connections` connections; returns (decisions/s, sends).
+async fn hot_stream(server: &Server, n: usize, batch: usize, connections: usize) -> (f64, u64) {
+    stream_checks(server, n, batch, connections, false).await
 }
 
-/// Streams `recipients` over `connections` connections; returns (decisions/s, sends).
-async fn hot_stream(server: &Server, recipients: &[String], batch: usize, connections: usize) -> (f64, u64) {
-    stream_checks(server, recipients, batch, connections, false).await
-}
-
-/// As [`hot_stream`]; with `include_links`, every SEND also gets its minted links.
-async fn stream_checks(
-    server: &Server,
-    recipients: &[String],
-    batch: usize,
-    connections: usize,
-    include_links: bool,
-) -> (f64, u64) {
-    let mut channels = Vec::new();
-    for _ in 0..connections {
-        channels.push(server.channel().await);
-    }
-    let per = recipients.len().div_ceil(connections);
-    let prepared: Vec<Vec<pb::CheckStreamRequest>> =
-        recipients.chunks(per).map(|part| batches(part, batch, 0, include_links)).collect();
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (ch, work) in channels.into_iter().zip(prepared) {
-        tasks.push(tokio::spawn(async move {
-            let mut client = pb::decision_service_client::DecisionServiceClient::new(ch)
-                .max_decoding_message_size(64 << 20)
-                .max_encoding_message_size(64 << 20);
-            let expected = work.len();
-            let mut inbound = client.check_stream(tokio_stream::iter(work)).await.expect("stream").into_inner();
-            let mut sends = 0u64;
-            let mut answers = 0;
-            while let Some(a) = inbound.message().await.expect("answer") {
-                let batch_sends = a.decisions.iter().filter(|d| **d == pb::Decision::Send as i32).count();
-                if include_links {
-                    assert_eq!(a.links.len(), batch_sends, "one set of links per SEND");
-                }
-                sends += batch_sends as u64;
-                answers += 1;
-            }
-            assert_eq!(answers, expected, "every batch answered");
-            sends
-        }));
-    }
-    let mut sends = 0;
-    for t in tasks {
-        sends += t.await.expect("stream task");
-    }
-    (recipients.len() as f64 / started.elapsed().as_secs_f64(), sends)
+/// As [`hot_stream`]; with `include_links`, every SEND also gets its minted links (the
+/// engine counts an answer without them as an error).
+async fn stream_checks(server: &Server, n: usize, batch: usize, connections: usize, include_links: bool) -> (f64, u64) {
+    let shape = StreamShape { connections, streams_per_connection: 1, batch, overrides: 0.0, include_links };
+    let batches = n.div_ceil(batch) as u64;
+    let run = Run { requests: Some(batches), duration: Duration::ZERO, warmup: Duration::ZERO };
+    let pop = population(server.contacts);
+    let o = bench::stream(&server.target().await, &pop, shape, run, Recorder::new()).await;
+    assert!(o.errors.is_empty(), "stream errors: {:?}", o.errors);
+    assert_eq!(o.ok, batches, "every batch answered");
+    (o.item_rate(), o.sends)
 }
 
 /// The no-op stream floor: a `DecisionService` whose `CheckStream` answers every batch
@@ -395,138 +300,49 @@ async fn serve_echo(addr: std::net::SocketAddr) {
 }
 
 /// The echo floor's child process (this binary with `CONSENTD_ECHO_LISTEN`).
-fn start_echo() -> Server {
+fn start_echo(contacts: u64) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
     let child = Command::new(std::env::current_exe().expect("bench binary"))
         .env("CONSENTD_ECHO_LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .spawn()
         .expect("spawn echo server");
-    Server { child, addr: format!("http://127.0.0.1:{port}"), edge: false, _dir: tempfile::tempdir().expect("dir") }
+    Server {
+        child,
+        addr: format!("http://127.0.0.1:{port}"),
+        contacts,
+        edge: false,
+        _dir: tempfile::tempdir().expect("dir"),
+    }
 }
 
 fn percentiles(h: &Histogram<u64>) -> Value {
     json!({"p50_us": h.value_at_quantile(0.50), "p99_us": h.value_at_quantile(0.99), "p999_us": h.value_at_quantile(0.999), "max_us": h.max()})
 }
 
-fn check_req(cp: String) -> pb::CheckRequest {
-    pb::CheckRequest {
-        profile_id: "acme".into(),
-        channel: pb::Channel::Email as i32,
-        contact_point: cp,
-        purpose_id: "newsletter".into(),
-        topic_id: String::new(),
-        min_revision: 0,
-    }
-}
-
 /// Closed loop: `concurrency` callers each waiting for its answer before the next call.
-async fn unary_closed(ch: &GrpcChannel, scale: Scale, total: u64, concurrency: usize) -> (f64, Histogram<u64>) {
-    unary_loop(ch, scale, total, concurrency, false).await
+async fn unary_closed(server: &Server, total: u64, concurrency: usize) -> (f64, Histogram<u64>) {
+    unary_loop(server, total, concurrency, false).await
 }
 
 /// As [`unary_closed`], calling `Check` or (`noop`) the server's `grpc.health.v1` check:
 /// a tonic unary RPC on the same server, settings and client that does no work, the floor.
-async fn unary_loop(
-    ch: &GrpcChannel,
-    scale: Scale,
-    total: u64,
-    concurrency: usize,
-    noop: bool,
-) -> (f64, Histogram<u64>) {
-    let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("hist")));
-    let started = Instant::now();
-    let per = total / concurrency as u64;
-    let mut tasks = Vec::new();
-    for w in 0..concurrency as u64 {
-        let mut client = pb::decision_service_client::DecisionServiceClient::new(ch.clone());
-        let mut health = tonic_health::pb::health_client::HealthClient::new(ch.clone());
-        let hist = Arc::clone(&hist);
-        tasks.push(tokio::spawn(async move {
-            let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("hist");
-            for i in 0..per {
-                let t = Instant::now();
-                if noop {
-                    health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.expect("noop");
-                } else {
-                    client.check(check_req(recipient(w * per + i, scale.contacts))).await.expect("check");
-                }
-                local.saturating_record(t.elapsed().as_micros() as u64);
-            }
-            hist.lock().await.add(&local).expect("merge");
-        }));
-    }
-    for t in tasks {
-        t.await.expect("unary task");
-    }
-    let rate = (per * concurrency as u64) as f64 / started.elapsed().as_secs_f64();
-    let h = hist.lock().await.clone();
-    (rate, h)
+async fn unary_loop(server: &Server, total: u64, concurrency: usize, noop: bool) -> (f64, Histogram<u64>) {
+    let call = if noop { Call::Noop } else { Call::Check };
+    let run = Run { requests: Some(total), duration: Duration::ZERO, warmup: Duration::ZERO };
+    let pop = population(server.contacts);
+    let o = bench::closed_inner(&server.target().await, &pop, call, concurrency, run, Recorder::new()).await;
+    assert!(o.errors.is_empty(), "unary errors: {:?}", o.errors);
+    (o.rate(), o.histogram)
 }
 
-/// Open loop: calls start at a fixed rate whatever the answers do; latency counts from
-/// the intended start, so a stall is charged to every call it delays (no coordinated omission).
-/// The schedule comes from a plain thread (tokio's timer has 1 ms granularity, which
-/// would add up to a millisecond of generator lateness to every call).
-async fn unary_open(ch: &GrpcChannel, scale: Scale, rate: f64, secs: f64) -> Histogram<u64> {
-    let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("hist")));
-    let total = (rate * secs) as u64;
-    let in_flight = Arc::new(tokio::sync::Semaphore::new(20_000));
-    let mut tasks = Vec::with_capacity(total as usize);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
-    let generator = std::thread::spawn(move || {
-        let start = Instant::now();
-        for i in 0..total {
-            let intended = start + Duration::from_secs_f64(i as f64 / rate);
-            let now = Instant::now();
-            if intended > now {
-                std::thread::sleep(intended - now);
-            }
-            if tx.send((i, intended)).is_err() {
-                return;
-            }
-        }
-    });
-    while let Some((i, intended)) = rx.recv().await {
-        let mut client = pb::decision_service_client::DecisionServiceClient::new(ch.clone());
-        let hist = Arc::clone(&hist);
-        let permit = Arc::clone(&in_flight).acquire_owned().await.expect("permit");
-        tasks.push(tokio::spawn(async move {
-            client.check(check_req(recipient(i, scale.contacts))).await.expect("check");
-            let us = intended.elapsed().as_micros() as u64;
-            hist.lock().await.saturating_record(us);
-            drop(permit);
-        }));
-    }
-    generator.join().expect("generator");
-    for t in tasks {
-        t.await.expect("open task");
-    }
-    hist.lock().await.clone()
-}
-
-/// Writes at a fixed rate until `stop` flips; returns the number written.
-async fn writer(ch: GrpcChannel, rate: u64, stop: Arc<std::sync::atomic::AtomicBool>) -> u64 {
-    let mut client = pb::consent_service_client::ConsentServiceClient::new(ch);
-    let start = tokio::time::Instant::now();
-    let mut n = 0u64;
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / rate as f64)).await;
-        let change = pb::ConsentChange {
-            profile_id: "acme".into(),
-            channel: pb::Channel::Email as i32,
-            contact_point: format!("writer{n}@example.com"),
-            purpose_id: "newsletter".into(),
-            status: pb::ConsentStatus::OptedIn as i32,
-            ..Default::default()
-        };
-        client
-            .set_consent(pb::SetConsentRequest { change: Some(change), idempotency_key: String::new() })
-            .await
-            .expect("write");
-        n += 1;
-    }
-    n
+/// Open loop at `rate` for `secs` (latency from each call's intended start).
+async fn unary_open(server: &Server, rate: f64, secs: f64) -> Histogram<u64> {
+    let run = Run { requests: None, duration: Duration::from_secs_f64(secs), warmup: Duration::ZERO };
+    let pop = population(server.contacts);
+    let o = bench::open_loop(&server.target().await, &pop, Call::Check, rate, run, Recorder::new()).await;
+    assert!(o.errors.is_empty(), "open loop errors: {:?}", o.errors);
+    o.histogram
 }
 
 fn row(name: &str, value: String, note: String) {
@@ -541,13 +357,12 @@ async fn main() {
     }
     let small = std::env::var("CONSENTD_LOAD").map(|v| v == "small").unwrap_or(false);
     let scale = if small { SMALL } else { FULL };
-    let server = Server::start();
-    let ch = server.channel().await;
-    setup(&ch).await;
+    let server = Server::start(scale.contacts);
+    let pop = population(scale.contacts);
     println!("consentd load suite ({}), scale {scale:?}", if small { "small" } else { "full" });
     println!("| scenario | result | notes |\n|---|---:|---|");
 
-    let import_rate = populate(&ch, scale).await;
+    let import_rate = bench::setup(&server.target().await, &pop).await.expect("setup and import");
     let import_floor = rocksdb_floor(scale.contacts);
     row(
         "import via BatchSetConsent (1000/request, 4 in flight)",
@@ -559,7 +374,7 @@ async fn main() {
         ),
     );
 
-    let recipients: Vec<String> = (0..scale.stream_recipients).map(|i| recipient(i, scale.contacts)).collect();
+    let recipients: Vec<String> = (0..scale.stream_recipients).map(|i| pop.recipient(i)).collect();
     let (base1, base2) = baseline(scale, &recipients);
     let naive = naive_map_floor(scale, &recipients);
     row(
@@ -572,7 +387,7 @@ async fn main() {
     let base2 = base1.max(base2);
 
     let cpu0 = server.cpu_secs();
-    let (hot, sends) = hot_stream(&server, &recipients, scale.batch, scale.connections).await;
+    let (hot, sends) = hot_stream(&server, recipients.len(), scale.batch, scale.connections).await;
     let cpu = server.cpu_secs() - cpu0;
     let cpu_per_m = cpu / (scale.stream_recipients as f64 / 1e6);
     row(
@@ -583,10 +398,10 @@ async fn main() {
 
     // The transport floor: the same batches over the same connections to a server that
     // answers without deciding.
-    let echo = start_echo();
+    let echo = start_echo(scale.contacts);
     let _ = echo.channel().await;
     let cpu0 = echo.cpu_secs();
-    let (echo_rate, _) = hot_stream(&echo, &recipients, scale.batch, scale.connections).await;
+    let (echo_rate, _) = hot_stream(&echo, recipients.len(), scale.batch, scale.connections).await;
     let echo_cpu_per_m = (echo.cpu_secs() - cpu0) / (scale.stream_recipients as f64 / 1e6);
     drop(echo);
     row(
@@ -602,9 +417,8 @@ async fn main() {
     // Link minting in the same pass: two signed, sealed tokens per SEND.
     let links = if server.edge {
         let n = (scale.stream_recipients / 4) as usize;
-        let (plain, _) = hot_stream(&server, &recipients[..n], scale.batch, scale.connections).await;
-        let (with_links, link_sends) =
-            stream_checks(&server, &recipients[..n], scale.batch, scale.connections, true).await;
+        let (plain, _) = hot_stream(&server, n, scale.batch, scale.connections).await;
+        let (with_links, link_sends) = stream_checks(&server, n, scale.batch, scale.connections, true).await;
         let per_million_s = 1e6 / with_links - 1e6 / plain;
         row(
             "hot stream with include_links",
@@ -622,7 +436,7 @@ async fn main() {
     let mut sweep = Vec::new();
     for b in [1usize, 64, 1024, 4096, 16384] {
         let n = if b == 1 { (scale.stream_recipients / 20).min(50_000) } else { scale.stream_recipients / 2 } as usize;
-        let (rate, _) = hot_stream(&server, &recipients[..n], b, 1).await;
+        let (rate, _) = hot_stream(&server, n, b, 1).await;
         row(
             &format!("batch sweep: {b} per batch, 1 connection"),
             format!("{rate:.0} dec/s"),
@@ -632,7 +446,7 @@ async fn main() {
     }
 
     let cpu0 = server.cpu_secs();
-    let (noop_max, noop) = unary_loop(&ch, scale, scale.unary_requests, scale.unary_concurrency, true).await;
+    let (noop_max, noop) = unary_loop(&server, scale.unary_requests, scale.unary_concurrency, true).await;
     let noop_cpu = (server.cpu_secs() - cpu0) / (scale.unary_requests as f64 / 1000.0);
     row(
         &format!("floor: no-op unary (health check), concurrency {}", scale.unary_concurrency),
@@ -645,7 +459,7 @@ async fn main() {
         ),
     );
     let cpu0 = server.cpu_secs();
-    let (unary_max, closed) = unary_closed(&ch, scale, scale.unary_requests, scale.unary_concurrency).await;
+    let (unary_max, closed) = unary_closed(&server, scale.unary_requests, scale.unary_concurrency).await;
     let unary_cpu = (server.cpu_secs() - cpu0) / (scale.unary_requests as f64 / 1000.0);
     row(
         &format!("unary closed loop, concurrency {}", scale.unary_concurrency),
@@ -659,7 +473,7 @@ async fn main() {
         ),
     );
     let open_rate = unary_max / 2.0;
-    let open = unary_open(&ch, scale, open_rate, scale.open_loop_secs).await;
+    let open = unary_open(&server, open_rate, scale.open_loop_secs).await;
     row(
         &format!("unary open loop at {open_rate:.0} req/s (half max)"),
         format!("p99 {} us", open.value_at_quantile(0.99)),
@@ -671,39 +485,43 @@ async fn main() {
         ),
     );
 
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let w = tokio::spawn(writer(server.channel().await, scale.write_rate, Arc::clone(&stop)));
-    let (hot_with_writes, _) = hot_stream(&server, &recipients, scale.batch, scale.connections).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let written = w.await.expect("writer");
+    // Writes at a fixed rate (members opting in and out by turns) for as long as the pure
+    // stream took, while the same stream runs again.
+    let target = server.target().await;
+    let write_run = Run {
+        requests: None,
+        duration: Duration::from_secs_f64(scale.stream_recipients as f64 / hot),
+        warmup: Duration::ZERO,
+    };
+    let ((hot_with_writes, _), writes) = tokio::join!(
+        hot_stream(&server, recipients.len(), scale.batch, scale.connections),
+        bench::open_loop(&target, &pop, Call::Write, scale.write_rate as f64, write_run, Recorder::new()),
+    );
+    assert!(writes.errors.is_empty(), "write errors: {:?}", writes.errors);
+    let written = writes.ok;
     row(
         &format!("mixed: hot stream with {} writes/s", scale.write_rate),
         format!("{hot_with_writes:.0} dec/s"),
         format!("{:.1}% of the pure hot stream; {written} writes", 100.0 * hot_with_writes / hot),
     );
 
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let bg_stop = Arc::clone(&stop);
-    let bg_recipients = recipients.clone();
-    let stream_server_addr = server.addr.clone();
-    let background = tokio::spawn(async move {
-        let ch = Endpoint::from_shared(stream_server_addr).expect("url").connect().await.expect("connect");
-        let mut rounds = 0;
-        while !bg_stop.load(std::sync::atomic::Ordering::Relaxed) {
-            let mut client = pb::decision_service_client::DecisionServiceClient::new(ch.clone())
-                .max_decoding_message_size(64 << 20)
-                .max_encoding_message_size(64 << 20);
-            let work = batches(&bg_recipients[..bg_recipients.len() / 4], scale.batch, 0, false);
-            let mut inbound = client.check_stream(tokio_stream::iter(work)).await.expect("stream").into_inner();
-            while inbound.message().await.expect("answer").is_some() {}
-            rounds += 1;
-        }
-        rounds
+    // Unary checks while a stream keeps the server busy (a timed stream outlasting them).
+    let background = Run {
+        requests: None,
+        duration: Duration::from_secs_f64((scale.unary_requests / 4) as f64 / unary_max * 3.0 + 1.0),
+        warmup: Duration::ZERO,
+    };
+    let shape = StreamShape {
+        connections: 1,
+        streams_per_connection: 1,
+        batch: scale.batch,
+        overrides: 0.0,
+        include_links: false,
+    };
+    let (_, (_, under_load)) = tokio::join!(bench::stream(&target, &pop, shape, background, Recorder::new()), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        unary_closed(&server, scale.unary_requests / 4, 4).await
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let (_, under_load) = unary_closed(&ch, scale, scale.unary_requests / 4, 4).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = background.await;
     row(
         "mixed: unary (concurrency 4) during a hot stream",
         format!("p99 {} us", under_load.value_at_quantile(0.99)),

@@ -15,6 +15,7 @@
 //! - [`server`]: `run(config, listener, shutdown)`, the testable entry point.
 
 pub mod api;
+pub mod bench;
 pub mod bulk;
 pub mod cluster;
 pub mod config;

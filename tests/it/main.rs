@@ -5,6 +5,7 @@
 
 mod abuse;
 mod admin_auth;
+mod bench;
 mod browser;
 mod cli;
 mod cluster;

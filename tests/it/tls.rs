@@ -188,6 +188,53 @@ async fn consentctl_speaks_mutual_tls() {
 }
 
 #[tokio::test]
+async fn consentctl_bench_runs_over_tls_with_an_api_key() {
+    let files_dir = tempfile::tempdir().expect("dir");
+    let ca = Ca::new("server");
+    let files = write_server_files(files_dir.path(), &ca, None);
+    let server = TestServer::start_with(|c| c.tls = Some(files)).await;
+    let ch = tls_channel(&server, &ca, None).await.expect("TLS connect");
+    let key = pb::admin_service_client::AdminServiceClient::new(ch)
+        .create_api_key(pb::CreateApiKeyRequest {
+            description: "bench".into(),
+            scopes: [pb::ApiKeyScope::Admin, pb::ApiKeyScope::Write, pb::ApiKeyScope::Check]
+                .iter()
+                .map(|s| *s as i32)
+                .collect(),
+            profile_ids: vec![],
+            expire_time: None,
+        })
+        .await
+        .expect("key")
+        .into_inner()
+        .secret;
+    std::fs::write(files_dir.path().join("ca.pem"), ca.pem()).expect("write");
+    let (ca_file, port) = (files_dir.path().join("ca.pem"), server.addr.port());
+    let run = move |api_key: Option<String>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_consentctl"));
+        cmd.args(["--json", "--addr", &format!("https://localhost:{port}"), "--ca"]).arg(&ca_file);
+        cmd.args(["bench", "unary", "--requests", "200", "--population", "100", "--warmup", "0s", "--quiet"]);
+        match api_key {
+            Some(k) => cmd.env("CONSENTD_API_KEY", k),
+            None => cmd.env_remove("CONSENTD_API_KEY"),
+        };
+        cmd.output().expect("run consentctl")
+    };
+    let ok = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(Some(key))
+    })
+    .await
+    .expect("join");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("report");
+    assert_eq!(report["phases"][0]["operations"], 200);
+    let refused = tokio::task::spawn_blocking(move || run(None)).await.expect("join");
+    assert!(!refused.status.success(), "without the key the setup is refused");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn the_http_edge_speaks_tls_with_the_same_certificate() {
     use tokio_rustls::rustls;
     let files_dir = tempfile::tempdir().expect("dir");

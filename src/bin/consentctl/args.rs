@@ -11,9 +11,10 @@ use consentd::api::pb;
 #[derive(Parser, Debug)]
 #[command(name = "consentctl", version, about = "Command-line client of consentd")]
 pub(crate) struct Cli {
-    /// Server address.
-    #[arg(long, env = "CONSENTD_ADDR", default_value = "http://127.0.0.1:50051", global = true)]
-    pub addr: String,
+    /// Server address (`bench` takes several, repeated or comma-separated, and spreads its
+    /// load over them; other commands use the first).
+    #[arg(long, env = "CONSENTD_ADDR", default_value = "http://127.0.0.1:50051", global = true, value_delimiter = ',')]
+    pub addr: Vec<String>,
     /// API key ("<key_id>.<secret>"); not needed while the server has no keys.
     #[arg(long, env = "CONSENTD_API_KEY", global = true, hide_env_values = true)]
     pub api_key: Option<String>,
@@ -93,6 +94,9 @@ pub(crate) enum Command {
         #[arg(long, default_value = "-")]
         out: String,
     },
+    /// Load-test a deployment: hot streams, unary checks, writes, a mix; report, plot, compare.
+    #[command(subcommand)]
+    Bench(BenchCmd),
     /// Tail the change feed as JSON lines.
     Watch {
         /// Start after this revision (0: from the beginning).
@@ -583,4 +587,152 @@ fn pair<V: ValueEnum + Clone + Send + Sync + 'static>(s: &str) -> Result<(Channe
 
 fn parse_timestamp(s: &str) -> Result<prost_types::Timestamp, String> {
     s.parse().map_err(|e| format!("not an RFC 3339 time (e.g. 2027-01-31T00:00:00Z): {e}"))
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub(crate) enum BenchCmd {
+    /// CheckStream hot stream: what a bulk sender does.
+    Stream {
+        #[command(flatten)]
+        common: BenchCommon,
+        #[command(flatten)]
+        shape: StreamArgs,
+    },
+    /// Unary Check: closed loop at --concurrency, or open loop at --rate (latency counted
+    /// from each call's intended start).
+    Unary {
+        #[command(flatten)]
+        common: BenchCommon,
+        #[command(flatten)]
+        pace: PaceArgs,
+    },
+    /// SetConsent (or BatchSetConsent with --batch) at a concurrency or a rate.
+    Write {
+        #[command(flatten)]
+        common: BenchCommon,
+        #[command(flatten)]
+        pace: PaceArgs,
+        /// Changes per call: 1 is SetConsent, more is BatchSetConsent.
+        #[arg(long, default_value_t = 1)]
+        batch: u32,
+    },
+    /// A hot stream alone for half the time, then with writes at --write-rate: what the
+    /// writes cost the stream.
+    Mixed {
+        #[command(flatten)]
+        common: BenchCommon,
+        #[command(flatten)]
+        shape: StreamArgs,
+        #[arg(long, default_value_t = 1000.0)]
+        write_rate: f64,
+    },
+    /// Import: --rows generated rows through BatchSetConsent (1,000 per call, 4 in flight).
+    Import {
+        #[command(flatten)]
+        common: BenchCommon,
+        #[arg(long, default_value_t = 100_000)]
+        rows: u64,
+    },
+    /// Compare two reports; exit code 3 when a figure got worse than --threshold percent.
+    Compare {
+        old: std::path::PathBuf,
+        new: std::path::PathBuf,
+        #[arg(long, default_value_t = 10.0)]
+        threshold: f64,
+    },
+    /// Deactivate a profile a bench run created (named in its report).
+    Cleanup {
+        #[arg(long)]
+        profile: String,
+    },
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct BenchCommon {
+    /// How long to measure (e.g. 30s, 2m), unless --requests.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: std::time::Duration,
+    /// Stop after this many calls (or stream batches) instead of a time.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Run this long first without recording.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub warmup: std::time::Duration,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Do not create a profile and population: test an existing one (--profile, and
+    /// --population-file or the --population and --seed of the run that made it).
+    #[arg(long)]
+    pub no_setup: bool,
+    /// Contact points of the synthetic population the setup writes.
+    #[arg(long, default_value_t = 100_000)]
+    pub population: u64,
+    /// Contact points to check, one per line (with --no-setup).
+    #[arg(long, requires = "no_setup")]
+    pub population_file: Option<std::path::PathBuf>,
+    /// The profile to test (with --no-setup; the setup makes its own).
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[arg(long, default_value = "bench")]
+    pub purpose: String,
+    /// Share of recipients that are in the population.
+    #[arg(long, default_value_t = 0.5)]
+    pub known: f64,
+    /// Write the report (settings, server revision, histograms, timeline) as JSON.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+    /// Draw latency over time and the percentile curve as SVG.
+    #[arg(long)]
+    pub plot: Option<std::path::PathBuf>,
+    /// Allow a target that is not this machine even though the run writes data.
+    #[arg(long)]
+    pub i_know_this_is_not_production: bool,
+    /// No progress line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub(crate) struct PaceArgs {
+    /// Callers in a closed loop.
+    #[arg(long, default_value_t = 16, conflicts_with = "rate")]
+    pub concurrency: usize,
+    /// Calls per second in an open loop.
+    #[arg(long)]
+    pub rate: Option<f64>,
+}
+
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub(crate) struct StreamArgs {
+    #[arg(long, default_value_t = 2)]
+    pub connections: usize,
+    #[arg(long, default_value_t = 1)]
+    pub streams_per_connection: usize,
+    /// Recipients per batch.
+    #[arg(long, default_value_t = 4096)]
+    pub batch: usize,
+    /// Share of items with a per-item topic override.
+    #[arg(long, default_value_t = 0.0)]
+    pub overrides: f64,
+    /// Also mint links for every SEND (needs the server's HTTP edge).
+    #[arg(long)]
+    pub include_links: bool,
+}
+
+/// `500ms`, `10s`, `2m`, `1h`, or plain seconds.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).map_or((s, "s"), |i| s.split_at(i));
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("`{s}`: the unit is ms, s, m or h")),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("`{s}` is not a duration"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }

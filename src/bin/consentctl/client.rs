@@ -83,23 +83,33 @@ pub(crate) fn usage(message: String) -> Failure {
     Failure { code: exit::USAGE, message }
 }
 
-/// Connects to `--addr`, with TLS when a CA or client certificate is given or the address
-/// is `https://`.
+/// Connects to the first `--addr`, with TLS when a CA or client certificate is given or
+/// the address is `https://`.
 pub(crate) async fn connect(cli: &Cli) -> Result<Clients, Failure> {
-    let mut endpoint =
-        tonic::transport::Endpoint::from_shared(cli.addr.clone()).map_err(|e| usage(format!("bad --addr: {e}")))?;
-    if cli.ca.is_some() || cli.cert.is_some() || cli.addr.starts_with("https://") {
+    let addr = cli.addr.first().ok_or_else(|| usage("--addr is empty".into()))?;
+    Ok(Clients { channel: connect_to(cli, addr).await?, key: api_key(cli)? })
+}
+
+/// One connection to `addr` with the TLS settings of the command line.
+pub(crate) async fn connect_to(cli: &Cli, addr: &str) -> Result<tonic::transport::Channel, Failure> {
+    let mut endpoint = tonic::transport::Endpoint::from_shared(addr.to_owned())
+        .map_err(|e| usage(format!("bad --addr `{addr}`: {e}")))?
+        .tcp_nodelay(true);
+    if cli.ca.is_some() || cli.cert.is_some() || addr.starts_with("https://") {
         endpoint = endpoint.tls_config(client_tls(cli)?).map_err(|e| usage(format!("TLS settings: {e}")))?;
     }
-    let channel = endpoint
+    endpoint
         .connect()
         .await
-        .map_err(|e| Failure { code: exit::UNAVAILABLE, message: format!("cannot reach {}: {e}", cli.addr) })?;
-    let key = match &cli.api_key {
-        Some(k) => Some(format!("Bearer {k}").parse().map_err(|_| usage("API key has invalid characters".into()))?),
-        None => None,
-    };
-    Ok(Clients { channel, key })
+        .map_err(|e| Failure { code: exit::UNAVAILABLE, message: format!("cannot reach {addr}: {e}") })
+}
+
+/// The `authorization` value of `--api-key`.
+pub(crate) fn api_key(cli: &Cli) -> Result<Option<MetadataValue<tonic::metadata::Ascii>>, Failure> {
+    match &cli.api_key {
+        Some(k) => Ok(Some(format!("Bearer {k}").parse().map_err(|_| usage("API key has invalid characters".into()))?)),
+        None => Ok(None),
+    }
 }
 
 /// TLS settings from --ca, --cert and --key.

@@ -6,7 +6,8 @@
 //! read, 69 server unavailable, 77 not authenticated or not permitted, 1 anything else.
 //!
 //! Layout: `args` (the command line), `client` (connection, exit codes), `render`
-//! (output), one module per group of subcommands (`admin`, `consent`, `bulk`).
+//! (output), one module per group of subcommands (`admin`, `consent`, `bulk`, `presets`,
+//! `bench`).
 
 use std::process::ExitCode;
 
@@ -14,6 +15,7 @@ use clap::Parser;
 
 mod admin;
 mod args;
+mod bench;
 mod bulk;
 mod client;
 mod consent;
@@ -28,6 +30,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     match &cli.command {
         Command::Generate { seed, contacts, purposes, out } => return bulk::generate(*seed, *contacts, purposes, out),
         Command::Import(a) if a.explain || a.dry_run => return presets::import_offline(a, cli.json),
+        // `bench` connects to every --addr itself; `bench compare` to none.
+        Command::Bench(cmd) => return bench::bench(&cli, cmd.clone()).await,
         _ => {}
     }
     let c = client::connect(&cli).await?;
@@ -48,7 +52,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Import(a) => bulk::import(&c, a, j).await,
         Command::Export(a) => bulk::export(&c, a).await,
         Command::CheckFile(a) => bulk::check_file(&c, a, j).await,
-        Command::Generate { .. } => Ok(client::exit::OK),
+        Command::Generate { .. } | Command::Bench(_) => Ok(client::exit::OK),
     }
 }
 

@@ -1,0 +1,753 @@
+//! The load engine: the scenarios `consentctl bench` runs against any deployment and that
+//! `cargo bench --bench load` runs against its own server. Real tonic clients on real
+//! connections; latencies in HDR histograms; an open loop that charges a stall to every call
+//! it delays (no coordinated omission).
+//!
+//! Layout: this file holds the targets, the population, the recorder and the scenarios;
+//! [`report`] the JSON report and `compare`; [`svg`] the latency picture.
+
+pub mod report;
+pub mod svg;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::api::pb;
+use crate::bulk::SplitMix;
+
+/// Microseconds, 1 µs to 60 s, three significant digits.
+#[expect(clippy::expect_used, reason = "constant bounds hdrhistogram accepts")]
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
+}
+
+/// Adds the API key to every call.
+#[derive(Clone)]
+pub struct Key(pub Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Key {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(k) = &self.0 {
+            req.metadata_mut().insert("authorization", k.clone());
+        }
+        Ok(req)
+    }
+}
+
+type Decision = pb::decision_service_client::DecisionServiceClient<InterceptedService<Channel, Key>>;
+type Consent = pb::consent_service_client::ConsentServiceClient<InterceptedService<Channel, Key>>;
+type Admin = pb::admin_service_client::AdminServiceClient<InterceptedService<Channel, Key>>;
+
+/// The deployment under test: one connection per address (several addresses spread the
+/// load round robin over the nodes of a cluster), and the API key.
+#[derive(Clone)]
+pub struct Target {
+    pub channels: Vec<Channel>,
+    pub key: Key,
+}
+
+impl Target {
+    fn channel(&self, i: usize) -> Channel {
+        self.channels[i % self.channels.len()].clone()
+    }
+
+    pub fn decision(&self, i: usize) -> Decision {
+        pb::decision_service_client::DecisionServiceClient::with_interceptor(self.channel(i), self.key.clone())
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20)
+    }
+
+    pub fn consent(&self, i: usize) -> Consent {
+        pb::consent_service_client::ConsentServiceClient::with_interceptor(self.channel(i), self.key.clone())
+            .max_encoding_message_size(64 << 20)
+    }
+
+    pub fn admin(&self, i: usize) -> Admin {
+        pb::admin_service_client::AdminServiceClient::with_interceptor(self.channel(i), self.key.clone())
+    }
+}
+
+/// Who the load is about: a synthetic population (`size` contact points from `seed`) or the
+/// contact points of a file, under one profile and purpose.
+#[derive(Clone, Debug)]
+pub struct Population {
+    pub profile: String,
+    pub purpose: String,
+    pub topic: String,
+    pub size: u64,
+    pub seed: u64,
+    /// Share of recipients that are in the population (the rest are unknown addresses).
+    pub known: f64,
+    /// Contact points read from a file (`--population-file`); replaces the synthetic ones.
+    pub given: Option<Arc<Vec<String>>>,
+}
+
+impl Population {
+    /// Contact point `k` of the synthetic population.
+    pub fn member(&self, k: u64) -> String {
+        format!("bench{}-{k}@example.com", self.seed)
+    }
+
+    /// Recipient number `i` of a send: known or unknown by the population's mix, the same
+    /// for the same seed.
+    pub fn recipient(&self, i: u64) -> String {
+        let mut rng = SplitMix::new(self.seed ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        if let Some(given) = &self.given {
+            return given[(rng.next_u64() % given.len().max(1) as u64) as usize].clone();
+        }
+        if rng.unit() < self.known && self.size > 0 {
+            self.member(rng.next_u64() % self.size)
+        } else {
+            format!("nobody{}-{}@example.org", self.seed, rng.next_u64() % 1_000_000_000)
+        }
+    }
+
+    /// The status member `k` was given by [`setup`]: two in three opted in.
+    pub fn status_of(k: u64) -> pb::ConsentStatus {
+        if k.is_multiple_of(3) { pb::ConsentStatus::OptedOut } else { pb::ConsentStatus::OptedIn }
+    }
+}
+
+/// Creates the profile (active, region NL), its purpose (commercial) and topic, and writes the
+/// synthetic population through BatchSetConsent (1,000 per request, 4 in flight). Returns
+/// rows per second.
+pub async fn setup(target: &Target, pop: &Population) -> Result<f64, tonic::Status> {
+    let mut admin = target.admin(0);
+    admin
+        .create_profile(pb::CreateProfileRequest {
+            profile: Some(pb::Profile {
+                profile_id: pop.profile.clone(),
+                display_name: "consentctl bench".into(),
+                default_region: "NL".into(),
+                ..Default::default()
+            }),
+        })
+        .await?;
+    admin
+        .create_purpose(pb::CreatePurposeRequest {
+            purpose: Some(pb::Purpose {
+                profile_id: pop.profile.clone(),
+                purpose_id: pop.purpose.clone(),
+                kind: pb::PurposeKind::Commercial as i32,
+                ..Default::default()
+            }),
+        })
+        .await?;
+    if !pop.topic.is_empty() {
+        admin
+            .create_topic(pb::CreateTopicRequest {
+                topic: Some(pb::Topic {
+                    profile_id: pop.profile.clone(),
+                    purpose_id: pop.purpose.clone(),
+                    topic_id: pop.topic.clone(),
+                    ..Default::default()
+                }),
+            })
+            .await?;
+    }
+    populate(target, pop).await
+}
+
+/// Writes the synthetic population (without creating anything); rows per second.
+pub async fn populate(target: &Target, pop: &Population) -> Result<f64, tonic::Status> {
+    let started = Instant::now();
+    let (per_request, workers) = (1000u64, 4u64);
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let mut client = target.consent(w as usize);
+        let pop = pop.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut start = w * per_request;
+            while start < pop.size {
+                let end = (start + per_request).min(pop.size);
+                let requests = (start..end)
+                    .map(|k| pb::SetConsentRequest {
+                        change: Some(pb::ConsentChange {
+                            profile_id: pop.profile.clone(),
+                            channel: pb::Channel::Email as i32,
+                            contact_point: pop.member(k),
+                            purpose_id: pop.purpose.clone(),
+                            status: Population::status_of(k) as i32,
+                            source: pb::ChangeSource::Import as i32,
+                            ..Default::default()
+                        }),
+                        idempotency_key: String::new(),
+                    })
+                    .collect();
+                client.batch_set_consent(pb::BatchSetConsentRequest { requests }).await?;
+                start += workers * per_request;
+            }
+            Ok::<(), tonic::Status>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| tonic::Status::internal(format!("populate task: {e}")))??;
+    }
+    Ok(pop.size as f64 / started.elapsed().as_secs_f64().max(1e-9))
+}
+
+/// When a scenario stops: after a number of operations or after a time. A warm-up runs
+/// first and is not recorded.
+#[derive(Clone, Copy, Debug)]
+pub struct Run {
+    pub requests: Option<u64>,
+    pub duration: Duration,
+    pub warmup: Duration,
+}
+
+/// What happened, second by second and in total, shared by the tasks of a scenario.
+pub struct Recorder {
+    started: Instant,
+    ok: AtomicU64,
+    items: AtomicU64,
+    sends: AtomicU64,
+    errors: std::sync::Mutex<BTreeMap<String, u64>>,
+    total: std::sync::Mutex<Histogram<u64>>,
+    /// Per second since the start: latencies (two significant digits) and errors.
+    seconds: std::sync::Mutex<Vec<(Histogram<u64>, u64)>>,
+}
+
+/// One task's own recorder, merged into the shared one each second and at the end.
+pub struct Local<'r> {
+    shared: &'r Recorder,
+    second: u64,
+    hist: Histogram<u64>,
+    per_second: Histogram<u64>,
+    errors: u64,
+}
+
+/// As [`histogram`] with two significant digits: one per second of the timeline.
+#[expect(clippy::expect_used, reason = "constant bounds hdrhistogram accepts")]
+fn second_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 2).expect("histogram bounds")
+}
+
+impl Recorder {
+    pub fn new() -> Arc<Recorder> {
+        Arc::new(Recorder {
+            started: Instant::now(),
+            ok: AtomicU64::new(0),
+            items: AtomicU64::new(0),
+            sends: AtomicU64::new(0),
+            errors: std::sync::Mutex::new(BTreeMap::new()),
+            total: std::sync::Mutex::new(histogram()),
+            seconds: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn local(&self) -> Local<'_> {
+        Local { shared: self, second: 0, hist: histogram(), per_second: second_histogram(), errors: 0 }
+    }
+
+    /// Operations and items (decisions, rows) so far, and errors: for the progress line.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        let errors = self.errors.lock().map(|e| e.values().sum()).unwrap_or(0);
+        (self.ok.load(Ordering::Relaxed), self.items.load(Ordering::Relaxed), errors)
+    }
+
+    /// The p99 of the seconds completed so far (µs).
+    pub fn p99_so_far(&self) -> u64 {
+        self.total.lock().map(|h| h.value_at_quantile(0.99)).unwrap_or(0)
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The result: totals, the histogram, errors by code and the timeline.
+    pub fn finish(&self, elapsed: Duration) -> Outcome {
+        let seconds = self.seconds.lock().map(|s| s.clone()).unwrap_or_default();
+        Outcome {
+            ok: self.ok.load(Ordering::Relaxed),
+            items: self.items.load(Ordering::Relaxed),
+            sends: self.sends.load(Ordering::Relaxed),
+            seconds: elapsed.as_secs_f64(),
+            errors: self.errors.lock().map(|e| e.clone()).unwrap_or_default(),
+            histogram: self.total.lock().map(|h| h.clone()).unwrap_or_else(|_| histogram()),
+            timeline: seconds
+                .iter()
+                .enumerate()
+                .map(|(i, (h, e))| Second {
+                    second: i as u64,
+                    count: h.len(),
+                    errors: *e,
+                    p50_us: h.value_at_quantile(0.5),
+                    p99_us: h.value_at_quantile(0.99),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Local<'_> {
+    /// One finished operation of `items` items that took `us` microseconds.
+    pub fn ok(&mut self, us: u64, items: u64) {
+        self.roll();
+        self.hist.saturating_record(us.max(1));
+        self.per_second.saturating_record(us.max(1));
+        self.shared.ok.fetch_add(1, Ordering::Relaxed);
+        self.shared.items.fetch_add(items, Ordering::Relaxed);
+    }
+
+    /// Decisions of an answer that were SEND.
+    pub fn sends(&mut self, n: u64) {
+        self.shared.sends.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn error(&mut self, status: &tonic::Status) {
+        self.roll();
+        self.errors += 1;
+        if let Ok(mut e) = self.shared.errors.lock() {
+            *e.entry(format!("{:?}", status.code())).or_default() += 1;
+        }
+    }
+
+    fn roll(&mut self) {
+        let now = self.shared.started.elapsed().as_secs();
+        if now != self.second {
+            self.flush();
+            self.second = now;
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Ok(mut secs) = self.shared.seconds.lock() {
+            let i = self.second as usize;
+            while secs.len() <= i {
+                secs.push((second_histogram(), 0));
+            }
+            let _ = secs[i].0.add(&self.per_second);
+            secs[i].1 += self.errors;
+        }
+        if let Ok(mut t) = self.shared.total.lock() {
+            let _ = t.add(&self.hist);
+        }
+        self.hist.reset();
+        self.per_second.reset();
+        self.errors = 0;
+    }
+}
+
+impl Drop for Local<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// One second of the timeline.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Second {
+    pub second: u64,
+    pub count: u64,
+    pub errors: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+}
+
+/// What a scenario measured.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Operations answered (calls, batches).
+    pub ok: u64,
+    /// Items in them (decisions, rows).
+    pub items: u64,
+    /// Decisions that were SEND (streams).
+    pub sends: u64,
+    pub seconds: f64,
+    pub errors: BTreeMap<String, u64>,
+    pub histogram: Histogram<u64>,
+    pub timeline: Vec<Second>,
+}
+
+impl Outcome {
+    pub fn rate(&self) -> f64 {
+        self.ok as f64 / self.seconds.max(1e-9)
+    }
+
+    pub fn item_rate(&self) -> f64 {
+        self.items as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// What a unary scenario calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// `Check` of the next recipient.
+    Check,
+    /// `SetConsent` of a population member (opt-in and opt-out by turns).
+    Write,
+    /// `BatchSetConsent` of this many members.
+    BatchWrite(u32),
+    /// The standard health check: an RPC that does no work (the gRPC floor).
+    Noop,
+}
+
+async fn call_once(target: &Target, conn: usize, call: Call, pop: &Population, i: u64) -> Result<u64, tonic::Status> {
+    let change = |k: u64, n: u64| pb::SetConsentRequest {
+        change: Some(pb::ConsentChange {
+            profile_id: pop.profile.clone(),
+            channel: pb::Channel::Email as i32,
+            contact_point: pop.member(k % pop.size.max(1)),
+            purpose_id: pop.purpose.clone(),
+            status: if n.is_multiple_of(2) { pb::ConsentStatus::OptedIn } else { pb::ConsentStatus::OptedOut } as i32,
+            source: pb::ChangeSource::Api as i32,
+            ..Default::default()
+        }),
+        idempotency_key: String::new(),
+    };
+    match call {
+        Call::Check => {
+            target
+                .decision(conn)
+                .check(pb::CheckRequest {
+                    profile_id: pop.profile.clone(),
+                    channel: pb::Channel::Email as i32,
+                    contact_point: pop.recipient(i),
+                    purpose_id: pop.purpose.clone(),
+                    topic_id: String::new(),
+                    min_revision: 0,
+                })
+                .await?;
+            Ok(1)
+        }
+        Call::Write => {
+            target.consent(conn).set_consent(change(i, i)).await?;
+            Ok(1)
+        }
+        Call::BatchWrite(n) => {
+            let n = u64::from(n.max(1));
+            // The first pass over the population writes it exactly once (an import of `size`
+            // rows ends with a short batch); later passes wrap round it in whole batches.
+            let first = i * n;
+            let n = if first < pop.size { n.min(pop.size - first) } else { n };
+            let requests = (0..n).map(|j| change(first + j, i)).collect();
+            target.consent(conn).batch_set_consent(pb::BatchSetConsentRequest { requests }).await?;
+            Ok(n)
+        }
+        Call::Noop => {
+            let mut health = tonic_health::pb::health_client::HealthClient::new(target.channel(conn));
+            health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await?;
+            Ok(1)
+        }
+    }
+}
+
+/// Whether a scenario is done: `done` operations started, or the time is up.
+fn stop_at(run: Run) -> impl Fn(u64, Instant) -> bool {
+    move |done: u64, start: Instant| match run.requests {
+        Some(n) => done >= n,
+        None => start.elapsed() >= run.duration,
+    }
+}
+
+/// Closed loop: `concurrency` callers, each waiting for its answer before its next call.
+pub async fn closed_loop(target: &Target, pop: &Population, call: Call, concurrency: usize, run: Run) -> Outcome {
+    // Warm-up, not recorded.
+    if !run.warmup.is_zero() {
+        let warm = Run { requests: None, duration: run.warmup, warmup: Duration::ZERO };
+        let _ = closed_inner(target, pop, call, concurrency, warm, Recorder::new()).await;
+    }
+    closed_inner(target, pop, call, concurrency, run, Recorder::new()).await
+}
+
+/// [`closed_loop`] recording into `rec` (so a progress line can watch it).
+pub async fn closed_inner(
+    target: &Target,
+    pop: &Population,
+    call: Call,
+    concurrency: usize,
+    run: Run,
+    rec: Arc<Recorder>,
+) -> Outcome {
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency.max(1) {
+        let (target, pop, next, rec) = (target.clone(), pop.clone(), Arc::clone(&next), Arc::clone(&rec));
+        let stop = stop_at(run);
+        tasks.push(tokio::spawn(async move {
+            let mut local = rec.local();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if stop(i, started) {
+                    break;
+                }
+                let t = Instant::now();
+                match call_once(&target, w, call, &pop, i).await {
+                    Ok(items) => local.ok(t.elapsed().as_micros() as u64, items),
+                    Err(s) => local.error(&s),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    rec.finish(started.elapsed())
+}
+
+/// Open loop: calls start at `rate` per second whatever the answers do; a call's latency
+/// counts from its intended start, so a stall is charged to every call it delays. The
+/// schedule comes from a plain thread (tokio's timer has millisecond granularity). At most
+/// `max_in_flight` calls are outstanding; past that the schedule waits and the lateness is
+/// charged to the calls.
+pub async fn open_loop(
+    target: &Target,
+    pop: &Population,
+    call: Call,
+    rate: f64,
+    run: Run,
+    rec: Arc<Recorder>,
+) -> Outcome {
+    let rate = rate.max(0.001);
+    let total = run.requests.unwrap_or((rate * run.duration.as_secs_f64()).ceil() as u64);
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(20_000));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+    let stopped = Arc::new(AtomicBool::new(false));
+    let gen_stop = Arc::clone(&stopped);
+    let generator = std::thread::spawn(move || {
+        let start = Instant::now();
+        for i in 0..total {
+            let intended = start + Duration::from_secs_f64(i as f64 / rate);
+            let now = Instant::now();
+            if intended > now {
+                std::thread::sleep(intended - now);
+            }
+            if gen_stop.load(Ordering::Relaxed) || tx.send((i, intended)).is_err() {
+                return;
+            }
+        }
+    });
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    while let Some((i, intended)) = rx.recv().await {
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else { break };
+        let (target, pop, rec) = (target.clone(), pop.clone(), Arc::clone(&rec));
+        tasks.spawn(async move {
+            let result = call_once(&target, i as usize, call, &pop, i).await;
+            let mut local = rec.local();
+            match result {
+                Ok(items) => local.ok(intended.elapsed().as_micros() as u64, items),
+                Err(s) => local.error(&s),
+            }
+            drop(permit);
+        });
+        // Reap finished calls as we go, so the set stays small.
+        while tasks.try_join_next().is_some() {}
+    }
+    stopped.store(true, Ordering::Relaxed);
+    let _ = generator.join();
+    while tasks.join_next().await.is_some() {}
+    rec.finish(started.elapsed())
+}
+
+/// A hot stream's shape.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamShape {
+    pub connections: usize,
+    pub streams_per_connection: usize,
+    pub batch: usize,
+    /// Share of items with a per-item topic override (needs the population's topic).
+    pub overrides: f64,
+    pub include_links: bool,
+}
+
+/// Batch `b` of a send.
+fn make_batch(pop: &Population, shape: StreamShape, b: u64) -> pb::CheckStreamRequest {
+    let first = b * shape.batch as u64;
+    let overrides = if shape.overrides > 0.0 && !pop.topic.is_empty() {
+        let mut rng = SplitMix::new(pop.seed ^ b);
+        (0..shape.batch as u32)
+            .filter(|_| rng.unit() < shape.overrides)
+            .map(|index| pb::ItemOverride { index, channel: 0, topic_id: pop.topic.clone() })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    pb::CheckStreamRequest {
+        batch_id: b,
+        profile_id: pop.profile.clone(),
+        channel: pb::Channel::Email as i32,
+        purpose_id: pop.purpose.clone(),
+        topic_id: String::new(),
+        contact_points: (first..first + shape.batch as u64).map(|i| pop.recipient(i)).collect(),
+        overrides,
+        min_revision: 0,
+        include_links: shape.include_links,
+    }
+}
+
+/// Where a stream's batches come from: built before the clock starts, so making recipients
+/// is not measured. A run of N batches builds all N and hands each stream its share; a timed
+/// run builds a pool of up to 256 and sends copies round robin.
+enum Batches {
+    Owned(Vec<pb::CheckStreamRequest>),
+    Pool(Arc<Vec<pb::CheckStreamRequest>>, Arc<AtomicU64>),
+}
+
+impl Batches {
+    fn next(&mut self) -> Option<pb::CheckStreamRequest> {
+        match self {
+            Batches::Owned(v) => v.pop(),
+            Batches::Pool(pool, next) => {
+                let b = next.fetch_add(1, Ordering::Relaxed);
+                let mut req = pool[(b % pool.len() as u64) as usize].clone();
+                req.batch_id = b;
+                Some(req)
+            }
+        }
+    }
+}
+
+/// `CheckStream` over `connections × streams_per_connection` streams, each sending batches
+/// of recipients and reading the answers (up to four batches in flight per stream); the
+/// latency is a batch's, from sending it to its answer; items are decisions.
+pub async fn stream(target: &Target, pop: &Population, shape: StreamShape, run: Run, rec: Arc<Recorder>) -> Outcome {
+    let streams = shape.connections.max(1) * shape.streams_per_connection.max(1);
+    let mut sources: Vec<Batches> = match run.requests {
+        Some(n) => {
+            let mut shares: Vec<Vec<pb::CheckStreamRequest>> = (0..streams).map(|_| Vec::new()).collect();
+            for b in 0..n {
+                shares[(b % streams as u64) as usize].push(make_batch(pop, shape, b));
+            }
+            // `next` pops from the end: reverse so each stream sends in batch order.
+            shares
+                .into_iter()
+                .map(|mut v| {
+                    v.reverse();
+                    Batches::Owned(v)
+                })
+                .collect()
+        }
+        None => {
+            let pool: Arc<Vec<_>> = Arc::new((0..256u64).map(|b| make_batch(pop, shape, b)).collect());
+            let next = Arc::new(AtomicU64::new(0));
+            (0..streams).map(|_| Batches::Pool(Arc::clone(&pool), Arc::clone(&next))).collect()
+        }
+    };
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for s in 0..streams {
+        let Some(mut source) = sources.pop() else { break };
+        let (target, rec) = (target.clone(), Arc::clone(&rec));
+        let conn = s % shape.connections.max(1);
+        tasks.push(tokio::spawn(async move {
+            let (tx, rx) = tokio::sync::mpsc::channel::<pb::CheckStreamRequest>(4);
+            let sent: Arc<std::sync::Mutex<std::collections::VecDeque<Instant>>> = Arc::default();
+            let sent_w = Arc::clone(&sent);
+            let writer = tokio::spawn(async move {
+                while run.requests.is_some() || started.elapsed() < run.duration {
+                    let Some(req) = source.next() else { break };
+                    if let Ok(mut q) = sent_w.lock() {
+                        q.push_back(Instant::now());
+                    }
+                    if tx.send(req).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut local = rec.local();
+            match target.decision(conn).check_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await {
+                Ok(answers) => {
+                    let mut answers = answers.into_inner();
+                    loop {
+                        match answers.message().await {
+                            Ok(Some(a)) => {
+                                let t = sent.lock().ok().and_then(|mut q| q.pop_front());
+                                let us = t.map_or(0, |t| t.elapsed().as_micros() as u64);
+                                local.ok(us, a.decisions.len() as u64);
+                                let sends = a.decisions.iter().filter(|d| **d == pb::Decision::Send as i32).count();
+                                if shape.include_links && a.links.len() != sends {
+                                    local.error(&tonic::Status::data_loss(
+                                        "an answer without one set of links per SEND",
+                                    ));
+                                }
+                                local.sends(sends as u64);
+                            }
+                            Ok(None) => break,
+                            Err(s) => {
+                                local.error(&s);
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(s) => local.error(&s),
+            }
+            writer.abort();
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    rec.finish(started.elapsed())
+}
+
+/// Reads the server's revision as a client sees it (the `revision` of a `Check` answer).
+pub async fn revision(target: &Target, pop: &Population) -> Option<u64> {
+    let r = target
+        .decision(0)
+        .check(pb::CheckRequest {
+            profile_id: pop.profile.clone(),
+            channel: pb::Channel::Email as i32,
+            contact_point: pop.recipient(0),
+            purpose_id: pop.purpose.clone(),
+            topic_id: String::new(),
+            min_revision: 0,
+        })
+        .await
+        .ok()?;
+    Some(r.into_inner().revision)
+}
+
+/// Whether an address names this machine (`localhost`, 127.0.0.0/8, `::1`).
+pub fn is_loopback(addr: &str) -> bool {
+    let rest = addr.split_once("://").map_or(addr, |(_, r)| r);
+    let host = if let Some(v6) = rest.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        rest.split([':', '/']).next().unwrap_or("")
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_addresses() {
+        for a in ["http://127.0.0.1:50051", "https://localhost:443", "http://[::1]:50051", "127.0.0.2:1"] {
+            assert!(is_loopback(a), "{a}");
+        }
+        for a in ["http://10.0.0.5:50051", "https://consent.example.com", "http://[2001:db8::1]:1"] {
+            assert!(!is_loopback(a), "{a}");
+        }
+    }
+
+    #[test]
+    fn recipients_are_deterministic_and_mixed() {
+        let pop = Population {
+            profile: "p".into(),
+            purpose: "n".into(),
+            topic: String::new(),
+            size: 1000,
+            seed: 7,
+            known: 0.5,
+            given: None,
+        };
+        let a: Vec<String> = (0..1000).map(|i| pop.recipient(i)).collect();
+        let b: Vec<String> = (0..1000).map(|i| pop.recipient(i)).collect();
+        assert_eq!(a, b);
+        let known = a.iter().filter(|r| r.starts_with("bench7-")).count();
+        assert!((400..600).contains(&known), "{known} of 1000 known");
+    }
+}
