@@ -403,4 +403,17 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let digest = d.digest.iter().map(|b| format!("{b:02x}")).collect();
         Ok(Response::new(pb::GetStateDigestResponse { revision: d.revision, digest, keys: d.keys }))
     }
+
+    async fn get_server_info(
+        &self,
+        req: Request<pb::GetServerInfoRequest>,
+    ) -> Result<Response<pb::GetServerInfoResponse>, Status> {
+        // Any authenticated caller: the answer names no consent data.
+        principal(&req)?;
+        Ok(Response::new(pb::GetServerInfoResponse {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            revision: self.store.revision(),
+            cluster: self.store.replicated(),
+        }))
+    }
 }

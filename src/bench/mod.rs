@@ -708,6 +708,12 @@ pub async fn revision(target: &Target, pop: &Population) -> Option<u64> {
     Some(r.into_inner().revision)
 }
 
+/// The server's version, as `AdminService.GetServerInfo` tells it (older servers: `None`).
+pub async fn server_version(target: &Target) -> Option<String> {
+    let r = target.admin(0).get_server_info(pb::GetServerInfoRequest {}).await.ok()?;
+    Some(r.into_inner().version)
+}
+
 /// Whether an address names this machine (`localhost`, 127.0.0.0/8, `::1`).
 pub fn is_loopback(addr: &str) -> bool {
     let rest = addr.split_once("://").map_or(addr, |(_, r)| r);

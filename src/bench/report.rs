@@ -89,7 +89,7 @@ pub struct Report {
     /// The server's revision before and after, as its answers report it.
     pub revision_before: Option<u64>,
     pub revision_after: Option<u64>,
-    /// The server's version, when it tells (`AdminService.GetServerInfo` needs a key with any scope).
+    /// The server's version, as `AdminService.GetServerInfo` tells it.
     pub server_version: Option<String>,
     pub phases: Vec<Phase>,
     /// Derived figures (e.g. `mixed`: what the writes cost the stream).

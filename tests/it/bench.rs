@@ -50,6 +50,7 @@ async fn every_scenario_reports_the_same_structure() {
     assert!(
         r["revision_after"].as_u64() >= r["revision_before"].as_u64() && r["revision_before"].as_u64() >= Some(500)
     );
+    assert_eq!(r["server_version"], env!("CARGO_PKG_VERSION"), "the server names its version");
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("report file")).expect("json");
     assert_eq!(written["phases"][0]["operations"], 300, "--out holds the same report");
     let svg = std::fs::read_to_string(&plot).expect("plot");

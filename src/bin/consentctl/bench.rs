@@ -158,6 +158,7 @@ async fn run(cli: &Cli, c: &BenchCommon, scenario: Scenario) -> Result<u8, Failu
         derived.insert("setup_rows_per_s".into(), rate);
     }
     let revision_before = bench::revision(&target, &pop).await;
+    let server_version = bench::server_version(&target).await;
     let run = Run { requests: c.requests, duration: c.duration, warmup: c.warmup };
     let warm = Run { requests: None, duration: c.warmup, warmup: Duration::ZERO };
     let q = c.quiet;
@@ -240,7 +241,7 @@ async fn run(cli: &Cli, c: &BenchCommon, scenario: Scenario) -> Result<u8, Failu
         profile: if setup { profile } else { pop.profile.clone() },
         revision_before,
         revision_after,
-        server_version: None,
+        server_version,
         phases,
         derived,
     };
