@@ -691,6 +691,50 @@ pub async fn stream(target: &Target, pop: &Population, shape: StreamShape, run: 
     rec.finish(started.elapsed())
 }
 
+/// Sends prepared `BatchSetConsent` calls (an import of a given file), `in_flight` at a
+/// time; items are the changes applied, and a refused item counts as an error of its code.
+pub async fn batches(
+    target: &Target,
+    calls: Vec<pb::BatchSetConsentRequest>,
+    in_flight: usize,
+    rec: Arc<Recorder>,
+) -> Outcome {
+    let queue = Arc::new(std::sync::Mutex::new(calls.into_iter().rev().collect::<Vec<_>>()));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..in_flight.max(1) {
+        let (target, queue, rec) = (target.clone(), Arc::clone(&queue), Arc::clone(&rec));
+        tasks.push(tokio::spawn(async move {
+            let mut local = rec.local();
+            let mut client = target.consent(w);
+            loop {
+                let Some(call) = queue.lock().ok().and_then(|mut q| q.pop()) else { break };
+                let t = Instant::now();
+                match client.batch_set_consent(call).await {
+                    Ok(r) => {
+                        let mut applied = 0;
+                        for item in r.into_inner().results {
+                            match item.result {
+                                Some(pb::batch_set_consent_result::Result::Change(_)) => applied += 1,
+                                Some(pb::batch_set_consent_result::Result::Error(e)) => {
+                                    local.error(&tonic::Status::new(tonic::Code::from(e.code), e.message));
+                                }
+                                None => local.error(&tonic::Status::internal("an item without a result")),
+                            }
+                        }
+                        local.ok(t.elapsed().as_micros() as u64, applied);
+                    }
+                    Err(s) => local.error(&s),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    rec.finish(started.elapsed())
+}
+
 /// Reads the server's revision as a client sees it (the `revision` of a `Check` answer).
 pub async fn revision(target: &Target, pop: &Population) -> Option<u64> {
     let r = target

@@ -75,6 +75,22 @@ async fn every_scenario_reports_the_same_structure() {
     assert_eq!(code, 0, "{r}");
     assert_eq!(phase(&r, "import")["items"], 2500);
 
+    // A given file: consentctl's own generated population, written under the run's profile.
+    let file = dir.path().join("pop.csv");
+    let (code, _) =
+        ctl(&server, s(&["generate", "--seed", "3", "--contacts", "400", "--purpose", "bench", "--out", &p(&file)]))
+            .await;
+    assert_eq!(code, 0);
+    let consent_rows = std::fs::read_to_string(&file)
+        .expect("generated")
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains(",opted_in,") || l.contains(",opted_out,"))
+        .count() as u64;
+    let (code, r) = bench(&server, &["import", "--no-setup", "--profile", &profile, "--file", &p(&file)]).await;
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(phase(&r, "import")["items"].as_u64(), Some(consent_rows), "every consent row of the file");
+
     let (code, r) = bench(
         &server,
         &["mixed", "--no-setup", "--profile", &profile, "--duration", "2s", "--write-rate", "50", "--batch", "200"],

@@ -626,12 +626,20 @@ pub(crate) enum BenchCmd {
         #[arg(long, default_value_t = 1000.0)]
         write_rate: f64,
     },
-    /// Import: --rows generated rows through BatchSetConsent (1,000 per call, 4 in flight).
+    /// Import: --rows generated rows, or the consent rows of --file (consentd's columns or a
+    /// --preset layout, written under the run's profile), through BatchSetConsent (1,000 per
+    /// call, 4 in flight).
     Import {
         #[command(flatten)]
         common: BenchCommon,
         #[arg(long, default_value_t = 100_000)]
         rows: u64,
+        /// A CSV file to import instead of generated rows.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        /// The layout of --file (see `consentctl import --explain`).
+        #[arg(long, default_value = "generic", value_parser = preset_name)]
+        preset: String,
     },
     /// Compare two reports; exit code 3 when a figure got worse than --threshold percent.
     Compare {

@@ -31,7 +31,10 @@ pub(crate) async fn bench(cli: &Cli, cmd: BenchCmd) -> Result<u8, Failure> {
             run(cli, &common, Scenario::Unary(call, pace.concurrency, pace.rate)).await
         }
         BenchCmd::Mixed { common, shape, write_rate } => run(cli, &common, Scenario::Mixed(shape, write_rate)).await,
-        BenchCmd::Import { common, rows } => run(cli, &common, Scenario::Import(rows)).await,
+        BenchCmd::Import { common, rows, file: None, .. } => run(cli, &common, Scenario::Import(rows)).await,
+        BenchCmd::Import { common, file: Some(file), preset, .. } => {
+            run(cli, &common, Scenario::ImportFile(file, preset)).await
+        }
     }
 }
 
@@ -41,6 +44,8 @@ enum Scenario {
     Unary(Call, usize, Option<f64>),
     Mixed(StreamArgs, f64),
     Import(u64),
+    /// A CSV file in a preset's layout.
+    ImportFile(std::path::PathBuf, String),
 }
 
 impl Scenario {
@@ -50,7 +55,7 @@ impl Scenario {
             Scenario::Unary(Call::Check, ..) => "unary",
             Scenario::Unary(..) => "write",
             Scenario::Mixed(..) => "mixed",
-            Scenario::Import(_) => "import",
+            Scenario::Import(_) | Scenario::ImportFile(..) => "import",
         }
     }
 
@@ -219,6 +224,11 @@ async fn run(cli: &Cli, c: &BenchCommon, scenario: Scenario) -> Result<u8, Failu
             .await;
             phases.push(Phase::from_outcome("import", &o));
         }
+        Scenario::ImportFile(path, preset) => {
+            let calls = file_calls(path, preset, &pop.profile)?;
+            let o = measured("import", q, |rec| bench::batches(&target, calls, 4, rec)).await;
+            phases.push(Phase::from_outcome("import", &o));
+        }
     }
     let revision_after = bench::revision(&target, &pop).await;
     let report = Report {
@@ -236,6 +246,7 @@ async fn run(cli: &Cli, c: &BenchCommon, scenario: Scenario) -> Result<u8, Failu
                     "write_rate": if let Scenario::Mixed(_, r) = &scenario { Some(*r) } else { None }}),
                 Scenario::Unary(call, conc, rate) => json!({"call": format!("{call:?}"), "concurrency": conc, "rate": rate}),
                 Scenario::Import(rows) => json!({"rows": rows}),
+                Scenario::ImportFile(file, preset) => json!({"file": file.display().to_string(), "preset": preset}),
             },
         }),
         profile: if setup { profile } else { pop.profile.clone() },
@@ -260,6 +271,59 @@ async fn run(cli: &Cli, c: &BenchCommon, scenario: Scenario) -> Result<u8, Failu
     }
     let errors: u64 = report.phases.iter().map(Phase::error_count).sum();
     Ok(if errors > 0 { exit::FINDINGS } else { exit::OK })
+}
+
+/// The consent rows of a CSV file as BatchSetConsent calls of 1,000, every row under
+/// `profile` (the run writes only there). Suppression rows and rows that do not parse are
+/// left out, counted on standard error.
+fn file_calls(path: &std::path::Path, preset: &str, profile: &str) -> Result<Vec<pb::BatchSetConsentRequest>, Failure> {
+    use consentd::bulk::{Importer, Mapping, Preset, RowStatus};
+    let file = std::fs::File::open(path)
+        .map_err(|e| Failure { code: exit::NO_INPUT, message: format!("cannot read `{}`: {e}", path.display()) })?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::BufReader::new(file));
+    let headers = reader.headers().map_err(|e| io_err("reading the header", e))?.clone();
+    let headers: Vec<&str> = headers.iter().collect();
+    let importer = Importer::new(
+        Preset::from_name(preset).unwrap_or(Preset::Generic),
+        &headers,
+        Mapping::default(),
+        profile,
+        "email",
+    );
+    let (mut requests, mut left_out) = (Vec::new(), 0u64);
+    for record in reader.records() {
+        let Ok(record) = record else {
+            left_out += 1;
+            continue;
+        };
+        let fields: Vec<&str> = record.iter().collect();
+        let Ok(rows) = importer.rows(&fields) else {
+            left_out += 1;
+            continue;
+        };
+        for mut row in rows {
+            row.profile = profile.to_owned();
+            let channel = crate::bulk::channel_arg(&row.channel).ok();
+            match (channel, &row.status) {
+                (Some(ch), Some(RowStatus::OptedIn | RowStatus::OptedOut)) => {
+                    match crate::bulk::consent_request(&row, ch) {
+                        Ok(r) => requests.push(r),
+                        Err(_) => left_out += 1,
+                    }
+                }
+                _ => left_out += 1,
+            }
+        }
+    }
+    if left_out > 0 {
+        eprintln!("import: {left_out} rows left out (suppressions, or rows that do not parse)");
+    }
+    let mut calls = Vec::new();
+    while !requests.is_empty() {
+        let rest = requests.split_off(requests.len().min(1000));
+        calls.push(pb::BatchSetConsentRequest { requests: std::mem::replace(&mut requests, rest) });
+    }
+    Ok(calls)
 }
 
 fn read_report(path: &std::path::Path) -> Result<Report, Failure> {

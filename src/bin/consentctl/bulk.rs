@@ -21,7 +21,7 @@ use crate::presets::{export_preset, mapping_of, preset_of};
 use crate::render::{enum_name, print, ts};
 
 /// A channel named in an import row.
-fn channel_arg(name: &str) -> Result<i32, Failure> {
+pub(crate) fn channel_arg(name: &str) -> Result<i32, Failure> {
     use clap::ValueEnum;
     ChannelArg::from_str(name, true).map(ChannelArg::pb).map_err(|_| usage(format!("unknown channel `{name}`")))
 }
@@ -65,6 +65,41 @@ struct Pending {
 type Reject = (u64, String, String);
 /// What one batch came back with: the rejected lines and the number applied.
 type BatchOutcome = Result<(Vec<Reject>, u64), Failure>;
+
+/// The SetConsent request of a consent row (not a suppression) on `channel`.
+pub(crate) fn consent_request(row: &ImportRow, channel: i32) -> Result<pb::SetConsentRequest, String> {
+    let source = pb::ChangeSource::from_str_name(&format!("CHANGE_SOURCE_{}", row.source.to_ascii_uppercase()))
+        .ok_or_else(|| format!("unknown source `{}`", row.source))?;
+    let proof =
+        (!row.ip_address.is_empty() || !row.user_agent.is_empty() || !row.notice_id.is_empty()).then(|| pb::Proof {
+            ip_address: row.ip_address.clone(),
+            user_agent: row.user_agent.clone(),
+            notice_id: row.notice_id.clone(),
+            notice_version: row.notice_version.clone(),
+            notice_hash: row.notice_hash.clone(),
+            notice_text: String::new(),
+        });
+    Ok(pb::SetConsentRequest {
+        idempotency_key: bulk::idempotency_key(row),
+        change: Some(pb::ConsentChange {
+            profile_id: row.profile.clone(),
+            channel,
+            contact_point: row.contact_point.clone(),
+            purpose_id: row.purpose.clone(),
+            topic_id: row.topic.clone(),
+            status: if row.status == Some(RowStatus::OptedIn) {
+                pb::ConsentStatus::OptedIn
+            } else {
+                pb::ConsentStatus::OptedOut
+            } as i32,
+            occurred_at: ts_of(row.occurred_at),
+            source: source as i32,
+            reason: row.reason.clone(),
+            proof,
+            expires_at: ts_of(row.expires_at),
+        }),
+    })
+}
 
 /// Sends one batch; returns the rejected (line, raw, reason) and the number applied.
 async fn send_batch(c: &Clients, batch: Vec<Pending>) -> BatchOutcome {
@@ -111,42 +146,13 @@ async fn send_batch(c: &Clients, batch: Vec<Pending>) -> BatchOutcome {
             }
             Some(RowStatus::OptedIn | RowStatus::OptedOut) | None => {}
         }
-        let source = pb::ChangeSource::from_str_name(&format!("CHANGE_SOURCE_{}", p.row.source.to_ascii_uppercase()));
-        let Some(source) = source else {
-            rejects.push((p.line, p.raw, format!("unknown source `{}`", p.row.source)));
-            continue;
-        };
-        let proof =
-            (!p.row.ip_address.is_empty() || !p.row.user_agent.is_empty() || !p.row.notice_id.is_empty()).then(|| {
-                pb::Proof {
-                    ip_address: p.row.ip_address.clone(),
-                    user_agent: p.row.user_agent.clone(),
-                    notice_id: p.row.notice_id.clone(),
-                    notice_version: p.row.notice_version.clone(),
-                    notice_hash: p.row.notice_hash.clone(),
-                    notice_text: String::new(),
-                }
-            });
-        requests.push(pb::SetConsentRequest {
-            idempotency_key: bulk::idempotency_key(&p.row),
-            change: Some(pb::ConsentChange {
-                profile_id: p.row.profile.clone(),
-                channel,
-                contact_point: p.row.contact_point.clone(),
-                purpose_id: p.row.purpose.clone(),
-                topic_id: p.row.topic.clone(),
-                status: if p.row.status == Some(RowStatus::OptedIn) {
-                    pb::ConsentStatus::OptedIn
-                } else {
-                    pb::ConsentStatus::OptedOut
-                } as i32,
-                occurred_at: ts_of(p.row.occurred_at),
-                source: source as i32,
-                reason: p.row.reason.clone(),
-                proof,
-                expires_at: ts_of(p.row.expires_at),
-            }),
-        });
+        match consent_request(&p.row, channel) {
+            Ok(r) => requests.push(r),
+            Err(why) => {
+                rejects.push((p.line, p.raw, why));
+                continue;
+            }
+        }
         sent.push((p.line, p.raw));
     }
     if !requests.is_empty() {
