@@ -707,8 +707,8 @@ pub async fn batches(
         tasks.push(tokio::spawn(async move {
             let mut local = rec.local();
             let mut client = target.consent(w);
-            loop {
-                let Some(call) = queue.lock().ok().and_then(|mut q| q.pop()) else { break };
+            // The guard is consumed inside `and_then`: the queue is not held while calling.
+            while let Some(call) = queue.lock().ok().and_then(|mut q| q.pop()) {
                 let t = Instant::now();
                 match client.batch_set_consent(call).await {
                     Ok(r) => {
