@@ -135,7 +135,9 @@ async fn open_loop_pacing_hits_its_rate() {
         .collect();
     let total: u64 = middle.iter().sum();
     assert_eq!(middle.len(), 2, "{timeline:?}");
-    assert!((680..=920).contains(&total), "{total} calls in seconds 1 and 2 at 400/s: {middle:?}");
+    // ±25%: the test shares the machine with the rest of the suite; a closed loop would
+    // finish thousands a second, an unpaced generator all 1,600 at once.
+    assert!((600..=1000).contains(&total), "{total} calls in seconds 1 and 2 at 400/s: {middle:?}");
     server.stop().await;
 }
 
