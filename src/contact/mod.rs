@@ -98,23 +98,75 @@ pub fn normalize_email(raw: &str) -> Result<Normalized, ContactError> {
 /// which then takes the full RFC 5321/5322 path); a property test checks that everything
 /// it accepts the full path accepts identically. Several times faster on the hot path.
 fn simple_ascii_email(s: &str) -> Option<Normalized> {
-    let (local, domain) = s.split_once('@')?;
-    let atext = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-".contains(&b);
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && local.split('.').all(|part| !part.is_empty() && part.bytes().all(atext));
-    let mut labels = 0;
-    let domain_ok = domain.len() <= 253
-        && domain.split('.').all(|label| {
+    simple_ascii_email_ok(s).then(|| Normalized(s.to_ascii_lowercase()))
+}
+
+/// The test of [`simple_ascii_email`] in one pass over the bytes: exactly one `@`; a local
+/// part of 1 to 64 bytes of dot-separated, non-empty atoms of `atext`; a domain of at most
+/// 253 bytes and two or more labels of 1 to 63 letters, digits and inner hyphens.
+fn simple_ascii_email_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let Some(at) = b.iter().position(|c| *c == b'@') else { return false };
+    let (local, domain) = (&b[..at], &b[at + 1..]);
+    let atext = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-".contains(&c);
+    if local.is_empty() || local.len() > 64 || local[0] == b'.' || local[local.len() - 1] == b'.' {
+        return false;
+    }
+    let mut prev_dot = false;
+    for &c in local {
+        if c == b'.' {
+            if prev_dot {
+                return false;
+            }
+            prev_dot = true;
+        } else if atext(c) {
+            prev_dot = false;
+        } else {
+            return false;
+        }
+    }
+    if domain.is_empty() || domain.len() > 253 {
+        return false;
+    }
+    let (mut labels, mut start) = (0, 0);
+    for i in 0..=domain.len() {
+        if i == domain.len() || domain[i] == b'.' {
+            let label = &domain[start..i];
+            if label.is_empty() || label.len() > 63 || label[0] == b'-' || label[label.len() - 1] == b'-' {
+                return false;
+            }
             labels += 1;
-            let b = label.as_bytes();
-            !b.is_empty()
-                && b.len() <= 63
-                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-                && b[0] != b'-'
-                && b[b.len() - 1] != b'-'
-        });
-    (local_ok && domain_ok && labels >= 2).then(|| Normalized(s.to_ascii_lowercase()))
+            start = i + 1;
+        } else if !(domain[i].is_ascii_alphanumeric() || domain[i] == b'-') {
+            return false;
+        }
+    }
+    labels >= 2
+}
+
+/// Calls `f` with the normalized form of `raw` as a contact point of `kind`: the same as
+/// `normalize(kind, raw, region).map(|n| f(n.as_str()))`, without a heap allocation for
+/// the common email address (lower-cased into a buffer on the stack). The bulk check's path.
+pub fn with_normalized<R>(
+    kind: Kind,
+    raw: &str,
+    default_region: Option<&str>,
+    f: impl FnOnce(&str) -> R,
+) -> Result<R, ContactError> {
+    if kind == Kind::Email {
+        let t = raw.trim();
+        if !t.is_empty() && t.len() <= EMAIL_BYTES_MAX && simple_ascii_email_ok(t) {
+            let mut buf = [0u8; EMAIL_BYTES_MAX];
+            let lower = &mut buf[..t.len()];
+            lower.copy_from_slice(t.as_bytes());
+            lower.make_ascii_lowercase();
+            // Only ASCII passed the test above, so this cannot fail.
+            if let Ok(s) = std::str::from_utf8(lower) {
+                return Ok(f(s));
+            }
+        }
+    }
+    normalize(kind, raw, default_region).map(|n| f(n.as_str()))
 }
 
 /// The full path of [`normalize_email`], without the fast path; for tests.

@@ -99,6 +99,17 @@ proptest::proptest! {
     }
 }
 
+proptest::proptest! {
+    /// The allocation-free path gives what `normalize` gives, for every kind of input.
+    #[test]
+    fn with_normalized_agrees_with_normalize(s in "[ a-zA-Z0-9.!#%+_@-]{0,14}@?[a-zA-Z0-9.-]{0,14} ?") {
+        for kind in [Kind::Email, Kind::Token] {
+            let direct = normalize(kind, &s, None).map(Normalized::into_string);
+            proptest::prop_assert_eq!(with_normalized(kind, &s, None, str::to_owned), direct, "input {:?}", s);
+        }
+    }
+}
+
 #[test]
 fn fast_email_path_takes_the_common_case() {
     assert!(simple_ascii_email("Jane.Doe+news@Example.co.uk").is_some());

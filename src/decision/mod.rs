@@ -62,10 +62,10 @@ impl<'c> Target<'c> {
 /// Row 1, then rows 3 to 12, for one raw contact point.
 pub fn check<S: StateSource>(target: &Target<'_>, raw_contact_point: &str, source: &S, now: UnixSeconds) -> Decision {
     let region = target.profile.default_region.as_deref();
-    match contact::normalize(target.channel.contact_kind(), raw_contact_point, region) {
-        Err(_) => Decision::new(Reason::InvalidContactPoint),
-        Ok(normalized) => source.with_state(&target.profile.id, target.channel, normalized.as_str(), |state| {
+    contact::with_normalized(target.channel.contact_kind(), raw_contact_point, region, |normalized| {
+        source.with_state(&target.profile.id, target.channel, normalized, |state| {
             decide(target.model, state, target.subject, now)
-        }),
-    }
+        })
+    })
+    .unwrap_or_else(|_| Decision::new(Reason::InvalidContactPoint))
 }
