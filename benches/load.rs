@@ -224,7 +224,7 @@ async fn hot_stream(server: &Server, n: usize, batch: usize, connections: usize)
 async fn stream_checks(server: &Server, n: usize, batch: usize, connections: usize, include_links: bool) -> (f64, u64) {
     let shape = StreamShape { connections, streams_per_connection: 1, batch, overrides: 0.0, include_links };
     let batches = n.div_ceil(batch) as u64;
-    let run = Run { requests: Some(batches), duration: Duration::ZERO, warmup: Duration::ZERO };
+    let run = Run::count(batches);
     let pop = population(server.contacts);
     let o = bench::stream(&server.target().await, &pop, shape, run, Recorder::new()).await;
     assert!(o.errors.is_empty(), "stream errors: {:?}", o.errors);
@@ -288,11 +288,7 @@ async fn serve_echo(addr: std::net::SocketAddr) {
     let service = pb::decision_service_server::DecisionServiceServer::new(Echo)
         .max_decoding_message_size(limits.message_bytes_max)
         .max_encoding_message_size(limits.message_bytes_max);
-    tonic::transport::Server::builder()
-        .max_concurrent_streams(Some(limits.streams_per_connection_max))
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .tcp_nodelay(true)
+    consentd::server::grpc_settings(tonic::transport::Server::builder(), &limits)
         .add_service(service)
         .serve(addr)
         .await
@@ -329,16 +325,16 @@ async fn unary_closed(server: &Server, total: u64, concurrency: usize) -> (f64, 
 /// a tonic unary RPC on the same server, settings and client that does no work, the floor.
 async fn unary_loop(server: &Server, total: u64, concurrency: usize, noop: bool) -> (f64, Histogram<u64>) {
     let call = if noop { Call::Noop } else { Call::Check };
-    let run = Run { requests: Some(total), duration: Duration::ZERO, warmup: Duration::ZERO };
+    let run = Run::count(total);
     let pop = population(server.contacts);
-    let o = bench::closed_inner(&server.target().await, &pop, call, concurrency, run, Recorder::new()).await;
+    let o = bench::closed_loop(&server.target().await, &pop, call, concurrency, run, Recorder::new()).await;
     assert!(o.errors.is_empty(), "unary errors: {:?}", o.errors);
     (o.rate(), o.histogram)
 }
 
 /// Open loop at `rate` for `secs` (latency from each call's intended start).
 async fn unary_open(server: &Server, rate: f64, secs: f64) -> Histogram<u64> {
-    let run = Run { requests: None, duration: Duration::from_secs_f64(secs), warmup: Duration::ZERO };
+    let run = Run::timed(Duration::from_secs_f64(secs));
     let pop = population(server.contacts);
     let o = bench::open_loop(&server.target().await, &pop, Call::Check, rate, run, Recorder::new()).await;
     assert!(o.errors.is_empty(), "open loop errors: {:?}", o.errors);
@@ -488,11 +484,7 @@ async fn main() {
     // Writes at a fixed rate (members opting in and out by turns) for as long as the pure
     // stream took, while the same stream runs again.
     let target = server.target().await;
-    let write_run = Run {
-        requests: None,
-        duration: Duration::from_secs_f64(scale.stream_recipients as f64 / hot),
-        warmup: Duration::ZERO,
-    };
+    let write_run = Run::timed(Duration::from_secs_f64(scale.stream_recipients as f64 / hot));
     let ((hot_with_writes, _), writes) = tokio::join!(
         hot_stream(&server, recipients.len(), scale.batch, scale.connections),
         bench::open_loop(&target, &pop, Call::Write, scale.write_rate as f64, write_run, Recorder::new()),
@@ -506,11 +498,7 @@ async fn main() {
     );
 
     // Unary checks while a stream keeps the server busy (a timed stream outlasting them).
-    let background = Run {
-        requests: None,
-        duration: Duration::from_secs_f64((scale.unary_requests / 4) as f64 / unary_max * 3.0 + 1.0),
-        warmup: Duration::ZERO,
-    };
+    let background = Run::timed(Duration::from_secs_f64((scale.unary_requests / 4) as f64 / unary_max * 3.0 + 1.0));
     let shape = StreamShape {
         connections: 1,
         streams_per_connection: 1,

@@ -172,6 +172,16 @@ const ADMIN_SERVICE_NAME: &str =
     <pb::admin_service_server::AdminServiceServer<AdminApi> as tonic::server::NamedService>::NAME;
 
 /// Serves an already opened store (tests use this to inject a clock) on bound listeners.
+/// The gRPC server's connection settings: streams per connection, HTTP/2 keepalive, no
+/// Nagle. One place, so the load suite's floors are served exactly as consentd is.
+pub fn grpc_settings<L>(builder: Server<L>, limits: &crate::config::Limits) -> Server<L> {
+    builder
+        .max_concurrent_streams(Some(limits.streams_per_connection_max))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .tcp_nodelay(true)
+}
+
 pub async fn run_with_store(
     config: Config,
     store: Store,
@@ -308,13 +318,8 @@ pub async fn run_with_store(
         reporter.set_not_serving::<pb::admin_service_server::AdminServiceServer<AdminApi>>().await;
         let _ = drained_tx.send(());
     };
-    let serve = Server::builder()
-        // Every call: a span naming the RPC and its request id (see `api::trace`).
-        .layer(crate::api::trace::RpcSpanLayer)
-        .max_concurrent_streams(Some(limits.streams_per_connection_max))
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .tcp_nodelay(true)
+    // Every call: a span naming the RPC and its request id (see `api::trace`).
+    let serve = grpc_settings(Server::builder().layer(crate::api::trace::RpcSpanLayer), &limits)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)

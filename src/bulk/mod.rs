@@ -61,6 +61,7 @@ pub enum RowError {
     Syntax(String),
 }
 
+pub mod export;
 pub mod mapping;
 pub mod preset;
 pub mod time;

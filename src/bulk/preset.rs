@@ -1,15 +1,14 @@
 //! Import presets: files laid out the way Customer Insights - Journeys, Salesforce, Mailchimp
-//! and HubSpot export consent, turned into import rows; and the same layouts written back
-//! from consentd's state, so a flow or data import job can push consentd's truth into the
-//! system it came from. One file because each preset is a reading and a writing of one
-//! layout, and the four share the column binding, the status words and the proof text.
-//! [`Preset::explain`] documents each mapping; the vendors' column names and option-set
-//! values come from their published references.
+//! and HubSpot export consent, turned into import rows (the same layouts written back:
+//! [`super::export`]). One file because the four presets share the column binding, the
+//! status words and the proof text; [`Preset::explain`] documents each mapping (long texts,
+//! hence the length); the vendors' column names and option-set values come from their
+//! published references.
 
 use std::collections::HashMap;
 
 use super::mapping::{Mapping, header_key};
-use super::time::{self, format_plain};
+use super::time;
 use super::{ALIASES, ImportRow, RowError, RowStatus};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -382,6 +381,14 @@ impl Importer {
         })
     }
 
+    /// `label value` when the file has a value for `role`, else empty (a part of a reason).
+    fn labelled(&self, fields: &[&str], label: &str, role: &str) -> String {
+        match self.get(fields, role) {
+            "" => String::new(),
+            v => format!("{label} {v}"),
+        }
+    }
+
     /// "System: part; part" from the non-empty parts, within the server's text limit.
     fn reason(&self, parts: &[String]) -> String {
         let body: Vec<&str> = parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect();
@@ -572,15 +579,11 @@ impl Importer {
             row.occurred_at = self.time(f, "modified")?;
         }
         row.source = "crm_sync".into();
-        let labelled = |label: &str, role: &str| {
-            let v = self.get(f, role);
-            if v.is_empty() { String::new() } else { format!("{label} {v}") }
-        };
         row.reason = self.reason(&[
-            labelled("captured via", "capture_source"),
-            labelled("capture contact point type", "capture_type"),
-            labelled("effective from", "effective_from"),
-            labelled("double consent captured", "double_consent"),
+            self.labelled(f, "captured via", "capture_source"),
+            self.labelled(f, "capture contact point type", "capture_type"),
+            self.labelled(f, "effective from", "effective_from"),
+            self.labelled(f, "double consent captured", "double_consent"),
         ]);
         self.per_purpose(row, status)
     }
@@ -591,17 +594,13 @@ impl Importer {
             return Err(RowError::Missing("status"));
         };
         let got = |role: &str| self.get(f, role).to_owned();
-        let with = |label: &str, role: &str| {
-            let v = self.get(f, role);
-            if v.is_empty() { String::new() } else { format!("{label} {v}") }
-        };
         match &status {
             RowStatus::OptedIn => {
                 row.occurred_at = self.first_time(f, &["confirm_time", "optin_time", "last_changed"])?;
                 row.ip_address = if got("confirm_ip").is_empty() { got("optin_ip") } else { got("confirm_ip") };
                 row.reason = self.reason(&[
-                    with("opted in", "optin_time") + &with(" from", "optin_ip"),
-                    with("confirmed", "confirm_time") + &with(" from", "confirm_ip"),
+                    self.labelled(f, "opted in", "optin_time") + &self.labelled(f, " from", "optin_ip"),
+                    self.labelled(f, "confirmed", "confirm_time") + &self.labelled(f, " from", "confirm_ip"),
                 ]);
             }
             RowStatus::OptedOut => {
@@ -610,14 +609,14 @@ impl Importer {
                     "unsubscribed".to_owned(),
                     got("unsub_reason"),
                     got("unsub_reason_other"),
-                    with("campaign", "unsub_campaign") + &with(" id", "unsub_campaign_id"),
+                    self.labelled(f, "campaign", "unsub_campaign") + &self.labelled(f, " id", "unsub_campaign_id"),
                 ]);
             }
             RowStatus::Suppressed(_) => {
                 row.occurred_at = self.first_time(f, &["clean_time", "last_changed"])?;
                 row.reason = self.reason(&[
                     "cleaned".to_owned(),
-                    with("campaign", "clean_campaign") + &with(" id", "clean_campaign_id"),
+                    self.labelled(f, "campaign", "clean_campaign") + &self.labelled(f, " id", "clean_campaign_id"),
                 ]);
             }
         }
@@ -695,212 +694,6 @@ fn journeys_reason(v: &str) -> Option<&'static str> {
         "534120007" => "Opt-out - One-click unsubscribe",
         _ => return None,
     })
-}
-
-/// One contact point's state, as the export hands it to a layout.
-#[derive(Clone, Debug, Default)]
-pub struct ExportContact {
-    pub channel: String,
-    pub contact_point: String,
-    pub records: Vec<ExportRecord>,
-    /// (kind, occurred_at seconds).
-    pub suppressions: Vec<(String, i64)>,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct ExportRecord {
-    pub purpose: String,
-    pub topic: String,
-    /// `opted_in`, `opted_out` or `pending`.
-    pub status: String,
-    pub occurred_at: i64,
-    pub expires_at: Option<i64>,
-    pub source: String,
-}
-
-/// Writes consentd's state in a preset's layout.
-pub struct Exporter {
-    preset: Preset,
-    mapping: Mapping,
-}
-
-fn rfc3339(secs: i64, millis: bool) -> String {
-    let plain = format_plain(secs).replace(' ', "T");
-    if millis { format!("{plain}.000Z") } else { format!("{plain}Z") }
-}
-
-impl Exporter {
-    /// `Err` when the layout needs something the mapping does not give.
-    pub fn new(preset: Preset, mapping: Mapping) -> Result<Exporter, String> {
-        if preset == Preset::Mailchimp && mapping.default_purposes.is_empty() {
-            return Err("a Mailchimp audience is one purpose: name it with --purpose".into());
-        }
-        if preset == Preset::Generic {
-            return Err("the generic layout is consentd's own export".into());
-        }
-        Ok(Exporter { preset, mapping })
-    }
-
-    /// The files the layout writes: (suffix of the output name, header). One file has an
-    /// empty suffix (the output itself).
-    pub fn files(&self) -> Vec<(&'static str, Vec<String>)> {
-        let h = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        match self.preset {
-            Preset::Generic => Vec::new(),
-            Preset::Journeys => vec![(
-                "",
-                h(&[
-                    "msdynmkt_contactpointvalue",
-                    "msdynmkt_contactpointtype",
-                    "msdynmkt_value",
-                    "msdynmkt_purposeid",
-                    "msdynmkt_topicid",
-                    "msdynmkt_contactpointconsenttype",
-                    "msdynmkt_source",
-                    "modifiedon",
-                ]),
-            )],
-            Preset::Salesforce => vec![(
-                "",
-                h(&[
-                    "EmailAddress",
-                    "TelephoneNumber",
-                    "ContactPointType",
-                    "DataUsePurposeId",
-                    "PrivacyConsentStatus",
-                    "CaptureDate",
-                    "CaptureSource",
-                    "EffectiveTo",
-                ]),
-            )],
-            Preset::Mailchimp => vec![
-                ("-subscribed", h(&["Email Address", "OPTIN_TIME", "LAST_CHANGED"])),
-                ("-unsubscribed", h(&["Email Address", "UNSUB_TIME", "LAST_CHANGED"])),
-                ("-cleaned", h(&["Email Address", "CLEAN_TIME", "LAST_CHANGED"])),
-            ],
-            Preset::Hubspot => {
-                let mut header = h(&["Email", "Unsubscribed from all email", "Last modified date"]);
-                header.extend(self.hubspot_types().into_iter().map(|(name, _)| format!("Opted out of email: {name}")));
-                vec![("", header)]
-            }
-        }
-    }
-
-    /// HubSpot subscription types: (name, (purpose, topic)).
-    fn hubspot_types(&self) -> Vec<(String, (String, String))> {
-        if self.mapping.purposes.is_empty() {
-            self.mapping.default_purposes.iter().map(|p| (self.mapping.source_purpose(&p.0, &p.1), p.clone())).collect()
-        } else {
-            self.mapping.purposes.clone()
-        }
-    }
-
-    /// The rows one contact point becomes: (file index, fields).
-    pub fn rows(&self, c: &ExportContact) -> Vec<(usize, Vec<String>)> {
-        let decided = || c.records.iter().filter(|r| r.status == "opted_in" || r.status == "opted_out");
-        match self.preset {
-            Preset::Generic => Vec::new(),
-            Preset::Journeys => {
-                let channel = match c.channel.as_str() {
-                    "email" => "Email",
-                    "sms" => "Text Message",
-                    "voice" => "Voice",
-                    _ => "Custom",
-                };
-                decided()
-                    .map(|r| {
-                        let source = match r.source.as_str() {
-                            "preference_center" => "Preference Center",
-                            "form" => "Realtime Marketing Form",
-                            "import" => "Loaded",
-                            "sms_keyword" => "Text message",
-                            "one_click_unsubscribe" => "Email - list-unsubscribe",
-                            _ => "Internal",
-                        };
-                        let topic =
-                            if r.topic.is_empty() { String::new() } else { self.mapping.source_topic(&r.topic) };
-                        (
-                            0,
-                            vec![
-                                c.contact_point.clone(),
-                                channel.to_owned(),
-                                if r.status == "opted_in" { "Opted In" } else { "Opted Out" }.to_owned(),
-                                self.mapping.source_purpose(&r.purpose, ""),
-                                topic,
-                                if r.topic.is_empty() { "Purpose" } else { "Topic" }.to_owned(),
-                                source.to_owned(),
-                                rfc3339(r.occurred_at, false),
-                            ],
-                        )
-                    })
-                    .collect()
-            }
-            Preset::Salesforce => {
-                let (email, phone, kind) = match c.channel.as_str() {
-                    "email" => (c.contact_point.clone(), String::new(), "Email"),
-                    "sms" | "voice" | "whatsapp" => (String::new(), c.contact_point.clone(), "Phone"),
-                    _ => return Vec::new(),
-                };
-                decided()
-                    .map(|r| {
-                        (
-                            0,
-                            vec![
-                                email.clone(),
-                                phone.clone(),
-                                kind.to_owned(),
-                                self.mapping.source_purpose(&r.purpose, &r.topic),
-                                if r.status == "opted_in" { "OptIn" } else { "OptOut" }.to_owned(),
-                                rfc3339(r.occurred_at, true),
-                                "consentd".to_owned(),
-                                r.expires_at.map(|e| rfc3339(e, true)).unwrap_or_default(),
-                            ],
-                        )
-                    })
-                    .collect()
-            }
-            Preset::Mailchimp => {
-                if c.channel != "email" {
-                    return Vec::new();
-                }
-                let (p, t) = &self.mapping.default_purposes[0];
-                let mut out: Vec<(usize, Vec<String>)> = decided()
-                    .filter(|r| &r.purpose == p && &r.topic == t)
-                    .map(|r| {
-                        let at = format_plain(r.occurred_at);
-                        (usize::from(r.status != "opted_in"), vec![c.contact_point.clone(), at.clone(), at])
-                    })
-                    .collect();
-                out.extend(c.suppressions.iter().filter(|(k, _)| k == "hard_bounce").map(|(_, at)| {
-                    let at = format_plain(*at);
-                    (2, vec![c.contact_point.clone(), at.clone(), at])
-                }));
-                out
-            }
-            Preset::Hubspot => {
-                if c.channel != "email" {
-                    return Vec::new();
-                }
-                let types = self.hubspot_types();
-                let status_of = |p: &(String, String)| {
-                    decided().find(|r| r.purpose == p.0 && r.topic == p.1).map(|r| (r.status.as_str(), r.occurred_at))
-                };
-                let known: Vec<(&str, i64)> =
-                    types.iter().map(|(_, p)| p).chain(&self.mapping.default_purposes).filter_map(status_of).collect();
-                let Some(last) = known.iter().map(|(_, at)| *at).max() else { return Vec::new() };
-                // "Unsubscribed from all" only when every purpose the layout names is opted out:
-                // importing it back opts out of all of them.
-                let all = types
-                    .iter()
-                    .map(|(_, p)| p)
-                    .chain(&self.mapping.default_purposes)
-                    .all(|p| status_of(p).is_some_and(|(s, _)| s == "opted_out"));
-                let mut row = vec![c.contact_point.clone(), all.to_string(), format_plain(last)];
-                row.extend(types.iter().map(|(_, p)| status_of(p).is_some_and(|(s, _)| s == "opted_out").to_string()));
-                vec![(0, row)]
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -12,11 +12,8 @@ use consentd::bench::{self, Call, Key, Population, Recorder, Run, StreamShape, T
 use serde_json::json;
 
 use crate::args::{BenchCmd, BenchCommon, Cli, StreamArgs};
+use crate::bulk::io_err;
 use crate::client::{Failure, api_key, connect_to, exit, usage};
-
-fn io_err(what: &str, e: impl std::fmt::Display) -> Failure {
-    Failure { code: exit::FAILURE, message: format!("{what}: {e}") }
-}
 
 pub(crate) async fn bench(cli: &Cli, cmd: BenchCmd) -> Result<u8, Failure> {
     match cmd {
@@ -164,8 +161,8 @@ async fn run(cli: &Cli, c: &BenchCommon, scenario: Scenario) -> Result<u8, Failu
     }
     let revision_before = bench::revision(&target, &pop).await;
     let server_version = bench::server_version(&target).await;
-    let run = Run { requests: c.requests, duration: c.duration, warmup: c.warmup };
-    let warm = Run { requests: None, duration: c.warmup, warmup: Duration::ZERO };
+    let run = Run { requests: c.requests, duration: c.duration };
+    let warm = Run::timed(c.warmup);
     let q = c.quiet;
     let mut phases = Vec::new();
     match &scenario {
@@ -189,21 +186,21 @@ async fn run(cli: &Cli, c: &BenchCommon, scenario: Scenario) -> Result<u8, Failu
                 }
                 None => {
                     if !c.warmup.is_zero() {
-                        bench::closed_inner(&target, &pop, call, concurrency, warm, Recorder::new()).await;
+                        bench::closed_loop(&target, &pop, call, concurrency, warm, Recorder::new()).await;
                     }
-                    measured(name, q, |rec| bench::closed_inner(&target, &pop, call, concurrency, run, rec)).await
+                    measured(name, q, |rec| bench::closed_loop(&target, &pop, call, concurrency, run, rec)).await
                 }
             };
             phases.push(Phase::from_outcome(name, &o));
         }
         Scenario::Mixed(s, write_rate) => {
             let shape = shape(s);
-            let half = Run { requests: c.requests.map(|n| n / 2), duration: c.duration / 2, warmup: Duration::ZERO };
+            let half = Run { requests: c.requests.map(|n| n / 2), duration: c.duration / 2 };
             if !c.warmup.is_zero() {
                 bench::stream(&target, &pop, shape, warm, Recorder::new()).await;
             }
             let alone = measured("stream alone", q, |rec| bench::stream(&target, &pop, shape, half, rec)).await;
-            let writes_run = Run { requests: None, duration: c.duration / 2, warmup: Duration::ZERO };
+            let writes_run = Run::timed(c.duration / 2);
             let (with, writes) = tokio::join!(
                 measured("stream + writes", q, |rec| bench::stream(&target, &pop, shape, half, rec)),
                 bench::open_loop(&target, &pop, Call::Write, *write_rate, writes_run, Recorder::new()),
@@ -217,9 +214,9 @@ async fn run(cli: &Cli, c: &BenchCommon, scenario: Scenario) -> Result<u8, Failu
             // Rows of another synthetic population (so an import never rewrites the checked one).
             let import_pop = Population { size: *rows, seed: pop.seed.wrapping_add(1_000_003), ..pop.clone() };
             let calls = rows.div_ceil(1000);
-            let run = Run { requests: Some(calls), duration: c.duration, warmup: Duration::ZERO };
+            let run = Run::count(calls);
             let o = measured("import", q, |rec| {
-                bench::closed_inner(&target, &import_pop, Call::BatchWrite(1000), 4, run, rec)
+                bench::closed_loop(&target, &import_pop, Call::BatchWrite(1000), 4, run, rec)
             })
             .await;
             phases.push(Phase::from_outcome("import", &o));

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use consentd::api::pb;
+use consentd::bulk::export::{ExportContact, ExportRecord, Exporter};
 use consentd::bulk::mapping::{parse_status_arg, split_purpose};
-use consentd::bulk::preset::{ExportContact, ExportRecord, Exporter};
 use consentd::bulk::{Mapping, Preset, RowStatus, time};
 use serde_json::json;
 
