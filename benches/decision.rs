@@ -11,7 +11,7 @@ use std::hint::black_box;
 use consentd::contact;
 use consentd::decision::{
     Catalog, Channel, ContactState, EnforcementModel, Profile, Purpose, PurposeKind, Record, Status, Subject,
-    Suppressions, Target, check, decide,
+    Suppressions, Target, check, check_many, decide,
 };
 
 use consentd::storage::index::{HotIndex, KeyedIndex};
@@ -141,6 +141,22 @@ fn in_process_check(c: &mut Criterion) {
             },
             BatchSize::SmallInput,
         )
+    });
+    // The server's batch path: the same recipients in prefetched windows.
+    group.bench_function("batch_16k_of_1m_contacts_windowed", |b| {
+        b.iter(|| {
+            let mut sends = 0usize;
+            check_many(
+                |_| &target,
+                &recipients,
+                &idx,
+                NOW,
+                |_, d| {
+                    sends += usize::from(d.outcome() == consentd::decision::Outcome::Send);
+                },
+            );
+            sends
+        })
     });
     group.finish();
     let bytes = idx.index().approx_bytes();

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use consentd::api::pb;
 use consentd::bench::{self, Call, Key, Population, Recorder, Run, StreamShape, Target as Deployment};
 use consentd::decision::{
-    Catalog, Channel, ContactState, Profile, Purpose, PurposeKind, Record, Status, Subject, Suppressions, Target, check,
+    Catalog, Channel, ContactState, Profile, Purpose, PurposeKind, Record, Status, Subject, Suppressions, Target,
+    check_many,
 };
 
 use consentd::storage::index::{HotIndex, KeyedIndex};
@@ -196,8 +197,19 @@ fn baseline(scale: Scale, recipients: &[String]) -> (f64, f64) {
     let resolved = catalog.resolve("acme", "newsletter", "").expect("resolve");
     let target = Target::new(&resolved, Channel::Email);
     let now = 1_767_225_600;
+    // The server's batch path: windows of recipients with their lookups prefetched.
     let run = |part: &[String]| {
-        part.iter().filter(|r| check(&target, r, &local, now).outcome() == consentd::decision::Outcome::Send).count()
+        let mut sends = 0usize;
+        check_many(
+            |_| &target,
+            part,
+            &local,
+            now,
+            |_, d| {
+                sends += usize::from(d.outcome() == consentd::decision::Outcome::Send);
+            },
+        );
+        sends
     };
     let started = Instant::now();
     std::hint::black_box(run(recipients));

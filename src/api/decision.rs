@@ -166,21 +166,20 @@ pub fn evaluate_batch(
     let mut reasons = Vec::with_capacity(n);
     let mut suppressed = Vec::new();
     let mut links = Vec::new();
-    for (i, cp) in contact_points.iter().enumerate() {
-        let target = if item_targets.is_empty() {
-            &default_target
-        } else {
-            item_targets.get(&(i as u32)).unwrap_or(&default_target)
-        };
-        let d = decision::check(target, cp, store, now);
+    let target_of = |i: usize| {
+        if item_targets.is_empty() { &default_target } else { item_targets.get(&(i as u32)).unwrap_or(&default_target) }
+    };
+    decision::check_many(target_of, &contact_points, store, now, |i, d| {
         decisions.push(convert::outcome_to_pb(d.outcome()) as i32);
         reasons.push(convert::reason_to_pb(d.reason) as i32);
         if let Some(kind) = d.suppression {
             suppressed.push(pb::SuppressedItem { index: i as u32, kind: convert::suppression_kind_to_pb(kind) as i32 });
         }
         counts[d.reason.index()] += 1;
+        let target = target_of(i);
         if let Some(base) = links_base
             && d.outcome() == decision::Outcome::Send
+            && let Some(cp) = contact_points.get(i)
             && let Ok(normalized) =
                 crate::contact::normalize(target.channel.contact_kind(), cp, target.profile.default_region.as_deref())
         {
@@ -199,7 +198,7 @@ pub fn evaluate_batch(
                 preferences_url: l.preferences_url,
             });
         }
-    }
+    });
     Ok(pb::CheckStreamResponse { batch_id, revision, decisions, reasons, suppressed, links })
 }
 

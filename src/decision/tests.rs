@@ -105,17 +105,15 @@ struct OneContact {
 }
 
 impl StateSource for OneContact {
-    fn with_state<R>(
-        &self,
-        profile: &str,
-        channel: Channel,
-        contact_point: &str,
-        f: impl FnOnce(Option<&ContactState>) -> R,
-    ) -> R {
-        match &self.key {
-            Some((p, c, cp)) if p == profile && *c == channel && cp == contact_point => f(Some(&self.state)),
-            _ => f(None),
-        }
+    /// Whether the name is the one contact this source knows.
+    type Key = bool;
+
+    fn key(&self, profile: &str, channel: Channel, contact_point: &str) -> bool {
+        matches!(&self.key, Some((p, c, cp)) if p == profile && *c == channel && cp == contact_point)
+    }
+
+    fn with_key<R>(&self, known: &bool, f: impl FnOnce(Option<&ContactState>) -> R) -> R {
+        if *known { f(Some(&self.state)) } else { f(None) }
     }
 }
 

@@ -393,14 +393,20 @@ impl Store {
 }
 
 impl StateSource for Store {
+    type Key = ContactKey;
+
     #[inline]
-    fn with_state<R>(
-        &self,
-        profile: &str,
-        channel: Channel,
-        contact_point: &str,
-        f: impl FnOnce(Option<&ContactState>) -> R,
-    ) -> R {
-        self.shared().keyed.with_state(profile, channel, contact_point, f)
+    fn key(&self, profile: &str, channel: Channel, contact_point: &str) -> ContactKey {
+        self.shared().keyed.key(profile, channel, contact_point)
+    }
+
+    #[inline]
+    fn with_key<R>(&self, key: &ContactKey, f: impl FnOnce(Option<&ContactState>) -> R) -> R {
+        self.shared().keyed.index().with(key, f)
+    }
+
+    #[inline]
+    fn prefetch(&self, key: &ContactKey) {
+        self.shared().keyed.index().prefetch(key);
     }
 }

@@ -21,7 +21,7 @@ use super::codec::{
     META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_REVISION, META_TOKEN_KEY, StoredApiKey, StoredProfile,
     StoredPurpose, StoredTopic,
 };
-use super::index::{HotIndex, KeyedIndex};
+use super::index::{HotIndex, KeyedIndex, SHARDS};
 use super::link::{LinkKey, LinkKeys};
 use super::token::TokenKey;
 use super::view::ApiKey;
@@ -278,23 +278,66 @@ fn load_config(db: &DB) -> Result<(Catalog, HashMap<String, ApiKey>), Damage> {
     Ok((catalog, keys))
 }
 
+/// Loads the `index` family on several threads at once: shards follow key order, so each
+/// thread reads one key range and fills whole shards, each sized to its exact count.
 fn load_index(db: &DB) -> Result<HotIndex, Damage> {
     let cf = db.cf_handle(CF_INDEX).ok_or("column family `index` is missing")?;
-    // The estimate sizes the table once instead of rehashing it repeatedly while loading.
-    let estimate = db
-        .property_int_value_cf(cf, "rocksdb.estimate-num-keys")
-        .ok()
-        .flatten()
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(0);
-    let index = HotIndex::with_capacity(estimate);
-    for item in db.iterator_cf(cf, IteratorMode::Start) {
-        let (k, v) = item.map_err(|e| format!("reading the index: {e}"))?;
-        let key = ContactKey::from_slice(&k).ok_or("index key is damaged")?;
-        let state = codec::decode_index_entry(&v).ok_or_else(|| format!("index entry {} is damaged", key.log_tag()))?;
-        index.put(key, state);
-    }
+    let index = HotIndex::default();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, LOAD_THREADS_MAX);
+    let per_thread = SHARDS.div_ceil(threads);
+    let results: Vec<Result<(), Damage>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..SHARDS)
+            .step_by(per_thread)
+            .map(|first| {
+                let (index, cf) = (&index, &cf);
+                scope.spawn(move || load_shards(db, cf, index, first..(first + per_thread).min(SHARDS)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Damage::new("a loader thread panicked".to_owned()))))
+            .collect()
+    });
+    results.into_iter().collect::<Result<Vec<()>, Damage>>()?;
     Ok(index)
+}
+
+/// Start-up readers of the index family; more than cores gains nothing.
+const LOAD_THREADS_MAX: usize = 8;
+
+/// Reads the keys of `shards` (one key range) and fills each shard from them. A raw
+/// iterator: the boxed iterator allocates a key and a value per entry.
+fn load_shards(
+    db: &DB,
+    cf: &impl rocksdb::AsColumnFamilyRef,
+    index: &HotIndex,
+    shards: std::ops::Range<usize>,
+) -> Result<(), Damage> {
+    let mut read = rocksdb::ReadOptions::default();
+    // A one-time scan: keep the block cache for the blocks that serve requests.
+    read.fill_cache(false);
+    read.set_readahead_size(4 << 20);
+    if shards.end < SHARDS {
+        read.set_iterate_upper_bound(HotIndex::first_key_of(shards.end).0.to_vec());
+    }
+    let mut iter = db.raw_iterator_cf_opt(cf, read);
+    iter.seek(HotIndex::first_key_of(shards.start).0);
+    let mut shard = shards.start;
+    let mut entries = Vec::new();
+    while let (Some(k), Some(v)) = (iter.key(), iter.value()) {
+        let key = ContactKey::from_slice(k).ok_or("index key is damaged")?;
+        let state = codec::decode_index_entry(v).ok_or_else(|| format!("index entry {} is damaged", key.log_tag()))?;
+        let of = HotIndex::shard_of(&key);
+        if of != shard {
+            index.fill_shard(shard, std::mem::take(&mut entries));
+            shard = of;
+        }
+        entries.push((key, state));
+        iter.next();
+    }
+    iter.status().map_err(|e| format!("reading the index: {e}"))?;
+    index.fill_shard(shard, entries);
+    Ok(())
 }
 
 /// Every link key of the store; a store without one (new, or made before links existed)
