@@ -14,8 +14,12 @@ use consentd::decision::{
     Suppressions, Target, check, check_many, decide,
 };
 
-use consentd::storage::index::{HotIndex, KeyedIndex};
+use std::hash::BuildHasherDefault;
+
+use consentd::storage::ContactKey;
+use consentd::storage::index::{HotIndex, KeyedIndex, SHARDS};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use dashmap::DashMap;
 
 const NOW: i64 = 1_767_225_600;
 
@@ -163,5 +167,77 @@ fn in_process_check(c: &mut Criterion) {
     println!("hot index: {n} contacts with two records each, {} bytes per contact point", bytes / n);
 }
 
-criterion_group!(benches, engine, normalization, in_process_check);
+/// The hot index against the DashMap it replaced, built from the same keys in one sitting:
+/// lookups one at a time, and ours in prefetched windows of 16 as batch checks use it.
+/// `CONSENTD_BENCH_CONTACTS` sets the size (default 1M; README quotes 10M too).
+fn index_against_dashmap(c: &mut Criterion) {
+    let n: usize = std::env::var("CONSENTD_BENCH_CONTACTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let keyed = KeyedIndex::new([7; 16], HotIndex::default());
+    let key = |i: usize| keyed.key("acme", Channel::Email, &format!("user{i}@example.com"));
+    let state = ContactState::new(
+        Suppressions::NONE,
+        [(Subject::purpose(1), Record { status: Status::OptedIn, expires_at: None })],
+    );
+    // Filled as start-up fills it: whole shards at their exact count.
+    let mut shards: Vec<Vec<(ContactKey, ContactState)>> = vec![Vec::new(); SHARDS];
+    for i in 0..n {
+        let k = key(i);
+        shards[HotIndex::shard_of(&k)].push((k, state.clone()));
+    }
+    let ours = HotIndex::default();
+    let theirs: DashMap<ContactKey, ContactState, BuildHasherDefault<FirstWord>> =
+        DashMap::with_capacity_and_hasher_and_shard_amount(n, Default::default(), 128);
+    for (shard, entries) in shards.into_iter().enumerate() {
+        for (k, v) in &entries {
+            theirs.insert(*k, v.clone());
+        }
+        ours.fill_shard(shard, entries);
+    }
+    let probes: Vec<ContactKey> = (0..100_000).map(|i: usize| key(i.wrapping_mul(7) % (2 * n))).collect();
+    let mut group = c.benchmark_group(format!("index_{n}"));
+    group.throughput(Throughput::Elements(probes.len() as u64));
+    group.bench_function("hot_index_single", |b| {
+        b.iter(|| probes.iter().filter(|k| ours.with(k, |s| s.is_some())).count())
+    });
+    group.bench_function("dashmap_single", |b| b.iter(|| probes.iter().filter(|k| theirs.get(*k).is_some()).count()));
+    group.bench_function("hot_index_prefetched_16", |b| {
+        b.iter(|| {
+            let mut found = 0;
+            for window in probes.chunks(16) {
+                for k in window {
+                    ours.prefetch(k);
+                }
+                found += window.iter().filter(|k| ours.with(k, |s| s.is_some())).count();
+            }
+            found
+        })
+    });
+    group.finish();
+    let dash_bytes = theirs.capacity() * 8 / 7 * (std::mem::size_of::<(ContactKey, ContactState)>() + 1);
+    println!(
+        "index at {n}: hot index {} B per contact point, DashMap {} B per contact point",
+        ours.approx_bytes() / n,
+        dash_bytes / n
+    );
+}
+
+/// DashMap's hasher for the comparison: the key's first word, as the old index used it.
+#[derive(Default)]
+struct FirstWord(u64);
+
+impl std::hash::Hasher for FirstWord {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+criterion_group!(benches, engine, normalization, in_process_check, index_against_dashmap);
 criterion_main!(benches);

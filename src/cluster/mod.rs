@@ -60,6 +60,8 @@ pub enum ClusterError {
     Stream { stream: String, detail: String },
     #[error("restoring the newest snapshot failed: {detail}")]
     Snapshot { detail: String },
+    #[error("cannot start the replicated log's runtime: {0}")]
+    Runtime(String),
 }
 
 type Waiters = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<OpResult, StorageError>>>>>;
@@ -72,15 +74,26 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The running cluster side of a node: the log writes go to, and the applier task.
+///
+/// The NATS connection, the applier and the snapshot schedule run on a runtime of their
+/// own (one worker thread, `consentd-log`), not on the one that serves requests: under a
+/// full-speed check stream every worker of that runtime is busy evaluating batches, and an
+/// applier queued behind them put tens of milliseconds on the replica lag. A thread that
+/// mostly sleeps is scheduled at once when its message arrives.
 #[derive(Debug)]
 pub struct Cluster {
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();
+        }
+        // Dropped from async code (the server's end): a blocking shutdown would panic there.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
         }
     }
 }
@@ -124,9 +137,35 @@ struct JetStreamLog {
 
 impl Cluster {
     /// Connects, opens (or creates) the stream, routes the store's writes through it and
-    /// starts applying it from the store's position. `store` must have been opened with
-    /// the cluster secret.
+    /// starts applying it from the store's position, all on the log's own runtime. `store`
+    /// must have been opened with the cluster secret.
     pub async fn start(config: &ClusterConfig, store: &Store) -> Result<Cluster, ClusterError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("consentd-log")
+            .enable_all()
+            .build()
+            .map_err(|e| ClusterError::Runtime(e.to_string()))?;
+        let (config, store) = (config.clone(), store.clone());
+        let started = runtime.spawn(async move { Cluster::start_here(&config, &store).await }).await;
+        let mut cluster = match started {
+            Ok(Ok(cluster)) => cluster,
+            // A runtime must not be dropped in async code: shut it down in the background.
+            Ok(Err(e)) => {
+                runtime.shutdown_background();
+                return Err(e);
+            }
+            Err(e) => {
+                runtime.shutdown_background();
+                return Err(ClusterError::Runtime(e.to_string()));
+            }
+        };
+        cluster.runtime = Some(runtime);
+        Ok(cluster)
+    }
+
+    /// [`Cluster::start`] on the runtime it is called on.
+    async fn start_here(config: &ClusterConfig, store: &Store) -> Result<Cluster, ClusterError> {
         let js = connect(config).await?;
         let subject = format!("consentd.{}.log", config.stream);
         let stream_config = stream::Config {
@@ -184,7 +223,7 @@ impl Cluster {
                 config.retain_entries,
             )));
         }
-        Ok(Cluster { tasks })
+        Ok(Cluster { tasks, runtime: None })
     }
 }
 

@@ -201,7 +201,10 @@ impl Store {
         let link_keys = load_link_keys(&db, first_link_key).map_err(|d| refuse(d.0))?;
         let index = load_index(&db).map_err(|d| refuse(d.0))?;
         let contacts = index.len();
-        // Checked and loaded: record the revision, and drop the pre-open links.
+        // Checked and loaded: record the revision, and drop the pre-open links. In cluster
+        // mode log entries are applied without a WAL sync, so the WAL is synced first: the
+        // marker must never name a revision the disk may not hold.
+        db.flush_wal(true).map_err(|e| refuse(format!("cannot sync the write-ahead log: {e}")))?;
         guard::write_marker(path, guard::Marker { revision })
             .map_err(|e| refuse(format!("cannot write `{}`: {e}", guard::MARKER_FILE)))?;
         let ack = guard::AckFile::open(path)

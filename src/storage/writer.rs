@@ -81,7 +81,15 @@ pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, ack: AckFil
         let mut group = Group::new(shared, revision);
         let pending: Vec<Pending> = jobs.drain(..).map(|job| group.apply(job)).collect();
         match group.commit().map_err(|e| classify(shared, e)) {
-            Ok(next) => {
+            Ok((next, false)) => {
+                // Log entries alone: durable in the log, so answered without the marker,
+                // which only covers what this node's disk holds for certain.
+                revision_tx.send_replace(next);
+                for p in pending {
+                    p.send();
+                }
+            }
+            Ok((next, true)) => {
                 // Durable in the WAL and visible to decisions: readers may see it now;
                 // writers hear back once the marker covers it.
                 revision_tx.send_replace(next);
@@ -226,6 +234,9 @@ struct Group<'a> {
     batch: SortedBatch,
     /// Cluster mode: the token id the entry being applied brought.
     token_id: Option<[u8; 16]>,
+    /// Whether the group holds a change this node answers for alone (not a log entry),
+    /// which must be on disk before it is answered; see [`Group::commit`].
+    local: bool,
 }
 
 /// The writes of one group, handed to RocksDB in (column family, key) order. In arrival
@@ -280,10 +291,12 @@ impl<'a> Group<'a> {
             idem: HashMap::new(),
             batch: SortedBatch::default(),
             token_id: None,
+            local: false,
         }
     }
 
     fn apply(&mut self, job: Job) -> Pending {
+        self.local |= !matches!(job, Job::Replicated(..));
         match job {
             Job::Consent(change, tx) => {
                 let r = self.consent(&change);
@@ -507,11 +520,19 @@ impl<'a> Group<'a> {
         })
     }
 
-    /// Writes the group with one synced WAL write, then makes it visible to decisions.
-    fn commit(self) -> Result<u64, StorageError> {
-        let Group { shared, mut batch, contacts, touched, next_revision, base_revision, .. } = self;
+    /// Writes the group with one WAL write, then makes it visible to decisions; gives the
+    /// new revision and whether the write was synced.
+    ///
+    /// Synced when the group holds a local change. A group of log entries alone is not:
+    /// their durability is the log's (JetStream, replicated and synced before any node
+    /// applies an entry), and the entries' position is stored in the same batch, so a node
+    /// whose unsynced tail a power loss takes resumes from the position it kept and applies
+    /// the same entries again. Sparing the fsync takes this node's disk off the path
+    /// between a write and its visibility on every replica (README "Running a cluster").
+    fn commit(self) -> Result<(u64, bool), StorageError> {
+        let Group { shared, mut batch, contacts, touched, next_revision, base_revision, local, .. } = self;
         if touched.is_empty() && next_revision == base_revision && batch.is_empty() {
-            return Ok(next_revision);
+            return Ok((next_revision, local));
         }
         let mut states = Vec::with_capacity(touched.len());
         for key in &touched {
@@ -528,11 +549,11 @@ impl<'a> Group<'a> {
         }
         batch.put(CF_META, META_REVISION, next_revision.to_be_bytes().to_vec());
         let mut wo = WriteOptions::default();
-        wo.set_sync(true);
+        wo.set_sync(local);
         shared.db.write_opt(batch.into_write_batch(shared)?, &wo)?;
         for (key, state) in states {
             shared.keyed.index().put(key, state);
         }
-        Ok(next_revision)
+        Ok((next_revision, local))
     }
 }
