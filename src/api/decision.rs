@@ -77,6 +77,10 @@ fn fresh_enough(store: &Store, min_revision: u64) -> ApiResult<u64> {
     Ok(revision)
 }
 
+/// Recipients a check stream evaluates between yields to its runtime: about a millisecond
+/// of work on one core.
+const STREAM_YIELD_RECIPIENTS: usize = 4096;
+
 /// Evaluates one batch. Row-2 errors and malformed overrides fail the batch (and with it
 /// the stream); malformed contact points are per-item `REASON_INVALID_CONTACT_POINT`.
 #[expect(clippy::too_many_arguments, reason = "the stream task's context, each borrowed once per batch")]
@@ -256,6 +260,7 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
             // Held for the stream's life.
             let _permit = permit;
             metrics.check_streams_active.inc();
+            let mut since_yield = 0usize;
             loop {
                 let next = tokio::select! {
                     m = inbound.message() => m,
@@ -302,8 +307,22 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
                 metrics.check_batches.inc();
                 metrics.observe_rpc("CheckStream.batch", started.elapsed());
                 let failed = answer.is_err();
+                let answered = answer.as_ref().map_or(0, |a| a.decisions.len());
                 if tx.send(answer).await.is_err() || failed {
                     break;
+                }
+                // A stream whose next batch is already buffered would otherwise run batch
+                // after batch until tokio's cooperative budget runs out (about a hundred
+                // sends: with big batches a hundred milliseconds of evaluation), keeping
+                // everything else queued on this worker waiting: unary checks, change
+                // feeds, the log's answers. So it yields after about a millisecond of work.
+                // Not after every batch: with batches of one recipient the yields made the
+                // stream slower than its client, and h2 ends a connection whose unread
+                // small DATA frames pile up ("too_many_data_frames", ENHANCE_YOUR_CALM).
+                since_yield += answered;
+                if since_yield >= STREAM_YIELD_RECIPIENTS {
+                    since_yield = 0;
+                    tokio::task::yield_now().await;
                 }
             }
             metrics.check_streams_active.dec();
