@@ -15,6 +15,8 @@
 //! (one fsync for the whole group), then updates the hot index and publishes the new
 //! revision; the answer goes out once the directory's marker covers that revision. So an
 //! answer means the change is on disk, visible to decisions, and its loss would be noticed.
+//! In cluster mode a group of log entries alone is written without the sync and answered
+//! without the marker: the replicated log holds them durably (see `writer::Group::commit`).
 
 mod admin;
 pub mod apply;

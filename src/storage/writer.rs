@@ -1,8 +1,9 @@
 //! The writer thread: the only code that changes consent state. One thread, so ordering
 //! and revision assignment need no locks; one synced WriteBatch per group of queued
 //! changes, so concurrent writers share an fsync.
-//! One file because the group (overlay, batch, revision counter) and its three kinds of job
-//! share one invariant: nothing is visible or answered before the group's sync.
+//! One file because the group (overlay, batch, revision counter) and its kinds of job share
+//! one invariant: nothing is visible or answered before the group is durable (its sync, or
+//! for log entries alone in cluster mode, the log's).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
