@@ -78,13 +78,26 @@ impl<'c> Target<'c> {
 
 /// Row 1, then rows 3 to 12, for one raw contact point.
 pub fn check<S: StateSource>(target: &Target<'_>, raw_contact_point: &str, source: &S, now: UnixSeconds) -> Decision {
+    decide_key(target, key_of(target, raw_contact_point, source).as_ref(), source, now)
+}
+
+/// Row 1: the key of a valid contact point's normalized form (`None`: invalid).
+#[inline]
+fn key_of<S: StateSource>(target: &Target<'_>, raw_contact_point: &str, source: &S) -> Option<S::Key> {
     let region = target.profile.default_region.as_deref();
     contact::with_normalized(target.channel.contact_kind(), raw_contact_point, region, |normalized| {
-        source.with_state(&target.profile.id, target.channel, normalized, |state| {
-            decide(target.model, state, target.subject, now)
-        })
+        source.key(&target.profile.id, target.channel, normalized)
     })
-    .unwrap_or_else(|_| Decision::new(Reason::InvalidContactPoint))
+    .ok()
+}
+
+/// Rows 3 to 12 for the state of `key`, or row 1's answer for an invalid contact point.
+#[inline]
+fn decide_key<S: StateSource>(target: &Target<'_>, key: Option<&S::Key>, source: &S, now: UnixSeconds) -> Decision {
+    match key {
+        Some(key) => source.with_key(key, |state| decide(target.model, state, target.subject, now)),
+        None => Decision::new(Reason::InvalidContactPoint),
+    }
 }
 
 /// Recipients whose lookups are started together by [`check_many`]: enough to overlap
@@ -106,24 +119,14 @@ pub fn check_many<'t, 'c: 't, S: StateSource, P: AsRef<str>>(
         let first = w * PREFETCH_WINDOW;
         keys.clear();
         for (j, raw) in window.iter().enumerate() {
-            let target = target_of(first + j);
-            let region = target.profile.default_region.as_deref();
-            let key = contact::with_normalized(target.channel.contact_kind(), raw.as_ref(), region, |normalized| {
-                source.key(&target.profile.id, target.channel, normalized)
-            })
-            .ok();
+            let key = key_of(target_of(first + j), raw.as_ref(), source);
             if let Some(key) = &key {
                 source.prefetch(key);
             }
             keys.push(key);
         }
         for (j, key) in keys.iter().enumerate() {
-            let target = target_of(first + j);
-            let d = match key {
-                Some(key) => source.with_key(key, |state| decide(target.model, state, target.subject, now)),
-                None => Decision::new(Reason::InvalidContactPoint),
-            };
-            each(first + j, d);
+            each(first + j, decide_key(target_of(first + j), key.as_ref(), source, now));
         }
     }
 }

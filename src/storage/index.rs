@@ -50,7 +50,7 @@ pub struct HotIndex {
 }
 
 /// One shard per cache line, so that a writer on one shard does not slow readers of the next.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[repr(align(64))]
 struct Padded(RwLock<Shard>);
 
@@ -80,6 +80,13 @@ struct Shard {
 }
 
 const EMPTY: ContactKey = ContactKey([0; 16]);
+
+/// Where a key sits in a shard: slot `.1` of bucket `.0`, or a stash position.
+#[derive(Clone, Copy)]
+enum At {
+    Bucket(usize, usize),
+    Stash(usize),
+}
 
 impl Default for HotIndex {
     fn default() -> Self {
@@ -205,12 +212,6 @@ impl Slot {
     }
 }
 
-impl Default for Shard {
-    fn default() -> Self {
-        Shard::with_capacity(0)
-    }
-}
-
 /// A prefetch hint for the cache line at `p`. The one `unsafe` of the crate: measured in
 /// README's performance section (batch checks against 1 M contacts).
 #[cfg(target_arch = "x86_64")]
@@ -261,23 +262,20 @@ impl Shard {
         (bucket(a, self.buckets.len()), bucket(b, self.buckets.len()))
     }
 
-    /// Where `key` sits: a bucket and slot, or (bucket `usize::MAX`) a stash position.
+    /// Where `key` sits.
     #[inline]
-    fn find(&self, key: &ContactKey) -> Option<(usize, usize)> {
+    fn find(&self, key: &ContactKey) -> Option<At> {
         let (a, b) = self.buckets_of(key);
         // Both buckets' addresses are known before either is read, so their cache misses
         // overlap: a hit or a miss costs one memory round trip.
         let (first, second) = (&self.buckets[a].0, &self.buckets[b].0);
         if let Some(i) = first.iter().position(|s| s.key == *key) {
-            return Some((a, i));
+            return Some(At::Bucket(a, i));
         }
         if let Some(i) = second.iter().position(|s| s.key == *key) {
-            return Some((b, i));
+            return Some(At::Bucket(b, i));
         }
-        if self.stash.is_empty() {
-            return None;
-        }
-        self.stash.iter().position(|s| s.key == *key).map(|i| (usize::MAX, i))
+        self.stash.iter().position(|s| s.key == *key).map(At::Stash)
     }
 
     #[inline]
@@ -285,15 +283,10 @@ impl Shard {
         if *key == EMPTY {
             return self.zero.as_ref();
         }
-        self.find(key).map(|at| &self.slot(at).state)
-    }
-
-    fn slot(&self, (b, i): (usize, usize)) -> &Slot {
-        if b == usize::MAX { &self.stash[i] } else { &self.buckets[b].0[i] }
-    }
-
-    fn slot_mut(&mut self, (b, i): (usize, usize)) -> &mut Slot {
-        if b == usize::MAX { &mut self.stash[i] } else { &mut self.buckets[b].0[i] }
+        self.find(key).map(|at| match at {
+            At::Bucket(b, i) => &self.buckets[b].0[i].state,
+            At::Stash(i) => &self.stash[i].state,
+        })
     }
 
     fn insert(&mut self, key: ContactKey, state: ContactState) {
@@ -302,7 +295,10 @@ impl Shard {
             return;
         }
         if let Some(at) = self.find(&key) {
-            self.slot_mut(at).state = state;
+            match at {
+                At::Bucket(b, i) => self.buckets[b].0[i].state = state,
+                At::Stash(i) => self.stash[i].state = state,
+            }
             return;
         }
         if (self.len + 1) * 1000 > self.slot_count() * LOAD_MAX {
@@ -355,10 +351,10 @@ impl Shard {
             return;
         }
         match self.find(key) {
-            Some((usize::MAX, i)) => {
+            Some(At::Bucket(b, i)) => self.buckets[b].0[i] = Slot::default(),
+            Some(At::Stash(i)) => {
                 self.stash.swap_remove(i);
             }
-            Some(at) => *self.slot_mut(at) = Slot::default(),
             None => return,
         }
         self.len -= 1;

@@ -394,6 +394,7 @@ impl Store {
     }
 }
 
+/// The store reads decisions through its keyed index.
 impl StateSource for Store {
     type Key = ContactKey;
 
@@ -404,11 +405,11 @@ impl StateSource for Store {
 
     #[inline]
     fn with_key<R>(&self, key: &ContactKey, f: impl FnOnce(Option<&ContactState>) -> R) -> R {
-        self.shared().keyed.index().with(key, f)
+        self.shared().keyed.with_key(key, f)
     }
 
     #[inline]
     fn prefetch(&self, key: &ContactKey) {
-        self.shared().keyed.index().prefetch(key);
+        self.shared().keyed.prefetch(key);
     }
 }
