@@ -76,7 +76,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The running cluster side of a node: the log writes go to, and the applier task.
 ///
 /// The NATS connection, the applier and the snapshot schedule run on a runtime of their
-/// own (one worker thread, `consentd-log`), not on the one that serves requests: under a
+/// own (two worker threads, `consentd-log`), not on the one that serves requests: under a
 /// full-speed check stream every worker of that runtime is busy evaluating batches, and an
 /// applier queued behind them put tens of milliseconds on the replica lag. A thread that
 /// mostly sleeps is scheduled at once when its message arrives.
@@ -141,7 +141,10 @@ impl Cluster {
     /// must have been opened with the cluster secret.
     pub async fn start(config: &ClusterConfig, store: &Store) -> Result<Cluster, ClusterError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            // Two, so the NATS connection's task has a worker while the applier holds one. A
+            // hedge: a fresh-clone CI run (with one worker) once timed out creating the
+            // consumer at start; the cause was not pinned down.
+            .worker_threads(2)
             .thread_name("consentd-log")
             .enable_all()
             .build()
