@@ -80,10 +80,12 @@ fn start_nats(dir: &std::path::Path, procs: &mut Procs) -> String {
     ports.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
 }
 
-fn start_consentd(dir: &std::path::Path, extra: &[&str], procs: &mut Procs) -> String {
-    let p = port();
+/// Starts consentd; its gRPC address, and its metrics port if `metrics`.
+fn start_consentd(dir: &std::path::Path, extra: &[&str], metrics: bool, procs: &mut Procs) -> (String, u16) {
+    let (p, m) = (port(), port());
+    let metrics_addr = if metrics { format!("127.0.0.1:{m}") } else { "off".to_owned() };
     let child = Command::new(env!("CARGO_BIN_EXE_consentd"))
-        .args(["--listen-addr", &format!("127.0.0.1:{p}"), "--metrics-addr", "off", "--data-dir"])
+        .args(["--listen-addr", &format!("127.0.0.1:{p}"), "--metrics-addr", &metrics_addr, "--data-dir"])
         .arg(dir)
         .args(extra)
         .env("RUST_LOG", "warn")
@@ -91,7 +93,44 @@ fn start_consentd(dir: &std::path::Path, extra: &[&str], procs: &mut Procs) -> S
         .spawn()
         .expect("spawn consentd");
     procs.0.push(child);
-    format!("http://127.0.0.1:{p}")
+    (format!("http://127.0.0.1:{p}"), m)
+}
+
+/// A node's `consentd_cluster_entry_lag_seconds` histogram: (upper bound in s, cumulative
+/// count) per bucket.
+fn entry_lag_buckets(metrics_port: u16) -> Vec<(f64, u64)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).expect("metrics");
+    s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").expect("send");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read");
+    text.lines()
+        .filter_map(|l| l.strip_prefix("consentd_cluster_entry_lag_seconds_bucket{le=\""))
+        .filter_map(|l| {
+            let (bound, count) = l.split_once("\"} ")?;
+            let bound = if bound == "+Inf" { f64::INFINITY } else { bound.parse().ok()? };
+            Some((bound, count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The `q` quantile (ms) of what a histogram counted between two scrapes, interpolated
+/// within its bucket (so only as fine as the buckets).
+fn bucket_quantile(before: &[(f64, u64)], after: &[(f64, u64)], q: f64) -> f64 {
+    let counts: Vec<(f64, u64)> = after.iter().zip(before).map(|(a, b)| (a.0, a.1 - b.1)).collect();
+    let total = counts.last().map_or(0, |c| c.1) as f64;
+    let target = q * total;
+    let (mut low, mut below) = (0.0, 0.0);
+    for (bound, cumulative) in counts {
+        if cumulative as f64 >= target && cumulative as f64 > below {
+            if bound.is_infinite() {
+                return low * 1000.0;
+            }
+            return (low + (bound - low) * (target - below) / (cumulative as f64 - below)) * 1000.0;
+        }
+        (low, below) = (bound, cumulative as f64);
+    }
+    low * 1000.0
 }
 
 async fn connect(addr: &str) -> Channel {
@@ -243,9 +282,48 @@ async fn reach(ch: &Channel, revision: u64) {
     }
 }
 
+/// What [`replica_lag`] measured.
+struct Lag {
+    /// From each write's intended send time to its arrival on B's change feed (µs).
+    feed: Histogram<u64>,
+    writes: u64,
+    /// The hot stream's mean decisions/s meanwhile.
+    stream_rate: f64,
+    /// B's own view (its `consentd_cluster_entry_lag_seconds`, from the stamp on A to
+    /// applied on B), p50 and p99 in ms, as fine as the histogram's buckets.
+    applied_ms: (f64, f64),
+}
+
+impl Lag {
+    fn row(&self, name: &str) {
+        let ms = |q: f64| self.feed.value_at_quantile(q) as f64 / 1000.0;
+        row(
+            name,
+            format!("p99 {:.1} ms", ms(0.99)),
+            format!(
+                "p50 {:.1} ms, p999 {:.1} ms, max {:.1} ms; {} writes to A, seen on B's change feed; applied on B \
+                 (its histogram): p50 {:.0}, p99 {:.0} ms; hot stream on B meanwhile {:.0} dec/s",
+                ms(0.5),
+                ms(0.999),
+                self.feed.max() as f64 / 1000.0,
+                self.writes,
+                self.applied_ms.0,
+                self.applied_ms.1,
+                self.stream_rate
+            ),
+        );
+    }
+}
+
 /// Replica lag at [`LAG_RATE`] writes/s to `a`, seen on `b`'s change feed, while a hot
-/// stream runs on `b`. Returns the lag histogram (µs) and the writes made.
-async fn replica_lag(a: &Channel, b: &Channel, recipients: Arc<Vec<String>>, secs: f64) -> (Histogram<u64>, u64) {
+/// stream runs on `b` (from another connection and thread, as another client would).
+async fn replica_lag(
+    a: &Channel,
+    (b, b_addr, b_metrics): (&Channel, &str, u16),
+    recipients: Arc<Vec<String>>,
+    secs: f64,
+) -> Lag {
+    let applied_before = entry_lag_buckets(b_metrics);
     let mut consent_b = pb::consent_service_client::ConsentServiceClient::new(b.clone());
     let after = {
         let mut admin = pb::admin_service_client::AdminServiceClient::new(b.clone());
@@ -269,13 +347,24 @@ async fn replica_lag(a: &Channel, b: &Channel, recipients: Arc<Vec<String>>, sec
         }
     });
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (bg_stop, bg_b) = (Arc::clone(&stop), b.clone());
+    let bg_stop = Arc::clone(&stop);
     // `CONSENTD_LAG_QUIET=1`: the same writes without the hot stream, to tell CPU from disk.
     let quiet = std::env::var("CONSENTD_LAG_QUIET").is_ok_and(|v| v == "1");
-    let background = tokio::spawn(async move {
-        while !quiet && !bg_stop.load(std::sync::atomic::Ordering::Relaxed) {
-            hot_stream(&bg_b, &recipients).await;
-        }
+    // The bulk sender is another client than the writer and the feed's reader: its own
+    // connection (its answers would otherwise queue the feed's frames behind megabytes on
+    // one TCP connection) and its own thread (decoding its answers would otherwise delay
+    // this runtime's timers and the feed's reads, which are the measurement).
+    let b_addr = b_addr.to_owned();
+    let background = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let b = connect(&b_addr).await;
+            let mut rates = Vec::new();
+            while !quiet && !bg_stop.load(std::sync::atomic::Ordering::Relaxed) {
+                rates.push(hot_stream(&b, &recipients).await);
+            }
+            rates
+        })
     });
     let sent: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
     let start = tokio::time::Instant::now();
@@ -312,15 +401,28 @@ async fn replica_lag(a: &Channel, b: &Channel, recipients: Arc<Vec<String>>, sec
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = background.await;
+    let rates = tokio::task::spawn_blocking(move || background.join()).await.expect("join").expect("hot stream");
+    let stream_rate = if rates.is_empty() { 0.0 } else { rates.iter().sum::<f64>() / rates.len() as f64 };
     watcher.abort();
     let seen = seen.lock().await;
     let mut h = Histogram::<u64>::new(3).expect("histogram");
+    let mut series = Vec::new();
     for (contact, at) in sent.lock().await.iter() {
         let lag = seen.get(contact).map_or(Duration::from_secs(60), |t| t.saturating_duration_since(*at));
         h.record(lag.as_micros() as u64).expect("record");
+        series.push((at.duration_since(start_std).as_micros(), lag.as_micros()));
     }
-    (h, total)
+    // `CONSENTD_LAG_SERIES=file`: each write's send time and lag (µs), to see when the tail
+    // happens.
+    if let Ok(path) = std::env::var("CONSENTD_LAG_SERIES") {
+        series.sort_unstable();
+        let lines: String = series.iter().map(|(at, lag)| format!("{at} {lag}\n")).collect();
+        std::fs::write(path, lines).expect("series");
+    }
+    let applied_after = entry_lag_buckets(b_metrics);
+    let applied_ms =
+        (bucket_quantile(&applied_before, &applied_after, 0.5), bucket_quantile(&applied_before, &applied_after, 0.99));
+    Lag { feed: h, writes: total, stream_rate, applied_ms }
 }
 
 fn row(name: &str, value: String, note: String) {
@@ -347,11 +449,12 @@ async fn main() {
         start_consentd(
             &dir.path().join(id),
             &["--cluster", &urls, "--cluster-secret-file", &secret, "--node-id", id],
+            true,
             procs,
         )
     };
-    let (addr_a, addr_b) = (node("a", &mut procs), node("b", &mut procs));
-    let addr_s = start_consentd(&dir.path().join("standalone"), &[], &mut procs);
+    let ((addr_a, _), (addr_b, metrics_b)) = (node("a", &mut procs), node("b", &mut procs));
+    let (addr_s, _) = start_consentd(&dir.path().join("standalone"), &[], false, &mut procs);
     let (a, b, s) = (connect(&addr_a).await, connect(&addr_b).await, connect(&addr_s).await);
     setup(&a).await;
     setup(&s).await;
@@ -367,16 +470,7 @@ async fn main() {
         let recipients: Vec<String> = (0..scale.stream_recipients / 4)
             .map(|i| format!("user{}@example.com", (i as u64).wrapping_mul(2_654_435_761) % (2 * scale.contacts)))
             .collect();
-        let (lag, writes) = replica_lag(&a, &b, Arc::new(recipients), scale.lag_secs).await;
-        row(
-            "replica lag only",
-            format!("p99 {:.1} ms", lag.value_at_quantile(0.99) as f64 / 1000.0),
-            format!(
-                "p50 {:.1} ms, max {:.1} ms, {writes} writes",
-                lag.value_at_quantile(0.5) as f64 / 1000.0,
-                lag.max() as f64 / 1000.0
-            ),
-        );
+        replica_lag(&a, (&b, &addr_b, metrics_b), Arc::new(recipients), scale.lag_secs).await.row("replica lag only");
         return;
     }
     let (import_cluster, top) = populate(&a, scale.contacts).await;
@@ -411,23 +505,19 @@ async fn main() {
     );
 
     let quarter = Arc::new(recipients[..recipients.len() / 4].to_vec());
-    let (lag, writes) = replica_lag(&a, &b, quarter, scale.lag_secs).await;
-    row(
-        &format!("replica lag at {LAG_RATE} writes/s, hot stream on B"),
-        format!("p99 {:.1} ms", lag.value_at_quantile(0.99) as f64 / 1000.0),
-        format!(
-            "p50 {:.1} ms, p999 {:.1} ms, max {:.1} ms; {writes} writes to A, seen on B's change feed",
-            lag.value_at_quantile(0.5) as f64 / 1000.0,
-            lag.value_at_quantile(0.999) as f64 / 1000.0,
-            lag.max() as f64 / 1000.0
-        ),
-    );
+    let lag = replica_lag(&a, (&b, &addr_b, metrics_b), quarter, scale.lag_secs).await;
+    lag.row(&format!("replica lag at {LAG_RATE} writes/s, hot stream on B"));
 
     let report = json!({
         "import_rows_per_s": {"cluster": import_cluster, "standalone": import_alone},
         "set_consent_per_s_64_in_flight": {"cluster": w_cluster, "standalone": w_alone},
         "hot_stream_decisions_per_s": {"cluster_node": on_b, "standalone": alone},
-        "replica_lag_us": {"rate": LAG_RATE, "writes": writes, "p50": lag.value_at_quantile(0.5), "p99": lag.value_at_quantile(0.99), "p999": lag.value_at_quantile(0.999), "max": lag.max()},
+        "replica_lag_us": {
+            "rate": LAG_RATE, "writes": lag.writes, "p50": lag.feed.value_at_quantile(0.5),
+            "p99": lag.feed.value_at_quantile(0.99), "p999": lag.feed.value_at_quantile(0.999), "max": lag.feed.max(),
+            "applied_on_b_p50": lag.applied_ms.0 * 1000.0, "applied_on_b_p99": lag.applied_ms.1 * 1000.0,
+            "hot_stream_decisions_per_s": lag.stream_rate,
+        },
     });
     let path = std::env::var("CONSENTD_LOAD_REPORT")
         .map_or_else(|_| "target/cluster-report.json".to_owned(), |p| p.replace(".json", "-cluster.json"));
@@ -436,5 +526,5 @@ async fn main() {
     }
     std::fs::write(&path, serde_json::to_string_pretty(&report).expect("json")).expect("report");
     println!("report written to {path}");
-    assert!(lag.len() == writes && on_b > 0.0);
+    assert!(lag.feed.len() == lag.writes && on_b > 0.0);
 }

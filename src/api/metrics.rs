@@ -154,7 +154,13 @@ impl Collector for ServerState {
                 &mut e,
                 "consentd_cluster_apply_lag_seconds",
                 "Of the last applied log entry: from the receiving node's stamp to applied here",
-                &prometheus_client::metrics::gauge::ConstGauge::new(self.store.apply_lag_us() as f64 / 1e6),
+                &ConstGauge::new(self.store.apply_lag().last_us() as f64 / 1e6),
+            )?;
+            emit(
+                &mut e,
+                "consentd_cluster_entry_lag_seconds",
+                "Log entries applied here, by the time from the receiving node's stamp to applied here",
+                &LagHistogram(self.store.apply_lag().totals()),
             )?;
         }
         emit(&mut e, "consentd_connections_open", "Open client connections", &ConstGauge::new(c.open.load(Relaxed)))?;
@@ -188,6 +194,29 @@ impl Collector for ServerState {
             "Checksum failures and undecodable records found at run time",
             &ConstCounter::new(health.damage_found.load(Relaxed)),
         )
+    }
+}
+
+/// [`crate::storage::replica::ApplyLag`]'s totals as a Prometheus histogram.
+#[derive(Debug)]
+struct LagHistogram((u64, Vec<u64>));
+
+impl EncodeMetric for LagHistogram {
+    fn encode(&self, mut encoder: prometheus_client::encoding::MetricEncoder) -> Result<(), std::fmt::Error> {
+        use crate::storage::replica::APPLY_LAG_BOUNDS_US;
+        let (sum_us, per_bucket) = &self.0;
+        let bounds = APPLY_LAG_BOUNDS_US.iter().map(|&us| us as f64 / 1e6).chain([f64::INFINITY]);
+        let buckets: Vec<(f64, u64)> = bounds.zip(per_bucket.iter().copied()).collect();
+        encoder.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+            *sum_us as f64 / 1e6,
+            per_bucket.iter().sum(),
+            &buckets,
+            None,
+        )
+    }
+
+    fn metric_type(&self) -> prometheus_client::metrics::MetricType {
+        prometheus_client::metrics::MetricType::Histogram
     }
 }
 

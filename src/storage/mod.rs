@@ -257,9 +257,8 @@ struct Inner {
     log: std::sync::OnceLock<Arc<dyn replica::Log>>,
     /// Cluster mode: still applying what the log held when this node started.
     catching_up: std::sync::atomic::AtomicBool,
-    /// Cluster mode: microseconds from the receiving node's stamp to this node's apply, of
-    /// the last entry applied.
-    apply_lag_us: std::sync::atomic::AtomicI64,
+    /// Cluster mode: from the receiving node's stamp to this node's apply, per entry.
+    apply_lag: replica::ApplyLag,
 }
 
 impl Drop for Inner {

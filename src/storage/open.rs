@@ -245,7 +245,7 @@ impl Store {
                 link_keys: ArcSwap::from_pointee(link_keys),
                 log: std::sync::OnceLock::new(),
                 catching_up: std::sync::atomic::AtomicBool::new(false),
-                apply_lag_us: std::sync::atomic::AtomicI64::new(0),
+                apply_lag: super::replica::ApplyLag::default(),
             }),
         };
         let stats = OpenStats { contacts, revision, load_ms: started.elapsed().as_millis() };

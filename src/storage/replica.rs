@@ -11,6 +11,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,45 @@ use super::token::TokenClaims;
 use super::view::ApiKey;
 use super::{StorageError, Store, writer};
 use crate::decision::{Profile, Purpose, Topic};
+
+/// Upper bounds of [`ApplyLag`]'s buckets, in microseconds (1 ms to 10 s; above: `+Inf`).
+pub const APPLY_LAG_BOUNDS_US: [u64; 15] = [
+    1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 50_000, 75_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
+    5_000_000, 10_000_000,
+];
+
+/// Replica lag as this node sees it: for each applied log entry, the time from its stamp
+/// on the receiving node (at publish) to applied here, as the last value and a histogram.
+/// Clock skew between machines is part of it; a negative lag counts as zero.
+#[derive(Debug, Default)]
+pub struct ApplyLag {
+    last_us: AtomicU64,
+    sum_us: AtomicU64,
+    /// Per bucket (not cumulative); the last one is `+Inf`.
+    buckets: [AtomicU64; APPLY_LAG_BOUNDS_US.len() + 1],
+}
+
+impl ApplyLag {
+    fn record(&self, lag_us: i64) {
+        let lag = u64::try_from(lag_us).unwrap_or(0);
+        self.last_us.store(lag, Ordering::Relaxed);
+        self.sum_us.fetch_add(lag, Ordering::Relaxed);
+        let bucket = APPLY_LAG_BOUNDS_US.partition_point(|&bound| bound < lag);
+        if let Some(b) = self.buckets.get(bucket) {
+            b.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Of the last entry applied (µs).
+    pub fn last_us(&self) -> u64 {
+        self.last_us.load(Ordering::Relaxed)
+    }
+
+    /// Sum (µs) and per-bucket counts (not cumulative, `+Inf` last) of every entry so far.
+    pub fn totals(&self) -> (u64, Vec<u64>) {
+        (self.sum_us.load(Ordering::Relaxed), self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect())
+    }
+}
 
 /// The secret a cluster's nodes share; the store's own secrets (contact keys, token and
 /// link keys) are derived from it, never drawn by one node.
@@ -212,14 +252,13 @@ impl Store {
         self.inner.catching_up.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Cluster mode: how long the last applied entry took from its stamp to here (µs).
-    pub fn apply_lag_us(&self) -> i64 {
-        self.inner.apply_lag_us.load(std::sync::atomic::Ordering::Relaxed)
+    /// Cluster mode: how long applied entries took from their stamp to here.
+    pub fn apply_lag(&self) -> &ApplyLag {
+        &self.inner.apply_lag
     }
 
     pub fn record_apply_lag(&self, stamped_at_us: i64) {
-        let lag = (self.clock())() - stamped_at_us;
-        self.inner.apply_lag_us.store(lag.max(0), std::sync::atomic::Ordering::Relaxed);
+        self.inner.apply_lag.record((self.clock())() - stamped_at_us);
     }
 
     pub fn set_catching_up(&self, behind: bool) {
@@ -365,5 +404,30 @@ impl Store {
         let covered = self.revision();
         rocksdb::checkpoint::Checkpoint::new(&self.shared().db)?.create_checkpoint(dir)?;
         Ok(covered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{APPLY_LAG_BOUNDS_US, ApplyLag};
+
+    #[test]
+    fn apply_lag_counts_each_entry_in_the_bucket_of_its_upper_bound() {
+        let lag = ApplyLag::default();
+        // Bounds are inclusive (Prometheus `le`); a negative lag (clock skew) counts as zero.
+        for us in [-5, 0, 1_000, 1_001, 50_000, 10_000_000, 10_000_001, 3_600_000_000] {
+            lag.record(us);
+        }
+        let (sum, buckets) = lag.totals();
+        assert_eq!(buckets.len(), APPLY_LAG_BOUNDS_US.len() + 1);
+        let mut expected = vec![0u64; buckets.len()];
+        expected[0] = 3; // -5, 0, 1_000
+        expected[1] = 1; // 1_001
+        expected[6] = 1; // 50_000
+        expected[14] = 1; // 10 s
+        expected[15] = 2; // above 10 s: +Inf
+        assert_eq!(buckets, expected);
+        assert_eq!(sum, 1_000 + 1_001 + 50_000 + 10_000_000 + 10_000_001 + 3_600_000_000);
+        assert_eq!(lag.last_us(), 3_600_000_000);
     }
 }

@@ -343,6 +343,24 @@ async fn a_write_on_one_node_is_seen_on_another_and_a_retry_applies_once() {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no apply lag in {text}"));
     assert!(lag > 0.0 && lag < 60.0, "{lag}");
+    // And the distribution: one count per applied entry, cumulative buckets ending in +Inf.
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no `{prefix}` in {text}"))
+    };
+    let count = value("consentd_cluster_entry_lag_seconds_count ");
+    assert!(count >= 1.0 && count <= ra.revision as f64, "{count} entries, revision {}", ra.revision);
+    assert_eq!(value("consentd_cluster_entry_lag_seconds_bucket{le=\"+Inf\"} "), count);
+    assert!(value("consentd_cluster_entry_lag_seconds_sum ") > 0.0);
+    let buckets: Vec<f64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("consentd_cluster_entry_lag_seconds_bucket{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(buckets.len(), 16, "{text}");
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "cumulative: {buckets:?}");
     let _ = &s.dir;
 }
 
