@@ -123,6 +123,28 @@ pub async fn restore_if_new(config: &ClusterConfig, data_dir: &std::path::Path) 
         .map_err(|detail| ClusterError::Snapshot { detail })
 }
 
+/// Runs `attempt` until it succeeds, once a second for up to [`STREAM_TRIES`] tries: a
+/// JetStream cluster that is starting (or has just lost a server) has no meta leader for a
+/// few seconds, and its requests time out meanwhile. Returns the last error.
+pub(crate) async fn until_ready<T, F, Fut>(what: &str, mut attempt: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Ok(t) => return Ok(t),
+            Err(e) if tries < STREAM_TRIES => {
+                tries += 1;
+                tracing::info!(error = %e, "{what}: JetStream not ready yet; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The store's view of the stream (see [`Log`]).
 struct JetStreamLog {
     js: jetstream::Context,
@@ -179,25 +201,13 @@ impl Cluster {
             duplicate_window: DUPLICATE_WINDOW,
             ..Default::default()
         };
-        // A JetStream cluster that is starting has no meta leader for a few seconds.
-        let mut tries = 0;
-        let stream = loop {
-            match js.get_or_create_stream(stream_config.clone()).await {
-                Ok(s) => break s,
-                Err(e) if tries < STREAM_TRIES => {
-                    tries += 1;
-                    tracing::info!(error = %e, "JetStream not ready yet; trying again");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                Err(e) => return Err(ClusterError::Stream { stream: config.stream.clone(), detail: e.to_string() }),
-            }
-        };
-        let last = stream
-            .get_info()
-            .await
-            .map_err(|e| ClusterError::Stream { stream: config.stream.clone(), detail: e.to_string() })?
-            .state
-            .last_sequence;
+        let (stream, last) = until_ready("opening the log's stream", || async {
+            let mut stream = js.get_or_create_stream(stream_config.clone()).await.map_err(|e| e.to_string())?;
+            let last = stream.info().await.map_err(|e| e.to_string())?.state.last_sequence;
+            Ok((stream, last))
+        })
+        .await
+        .map_err(|detail| ClusterError::Stream { stream: config.stream.clone(), detail })?;
         let origin = format!("{}/{:016x}", config.node_id, rand::rng().random::<u64>());
         let waiters: Waiters = Arc::default();
         let log = JetStreamLog {

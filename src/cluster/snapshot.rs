@@ -37,12 +37,21 @@ async fn bucket(js: &jetstream::Context, stream: &str, replicas: usize) -> Resul
     .map_err(|e| e.to_string())
 }
 
-/// The stored snapshot's revision and when it was taken (µs), if there is one.
-async fn stored(b: &object_store::ObjectStore) -> Option<(u64, i64)> {
-    let info = b.info(OBJECT).await.ok()?;
-    let revision = info.metadata.get("revision")?.parse().ok()?;
-    let taken = info.metadata.get("taken_at_us")?.parse().ok()?;
-    Some((revision, taken))
+/// The stored snapshot's revision and when it was taken (µs), if there is one. An error
+/// is not "none": a node that took it for none would replay a log that may be trimmed.
+async fn stored(b: &object_store::ObjectStore) -> Result<Option<(u64, i64)>, String> {
+    let info = match b.info(OBJECT).await {
+        Ok(info) => info,
+        Err(e) if e.kind() == object_store::InfoErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("reading the stored snapshot's description: {e}")),
+    };
+    let field = |name: &str| {
+        info.metadata
+            .get(name)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("the stored snapshot has no valid `{name}` in its metadata"))
+    };
+    Ok(Some((field("revision")?, field("taken_at_us")? as i64)))
 }
 
 /// Whether `data_dir` holds no store yet (no RocksDB `CURRENT`, no consentd marker).
@@ -58,8 +67,13 @@ pub async fn restore(
     replicas: usize,
     data_dir: &Path,
 ) -> Result<Option<u64>, String> {
-    let b = bucket(js, stream, replicas).await?;
-    let Some((revision, _)) = stored(&b).await else { return Ok(None) };
+    let (b, found) = super::until_ready("looking for a snapshot", || async {
+        let b = bucket(js, stream, replicas).await?;
+        let found = stored(&b).await?;
+        Ok((b, found))
+    })
+    .await?;
+    let Some((revision, _)) = found else { return Ok(None) };
     let mut object = b.get(OBJECT).await.map_err(|e| e.to_string())?;
     let tmp = sibling(data_dir, "restoring");
     if tmp.exists() {
@@ -137,7 +151,7 @@ async fn take(
 ) -> Result<Option<u64>, String> {
     let b = bucket(js, stream, replicas).await?;
     let now = (store.clock())();
-    if let Some((revision, taken)) = stored(&b).await
+    if let Some((revision, taken)) = stored(&b).await?
         && (now - taken < interval.as_micros() as i64 || revision >= store.revision())
     {
         return Ok(None);
@@ -152,7 +166,7 @@ async fn take(
     let _ = tokio::fs::remove_dir_all(&dir).await;
     result?;
     // Trim only below what the stored snapshot covers (another node may have replaced ours).
-    if let Some((stored_revision, _)) = stored(&b).await {
+    if let Some((stored_revision, _)) = stored(&b).await? {
         let keep_from = stored_revision.saturating_sub(retain) + 1;
         if keep_from > 1 {
             log.purge().sequence(keep_from).await.map_err(|e| e.to_string())?;

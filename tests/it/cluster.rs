@@ -25,12 +25,18 @@ fn nats_server() -> String {
 struct Nats {
     servers: Vec<Option<Child>>,
     ports: Vec<u16>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Nats {
     fn start() -> Nats {
-        let bin = nats_server();
+        let mut nats = Nats::configure();
+        nats.spawn();
+        nats
+    }
+
+    /// The three servers' configuration and ports, none started yet.
+    fn configure() -> Nats {
         let dir = tempfile::tempdir().unwrap();
         let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
@@ -50,16 +56,26 @@ impl Nats {
                 ),
             )
             .unwrap();
-            let child = Command::new(&bin)
-                .arg("-c")
-                .arg(&conf)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start nats-server");
-            servers.push(Some(child));
+            servers.push(None);
         }
-        Nats { servers, ports, _dir: dir }
+        Nats { servers, ports, dir }
+    }
+
+    fn spawn(&mut self) {
+        for i in 0..self.servers.len() {
+            self.spawn_one(i);
+        }
+    }
+
+    fn spawn_one(&mut self, i: usize) {
+        let child = Command::new(nats_server())
+            .arg("-c")
+            .arg(self.dir.path().join(format!("n{i}.conf")))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        self.servers[i] = Some(child);
     }
 
     fn urls(&self) -> String {
@@ -362,6 +378,36 @@ async fn a_write_on_one_node_is_seen_on_another_and_a_retry_applies_once() {
     assert_eq!(buckets.len(), 16, "{text}");
     assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "cumulative: {buckets:?}");
     let _ = &s.dir;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_started_before_their_nats_cluster_has_a_quorum_wait_for_it_then_serve() {
+    // Until two of three NATS servers run, JetStream has no meta leader and its requests
+    // time out: a new node's first ones (the snapshot bucket, then the stream) are tried
+    // again instead of ending the process.
+    let mut nats = Nats::configure();
+    nats.spawn_one(0);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("cluster.secret");
+    std::fs::write(&secret, "0123456789abcdef0123456789abcdef-test-cluster\n").unwrap();
+    let mut nodes: Vec<Node> =
+        ["a", "b"].iter().map(|id| Node::start(id, &dir.path().join(id), &nats, &secret)).collect();
+    // Longer than a few JetStream request timeouts (5 s each).
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    for n in &mut nodes {
+        let exited = n.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+        assert!(exited.is_none(), "node {} gave up while JetStream had no quorum: {exited:?}", n.id);
+    }
+    nats.spawn_one(1);
+    nats.spawn_one(2);
+    for n in &nodes {
+        n.serving().await;
+    }
+    seed(&mut nodes[0].admin().await, None).await;
+    let seeded = nodes[0].digest(0).await.revision;
+    assert!(seeded >= 5, "{seeded}");
+    let nodes: Vec<&Node> = nodes.iter().collect();
+    same_digests(&nodes, seeded).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
