@@ -160,7 +160,10 @@ impl Collector for ServerState {
                 &mut e,
                 "consentd_cluster_entry_lag_seconds",
                 "Log entries applied here, by the time from the receiving node's stamp to applied here",
-                &LagHistogram(self.store.apply_lag().totals()),
+                &{
+                    let (sum_us, per_bucket) = self.store.apply_lag().totals();
+                    LagHistogram { sum_us, per_bucket }
+                },
             )?;
         }
         emit(&mut e, "consentd_connections_open", "Open client connections", &ConstGauge::new(c.open.load(Relaxed)))?;
@@ -197,19 +200,23 @@ impl Collector for ServerState {
     }
 }
 
-/// [`crate::storage::replica::ApplyLag`]'s totals as a Prometheus histogram.
+/// [`crate::storage::replica::ApplyLag`]'s totals as a Prometheus histogram (the store
+/// counts in plain atomics; Prometheus types stay in this layer).
 #[derive(Debug)]
-struct LagHistogram((u64, Vec<u64>));
+struct LagHistogram {
+    sum_us: u64,
+    /// Per bucket of `APPLY_LAG_BOUNDS_US`, not cumulative, `+Inf` last.
+    per_bucket: Vec<u64>,
+}
 
 impl EncodeMetric for LagHistogram {
     fn encode(&self, mut encoder: prometheus_client::encoding::MetricEncoder) -> Result<(), std::fmt::Error> {
         use crate::storage::replica::APPLY_LAG_BOUNDS_US;
-        let (sum_us, per_bucket) = &self.0;
         let bounds = APPLY_LAG_BOUNDS_US.iter().map(|&us| us as f64 / 1e6).chain([f64::INFINITY]);
-        let buckets: Vec<(f64, u64)> = bounds.zip(per_bucket.iter().copied()).collect();
+        let buckets: Vec<(f64, u64)> = bounds.zip(self.per_bucket.iter().copied()).collect();
         encoder.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
-            *sum_us as f64 / 1e6,
-            per_bucket.iter().sum(),
+            self.sum_us as f64 / 1e6,
+            self.per_bucket.iter().sum(),
             &buckets,
             None,
         )
