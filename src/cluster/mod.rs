@@ -47,8 +47,10 @@ const PUBLISH_ATTEMPTS: u32 = 3;
 const APPLY_WAIT: Duration = Duration::from_secs(30);
 /// The applier's consumer heartbeat: a silent consumer is replaced after about two of them.
 const CONSUMER_HEARTBEAT: Duration = Duration::from_secs(1);
-/// Seconds a starting node waits for JetStream to take the stream.
+/// Failed tries (a second apart) a starting node makes before it gives up on JetStream.
 const STREAM_TRIES: u32 = 60;
+/// Failed tries logged at info before they are logged as warnings.
+const QUIET_TRIES: u32 = 5;
 /// JetStream's de-duplication window for `Nats-Msg-Id`.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
@@ -137,7 +139,12 @@ where
             Ok(t) => return Ok(t),
             Err(e) if tries < STREAM_TRIES => {
                 tries += 1;
-                tracing::info!(error = %e, "{what}: JetStream not ready yet; trying again");
+                // A few failed tries are a cluster starting; more are worth an operator's eye.
+                if tries < QUIET_TRIES {
+                    tracing::info!(error = %e, tries, "{what}: JetStream not ready yet; trying again");
+                } else {
+                    tracing::warn!(error = %e, tries, "{what}: JetStream still not ready; trying again");
+                }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(e) => return Err(e),

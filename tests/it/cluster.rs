@@ -12,7 +12,9 @@ use std::time::Duration;
 use consentd::api::pb;
 use tonic::Code;
 
-use crate::support::{Admin, Consent, Decision, TestServer, change, connect, free_port, seed, signal};
+use crate::support::{
+    Admin, Consent, Decision, TestServer, change, connect, free_port, metric_value, scrape_metrics, seed, signal,
+};
 
 fn nats_server() -> String {
     let bin = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned());
@@ -130,7 +132,8 @@ impl Node {
             .arg(&self.dir)
             .args(["--cluster", &urls, "--cluster-secret-file", &secret, "--node-id", &self.id])
             .args(&self.extra)
-            .env("RUST_LOG", "warn")
+            // The cluster's start-up steps too, so a node that never serves says where it waits.
+            .env("RUST_LOG", "warn,consentd::cluster=info")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -155,12 +158,7 @@ impl Node {
 
     /// The node's Prometheus text.
     async fn metrics(&self) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", self.metrics_port)).await.expect("metrics");
-        s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.expect("send");
-        let mut body = String::new();
-        s.read_to_string(&mut body).await.expect("read");
-        body
+        scrape_metrics(("127.0.0.1", self.metrics_port)).await
     }
 
     fn kill9(&mut self) {
@@ -353,23 +351,13 @@ async fn a_write_on_one_node_is_seen_on_another_and_a_retry_applies_once() {
     // Operators see the node caught up and how far behind its last applied entry was.
     let text = s.nodes[2].metrics().await;
     assert!(text.contains("consentd_cluster_catching_up 0"), "{text}");
-    let lag: f64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("consentd_cluster_apply_lag_seconds "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no apply lag in {text}"));
+    let lag = metric_value(&text, "consentd_cluster_apply_lag_seconds");
     assert!(lag > 0.0 && lag < 60.0, "{lag}");
     // And the distribution: one count per applied entry, cumulative buckets ending in +Inf.
-    let value = |prefix: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(prefix))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no `{prefix}` in {text}"))
-    };
-    let count = value("consentd_cluster_entry_lag_seconds_count ");
+    let count = metric_value(&text, "consentd_cluster_entry_lag_seconds_count");
     assert!(count >= 1.0 && count <= ra.revision as f64, "{count} entries, revision {}", ra.revision);
-    assert_eq!(value("consentd_cluster_entry_lag_seconds_bucket{le=\"+Inf\"} "), count);
-    assert!(value("consentd_cluster_entry_lag_seconds_sum ") > 0.0);
+    assert_eq!(metric_value(&text, "consentd_cluster_entry_lag_seconds_bucket{le=\"+Inf\"}"), count);
+    assert!(metric_value(&text, "consentd_cluster_entry_lag_seconds_sum") > 0.0);
     let buckets: Vec<f64> = text
         .lines()
         .filter_map(|l| l.strip_prefix("consentd_cluster_entry_lag_seconds_bucket{"))

@@ -127,13 +127,7 @@ impl TestServer {
 
     /// One metric value from `/metrics` over plain HTTP.
     pub async fn metric(&self, name: &str) -> f64 {
-        let mut s = tokio::net::TcpStream::connect(self.metrics_addr).await.expect("metrics connect");
-        s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.expect("write");
-        let mut body = String::new();
-        s.read_to_string(&mut body).await.expect("read");
-        body.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} ")).map(|v| v.trim().parse().expect("number")))
-            .unwrap_or_else(|| panic!("metric {name} missing"))
+        metric_value(&scrape_metrics(self.metrics_addr).await, name)
     }
 
     /// Starts stopping (the drain begins) without waiting for the end.
@@ -298,6 +292,22 @@ pub fn bad_field(status: &tonic::Status) -> String {
 }
 
 // ---- the real binary -------------------------------------------------------------------
+
+/// The Prometheus text a server's `/metrics` serves at `addr`, over plain HTTP.
+pub async fn scrape_metrics(addr: impl tokio::net::ToSocketAddrs) -> String {
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("metrics connect");
+    s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.expect("write");
+    let mut body = String::new();
+    s.read_to_string(&mut body).await.expect("read");
+    body
+}
+
+/// The value of the sample `name` (with its labels, if any) in Prometheus text.
+pub fn metric_value(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")).map(|v| v.trim().parse().expect("number")))
+        .unwrap_or_else(|| panic!("metric {name} missing in {text}"))
+}
 
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
