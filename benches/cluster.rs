@@ -444,6 +444,8 @@ async fn main() {
     let urls = start_nats(nats_dir.path(), &mut procs);
     let secret = dir.path().join("secret");
     std::fs::write(&secret, "bench-cluster-secret-0123456789abcdef").expect("secret");
+    // consentd refuses a secret file others can read.
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
     let secret = secret.display().to_string();
     let node = |id: &str, procs: &mut Procs| {
         start_consentd(

@@ -235,9 +235,34 @@ pub struct Args {
     /// This node's name in the cluster [default: the host name and gRPC port].
     #[arg(long, env = "CONSENTD_NODE_ID")]
     pub node_id: Option<String>,
-    /// File with the cluster secret, the same on every node (e.g. `openssl rand -hex 32`).
+    /// File with the cluster secret, the same on every node (e.g. `openssl rand -hex 32`),
+    /// readable by its owner only.
     #[arg(long, env = "CONSENTD_CLUSTER_SECRET_FILE")]
     pub cluster_secret_file: Option<PathBuf>,
+    /// Cluster mode: a NATS credentials file (`.creds`: user JWT and nkey seed) to
+    /// connect with.
+    #[arg(long, env = "CONSENTD_CLUSTER_CREDS", value_name = "FILE")]
+    pub cluster_creds: Option<PathBuf>,
+    /// Cluster mode: the NATS user to connect as (with `--cluster-password-file`).
+    #[arg(long, env = "CONSENTD_CLUSTER_USER")]
+    pub cluster_user: Option<String>,
+    /// Cluster mode: a file holding the NATS user's password.
+    #[arg(long, env = "CONSENTD_CLUSTER_PASSWORD_FILE", value_name = "FILE")]
+    pub cluster_password_file: Option<PathBuf>,
+    /// Cluster mode: a file holding a NATS authentication token.
+    #[arg(long, env = "CONSENTD_CLUSTER_TOKEN_FILE", value_name = "FILE")]
+    pub cluster_token_file: Option<PathBuf>,
+    /// Cluster mode: PEM CA certificate(s) to verify the NATS servers with; TLS to NATS is
+    /// then required.
+    #[arg(long, env = "CONSENTD_CLUSTER_CA", value_name = "FILE")]
+    pub cluster_ca: Option<PathBuf>,
+    /// Cluster mode: a PEM client certificate for NATS servers that verify clients (with
+    /// `--cluster-key`).
+    #[arg(long, env = "CONSENTD_CLUSTER_CERT", value_name = "FILE")]
+    pub cluster_cert: Option<PathBuf>,
+    /// Cluster mode: the PEM private key of `--cluster-cert`.
+    #[arg(long, env = "CONSENTD_CLUSTER_KEY", value_name = "FILE")]
+    pub cluster_key: Option<PathBuf>,
     /// Cluster mode: take a snapshot when the stored one is older than this; 0: never
     /// [default: 3600].
     #[arg(long, env = "CONSENTD_SNAPSHOT_INTERVAL_SECS")]
@@ -295,6 +320,13 @@ struct FileConfig {
     cluster_replicas: Option<usize>,
     node_id: Option<String>,
     cluster_secret_file: Option<PathBuf>,
+    cluster_creds: Option<PathBuf>,
+    cluster_user: Option<String>,
+    cluster_password_file: Option<PathBuf>,
+    cluster_token_file: Option<PathBuf>,
+    cluster_ca: Option<PathBuf>,
+    cluster_cert: Option<PathBuf>,
+    cluster_key: Option<PathBuf>,
     snapshot_interval_secs: Option<u64>,
     log_retain_entries: Option<u64>,
     message_bytes_max: Option<usize>,
@@ -469,6 +501,46 @@ impl Config {
                 let snapshot_interval_secs =
                     args.snapshot_interval_secs.or(file.snapshot_interval_secs).unwrap_or(3600);
                 let retain_entries = args.log_retain_entries.or(file.log_retain_entries).unwrap_or(1_000_000);
+                let user = args.cluster_user.or(file.cluster_user);
+                let password_file = args.cluster_password_file.or(file.cluster_password_file);
+                let user = match (user, password_file) {
+                    (Some(user), Some(password_file)) => Some((user, password_file)),
+                    (None, None) => None,
+                    (Some(_), None) => {
+                        return Err(ConfigError::Invalid {
+                            field: "cluster_password_file",
+                            rule: "required with cluster_user",
+                            value: "missing".to_owned(),
+                        });
+                    }
+                    (None, Some(p)) => {
+                        return Err(ConfigError::Invalid {
+                            field: "cluster_user",
+                            rule: "required with cluster_password_file",
+                            value: p.display().to_string(),
+                        });
+                    }
+                };
+                let cert = args.cluster_cert.or(file.cluster_cert);
+                let key = args.cluster_key.or(file.cluster_key);
+                let client_cert = match (cert, key) {
+                    (Some(c), Some(k)) => Some((c, k)),
+                    (None, None) => None,
+                    (c, _) => {
+                        return Err(ConfigError::Invalid {
+                            field: if c.is_some() { "cluster_key" } else { "cluster_cert" },
+                            rule: "cluster_cert and cluster_key go together",
+                            value: "missing".to_owned(),
+                        });
+                    }
+                };
+                let access = crate::cluster::NatsAccess {
+                    creds_file: args.cluster_creds.or(file.cluster_creds),
+                    user,
+                    token_file: args.cluster_token_file.or(file.cluster_token_file),
+                    ca_file: args.cluster_ca.or(file.cluster_ca),
+                    client_cert,
+                };
                 let log = crate::cluster::ClusterConfig {
                     urls,
                     stream,
@@ -476,6 +548,7 @@ impl Config {
                     node_id,
                     snapshot_interval_secs,
                     retain_entries,
+                    access,
                 };
                 Some(Cluster { log, secret_file })
             }

@@ -55,19 +55,27 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let mut options = StoreOptions::from_limits(system_clock(), &config.limits);
+    let mut log_key = None;
     if let Some(cluster) = &config.cluster {
-        let path = cluster.secret_file.display().to_string();
-        let text = std::fs::read_to_string(&cluster.secret_file)
-            .map_err(|e| ServerError::ClusterSecret { path: path.clone(), detail: e.to_string() })?;
-        let secret = crate::storage::replica::ClusterSecret::from_text(&text)
-            .map_err(|detail| ServerError::ClusterSecret { path, detail })?;
+        let secret = crate::storage::replica::ClusterSecret::read_file(&cluster.secret_file)
+            .map_err(|detail| ServerError::ClusterSecret { path: cluster.secret_file.display().to_string(), detail })?;
+        log_key = Some(secret.log_key());
         options.cluster_secret = Some(secret);
     }
+    // Start-up may wait for NATS for a long time: a signal meanwhile stops the process at once.
+    let mut shutdown = Box::pin(shutdown);
+    let stopped = || tracing::info!("stopped while starting");
     let dir = config.data_dir.clone();
     if let Some(c) = &config.cluster
-        && let Some(revision) = crate::cluster::restore_if_new(&c.log, &dir).await?
+        && let Some(key) = &log_key
     {
-        tracing::info!(revision, data_dir = %dir.display(), "restored the newest snapshot; replaying the log after it");
+        let restored = tokio::select! {
+            r = crate::cluster::restore_if_new(&c.log, &dir, key) => r?,
+            () = &mut shutdown => { stopped(); return Ok(()) }
+        };
+        if let Some(revision) = restored {
+            tracing::info!(revision, data_dir = %dir.display(), "restored the newest snapshot; replaying the log after it");
+        }
     }
     std::fs::create_dir_all(&dir)?;
     let (store, stats) = tokio::task::spawn_blocking(move || Store::open(&dir, options))
@@ -85,13 +93,16 @@ pub async fn run(
         None => None,
     };
     // Kept until the server stops: dropping it stops applying the log.
-    let _cluster = match &config.cluster {
-        Some(c) => {
-            let cluster = crate::cluster::Cluster::start(&c.log, &store).await?;
-            tracing::info!(node = %c.log.node_id, stream = %c.log.stream, nats = %c.log.urls, "cluster mode");
+    let _cluster = match (&config.cluster, log_key) {
+        (Some(c), Some(key)) => {
+            let cluster = tokio::select! {
+                r = crate::cluster::Cluster::start(&c.log, &store, key) => r?,
+                () = &mut shutdown => { stopped(); return Ok(()) }
+            };
+            tracing::info!(node = %c.log.node_id, stream = %c.log.stream, nats = %crate::cluster::redacted(&c.log.urls), "cluster mode");
             Some(cluster)
         }
-        None => None,
+        _ => None,
     };
     run_with_store(config, store, listener, metrics_listener, shutdown).await
 }
@@ -194,7 +205,9 @@ pub async fn run_with_store(
         Some(files) => Some(Arc::new(crate::tls::ReloadingTls::new(files.clone())?)),
         None => None,
     };
-    if store.api_keys().is_empty() {
+    // A cluster node learns its keys from the log, after it has started: the interceptor
+    // checks per call instead (see `api::auth`).
+    if store.api_keys().is_empty() && !store.replicated() {
         if !addr.ip().is_loopback() && !config.insecure {
             return Err(ServerError::Unprotected(addr));
         }
@@ -256,7 +269,7 @@ pub async fn run_with_store(
     let reflection_v1alpha =
         reflection_builder().build_v1alpha().map_err(|e| ServerError::Reflection(e.to_string()))?;
 
-    let auth = Auth { store: store.clone() };
+    let auth = Auth { store: store.clone(), local_allowed: addr.ip().is_loopback() || config.insecure };
     let decision = pb::decision_service_server::DecisionServiceServer::new(DecisionApi {
         store: store.clone(),
         metrics: Arc::clone(&metrics),

@@ -410,10 +410,15 @@ impl pb::admin_service_server::AdminService for AdminApi {
     ) -> Result<Response<pb::GetServerInfoResponse>, Status> {
         // Any authenticated caller: the answer names no consent data.
         principal(&req)?;
+        let skipped = self.store.skipped_entries();
+        let (last_seq, last_reason) = skipped.last().unwrap_or_default();
         Ok(Response::new(pb::GetServerInfoResponse {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             revision: self.store.revision(),
             cluster: self.store.replicated(),
+            cluster_entries_skipped: skipped.total(),
+            cluster_last_skipped_seq: last_seq,
+            cluster_last_skipped_reason: last_reason,
         }))
     }
 }

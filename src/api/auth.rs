@@ -2,7 +2,10 @@
 //! SHA-256 of the secret, each with scopes and an optional set of profiles.
 //!
 //! Protected mode: while no key exists every caller is the local operator with every
-//! scope; the server then only listens on loopback (see `server::run`).
+//! scope; the server then only listens on loopback (see `server::run`). A cluster node
+//! knows whether keys exist only once it has applied the log: until it has caught up it
+//! answers every call UNAVAILABLE (health excepted), and protected mode needs a loopback
+//! listener (or `--insecure`) there too, checked per call rather than at start.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -151,11 +154,25 @@ pub fn still_valid(store: &Store, principal: &Principal) -> Result<(), Status> {
 #[derive(Clone, Debug)]
 pub struct Auth {
     pub store: Store,
+    /// Whether protected mode may serve: the listener is loopback, or `--insecure`.
+    pub local_allowed: bool,
 }
 
 impl tonic::service::Interceptor for Auth {
     fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
+        if self.store.replicated() && self.store.catching_up() {
+            // Its keys (and revocations) may still be ahead in the log.
+            return Err(Status::unavailable(
+                "this node is still applying the cluster's log: retry shortly, or on another node",
+            ));
+        }
         let keys = self.store.api_keys();
+        if keys.is_empty() && !self.local_allowed {
+            return Err(Status::unauthenticated(
+                "no API key exists yet, and protected mode serves loopback only: create the first key on a node \
+                 that listens on loopback (consentctl key create)",
+            ));
+        }
         let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
         let now = self.store.now_us().div_euclid(1_000_000);
         match authenticate(&keys, header, now) {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
@@ -165,6 +166,18 @@ impl Collector for ServerState {
                     LagHistogram { sum_us, per_bucket }
                 },
             )?;
+            let counts = self.store.skipped_entries().counts();
+            let mut skipped = e.encode_descriptor(
+                "consentd_cluster_entries_skipped",
+                "Log entries skipped by this node since start, by why: unauthentic (no valid MAC: not written by a \
+                 node of this cluster), invalid, stale (reached the log too late: a copy published again)",
+                None,
+                MetricType::Counter,
+            )?;
+            for kind in crate::storage::replica::SkippedEntries::KINDS {
+                let n = counts.iter().find(|(k, _)| *k == kind).map_or(0, |(_, n)| *n);
+                ConstCounter::new(n).encode(skipped.encode_family(&[("kind", kind)])?)?;
+            }
         }
         emit(&mut e, "consentd_connections_open", "Open client connections", &ConstGauge::new(c.open.load(Relaxed)))?;
         emit(

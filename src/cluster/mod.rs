@@ -22,7 +22,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub mod snapshot;
 
-use crate::storage::replica::{Entry, Log, Op, OpResult, Submitted};
+use crate::storage::replica::{Entry, Log, Op, OpResult};
+use crate::storage::wire::{self, LogKey, WireError};
 use crate::storage::{Clock, StorageError, Store};
 
 /// How consentd reaches its cluster.
@@ -37,12 +38,36 @@ pub struct ClusterConfig {
     pub snapshot_interval_secs: u64,
     /// Log entries kept below the newest snapshot when the log is trimmed after one.
     pub retain_entries: u64,
+    pub access: NatsAccess,
 }
 
-/// How long a write waits for JetStream's acknowledgement, per attempt.
-const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
-/// Attempts of one publish (same message id, so a stored first attempt is not repeated).
-const PUBLISH_ATTEMPTS: u32 = 3;
+/// How this node proves itself to NATS, and how it checks the servers. The log is the
+/// trust boundary of the cluster: a NATS that takes anyone's publishes gives anyone the
+/// power to publish garbage (entries are authenticated, so not to change state).
+#[derive(Clone, Debug, Default)]
+pub struct NatsAccess {
+    /// A `.creds` file (user JWT and nkey seed).
+    pub creds_file: Option<std::path::PathBuf>,
+    /// A user and the file holding its password.
+    pub user: Option<(String, std::path::PathBuf)>,
+    /// A file holding a token.
+    pub token_file: Option<std::path::PathBuf>,
+    /// CA certificates to verify the servers with; TLS is then required.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// A client certificate and its key.
+    pub client_cert: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+/// How long a write waits for JetStream's acknowledgement, per attempt: short, so that a
+/// write caught in a stream leader's election is sent again soon after it.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Attempts of one publish (same message id, so a stored first attempt is not repeated):
+/// about 15 s in all, well inside [`ENTRY_AGE_MAX`].
+const PUBLISH_ATTEMPTS: u32 = 6;
+/// The applier's requests (stream info, creating its consumer): short, so that a consumer
+/// lost with its NATS server is replaced right after the election, not after a long
+/// request timeout.
+const APPLIER_REQUEST_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long a write accepted by the log waits for this node to apply it.
 const APPLY_WAIT: Duration = Duration::from_secs(30);
 /// The applier's consumer heartbeat: a silent consumer is replaced after about two of them.
@@ -51,8 +76,17 @@ const CONSUMER_HEARTBEAT: Duration = Duration::from_secs(1);
 const STREAM_TRIES: u32 = 60;
 /// Failed tries logged at info before they are logged as warnings.
 const QUIET_TRIES: u32 = 5;
-/// JetStream's de-duplication window for `Nats-Msg-Id`.
+/// JetStream's de-duplication window for `Nats-Msg-Id`: a copy of an entry published
+/// again under its own id within it is dropped by JetStream.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+/// Longest time from an entry's stamp (the receiving node's clock) to JetStream storing
+/// it: an entry stored later is skipped as stale by every node (the time JetStream stored
+/// it is part of the log, so the rule is deterministic). A node's own publishing gives up
+/// after about 16 s; what is older is a copy published again after the de-duplication
+/// window, which must not apply a second time. Also the clock skew tolerated between
+/// consentd nodes and NATS servers.
+const ENTRY_AGE_MAX: Duration = Duration::from_secs(60);
+const _: () = assert!(ENTRY_AGE_MAX.as_secs() < DUPLICATE_WINDOW.as_secs());
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -100,27 +134,112 @@ impl Drop for Cluster {
     }
 }
 
+/// Reads a secret file (a password or token), trimmed.
+fn read_secret(what: &str, path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{what} `{}`: {e}", path.display()))?;
+    Ok(text.trim().to_owned())
+}
+
+/// The connection options `access` asks for; a user and password in the URL count as
+/// `--cluster-user` and its password when no other credential is given.
+async fn connect_options(config: &ClusterConfig) -> Result<async_nats::ConnectOptions, String> {
+    let access = &config.access;
+    let mut options = async_nats::ConnectOptions::new().name(format!("consentd {}", config.node_id));
+    if let Some(creds) = &access.creds_file {
+        options = options
+            .credentials_file(creds)
+            .await
+            .map_err(|e| format!("NATS credentials file `{}`: {e}", creds.display()))?;
+    }
+    if let Some((user, password_file)) = &access.user {
+        options = options.user_and_password(user.clone(), read_secret("NATS password file", password_file)?);
+    } else if access.creds_file.is_none() && access.token_file.is_none() {
+        for url in config.urls.split(',') {
+            if let Ok(addr) = url.trim().parse::<async_nats::ServerAddr>()
+                && let (Some(user), Some(password)) = (addr.username(), addr.password())
+            {
+                options = options.user_and_password(user.to_owned(), password.to_owned());
+                break;
+            }
+        }
+    }
+    if let Some(token_file) = &access.token_file {
+        options = options.token(read_secret("NATS token file", token_file)?);
+    }
+    if let Some(ca) = &access.ca_file {
+        options = options.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    if let Some((cert, key)) = &access.client_cert {
+        options = options.add_client_certificate(cert.clone(), key.clone()).require_tls(true);
+    }
+    Ok(options)
+}
+
 async fn connect(config: &ClusterConfig) -> Result<jetstream::Context, ClusterError> {
+    let failed = |detail: String| ClusterError::Connect { urls: redacted(&config.urls), detail };
     let urls: Vec<String> = config.urls.split(',').map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()).collect();
-    let client = async_nats::ConnectOptions::new()
-        .name(format!("consentd {}", config.node_id))
-        .retry_on_initial_connect()
-        .connect(urls.as_slice())
-        .await
-        .map_err(|e| ClusterError::Connect { urls: config.urls.clone(), detail: e.to_string() })?;
+    // Waiting for NATS is starting, not failing; but a refused credential or a failed TLS
+    // handshake does not heal by waiting, so it ends the start with its cause.
+    let mut tries = 0u32;
+    let client = loop {
+        let options = connect_options(config).await.map_err(failed)?;
+        match options.connect(urls.as_slice()).await {
+            Ok(client) => break client,
+            Err(e) => {
+                use async_nats::ConnectErrorKind as Kind;
+                let fatal = match e.kind() {
+                    Kind::AuthorizationViolation | Kind::Authentication => Some(
+                        "NATS refused this node's credentials: check --cluster-creds, --cluster-user and \
+                         --cluster-password-file, or --cluster-token-file",
+                    ),
+                    Kind::Tls => Some(
+                        "the TLS handshake with NATS failed: check --cluster-ca (and --cluster-cert/--cluster-key if the \
+                         servers verify clients), and that the URLs name the certificate's host",
+                    ),
+                    Kind::ServerParse => Some("a NATS URL does not parse"),
+                    Kind::Dns | Kind::TimedOut | Kind::Io | Kind::MaxReconnects => None,
+                };
+                if let Some(fix) = fatal {
+                    return Err(failed(format!("{e}: {fix}")));
+                }
+                tries += 1;
+                if tries < QUIET_TRIES {
+                    tracing::info!(error = %e, tries, "NATS not reachable yet; trying again");
+                } else {
+                    tracing::warn!(error = %e, tries, "NATS still not reachable; trying again");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
     let mut js = jetstream::new(client);
     js.set_timeout(PUBLISH_TIMEOUT);
     Ok(js)
 }
 
+/// The URLs without any password in them, for messages.
+pub fn redacted(urls: &str) -> String {
+    urls.split(',')
+        .map(|u| match (u.find("://"), u.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &u[..scheme], &u[at + 1..]),
+            _ => u.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Before the store opens: a node with an empty data directory starts from the newest
 /// snapshot, if the cluster has one. Returns the snapshot's revision.
-pub async fn restore_if_new(config: &ClusterConfig, data_dir: &std::path::Path) -> Result<Option<u64>, ClusterError> {
+pub async fn restore_if_new(
+    config: &ClusterConfig,
+    data_dir: &std::path::Path,
+    key: &LogKey,
+) -> Result<Option<u64>, ClusterError> {
     if !snapshot::is_empty_store_dir(data_dir) {
         return Ok(None);
     }
     let js = connect(config).await?;
-    snapshot::restore(&js, &config.stream, config.replicas, data_dir)
+    snapshot::restore(&js, &config.stream, config.replicas, data_dir, key)
         .await
         .map_err(|detail| ClusterError::Snapshot { detail })
 }
@@ -155,20 +274,21 @@ where
 /// The store's view of the stream (see [`Log`]).
 struct JetStreamLog {
     js: jetstream::Context,
-    stream: stream::Stream,
     subject: String,
     /// Node id plus a random per start, so message ids never repeat across restarts.
     origin: String,
     next_request: AtomicU64,
     waiters: Waiters,
     clock: Clock,
+    /// Seals every entry this node publishes.
+    key: LogKey,
 }
 
 impl Cluster {
     /// Connects, opens (or creates) the stream, routes the store's writes through it and
     /// starts applying it from the store's position, all on the log's own runtime. `store`
     /// must have been opened with the cluster secret.
-    pub async fn start(config: &ClusterConfig, store: &Store) -> Result<Cluster, ClusterError> {
+    pub async fn start(config: &ClusterConfig, store: &Store, key: LogKey) -> Result<Cluster, ClusterError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             // Two, so the NATS connection's task has a worker while the applier holds one. A
             // hedge: a fresh-clone CI run (with one worker) once timed out creating the
@@ -179,7 +299,7 @@ impl Cluster {
             .build()
             .map_err(|e| ClusterError::Runtime(e.to_string()))?;
         let (config, store) = (config.clone(), store.clone());
-        let started = runtime.spawn(async move { Cluster::start_here(&config, &store).await }).await;
+        let started = runtime.spawn(async move { Cluster::start_here(&config, &store, key).await }).await;
         let mut cluster = match started {
             Ok(Ok(cluster)) => cluster,
             // A runtime must not be dropped in async code: shut it down in the background.
@@ -197,7 +317,7 @@ impl Cluster {
     }
 
     /// [`Cluster::start`] on the runtime it is called on.
-    async fn start_here(config: &ClusterConfig, store: &Store) -> Result<Cluster, ClusterError> {
+    async fn start_here(config: &ClusterConfig, store: &Store, key: LogKey) -> Result<Cluster, ClusterError> {
         let js = connect(config).await?;
         let subject = format!("consentd.{}.log", config.stream);
         let stream_config = stream::Config {
@@ -219,19 +339,34 @@ impl Cluster {
         let waiters: Waiters = Arc::default();
         let log = JetStreamLog {
             js: js.clone(),
-            stream: stream.clone(),
             subject,
             origin: origin.clone(),
             next_request: AtomicU64::new(0),
             waiters: Arc::clone(&waiters),
             clock: store.clock(),
+            key: key.clone(),
         };
         store.attach_log(Arc::new(log));
         if store.revision() < last {
             store.set_catching_up(true);
             tracing::info!(applied = store.revision(), log = last, "catching up with the replicated log");
         }
-        let mut tasks = vec![tokio::spawn(apply_loop(store.clone(), stream.clone(), waiters, origin, last))];
+        let mut applier_js = js.clone();
+        applier_js.set_timeout(APPLIER_REQUEST_TIMEOUT);
+        let applier_stream = until_ready("opening the log's stream for the applier", || async {
+            applier_js.get_stream(&config.stream).await.map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|detail| ClusterError::Stream { stream: config.stream.clone(), detail })?;
+        let applier = Applier {
+            store: store.clone(),
+            stream: applier_stream,
+            waiters,
+            origin,
+            keys: vec![key.clone()],
+            catch_up_to: last,
+        };
+        let mut tasks = vec![tokio::spawn(apply_loop(applier))];
         if config.snapshot_interval_secs > 0 {
             tasks.push(tokio::spawn(snapshot::schedule(
                 js,
@@ -239,8 +374,8 @@ impl Cluster {
                 store.clone(),
                 config.stream.clone(),
                 config.replicas,
-                Duration::from_secs(config.snapshot_interval_secs),
-                config.retain_entries,
+                (Duration::from_secs(config.snapshot_interval_secs), config.retain_entries),
+                key,
             )));
         }
         Ok(Cluster { tasks, runtime: None })
@@ -248,14 +383,12 @@ impl Cluster {
 }
 
 impl JetStreamLog {
-    fn message_id(&self, op: &Op, request: u64) -> String {
-        match op {
-            Op::Consent(c) => match &c.idempotency {
-                Some(i) => format!("idem-{}", hex(&i.key_hash)),
-                None => format!("{}/{request}", self.origin),
-            },
-            _ => format!("{}/{request}", self.origin),
-        }
+    /// Unique per submission, also across restarts. A client's retry with the same
+    /// idempotency key is a new submission, a new entry: JetStream's de-duplication only
+    /// absorbs this node's own publish retries, and the store's idempotency table answers
+    /// (or refuses) the client's retry when the entry is applied, on every node alike.
+    fn message_id(&self, request: u64) -> String {
+        format!("{}/{request}", self.origin)
     }
 
     async fn publish(&self, id: &str, payload: bytes::Bytes) -> Result<jetstream::publish::PublishAck, String> {
@@ -277,22 +410,23 @@ impl JetStreamLog {
                 Err(_) => last = format!("no acknowledgement within {PUBLISH_TIMEOUT:?}"),
             }
             tracing::debug!(attempt, error = %last, "publish to the replicated log failed");
-            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            tokio::time::sleep(Duration::from_millis(100 << attempt.min(3))).await;
         }
         Err(last)
     }
 
-    async fn submit_op(&self, op: Op) -> Result<Submitted, StorageError> {
+    async fn submit_op(&self, op: Op) -> Result<OpResult, StorageError> {
         let request = self.next_request.fetch_add(1, Ordering::Relaxed) + 1;
-        let id = self.message_id(&op, request);
+        let id = self.message_id(request);
         let mut token_id = [0u8; 16];
         rand::rng().fill_bytes(&mut token_id);
         let entry = Entry { origin: self.origin.clone(), request, at_us: (self.clock)(), token_id, op };
-        let payload =
-            serde_json::to_vec(&entry).map_err(|e| StorageError::Replica(format!("cannot encode a log entry: {e}")))?;
+        let payload = wire::seal(&entry, &id, &self.key);
         let (tx, rx) = oneshot::channel();
         lock(&self.waiters).insert(request, tx);
         let forget = || lock(&self.waiters).remove(&request);
+        // A duplicate acknowledgement is this node's own earlier attempt (the id is ours
+        // alone): the entry is in the log and its answer comes like any other.
         let ack = match self.publish(&id, payload.into()).await {
             Ok(ack) => ack,
             Err(e) => {
@@ -303,12 +437,8 @@ impl JetStreamLog {
                 )));
             }
         };
-        if ack.duplicate && !self.is_ours(ack.sequence, request).await {
-            forget();
-            return Ok(Submitted::Duplicate { seq: ack.sequence });
-        }
         match tokio::time::timeout(APPLY_WAIT, rx).await {
-            Ok(Ok(r)) => r.map(Submitted::Applied),
+            Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(StorageError::Closed),
             Err(_) => {
                 forget();
@@ -319,29 +449,15 @@ impl JetStreamLog {
             }
         }
     }
-
-    /// Whether the entry at `seq` is this node's request (a retry of our own publish).
-    async fn is_ours(&self, seq: u64, request: u64) -> bool {
-        match self.stream.get_raw_message(seq).await {
-            Ok(m) => serde_json::from_slice::<Entry>(&m.payload)
-                .map(|e| e.origin == self.origin && e.request == request)
-                .unwrap_or(false),
-            Err(_) => false,
-        }
-    }
 }
 
 impl Log for JetStreamLog {
     fn submit(
         &self,
         op: Op,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Submitted, StorageError>> + Send + '_>> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<OpResult, StorageError>> + Send + '_>> {
         Box::pin(self.submit_op(op))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An entry handed to the writer, waiting for its answer.
@@ -352,115 +468,206 @@ struct InFlight {
     answer: crate::storage::replica::Applied,
 }
 
+/// What the applier needs, for as long as the node runs.
+struct Applier {
+    store: Store,
+    stream: stream::Stream,
+    waiters: Waiters,
+    /// This node's origin: entries with it are answers some local caller waits for.
+    origin: String,
+    /// The keys an entry may be sealed with.
+    keys: Vec<LogKey>,
+    /// The log's last position when the node started: caught up once it is applied.
+    catch_up_to: u64,
+}
+
 /// Applies the stream from the store's position, forever: on any break (NATS down, an
 /// entry left unapplied by an I/O error) it starts again from the stored position.
-async fn apply_loop(store: Store, stream: stream::Stream, waiters: Waiters, origin: String, catch_up_to: u64) {
+async fn apply_loop(applier: Applier) {
     loop {
-        let start = store.revision() + 1;
-        match run_consumer(&store, &stream, &waiters, &origin, start, catch_up_to).await {
+        let start = applier.store.revision() + 1;
+        match applier.run_consumer(start).await {
             Ok(()) => return,
             Err(e) => tracing::warn!(error = %e, from = start, "applying the replicated log stopped; starting again"),
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
-async fn run_consumer(
-    store: &Store,
-    stream: &stream::Stream,
-    waiters: &Waiters,
-    origin: &str,
-    start: u64,
-    catch_up_to: u64,
-) -> Result<(), String> {
-    let first = stream.get_info().await.map_err(|e| e.to_string())?.state.first_sequence;
-    if start < first && first > 1 {
-        let why = format!(
-            "this node applied the log up to {}, but the log now starts at {first} (trimmed after a snapshot): \
-             stop the node, empty its data directory and start it again to restore from the newest snapshot",
-            start - 1
-        );
-        tracing::error!("{why}");
-        store.health().damage(&why);
-        return Ok(());
-    }
-    // An ephemeral pull consumer without acknowledgements delivers in log order. Its short
-    // heartbeat makes a lost NATS server show as an error within seconds (the library's
-    // ordered consumer waits for two missed 15 s heartbeats), and any error starts again
-    // from the stored position.
-    let consumer = stream
-        .create_consumer(consumer::pull::Config {
-            deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: start },
-            ack_policy: consumer::AckPolicy::None,
-            inactive_threshold: Duration::from_secs(30),
-            memory_storage: true,
-            num_replicas: 1,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut messages = consumer
-        .stream()
-        .max_messages_per_batch(1000)
-        .heartbeat(CONSUMER_HEARTBEAT)
-        .expires(CONSUMER_HEARTBEAT * 5)
-        .messages()
-        .await
-        .map_err(|e| e.to_string())?;
-    let (broken_tx, mut broken_rx) = watch::channel(None::<String>);
-    let (flight_tx, flight_rx) = mpsc::channel::<InFlight>(4096);
-    let answers = tokio::spawn(answer_loop(store.clone(), flight_rx, Arc::clone(waiters), broken_tx, catch_up_to));
-    let result = loop {
-        let next = tokio::select! {
-            m = messages.next() => m,
-            _ = broken_rx.changed() => break Err(broken_rx.borrow().clone().unwrap_or_default()),
-        };
-        let message = match next {
-            Some(Ok(m)) => m,
-            Some(Err(e)) => break Err(e.to_string()),
-            None => break Err("the consumer ended".to_owned()),
-        };
-        let seq = match message.info() {
-            Ok(info) => info.stream_sequence,
-            Err(e) => break Err(format!("a message without its position: {e}")),
-        };
-        let entry: Entry = match serde_json::from_slice(&message.payload) {
-            Ok(e) => e,
-            Err(e) => {
-                // Every node fails alike on it: stop applying rather than skip a change.
-                let why = format!("entry {seq} of the replicated log is undecodable ({e}); this node stops applying");
-                tracing::error!("{why}");
-                store.health().damage(&why);
-                let _ = answers.await;
-                return Ok(());
-            }
-        };
-        if entry.op.is_admin() {
-            // Admin entries are applied outside the writer: only after everything before.
-            let mut revision = store.subscribe();
-            let caught = tokio::select! {
-                r = revision.wait_for(|r| *r + 1 >= seq) => r.is_ok(),
-                _ = broken_rx.changed() => false,
-            };
-            if !caught {
-                break Err(broken_rx.borrow().clone().unwrap_or_else(|| "the store closed".to_owned()));
-            }
+/// What the applier does with one message of the stream.
+enum Opened {
+    Apply(Box<Entry>),
+    /// Not applied, by every node alike; the position moves past it.
+    Skip {
+        kind: &'static str,
+        why: String,
+        ours: Option<u64>,
+    },
+    /// This node cannot apply it (a newer format): it stops applying.
+    Stop(String),
+}
+
+/// Authenticates and decodes the message at `seq`, and refuses a stale one. Deterministic:
+/// it reads only the message, its id and the time JetStream stored it.
+fn open_message(seq: u64, message: &jetstream::Message, stored_at_us: i64, keys: &[LogKey], origin: &str) -> Opened {
+    let msg_id = message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+        .map(|v| v.as_str())
+        .unwrap_or_default();
+    let entry = match wire::open(&message.payload, msg_id, keys) {
+        Ok(entry) => entry,
+        Err(WireError::UnknownVersion(v)) => {
+            return Opened::Stop(format!(
+                "entry {seq} of the replicated log is in format version {v}, which this node does not know: upgrade \
+                 this node; it stops applying until then"
+            ));
         }
-        let ours = (entry.origin == origin).then_some(entry.request);
-        let at_us = entry.at_us;
-        match store.apply_entry(seq, entry).await {
-            Ok(answer) => {
-                if flight_tx.send(InFlight { seq, at_us, ours, answer }).await.is_err() {
-                    break Err("the answer task stopped".to_owned());
-                }
-            }
-            Err(StorageError::Closed) => return Ok(()),
-            Err(e) => break Err(e.to_string()),
-        }
+        Err(e) => return Opened::Skip { kind: e.kind(), why: format!("entry {seq}: {e}"), ours: None },
     };
-    drop(flight_tx);
-    let _ = answers.await;
-    result
+    let age_us = stored_at_us.saturating_sub(entry.at_us);
+    if age_us > ENTRY_AGE_MAX.as_micros() as i64 {
+        let ours = (entry.origin == origin).then_some(entry.request);
+        return Opened::Skip {
+            kind: "stale",
+            why: format!(
+                "entry {seq} was stamped {:.1} s before the log stored it (at most {ENTRY_AGE_MAX:?}): a copy \
+                 published again, or clocks apart",
+                age_us as f64 / 1e6
+            ),
+            ours,
+        };
+    }
+    Opened::Apply(Box::new(entry))
+}
+
+impl Applier {
+    async fn run_consumer(&self, start: u64) -> Result<(), String> {
+        let store = &self.store;
+        let first = self.stream.get_info().await.map_err(|e| e.to_string())?.state.first_sequence;
+        if start < first && first > 1 {
+            let why = format!(
+                "this node applied the log up to {}, but the log now starts at {first} (trimmed after a snapshot): \
+                 stop the node, empty its data directory and start it again to restore from the newest snapshot",
+                start - 1
+            );
+            tracing::error!("{why}");
+            store.health().damage(&why);
+            return Ok(());
+        }
+        // An ephemeral pull consumer without acknowledgements delivers in log order. Its short
+        // heartbeat makes a lost NATS server show as an error within seconds (the library's
+        // ordered consumer waits for two missed 15 s heartbeats), and any error starts again
+        // from the stored position.
+        let consumer = self
+            .stream
+            .create_consumer(consumer::pull::Config {
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: start },
+                ack_policy: consumer::AckPolicy::None,
+                inactive_threshold: Duration::from_secs(30),
+                memory_storage: true,
+                num_replicas: 1,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut messages = consumer
+            .stream()
+            .max_messages_per_batch(1000)
+            .heartbeat(CONSUMER_HEARTBEAT)
+            .expires(CONSUMER_HEARTBEAT * 5)
+            .messages()
+            .await
+            .map_err(|e| e.to_string())?;
+        let (broken_tx, mut broken_rx) = watch::channel(None::<String>);
+        let (flight_tx, flight_rx) = mpsc::channel::<InFlight>(4096);
+        let answers =
+            tokio::spawn(answer_loop(store.clone(), flight_rx, Arc::clone(&self.waiters), broken_tx, self.catch_up_to));
+        let broke =
+            |rx: &watch::Receiver<Option<String>>| rx.borrow().clone().unwrap_or_else(|| "the store closed".to_owned());
+        let result = loop {
+            let next = tokio::select! {
+                m = messages.next() => m,
+                _ = broken_rx.changed() => break Err(broke(&broken_rx)),
+            };
+            let message = match next {
+                Some(Ok(m)) => m,
+                Some(Err(e)) => break Err(e.to_string()),
+                None => break Err("the consumer ended".to_owned()),
+            };
+            let (seq, stored_at_us) = match message.info() {
+                Ok(info) => (info.stream_sequence, (info.published.unix_timestamp_nanos() / 1_000) as i64),
+                Err(e) => break Err(format!("a message without its position: {e}")),
+            };
+            let entry = match open_message(seq, &message, stored_at_us, &self.keys, &self.origin) {
+                Opened::Apply(entry) => *entry,
+                Opened::Stop(why) => {
+                    tracing::error!("{why}");
+                    store.health().damage(&why);
+                    drop(flight_tx);
+                    let _ = answers.await;
+                    return Ok(());
+                }
+                Opened::Skip { kind, why, ours } => {
+                    if !follows(store, seq, &mut broken_rx).await {
+                        break Err(broke(&broken_rx));
+                    }
+                    if let Err(e) = store.skip_entry(seq, kind, &why) {
+                        break Err(e.to_string());
+                    }
+                    tracing::error!(seq, kind, "{why}; skipped by every node");
+                    if let Some(request) = ours
+                        && let Some(tx) = lock(&self.waiters).remove(&request)
+                    {
+                        let _ = tx.send(Err(StorageError::Unavailable(format!(
+                            "the change reached the replicated log too late and was not applied ({why}): retry with \
+                             the same idempotency key"
+                        ))));
+                    }
+                    passed(store, seq, self.catch_up_to);
+                    continue;
+                }
+            };
+            if entry.op.is_admin() && !follows(store, seq, &mut broken_rx).await {
+                // Admin entries are applied outside the writer: only after everything before.
+                break Err(broke(&broken_rx));
+            }
+            let ours = (entry.origin == self.origin).then_some(entry.request);
+            let at_us = entry.at_us;
+            match store.apply_entry(seq, entry).await {
+                Ok(answer) => {
+                    if flight_tx.send(InFlight { seq, at_us, ours, answer }).await.is_err() {
+                        break Err("the answer task stopped".to_owned());
+                    }
+                }
+                Err(StorageError::Closed) => return Ok(()),
+                Err(e) => break Err(e.to_string()),
+            }
+        };
+        drop(flight_tx);
+        let _ = answers.await;
+        result
+    }
+}
+
+/// Waits until every entry before `seq` is applied (admin entries and skips are not
+/// queued behind the writer's groups); false when the consumer broke meanwhile.
+async fn follows(store: &Store, seq: u64, broken_rx: &mut watch::Receiver<Option<String>>) -> bool {
+    let mut revision = store.subscribe();
+    tokio::select! {
+        r = revision.wait_for(|r| *r + 1 >= seq) => r.is_ok(),
+        _ = broken_rx.changed() => false,
+    }
+}
+
+/// Entry `seq` is applied or skipped: the node has caught up once it reaches the log's
+/// position at start.
+fn passed(store: &Store, seq: u64, catch_up_to: u64) {
+    if seq >= catch_up_to && store.catching_up() {
+        store.set_catching_up(false);
+        tracing::info!(revision = seq, "caught up with the replicated log");
+    }
 }
 
 /// Delivers answers in log order: to this node's waiting writers, and reports an entry
@@ -475,19 +682,22 @@ async fn answer_loop(
     while let Some(InFlight { seq, at_us, ours, answer }) = flight.recv().await {
         let result = answer.await.unwrap_or(Err(StorageError::Closed));
         store.record_apply_lag(at_us);
+        // Only an answer that is the entry's outcome on every node goes to a waiting
+        // caller. An entry this node failed to apply (I/O, an out-of-order delivery) is
+        // applied again when the consumer restarts, and its caller is answered then (or
+        // told UNAVAILABLE, outcome unknown, at its deadline): never a failure for a change
+        // the log holds.
         let unapplied = match &result {
-            Err(StorageError::Replica(m)) if m.contains("applied already") => None,
-            Err(e) if !e.is_deterministic() => Some(format!("entry {seq} was not applied: {e}")),
+            Err(e) if !e.is_deterministic() => Some(format!("entry {seq} was not applied here: {e}")),
             _ => None,
         };
-        if seq >= catch_up_to && store.catching_up() {
-            store.set_catching_up(false);
-            tracing::info!(revision = seq, "caught up with the replicated log");
-        }
-        if let Some(request) = ours
-            && let Some(tx) = lock(&waiters).remove(&request)
-        {
-            let _ = tx.send(result);
+        if unapplied.is_none() {
+            passed(&store, seq, catch_up_to);
+            if let Some(request) = ours
+                && let Some(tx) = lock(&waiters).remove(&request)
+            {
+                let _ = tx.send(result);
+            }
         }
         if let Some(why) = unapplied {
             broken.send_replace(Some(why));

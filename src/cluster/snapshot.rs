@@ -6,6 +6,12 @@
 //! `<stream>-snapshots` with its revision in the object's metadata. Any node may take one
 //! when the stored one is older than the interval; after storing one at revision R the
 //! taker trims the log to keep the entries after `R - retain`.
+//!
+//! A snapshot is authenticated like a log entry: its metadata carries the id of the log
+//! key and an HMAC-SHA256 over its revision, its time and the whole archive, and a node
+//! refuses a snapshot whose MAC does not match before anything of it is used. It carries
+//! no secrets: the store's keys are scrubbed from the checkpoint (`Store::checkpoint`) and
+//! derived from the cluster secret by the node that restores it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,6 +20,7 @@ use async_nats::jetstream::{self, object_store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::storage::Store;
+use crate::storage::wire::{LogKey, SnapshotMac};
 
 const OBJECT: &str = "snapshot";
 const NAME_BYTES_MAX: usize = 255;
@@ -37,21 +44,33 @@ async fn bucket(js: &jetstream::Context, stream: &str, replicas: usize) -> Resul
     .map_err(|e| e.to_string())
 }
 
-/// The stored snapshot's revision and when it was taken (µs), if there is one. An error
-/// is not "none": a node that took it for none would replay a log that may be trimmed.
-async fn stored(b: &object_store::ObjectStore) -> Result<Option<(u64, i64)>, String> {
+/// What the stored snapshot's metadata says.
+struct Described {
+    revision: u64,
+    taken_at_us: i64,
+    key_id: String,
+    mac: String,
+}
+
+/// The stored snapshot's description, if there is one. An error is not "none": a node
+/// that took it for none would replay a log that may be trimmed.
+async fn stored(b: &object_store::ObjectStore) -> Result<Option<Described>, String> {
     let info = match b.info(OBJECT).await {
         Ok(info) => info,
         Err(e) if e.kind() == object_store::InfoErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("reading the stored snapshot's description: {e}")),
     };
     let field = |name: &str| {
-        info.metadata
-            .get(name)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("the stored snapshot has no valid `{name}` in its metadata"))
+        info.metadata.get(name).cloned().ok_or_else(|| format!("the stored snapshot has no `{name}` in its metadata"))
     };
-    Ok(Some((field("revision")?, field("taken_at_us")? as i64)))
+    let number =
+        |name: &str| field(name)?.parse::<u64>().map_err(|_| format!("the stored snapshot's `{name}` is not a number"));
+    Ok(Some(Described {
+        revision: number("revision")?,
+        taken_at_us: number("taken_at_us")? as i64,
+        key_id: field("key_id")?,
+        mac: field("mac")?,
+    }))
 }
 
 /// Whether `data_dir` holds no store yet (no RocksDB `CURRENT`, no consentd marker).
@@ -66,6 +85,7 @@ pub async fn restore(
     stream: &str,
     replicas: usize,
     data_dir: &Path,
+    key: &LogKey,
 ) -> Result<Option<u64>, String> {
     let (b, found) = super::until_ready("looking for a snapshot", || async {
         let b = bucket(js, stream, replicas).await?;
@@ -73,32 +93,31 @@ pub async fn restore(
         Ok((b, found))
     })
     .await?;
-    let Some((revision, _)) = found else { return Ok(None) };
+    let Some(described) = found else { return Ok(None) };
+    let revision = described.revision;
+    if described.key_id != key.id_hex() {
+        return Err(format!(
+            "the stored snapshot is signed with key `{}`, not this cluster's `{}`: refused",
+            described.key_id,
+            key.id_hex()
+        ));
+    }
+    let mut mac = SnapshotMac::new(key, revision, described.taken_at_us);
     let mut object = b.get(OBJECT).await.map_err(|e| e.to_string())?;
     let tmp = sibling(data_dir, "restoring");
     if tmp.exists() {
         tokio::fs::remove_dir_all(&tmp).await.map_err(|e| e.to_string())?;
     }
     tokio::fs::create_dir_all(&tmp).await.map_err(|e| e.to_string())?;
-    loop {
-        let len = match object.read_u16().await {
-            Ok(n) => n as usize,
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(e.to_string()),
-        };
-        let mut name = vec![0u8; len];
-        object.read_exact(&mut name).await.map_err(|e| e.to_string())?;
-        let name = String::from_utf8(name).map_err(|_| "a snapshot file name is not UTF-8".to_owned())?;
-        if name.is_empty() || name.len() > NAME_BYTES_MAX || name.contains('/') || name.starts_with('.') {
-            return Err(format!("the snapshot names a file `{name}`, which is not a plain file name"));
-        }
-        let size = object.read_u64().await.map_err(|e| e.to_string())?;
-        let mut file = tokio::fs::File::create(tmp.join(&name)).await.map_err(|e| e.to_string())?;
-        let copied = tokio::io::copy(&mut (&mut object).take(size), &mut file).await.map_err(|e| e.to_string())?;
-        if copied != size {
-            return Err(format!("the snapshot ends inside `{name}`"));
-        }
-        file.sync_all().await.map_err(|e| e.to_string())?;
+    let unpacked = unpack(&mut object, &tmp, &mut mac).await;
+    if let Err(e) = unpacked.and_then(|()| {
+        mac.verify(&described.mac).then_some(()).ok_or_else(|| {
+            "its MAC does not match its content: it was not written by a node of this cluster, or it was changed"
+                .to_owned()
+        })
+    }) {
+        let _ = tokio::fs::remove_dir_all(&tmp).await;
+        return Err(format!("the stored snapshot at revision {revision} is refused: {e}"));
     }
     // An empty directory may already exist (created by the operator or a test).
     if data_dir.exists() {
@@ -106,6 +125,71 @@ pub async fn restore(
     }
     tokio::fs::rename(&tmp, data_dir).await.map_err(|e| e.to_string())?;
     Ok(Some(revision))
+}
+
+/// Unpacks the archive into `dir`, feeding every byte to `mac`; a file name that is not a
+/// plain name is refused before anything is written under it.
+async fn unpack(
+    object: &mut (impl tokio::io::AsyncRead + Unpin),
+    dir: &Path,
+    mac: &mut SnapshotMac,
+) -> Result<(), String> {
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let len = match object.read_u16().await {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        };
+        mac.update(&len.to_be_bytes());
+        let mut name = vec![0u8; usize::from(len)];
+        object.read_exact(&mut name).await.map_err(|e| e.to_string())?;
+        mac.update(&name);
+        let name = String::from_utf8(name).map_err(|_| "a snapshot file name is not UTF-8".to_owned())?;
+        if name.is_empty() || name.len() > NAME_BYTES_MAX || name.contains('/') || name.starts_with('.') {
+            return Err(format!("the snapshot names a file `{name}`, which is not a plain file name"));
+        }
+        let size = object.read_u64().await.map_err(|e| e.to_string())?;
+        mac.update(&size.to_be_bytes());
+        let mut file = tokio::fs::File::create(dir.join(&name)).await.map_err(|e| e.to_string())?;
+        let mut left = size;
+        while left > 0 {
+            let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+            let n = object.read(&mut buf[..want]).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err(format!("the snapshot ends inside `{name}`"));
+            }
+            mac.update(&buf[..n]);
+            file.write_all(&buf[..n]).await.map_err(|e| e.to_string())?;
+            left -= n as u64;
+        }
+        file.sync_all().await.map_err(|e| e.to_string())?;
+    }
+}
+
+/// The MAC of the archive `pack` writes for these files, read from disk once before the
+/// upload (the object's metadata goes first; the checkpoint's files do not change).
+fn archive_mac(dir: &Path, names: &[String], mut mac: SnapshotMac) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; 1 << 16];
+    for name in names {
+        let mut f = std::fs::File::open(dir.join(name))?;
+        let size = f.metadata()?.len();
+        mac.update(&(name.len() as u16).to_be_bytes());
+        mac.update(name.as_bytes());
+        mac.update(&size.to_be_bytes());
+        let mut left = size;
+        while left > 0 {
+            let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+            let n = f.read(&mut buf[..want])?;
+            if n == 0 {
+                return Err(std::io::Error::other(format!("`{name}` changed while packing")));
+            }
+            mac.update(&buf[..n]);
+            left -= n as u64;
+        }
+    }
+    Ok(mac.finish_hex())
 }
 
 fn sibling(dir: &Path, suffix: &str) -> PathBuf {
@@ -121,8 +205,8 @@ pub async fn schedule(
     store: Store,
     stream: String,
     replicas: usize,
-    interval: Duration,
-    retain: u64,
+    (interval, retain): (Duration, u64),
+    key: LogKey,
 ) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -132,7 +216,7 @@ pub async fn schedule(
         if store.catching_up() {
             continue;
         }
-        match take(&js, &log, &store, &stream, replicas, interval, retain).await {
+        match take(&js, &log, &store, &stream, replicas, (interval, retain), &key).await {
             Ok(Some(r)) => tracing::info!(revision = r, "snapshot stored"),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "taking a snapshot failed; trying again at the next interval"),
@@ -146,13 +230,13 @@ async fn take(
     store: &Store,
     stream: &str,
     replicas: usize,
-    interval: Duration,
-    retain: u64,
+    (interval, retain): (Duration, u64),
+    key: &LogKey,
 ) -> Result<Option<u64>, String> {
     let b = bucket(js, stream, replicas).await?;
     let now = (store.clock())();
-    if let Some((revision, taken)) = stored(&b).await?
-        && (now - taken < interval.as_micros() as i64 || revision >= store.revision())
+    if let Some(d) = stored(&b).await?
+        && (now - d.taken_at_us < interval.as_micros() as i64 || d.revision >= store.revision())
     {
         return Ok(None);
     }
@@ -162,12 +246,12 @@ async fn take(
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    let result = upload(&b, &dir, revision, now).await;
+    let result = upload(&b, &dir, revision, now, key).await;
     let _ = tokio::fs::remove_dir_all(&dir).await;
     result?;
     // Trim only below what the stored snapshot covers (another node may have replaced ours).
-    if let Some((stored_revision, _)) = stored(&b).await? {
-        let keep_from = stored_revision.saturating_sub(retain) + 1;
+    if let Some(d) = stored(&b).await? {
+        let keep_from = d.revision.saturating_sub(retain) + 1;
         if keep_from > 1 {
             log.purge().sequence(keep_from).await.map_err(|e| e.to_string())?;
         }
@@ -175,7 +259,13 @@ async fn take(
     Ok(Some(revision))
 }
 
-async fn upload(b: &object_store::ObjectStore, dir: &Path, revision: u64, now: i64) -> Result<(), String> {
+async fn upload(
+    b: &object_store::ObjectStore,
+    dir: &Path,
+    revision: u64,
+    now: i64,
+    key: &LogKey,
+) -> Result<(), String> {
     let mut names = Vec::new();
     let mut entries = tokio::fs::read_dir(dir).await.map_err(|e| e.to_string())?;
     while let Some(e) = entries.next_entry().await.map_err(|e| e.to_string())? {
@@ -183,6 +273,13 @@ async fn upload(b: &object_store::ObjectStore, dir: &Path, revision: u64, now: i
             names.push(e.file_name().to_string_lossy().into_owned());
         }
     }
+    let mac = {
+        let (dir, names, mac) = (dir.to_owned(), names.clone(), SnapshotMac::new(key, revision, now));
+        tokio::task::spawn_blocking(move || archive_mac(&dir, &names, mac))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?
+    };
     let (mut writer, mut reader) = tokio::io::duplex(1 << 20);
     let dir = dir.to_owned();
     let pack = tokio::spawn(async move {
@@ -202,9 +299,14 @@ async fn upload(b: &object_store::ObjectStore, dir: &Path, revision: u64, now: i
     let meta = object_store::ObjectMetadata {
         name: OBJECT.to_owned(),
         description: Some(format!("consentd store at revision {revision} or later")),
-        metadata: [("revision".to_owned(), revision.to_string()), ("taken_at_us".to_owned(), now.to_string())]
-            .into_iter()
-            .collect(),
+        metadata: [
+            ("revision".to_owned(), revision.to_string()),
+            ("taken_at_us".to_owned(), now.to_string()),
+            ("key_id".to_owned(), key.id_hex()),
+            ("mac".to_owned(), mac),
+        ]
+        .into_iter()
+        .collect(),
         ..Default::default()
     };
     let put = b.put(meta, &mut reader).await.map_err(|e| e.to_string());

@@ -21,7 +21,7 @@ pub fn api_key_key(id: &str) -> Vec<u8> {
     format!("apikey/{id}").into_bytes()
 }
 
-fn doi_to_u32(mode: DoubleOptInMode) -> u32 {
+pub(super) fn doi_to_u32(mode: DoubleOptInMode) -> u32 {
     match mode {
         DoubleOptInMode::Off => 0,
         DoubleOptInMode::EveryOptIn => 1,
@@ -29,11 +29,18 @@ fn doi_to_u32(mode: DoubleOptInMode) -> u32 {
     }
 }
 
+/// A stored profile's lenient reading: an unknown number is "off" (profiles written
+/// before a mode existed); the log's reading ([`doi_from_stored`]) refuses it instead.
 fn doi_from_u32(n: u32) -> DoubleOptInMode {
+    doi_from_stored(n).unwrap_or(DoubleOptInMode::Off)
+}
+
+pub(super) fn doi_from_stored(n: u32) -> Option<DoubleOptInMode> {
     match n {
-        1 => DoubleOptInMode::EveryOptIn,
-        2 => DoubleOptInMode::NewContactPoints,
-        _ => DoubleOptInMode::Off,
+        0 => Some(DoubleOptInMode::Off),
+        1 => Some(DoubleOptInMode::EveryOptIn),
+        2 => Some(DoubleOptInMode::NewContactPoints),
+        _ => None,
     }
 }
 

@@ -33,6 +33,7 @@ mod read;
 pub mod replica;
 pub mod token;
 pub mod view;
+pub mod wire;
 mod writer;
 
 use std::collections::HashMap;
@@ -259,6 +260,8 @@ struct Inner {
     catching_up: std::sync::atomic::AtomicBool,
     /// Cluster mode: from the receiving node's stamp to this node's apply, per entry.
     apply_lag: replica::ApplyLag,
+    /// Cluster mode: log entries skipped since start (see [`replica::SkippedEntries`]).
+    skipped: replica::SkippedEntries,
 }
 
 impl Drop for Inner {

@@ -117,9 +117,24 @@ impl Store {
         let meta = db.cf_handle(CF_META).ok_or_else(|| refuse("column family `meta` is missing".to_owned()))?;
         let (contact_secret, token_secret) = match db.get_cf(meta, META_FORMAT)? {
             Some(format) if format == FORMAT_VERSION => {
-                let c =
-                    db.get_cf(meta, META_CONTACT_KEY)?.ok_or_else(|| refuse("contact key is missing".to_owned()))?;
-                let t = db.get_cf(meta, META_TOKEN_KEY)?.ok_or_else(|| refuse("token key is missing".to_owned()))?;
+                let stored = (db.get_cf(meta, META_CONTACT_KEY)?, db.get_cf(meta, META_TOKEN_KEY)?);
+                let (c, t) = match (stored, &options.cluster_secret) {
+                    ((Some(c), Some(t)), _) => (c, t),
+                    // A cluster snapshot carries no keys (see `Store::checkpoint`): every node
+                    // derives them from the cluster secret.
+                    ((None, None), Some(cluster)) => {
+                        let (c, t) = (cluster.contact_key(), cluster.token_key());
+                        let mut batch = rocksdb::WriteBatch::default();
+                        batch.put_cf(meta, META_CONTACT_KEY, c);
+                        batch.put_cf(meta, META_TOKEN_KEY, t);
+                        let mut wo = WriteOptions::default();
+                        wo.set_sync(true);
+                        db.write_opt(batch, &wo)?;
+                        (c.to_vec(), t.to_vec())
+                    }
+                    ((None, _), _) => return Err(refuse("contact key is missing".to_owned())),
+                    ((_, None), _) => return Err(refuse("token key is missing".to_owned())),
+                };
                 let c = <[u8; 16]>::try_from(c.as_slice()).map_err(|_| refuse("contact key is damaged".to_owned()))?;
                 let t = <[u8; 32]>::try_from(t.as_slice()).map_err(|_| refuse("token key is damaged".to_owned()))?;
                 if let Some(cluster) = &options.cluster_secret
@@ -246,6 +261,7 @@ impl Store {
                 log: std::sync::OnceLock::new(),
                 catching_up: std::sync::atomic::AtomicBool::new(false),
                 apply_lag: super::replica::ApplyLag::default(),
+                skipped: super::replica::SkippedEntries::default(),
             }),
         };
         let stats = OpenStats { contacts, revision, load_ms: started.elapsed().as_millis() };

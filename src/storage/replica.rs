@@ -14,10 +14,9 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::codec::{ALL_CFS, CF_IDEM, CF_META, META_REVISION, StoredIdem};
+use super::codec::{ALL_CFS, CF_META, META_REVISION};
 use super::model::{ChangeResult, Confirmation, ConsentChange, SuppressionChange, SuppressionResult};
 use super::token::TokenClaims;
 use super::view::ApiKey;
@@ -63,6 +62,43 @@ impl ApplyLag {
     }
 }
 
+/// Log entries this node skipped since it started, by kind, and the last one: an alert,
+/// since a skipped entry is one that something other than a cluster node published (or a
+/// node whose publish reached the log too late; its client was told to retry).
+#[derive(Debug, Default)]
+pub struct SkippedEntries {
+    counts: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    last: std::sync::Mutex<Option<(u64, String)>>,
+}
+
+impl SkippedEntries {
+    /// Every kind an entry is skipped for.
+    pub const KINDS: [&'static str; 3] = ["unauthentic", "invalid", "stale"];
+
+    fn record(&self, seq: u64, kind: &'static str, why: &str) {
+        *lock(&self.counts).entry(kind).or_default() += 1;
+        *lock(&self.last) = Some((seq, why.to_owned()));
+    }
+
+    /// Per kind (`unauthentic`, `invalid`, `stale`).
+    pub fn counts(&self) -> Vec<(&'static str, u64)> {
+        lock(&self.counts).iter().map(|(k, n)| (*k, *n)).collect()
+    }
+
+    pub fn total(&self) -> u64 {
+        lock(&self.counts).values().sum()
+    }
+
+    /// The stream position of the last skipped entry, and why it was skipped.
+    pub fn last(&self) -> Option<(u64, String)> {
+        lock(&self.last).clone()
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The secret a cluster's nodes share; the store's own secrets (contact keys, token and
 /// link keys) are derived from it, never drawn by one node.
 #[derive(Clone)]
@@ -74,6 +110,13 @@ impl std::fmt::Debug for ClusterSecret {
     }
 }
 
+/// SHA-256 of secrets that were published (one was committed to this project's
+/// repository once): anyone can forge links, tokens and log entries with them.
+const PUBLISHED_SECRETS_SHA256: [[u8; 32]; 1] = [[
+    0x22, 0xac, 0xb9, 0x95, 0xff, 0x1a, 0x06, 0x3e, 0x51, 0xa8, 0x15, 0xb2, 0xc3, 0xe8, 0x3d, 0x79, 0x6e, 0xee, 0xe4,
+    0x1a, 0xcd, 0x61, 0x89, 0xc7, 0x6c, 0x6e, 0xe1, 0xa9, 0xd6, 0x18, 0x04, 0xf5,
+]];
+
 impl ClusterSecret {
     /// At least 32 bytes of secret (e.g. `openssl rand -hex 32`); hashed to the key.
     pub fn from_text(text: &str) -> Result<ClusterSecret, String> {
@@ -81,7 +124,27 @@ impl ClusterSecret {
         if text.len() < 32 {
             return Err(format!("{} characters; at least 32 are needed", text.len()));
         }
-        Ok(ClusterSecret(Sha256::digest(text.as_bytes()).into()))
+        let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        if PUBLISHED_SECRETS_SHA256.contains(&digest) {
+            return Err("this secret was published (it was once committed to consentd's repository): make a new \
+                        one with `openssl rand -hex 32`"
+                .to_owned());
+        }
+        Ok(ClusterSecret(digest))
+    }
+
+    /// Reads the secret from `path`, which only its owner may read: a secret that others on
+    /// the machine can read lets them forge every token, link and log entry.
+    pub fn read_file(path: &std::path::Path) -> Result<ClusterSecret, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(|e| e.to_string())?.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "the file's mode is {:04o}: others can read the secret; make it readable by its owner only (chmod 600)",
+                mode & 0o7777
+            ));
+        }
+        ClusterSecret::from_text(&std::fs::read_to_string(path).map_err(|e| e.to_string())?)
     }
 
     fn derive(&self, label: &str) -> [u8; 32] {
@@ -105,10 +168,21 @@ impl ClusterSecret {
     pub(super) fn link_key(&self) -> [u8; 32] {
         self.derive("consentd link key 1")
     }
+
+    /// The key that authenticates log entries and snapshots, with its id (a fingerprint
+    /// of the key, so it names the key without revealing it).
+    pub fn log_key(&self) -> super::wire::LogKey {
+        let mac = self.derive("consentd log mac key 1");
+        let fingerprint = Sha256::digest([b"consentd log key id".as_slice(), &mac].concat());
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&fingerprint[..8]);
+        super::wire::LogKey::new(id, mac)
+    }
 }
 
 /// One change of the log.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// Its encoding on the wire is `wire`'s, never a derive on these types.
+#[derive(Clone, Debug)]
 pub enum Op {
     Consent(ConsentChange),
     Suppression(SuppressionChange),
@@ -136,7 +210,7 @@ impl Op {
 }
 
 /// An [`Op`] with what applying it must not draw itself.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct Entry {
     /// The node that received it, and its number there: how that node finds its answer.
     pub origin: String,
@@ -164,20 +238,12 @@ pub type Applied = tokio::sync::oneshot::Receiver<Result<OpResult, StorageError>
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What the log did with a submitted change.
-#[derive(Debug)]
-pub enum Submitted {
-    /// Applied on this node, with this answer.
-    Applied(OpResult),
-    /// The log already had an entry with the same idempotency key (a client's retry) at
-    /// `seq`; its answer is read back from the store once `seq` is applied here.
-    Duplicate { seq: u64 },
-}
-
 /// The replicated log, as the store sees it: a write is submitted and answered once this
-/// node has applied it.
+/// node has applied it. A client's retry (same idempotency key) is a new entry of the log:
+/// applying it answers the first attempt's answer, or refuses it when its content differs,
+/// on every node alike and however late it comes, exactly as a standalone store does.
 pub trait Log: Send + Sync {
-    fn submit(&self, op: Op) -> BoxFuture<'_, Result<Submitted, StorageError>>;
+    fn submit(&self, op: Op) -> BoxFuture<'_, Result<OpResult, StorageError>>;
 }
 
 /// A digest of the replicated state, to compare replicas.
@@ -211,27 +277,7 @@ impl Store {
 
     /// Submits `op` to the log and waits for this node's answer.
     pub(super) async fn submit_to_log(&self, log: &dyn Log, op: Op) -> Result<OpResult, StorageError> {
-        let key = match &op {
-            Op::Consent(c) => c.idempotency.map(|i| i.key_hash),
-            _ => None,
-        };
-        let seq = match log.submit(op).await? {
-            Submitted::Applied(r) => return Ok(r),
-            Submitted::Duplicate { seq } => seq,
-        };
-        let mut revision = self.subscribe();
-        let wait = revision.wait_for(|r| *r >= seq);
-        if !matches!(tokio::time::timeout(std::time::Duration::from_secs(30), wait).await, Ok(Ok(_))) {
-            return Err(StorageError::Unavailable(format!(
-                "the change is a retry of log entry {seq}, which this node has not applied yet"
-            )));
-        }
-        match key {
-            Some(k) => self.idempotent_result(k)?.map(OpResult::Change).ok_or_else(|| {
-                StorageError::Replica(format!("log entry {seq} has this idempotency key but no stored answer"))
-            }),
-            None => Err(StorageError::Replica(format!("log entry {seq} was taken as a duplicate"))),
-        }
+        log.submit(op).await
     }
 
     pub(super) async fn submit_change(&self, log: &dyn Log, op: Op) -> Result<ChangeResult, StorageError> {
@@ -337,16 +383,23 @@ impl Store {
         Ok(())
     }
 
-    /// The answer a change with this idempotency key was given, read back from the store:
-    /// for a client's retry that the log dropped as a duplicate.
-    pub fn idempotent_result(&self, key_hash: [u8; 32]) -> Result<Option<ChangeResult>, StorageError> {
-        let s = self.shared();
-        let Some(bytes) = s.db.get_pinned_cf(s.cf(CF_IDEM)?, key_hash).map_err(|e| s.read_error(e))? else {
-            return Ok(None);
-        };
-        let prev = <StoredIdem as prost::Message>::decode(bytes.as_ref())
-            .map_err(|e| s.undecodable(format!("idempotency entry undecodable: {e}")))?;
-        writer::replayed(s, prev).map(Some)
+    /// Records that log entry `seq` was skipped: it is not applied (not authentic, not a
+    /// valid entry, or stamped too long before the log stored it), and every node skips it
+    /// alike. The caller waits until entry `seq - 1` is applied first.
+    pub fn skip_entry(&self, seq: u64, kind: &'static str, why: &str) -> Result<(), StorageError> {
+        let _guard = self.admin_guard();
+        let current = self.revision();
+        if seq != current + 1 {
+            return Err(StorageError::Replica(format!("entry {seq} does not follow the applied entry {current}")));
+        }
+        self.write_position(seq)?;
+        self.inner.skipped.record(seq, kind, why);
+        Ok(())
+    }
+
+    /// Cluster mode: the log entries this node skipped since it started.
+    pub fn skipped_entries(&self) -> &SkippedEntries {
+        &self.inner.skipped
     }
 
     /// A SHA-256 over every replicated key and value (all column families but `meta`, which
@@ -400,16 +453,76 @@ impl Store {
     /// it holds at least: read before the checkpoint, whose state is at or after it (the
     /// exact one is in the checkpoint's `meta`, read when it is opened). A lower bound is
     /// what trimming the log needs: every entry up to it is in the checkpoint.
+    ///
+    /// The checkpoint leaves the node, so it is scrubbed of the store's keys (contact,
+    /// token and link keys: in cluster mode every node derives them from the cluster
+    /// secret, which never travels): they are deleted and the `meta` family compacted, so
+    /// no file of the checkpoint holds them (its write-ahead log holds the deletions only).
     pub fn checkpoint(&self, dir: &std::path::Path) -> Result<u64, StorageError> {
         let covered = self.revision();
         rocksdb::checkpoint::Checkpoint::new(&self.shared().db)?.create_checkpoint(dir)?;
+        let cfs = ALL_CFS.iter().map(|name| rocksdb::ColumnFamilyDescriptor::new(*name, rocksdb::Options::default()));
+        let db = rocksdb::DB::open_cf_descriptors(&rocksdb::Options::default(), dir, cfs)?;
+        let meta = db.cf_handle(CF_META).ok_or(StorageError::Closed)?;
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.delete_cf(meta, super::codec::META_CONTACT_KEY);
+        batch.delete_cf(meta, super::codec::META_TOKEN_KEY);
+        let mut end = super::codec::META_LINK_KEY_PREFIX.to_vec();
+        end.push(0xff);
+        end.push(0xff);
+        batch.delete_range_cf(meta, super::codec::META_LINK_KEY_PREFIX, end.as_slice());
+        db.write(batch)?;
+        db.flush_cf(meta)?;
+        let mut compact = rocksdb::CompactOptions::default();
+        compact.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+        db.compact_range_cf_opt(meta, None::<&[u8]>, None::<&[u8]>, &compact);
+        db.flush_wal(true)?;
+        drop(db);
         Ok(covered)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{APPLY_LAG_BOUNDS_US, ApplyLag};
+    use super::{APPLY_LAG_BOUNDS_US, ApplyLag, ClusterSecret};
+
+    /// A snapshot leaves the node: none of its files may hold the store's keys, and it
+    /// opens again with the cluster secret alone, with the same state.
+    #[test]
+    fn a_checkpoint_holds_no_key_and_opens_again_from_the_cluster_secret() {
+        use crate::storage::{Store, StoreOptions, system_clock};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = ClusterSecret::from_text("a-test-cluster-secret-0123456789abcdef").expect("secret");
+        let mut options = StoreOptions::new(system_clock());
+        options.cluster_secret = Some(secret.clone());
+        let (store, _) = Store::open(&dir.path().join("data"), options.clone()).expect("open");
+        let before = store.digest().expect("digest");
+        let checkpoint = dir.path().join("checkpoint");
+        store.checkpoint(&checkpoint).expect("checkpoint");
+        drop(store);
+        let keys = [secret.contact_key().to_vec(), secret.token_key().to_vec(), secret.link_key().to_vec()];
+        let mut files = 0;
+        for entry in std::fs::read_dir(&checkpoint).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("read");
+            files += 1;
+            for key in &keys {
+                assert!(!bytes.windows(key.len()).any(|w| w == key.as_slice()), "{} holds a key", path.display());
+            }
+        }
+        assert!(files > 3, "the checkpoint has its files");
+        let (restored, _) = Store::open(&checkpoint, options).expect("reopen");
+        let after = restored.digest().expect("digest");
+        assert_eq!((after.revision, after.digest), (before.revision, before.digest));
+    }
+
+    #[test]
+    fn the_secret_once_committed_to_the_repository_is_refused() {
+        let published = "81d4620e084cee8bf0e5a41a76e95ac10ba86184a8cb5fa7f2aef009878558c1";
+        let err = ClusterSecret::from_text(&format!("{published}\n")).err().unwrap_or_default();
+        assert!(err.contains("published"), "{err}");
+        assert!(ClusterSecret::from_text("81d4620e084cee8bf0e5a41a76e95ac10ba86184a8cb5fa7f2aef009878558c2").is_ok());
+    }
 
     #[test]
     fn apply_lag_counts_each_entry_in_the_bucket_of_its_upper_bound() {

