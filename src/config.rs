@@ -126,6 +126,10 @@ impl Limits {
     pub const LIST_PAGE_MAX: usize = 1000;
     /// Bytes of messages decoded at once in the whole process (see `api::codec`).
     pub const DECODE_BYTES_IN_FLIGHT_MAX: usize = 256 << 20;
+    /// HTTP/1.1 listeners (edge, metrics): a request's headers must arrive within this, and
+    /// are buffered up to this size.
+    pub const HTTP1_HEADER_READ_MS: u64 = 10_000;
+    pub const HTTP1_HEAD_BYTES_MAX: usize = 64 * 1024;
     /// HTTP edge: largest request body (forms and the JSON API).
     pub const EDGE_BODY_BYTES_MAX: usize = 16 * 1024;
     /// HTTP edge: requests per second each client address may make, and its burst.

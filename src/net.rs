@@ -320,11 +320,6 @@ async fn drained(drain: &mut watch::Receiver<bool>) {
     let _ = drain.wait_for(|d| *d).await;
 }
 
-/// How long a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Bytes of a request's head buffered at most.
-const HEAD_BUF_BYTES_MAX: usize = 64 * 1024;
-
 /// Serves `app` over HTTP/1.1 on the connections [`accept`] takes from `listener`, each
 /// request carrying its [`Peer`]. When `drain` turns true (or its sender is gone): stops
 /// accepting (the listener closes), asks every open connection to close after the request
@@ -366,8 +361,8 @@ pub async fn serve_http1(
             });
             let served = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .max_buf_size(HEAD_BUF_BYTES_MAX)
+                .header_read_timeout(Duration::from_millis(crate::config::Limits::HTTP1_HEADER_READ_MS))
+                .max_buf_size(crate::config::Limits::HTTP1_HEAD_BYTES_MAX)
                 .serve_connection(TokioIo::new(conn), service);
             tokio::pin!(served);
             let result = tokio::select! {

@@ -267,8 +267,10 @@ pub async fn run_with_store(
         plaintext_allowed(&config, m.local_addr()?)?;
     }
     let http1_tls = match &config.tls {
-        Some(files) => Some(Arc::new(crate::tls::ReloadingTls::for_http1(files)?)),
-        None => None,
+        Some(files) if metrics_listener.is_some() || config.http_addr.is_some() => {
+            Some(Arc::new(crate::tls::ReloadingTls::for_http1(files)?))
+        }
+        _ => None,
     };
     // The public edge: same certificate, HTTP/1.1, and the same plaintext rule.
     let edge = match config.http_addr {
@@ -422,11 +424,16 @@ pub async fn run_with_store(
     tokio::pin!(serve_all);
     let grace = Duration::from_millis(limits.shutdown_grace_ms);
     tokio::select! {
-        r = &mut serve_all => r?,
+        r = &mut serve_all => {
+            if let (Err(_), Some(edge)) = (&r, &edge_abort) {
+                edge.abort();
+            }
+            r?
+        }
         () = async { let _ = drained_rx.await; tokio::time::sleep(grace).await; } => {
             tracing::warn!(grace_ms = limits.shutdown_grace_ms, "calls still open after the grace period; closing them");
             // Ends the edge's connections too (dropping its task drops them).
-            if let Some(edge) = edge_abort {
+            if let Some(edge) = &edge_abort {
                 edge.abort();
             }
         }
