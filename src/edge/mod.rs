@@ -337,7 +337,9 @@ async fn unsubscribe(
     let t = pages::texts(lang.lang);
     let done = || html(StatusCode::OK, pages::message(&lang, t.unsubscribed_title, t.unsubscribed_body));
     // A replay (a second click, a mail client retrying, anyone holding the link) changes
-    // nothing, so it writes nothing: no revision, no history event.
+    // nothing, so it writes nothing: no revision, no history event. In cluster mode this
+    // reads this node's replica, as every page of the edge does: an opt-in another node
+    // applied in the last moments (the replication lag) is not seen yet.
     match prefs::subject_status(&edge.store, &claims) {
         Ok(Some(Status::OptedOut)) => return done(),
         Ok(_) => {}
