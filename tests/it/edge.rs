@@ -697,8 +697,9 @@ async fn writes_through_the_links_of_one_contact_point_are_bounded() {
     assert!(limited.body.contains("too many changes through this link"), "{limited:?}");
     assert!(limited.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n > 0)), "{limited:?}");
     let written = history_len(&server, "jane@example.com").await - before;
-    // The burst (20) plus one request that overdraws it; never the 48 asked for.
-    assert!(written <= 23, "{written} changes written");
+    // The burst (20), the last requests' overdraw and what refills meanwhile (one change
+    // per 10 s); never the 48 asked for.
+    assert!(written <= 30, "{written} changes written");
     // Opting out is never refused, also while opt-ins wait: the sender opts the person in
     // again (its own write), and the link still takes it back.
     set(&mut consent, change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedIn)).await;
