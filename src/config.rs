@@ -94,6 +94,9 @@ pub struct Limits {
     pub connection_idle_ms: u64,
     /// How long shutdown waits for in-flight RPCs.
     pub shutdown_grace_ms: u64,
+    /// HTTP edge: a request's body must arrive within this of its headers (a body sent a
+    /// byte at a time held a connection open for minutes). No flag; tests shorten it.
+    pub edge_body_read_ms: u64,
 }
 
 /// Limits that are the same for every server (part of the API's contract), beside the
@@ -123,6 +126,10 @@ impl Limits {
     pub const LIST_PAGE_MAX: usize = 1000;
     /// Bytes of messages decoded at once in the whole process (see `api::codec`).
     pub const DECODE_BYTES_IN_FLIGHT_MAX: usize = 256 << 20;
+    /// HTTP/1.1 listeners (edge, metrics): a request's headers must arrive within this, and
+    /// are buffered up to this size.
+    pub const HTTP1_HEADER_READ_MS: u64 = 10_000;
+    pub const HTTP1_HEAD_BYTES_MAX: usize = 64 * 1024;
     /// HTTP edge: largest request body (forms and the JSON API).
     pub const EDGE_BODY_BYTES_MAX: usize = 16 * 1024;
     /// HTTP edge: requests per second each client address may make, and its burst.
@@ -132,6 +139,14 @@ impl Limits {
     pub const EDGE_CLIENTS_TRACKED_MAX: usize = 100_000;
     /// HTTP edge: changes in one JSON API request.
     pub const EDGE_CHANGES_MAX: usize = 256;
+    /// HTTP edge: changes per second written through the links of one contact point, and
+    /// their burst. A request that opts in waits while the bucket is empty (one larger than
+    /// the burst is allowed and paid off afterwards); opt-outs are never refused, only
+    /// counted. So a leaked link cannot turn one person's state into a write flood.
+    pub const EDGE_LINK_CHANGES_PER_SEC: f64 = 0.1;
+    pub const EDGE_LINK_CHANGE_BURST: f64 = 20.0;
+    /// HTTP edge: contact points tracked by the per-link write limiter.
+    pub const EDGE_LINKS_TRACKED_MAX: usize = 100_000;
     /// How long a link in a message keeps working after it was minted: a year.
     pub const LINK_VALIDITY_SECS: i64 = 366 * 24 * 3600;
 
@@ -153,6 +168,7 @@ impl Limits {
         handshake_timeout_ms: 10_000,
         connection_idle_ms: 300_000,
         shutdown_grace_ms: 10_000,
+        edge_body_read_ms: 10_000,
     };
 }
 

@@ -8,7 +8,8 @@
 //!   error-to-Status mapping, access control.
 //! - [`config`]: the one `Config` struct, from flags, environment and an optional TOML file.
 //! - [`bulk`]: import/export file formats and the synthetic population generator.
-//! - [`net`]: accepting connections under a cap, with handshake and idle deadlines.
+//! - [`net`]: accepting connections under a cap, with handshake and idle deadlines; serving
+//!   and draining the HTTP/1.1 listeners (edge, metrics).
 //! - [`tls`]: TLS and mutual TLS from PEM files, reloaded when they change.
 //! - [`edge`]: the public HTTP edge: one-click unsubscribe, double opt-in page, preference
 //!   center and its JSON API, authorised by signed link tokens.

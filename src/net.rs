@@ -12,7 +12,12 @@
 //! - `accept` errors (`EMFILE` and friends) pause accepting for a moment instead of
 //!   retrying in a tight loop.
 //!
-//! Must not touch: anything above the byte stream (HTTP/2 and gRPC are tonic's).
+//! [`serve_http1`] runs the HTTP/1.1 listeners (the edge, metrics) on these connections
+//! and drains them like tonic drains gRPC: on the drain signal it stops accepting, lets
+//! every connection finish the request it is in, and returns once all have closed.
+//!
+//! Must not touch: anything above the byte stream (HTTP/2 and gRPC are tonic's; requests
+//! are the router's).
 
 use std::future::Future;
 use std::io;
@@ -23,10 +28,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::Sleep;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
@@ -301,4 +308,77 @@ impl AsyncWrite for GuardedStream {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
+}
+
+/// The client's address, put into each request [`serve_http1`] serves.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub Option<SocketAddr>);
+
+/// Resolves once `drain` is true or its sender is gone; holds no borrow of the value (a
+/// `watch::Ref` held across an await would make the connection's task `!Send`).
+async fn drained(drain: &mut watch::Receiver<bool>) {
+    let _ = drain.wait_for(|d| *d).await;
+}
+
+/// Serves `app` over HTTP/1.1 on the connections [`accept`] takes from `listener`, each
+/// request carrying its [`Peer`]. When `drain` turns true (or its sender is gone): stops
+/// accepting (the listener closes), asks every open connection to close after the request
+/// it is in, and returns when all have; a caller that cannot wait drops the future, which
+/// ends them all.
+pub async fn serve_http1(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: ConnectionLimits,
+    stats: Arc<ConnectionStats>,
+    tls: Option<Arc<crate::tls::ReloadingTls>>,
+    mut drain: watch::Receiver<bool>,
+) {
+    let mut incoming = accept(listener, limits, stats, tls);
+    let mut open = tokio::task::JoinSet::new();
+    loop {
+        let conn = tokio::select! {
+            c = incoming.next() => c,
+            () = drained(&mut drain) => break,
+            // Reaps ended connections, so the set holds only open ones.
+            Some(_) = open.join_next(), if !open.is_empty() => continue,
+        };
+        let conn = match conn {
+            Some(Ok(conn)) => conn,
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "accept failed");
+                continue;
+            }
+            None => break,
+        };
+        let peer = Peer(conn.connect_info().remote_addr());
+        let app = app.clone();
+        let mut drain = drain.clone();
+        open.spawn(async move {
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(peer);
+                let app = app.clone();
+                async move { tower::ServiceExt::oneshot(app, req).await }
+            });
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_millis(crate::config::Limits::HTTP1_HEADER_READ_MS))
+                .max_buf_size(crate::config::Limits::HTTP1_HEAD_BYTES_MAX)
+                .serve_connection(TokioIo::new(conn), service);
+            tokio::pin!(served);
+            let result = tokio::select! {
+                r = served.as_mut() => r,
+                () = drained(&mut drain) => {
+                    // Finishes the request in flight (an idle keep-alive connection closes
+                    // at once), then closes.
+                    served.as_mut().graceful_shutdown();
+                    served.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "HTTP/1.1 connection ended with an error");
+            }
+        });
+    }
+    drop(incoming);
+    while open.join_next().await.is_some() {}
 }

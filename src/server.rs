@@ -1,5 +1,10 @@
 //! `run(config, listener, shutdown)`: the whole server, testable in-process. Binds nothing
-//! itself except the optional metrics port, so tests pass a `127.0.0.1:0` listener.
+//! itself except the optional metrics and edge ports, so tests pass a `127.0.0.1:0`
+//! listener.
+//!
+//! Every listener follows one rule: TLS when `--tls-cert`/`--tls-key` are set, else a
+//! non-loopback address needs `--insecure`. Every bind error names the address and the flag
+//! that set it ([`bind`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,6 +36,8 @@ pub enum ServerError {
     Unprotected(std::net::SocketAddr),
     #[error("refusing to listen on `{0}` in plaintext: set --tls-cert and --tls-key, or pass --insecure")]
     Plaintext(std::net::SocketAddr),
+    #[error("cannot bind the {} listener `{addr}` ({}): {source}", .listener.name(), .listener.flag())]
+    Bind { listener: Listener, addr: std::net::SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     #[error("I/O: {0}")]
@@ -45,6 +52,48 @@ pub enum ServerError {
     ClusterSecret { path: String, detail: String },
     #[error("start-up task failed: {0}")]
     Join(String),
+}
+
+/// The listeners consentd binds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listener {
+    Grpc,
+    Edge,
+    Metrics,
+}
+
+impl Listener {
+    pub fn name(self) -> &'static str {
+        match self {
+            Listener::Grpc => "gRPC",
+            Listener::Edge => "HTTP edge",
+            Listener::Metrics => "metrics",
+        }
+    }
+
+    /// The flag that sets its address (also read from the environment and the file).
+    pub fn flag(self) -> &'static str {
+        match self {
+            Listener::Grpc => "--listen-addr",
+            Listener::Edge => "--http-addr",
+            Listener::Metrics => "--metrics-addr",
+        }
+    }
+}
+
+/// Binds `listener`'s address; the error names the address and the flag that set it, so
+/// an operator running several nodes on one machine sees which port collided.
+pub async fn bind(listener: Listener, addr: std::net::SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { listener, addr, source })
+}
+
+/// A listener's plaintext rule, the same for all: without TLS, only loopback unless
+/// `--insecure`.
+fn plaintext_allowed(config: &Config, addr: std::net::SocketAddr) -> Result<(), ServerError> {
+    if config.tls.is_none() && !addr.ip().is_loopback() && !config.insecure {
+        return Err(ServerError::Plaintext(addr));
+    }
+    Ok(())
 }
 
 /// Opens the store under `config.data_dir` (with the system clock) and serves until
@@ -89,7 +138,11 @@ pub async fn run(
         "store opened"
     );
     let metrics_listener = match config.metrics_addr {
-        Some(addr) => Some(TcpListener::bind(addr).await?),
+        Some(addr) => {
+            // Refused before binding, so the refusal does not depend on the port being free.
+            plaintext_allowed(&config, addr)?;
+            Some(bind(Listener::Metrics, addr).await?)
+        }
         None => None,
     };
     // Kept until the server stops: dropping it stops applying the log.
@@ -220,20 +273,24 @@ pub async fn run_with_store(
             );
         }
     }
-    if config.tls.is_none() && !addr.ip().is_loopback() && !config.insecure {
-        return Err(ServerError::Plaintext(addr));
+    plaintext_allowed(&config, addr)?;
+    // Metrics: the same plaintext rule, and TLS (HTTP/1.1, no client certificates) with
+    // the same certificate when it is set.
+    if let Some(m) = &metrics_listener {
+        plaintext_allowed(&config, m.local_addr()?)?;
     }
+    let http1_tls = match &config.tls {
+        Some(files) if metrics_listener.is_some() || config.http_addr.is_some() => {
+            Some(Arc::new(crate::tls::ReloadingTls::for_http1(files)?))
+        }
+        _ => None,
+    };
     // The public edge: same certificate, HTTP/1.1, and the same plaintext rule.
     let edge = match config.http_addr {
         Some(http_addr) => {
-            if config.tls.is_none() && !http_addr.ip().is_loopback() && !config.insecure {
-                return Err(ServerError::Plaintext(http_addr));
-            }
-            let edge_tls = match &config.tls {
-                Some(files) => Some(Arc::new(crate::tls::ReloadingTls::for_http1(files)?)),
-                None => None,
-            };
-            let listener = TcpListener::bind(http_addr).await?;
+            plaintext_allowed(&config, http_addr)?;
+            let edge_tls = http1_tls.clone();
+            let listener = bind(Listener::Edge, http_addr).await?;
             let bound = listener.local_addr()?;
             let scheme = if edge_tls.is_some() { "https" } else { "http" };
             let url = config.public_url.clone().unwrap_or_else(|| format!("{scheme}://{bound}"));
@@ -249,10 +306,28 @@ pub async fn run_with_store(
     );
     let metrics = Metrics::new(store.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
-    if let Some(mlistener) = metrics_listener {
-        tracing::info!(addr = %mlistener.local_addr()?, "metrics on /metrics");
-        tokio::spawn(metrics::serve(mlistener, Arc::clone(&metrics), stop_rx.clone()));
-    }
+    // Turns true when the drain begins: the edge stops accepting and finishes its requests
+    // alongside gRPC's calls.
+    let (drain_tx, drain_rx) = watch::channel(false);
+    let connection_limits = net::ConnectionLimits {
+        connections_max: limits.connections_max,
+        handshake_timeout: Duration::from_millis(limits.handshake_timeout_ms),
+        idle_timeout: Duration::from_millis(limits.connection_idle_ms),
+    };
+    let metrics_task = match metrics_listener {
+        Some(mlistener) => {
+            tracing::info!(addr = %mlistener.local_addr()?, tls = http1_tls.is_some(), "metrics on /metrics");
+            // Scrapes keep working while the server drains; they stop with it.
+            Some(tokio::spawn(metrics::serve(
+                mlistener,
+                Arc::clone(&metrics),
+                connection_limits,
+                http1_tls.clone(),
+                stop_rx.clone(),
+            )))
+        }
+        None => None,
+    };
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<pb::decision_service_server::DecisionServiceServer<DecisionApi>>().await;
@@ -290,25 +365,29 @@ pub async fn run_with_store(
     let admin = pb::admin_service_server::AdminServiceServer::new(AdminApi { store: store.clone() })
         .max_decoding_message_size(limits.message_bytes_max);
 
-    let connection_limits = net::ConnectionLimits {
-        connections_max: limits.connections_max,
-        handshake_timeout: Duration::from_millis(limits.handshake_timeout_ms),
-        idle_timeout: Duration::from_millis(limits.connection_idle_ms),
-    };
     let connections = Arc::clone(&metrics.connections);
     let mut reloading: Vec<_> = tls.iter().cloned().collect();
-    if let Some((http_listener, edge_tls, url)) = edge {
-        reloading.extend(edge_tls.iter().cloned());
-        tracing::info!(addr = %http_listener.local_addr()?, public_url = %url, tls = edge_tls.is_some(), "HTTP edge serving");
-        tokio::spawn(crate::edge::serve(
-            http_listener,
-            store.clone(),
-            connection_limits,
-            Arc::clone(&connections),
-            edge_tls,
-            stop_rx.clone(),
-        ));
-    }
+    // The edge's and the metrics' configuration: the same files, reloaded once.
+    reloading.extend(http1_tls.iter().cloned());
+    let edge_task = match edge {
+        Some((http_listener, edge_tls, url)) => {
+            tracing::info!(addr = %http_listener.local_addr()?, public_url = %url, tls = edge_tls.is_some(), "HTTP edge serving");
+            let options = crate::edge::EdgeOptions {
+                public_url: url,
+                body_read_timeout: Duration::from_millis(limits.edge_body_read_ms),
+                connections: connection_limits,
+                tls: edge_tls,
+            };
+            Some(tokio::spawn(crate::edge::serve(
+                http_listener,
+                store.clone(),
+                options,
+                Arc::clone(&connections),
+                drain_rx,
+            )))
+        }
+        None => None,
+    };
     let (drained_tx, drained_rx) = oneshot::channel::<()>();
     let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
     tokio::spawn(housekeeping(
@@ -322,6 +401,7 @@ pub async fn run_with_store(
     let signal = async move {
         shutdown.await;
         draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = drain_tx.send(true);
         tracing::info!("shutting down: draining in-flight calls (a second signal stops at once)");
         // "" is the whole server: what load balancers and Kubernetes probes ask.
         reporter.set_service_status("", ServingStatus::NotServing).await;
@@ -343,15 +423,39 @@ pub async fn run_with_store(
         // sets it on ours, or Nagle's algorithm meets delayed ACKs and answers wait 40 ms.
         .serve_with_incoming_shutdown(net::accept(listener, connection_limits, connections, tls.clone()), signal);
     tracing::info!(%addr, tls = tls.is_some(), "consentd serving gRPC");
-    tokio::pin!(serve);
+    // The edge drains alongside gRPC: both are done, or the grace period is over.
+    let edge_abort = edge_task.as_ref().map(tokio::task::JoinHandle::abort_handle);
+    let serve_all = async move {
+        serve.await?;
+        if let Some(edge) = edge_task
+            && let Err(e) = edge.await
+        {
+            tracing::warn!(error = %e, "the HTTP edge task failed");
+        }
+        Ok::<(), ServerError>(())
+    };
+    tokio::pin!(serve_all);
     let grace = Duration::from_millis(limits.shutdown_grace_ms);
     tokio::select! {
-        r = &mut serve => r?,
+        r = &mut serve_all => {
+            if let (Err(_), Some(edge)) = (&r, &edge_abort) {
+                edge.abort();
+            }
+            r?
+        }
         () = async { let _ = drained_rx.await; tokio::time::sleep(grace).await; } => {
             tracing::warn!(grace_ms = limits.shutdown_grace_ms, "calls still open after the grace period; closing them");
+            // Ends the edge's connections too (dropping its task drops them).
+            if let Some(edge) = &edge_abort {
+                edge.abort();
+            }
         }
     }
     let _ = stop_tx.send(true);
+    if let Some(task) = metrics_task {
+        // Closing connections only: nothing a scrape does needs waiting for.
+        task.abort();
+    }
     store.flush()?;
     tracing::info!("store flushed; bye");
     Ok(())

@@ -26,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
             purpose_no: u16::from(data[1]),
             topic_no: 0,
             issued_at: 5,
+            minted_by: "ck_0123456789abcdef".into(),
         };
         let token = links.sign(&claims);
         assert_eq!(links.verify(&token, 5, 10).as_ref(), Ok(&claims));

@@ -106,6 +106,10 @@ pub fn evaluate_batch(
         include_links,
     } = req;
     principal.may(&profile_id)?;
+    if include_links {
+        // A link lets its holder write consent: only a key that may write hands them out.
+        principal.require(Scope::Write)?;
+    }
     let links_base = match (include_links, edge_url) {
         (false, _) => None,
         (true, Some(url)) => Some(url),
@@ -195,6 +199,7 @@ pub fn evaluate_batch(
                 normalized.as_str(),
                 target.subject,
                 now,
+                &principal.key_id,
             );
             links.push(pb::ItemLinks {
                 index: i as u32,
@@ -332,7 +337,9 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
 
     async fn mint_links(&self, req: Request<pb::MintLinksRequest>) -> Result<Response<pb::MintLinksResponse>, Status> {
         let principal = principal(&req)?;
-        principal.require(Scope::Check)?;
+        // A preferences link opts in as well as out: minting one is handing out the right
+        // to write this contact point's consent, so it takes the right to write (#22).
+        principal.require(Scope::Write)?;
         let pb::MintLinksRequest { profile_id, channel, contact_point, purpose_id, topic_id } = req.into_inner();
         principal.may(&profile_id)?;
         let Some(base) = &self.edge_url else {
@@ -352,8 +359,16 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
         .map_err(|e| ApiError::invalid("contact_point", &contact_point, e))?
         .into_string();
         let now = self.store.now_us().div_euclid(1_000_000);
-        let links =
-            crate::edge::links::mint(&self.store, base, &profile_id, channel, &normalized, resolved.subject(), now);
+        let links = crate::edge::links::mint(
+            &self.store,
+            base,
+            &profile_id,
+            channel,
+            &normalized,
+            resolved.subject(),
+            now,
+            &principal.key_id,
+        );
         Ok(Response::new(pb::MintLinksResponse {
             list_unsubscribe: format!("<{}>", links.unsubscribe_url),
             list_unsubscribe_post: crate::edge::links::LIST_UNSUBSCRIBE_POST.to_owned(),

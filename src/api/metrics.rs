@@ -312,8 +312,16 @@ fn process_stats() -> Option<ProcessStats> {
     })
 }
 
-/// Serves `GET /metrics` until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+/// Serves `GET /metrics` until `shutdown` turns true, on connections taken like the other
+/// listeners' (`net::serve_http1`: connection cap, deadlines, TLS when configured). Its
+/// connections are counted apart, so scrapes do not show in the client connection metrics.
+pub async fn serve(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    limits: crate::net::ConnectionLimits,
+    tls: Option<Arc<crate::tls::ReloadingTls>>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     use axum::routing::get;
     let app = axum::Router::new().route(
         "/metrics",
@@ -322,10 +330,6 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, mut shutdown: t
             async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()) }
         }),
     );
-    let stop = async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
-    };
-    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
-        tracing::error!(error = %e, "metrics endpoint stopped");
-    }
+    let stats = Arc::new(ConnectionStats::default());
+    crate::net::serve_http1(listener, app, limits, stats, tls, shutdown).await;
 }

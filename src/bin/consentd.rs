@@ -46,9 +46,7 @@ async fn main() -> anyhow::Result<()> {
         println!("{key}");
         return Ok(());
     }
-    let listener = tokio::net::TcpListener::bind(config.listen_addr)
-        .await
-        .with_context(|| format!("binding {}", config.listen_addr))?;
+    let listener = consentd::server::bind(consentd::server::Listener::Grpc, config.listen_addr).await?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         shutdown_signal().await;

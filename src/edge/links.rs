@@ -1,4 +1,8 @@
 //! Minting the recipient's links: what `MintLinks` (and senders' headers) carry.
+//!
+//! A link is a write capability handed to its recipient (a preferences link opts in as
+//! well as out), so only a key with the `write` scope may mint one (`api::decision`), and
+//! the link names that key: every change made with it is recorded with it (`prefs::actor`).
 
 use crate::decision::{Channel, Subject, UnixSeconds};
 use crate::storage::Store;
@@ -15,7 +19,9 @@ pub struct Links {
     pub preferences_url: String,
 }
 
-/// Signs both links for `contact_point` (normalized) under `base` (no trailing `/`).
+/// Signs both links for `contact_point` (normalized) under `base` (no trailing `/`), on
+/// behalf of the API key `minted_by`.
+#[expect(clippy::too_many_arguments, reason = "each is one claim of the link; a struct would only rename them")]
 pub fn mint(
     store: &Store,
     base: &str,
@@ -24,6 +30,7 @@ pub fn mint(
     contact_point: &str,
     subject: Subject,
     now: UnixSeconds,
+    minted_by: &str,
 ) -> Links {
     let keys = store.link_keys();
     let mut claims = LinkClaims {
@@ -35,6 +42,7 @@ pub fn mint(
         purpose_no: subject.purpose,
         topic_no: subject.topic,
         issued_at: now,
+        minted_by: minted_by.to_owned(),
     };
     let unsubscribe_url = format!("{base}/u/{}", keys.sign(&claims));
     claims.action = LinkAction::Preferences;

@@ -12,8 +12,13 @@
 //!
 //! Every response carries a strict CSP (no scripts at all), `Referrer-Policy: no-referrer`
 //! (the token never leaks to another site) and `Cache-Control: no-store`. Each client
-//! address is rate limited; bodies are capped. Connections go through `net::accept`, so the
-//! edge has the gRPC listener's connection cap, deadlines and TLS (HTTP/1.1 by ALPN).
+//! network is rate limited (an IPv6 /64 is one client); bodies are capped and must arrive
+//! within `Limits::edge_body_read_ms`. Changes written through the links of one contact
+//! point are rate limited too, and a change that changes nothing writes nothing. The JSON
+//! API takes only `application/json` and refuses browsers on other sites (`Origin`,
+//! `Sec-Fetch-Site`): a link in a holder's browser must not be usable by any page it visits.
+//! Connections go through `net::serve_http1`, so the edge has the gRPC listener's
+//! connection cap, deadlines, TLS (HTTP/1.1 by ALPN) and drain.
 //!
 //! Longer than most files because it holds every route's handler: each is a short
 //! translation between HTTP and `prefs`/`pages`, and reading them side by side is how one
@@ -25,45 +30,72 @@ pub mod pages;
 pub mod prefs;
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio_stream::StreamExt;
-use tonic::transport::server::Connected;
+use tokio::sync::watch;
 
 use self::limit::RateLimiter;
 use self::pages::{Lang, Look};
 use self::prefs::{EdgeError, Evidence, Preferences};
 use crate::config::Limits;
 use crate::decision::Status;
-use crate::net::{ConnectionLimits, ConnectionStats};
+use crate::net::{ConnectionLimits, ConnectionStats, Peer};
 use crate::storage::link::{LinkAction, LinkClaims, LinkError};
 use crate::storage::model::{Confirmation, Source};
 use crate::storage::token::TokenError;
-use crate::storage::{StorageError, Store};
+use crate::storage::{ContactKey, StorageError, Store};
 
-/// The client's address, put into each request by the connection it came on.
-#[derive(Clone, Copy, Debug)]
-struct ClientAddr(Option<SocketAddr>);
+/// How the edge is reached and served, besides its listener and store.
+#[derive(Clone, Debug)]
+pub struct EdgeOptions {
+    /// The edge's URL as recipients reach it: its origin is the only one a browser may
+    /// send the JSON API a change from.
+    pub public_url: String,
+    /// A request's body must arrive within this of its headers.
+    pub body_read_timeout: Duration,
+    pub connections: ConnectionLimits,
+    pub tls: Option<Arc<crate::tls::ReloadingTls>>,
+}
 
 #[derive(Clone)]
 struct Edge {
     store: Store,
-    limiter: Arc<RateLimiter>,
+    /// Requests per client network.
+    limiter: Arc<RateLimiter<IpAddr>>,
+    /// Changes written through the links of one contact point.
+    link_writes: Arc<RateLimiter<ContactKey>>,
+    /// `scheme://host[:port]` of the public URL.
+    origin: Arc<str>,
+    body_read_timeout: Duration,
 }
 
 /// The edge's routes, with their limits and headers.
-fn router(store: Store) -> Router {
-    let edge = Edge { store, limiter: Arc::new(RateLimiter::new()) };
+fn router(store: Store, options: &EdgeOptions) -> Router {
+    let edge = Edge {
+        store,
+        limiter: Arc::new(RateLimiter::new(
+            Limits::EDGE_REQUESTS_PER_SEC,
+            Limits::EDGE_REQUEST_BURST,
+            Limits::EDGE_CLIENTS_TRACKED_MAX,
+        )),
+        link_writes: Arc::new(RateLimiter::new(
+            Limits::EDGE_LINK_CHANGES_PER_SEC,
+            Limits::EDGE_LINK_CHANGE_BURST,
+            Limits::EDGE_LINKS_TRACKED_MAX,
+        )),
+        origin: origin_of(&options.public_url).into(),
+        body_read_timeout: options.body_read_timeout,
+    };
     Router::new()
         .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
         .route("/c/{token}", get(confirm_page).post(confirm))
@@ -75,24 +107,22 @@ fn router(store: Store) -> Router {
         .with_state(edge)
 }
 
-/// Rate limit per client address, then the security headers on every answer.
+/// Rate limit per client network, the body read within its deadline, then the security
+/// headers on every answer.
 async fn guard(
     State(edge): State<Edge>,
-    Extension(client): Extension<ClientAddr>,
-    req: Request<axum::body::Body>,
+    Extension(client): Extension<Peer>,
+    req: Request<Body>,
     next: axum::middleware::Next,
 ) -> Response {
     let lang = Lang::negotiate(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()), Lang::En);
     let look = Look { lang, color: None };
-    let mut response = match client.0.map(|a| a.ip()) {
-        Some(ip) if !edge.limiter.allow(ip) => {
-            let t = pages::texts(lang);
-            let mut r =
-                (StatusCode::TOO_MANY_REQUESTS, Html(pages::message(&look, t.busy_title, t.busy_body))).into_response();
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            r
-        }
-        _ => next.run(req).await,
+    let mut response = match client.0.map(|a| limit::client_bucket(a.ip())) {
+        Some(network) if !edge.limiter.allow(network) => busy_page(&look, 1),
+        _ => match read_body(req, edge.body_read_timeout).await {
+            Ok(req) => next.run(req).await,
+            Err(refused) => *refused,
+        },
     };
     let h = response.headers_mut();
     h.insert(
@@ -108,7 +138,76 @@ async fn guard(
     response
 }
 
-fn evidence(client: ClientAddr, headers: &HeaderMap) -> Evidence {
+fn busy_page(look: &Look, retry_after_secs: u64) -> Response {
+    let t = pages::texts(look.lang);
+    let mut r = (StatusCode::TOO_MANY_REQUESTS, Html(pages::message(look, t.busy_title, t.busy_body))).into_response();
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    r
+}
+
+/// Reads the whole body (at most `Limits::EDGE_BODY_BYTES_MAX`) within `deadline` of the
+/// headers. Without the deadline a body sent a byte at a time held its connection for as
+/// long as the client liked, and a few dozen of them shut honest clients out.
+async fn read_body(req: Request<Body>, deadline: Duration) -> Result<Request<Body>, Box<Response>> {
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, Limits::EDGE_BODY_BYTES_MAX)).await {
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        // Over the cap; a connection that broke gets no answer anyway.
+        Ok(Err(_)) => Err(Box::new((StatusCode::PAYLOAD_TOO_LARGE, "the body is too large\n").into_response())),
+        Err(_) => {
+            let mut r = (StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time\n").into_response();
+            // The rest of the body may still come: the connection cannot carry another request.
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Err(Box::new(r))
+        }
+    }
+}
+
+/// The origin a browser names in `Origin` for pages under `url`: `scheme://host[:port]`,
+/// lower-case, without the scheme's default port.
+fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("").to_ascii_lowercase();
+    let authority = match (scheme.as_str(), authority.rsplit_once(':')) {
+        ("https", Some((host, "443"))) | ("http", Some((host, "80"))) => host.to_owned(),
+        _ => authority,
+    };
+    format!("{scheme}://{authority}")
+}
+
+/// Why a state-changing request from a browser on another site is refused, if it is one.
+/// A page the link holder visits could otherwise send their link a change (the link is in
+/// their mail, history or a forwarded message). Current browsers say where a request comes
+/// from in `Sec-Fetch-Site`, older ones in `Origin`; a client that is no browser sends
+/// neither and is served.
+fn cross_site(headers: &HeaderMap, own_origin: &str) -> Option<String> {
+    let shown = |v: &HeaderValue| v.to_str().unwrap_or("?").chars().take(100).collect::<String>();
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return Some(format!("cross-origin requests are refused (Sec-Fetch-Site `{}`)", shown(site)));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && !origin.to_str().is_ok_and(|o| o.eq_ignore_ascii_case(own_origin))
+    {
+        return Some(format!("cross-origin requests are refused (Origin `{}`)", shown(origin)));
+    }
+    None
+}
+
+/// Whether the body is declared JSON. A browser on another site can send `text/plain` or a
+/// form without asking first, but not `application/json` (that needs a CORS preflight,
+/// which the edge never grants).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn evidence(client: Peer, headers: &HeaderMap) -> Evidence {
     Evidence {
         ip: client.0.map(|a| a.ip().to_string()).unwrap_or_default(),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned(),
@@ -150,6 +249,7 @@ fn error_page(look: &Look, e: &EdgeError) -> Response {
         }
         EdgeError::Storage(StorageError::Token(_)) => (StatusCode::BAD_REQUEST, t.invalid_title, t.invalid_body),
         EdgeError::Storage(StorageError::Deactivated(_)) => (StatusCode::GONE, t.used_title, t.used_body),
+        EdgeError::Busy { retry_after_secs } => return busy_page(look, *retry_after_secs),
         EdgeError::Storage(other) => {
             tracing::error!(error = %other, "edge: storage failed");
             (StatusCode::SERVICE_UNAVAILABLE, t.error_title, t.error_body)
@@ -218,7 +318,7 @@ fn profile_name(store: &Store, id: &str) -> String {
 /// RFC 8058: the body must say `List-Unsubscribe=One-Click`; no cookie, no login.
 async fn unsubscribe(
     State(edge): State<Edge>,
-    Extension(client): Extension<ClientAddr>,
+    Extension(client): Extension<Peer>,
     Path(token): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -234,6 +334,20 @@ async fn unsubscribe(
     let Some((purpose_id, topic_id)) = prefs::subject_ids(&edge.store, &claims) else {
         return error_page(&lang, &EdgeError::Gone);
     };
+    let t = pages::texts(lang.lang);
+    let done = || html(StatusCode::OK, pages::message(&lang, t.unsubscribed_title, t.unsubscribed_body));
+    // A replay (a second click, a mail client retrying, anyone holding the link) changes
+    // nothing, so it writes nothing: no revision, no history event. In cluster mode this
+    // reads this node's replica, as every page of the edge does: an opt-in another node
+    // applied in the last moments (the replication lag) is not seen yet.
+    match prefs::subject_status(&edge.store, &claims) {
+        Ok(Some(Status::OptedOut)) => return done(),
+        Ok(_) => {}
+        Err(e) => return error_page(&lang, &e),
+    }
+    // An opt-out is never refused (the sender must stop either way); it is counted, so
+    // the opt-ins that could undo it are bounded.
+    let _ = edge.link_writes.take(claims.contact, 1.0, true);
     if let Err(e) = prefs::set(
         &edge.store,
         &claims,
@@ -248,8 +362,7 @@ async fn unsubscribe(
         return error_page(&lang, &e);
     }
     tracing::info!(contact = %claims.contact.log_tag(), purpose = %purpose_id, topic = %topic_id, "one-click unsubscribe");
-    let t = pages::texts(lang.lang);
-    html(StatusCode::OK, pages::message(&lang, t.unsubscribed_title, t.unsubscribed_body))
+    done()
 }
 
 // ---- double opt-in ------------------------------------------------------------------
@@ -271,7 +384,7 @@ async fn confirm_page(State(edge): State<Edge>, Path(token): Path<String>, heade
 
 async fn confirm(
     State(edge): State<Edge>,
-    Extension(client): Extension<ClientAddr>,
+    Extension(client): Extension<Peer>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -313,7 +426,7 @@ fn render_preferences(store: &Store, look: &Look, p: &Preferences, token: &str, 
 
 async fn save_preferences(
     State(edge): State<Edge>,
-    Extension(client): Extension<ClientAddr>,
+    Extension(client): Extension<Peer>,
     Path(token): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -353,34 +466,51 @@ async fn save_preferences(
             (i.purpose_id.clone(), i.topic_id.clone(), keep)
         })
         .collect();
-    match apply(&edge.store, &claims, &current, &wanted, &evidence(client, &headers)).await {
-        Ok(p) => html(StatusCode::OK, render_preferences(&edge.store, &lang, &p, &token, true)),
+    match apply(&edge, &claims, &current, &wanted, &evidence(client, &headers)).await {
+        Ok((p, _)) => html(StatusCode::OK, render_preferences(&edge.store, &lang, &p, &token, true)),
         Err(e) => error_page(&lang, &e),
     }
 }
 
-/// Writes every item whose wanted state differs from what the person receives now; an
-/// item already opted out is never written again.
+/// Writes every item whose wanted state differs from what the person receives now, and
+/// nothing else: a request that changes nothing writes nothing (no revision, no history
+/// event); an item already opted out is never written again. The changes count against
+/// the link's contact point (`Limits::EDGE_LINK_CHANGES_PER_SEC`): a request that opts in
+/// while its bucket is empty is refused whole, before anything is written. Returns the
+/// preferences after, and how many changes were written.
 async fn apply(
-    store: &Store,
+    edge: &Edge,
     claims: &LinkClaims,
     current: &Preferences,
     wanted: &[(String, String, bool)],
     evidence: &Evidence,
-) -> Result<Preferences, EdgeError> {
+) -> Result<(Preferences, usize), EdgeError> {
+    let mut plan = Vec::new();
     for (purpose_id, topic_id, subscribe) in wanted {
         let Some(item) = current.items.iter().find(|i| &i.purpose_id == purpose_id && &i.topic_id == topic_id) else {
             continue;
         };
+        // A topic already opted in under a purpose opted out is not received, yet opting it
+        // in again would change nothing: only its purpose can.
         let status = match (subscribe, item.subscribed) {
-            (true, false) if item.status != "pending" => Status::OptedIn,
+            (true, false) if !matches!(item.status, "pending" | "opted_in") => Status::OptedIn,
             (false, true) => Status::OptedOut,
             (false, false) if item.status == "pending" => Status::OptedOut,
             _ => continue,
         };
-        prefs::set(store, claims, purpose_id, topic_id, status, Source::PreferenceCenter, evidence).await?;
+        plan.push((purpose_id, topic_id, status));
     }
-    prefs::read(store, claims)
+    if plan.is_empty() {
+        return Ok((current.clone(), 0));
+    }
+    let opts_in = plan.iter().any(|(_, _, status)| *status == Status::OptedIn);
+    edge.link_writes
+        .take(claims.contact, plan.len() as f64, !opts_in)
+        .map_err(|wait| EdgeError::Busy { retry_after_secs: wait.as_secs_f64().ceil() as u64 })?;
+    for (purpose_id, topic_id, status) in &plan {
+        prefs::set(&edge.store, claims, purpose_id, topic_id, *status, Source::PreferenceCenter, evidence).await?;
+    }
+    Ok((prefs::read(&edge.store, claims)?, plan.len()))
 }
 
 // ---- JSON API -----------------------------------------------------------------------
@@ -389,12 +519,21 @@ fn api_error(e: &EdgeError) -> Response {
     let status = match e {
         EdgeError::Invalid => StatusCode::BAD_REQUEST,
         EdgeError::Expired | EdgeError::Gone => StatusCode::GONE,
+        EdgeError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
         EdgeError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     if let EdgeError::Storage(s) = e {
         tracing::error!(error = %s, "edge: storage failed");
     }
-    (status, Json(serde_json::json!({ "error": e.to_string() }))).into_response()
+    let mut r = api_refusal(status, e.to_string());
+    if let EdgeError::Busy { retry_after_secs } = e {
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+    r
+}
+
+fn api_refusal(status: StatusCode, error: String) -> Response {
+    (status, Json(serde_json::json!({ "error": error }))).into_response()
 }
 
 async fn api_get(State(edge): State<Edge>, Path(token): Path<String>) -> Response {
@@ -417,86 +556,117 @@ struct ApiChange {
     subscribed: bool,
 }
 
+/// The answer to a POST: the preferences after it, and how many changes it wrote (0 when
+/// it asked for what already was).
+#[derive(Serialize)]
+struct ApiSaved<'a> {
+    #[serde(flatten)]
+    preferences: &'a Preferences,
+    changes_written: usize,
+}
+
+/// Every change names an item of the page, each at most once: copies are refused rather
+/// than merged, since two different answers for one item have no right one (and copies of
+/// one answer were each written as a revision of their own).
+fn validate_changes(current: &Preferences, changes: &[ApiChange]) -> Result<(), String> {
+    let mut seen = HashSet::with_capacity(changes.len());
+    for c in changes {
+        if !current.items.iter().any(|i| i.purpose_id == c.purpose_id && i.topic_id == c.topic_id) {
+            return Err(format!("unknown purpose/topic `{}/{}`", c.purpose_id, c.topic_id));
+        }
+        if !seen.insert((c.purpose_id.as_str(), c.topic_id.as_str())) {
+            return Err(format!(
+                "purpose/topic `{}/{}` appears more than once; send each at most once",
+                c.purpose_id, c.topic_id
+            ));
+        }
+    }
+    Ok(())
+}
+
 async fn api_post(
     State(edge): State<Edge>,
-    Extension(client): Extension<ClientAddr>,
+    Extension(client): Extension<Peer>,
     Path(token): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(refusal) = cross_site(&headers, &edge.origin) {
+        return api_refusal(StatusCode::FORBIDDEN, refusal);
+    }
+    if !is_json(&headers) {
+        return api_refusal(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the body must be `application/json`".to_owned());
+    }
     let claims = match verify(&edge.store, &token, LinkAction::Preferences) {
         Ok(c) => c,
         Err(e) => return api_error(&e),
     };
     let req: ApiChanges = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => {
-            return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": format!("invalid body: {e}") })))
-                .into_response();
-        }
+        Err(e) => return api_refusal(StatusCode::BAD_REQUEST, format!("invalid body: {e}")),
     };
     if req.changes.len() > Limits::EDGE_CHANGES_MAX {
-        let error = format!("at most {} changes per request", Limits::EDGE_CHANGES_MAX);
-        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": error }))).into_response();
+        return api_refusal(
+            StatusCode::BAD_REQUEST,
+            format!("at most {} changes per request", Limits::EDGE_CHANGES_MAX),
+        );
     }
     let current = match prefs::read(&edge.store, &claims) {
         Ok(p) => p,
         Err(e) => return api_error(&e),
     };
-    for c in &req.changes {
-        if !current.items.iter().any(|i| i.purpose_id == c.purpose_id && i.topic_id == c.topic_id) {
-            let error = format!("unknown purpose/topic `{}/{}`", c.purpose_id, c.topic_id);
-            return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": error }))).into_response();
-        }
+    if let Err(error) = validate_changes(&current, &req.changes) {
+        return api_refusal(StatusCode::BAD_REQUEST, error);
     }
     let wanted: Vec<_> = req.changes.into_iter().map(|c| (c.purpose_id, c.topic_id, c.subscribed)).collect();
-    match apply(&edge.store, &claims, &current, &wanted, &evidence(client, &headers)).await {
-        Ok(p) => Json(p).into_response(),
+    match apply(&edge, &claims, &current, &wanted, &evidence(client, &headers)).await {
+        Ok((p, changes_written)) => Json(ApiSaved { preferences: &p, changes_written }).into_response(),
         Err(e) => api_error(&e),
     }
 }
 
 // ---- serving ------------------------------------------------------------------------
 
-/// Serves the edge on `listener` until `shutdown` turns true.
+/// Serves the edge on `listener` until `drain` turns true, then lets the requests in flight
+/// finish (`net::serve_http1`).
 pub async fn serve(
     listener: TcpListener,
     store: Store,
-    limits: ConnectionLimits,
+    options: EdgeOptions,
     stats: Arc<ConnectionStats>,
-    tls: Option<Arc<crate::tls::ReloadingTls>>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    drain: watch::Receiver<bool>,
 ) {
-    let app = router(store);
-    let mut incoming = crate::net::accept(listener, limits, stats, tls);
-    loop {
-        let conn = tokio::select! {
-            c = incoming.next() => c,
-            _ = shutdown.wait_for(|stop| *stop) => return,
-        };
-        let Some(Ok(conn)) = conn else {
-            if conn.is_none() {
-                return;
+    let app = router(store, &options);
+    crate::net::serve_http1(listener, app, options.connections, stats, options.tls, drain).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_as_browsers_send_them() {
+        assert_eq!(origin_of("https://Consent.Example.com/"), "https://consent.example.com");
+        assert_eq!(origin_of("https://consent.example.com:443/x"), "https://consent.example.com");
+        assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(origin_of("http://[::1]:80"), "http://[::1]");
+    }
+
+    #[test]
+    fn other_sites_are_refused_and_clients_that_are_no_browser_are_not() {
+        let own = "https://consent.example.com";
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
             }
-            continue;
+            cross_site(&h, own)
         };
-        let client = ClientAddr(conn.connect_info().remote_addr());
-        let app = app.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(client);
-                let app = app.clone();
-                async move { tower::ServiceExt::oneshot(app, req).await }
-            });
-            let served = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(std::time::Duration::from_secs(10))
-                .max_buf_size(64 * 1024)
-                .serve_connection(TokioIo::new(conn), service)
-                .await;
-            if let Err(e) = served {
-                tracing::debug!(error = %e, "edge connection ended with an error");
-            }
-        });
+        assert_eq!(with(&[]), None);
+        assert_eq!(with(&[("origin", "https://consent.example.com"), ("sec-fetch-site", "same-origin")]), None);
+        assert!(with(&[("origin", "https://evil.example")]).is_some());
+        assert!(with(&[("origin", "null")]).is_some());
+        assert!(with(&[("sec-fetch-site", "cross-site")]).is_some());
+        assert!(with(&[("sec-fetch-site", "same-site")]).is_some());
     }
 }

@@ -10,8 +10,15 @@ use crate::storage::model::{ChangeResult, ConsentChange, ContactRef, Proof, Sour
 use crate::storage::view::Contact;
 use crate::storage::{StorageError, Store};
 
-/// The actor recorded for changes made through the edge.
+/// The actor recorded for changes made through the edge: for a link, followed by the id of
+/// the API key that minted it (`edge:ck_…`), so history names the sender that handed the
+/// link out; alone for links minted before that was recorded, and for confirmations.
 pub const EDGE_ACTOR: &str = "edge";
+
+/// The actor of a change made with the link `claims`.
+pub fn actor(claims: &LinkClaims) -> String {
+    if claims.minted_by.is_empty() { EDGE_ACTOR.to_owned() } else { format!("{EDGE_ACTOR}:{}", claims.minted_by) }
+}
 
 /// One line of the preference center.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -29,14 +36,14 @@ pub struct Item {
     pub subject: Subject,
 }
 
-/// The person's choices on one channel of one profile.
+/// The person's choices on one channel of one profile. No revision: revisions count every
+/// tenant's writes, which a link holder has no business seeing.
 #[derive(Clone, Debug, Serialize)]
 pub struct Preferences {
     pub profile_id: String,
     pub profile_name: String,
     pub channel: &'static str,
     pub items: Vec<Item>,
-    pub revision: u64,
 }
 
 /// Why the edge cannot serve a link.
@@ -48,6 +55,9 @@ pub enum EdgeError {
     Expired,
     #[error("this profile no longer exists")]
     Gone,
+    /// The link's contact point had its share of changes (`Limits::EDGE_LINK_CHANGES_PER_SEC`).
+    #[error("too many changes through this link; try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -62,6 +72,13 @@ fn status_of(contact: Option<&Contact>, subject: Subject, now: i64) -> Option<St
         Status::Pending if r.expires_at.is_some_and(|t| t <= now) => None,
         s => Some(s),
     }
+}
+
+/// The status of the link's own subject as stored (`None`: not set, or a lapsed pending).
+pub fn subject_status(store: &Store, claims: &LinkClaims) -> Result<Option<Status>, EdgeError> {
+    let contact = store.get_contact(&claims.contact)?;
+    let now = store.now_us().div_euclid(1_000_000);
+    Ok(status_of(contact.as_ref(), Subject { purpose: claims.purpose_no, topic: claims.topic_no }, now))
 }
 
 /// Every active purpose of the profile that needs consent on the link's channel, each
@@ -113,7 +130,6 @@ pub fn read(store: &Store, claims: &LinkClaims) -> Result<Preferences, EdgeError
         profile_name: shown_name(profile),
         channel: claims.channel.as_str(),
         items,
-        revision: store.revision(),
     })
 }
 
@@ -179,7 +195,7 @@ pub async fn set(
         status,
         occurred_at_us: store.now_us(),
         source,
-        actor: EDGE_ACTOR.to_owned(),
+        actor: actor(claims),
         reason: String::new(),
         proof: Some(Proof {
             ip_address: evidence.ip.clone(),

@@ -2,14 +2,15 @@
 //!
 //! `base64url(header ++ sealed) "." base64url(HMAC-SHA256(key, header ++ sealed))`, where
 //! the header names the version, the signing key's id, the action, the profile, the
-//! channel, the contact point's keyed hash ([`ContactKey`]), the purpose and topic numbers
-//! and the issue time, and `sealed` is the normalized contact point encrypted with
+//! channel, the contact point's keyed hash ([`ContactKey`]), the purpose and topic numbers,
+//! the issue time and (from version 2) the id of the API key that minted the link, and `sealed` is the normalized contact point encrypted with
 //! XChaCha20-Poly1305 under a key derived from the same secret. So a token never shows the
 //! address in clear, a changed byte anywhere fails the signature, and the store can still
 //! record the change (and publish it with its address) for a contact point it never saw.
 //!
 //! Keys have ids: the newest signs, every kept key verifies, so a rotated key does not
-//! break links already in inboxes.
+//! break links already in inboxes. For the same reason version 1 tokens (no minting key)
+//! still verify, with an empty `minted_by`; every new token is version 2.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,7 +23,10 @@ use sha2::Sha256;
 use super::codec::ContactKey;
 use crate::decision::{Channel, UnixSeconds};
 
-const VERSION: u8 = 1;
+/// The version new tokens carry: 2 added the minting API key's id (#22).
+const VERSION: u8 = 2;
+/// Tokens minted before the minting key was recorded; still honoured until they expire.
+const VERSION_WITHOUT_MINTER: u8 = 1;
 /// Longest token accepted for parsing; anything longer is refused before any work.
 pub const LINK_CHARS_MAX: usize = 1024;
 const NONCE_LEN: usize = 24;
@@ -66,6 +70,10 @@ pub struct LinkClaims {
     /// 0: the purpose itself.
     pub topic_no: u16,
     pub issued_at: UnixSeconds,
+    /// The id of the API key whose `MintLinks` or `CheckStream` made the link, so a change
+    /// made with it can be traced to the sender that handed it out. Empty for links minted
+    /// before this was recorded (version 1).
+    pub minted_by: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -137,9 +145,14 @@ impl LinkKeys {
     }
 
     pub fn sign(&self, c: &LinkClaims) -> String {
+        self.sign_as(c, VERSION)
+    }
+
+    /// `sign` in a given format version: tests make the tokens older servers minted.
+    fn sign_as(&self, c: &LinkClaims, version: u8) -> String {
         let key = self.signing();
         let mut buf = Vec::with_capacity(64 + c.profile_id.len() + c.contact_point.len());
-        buf.push(VERSION);
+        buf.push(version);
         buf.push(key.id);
         buf.push(c.action.to_byte());
         // Profile ids are at most 64 bytes (checked where profiles are created).
@@ -150,17 +163,15 @@ impl LinkKeys {
         buf.extend_from_slice(&c.purpose_no.to_be_bytes());
         buf.extend_from_slice(&c.topic_no.to_be_bytes());
         buf.extend_from_slice(&c.issued_at.to_be_bytes());
-        let header_len = buf.len();
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rng().fill_bytes(&mut nonce);
-        buf.extend_from_slice(&nonce);
-        let sealed = key
-            .cipher()
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: c.contact_point.as_bytes(), aad: &buf[..header_len] })
-            .unwrap_or_default();
-        buf.extend_from_slice(&sealed);
-        let tag = key.mac(b"consentd link v1", &buf).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&buf), URL_SAFE_NO_PAD.encode(tag))
+        if version == VERSION_WITHOUT_MINTER {
+            return seal_and_sign(key, buf, c);
+        }
+        // Key ids are `ck_` and 16 hex digits (or `local`); a longer one is cut, never
+        // allowed to shift the fields after it.
+        let minted_by = &c.minted_by.as_bytes()[..c.minted_by.len().min(usize::from(u8::MAX))];
+        buf.push(minted_by.len() as u8);
+        buf.extend_from_slice(minted_by);
+        seal_and_sign(key, buf, c)
     }
 
     /// Checks format, key, signature (in constant time) and age: a link is honoured for
@@ -173,7 +184,8 @@ impl LinkKeys {
         let buf = URL_SAFE_NO_PAD.decode(body_b64).map_err(|_| LinkError::Malformed)?;
         let tag = URL_SAFE_NO_PAD.decode(tag_b64).map_err(|_| LinkError::Malformed)?;
         let mut r = Reader { buf: &buf, at: 0 };
-        if r.u8()? != VERSION {
+        let version = r.u8()?;
+        if version != VERSION && version != VERSION_WITHOUT_MINTER {
             return Err(LinkError::Malformed);
         }
         let key = self.by_id(r.u8()?).ok_or(LinkError::BadSignature)?;
@@ -187,6 +199,13 @@ impl LinkKeys {
         let purpose_no = u16::from_be_bytes(r.array()?);
         let topic_no = u16::from_be_bytes(r.array()?);
         let issued_at = i64::from_be_bytes(r.array()?);
+        let minted_by = match version {
+            VERSION_WITHOUT_MINTER => String::new(),
+            _ => {
+                let len = usize::from(r.u8()?);
+                String::from_utf8(r.take(len)?.to_vec()).map_err(|_| LinkError::Malformed)?
+            }
+        };
         let header_len = r.at;
         let nonce = r.take(NONCE_LEN)?;
         let sealed = &buf[r.at..];
@@ -199,7 +218,17 @@ impl LinkKeys {
         if now.saturating_sub(issued_at) > validity_secs {
             return Err(LinkError::Expired);
         }
-        Ok(LinkClaims { action, profile_id, channel, contact, contact_point, purpose_no, topic_no, issued_at })
+        Ok(LinkClaims {
+            action,
+            profile_id,
+            channel,
+            contact,
+            contact_point,
+            purpose_no,
+            topic_no,
+            issued_at,
+            minted_by,
+        })
     }
 
     /// A form token bound to one link token: the preference center's forms carry it, so a
@@ -218,6 +247,21 @@ impl LinkKeys {
                 .iter()
                 .any(|k| k.mac(b"consentd form v1", link_token.as_bytes()).verify_truncated_left(&given).is_ok())
     }
+}
+
+/// Appends the sealed contact point to the header in `buf`, then the signature.
+fn seal_and_sign(key: &LinkKey, mut buf: Vec<u8>, c: &LinkClaims) -> String {
+    let header_len = buf.len();
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::rng().fill_bytes(&mut nonce);
+    buf.extend_from_slice(&nonce);
+    let sealed = key
+        .cipher()
+        .encrypt(XNonce::from_slice(&nonce), Payload { msg: c.contact_point.as_bytes(), aad: &buf[..header_len] })
+        .unwrap_or_default();
+    buf.extend_from_slice(&sealed);
+    let tag = key.mac(b"consentd link v1", &buf).finalize().into_bytes();
+    format!("{}.{}", URL_SAFE_NO_PAD.encode(&buf), URL_SAFE_NO_PAD.encode(tag))
 }
 
 struct Reader<'a> {
@@ -256,6 +300,7 @@ mod tests {
             purpose_no: 3,
             topic_no: 9,
             issued_at: 1_000,
+            minted_by: "ck_0123456789abcdef".into(),
         }
     }
 
@@ -280,6 +325,15 @@ mod tests {
         }
         assert_eq!(k.verify("garbage", 0, 10), Err(LinkError::Malformed));
         assert_eq!(k.verify(&"a".repeat(5000), 0, 10), Err(LinkError::Malformed));
+    }
+
+    #[test]
+    fn links_minted_before_the_minting_key_was_recorded_still_verify() {
+        let k = keys(&[(1, 42)]);
+        let old = k.sign_as(&claims(), VERSION_WITHOUT_MINTER);
+        assert_eq!(k.verify(&old, 1_000, 10), Ok(LinkClaims { minted_by: String::new(), ..claims() }));
+        let new = k.sign(&claims());
+        assert_eq!(k.verify(&new, 1_000, 10).map(|c| c.minted_by), Ok("ck_0123456789abcdef".to_owned()));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use consentd::api::pb;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::support::*;
 
@@ -86,8 +87,12 @@ async fn history_len(server: &TestServer, contact: &str) -> usize {
 }
 
 async fn history(server: &TestServer, contact: &str) -> Vec<pb::HistoryEvent> {
+    history_as(server, None, contact).await
+}
+
+async fn history_as(server: &TestServer, key: Option<&str>, contact: &str) -> Vec<pb::HistoryEvent> {
     server
-        .consent(None)
+        .consent(key)
         .await
         .get_history(pb::GetHistoryRequest {
             profile_id: "acme".into(),
@@ -272,7 +277,8 @@ async fn preference_center_form_and_json_api_change_state_with_history() {
     assert_eq!(posted.status, 200, "{posted:?}");
     let r = check(&mut decision, pb::Channel::Email, "jane@example.com", "newsletter", "").await;
     assert_eq!(reason(&r), pb::Reason::PurposeOptedOut);
-    let bad = http(edge, "POST", &api, &[], r#"{"changes":[{"purpose_id":"nope","subscribed":true}]}"#).await;
+    let json = [("content-type", "application/json")];
+    let bad = http(edge, "POST", &api, &json, r#"{"changes":[{"purpose_id":"nope","subscribed":true}]}"#).await;
     assert_eq!(bad.status, 400, "{bad:?}");
     server.stop().await;
 }
@@ -400,6 +406,7 @@ async fn a_rotated_link_key_keeps_old_links_working_across_restarts() {
             "jane@example.com",
             subject,
             1,
+            "ck_test",
         );
         assert_eq!(store.rotate_link_key().expect("rotate"), 2);
         let new = consentd::edge::links::mint(
@@ -410,6 +417,7 @@ async fn a_rotated_link_key_keeps_old_links_working_across_restarts() {
             "jane@example.com",
             subject,
             1,
+            "ck_test",
         );
         store.flush().expect("flush");
         (old.unsubscribe_url, new.unsubscribe_url)
@@ -453,4 +461,368 @@ async fn the_profile_sets_the_pages_colour_and_language() {
     let nl = http(edge, "GET", &path_of(&links.unsubscribe_url), &[("accept-language", "nl")], "").await;
     assert!(nl.body.contains("lang=\"nl\""), "{}", nl.body);
     server.stop().await;
+}
+
+// ---- the right to write (#22) ---------------------------------------------------------
+
+async fn new_key(admin: &mut Admin, scopes: &[pb::ApiKeyScope]) -> String {
+    admin
+        .create_api_key(pb::CreateApiKeyRequest {
+            description: "test".into(),
+            scopes: scopes.iter().map(|s| *s as i32).collect(),
+            profile_ids: Vec::new(),
+            expire_time: None,
+        })
+        .await
+        .expect("create key")
+        .into_inner()
+        .secret
+}
+
+fn key_id(key: &str) -> &str {
+    key.split_once('.').map_or(key, |(id, _)| id)
+}
+
+fn mint_request(contact: &str) -> pb::MintLinksRequest {
+    pb::MintLinksRequest {
+        profile_id: "acme".into(),
+        channel: pb::Channel::Email as i32,
+        contact_point: contact.into(),
+        purpose_id: "newsletter".into(),
+        topic_id: String::new(),
+    }
+}
+
+/// The path of the JSON API for a minted preferences URL.
+fn api_path(preferences_url: &str) -> String {
+    format!("/api/v1/preferences/{}", path_of(preferences_url).trim_start_matches("/p/"))
+}
+
+const JSON: [(&str, &str); 1] = [("content-type", "application/json")];
+
+/// The revision a check answers: the store's global revision, which only a write moves.
+async fn revision(server: &TestServer, key: Option<&str>) -> u64 {
+    check_as(server, key, "x@example.com").await.revision
+}
+
+async fn check_as(server: &TestServer, key: Option<&str>, contact: &str) -> pb::CheckResponse {
+    server
+        .decision(key)
+        .await
+        .check(pb::CheckRequest {
+            profile_id: "acme".into(),
+            channel: pb::Channel::Email as i32,
+            contact_point: contact.into(),
+            purpose_id: "newsletter".into(),
+            topic_id: String::new(),
+            min_revision: 0,
+        })
+        .await
+        .expect("check")
+        .into_inner()
+}
+
+#[tokio::test]
+async fn minting_links_takes_the_write_scope_and_history_names_the_minting_key() {
+    let (server, edge) = start_with_edge().await;
+    let mut local = server.admin(None).await;
+    seed(&mut local, None).await;
+    let root = new_key(&mut local, &[pb::ApiKeyScope::Admin, pb::ApiKeyScope::Write, pb::ApiKeyScope::Check]).await;
+    let mut admin = server.admin(Some(&root)).await;
+    let checker = new_key(&mut admin, &[pb::ApiKeyScope::Check]).await;
+    let sender = new_key(&mut admin, &[pb::ApiKeyScope::Check, pb::ApiKeyScope::Write]).await;
+    let mut consent = server.consent(Some(&sender)).await;
+    set(&mut consent, change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedIn)).await;
+    set(&mut consent, change("kim@example.com", "newsletter", "", pb::ConsentStatus::OptedIn)).await;
+
+    // A key that may only check cannot hand out links that write.
+    let err = server.decision(Some(&checker)).await.mint_links(mint_request("jane@example.com")).await;
+    let err = err.expect_err("minted with the check scope only");
+    assert_eq!(err.code(), tonic::Code::PermissionDenied, "{err:?}");
+    assert!(err.message().contains("`write`"), "{err:?}");
+    let batch = pb::CheckStreamRequest {
+        batch_id: 1,
+        profile_id: "acme".into(),
+        channel: pb::Channel::Email as i32,
+        purpose_id: "newsletter".into(),
+        contact_points: vec!["kim@example.com".into()],
+        include_links: true,
+        ..Default::default()
+    };
+    let mut checker_decision = server.decision(Some(&checker)).await;
+    let mut answers =
+        checker_decision.check_stream(tokio_stream::iter(vec![batch.clone()])).await.expect("stream").into_inner();
+    let err = answers.message().await.expect_err("links with the check scope only");
+    assert_eq!(err.code(), tonic::Code::PermissionDenied, "{err:?}");
+    // The same key still checks without links.
+    let plain = pb::CheckStreamRequest { include_links: false, ..batch.clone() };
+    let mut answers =
+        checker_decision.check_stream(tokio_stream::iter(vec![plain])).await.expect("stream").into_inner();
+    assert_eq!(answers.message().await.expect("answer").expect("batch").decisions.len(), 1);
+
+    // A key that may write mints; what its links change names it in history.
+    let minted_by = format!("edge:{}", key_id(&sender));
+    let links = server.decision(Some(&sender)).await.mint_links(mint_request("jane@example.com")).await;
+    let links = links.expect("minted with the write scope").into_inner();
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let done = http(edge, "POST", &path_of(&links.unsubscribe_url), &form, "List-Unsubscribe=One-Click").await;
+    assert_eq!(done.status, 200, "{done:?}");
+    let events = history_as(&server, Some(&root), "jane@example.com").await;
+    let last = events.last().expect("an event");
+    assert_eq!(last.source, pb::ChangeSource::OneClickUnsubscribe as i32);
+    assert_eq!(last.actor, minted_by);
+
+    let mut answers = server
+        .decision(Some(&sender))
+        .await
+        .check_stream(tokio_stream::iter(vec![batch]))
+        .await
+        .expect("stream")
+        .into_inner();
+    let answer = answers.message().await.expect("answer").expect("batch");
+    let kim = api_path(&answer.links.first().expect("a link for the SEND").preferences_url);
+    let body = r#"{"changes":[{"purpose_id":"newsletter","topic_id":"","subscribed":false}]}"#;
+    let posted = http(edge, "POST", &kim, &JSON, body).await;
+    assert_eq!(posted.status, 200, "{posted:?}");
+    let events = history_as(&server, Some(&root), "kim@example.com").await;
+    let last = events.last().expect("an event");
+    assert_eq!(last.source, pb::ChangeSource::PreferenceCenter as i32);
+    assert_eq!(last.actor, minted_by);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_change_that_changes_nothing_writes_nothing() {
+    let (server, edge) = start_with_edge().await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    set(&mut consent, change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedIn)).await;
+    let links = mint(&server, "jane@example.com", "newsletter", "").await;
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let unsubscribe = path_of(&links.unsubscribe_url);
+    let done = http(edge, "POST", &unsubscribe, &form, "List-Unsubscribe=One-Click").await;
+    assert_eq!(done.status, 200, "{done:?}");
+    let events = history_len(&server, "jane@example.com").await;
+    let rev = revision(&server, None).await;
+
+    // Replays of the link: the same answer, and nothing written.
+    for _ in 0..3 {
+        let again = http(edge, "POST", &unsubscribe, &form, "List-Unsubscribe=One-Click").await;
+        assert_eq!(again.status, 200, "{again:?}");
+    }
+    assert_eq!(history_len(&server, "jane@example.com").await, events, "a replay added history");
+    assert_eq!(revision(&server, None).await, rev, "a replay took a revision");
+
+    // The JSON API asked for what already is: newsletter is out, invoices (transactional,
+    // not set) is received.
+    let api = api_path(&links.preferences_url);
+    let same = r#"{"changes":[{"purpose_id":"newsletter","topic_id":"","subscribed":false},
+                              {"purpose_id":"invoices","topic_id":"","subscribed":true}]}"#;
+    let posted = http(edge, "POST", &api, &JSON, same).await;
+    assert_eq!(posted.status, 200, "{posted:?}");
+    let v: serde_json::Value = serde_json::from_str(&posted.body).expect("json");
+    assert_eq!(v["changes_written"], 0, "{v}");
+    assert_eq!(history_len(&server, "jane@example.com").await, events, "a no-op added history");
+    assert_eq!(revision(&server, None).await, rev, "a no-op took a revision");
+
+    // Copies of one change in one request are refused, not written once each.
+    let copies = r#"{"changes":[{"purpose_id":"newsletter","topic_id":"discounts","subscribed":true},
+                                {"purpose_id":"newsletter","topic_id":"discounts","subscribed":true}]}"#;
+    let refused = http(edge, "POST", &api, &JSON, copies).await;
+    assert_eq!(refused.status, 400, "{refused:?}");
+    assert!(refused.body.contains("newsletter/discounts") && refused.body.contains("more than once"), "{refused:?}");
+    assert_eq!(history_len(&server, "jane@example.com").await, events, "a refused request added history");
+
+    // One real change is one event; asking for it again is none, also while the topic
+    // stays unreceived under its opted-out purpose.
+    let once = r#"{"changes":[{"purpose_id":"newsletter","topic_id":"discounts","subscribed":true}]}"#;
+    for written in [1, 0] {
+        let posted = http(edge, "POST", &api, &JSON, once).await;
+        assert_eq!(posted.status, 200, "{posted:?}");
+        let v: serde_json::Value = serde_json::from_str(&posted.body).expect("json");
+        assert_eq!(v["changes_written"], written, "{v}");
+    }
+    assert_eq!(history_len(&server, "jane@example.com").await, events + 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn link_holders_do_not_see_the_global_revision() {
+    let (server, edge) = start_with_edge().await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    for i in 0..5 {
+        set(&mut consent, change(&format!("p{i}@example.com"), "newsletter", "", pb::ConsentStatus::OptedIn)).await;
+    }
+    let links = mint(&server, "jane@example.com", "newsletter", "").await;
+    let api = api_path(&links.preferences_url);
+    let got = http(edge, "GET", &api, &[], "").await;
+    assert_eq!(got.status, 200, "{got:?}");
+    let v: serde_json::Value = serde_json::from_str(&got.body).expect("json");
+    assert!(v.get("revision").is_none(), "the global revision is shown: {v}");
+    let body = r#"{"changes":[{"purpose_id":"newsletter","topic_id":"","subscribed":false}]}"#;
+    let posted = http(edge, "POST", &api, &JSON, body).await;
+    let v: serde_json::Value = serde_json::from_str(&posted.body).expect("json");
+    assert!(v.get("revision").is_none(), "the global revision is shown: {v}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn writes_through_the_links_of_one_contact_point_are_bounded() {
+    let (server, edge) = start_with_edge().await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    for topic in ["", "events", "discounts"] {
+        set(&mut consent, change("jane@example.com", "newsletter", topic, pb::ConsentStatus::OptedIn)).await;
+    }
+    let api = api_path(&mint(&server, "jane@example.com", "newsletter", "").await.preferences_url);
+    let before = history_len(&server, "jane@example.com").await;
+    // A link holder flipping all three commercial items, off and on.
+    let mut limited = None;
+    for i in 0..16 {
+        let on = i % 2 == 1;
+        let body = format!(
+            r#"{{"changes":[{{"purpose_id":"newsletter","topic_id":"","subscribed":{on}}},
+                           {{"purpose_id":"newsletter","topic_id":"events","subscribed":{on}}},
+                           {{"purpose_id":"newsletter","topic_id":"discounts","subscribed":{on}}}]}}"#
+        );
+        let a = http(edge, "POST", &api, &JSON, &body).await;
+        if a.status == 429 {
+            limited = Some(a);
+            break;
+        }
+        assert_eq!(a.status, 200, "{a:?}");
+    }
+    let limited = limited.expect("the flips were never limited");
+    assert!(limited.body.contains("too many changes through this link"), "{limited:?}");
+    assert!(limited.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n > 0)), "{limited:?}");
+    let written = history_len(&server, "jane@example.com").await - before;
+    // The burst (20), the last requests' overdraw and what refills meanwhile (one change
+    // per 10 s); never the 48 asked for.
+    assert!(written <= 30, "{written} changes written");
+    // Opting out is never refused, also while opt-ins wait: the sender opts the person in
+    // again (its own write), and the link still takes it back.
+    set(&mut consent, change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedIn)).await;
+    let body = r#"{"changes":[{"purpose_id":"newsletter","topic_id":"","subscribed":false}]}"#;
+    let out = http(edge, "POST", &api, &JSON, body).await;
+    assert_eq!(out.status, 200, "an opt-out was refused: {out:?}");
+    let r = check(&mut server.decision(None).await, pb::Channel::Email, "jane@example.com", "newsletter", "").await;
+    assert_eq!(reason(&r), pb::Reason::PurposeOptedOut);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_json_api_takes_only_json_and_only_from_its_own_site() {
+    let (server, edge) = start_with_edge().await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    set(&mut consent, change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedIn)).await;
+    let api = api_path(&mint(&server, "jane@example.com", "newsletter", "").await.preferences_url);
+    let before = history_len(&server, "jane@example.com").await;
+    let body = r#"{"changes":[{"purpose_id":"newsletter","topic_id":"","subscribed":false}]}"#;
+    // What a page on another site can send without asking first: a form or text/plain.
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+        let a = http(edge, "POST", &api, &[("content-type", content_type)], body).await;
+        assert_eq!(a.status, 415, "{content_type}: {a:?}");
+    }
+    let a = http(edge, "POST", &api, &[], body).await;
+    assert_eq!(a.status, 415, "no content type: {a:?}");
+    // A browser on another site.
+    for headers in [
+        [("content-type", "application/json"), ("origin", "https://evil.example")],
+        [("content-type", "application/json"), ("origin", "null")],
+        [("content-type", "application/json"), ("sec-fetch-site", "cross-site")],
+    ] {
+        let a = http(edge, "POST", &api, &headers, body).await;
+        assert_eq!(a.status, 403, "{headers:?}: {a:?}");
+        assert!(a.body.contains("cross-origin"), "{a:?}");
+    }
+    assert_eq!(history_len(&server, "jane@example.com").await, before, "a refused request changed the history");
+    // The edge's own origin, and a client that is no browser, are served.
+    let own = format!("http://{edge}");
+    let headers = [
+        ("content-type", "application/json; charset=utf-8"),
+        ("origin", own.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let a = http(edge, "POST", &api, &headers, body).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(history_len(&server, "jane@example.com").await, before + 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_refused() {
+    let port = free_port();
+    let http_addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let server = TestServer::start_with(|c| {
+        c.http_addr = Some(http_addr);
+        c.limits.edge_body_read_ms = 300;
+    })
+    .await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    set(&mut consent, change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedIn)).await;
+    let links = mint(&server, "jane@example.com", "newsletter", "").await;
+    let before = history_len(&server, "jane@example.com").await;
+    // A client that sends the headers and the start of its body, then nothing.
+    let mut s = TcpStream::connect(http_addr).await.expect("connect");
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 26\r\n\r\nList-",
+        path_of(&links.unsubscribe_url)
+    );
+    s.write_all(head.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), s.read_to_end(&mut raw)).await;
+    assert!(read.is_ok(), "the connection was still open after 30 s");
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert_eq!(history_len(&server, "jane@example.com").await, before);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn edge_requests_in_flight_finish_when_the_server_stops() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (port, http_port) = (free_port(), free_port());
+    let mut child = spawn(dir.path(), port, &["--http-addr", &format!("127.0.0.1:{http_port}")]);
+    let ch = connect(port).await;
+    seed(&mut pb::admin_service_client::AdminServiceClient::with_interceptor(ch.clone(), TestServer::auth(None)), None)
+        .await;
+    let mut consent =
+        pb::consent_service_client::ConsentServiceClient::with_interceptor(ch.clone(), TestServer::auth(None));
+    set(&mut consent, change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedIn)).await;
+    let links = pb::decision_service_client::DecisionServiceClient::new(ch.clone())
+        .mint_links(mint_request("jane@example.com"))
+        .await
+        .expect("mint")
+        .into_inner();
+
+    // A one-click POST whose body is not all there when the stop begins. `100-continue`
+    // makes the server say when it starts reading the body: the request is in flight.
+    let mut s = TcpStream::connect(("127.0.0.1", http_port)).await.expect("connect");
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: localhost\r\nexpect: 100-continue\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 26\r\n\r\n",
+        path_of(&links.unsubscribe_url)
+    );
+    s.write_all(head.as_bytes()).await.expect("write");
+    let mut cont = [0u8; 25];
+    s.read_exact(&mut cont).await.expect("100 Continue");
+    assert!(cont.starts_with(b"HTTP/1.1 100"), "{}", String::from_utf8_lossy(&cont));
+    s.write_all(b"List-Unsubscribe=").await.expect("write");
+
+    signal(&child, "TERM");
+    // The stop has begun once the edge takes no new connections.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", http_port)).await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "the edge still accepts after SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let _ = s.write_all(b"One-Click").await;
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw).await;
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("HTTP/1.1 200"), "the request in flight was cut: {text:?}");
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(status.success(), "{status:?}");
 }

@@ -153,6 +153,59 @@ async fn a_public_address_needs_tls_or_insecure() {
 }
 
 #[tokio::test]
+async fn the_metrics_listener_needs_tls_or_insecure_like_the_others() {
+    let dir = tempfile::tempdir().expect("dir");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let metrics = tokio::net::TcpListener::bind("0.0.0.0:0").await.expect("bind metrics");
+    let metrics_addr = metrics.local_addr().expect("addr");
+    let config = test_config(dir.path(), listener.local_addr().expect("addr"));
+    let open = || {
+        consentd::storage::Store::open(
+            dir.path(),
+            consentd::storage::StoreOptions::new(consentd::storage::system_clock()),
+        )
+        .expect("open")
+        .0
+    };
+    let r =
+        consentd::server::run_with_store(config.clone(), open(), listener, Some(metrics), std::future::ready(())).await;
+    match r {
+        Err(consentd::server::ServerError::Plaintext(a)) => assert_eq!(a, metrics_addr),
+        other => panic!("plaintext metrics on a public address were not refused: {other:?}"),
+    }
+    // With --insecure it serves (and stops at once).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let metrics = tokio::net::TcpListener::bind("0.0.0.0:0").await.expect("bind metrics");
+    let insecure = consentd::config::Config { insecure: true, ..config };
+    let r = consentd::server::run_with_store(insecure, open(), listener, Some(metrics), std::future::ready(())).await;
+    assert!(r.is_ok(), "{r:?}");
+}
+
+#[test]
+fn every_bind_error_names_its_address_and_flag() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken = busy.local_addr().expect("addr").to_string();
+    for (flag, name) in [("--listen-addr", "gRPC"), ("--metrics-addr", "metrics"), ("--http-addr", "HTTP edge")] {
+        let dir = tempfile::tempdir().expect("dir");
+        let free = |f: &str| if f == flag { taken.clone() } else { format!("127.0.0.1:{}", free_port()) };
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_consentd"))
+            .args(["--listen-addr", &free("--listen-addr")])
+            .args(["--metrics-addr", &free("--metrics-addr")])
+            .args(["--http-addr", &free("--http-addr")])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("RUST_LOG", "error")
+            .output()
+            .expect("run consentd");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag}: started on a port in use");
+        let want = format!("cannot bind the {name} listener `{taken}` ({flag})");
+        assert!(stderr.contains(&want), "{flag}: wanted {want:?} in:\n{stderr}");
+        assert!(stderr.contains("in use"), "{flag}: the cause is missing:\n{stderr}");
+    }
+}
+
+#[tokio::test]
 async fn consentctl_speaks_mutual_tls() {
     let files_dir = tempfile::tempdir().expect("dir");
     let server_ca = Ca::new("server");
@@ -296,5 +349,22 @@ async fn the_http_edge_speaks_tls_with_the_same_certificate() {
     // Plaintext HTTP to the TLS edge gets no page.
     let plain = tokio::time::timeout(Duration::from_secs(5), crate::edge::http(http_addr, "GET", &path, &[], "")).await;
     assert!(plain.map_or(true, |a| a.status != 200), "plaintext reached the TLS edge");
+    // Metrics: the same certificate, the same rule.
+    let tcp = tokio::net::TcpStream::connect(server.metrics_addr).await.expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let tls = connector.connect(name, tcp).await.expect("TLS handshake with the metrics listener");
+    let scrape = crate::edge::http_on(tls, "GET", "/metrics", &[], "").await;
+    assert_eq!(scrape.status, 200, "{scrape:?}");
+    assert!(scrape.body.contains("consentd_"), "{scrape:?}");
+    let plain = tokio::time::timeout(Duration::from_secs(5), async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(server.metrics_addr).await.expect("connect");
+        let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw).await;
+        String::from_utf8_lossy(&raw).into_owned()
+    })
+    .await;
+    assert!(plain.map_or(true, |text| !text.contains("consentd_")), "plaintext reached the TLS metrics");
     server.stop().await;
 }
