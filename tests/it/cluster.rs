@@ -810,3 +810,73 @@ async fn a_snapshot_not_written_by_the_cluster_is_refused_by_a_joining_node() {
     // Nothing of it was kept.
     assert!(!dir.path().join("c").join("CURRENT").exists());
 }
+
+/// A node on a public address learns its keys from the log after it starts: it must not be
+/// refused at start for having none yet, nor ever serve the no-key mode there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_node_on_a_public_address_starts_when_the_cluster_has_keys() {
+    let s = cluster_of(1).await;
+    let root = s.nodes[0]
+        .admin()
+        .await
+        .create_api_key(pb::CreateApiKeyRequest {
+            description: "root".into(),
+            scopes: vec![pb::ApiKeyScope::Admin as i32, pb::ApiKeyScope::Check as i32],
+            ..Default::default()
+        })
+        .await
+        .expect("the first key, made on a loopback node")
+        .into_inner()
+        .secret;
+    let ca = crate::tls::Ca::new("node ca");
+    let (cert, key) = ca.leaf(&["localhost", "127.0.0.1"]);
+    std::fs::write(s.dir.path().join("node.pem"), cert).unwrap();
+    std::fs::write(s.dir.path().join("node.key"), key).unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_consentd"))
+        .args(["--listen-addr", &format!("0.0.0.0:{port}"), "--data-dir"])
+        .arg(s.dir.path().join("public"))
+        .args(["--cluster", &s.nats.urls(), "--cluster-secret-file"])
+        .arg(&s.secret)
+        .args(["--node-id", "public", "--tls-cert"])
+        .arg(s.dir.path().join("node.pem"))
+        .arg("--tls-key")
+        .arg(s.dir.path().join("node.key"))
+        .args(s.nats.node_flags())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn");
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(ca.pem()))
+        .domain_name("localhost");
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("https://127.0.0.1:{port}"))
+        .expect("url")
+        .tls_config(tls)
+        .expect("tls");
+    let mut answered = None;
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            panic!("the node on a public address exited: {status}");
+        }
+        if let Ok(ch) = endpoint.connect().await {
+            let mut without_key = pb::admin_service_client::AdminServiceClient::new(ch.clone());
+            match without_key.list_profiles(pb::ListProfilesRequest::default()).await {
+                // Still catching up: nothing but health is answered.
+                Err(e) if e.code() == Code::Unavailable => {}
+                other => {
+                    answered = Some((ch, other));
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (ch, without_key) = answered.expect("the node served");
+    assert_eq!(without_key.expect_err("no key, no answer").code(), Code::Unauthenticated);
+    let mut with_key =
+        pb::admin_service_client::AdminServiceClient::with_interceptor(ch, TestServer::auth(Some(&root)));
+    with_key.list_profiles(pb::ListProfilesRequest::default()).await.expect("the cluster's key works on the new node");
+    signal(&child, "KILL");
+    let _ = child.wait();
+}
