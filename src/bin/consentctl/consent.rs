@@ -21,13 +21,33 @@ pub(crate) async fn set(c: &Clients, a: SetArgs, j: bool) -> Result<u8, Failure>
         reason: a.reason,
         ..Default::default()
     };
+    // Every call carries a key, made here when none is given: a write that fails
+    // UNAVAILABLE may still have been applied, and only a retry with the same key is safe
+    // (it replays the first answer instead of writing twice). So the key is printed, on
+    // success and with the failure.
+    let idempotency_key = if a.idempotency_key.is_empty() { generated_idempotency_key() } else { a.idempotency_key };
     let r = c
         .consent()
-        .set_consent(pb::SetConsentRequest { change: Some(change), idempotency_key: a.idempotency_key })
-        .await?
+        .set_consent(pb::SetConsentRequest { change: Some(change), idempotency_key: idempotency_key.clone() })
+        .await
+        .map_err(|status| {
+            let mut f = Failure::from(status);
+            f.message = format!("{} (idempotency key `{idempotency_key}`: to retry safely, run the same command with --idempotency-key {idempotency_key})", f.message);
+            f
+        })?
         .into_inner();
-    print(&r.result.as_ref().map(result_json).unwrap_or_default(), j);
+    let mut out = r.result.as_ref().map(result_json).unwrap_or_default();
+    if let Value::Object(m) = &mut out {
+        m.insert("idempotency_key".to_owned(), json!(idempotency_key));
+    }
+    print(&out, j);
     Ok(exit::OK)
+}
+
+/// A fresh idempotency key for one `set`: `ctl-` and 128 random bits in hex.
+fn generated_idempotency_key() -> String {
+    let bits: u128 = rand::random();
+    format!("ctl-{bits:032x}")
 }
 
 pub(crate) async fn get(c: &Clients, a: ContactArgs, j: bool) -> Result<u8, Failure> {
