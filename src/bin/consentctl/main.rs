@@ -59,9 +59,13 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let settings = client::Settings::of(&cli);
     match run(cli).await {
         Ok(code) => ExitCode::from(code),
-        Err(f) => {
+        Err(mut f) => {
+            if let Some(why) = client::diagnose(&settings, &f).await {
+                f.message = why;
+            }
             eprintln!("consentctl: {}", f.message);
             ExitCode::from(f.code)
         }
