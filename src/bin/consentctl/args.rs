@@ -174,9 +174,10 @@ pub(crate) struct ImportArgs {
     /// Channel for rows whose contact column does not imply one.
     #[arg(long, value_enum, default_value = "email")]
     pub channel: ChannelArg,
-    /// Where rejected lines go, each with its line number and reason.
-    #[arg(long, default_value = "rejects.csv")]
-    pub reject_file: std::path::PathBuf,
+    /// Where rejected lines go, each with its line number and reason, in line order
+    /// (default: `rejects.csv`, or `rejects-N.csv` when that exists).
+    #[arg(long)]
+    pub reject_file: Option<std::path::PathBuf>,
     #[arg(long, default_value_t = 1000)]
     pub batch: usize,
     /// Batches in flight at once.
@@ -211,9 +212,14 @@ fn preset_name(s: &str) -> Result<String, String> {
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct CheckFileArgs {
-    /// Recipient CSV with a header; the contact column is `contact_point`, `email` or `phone`.
+    /// Recipient CSV. Its first line is a header naming the contact column (`contact_point`,
+    /// `email`, `phone`, `mobile`, `address` or `token`), unless --no-header.
     #[arg(long)]
     pub file: std::path::PathBuf,
+    /// The file has no header row: every line is a recipient, the contact point in its
+    /// first column; the output files get no header either.
+    #[arg(long)]
+    pub no_header: bool,
     #[arg(long)]
     pub profile: String,
     #[arg(long, value_enum)]
@@ -390,6 +396,8 @@ pub(crate) struct SetArgs {
     /// When the person acted, RFC 3339 (default: now).
     #[arg(long, value_parser = parse_timestamp)]
     pub occurred_at: Option<prost_types::Timestamp>,
+    /// Makes a retry safe: the server answers a repeated key with the first answer (default:
+    /// a fresh key, printed, to retry with).
     #[arg(long, default_value = "")]
     pub idempotency_key: String,
 }
