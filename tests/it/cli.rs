@@ -423,11 +423,12 @@ async fn check_file_shows_why_the_server_refused() {
     seed(&mut server.admin(None).await, None).await;
     let dir = tempfile::tempdir().expect("dir");
     let input = dir.path().join("send.csv");
-    // Many batches, so that the client is still sending when the server's answer ends the
-    // stream.
-    let mut text = String::from("email\n");
-    for i in 0..20_000 {
-        text.push_str(&format!("user{i}@example.com\n"));
+    // Several large batches, so that the client is still reading and sending when the
+    // server's answer has ended the stream (the send fails; the reason is in the answer).
+    let mut text = String::from("email,note\n");
+    let note = "x".repeat(400);
+    for i in 0..40_000 {
+        text.push_str(&format!("user{i}@example.com,{note}\n"));
     }
     std::fs::write(&input, text).expect("write");
     let addr = format!("http://{}", server.addr);
@@ -439,8 +440,6 @@ async fn check_file_shows_why_the_server_refused() {
             s(&[
                 "check-file",
                 "--quiet",
-                "--batch",
-                "1000",
                 "--profile",
                 profile,
                 "--channel",
