@@ -631,3 +631,46 @@ async fn import_reports_rejects_in_line_order_by_column() {
     );
     server.stop().await;
 }
+
+/// #24: `mint-links` gives a recipient's edge links without grpcurl; `--print` gives one
+/// bare value for a shell variable, and the JSON API URL answers with the preferences.
+#[tokio::test]
+async fn mint_links_prints_the_recipients_links() {
+    let (server, edge) = crate::edge::start_with_edge().await;
+    seed(&mut server.admin(None).await, None).await;
+    let base = s(&[
+        "mint-links",
+        "--profile",
+        "acme",
+        "--channel",
+        "email",
+        "--contact",
+        "jane@example.com",
+        "--purpose",
+        "newsletter",
+        "--topic",
+        "events",
+    ]);
+    let mut json_args = s(&["--json"]);
+    json_args.extend(base.clone());
+    let (code, out) = ctl(&server, json_args).await;
+    assert_eq!(code, 0, "{out}");
+    let links: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let unsubscribe = links["unsubscribe_url"].as_str().unwrap_or("").to_owned();
+    assert!(unsubscribe.starts_with(&format!("http://{edge}/u/")), "{links}");
+    assert_eq!(links["list_unsubscribe"], format!("<{unsubscribe}>"));
+    assert_eq!(links["list_unsubscribe_post"], "List-Unsubscribe=One-Click");
+    let mut print = base.clone();
+    print.extend(s(&["--print", "unsubscribe-url"]));
+    let (code, out) = ctl(&server, print).await;
+    // Each mint seals anew, so the token differs; the shape does not.
+    assert_eq!((code, out.lines().count()), (0, 1), "{out}");
+    assert!(out.starts_with(&format!("http://{edge}/u/")) && out.ends_with('\n'), "{out}");
+    let api = links["preferences_api_url"].as_str().unwrap_or("").to_owned();
+    let path = api.strip_prefix(&format!("http://{edge}")).unwrap_or_else(|| panic!("{api}"));
+    assert!(path.starts_with("/api/v1/preferences/"), "{api}");
+    let answer = crate::edge::http(edge, "GET", path, &[], "").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(answer.body.contains("\"profile_id\":\"acme\""), "{}", answer.body);
+    server.stop().await;
+}

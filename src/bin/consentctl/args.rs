@@ -56,6 +56,9 @@ pub(crate) enum Command {
     History(ContactArgs),
     /// One send-time decision.
     Check(CheckArgs),
+    /// A recipient's links of the HTTP edge: one-click unsubscribe (with the
+    /// List-Unsubscribe headers) and the preference center. Needs a server with --http-addr.
+    MintLinks(MintLinksArgs),
     /// Add or lift a suppression.
     #[command(subcommand)]
     Suppression(SuppressionCmd),
@@ -410,6 +413,32 @@ pub(crate) struct CheckArgs {
     pub purpose: String,
     #[arg(long, default_value = "")]
     pub topic: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct MintLinksArgs {
+    #[command(flatten)]
+    pub contact: ContactArgs,
+    /// What the unsubscribe link opts out of: this purpose ...
+    #[arg(long)]
+    pub purpose: String,
+    /// ... or this one of its topics.
+    #[arg(long, default_value = "")]
+    pub topic: String,
+    /// Print only this value, bare (for a shell variable).
+    #[arg(long, value_enum)]
+    pub print: Option<LinkField>,
+}
+
+/// One value of `mint-links`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LinkField {
+    UnsubscribeUrl,
+    ListUnsubscribe,
+    ListUnsubscribePost,
+    PreferencesUrl,
+    /// The preference center as JSON (`/api/v1/preferences/{token}`).
+    PreferencesApiUrl,
 }
 
 #[derive(Subcommand, Debug)]

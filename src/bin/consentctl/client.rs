@@ -213,6 +213,16 @@ pub(crate) async fn diagnose(settings: &Settings, f: &Failure) -> Option<String>
         (false, Some("HTTP/2")) if f.code == exit::FAILURE || detail.contains("transport error") => {
             Some(format!("`{addr}` answers in HTTP/2, but the call failed at the transport: {detail}"))
         }
+        // TLS on both sides, and still the connection ended: what a server that wants a
+        // client certificate does when the alert saying so is lost in the close.
+        (true, Some("TLS")) if !settings.cert => Some(format!(
+            "`{addr}` closed the connection after the TLS handshake: it most likely requires a client \
+             certificate (mutual TLS): pass --cert FILE --key FILE ({detail})"
+        )),
+        (true, Some("TLS")) => Some(format!(
+            "`{addr}` closed the connection after the TLS handshake: it may not accept the certificate of \
+             --cert (it needs one signed by a CA it trusts) ({detail})"
+        )),
         (_, None) => Some(format!(
             "`{addr}` accepts connections but does not answer as consentd (is it the gRPC port, not the \
              metrics or edge port?): {detail}"

@@ -1,10 +1,12 @@
 //! consentctl's one-record commands: set, get, history, check, suppressions, confirm, SMS
 //! keywords and the change feed.
 
+use std::io::Write;
+
 use consentd::api::pb;
 use serde_json::{Value, json};
 
-use crate::args::{CheckArgs, ContactArgs, SetArgs, SuppressionCmd};
+use crate::args::{CheckArgs, ContactArgs, LinkField, MintLinksArgs, SetArgs, SuppressionCmd};
 use crate::client::{Clients, Failure, exit};
 use crate::render::{enum_name, print, record_json, result_json, ts};
 
@@ -247,9 +249,7 @@ pub(crate) async fn watch(c: &Clients, after: u64, profile_ids: Vec<String>) -> 
         c.consent().watch_changes(pb::WatchChangesRequest { after_revision: after, profile_ids }).await?.into_inner();
     while let Some(ch) = stream.message().await? {
         let e = ch.event.unwrap_or_default();
-        println!(
-            "{}",
-            json!({
+        let line = json!({
                 "revision": ch.revision,
                 "profile_id": ch.profile_id,
                 "channel": enum_name(pb::Channel::try_from(ch.channel).unwrap_or_default().as_str_name(), "CHANNEL_"),
@@ -260,7 +260,52 @@ pub(crate) async fn watch(c: &Clients, after: u64, profile_ids: Vec<String>) -> 
                 "status": enum_name(pb::ConsentStatus::try_from(e.status).unwrap_or_default().as_str_name(), "CONSENT_STATUS_"),
                 "occurred_at": ts(&e.occurred_at),
             })
-        );
+            .to_string();
+        // A reader that has seen enough (`| head`) closes the pipe: that ends the tail.
+        if let Err(e) = writeln!(std::io::stdout(), "{line}") {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(exit::OK);
+            }
+            return Err(crate::bulk::io_err("watch", e));
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// The links of one recipient, from `DecisionService.MintLinks`.
+pub(crate) async fn mint_links(c: &Clients, a: MintLinksArgs, j: bool) -> Result<u8, Failure> {
+    let r = c
+        .decision()
+        .mint_links(pb::MintLinksRequest {
+            profile_id: a.contact.profile,
+            channel: a.contact.channel.pb(),
+            contact_point: a.contact.contact,
+            purpose_id: a.purpose,
+            topic_id: a.topic,
+        })
+        .await?
+        .into_inner();
+    // The JSON API reads the preference center's token.
+    let api_url = r.preferences_url.replacen("/p/", "/api/v1/preferences/", 1);
+    let value = |f: LinkField| match f {
+        LinkField::UnsubscribeUrl => r.unsubscribe_url.as_str(),
+        LinkField::ListUnsubscribe => r.list_unsubscribe.as_str(),
+        LinkField::ListUnsubscribePost => r.list_unsubscribe_post.as_str(),
+        LinkField::PreferencesUrl => r.preferences_url.as_str(),
+        LinkField::PreferencesApiUrl => api_url.as_str(),
+    };
+    match a.print {
+        Some(f) => println!("{}", value(f)),
+        None => print(
+            &json!({
+                "unsubscribe_url": value(LinkField::UnsubscribeUrl),
+                "list_unsubscribe": value(LinkField::ListUnsubscribe),
+                "list_unsubscribe_post": value(LinkField::ListUnsubscribePost),
+                "preferences_url": value(LinkField::PreferencesUrl),
+                "preferences_api_url": value(LinkField::PreferencesApiUrl),
+            }),
+            j,
+        ),
     }
     Ok(exit::OK)
 }
