@@ -35,6 +35,8 @@ pub enum ServerError {
     Tls(#[from] crate::tls::TlsError),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot listen on `{addr}` ({flag}): {source}")]
+    Bind { flag: &'static str, addr: std::net::SocketAddr, source: std::io::Error },
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("reflection service: {0}")]
@@ -81,7 +83,11 @@ pub async fn run(
         "store opened"
     );
     let metrics_listener = match config.metrics_addr {
-        Some(addr) => Some(TcpListener::bind(addr).await?),
+        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| ServerError::Bind {
+            flag: "--metrics-addr",
+            addr,
+            source,
+        })?),
         None => None,
     };
     // Kept until the server stops: dropping it stops applying the log.

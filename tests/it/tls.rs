@@ -387,3 +387,17 @@ async fn a_missing_or_wrong_api_key_names_the_flag() {
     }
     server.stop().await;
 }
+
+/// #24: a metrics port already in use names the address and the flag.
+#[tokio::test]
+async fn a_metrics_port_in_use_names_its_address() {
+    let dir = tempfile::tempdir().expect("dir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let metrics = taken.local_addr().expect("addr");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let mut config = test_config(dir.path(), listener.local_addr().expect("addr"));
+    config.metrics_addr = Some(metrics);
+    let r = consentd::server::run(config, listener, std::future::ready(())).await;
+    let said = r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(said.contains(&format!("`{metrics}`")) && said.contains("--metrics-addr"), "{said}");
+}
