@@ -674,3 +674,65 @@ async fn mint_links_prints_the_recipients_links() {
     assert!(answer.body.contains("\"profile_id\":\"acme\""), "{}", answer.body);
     server.stop().await;
 }
+
+/// #24: `server-info`, `digest`, `check --min-revision` and the proof in `history`.
+#[tokio::test]
+async fn server_info_digest_min_revision_and_history_proof() {
+    let server = TestServer::start().await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    let mut c = change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedIn);
+    c.proof = Some(pb::Proof {
+        ip_address: "203.0.113.7".into(),
+        user_agent: "Mozilla/5.0".into(),
+        notice_id: "privacy-2026".into(),
+        ..Default::default()
+    });
+    let revision = set(&mut consent, c).await.revision;
+
+    let (code, out) = ctl(&server, s(&["--json", "server-info"])).await;
+    assert_eq!(code, 0, "{out}");
+    let info: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(
+        (info["version"].as_str(), info["revision"].as_u64()),
+        (Some(env!("CARGO_PKG_VERSION")), Some(revision))
+    );
+
+    let (code, out) = ctl(&server, s(&["--json", "digest"])).await;
+    assert_eq!(code, 0, "{out}");
+    let digest: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(digest["digest"].as_str().map(str::len), Some(64), "{digest}");
+
+    let check = |min: u64| {
+        s(&[
+            "check",
+            "--profile",
+            "acme",
+            "--channel",
+            "email",
+            "--contact",
+            "jane@example.com",
+            "--purpose",
+            "newsletter",
+            "--min-revision",
+            &min.to_string(),
+        ])
+    };
+    assert_eq!(ctl(&server, check(revision)).await.0, 0, "fresh enough: send");
+    assert_eq!(ctl(&server, check(revision + 1_000)).await.0, 65, "a revision not reached is refused");
+
+    let (code, out) = ctl(
+        &server,
+        s(&["--json", "history", "--profile", "acme", "--channel", "email", "--contact", "jane@example.com"]),
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let history: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let proof = &history["events"][0]["proof"];
+    assert_eq!(
+        (proof["ip_address"].as_str(), proof["user_agent"].as_str(), proof["notice_id"].as_str()),
+        (Some("203.0.113.7"), Some("Mozilla/5.0"), Some("privacy-2026")),
+        "{history}"
+    );
+    server.stop().await;
+}

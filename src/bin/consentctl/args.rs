@@ -56,6 +56,14 @@ pub(crate) enum Command {
     History(ContactArgs),
     /// One send-time decision.
     Check(CheckArgs),
+    /// The server's version, applied revision and mode.
+    ServerInfo,
+    /// The SHA-256 digest of the whole state at a revision (equal on every cluster node).
+    Digest {
+        /// Wait until the server has applied at least this revision.
+        #[arg(long, default_value_t = 0)]
+        min_revision: u64,
+    },
     /// A recipient's links of the HTTP edge: one-click unsubscribe (with the
     /// List-Unsubscribe headers) and the preference center. Needs a server with --http-addr.
     MintLinks(MintLinksArgs),
@@ -413,6 +421,10 @@ pub(crate) struct CheckArgs {
     pub purpose: String,
     #[arg(long, default_value = "")]
     pub topic: String,
+    /// Read a state at least this fresh (a revision a write answered with): waits for it
+    /// on a cluster node, fails FAILED_PRECONDITION when it does not come.
+    #[arg(long, default_value_t = 0)]
+    pub min_revision: u64,
 }
 
 #[derive(clap::Args, Debug)]

@@ -110,6 +110,9 @@ pub(crate) async fn history(c: &Clients, a: ContactArgs, j: bool) -> Result<u8, 
                 "recorded_at": ts(&e.recorded_at),
                 "source": enum_name(pb::ChangeSource::try_from(e.source).unwrap_or_default().as_str_name(), "CHANGE_SOURCE_"),
                 "actor": e.actor,
+                // The evidence a change was recorded with (and a double opt-in's click).
+                "proof": e.proof.as_ref().map(proof_json),
+                "confirmation_proof": e.confirmation_proof.as_ref().map(proof_json),
                 "hash": e.hash,
             })
         }));
@@ -144,7 +147,7 @@ pub(crate) async fn check(c: &Clients, a: CheckArgs, j: bool) -> Result<u8, Fail
             contact_point: a.contact.contact,
             purpose_id: a.purpose,
             topic_id: a.topic,
-            min_revision: 0,
+            min_revision: a.min_revision,
         })
         .await?
         .into_inner();
@@ -307,5 +310,33 @@ pub(crate) async fn mint_links(c: &Clients, a: MintLinksArgs, j: bool) -> Result
             j,
         ),
     }
+    Ok(exit::OK)
+}
+
+/// A change's proof, its empty fields left out.
+fn proof_json(p: &pb::Proof) -> Value {
+    let pb::Proof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text } = p;
+    let fields = [
+        ("ip_address", ip_address),
+        ("user_agent", user_agent),
+        ("notice_id", notice_id),
+        ("notice_version", notice_version),
+        ("notice_hash", notice_hash),
+        ("notice_text", notice_text),
+    ];
+    Value::Object(fields.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| ((*k).to_owned(), json!(v))).collect())
+}
+
+/// What the server is: version, applied revision, cluster mode.
+pub(crate) async fn server_info(c: &Clients, j: bool) -> Result<u8, Failure> {
+    let r = c.admin().get_server_info(pb::GetServerInfoRequest {}).await?.into_inner();
+    print(&json!({"version": r.version, "revision": r.revision, "cluster": r.cluster}), j);
+    Ok(exit::OK)
+}
+
+/// The digest of the whole state; equal on every node of a cluster at the same revision.
+pub(crate) async fn digest(c: &Clients, min_revision: u64, j: bool) -> Result<u8, Failure> {
+    let r = c.admin().get_state_digest(pb::GetStateDigestRequest { min_revision }).await?.into_inner();
+    print(&json!({"revision": r.revision, "digest": r.digest, "keys": r.keys}), j);
     Ok(exit::OK)
 }
