@@ -22,6 +22,8 @@ fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 
 target="${CARGO_TARGET_DIR:-target}"
+# Absolute, because the load benches and the fuzz build run from other directories.
+case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
 build() { cargo build --release --all-targets --locked; }
 
 case "${1:-}" in

@@ -7,9 +7,14 @@ cd "$(dirname "$0")/.."
 seconds="${1:-10}"; shift || true
 targets=("$@"); [ "${#targets[@]}" -gt 0 ] || targets=(contact import_row token requests)
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz@0.13.2
-target_dir="${CARGO_TARGET_DIR:-target}/fuzz"
+# Every path handed to cargo-fuzz is absolute: it runs cargo from `fuzz/`, and a relative
+# ROCKSDB_LIB_DIR (the default `target` of a fresh clone) then names nothing and the link
+# fails with "could not find native static library `rocksdb`" (#24).
+main_target="${CARGO_TARGET_DIR:-target}"
+case "$main_target" in /*) ;; *) main_target="$PWD/$main_target" ;; esac
+target_dir="$main_target/fuzz"
 # Link the RocksDB archive of the main release build rather than compiling it again.
-archive=$(ls "${CARGO_TARGET_DIR:-target}"/release/build/librocksdb-sys-*/out/librocksdb.a 2>/dev/null | head -1 || true)
+archive=$(ls "$main_target"/release/build/librocksdb-sys-*/out/librocksdb.a 2>/dev/null | head -1 || true)
 if [ -n "$archive" ]; then
   export ROCKSDB_LIB_DIR="$(dirname "$archive")" ROCKSDB_STATIC=1
 fi

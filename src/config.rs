@@ -180,6 +180,9 @@ pub enum ConfigError {
     Parse { path: String, source: Box<toml::de::Error> },
     #[error("`{field}` must be {rule}, got `{value}`")]
     Invalid { field: &'static str, rule: &'static str, value: String },
+    /// One of two settings that only work together was given alone.
+    #[error("{given} `{value}` is given without {missing}: {why}; pass both, or neither")]
+    Unpaired { given: &'static str, missing: &'static str, value: String, why: &'static str },
 }
 
 /// Command-line flags; each also reads a `CONSENTD_*` environment variable.
@@ -448,17 +451,19 @@ impl Config {
                 }
             },
             (Some(cert), None) => {
-                return Err(ConfigError::Invalid {
-                    field: "tls_key",
-                    rule: "set together with tls_cert",
-                    value: format!("missing (tls_cert is `{}`)", cert.display()),
+                return Err(ConfigError::Unpaired {
+                    given: "--tls-cert (tls_cert)",
+                    missing: "--tls-key (tls_key)",
+                    value: cert.display().to_string(),
+                    why: "TLS needs the certificate and its private key",
                 });
             }
             (None, Some(key)) => {
-                return Err(ConfigError::Invalid {
-                    field: "tls_cert",
-                    rule: "set together with tls_key",
-                    value: format!("missing (tls_key is `{}`)", key.display()),
+                return Err(ConfigError::Unpaired {
+                    given: "--tls-key (tls_key)",
+                    missing: "--tls-cert (tls_cert)",
+                    value: key.display().to_string(),
+                    why: "TLS needs the private key and its certificate",
                 });
             }
         };
@@ -614,6 +619,20 @@ mod tests {
         let zero = Args { write_queue_max: Some(0), ..Args::default() };
         let err = Config::load(zero).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("write_queue_max"), "{err}");
+    }
+
+    #[test]
+    fn a_tls_certificate_without_its_key_names_both_flags() {
+        let cert = Args { tls_cert: Some("/etc/consentd/cert.pem".into()), ..Args::default() };
+        let err = Config::load(cert).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            err,
+            "--tls-cert (tls_cert) `/etc/consentd/cert.pem` is given without --tls-key (tls_key): TLS needs \
+             the certificate and its private key; pass both, or neither"
+        );
+        let key = Args { tls_key: Some("/etc/consentd/key.pem".into()), ..Args::default() };
+        let err = Config::load(key).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.starts_with("--tls-key (tls_key) `/etc/consentd/key.pem` is given without --tls-cert"), "{err}");
     }
 
     #[test]

@@ -560,6 +560,13 @@ pub async fn batches(
 
 /// Reads the server's revision as a client sees it (the `revision` of a `Check` answer).
 pub async fn revision(target: &Target, pop: &Population) -> Option<u64> {
+    probe(target, pop).await.ok()
+}
+
+/// One check of the population's first recipient: the server's revision, or why it
+/// refuses the run's profile and purpose (asked before a run, so that a typo fails once
+/// instead of in every call of a run).
+pub async fn probe(target: &Target, pop: &Population) -> Result<u64, tonic::Status> {
     let r = target
         .decision(0)
         .check(pb::CheckRequest {
@@ -570,9 +577,8 @@ pub async fn revision(target: &Target, pop: &Population) -> Option<u64> {
             topic_id: String::new(),
             min_revision: 0,
         })
-        .await
-        .ok()?;
-    Some(r.into_inner().revision)
+        .await?;
+    Ok(r.into_inner().revision)
 }
 
 /// The server's version, as `AdminService.GetServerInfo` tells it (older servers: `None`).

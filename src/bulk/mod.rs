@@ -90,6 +90,17 @@ pub(crate) const ALIASES: &[(&str, &[&str])] = &[
     ("suppression_kind", &["suppression_kind"]),
 ];
 
+/// The header names that name a contact column (lower case): the `contact_point` row of
+/// [`ALIASES`].
+pub const CONTACT_HEADERS: &[&str] = ALIASES[0].1;
+
+/// The position of the contact column in a header row (case, surrounding blanks and a byte
+/// order mark ignored); `None` when no field names one, which is what a file without a
+/// header row looks like: its first line is a recipient, never to be copied unchecked.
+pub fn contact_column<'h>(headers: impl IntoIterator<Item = &'h str>) -> Option<usize> {
+    headers.into_iter().position(|h| CONTACT_HEADERS.contains(&mapping::header_key(h).as_str()))
+}
+
 /// One JSON Lines import record: an object whose keys are column names (any the preset
 /// knows), whose values are strings (numbers and booleans are taken as their JSON text, null
 /// as empty). Returns the rows and the keys nothing read.
@@ -214,6 +225,14 @@ mod tests {
 
     fn generic(headers: &[&str]) -> Importer {
         Importer::new(Preset::Generic, headers, Mapping::default(), "acme", "push")
+    }
+
+    #[test]
+    fn a_header_row_is_one_that_names_a_contact_column() {
+        assert_eq!(contact_column(["first_name", " E-Mail ", "Email"]), Some(2));
+        assert_eq!(contact_column(["\u{feff}Contact_Point", "x"]), Some(0));
+        assert_eq!(contact_column(["jane@example.com", "Jane"]), None, "a recipient is no header");
+        assert_eq!(contact_column(["+31612345678"]), None);
     }
 
     #[test]

@@ -177,3 +177,38 @@ async fn a_remote_target_needs_the_flag() {
     assert_eq!(code, 2, "{out}");
     server.stop().await;
 }
+
+/// #24: `--no-setup` with a profile or purpose the server does not know fails once,
+/// before the run, instead of measuring thousands of failing calls and exiting 0.
+#[tokio::test]
+async fn no_setup_with_an_unknown_profile_fails_before_the_run() {
+    let server = TestServer::start().await;
+    seed(&mut server.admin(None).await, None).await;
+    let addr = format!("http://{}", server.addr);
+    for (profile, purpose, want) in
+        [("acmee", "newsletter", "profile `acmee` does not exist"), ("acme", "nope", "purpose `nope`")]
+    {
+        let (code, out, err) = crate::cli::ctl_at(
+            &addr,
+            s(&[
+                "bench",
+                "unary",
+                "--no-setup",
+                "--profile",
+                profile,
+                "--purpose",
+                purpose,
+                "--requests",
+                "5000",
+                "--quiet",
+                "--warmup",
+                "0s",
+            ]),
+        )
+        .await;
+        assert_eq!(code, 65, "{out} {err}");
+        assert!(err.contains(want) && err.contains("nothing was measured"), "{err}");
+        assert!(out.trim().is_empty(), "no report: {out}");
+    }
+    server.stop().await;
+}

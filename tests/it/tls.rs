@@ -368,3 +368,106 @@ async fn the_http_edge_speaks_tls_with_the_same_certificate() {
     assert!(plain.map_or(true, |text| !text.contains("consentd_")), "plaintext reached the TLS metrics");
     server.stop().await;
 }
+
+/// Runs consentctl `args` (global flags first) without an API key; returns (exit code,
+/// stderr).
+async fn ctl_stderr(args: Vec<String>) -> (i32, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_consentctl"))
+            .args(&args)
+            .env_remove("CONSENTD_API_KEY")
+            .env_remove("CONSENTD_ADDR")
+            .output()
+            .expect("run consentctl");
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    })
+    .await
+    .expect("join")
+}
+
+fn args(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| (*x).to_owned()).collect()
+}
+
+/// #24: each way of not reaching the server names its cause and the fix, where the
+/// transport alone said "transport error" or "Cancelled".
+#[tokio::test]
+async fn connection_errors_say_what_to_do() {
+    let files_dir = tempfile::tempdir().expect("dir");
+    let d = files_dir.path();
+    let server_ca = Ca::new("server");
+    let client_ca = Ca::new("clients");
+    std::fs::write(d.join("ca.pem"), server_ca.pem()).expect("write");
+    let ca = d.join("ca.pem").display().to_string();
+
+    // Plaintext: an address without a scheme works; a wrong port says nothing listens.
+    let plain = TestServer::start().await;
+    let (code, err) = ctl_stderr(args(&["--addr", &plain.addr.to_string(), "profile", "list"])).await;
+    assert_eq!(code, 0, "`host:port` is taken as http://: {err}");
+    let (code, err) =
+        ctl_stderr(args(&["--addr", &format!("http://127.0.0.1:{}", free_port()), "profile", "list"])).await;
+    assert_eq!(code, 69, "{err}");
+    assert!(err.contains("cannot reach") && err.contains("is consentd running there"), "{err}");
+    // https:// against a plaintext server.
+    let (code, err) = ctl_stderr(args(&["--addr", &format!("https://{}", plain.addr), "profile", "list"])).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("does not speak TLS") && err.contains(&format!("http://{}", plain.addr)), "{err}");
+    plain.stop().await;
+
+    // TLS, with a client certificate required.
+    let files = write_server_files(d, &server_ca, Some(&client_ca));
+    let server = TestServer::start_with(|c| c.tls = Some(files)).await;
+    let port = server.addr.port();
+    let (code, err) = ctl_stderr(args(&["--addr", &format!("http://127.0.0.1:{port}"), "profile", "list"])).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("speaks TLS") && err.contains("https://") && err.contains("--ca"), "{err}");
+    let (code, err) = ctl_stderr(args(&["--addr", &format!("https://localhost:{port}"), "profile", "list"])).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("--ca FILE") && err.contains("certificate"), "a private CA without --ca: {err}");
+    let (code, err) =
+        ctl_stderr(args(&["--addr", &format!("https://localhost:{port}"), "--ca", &ca, "profile", "list"])).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("client certificate") && err.contains("--cert FILE --key FILE"), "{err}");
+    server.stop().await;
+}
+
+/// #24: a call without a key, or with a wrong one, says how to give one.
+#[tokio::test]
+async fn a_missing_or_wrong_api_key_names_the_flag() {
+    let server = TestServer::start().await;
+    let mut admin = server.admin(None).await;
+    admin
+        .create_api_key(pb::CreateApiKeyRequest {
+            description: "root".into(),
+            scopes: vec![pb::ApiKeyScope::Admin as i32],
+            ..Default::default()
+        })
+        .await
+        .expect("key");
+    let addr = format!("http://{}", server.addr);
+    for key in [None, Some("ck_0123456789abcdef.wrong")] {
+        let mut a = args(&["--addr", &addr]);
+        if let Some(k) = key {
+            a.extend(args(&["--api-key", k]));
+        }
+        a.extend(args(&["profile", "list"]));
+        let (code, err) = ctl_stderr(a).await;
+        assert_eq!(code, 77, "{err}");
+        assert!(err.contains("--api-key") && err.contains("CONSENTD_API_KEY"), "{err}");
+    }
+    server.stop().await;
+}
+
+/// #24: a metrics port already in use names the address and the flag.
+#[tokio::test]
+async fn a_metrics_port_in_use_names_its_address() {
+    let dir = tempfile::tempdir().expect("dir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let metrics = taken.local_addr().expect("addr");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let mut config = test_config(dir.path(), listener.local_addr().expect("addr"));
+    config.metrics_addr = Some(metrics);
+    let r = consentd::server::run(config, listener, std::future::ready(())).await;
+    let said = r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(said.contains(&format!("`{metrics}`")) && said.contains("--metrics-addr"), "{said}");
+}

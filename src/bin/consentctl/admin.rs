@@ -178,7 +178,10 @@ pub(crate) async fn key(c: &Clients, cmd: KeyCmd, j: bool) -> Result<u8, Failure
             v["secret"] = json!(r.secret);
             print(&v, j);
             if !j {
-                eprintln!("store the secret now: it is not shown again");
+                eprintln!(
+                    "store the secret now: it is not shown again. Use it with --api-key SECRET or \
+                     `export CONSENTD_API_KEY=SECRET`"
+                );
             }
         }
         KeyCmd::List => {

@@ -56,6 +56,17 @@ pub(crate) enum Command {
     History(ContactArgs),
     /// One send-time decision.
     Check(CheckArgs),
+    /// The server's version, applied revision and mode.
+    ServerInfo,
+    /// The SHA-256 digest of the whole state at a revision (equal on every cluster node).
+    Digest {
+        /// Wait until the server has applied at least this revision.
+        #[arg(long, default_value_t = 0)]
+        min_revision: u64,
+    },
+    /// A recipient's links of the HTTP edge: one-click unsubscribe (with the
+    /// List-Unsubscribe headers) and the preference center. Needs a server with --http-addr.
+    MintLinks(MintLinksArgs),
     /// Add or lift a suppression.
     #[command(subcommand)]
     Suppression(SuppressionCmd),
@@ -174,9 +185,10 @@ pub(crate) struct ImportArgs {
     /// Channel for rows whose contact column does not imply one.
     #[arg(long, value_enum, default_value = "email")]
     pub channel: ChannelArg,
-    /// Where rejected lines go, each with its line number and reason.
-    #[arg(long, default_value = "rejects.csv")]
-    pub reject_file: std::path::PathBuf,
+    /// Where rejected lines go, each with its line number and reason, in line order
+    /// (default: `rejects.csv`, or `rejects-N.csv` when that exists).
+    #[arg(long)]
+    pub reject_file: Option<std::path::PathBuf>,
     #[arg(long, default_value_t = 1000)]
     pub batch: usize,
     /// Batches in flight at once.
@@ -211,9 +223,14 @@ fn preset_name(s: &str) -> Result<String, String> {
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct CheckFileArgs {
-    /// Recipient CSV with a header; the contact column is `contact_point`, `email` or `phone`.
+    /// Recipient CSV. Its first line is a header naming the contact column (`contact_point`,
+    /// `email`, `phone`, `mobile`, `address` or `token`), unless --no-header.
     #[arg(long)]
     pub file: std::path::PathBuf,
+    /// The file has no header row: every line is a recipient, the contact point in its
+    /// first column; the output files get no header either.
+    #[arg(long)]
+    pub no_header: bool,
     #[arg(long)]
     pub profile: String,
     #[arg(long, value_enum)]
@@ -390,6 +407,8 @@ pub(crate) struct SetArgs {
     /// When the person acted, RFC 3339 (default: now).
     #[arg(long, value_parser = parse_timestamp)]
     pub occurred_at: Option<prost_types::Timestamp>,
+    /// Makes a retry safe: the server answers a repeated key with the first answer (default:
+    /// a fresh key, printed, to retry with).
     #[arg(long, default_value = "")]
     pub idempotency_key: String,
 }
@@ -402,6 +421,36 @@ pub(crate) struct CheckArgs {
     pub purpose: String,
     #[arg(long, default_value = "")]
     pub topic: String,
+    /// Read a state at least this fresh (a revision a write answered with): waits for it
+    /// on a cluster node, fails FAILED_PRECONDITION when it does not come.
+    #[arg(long, default_value_t = 0)]
+    pub min_revision: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct MintLinksArgs {
+    #[command(flatten)]
+    pub contact: ContactArgs,
+    /// What the unsubscribe link opts out of: this purpose ...
+    #[arg(long)]
+    pub purpose: String,
+    /// ... or this one of its topics.
+    #[arg(long, default_value = "")]
+    pub topic: String,
+    /// Print only this value, bare (for a shell variable).
+    #[arg(long, value_enum)]
+    pub print: Option<LinkField>,
+}
+
+/// One value of `mint-links`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LinkField {
+    UnsubscribeUrl,
+    ListUnsubscribe,
+    ListUnsubscribePost,
+    PreferencesUrl,
+    /// The preference center as JSON (`/api/v1/preferences/{token}`).
+    PreferencesApiUrl,
 }
 
 #[derive(Subcommand, Debug)]

@@ -159,6 +159,16 @@ async fn run(cli: &Cli, c: &BenchCommon, scenario: Scenario) -> Result<u8, Failu
         eprintln!("setup: profile `{profile}` with {} contact points ({rate:.0} rows/s)", pop.size);
         derived.insert("setup_rows_per_s".into(), rate);
     }
+    if !setup {
+        // A profile or purpose the server does not know fails every call the same way:
+        // say so once, before the run, rather than report thousands of errors.
+        if let Err(status) = bench::probe(&target, &pop).await {
+            let mut f = Failure::from(status);
+            f.message =
+                format!("--profile `{profile}` --purpose `{}`: {} (nothing was measured)", pop.purpose, f.message);
+            return Err(f);
+        }
+    }
     let revision_before = bench::revision(&target, &pop).await;
     let server_version = bench::server_version(&target).await;
     let run = Run { requests: c.requests, duration: c.duration };

@@ -63,8 +63,31 @@ struct Pending {
 
 /// A rejected line: its number, its text and why.
 type Reject = (u64, String, String);
-/// What one batch came back with: the rejected lines and the number applied.
-type BatchOutcome = Result<(Vec<Reject>, u64), Failure>;
+
+/// What one batch came back with.
+#[derive(Default)]
+struct Sent {
+    /// The rejected lines, in line order (with the batch's lines that did not parse).
+    rejects: Vec<Reject>,
+    /// Changes written now.
+    applied: u64,
+    /// Changes the server had already taken under the same idempotency key (a re-run):
+    /// answered again, not written again.
+    replayed: u64,
+}
+
+type BatchOutcome = Result<Sent, Failure>;
+
+/// Why the server refused one item, told by the import's column rather than the
+/// request's internals (`requests[859].change.contact_point`): the line number is beside
+/// it in the reject file.
+fn item_reason(e: &pb::ItemError) -> String {
+    let description = e.message.split_once("`: ").map_or(e.message.as_str(), |(_, d)| d);
+    match e.field.rsplit('.').next() {
+        Some(f) if !f.is_empty() => format!("`{}`: {description}", f.trim_end_matches("_id")),
+        _ => description.to_owned(),
+    }
+}
 
 /// The SetConsent request of a consent row (not a suppression) on `channel`.
 pub(crate) fn consent_request(row: &ImportRow, channel: i32) -> Result<pb::SetConsentRequest, String> {
@@ -101,10 +124,29 @@ pub(crate) fn consent_request(row: &ImportRow, channel: i32) -> Result<pb::SetCo
     })
 }
 
+/// The whole import's failure when the server refuses the profile of `--profile` itself
+/// (unknown or deactivated): every row that uses it would be rejected alone, thousands of
+/// identical lines, so the import stops at the first with one error instead.
+fn profile_refused(row: &ImportRow, line: u64, default_profile: &str, field: &str, message: &str) -> Option<Failure> {
+    // A batch item names the field at fault; a suppression's status has only its words.
+    let about_profile = field.ends_with("profile_id")
+        || (field.is_empty()
+            && [" does not exist", " is deactivated"]
+                .iter()
+                .any(|tail| message.contains(&format!("profile `{}`{tail}", row.profile))));
+    (about_profile && row.profile == default_profile).then(|| Failure {
+        code: exit::DATA_ERR,
+        message: format!(
+            "--profile `{default_profile}`: {message} (import stopped at line {line}; create the profile or \
+             fix the flag, then run the import again)"
+        ),
+    })
+}
+
 /// Sends one batch; returns the rejected (line, raw, reason) and the number applied.
-async fn send_batch(c: &Clients, batch: Vec<Pending>) -> BatchOutcome {
-    let mut rejects = Vec::new();
+async fn send_batch(c: &Clients, batch: Vec<Pending>, mut rejects: Vec<Reject>, default_profile: &str) -> BatchOutcome {
     let mut ok = 0u64;
+    let mut replayed = 0u64;
     let mut requests = Vec::new();
     let mut sent = Vec::new();
     for p in batch {
@@ -138,6 +180,9 @@ async fn send_batch(c: &Clients, batch: Vec<Pending>) -> BatchOutcome {
                 match r {
                     Ok(_) => ok += 1,
                     Err(s) if s.code() == tonic::Code::InvalidArgument || s.code() == tonic::Code::PermissionDenied => {
+                        if let Some(f) = profile_refused(&p.row, p.line, default_profile, "", s.message()) {
+                            return Err(f);
+                        }
                         rejects.push((p.line, p.raw, s.message().to_owned()))
                     }
                     Err(s) => return Err(s.into()),
@@ -153,19 +198,30 @@ async fn send_batch(c: &Clients, batch: Vec<Pending>) -> BatchOutcome {
                 continue;
             }
         }
-        sent.push((p.line, p.raw));
+        sent.push((p.line, p.raw, p.row));
     }
     if !requests.is_empty() {
         let r = c.consent().batch_set_consent(pb::BatchSetConsentRequest { requests }).await?.into_inner();
-        for ((line, raw), result) in sent.into_iter().zip(r.results) {
+        for ((line, raw, row), result) in sent.into_iter().zip(r.results) {
             match result.result {
+                Some(pb::batch_set_consent_result::Result::Change(c)) if c.replayed => replayed += 1,
                 Some(pb::batch_set_consent_result::Result::Change(_)) => ok += 1,
-                Some(pb::batch_set_consent_result::Result::Error(e)) => rejects.push((line, raw, e.message)),
+                Some(pb::batch_set_consent_result::Result::Error(e)) => {
+                    let reason = item_reason(&e);
+                    if e.code == tonic::Code::InvalidArgument as i32
+                        && let Some(f) = profile_refused(&row, line, default_profile, &e.field, &reason)
+                    {
+                        return Err(f);
+                    }
+                    rejects.push((line, raw, reason))
+                }
                 None => rejects.push((line, raw, "no result".to_owned())),
             }
         }
     }
-    Ok((rejects, ok))
+    // Lines that did not parse came first; a line may also be sent as several changes.
+    rejects.sort_by_key(|r| r.0);
+    Ok(Sent { rejects, applied: ok, replayed })
 }
 
 /// One record read: its line number, its raw text (for the reject file) and the rows it
@@ -238,6 +294,28 @@ impl Rows {
         }
     }
 
+    /// Refuses a CSV file whose header binds no contact column: every one of its rows would
+    /// be rejected alone, so say it once, before anything is sent. (Salesforce's consent
+    /// rows may carry their address in another object; JSON lines bind keys per line.)
+    pub(crate) fn require_contact_column(&self, a: &ImportArgs) -> Result<(), Failure> {
+        match self {
+            Rows::Csv { importer, .. }
+                if !importer.has("contact_point") && preset_of(&a.mapping) != Preset::Salesforce =>
+            {
+                Err(Failure {
+                    code: exit::DATA_ERR,
+                    message: format!(
+                        "the header of `{}` has no contact column (one of {}): rename the column \
+                         with --map \"COLUMN=contact_point\"; nothing was imported",
+                        a.file.as_deref().map(|f| f.display().to_string()).unwrap_or_default(),
+                        bulk::CONTACT_HEADERS.join(", ")
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn bytes_read(&self) -> u64 {
         match self {
             Rows::Csv { reader, .. } => reader.position().byte(),
@@ -291,32 +369,23 @@ impl Rows {
 pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Failure> {
     let mapping = mapping_of(&a.mapping, Some(&a))?;
     let mut rows = Rows::open(&a, mapping)?;
+    rows.require_contact_column(&a)?;
     let size = a.file.as_ref().and_then(|f| std::fs::metadata(f).ok()).map_or(0, |m| m.len());
-    let mut rejects =
-        csv::Writer::from_writer(BufWriter::new(File::create(&a.reject_file).map_err(|e| io_err("reject file", e))?));
+    let reject_path = reject_file(&a);
+    let mut rejects = csv::Writer::from_writer(BufWriter::new(
+        File::create(&reject_path).map_err(|e| io_err(&format!("reject file `{}`", reject_path.display()), e))?,
+    ));
     rejects.write_record(["line", "reason", "row"]).map_err(|e| io_err("reject file", e))?;
     let bar = progress(size, a.quiet);
     let started = Instant::now();
-    let (mut total, mut applied, mut rejected, mut skipped) = (0u64, 0u64, 0u64, 0u64);
+    let (mut total, mut skipped) = (0u64, 0u64);
+    let mut tally = Tally::default();
     let mut unmapped = BTreeSet::new();
-    let mut in_flight: JoinSet<BatchOutcome> = JoinSet::new();
+    let mut in_flight: JoinSet<(u64, BatchOutcome)> = JoinSet::new();
+    let mut sent_batches = 0u64;
     let mut batch = Vec::with_capacity(a.batch);
+    let mut unparsed: Vec<Reject> = Vec::new();
     let concurrency = a.concurrency.max(1);
-    let finish = |result: Result<BatchOutcome, tokio::task::JoinError>,
-                  rejects: &mut csv::Writer<BufWriter<File>>,
-                  applied: &mut u64,
-                  rejected: &mut u64|
-     -> Result<(), Failure> {
-        let (bad, ok) = result.map_err(|e| io_err("import task", e))??;
-        *applied += ok;
-        for (line, raw, why) in bad {
-            *rejected += 1;
-            rejects
-                .write_record([line.to_string().as_str(), why.to_string().as_str(), raw.as_str()])
-                .map_err(|e| io_err("reject file", e))?;
-        }
-        Ok(())
-    };
     loop {
         let next = rows.next(&mut unmapped);
         let done = next.is_none();
@@ -325,42 +394,96 @@ pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Fai
             match parsed {
                 Ok(list) if list.is_empty() => skipped += 1,
                 Ok(list) => batch.extend(list.into_iter().map(|row| Pending { line, raw: raw.clone(), row })),
-                Err(why) => {
-                    rejected += 1;
-                    rejects
-                        .write_record([line.to_string().as_str(), why.to_string().as_str(), raw.as_str()])
-                        .map_err(|e| io_err("reject file", e))?;
-                }
+                Err(why) => unparsed.push((line, raw, why.to_string())),
             }
         }
-        if batch.len() >= a.batch || (done && !batch.is_empty()) {
+        let held = batch.len() + unparsed.len();
+        if held >= a.batch || (done && held > 0) {
             while in_flight.len() >= concurrency {
                 if let Some(r) = in_flight.join_next().await {
-                    finish(r, &mut rejects, &mut applied, &mut rejected)?;
+                    tally.finish(r, &mut rejects)?;
                 }
             }
             let work = std::mem::take(&mut batch);
+            let bad = std::mem::take(&mut unparsed);
             let clients = Clients { channel: c.channel.clone(), key: c.key.clone() };
-            in_flight.spawn(async move { send_batch(&clients, work).await });
+            let profile = a.profile.clone();
+            let n = sent_batches;
+            sent_batches += 1;
+            in_flight.spawn(async move { (n, send_batch(&clients, work, bad, &profile).await) });
             bar.set_position(rows.bytes_read());
             let secs = started.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!("{total} rows, {:.0} rows/s, {rejected} rejected", total as f64 / secs));
+            bar.set_message(format!("{total} rows, {:.0} rows/s, {} rejected", total as f64 / secs, tally.rejected));
         }
         if done {
             break;
         }
     }
     while let Some(r) = in_flight.join_next().await {
-        finish(r, &mut rejects, &mut applied, &mut rejected)?;
+        tally.finish(r, &mut rejects)?;
     }
     rejects.flush().map_err(|e| io_err("reject file", e))?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    let summary = json!({"rows": total, "applied": applied, "rejected": rejected, "skipped": skipped,
-        "unmapped_columns": unmapped, "seconds": secs, "rows_per_s": total as f64 / secs.max(1e-9),
-        "reject_file": a.reject_file.display().to_string()});
+    let Tally { applied, replayed, rejected, .. } = tally;
+    let summary = json!({"rows": total, "applied": applied, "replayed": replayed, "rejected": rejected,
+        "skipped": skipped, "unmapped_columns": unmapped, "seconds": secs,
+        "rows_per_s": total as f64 / secs.max(1e-9), "reject_file": reject_path.display().to_string()});
     print(&summary, as_json);
     Ok(if rejected > 0 { exit::FINDINGS } else { exit::OK })
+}
+
+/// An import's counts so far, and the rejects of batches that finished before an earlier
+/// one. Batches finish in any order; their rejects are written in the order they were read
+/// (batch numbers), so the reject file is in line order. At most `--concurrency` batches
+/// wait here.
+#[derive(Default)]
+struct Tally {
+    applied: u64,
+    replayed: u64,
+    rejected: u64,
+    finished: BTreeMap<u64, Vec<Reject>>,
+    written_batches: u64,
+}
+
+impl Tally {
+    fn finish(
+        &mut self,
+        result: Result<(u64, BatchOutcome), tokio::task::JoinError>,
+        rejects: &mut csv::Writer<BufWriter<File>>,
+    ) -> Result<(), Failure> {
+        let (n, outcome) = result.map_err(|e| io_err("import task", e))?;
+        let sent = outcome?;
+        self.applied += sent.applied;
+        self.replayed += sent.replayed;
+        self.rejected += sent.rejects.len() as u64;
+        self.finished.insert(n, sent.rejects);
+        while let Some(bad) = self.finished.remove(&self.written_batches) {
+            self.written_batches += 1;
+            for (line, raw, why) in bad {
+                rejects
+                    .write_record([line.to_string().as_str(), why.as_str(), raw.as_str()])
+                    .map_err(|e| io_err("reject file", e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where this import's rejects go: `--reject-file` as given (overwritten: the caller
+/// named it), else `rejects.csv`, or `rejects-2.csv`, `-3`, ... when that exists, so that
+/// a later import never overwrites an earlier one's rejects unasked.
+fn reject_file(a: &ImportArgs) -> std::path::PathBuf {
+    if let Some(p) = &a.reject_file {
+        return p.clone();
+    }
+    let mut path = std::path::PathBuf::from("rejects.csv");
+    let mut n = 1;
+    while path.exists() {
+        n += 1;
+        path = std::path::PathBuf::from(format!("rejects-{n}.csv"));
+    }
+    path
 }
 
 pub async fn export(c: &Clients, a: ExportArgs) -> Result<u8, Failure> {
@@ -488,24 +611,44 @@ pub async fn export(c: &Clients, a: ExportArgs) -> Result<u8, Failure> {
 pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<u8, Failure> {
     let channel = a.channel.pb();
     let size = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
-    let file = File::open(&a.file).map_err(|e| io_err(&a.file.display().to_string(), e))?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(BufReader::new(file));
-    let headers = reader.headers().map_err(|e| io_err("reading the header", e))?.clone();
-    let contact_col = headers
-        .iter()
-        .position(|h| {
-            matches!(
-                h.trim().to_ascii_lowercase().as_str(),
-                "contact_point" | "email" | "phone" | "mobile" | "address" | "token"
-            )
-        })
-        .unwrap_or(0);
-    let mut allowed = csv::Writer::from_path(&a.allowed).map_err(|e| io_err("allowed file", e))?;
-    let mut blocked = csv::Writer::from_path(&a.blocked).map_err(|e| io_err("blocked file", e))?;
-    allowed.write_record(&headers).map_err(|e| io_err("allowed file", e))?;
-    let mut bh: Vec<String> = headers.iter().map(str::to_owned).collect();
-    bh.push("reason".to_owned());
-    blocked.write_record(&bh).map_err(|e| io_err("blocked file", e))?;
+    let file = File::open(&a.file)
+        .map_err(|e| Failure { code: exit::NO_INPUT, message: format!("cannot read `{}`: {e}", a.file.display()) })?;
+    let mut reader =
+        csv::ReaderBuilder::new().flexible(true).has_headers(!a.no_header).from_reader(BufReader::new(file));
+    // Every line of `allowed.csv` must be a recipient a decision allowed. A header is
+    // copied unchecked, so a first line counts as one only when it names a contact column;
+    // otherwise it is most likely the first recipient, and guessing would let it through.
+    let (headers, contact_col) = if a.no_header {
+        (None, 0)
+    } else {
+        let headers = reader.headers().map_err(|e| io_err("reading the header", e))?.clone();
+        let Some(col) = bulk::contact_column(headers.iter()) else {
+            return Err(Failure {
+                code: exit::DATA_ERR,
+                message: format!(
+                    "the first line of `{}` names no contact column (one of {}): if the file has no \
+                     header row, pass --no-header (the first column is then the contact point)",
+                    a.file.display(),
+                    bulk::CONTACT_HEADERS.join(", ")
+                ),
+            });
+        };
+        (Some(headers), col)
+    };
+    let mut allowed = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_path(&a.allowed)
+        .map_err(|e| io_err(&format!("allowed file `{}`", a.allowed.display()), e))?;
+    let mut blocked = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_path(&a.blocked)
+        .map_err(|e| io_err(&format!("blocked file `{}`", a.blocked.display()), e))?;
+    if let Some(headers) = &headers {
+        allowed.write_record(headers).map_err(|e| io_err("allowed file", e))?;
+        let mut bh: Vec<String> = headers.iter().map(str::to_owned).collect();
+        bh.push("reason".to_owned());
+        blocked.write_record(&bh).map_err(|e| io_err("blocked file", e))?;
+    }
 
     let (tx, rx) = tokio::sync::mpsc::channel::<pb::CheckStreamRequest>(4);
     let mut client = c.decision().max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20);
@@ -548,8 +691,15 @@ pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<
                     include_links: false,
                 };
                 next_id += 1;
-                if let Some(t) = &tx {
-                    t.send(req).await.map_err(|_| io_err("check stream", "closed by the server"))?;
+                if let Some(t) = &tx
+                    && t.send(req).await.is_err()
+                {
+                    // The server ended the stream, and its answer says why (an unknown
+                    // profile or purpose, a missing scope): show that, not the symptom.
+                    return Err(match answers.message().await {
+                        Err(status) => status.into(),
+                        Ok(_) => io_err("check stream", "closed by the server without a reason"),
+                    });
                 }
                 pending.push_back(rows);
             }
@@ -560,6 +710,13 @@ pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<
         }
         let answer = answers.message().await?.ok_or_else(|| io_err("check stream", "ended early"))?;
         let rows = pending.pop_front().ok_or_else(|| io_err("check stream", "answer without a batch"))?;
+        // A short answer would silently drop recipients: refuse it instead.
+        if answer.decisions.len() != rows.len() || answer.reasons.len() != rows.len() {
+            return Err(io_err(
+                "check stream",
+                format!("{} recipients sent, {} decisions back", rows.len(), answer.decisions.len()),
+            ));
+        }
         for ((row, decision), reason) in rows.iter().zip(&answer.decisions).zip(&answer.reasons) {
             total += 1;
             let reason = enum_name(pb::Reason::try_from(*reason).unwrap_or_default().as_str_name(), "REASON_");

@@ -1,10 +1,12 @@
 //! consentctl's one-record commands: set, get, history, check, suppressions, confirm, SMS
 //! keywords and the change feed.
 
+use std::io::Write;
+
 use consentd::api::pb;
 use serde_json::{Value, json};
 
-use crate::args::{CheckArgs, ContactArgs, SetArgs, SuppressionCmd};
+use crate::args::{CheckArgs, ContactArgs, LinkField, MintLinksArgs, SetArgs, SuppressionCmd};
 use crate::client::{Clients, Failure, exit};
 use crate::render::{enum_name, print, record_json, result_json, ts};
 
@@ -21,13 +23,33 @@ pub(crate) async fn set(c: &Clients, a: SetArgs, j: bool) -> Result<u8, Failure>
         reason: a.reason,
         ..Default::default()
     };
+    // Every call carries a key, made here when none is given: a write that fails
+    // UNAVAILABLE may still have been applied, and only a retry with the same key is safe
+    // (it replays the first answer instead of writing twice). So the key is printed, on
+    // success and with the failure.
+    let idempotency_key = if a.idempotency_key.is_empty() { generated_idempotency_key() } else { a.idempotency_key };
     let r = c
         .consent()
-        .set_consent(pb::SetConsentRequest { change: Some(change), idempotency_key: a.idempotency_key })
-        .await?
+        .set_consent(pb::SetConsentRequest { change: Some(change), idempotency_key: idempotency_key.clone() })
+        .await
+        .map_err(|status| {
+            let mut f = Failure::from(status);
+            f.message = format!("{} (idempotency key `{idempotency_key}`: to retry safely, run the same command with --idempotency-key {idempotency_key})", f.message);
+            f
+        })?
         .into_inner();
-    print(&r.result.as_ref().map(result_json).unwrap_or_default(), j);
+    let mut out = r.result.as_ref().map(result_json).unwrap_or_default();
+    if let Value::Object(m) = &mut out {
+        m.insert("idempotency_key".to_owned(), json!(idempotency_key));
+    }
+    print(&out, j);
     Ok(exit::OK)
+}
+
+/// A fresh idempotency key for one `set`: `ctl-` and 128 random bits in hex.
+fn generated_idempotency_key() -> String {
+    let bits: u128 = rand::random();
+    format!("ctl-{bits:032x}")
 }
 
 pub(crate) async fn get(c: &Clients, a: ContactArgs, j: bool) -> Result<u8, Failure> {
@@ -88,6 +110,9 @@ pub(crate) async fn history(c: &Clients, a: ContactArgs, j: bool) -> Result<u8, 
                 "recorded_at": ts(&e.recorded_at),
                 "source": enum_name(pb::ChangeSource::try_from(e.source).unwrap_or_default().as_str_name(), "CHANGE_SOURCE_"),
                 "actor": e.actor,
+                // The evidence a change was recorded with (and a double opt-in's click).
+                "proof": e.proof.as_ref().map(proof_json),
+                "confirmation_proof": e.confirmation_proof.as_ref().map(proof_json),
                 "hash": e.hash,
             })
         }));
@@ -122,7 +147,7 @@ pub(crate) async fn check(c: &Clients, a: CheckArgs, j: bool) -> Result<u8, Fail
             contact_point: a.contact.contact,
             purpose_id: a.purpose,
             topic_id: a.topic,
-            min_revision: 0,
+            min_revision: a.min_revision,
         })
         .await?
         .into_inner();
@@ -227,9 +252,7 @@ pub(crate) async fn watch(c: &Clients, after: u64, profile_ids: Vec<String>) -> 
         c.consent().watch_changes(pb::WatchChangesRequest { after_revision: after, profile_ids }).await?.into_inner();
     while let Some(ch) = stream.message().await? {
         let e = ch.event.unwrap_or_default();
-        println!(
-            "{}",
-            json!({
+        let line = json!({
                 "revision": ch.revision,
                 "profile_id": ch.profile_id,
                 "channel": enum_name(pb::Channel::try_from(ch.channel).unwrap_or_default().as_str_name(), "CHANNEL_"),
@@ -240,7 +263,80 @@ pub(crate) async fn watch(c: &Clients, after: u64, profile_ids: Vec<String>) -> 
                 "status": enum_name(pb::ConsentStatus::try_from(e.status).unwrap_or_default().as_str_name(), "CONSENT_STATUS_"),
                 "occurred_at": ts(&e.occurred_at),
             })
-        );
+            .to_string();
+        // A reader that has seen enough (`| head`) closes the pipe: that ends the tail.
+        if let Err(e) = writeln!(std::io::stdout(), "{line}") {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(exit::OK);
+            }
+            return Err(crate::bulk::io_err("watch", e));
+        }
     }
+    Ok(exit::OK)
+}
+
+/// The links of one recipient, from `DecisionService.MintLinks`.
+pub(crate) async fn mint_links(c: &Clients, a: MintLinksArgs, j: bool) -> Result<u8, Failure> {
+    let r = c
+        .decision()
+        .mint_links(pb::MintLinksRequest {
+            profile_id: a.contact.profile,
+            channel: a.contact.channel.pb(),
+            contact_point: a.contact.contact,
+            purpose_id: a.purpose,
+            topic_id: a.topic,
+        })
+        .await?
+        .into_inner();
+    // The JSON API reads the preference center's token.
+    let api_url = r.preferences_url.replacen("/p/", "/api/v1/preferences/", 1);
+    let value = |f: LinkField| match f {
+        LinkField::UnsubscribeUrl => r.unsubscribe_url.as_str(),
+        LinkField::ListUnsubscribe => r.list_unsubscribe.as_str(),
+        LinkField::ListUnsubscribePost => r.list_unsubscribe_post.as_str(),
+        LinkField::PreferencesUrl => r.preferences_url.as_str(),
+        LinkField::PreferencesApiUrl => api_url.as_str(),
+    };
+    match a.print {
+        Some(f) => println!("{}", value(f)),
+        None => print(
+            &json!({
+                "unsubscribe_url": value(LinkField::UnsubscribeUrl),
+                "list_unsubscribe": value(LinkField::ListUnsubscribe),
+                "list_unsubscribe_post": value(LinkField::ListUnsubscribePost),
+                "preferences_url": value(LinkField::PreferencesUrl),
+                "preferences_api_url": value(LinkField::PreferencesApiUrl),
+            }),
+            j,
+        ),
+    }
+    Ok(exit::OK)
+}
+
+/// A change's proof, its empty fields left out.
+fn proof_json(p: &pb::Proof) -> Value {
+    let pb::Proof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text } = p;
+    let fields = [
+        ("ip_address", ip_address),
+        ("user_agent", user_agent),
+        ("notice_id", notice_id),
+        ("notice_version", notice_version),
+        ("notice_hash", notice_hash),
+        ("notice_text", notice_text),
+    ];
+    Value::Object(fields.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| ((*k).to_owned(), json!(v))).collect())
+}
+
+/// What the server is: version, applied revision, cluster mode.
+pub(crate) async fn server_info(c: &Clients, j: bool) -> Result<u8, Failure> {
+    let r = c.admin().get_server_info(pb::GetServerInfoRequest {}).await?.into_inner();
+    print(&json!({"version": r.version, "revision": r.revision, "cluster": r.cluster}), j);
+    Ok(exit::OK)
+}
+
+/// The digest of the whole state; equal on every node of a cluster at the same revision.
+pub(crate) async fn digest(c: &Clients, min_revision: u64, j: bool) -> Result<u8, Failure> {
+    let r = c.admin().get_state_digest(pb::GetStateDigestRequest { min_revision }).await?.into_inner();
+    print(&json!({"revision": r.revision, "digest": r.digest, "keys": r.keys}), j);
     Ok(exit::OK)
 }

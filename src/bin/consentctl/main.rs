@@ -45,6 +45,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Get(a) => consent::get(&c, a, j).await,
         Command::History(a) => consent::history(&c, a, j).await,
         Command::Check(a) => consent::check(&c, a, j).await,
+        Command::MintLinks(a) => consent::mint_links(&c, a, j).await,
+        Command::ServerInfo => consent::server_info(&c, j).await,
+        Command::Digest { min_revision } => consent::digest(&c, min_revision, j).await,
         Command::Suppression(cmd) => consent::suppression(&c, cmd, j).await,
         Command::Confirm { token, ip, user_agent } => consent::confirm(&c, token, ip, user_agent, j).await,
         Command::Sms { profile, from, body } => consent::sms(&c, profile, from, body, j).await,
@@ -59,9 +62,13 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let settings = client::Settings::of(&cli);
     match run(cli).await {
         Ok(code) => ExitCode::from(code),
-        Err(f) => {
+        Err(mut f) => {
+            if let Some(why) = client::diagnose(&settings, &f).await {
+                f.message = why;
+            }
             eprintln!("consentctl: {}", f.message);
             ExitCode::from(f.code)
         }

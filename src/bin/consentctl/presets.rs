@@ -66,6 +66,7 @@ pub(crate) fn import_offline(a: &ImportArgs, as_json: bool) -> Result<u8, Failur
     }
     let mapping = mapping_of(&a.mapping, Some(a))?;
     let mut rows = Rows::open(a, mapping)?;
+    rows.require_contact_column(a)?;
     let mut unmapped = BTreeSet::new();
     let mut would: BTreeMap<String, u64> = BTreeMap::new();
     let mut first_rejects = Vec::new();
