@@ -886,3 +886,39 @@ async fn a_new_node_on_a_public_address_starts_when_the_cluster_has_keys() {
     signal(&child, "KILL");
     let _ = child.wait();
 }
+
+/// An operator stopping a node that waits for NATS (down, or not started yet) must not
+/// need a second signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_waiting_for_nats_stops_on_the_first_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("cluster.secret");
+    write_secret(&secret, "0123456789abcdef0123456789abcdef-test-cluster\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_consentd"))
+        .args(["--listen-addr", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+        .arg(dir.path().join("a"))
+        .args(["--cluster", &format!("nats://127.0.0.1:{}", free_port()), "--cluster-secret-file"])
+        .arg(&secret)
+        .args(["--node-id", "a"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Long enough to be in its wait for NATS (tried once a second).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(child.try_wait().expect("wait").is_none(), "the node waits for NATS");
+    signal(&child, "TERM");
+    let mut exited = None;
+    for _ in 0..200 {
+        exited = child.try_wait().expect("wait");
+        if exited.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = exited.unwrap_or_else(|| {
+        signal(&child, "KILL");
+        panic!("one SIGTERM did not stop a node waiting for NATS")
+    });
+    assert!(status.success(), "{status}");
+}

@@ -21,10 +21,10 @@ struct Case {
     file: &'static str,
     preset: &'static str,
     flags: Vec<String>,
-    expect: (u64, u64, u64, u64),
+    expect: (u64, u64, u64, u64, u64),
 }
 
-fn case(file: &'static str, preset: &'static str, flags: &[&str], expect: (u64, u64, u64, u64)) -> Case {
+fn case(file: &'static str, preset: &'static str, flags: &[&str], expect: (u64, u64, u64, u64, u64)) -> Case {
     let flags = flags.iter().map(|f| if f.ends_with(".toml") { sample(f) } else { (*f).to_owned() }).collect();
     Case { file, preset, flags, expect }
 }
@@ -33,9 +33,9 @@ fn journeys() -> Vec<Case> {
     let m = ["--mapping", "journeys-mapping.toml", "--timezone", "+01:00", "--value", "Misschien=not_set"];
     vec![
         // 7 records: 2 skipped (Not Set, inactive), 1 rejected by the server (not an address).
-        case("journeys.csv", "journeys", &m, (7, 4, 1, 2)),
+        case("journeys.csv", "journeys", &m, (7, 4, 0, 1, 2)),
         // Display names, semicolons, dd-mm-yyyy; a duplicate row replays, "Misschien" is not set.
-        case("journeys-labels.csv", "journeys", &m, (4, 3, 0, 1)),
+        case("journeys-labels.csv", "journeys", &m, (4, 2, 1, 0, 1)),
     ]
 }
 
@@ -45,13 +45,13 @@ fn salesforce() -> Vec<Case> {
             "salesforce-contactpointconsent.csv",
             "salesforce",
             &["--mapping", "salesforce-mapping.toml"],
-            (6, 4, 0, 2),
+            (6, 4, 0, 0, 2),
         ),
         case(
             "salesforce-contactpointtypeconsent.csv",
             "salesforce",
             &["--mapping", "salesforce-mapping.toml", "--map", "Party Mobile=contact_point"],
-            (3, 2, 1, 0),
+            (3, 2, 0, 1, 0),
         ),
     ]
 }
@@ -59,15 +59,15 @@ fn salesforce() -> Vec<Case> {
 fn mailchimp() -> Vec<Case> {
     let m = ["--purpose", "newsletter"];
     vec![
-        case("mailchimp-subscribed.csv", "mailchimp", &m, (3, 3, 0, 0)),
-        case("mailchimp-unsubscribed.csv", "mailchimp", &m, (1, 1, 0, 0)),
-        case("mailchimp-cleaned.csv", "mailchimp", &m, (1, 1, 0, 0)),
+        case("mailchimp-subscribed.csv", "mailchimp", &m, (3, 2, 1, 0, 0)),
+        case("mailchimp-unsubscribed.csv", "mailchimp", &m, (1, 1, 0, 0, 0)),
+        case("mailchimp-cleaned.csv", "mailchimp", &m, (1, 1, 0, 0, 0)),
     ]
 }
 
 fn hubspot() -> Vec<Case> {
     // Noah's "unsubscribed from all" is two opt-outs; Piet states nothing; Mia appears twice.
-    vec![case("hubspot-contacts.csv", "hubspot", &["--mapping", "hubspot-mapping.toml"], (5, 5, 0, 1))]
+    vec![case("hubspot-contacts.csv", "hubspot", &["--mapping", "hubspot-mapping.toml"], (5, 4, 1, 0, 1))]
 }
 
 fn generic() -> Vec<Case> {
@@ -86,12 +86,18 @@ fn generic() -> Vec<Case> {
             "--value",
             "Misschien=not_set",
         ],
-        (4, 3, 0, 1),
+        (4, 3, 0, 0, 1),
     )]
 }
 
 /// Imports `file` (a sample name or a path) with the case's preset and flags; returns the summary.
-async fn import(server: &TestServer, c: &Case, file: &str, dir: &Path, expect: Option<(u64, u64, u64, u64)>) -> Value {
+async fn import(
+    server: &TestServer,
+    c: &Case,
+    file: &str,
+    dir: &Path,
+    expect: Option<(u64, u64, u64, u64, u64)>,
+) -> Value {
     let rejects = dir.join(format!("{}.rejects.csv", c.file));
     let mut args = s(&["--json", "import", "--quiet", "--profile", "acme", "--preset", c.preset, "--file", file]);
     args.extend(c.flags.iter().cloned());
@@ -101,13 +107,14 @@ async fn import(server: &TestServer, c: &Case, file: &str, dir: &Path, expect: O
     let got = (
         v["rows"].as_u64().unwrap_or(0),
         v["applied"].as_u64().unwrap_or(0),
+        v["replayed"].as_u64().unwrap_or(0),
         v["rejected"].as_u64().unwrap_or(0),
         v["skipped"].as_u64().unwrap_or(0),
     );
     if let Some(expect) = expect {
         let why = std::fs::read_to_string(&rejects).unwrap_or_default();
-        assert_eq!(got, expect, "{}: (rows, applied, rejected, skipped); rejects:\n{why}", c.file);
-        assert_eq!(code, if expect.2 > 0 { 3 } else { 0 }, "{}", c.file);
+        assert_eq!(got, expect, "{}: (rows, applied, replayed, rejected, skipped); rejects:\n{why}", c.file);
+        assert_eq!(code, if expect.3 > 0 { 3 } else { 0 }, "{}", c.file);
     }
     v
 }

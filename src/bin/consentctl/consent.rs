@@ -329,8 +329,24 @@ fn proof_json(p: &pb::Proof) -> Value {
 
 /// What the server is: version, applied revision, cluster mode.
 pub(crate) async fn server_info(c: &Clients, j: bool) -> Result<u8, Failure> {
-    let r = c.admin().get_server_info(pb::GetServerInfoRequest {}).await?.into_inner();
-    print(&json!({"version": r.version, "revision": r.revision, "cluster": r.cluster}), j);
+    let pb::GetServerInfoResponse {
+        version,
+        revision,
+        cluster,
+        cluster_entries_skipped,
+        cluster_last_skipped_seq,
+        cluster_last_skipped_reason,
+    } = c.admin().get_server_info(pb::GetServerInfoRequest {}).await?.into_inner();
+    let mut info = json!({"version": version, "revision": revision, "cluster": cluster});
+    if cluster {
+        // An alert when not 0: entries something other than a cluster node published.
+        info["cluster_entries_skipped"] = json!(cluster_entries_skipped);
+        if cluster_last_skipped_seq > 0 {
+            info["cluster_last_skipped_seq"] = json!(cluster_last_skipped_seq);
+            info["cluster_last_skipped_reason"] = json!(cluster_last_skipped_reason);
+        }
+    }
+    print(&info, j);
     Ok(exit::OK)
 }
 
