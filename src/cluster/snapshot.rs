@@ -54,9 +54,10 @@ async fn stored(b: &object_store::ObjectStore) -> Result<Option<(u64, i64)>, Str
     Ok(Some((field("revision")?, field("taken_at_us")? as i64)))
 }
 
-/// Whether `data_dir` holds no store yet (no RocksDB `CURRENT`, no consentd marker).
+/// Whether `data_dir` holds no store yet (no RocksDB `CURRENT`, no consentd marker), or
+/// only a first start that was cut short (it held nothing acknowledged).
 pub fn is_empty_store_dir(data_dir: &Path) -> bool {
-    !data_dir.join("CURRENT").exists() && !data_dir.join(crate::storage::guard::MARKER_FILE).exists()
+    crate::storage::guard::holds_no_store(data_dir)
 }
 
 /// A new node: fills an empty `data_dir` from the newest snapshot. Returns its revision,
@@ -100,7 +101,11 @@ pub async fn restore(
         }
         file.sync_all().await.map_err(|e| e.to_string())?;
     }
-    // An empty directory may already exist (created by the operator or a test).
+    // An empty directory may already exist (created by the operator or a test), or one a
+    // cut-short first start left.
+    if crate::storage::guard::is_unfinished(data_dir) {
+        crate::storage::guard::discard_unfinished(data_dir).map_err(|d| d.0)?;
+    }
     if data_dir.exists() {
         tokio::fs::remove_dir(data_dir).await.map_err(|e| format!("{} is not empty: {e}", data_dir.display()))?;
     }
