@@ -133,6 +133,11 @@ impl Limits {
     /// How often every stored block is read back with checksums verified (and once after
     /// each start): a day.
     pub const VERIFY_INTERVAL_SECS: u64 = 24 * 3600;
+    /// Stored bytes of history events in one page of `GetHistory` or one `ExportRecords`
+    /// message: pages are cut by bytes as well as by count, so 1,000 events with 64 KiB
+    /// notices come in several pages instead of failing the 16 MiB message limit (2 MiB:
+    /// under the 4 MiB a stock gRPC client accepts).
+    pub const HISTORY_PAGE_BYTES_MAX: usize = 2 << 20;
     /// Profiles one API key may be restricted to (the list is read on every call it makes).
     pub const API_KEY_PROFILES_MAX: usize = 256;
     /// HTTP edge: largest request body (forms and the JSON API).

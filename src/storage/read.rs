@@ -52,6 +52,30 @@ impl Store {
         Ok(out)
     }
 
+    /// A page of events after `after_seq`: at most `limit` of them and, past the first, at
+    /// most `bytes_max` bytes of stored events (a page of events with 64 KiB notices would
+    /// otherwise outgrow the message limit); and whether more follow.
+    pub fn history_page(
+        &self,
+        key: &ContactKey,
+        after_seq: u64,
+        limit: usize,
+        bytes_max: usize,
+    ) -> Result<(Vec<Event>, bool), StorageError> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        for item in self.history_iter(key, after_seq)? {
+            let (_, event) = item?;
+            let size = event.body.len() + event.prev_hash.len() + event.hash.len();
+            if out.len() >= limit || (!out.is_empty() && bytes + size > bytes_max) {
+                return Ok((out, true));
+            }
+            bytes += size;
+            out.push(self.decode_event(event)?);
+        }
+        Ok((out, false))
+    }
+
     fn decode_event(&self, event: StoredEvent) -> Result<Event, StorageError> {
         let bad = |e: String| self.shared().undecodable(format!("history event undecodable: {e}"));
         let body = EventBody::decode(event.body.as_slice()).map_err(|e| bad(e.to_string()))?;

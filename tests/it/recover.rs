@@ -620,3 +620,53 @@ async fn event_times_outside_the_window_are_refused() {
     assert!(err.message().contains("expires_at"), "{err:?}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_of_large_events_are_cut_by_bytes() {
+    let server = TestServer::start().await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    // 300 events with 60 KB notices: 18 MB of history for one contact point.
+    const EVENTS: u64 = 300;
+    for i in 0..EVENTS {
+        let mut c = noticed("big@example.com", 60_000);
+        c.status = if i % 2 == 0 { OptedIn } else { pb::ConsentStatus::OptedOut } as i32;
+        c.occurred_at = Some(prost_types::Timestamp { seconds: 1_700_000_000 + i as i64, nanos: 0 });
+        set(&mut consent, c).await;
+    }
+    let mut seqs = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let page = consent
+            .get_history(pb::GetHistoryRequest {
+                profile_id: "acme".into(),
+                channel: pb::Channel::Email as i32,
+                contact_point: "big@example.com".into(),
+                page_size: 1000,
+                page_token: token.clone(),
+            })
+            .await
+            .expect("a page of large events")
+            .into_inner();
+        pages += 1;
+        seqs.extend(page.events.iter().map(|e| e.seq));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert!(pages > 1, "18 MB of events in one page?");
+    assert_eq!(seqs, (1..=EVENTS).collect::<Vec<_>>(), "every event once, in order");
+    let mut stream = consent
+        .export_records(pb::ExportRecordsRequest { profile_id: "acme".into(), include_history: true })
+        .await
+        .expect("export")
+        .into_inner();
+    let mut exported = Vec::new();
+    while let Some(m) = stream.message().await.expect("an export message of large events") {
+        exported.extend(m.events.iter().map(|e| e.seq));
+    }
+    assert_eq!(exported, (1..=EVENTS).collect::<Vec<_>>());
+    server.stop().await;
+}
