@@ -670,3 +670,34 @@ async fn pages_of_large_events_are_cut_by_bytes() {
     assert_eq!(exported, (1..=EVENTS).collect::<Vec<_>>());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_key_without_the_scope_is_refused_before_its_request_is_decoded() {
+    let server = TestServer::start().await;
+    let mut admin = server.admin(None).await;
+    let created = admin
+        .create_api_key(pb::CreateApiKeyRequest {
+            description: "checks only".into(),
+            scopes: vec![pb::ApiKeyScope::Check as i32],
+            ..Default::default()
+        })
+        .await
+        .expect("key")
+        .into_inner();
+    let mut checker = server.admin(Some(&created.secret)).await;
+    // A body the codec would refuse (a million nested items): the answer is about the key.
+    let err = checker
+        .create_profile(pb::CreateProfileRequest {
+            profile: Some(pb::Profile {
+                profile_id: "acme".into(),
+                extra_stop_keywords: vec![String::new(); 1_000_000],
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("a check-only key");
+    assert_eq!(err.code(), tonic::Code::PermissionDenied, "{err:?}");
+    // Any authenticated caller may still ask for the server's description.
+    checker.get_server_info(pb::GetServerInfoRequest::default()).await.expect("server info");
+    server.stop().await;
+}
