@@ -120,6 +120,10 @@ impl Limits {
     pub const TEXT_CHARS_MAX: usize = 1024;
     /// Longest notice text kept as proof.
     pub const NOTICE_TEXT_BYTES_MAX: usize = 64 * 1024;
+    /// The earliest `occurred_at` accepted, in seconds since the epoch: 1990-01-01T00:00:00Z.
+    /// Older consent records do not exist in any system consentd imports from; a time
+    /// before it is a unit or default-value mistake (year 1, the epoch).
+    pub const EVENT_TIME_MIN_SECS: i64 = 631_152_000;
     /// How far in the future an `occurred_at` may be (clock skew of the source system).
     pub const FUTURE_SKEW_SECS: i64 = 300;
     /// Largest page of a list call.
@@ -130,6 +134,19 @@ impl Limits {
     /// are buffered up to this size.
     pub const HTTP1_HEADER_READ_MS: u64 = 10_000;
     pub const HTTP1_HEAD_BYTES_MAX: usize = 64 * 1024;
+    /// Descriptors kept for the store's table files, WALs and the process itself when the
+    /// connection cap is derived from the open-file limit (see `net::connections_max_for`).
+    pub const OPEN_FILES_RESERVED: u64 = 1024;
+    /// How often every stored block is read back with checksums verified (and once after
+    /// each start): a day.
+    pub const VERIFY_INTERVAL_SECS: u64 = 24 * 3600;
+    /// Stored bytes of history events in one page of `GetHistory` or one `ExportRecords`
+    /// message: pages are cut by bytes as well as by count, so 1,000 events with 64 KiB
+    /// notices come in several pages instead of failing the 16 MiB message limit (2 MiB:
+    /// under the 4 MiB a stock gRPC client accepts).
+    pub const HISTORY_PAGE_BYTES_MAX: usize = 2 << 20;
+    /// Profiles one API key may be restricted to (the list is read on every call it makes).
+    pub const API_KEY_PROFILES_MAX: usize = 256;
     /// HTTP edge: largest request body (forms and the JSON API).
     pub const EDGE_BODY_BYTES_MAX: usize = 16 * 1024;
     /// HTTP edge: requests per second each client address may make, and its burst.

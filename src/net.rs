@@ -54,6 +54,13 @@ pub struct ConnectionStats {
     pub accept_errors: AtomicU64,
 }
 
+/// The most connections a process with `open_files_max` descriptors may hold: what is left
+/// after the store's share ([`crate::config::Limits::OPEN_FILES_RESERVED`]), and at least half.
+pub fn connections_max_for(open_files_max: u64) -> usize {
+    let left = open_files_max.saturating_sub(crate::config::Limits::OPEN_FILES_RESERVED).max(open_files_max / 2);
+    usize::try_from(left).unwrap_or(usize::MAX)
+}
+
 /// Raises the soft open-file limit to the hard limit; returns the limit now in force.
 pub fn raise_open_file_limit() -> io::Result<u64> {
     rlimit::increase_nofile_limit(u64::MAX)

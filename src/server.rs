@@ -115,6 +115,16 @@ pub async fn run(
     let mut shutdown = Box::pin(shutdown);
     let stopped = || tracing::info!("stopped while starting");
     let dir = config.data_dir.clone();
+    // A new store has no API keys, which `run_with_store` refuses on such an address: refuse
+    // before creating one, so a refused start leaves the directory as it was.
+    let addr = listener.local_addr()?;
+    if config.cluster.is_none()
+        && !addr.ip().is_loopback()
+        && !config.insecure
+        && crate::storage::guard::holds_no_store(&dir)
+    {
+        return Err(ServerError::Unprotected(addr));
+    }
     if let Some(c) = &config.cluster
         && let Some(key) = &log_key
     {
@@ -126,7 +136,7 @@ pub async fn run(
             tracing::info!(revision, data_dir = %dir.display(), "restored the newest snapshot; replaying the log after it");
         }
     }
-    std::fs::create_dir_all(&dir)?;
+    // `Store::open` creates the directory (0700) if it is missing.
     let (store, stats) = tokio::task::spawn_blocking(move || Store::open(&dir, options))
         .await
         .map_err(|e| ServerError::Join(e.to_string()))??;
@@ -197,9 +207,12 @@ async fn housekeeping(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut reported: Option<(bool, bool, bool)> = None;
+    // A change of the store's condition (the writer met a full disk) is reported at once.
+    let mut condition = store.health().subscribe();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
+            _ = condition.changed() => {}
             _ = stop.changed() => return,
         }
         let s = store.clone();
@@ -222,11 +235,36 @@ async fn housekeeping(
         }
         reported = Some((writes_ok, undamaged, current));
         let status = |ok: bool| if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
-        // Cluster mode: a node still applying the log's backlog is not ready for traffic.
-        reporter.set_service_status("", status(current)).await;
+        // The whole server is NOT_SERVING while it cannot take writes (a probe that sees
+        // SERVING must be able to rely on a write succeeding), and in cluster mode while it
+        // still applies the log's backlog. Decisions keep working meanwhile: balancers that
+        // only send checks ask for the decision service, which stays SERVING.
+        reporter.set_service_status("", status(current && writes_ok)).await;
         reporter.set_service_status(STORAGE_HEALTH_NAME, status(writes_ok && undamaged)).await;
         reporter.set_service_status(CONSENT_SERVICE_NAME, status(writes_ok)).await;
         reporter.set_service_status(ADMIN_SERVICE_NAME, status(writes_ok)).await;
+    }
+}
+
+/// Reads every stored block back, checksums verified, after start and then every
+/// [`crate::config::Limits::VERIFY_INTERVAL_SECS`]: damage in a block no request has read
+/// yet shows in health (`consentd.storage`) and metrics before a request meets it.
+async fn verify_every_block(store: Store, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(crate::config::Limits::VERIFY_INTERVAL_SECS));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || s.verify()).await {
+            Ok(r) if r.damage.is_empty() => {
+                tracing::info!(entries = r.entries, mib = r.bytes >> 20, "every stored block verified: no damage");
+            }
+            Ok(r) => tracing::error!(damage = r.damage.join("; "), "verifying every stored block found damage"),
+            Err(e) => tracing::warn!(error = %e, "the verification task failed"),
+        }
     }
 }
 
@@ -397,6 +435,7 @@ pub async fn run_with_store(
         Arc::clone(&draining),
         stop_rx.clone(),
     ));
+    tokio::spawn(verify_every_block(store.clone(), stop_rx.clone()));
     let reporter = health_reporter.clone();
     let signal = async move {
         shutdown.await;

@@ -53,6 +53,13 @@ fn page<T>(items: Vec<(String, T)>, page_size: i32, token: &str) -> ApiResult<(V
 /// Paths a field mask may name, checked against the allowed list.
 fn mask_paths(mask: Option<prost_types::FieldMask>, allowed: &[&str]) -> ApiResult<Vec<String>> {
     let paths = mask.map(|m| m.paths).unwrap_or_default();
+    // Each updatable field once: a mask of millions of paths is refused by its count.
+    if paths.len() > allowed.len() {
+        return Err(ApiError::invalid_field(
+            "update_mask.paths",
+            format!("at most {} paths, one per updatable field", allowed.len()),
+        ));
+    }
     for p in &paths {
         if !allowed.contains(&p.as_str()) {
             return Err(ApiError::invalid("update_mask", p, format!("updatable fields are {}", allowed.join(", "))));
@@ -331,11 +338,28 @@ impl pb::admin_service_server::AdminService for AdminApi {
         if scopes.is_empty() {
             return Err(ApiError::invalid_field("scopes", "at least one scope is required").into());
         }
-        let scopes = scopes
-            .iter()
-            .enumerate()
-            .map(|(i, s)| convert::scope(&format!("scopes[{i}]"), *s))
-            .collect::<ApiResult<Vec<_>>>()?;
+        // A key's scopes and profiles are read on every call it makes: bounded here, once.
+        if scopes.len() > Scope::ALL.len() {
+            return Err(
+                ApiError::invalid_field("scopes", format!("at most {} scopes, each once", Scope::ALL.len())).into()
+            );
+        }
+        if profile_ids.len() > Limits::API_KEY_PROFILES_MAX {
+            return Err(ApiError::invalid_field(
+                "profile_ids",
+                format!("at most {} profiles per key", Limits::API_KEY_PROFILES_MAX),
+            )
+            .into());
+        }
+        let mut parsed: Vec<Scope> = Vec::with_capacity(scopes.len());
+        for (i, s) in scopes.iter().enumerate() {
+            let scope = convert::scope(&format!("scopes[{i}]"), *s)?;
+            if parsed.contains(&scope) {
+                return Err(ApiError::invalid(format!("scopes[{i}]"), scope.as_str(), "named twice").into());
+            }
+            parsed.push(scope);
+        }
+        let scopes = parsed;
         for (i, id) in profile_ids.iter().enumerate() {
             convert::id(&format!("profile_ids[{i}]"), id)?;
         }

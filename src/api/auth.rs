@@ -150,7 +150,21 @@ pub fn still_valid(store: &Store, principal: &Principal) -> Result<(), Status> {
     }
 }
 
-/// The interceptor: authenticates every request and stores its [`Principal`].
+/// The scope every method of a service needs, from the called path; `None` for a method
+/// any authenticated caller may call, or a path of no consentd service.
+fn scope_of(path: &str) -> Option<Scope> {
+    let (service, method) = path.trim_start_matches('/').split_once('/')?;
+    match service {
+        "consent.v1.DecisionService" => Some(Scope::Check),
+        "consent.v1.ConsentService" => Some(Scope::Write),
+        "consent.v1.AdminService" if method == "GetServerInfo" => None,
+        "consent.v1.AdminService" => Some(Scope::Admin),
+        _ => None,
+    }
+}
+
+/// The interceptor: authenticates every request, authorises it by its service's scope and
+/// stores its [`Principal`].
 #[derive(Clone, Debug)]
 pub struct Auth {
     pub store: Store,
@@ -177,6 +191,14 @@ impl tonic::service::Interceptor for Auth {
         let now = self.store.now_us().div_euclid(1_000_000);
         match authenticate(&keys, header, now) {
             Ok(principal) => {
+                // Authorised before the body is decoded: a key without the service's scope
+                // costs no decoding (the handlers check again, with the profile).
+                let path = req.extensions().get::<super::trace::RpcPath>().map(|p| p.0.as_str());
+                if let Some(scope) = path.and_then(scope_of)
+                    && let Err(e) = principal.require(scope)
+                {
+                    return Err(Status::from(e));
+                }
                 req.extensions_mut().insert(principal);
                 Ok(req)
             }

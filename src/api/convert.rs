@@ -170,6 +170,14 @@ pub fn occurred_at(field: &str, ts: Option<Timestamp>, now_us: i64) -> ApiResult
             &format!("{}", us / 1_000_000),
             format!("lies more than {} s in the future", Limits::FUTURE_SKEW_SECS),
         )),
+        Some(us) if us < Limits::EVENT_TIME_MIN_SECS * 1_000_000 => Err(ApiError::invalid(
+            field,
+            &format!("{}", us.div_euclid(1_000_000)),
+            format!(
+                "lies before {} (1990-01-01T00:00:00Z), the earliest time an event may have",
+                Limits::EVENT_TIME_MIN_SECS
+            ),
+        )),
         Some(us) => Ok(us),
     }
 }
@@ -193,6 +201,8 @@ pub fn proof(field: &str, p: Option<pb::Proof>) -> ApiResult<Option<Proof>> {
     let Some(pb::Proof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text }) = p else {
         return Ok(None);
     };
+    // `field` is empty where the proof's fields are the request's own (ConfirmOptIn).
+    let named = |name: &str| if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
     for (name, v) in [
         ("ip_address", &ip_address),
         ("user_agent", &user_agent),
@@ -200,12 +210,12 @@ pub fn proof(field: &str, p: Option<pb::Proof>) -> ApiResult<Option<Proof>> {
         ("notice_version", &notice_version),
         ("notice_hash", &notice_hash),
     ] {
-        text(&format!("{field}.{name}"), v, Limits::TEXT_CHARS_MAX)?;
+        text(&named(name), v, Limits::TEXT_CHARS_MAX)?;
     }
     if !ip_address.is_empty() && ip_address.parse::<std::net::IpAddr>().is_err() {
-        return Err(ApiError::invalid(format!("{field}.ip_address"), &ip_address, "not an IP address"));
+        return Err(ApiError::invalid(named("ip_address"), &ip_address, "not an IP address"));
     }
-    text(&format!("{field}.notice_text"), &notice_text, Limits::NOTICE_TEXT_BYTES_MAX)?;
+    text(&named("notice_text"), &notice_text, Limits::NOTICE_TEXT_BYTES_MAX)?;
     Ok(Some(Proof { ip_address, user_agent, notice_id, notice_version, notice_hash, notice_text }))
 }
 
@@ -462,6 +472,12 @@ pub fn profile_from_pb(p: pb::Profile) -> ApiResult<Profile> {
         }
         profile.default_region = Some(region);
     }
+    if double_opt_in.len() > Channel::ALL.len() {
+        return Err(ApiError::invalid_field(
+            "profile.double_opt_in",
+            format!("at most {} settings, one per channel", Channel::ALL.len()),
+        ));
+    }
     for (i, s) in double_opt_in.into_iter().enumerate() {
         let pb::DoubleOptInSetting { channel: ch, mode } = s;
         let ch = channel(&format!("profile.double_opt_in[{i}].channel"), ch)?;
@@ -522,6 +538,12 @@ pub fn purpose_from_pb(p: pb::Purpose) -> ApiResult<Purpose> {
     let kind = purpose_kind("purpose.kind", kind)?;
     let mut purpose = Purpose::new(&profile_id, &purpose_id, kind, 0);
     purpose.display_name = display_name;
+    if enforcement.len() > Channel::ALL.len() {
+        return Err(ApiError::invalid_field(
+            "purpose.enforcement",
+            format!("at most {} settings, one per channel", Channel::ALL.len()),
+        ));
+    }
     for (i, e) in enforcement.into_iter().enumerate() {
         let pb::ChannelEnforcement { channel: ch, model: m } = e;
         let ch = channel(&format!("purpose.enforcement[{i}].channel"), ch)?;

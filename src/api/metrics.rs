@@ -209,6 +209,12 @@ impl Collector for ServerState {
             "consentd_storage_damage_found",
             "Checksum failures and undecodable records found at run time",
             &ConstCounter::new(health.damage_found.load(Relaxed)),
+        )?;
+        emit(
+            &mut e,
+            "consentd_storage_verifications",
+            "Complete reads of every stored block with checksums verified (after start, then daily)",
+            &ConstCounter::new(health.verified_runs.load(Relaxed)),
         )
     }
 }

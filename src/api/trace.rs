@@ -16,6 +16,12 @@ use axum::http::{HeaderValue, Request, Response};
 use tracing::Instrument;
 
 const HEADER: &str = "x-request-id";
+
+/// The called method's path (`/consent.v1.AdminService/CreateProfile`), put in the
+/// request's extensions for the interceptor, which sees no URI: it authorises by it before
+/// the body is decoded (see `auth::Auth`).
+#[derive(Clone, Debug)]
+pub struct RpcPath(pub String);
 /// Longest caller-supplied id kept; longer ones are replaced by our own.
 const ID_CHARS_MAX: usize = 128;
 
@@ -70,6 +76,9 @@ where
             request_id = %id.to_str().unwrap_or("-"),
         );
         crate::telemetry::adopt_remote_parent(&span, req.headers());
+        let path = RpcPath(req.uri().path().to_owned());
+        let mut req = req;
+        req.extensions_mut().insert(path);
         let call = self.inner.call(req);
         Box::pin(
             async move {

@@ -6,19 +6,39 @@ use consentd::config::{Args, Config};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    // Everything consentd creates is its own: the data directory 0700 and its files 0600
+    // (contact points and secrets are inside). RocksDB creates its files with 0644 masked by
+    // the umask, so the umask is the one place that covers them all (#22).
+    rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
+    // `consentd verify [flags]`: the same flags as the server (data directory, config file),
+    // then an offline read of every stored block instead of serving.
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let verify = argv.get(1).is_some_and(|a| a == "verify");
+    if verify {
+        argv.remove(1);
+    }
+    let args = Args::parse_from(argv);
     let recovery = args.create_admin_key.clone();
     let rotate = args.rotate_link_key;
-    let config = Config::load(args)?;
+    let mut config = Config::load(args)?;
     let telemetry = consentd::telemetry::init(config.log_format, config.otlp.as_ref())?;
-    // Connections and table files share one descriptor table: take what the system allows.
+    // Connections and table files share one descriptor table: take what the system allows,
+    // and cap connections below it, or a flood takes the descriptors the store needs.
     match consentd::net::raise_open_file_limit() {
-        Ok(n) if (n as usize) < config.limits.connections_max + 1024 => tracing::warn!(
-            open_files_max = n,
-            connections_max = config.limits.connections_max,
-            "the open-file limit is low for connections_max plus the store's files; lower connections_max"
-        ),
-        Ok(n) => tracing::debug!(open_files_max = n, "open-file limit"),
+        Ok(n) => {
+            let cap = consentd::net::connections_max_for(n);
+            if cap < config.limits.connections_max {
+                tracing::warn!(
+                    open_files_max = n,
+                    configured = config.limits.connections_max,
+                    connections_max = cap,
+                    "the open-file limit is low: connections are capped below it (raise `ulimit -n` for more)"
+                );
+                config.limits.connections_max = cap;
+            } else {
+                tracing::debug!(open_files_max = n, "open-file limit");
+            }
+        }
         Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
     }
     if (rotate || recovery.is_some()) && config.cluster.is_some() {
@@ -28,6 +48,9 @@ async fn main() -> anyhow::Result<()> {
             "--rotate-link-key and --create-admin-key work on a standalone data directory only; in cluster mode \
              create keys through AdminService (every local caller may while no key exists)"
         );
+    }
+    if verify {
+        return verify_offline(&config.data_dir);
     }
     if rotate {
         let (store, _) = consentd::storage::Store::open(
@@ -85,4 +108,34 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// `consentd verify`: opens the store (refused while a server holds it), reads every block
+/// with checksums verified, prints what it found; exits 1 on damage.
+fn verify_offline(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    if consentd::storage::guard::holds_no_store(data_dir) {
+        anyhow::bail!("`{}` holds no store to verify", data_dir.display());
+    }
+    let (store, stats) = consentd::storage::Store::open(
+        data_dir,
+        consentd::storage::StoreOptions::new(consentd::storage::system_clock()),
+    )
+    .context("opening the store (is a server still running on this data directory?)")?;
+    let report = store.verify();
+    println!(
+        "{}: revision {}, {} contact points, {} entries ({} MiB) read with checksums verified",
+        data_dir.display(),
+        stats.revision,
+        stats.contacts,
+        report.entries,
+        report.bytes >> 20
+    );
+    if report.damage.is_empty() {
+        println!("no damage found");
+        return Ok(());
+    }
+    for d in &report.damage {
+        println!("damage: {d}");
+    }
+    anyhow::bail!("{} column families hold damaged blocks", report.damage.len())
 }

@@ -73,9 +73,10 @@ async fn stored(b: &object_store::ObjectStore) -> Result<Option<Described>, Stri
     }))
 }
 
-/// Whether `data_dir` holds no store yet (no RocksDB `CURRENT`, no consentd marker).
+/// Whether `data_dir` holds no store yet (no RocksDB `CURRENT`, no consentd marker), or
+/// only a first start that was cut short (it held nothing acknowledged).
 pub fn is_empty_store_dir(data_dir: &Path) -> bool {
-    !data_dir.join("CURRENT").exists() && !data_dir.join(crate::storage::guard::MARKER_FILE).exists()
+    crate::storage::guard::holds_no_store(data_dir)
 }
 
 /// A new node: fills an empty `data_dir` from the newest snapshot. Returns its revision,
@@ -119,7 +120,11 @@ pub async fn restore(
         let _ = tokio::fs::remove_dir_all(&tmp).await;
         return Err(format!("the stored snapshot at revision {revision} is refused: {e}"));
     }
-    // An empty directory may already exist (created by the operator or a test).
+    // An empty directory may already exist (created by the operator or a test), or one a
+    // cut-short first start left.
+    if crate::storage::guard::is_unfinished(data_dir) {
+        crate::storage::guard::discard_unfinished(data_dir).map_err(|d| d.0)?;
+    }
     if data_dir.exists() {
         tokio::fs::remove_dir(data_dir).await.map_err(|e| format!("{} is not empty: {e}", data_dir.display()))?;
     }

@@ -14,12 +14,24 @@
 //!   because acknowledged changes are missing (a cut or deleted WAL, a damaged MANIFEST).
 //!   RocksDB cannot see a cut in the WAL it is writing: a cut at a record boundary looks like
 //!   a torn tail from a power loss, which it must tolerate.
-//! - Before an existing store is opened, every file is hard-linked into a fresh folder
-//!   `preopen-<time>` under [`GUARD_DIR`]. The links cost no space. If the store opens and
-//!   passes the checks, the folder is removed; if not, it stays, holding every file exactly
-//!   as it was before this start, and the error names it.
-//! - A refused start leaves its copy in place, and later starts refuse at once while any
-//!   copy exists: someone has to look before consentd touches the directory again.
+//! - A new store is made complete or not at all: [`CREATING_FILE`] is written (synced)
+//!   before RocksDB creates anything, and removed only after the marker. A directory that
+//!   still has it but no marker is a first start that was cut short (kill, power loss,
+//!   full disk): nothing in it was ever acknowledged, because nothing is answered before
+//!   the marker exists, so its RocksDB files are removed and the store is created again.
+//! - Before an existing store is opened, every file is hard-linked into a folder
+//!   `preopen-<time>` under [`GUARD_DIR`]. The links cost no space. The folder is built
+//!   under a hidden name and renamed when complete, with [`STARTING_FILE`] in it: a start
+//!   is under way. If the store opens and passes the checks, the folder is removed.
+//! - A start that finds the store damaged marks its folder refused ([`REFUSED_FILE`], with
+//!   the reason) and stops; later starts refuse at once while a refused copy exists: someone
+//!   has to look before consentd touches the directory again.
+//! - A start that was interrupted (killed, out of memory, power cut: its folder is still
+//!   marked starting) or stopped for a reason that passes by itself (a full disk) refused
+//!   nothing: the next start resumes it, keeping the same folder (the files as they were
+//!   before the first of those starts) until a start succeeds or is refused.
+//! - One process at a time: the directory is locked (`flock`) before any of this, so a
+//!   second consentd on the same directory is turned away before it looks at the guard.
 //!
 //! Must not touch: decisions, or anything beyond the files of the directory.
 
@@ -32,6 +44,17 @@ use super::Damage;
 pub const MARKER_FILE: &str = "CONSENTD-STORE";
 /// Where the hard links of the files taken before each open are kept.
 pub const GUARD_DIR: &str = "guard";
+/// In a new directory from before RocksDB creates the store until its marker is written.
+pub const CREATING_FILE: &str = "CONSENTD-CREATING";
+/// In a pre-open copy whose start is under way (or was interrupted): it may be resumed.
+pub const STARTING_FILE: &str = "GUARD-STARTING";
+/// In a pre-open copy whose start was refused; it holds the reason.
+pub const REFUSED_FILE: &str = "GUARD-REFUSED";
+/// A pre-open copy being taken: incomplete until renamed to `preopen-<time>`.
+const TAKING_PREFIX: &str = ".taking-";
+/// A pre-open copy being removed after a good start: renamed first, so that a kill in the
+/// middle of the removal never leaves a copy that looks like a refused one.
+const RELEASING_PREFIX: &str = ".releasing-";
 const MARKER_HEADER: &str = "consentd-store 1\n";
 const REVISION_PREFIX: &str = "revision=";
 /// The revision is written as 20 digits at this offset, so it is overwritten in place (one
@@ -44,8 +67,13 @@ const REVISION_DIGITS: usize = 20;
 pub enum DirState {
     /// Nothing of a store: a new one may be created here.
     Fresh,
+    /// The first start of this directory was cut short before the store was complete: its
+    /// files hold nothing acknowledged (see [`discard_unfinished`]).
+    Unfinished,
     /// A store exists; `marker` is `None` for stores made before the marker existed.
-    Existing { marker: Option<Marker> },
+    /// `resume` is the copy of an earlier start that was interrupted or stopped for a full
+    /// disk: this start goes on with it instead of taking another.
+    Existing { marker: Option<Marker>, resume: Option<PreOpenCopy> },
 }
 
 /// The contents of [`MARKER_FILE`].
@@ -59,6 +87,105 @@ fn is_rocksdb_data_file(name: &str) -> bool {
     name == "CURRENT" || name.starts_with("MANIFEST-") || name.ends_with(".sst") || name.ends_with(".log")
 }
 
+/// Every file RocksDB (or the marker's writer) makes in a new store's directory.
+fn is_store_file(name: &str) -> bool {
+    is_rocksdb_data_file(name)
+        || name.starts_with("OPTIONS-")
+        || name.starts_with("LOG")
+        || name == "LOCK"
+        || name == "IDENTITY"
+        || name.ends_with(".dbtmp")
+        || name == format!("{MARKER_FILE}.tmp")
+}
+
+/// Locks the directory for this process (created 0700 if missing): the lock is held as long
+/// as the returned file is open. Another process holding it is refused at once.
+pub fn lock(dir: &Path) -> Result<std::fs::File, Damage> {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => sync_dir(dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+    .map_err(|e| format!("cannot create the directory: {e}"))?;
+    let file = std::fs::File::open(dir).map_err(|e| format!("cannot open the directory: {e}"))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(file),
+        Err(rustix::io::Errno::WOULDBLOCK) => {
+            Err(Damage::new("the directory is in use by another process (lock held)"))
+        }
+        Err(e) => Err(Damage(format!("cannot lock the directory: {e}"))),
+    }
+}
+
+/// Whether a start stopped for a reason that passes by itself (a full disk), so that its
+/// copy must not be marked refused: the next start resumes instead.
+pub fn is_transient(detail: &str) -> bool {
+    detail.contains("No space left") || detail.contains("NoSpace") || detail.contains("Disk quota exceeded")
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Writes `name` in `dir` with `text`, synced along with the directory entry.
+fn write_synced(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(dir.join(name))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    sync_dir(dir)
+}
+
+/// Marks a directory about to become a new store (see [`CREATING_FILE`]).
+pub fn begin_creation(dir: &Path) -> std::io::Result<()> {
+    write_synced(dir, CREATING_FILE, "consentd is creating a store here; it is complete once CONSENTD-STORE exists\n")
+}
+
+/// The new store is complete (its marker is written): drops [`CREATING_FILE`].
+pub fn end_creation(dir: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(dir.join(CREATING_FILE)) {
+        Ok(()) => sync_dir(dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `dir` holds no store yet (no RocksDB `CURRENT`, no marker), or only a first
+/// start that was cut short (it held nothing acknowledged).
+pub fn holds_no_store(dir: &Path) -> bool {
+    (!dir.join("CURRENT").exists() && !dir.join(MARKER_FILE).exists()) || is_unfinished(dir)
+}
+
+/// Whether `dir` holds a first start that was cut short: [`CREATING_FILE`] without a marker.
+pub fn is_unfinished(dir: &Path) -> bool {
+    dir.join(CREATING_FILE).exists() && !dir.join(MARKER_FILE).exists()
+}
+
+/// Removes what a cut-short first start left (RocksDB's files and [`CREATING_FILE`]; never
+/// anything else), so the store is created again from nothing. Safe because nothing is acknowledged before the
+/// marker exists. Returns the files removed.
+pub fn discard_unfinished(dir: &Path) -> Result<Vec<String>, Damage> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list the directory: {e}"))?;
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot list the directory: {e}"))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+        if is_file && is_store_file(&name) {
+            std::fs::remove_file(entry.path()).map_err(|e| format!("cannot remove `{name}`: {e}"))?;
+            removed.push(name);
+        }
+    }
+    sync_dir(dir).map_err(|e| format!("cannot sync the directory: {e}"))?;
+    // Last: until the files are gone, the directory must still say it is unfinished.
+    end_creation(dir).map_err(|e| format!("cannot remove `{CREATING_FILE}`: {e}"))?;
+    removed.sort();
+    Ok(removed)
+}
+
 /// Looks at the directory without changing it. Refuses the states from which RocksDB would
 /// silently create a new, empty store over an old one.
 pub fn inspect(dir: &Path) -> Result<DirState, Damage> {
@@ -69,6 +196,9 @@ pub fn inspect(dir: &Path) -> Result<DirState, Damage> {
     };
     let mut data_files = Vec::new();
     let mut has_current = false;
+    if is_unfinished(dir) {
+        return Ok(DirState::Unfinished);
+    }
     for entry in entries {
         let entry = entry.map_err(|e| format!("cannot list the directory: {e}"))?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -92,15 +222,55 @@ pub fn inspect(dir: &Path) -> Result<DirState, Damage> {
              (no file was changed)"
         )));
     }
-    if let Some(old) = leftover_copies(dir).first() {
-        return Err(Damage(format!(
-            "an earlier start was refused and kept the files as they were in `{}`: find out why (see the log \
-             of that start), repair or restore the store, then remove `{}` to start again",
-            old.display(),
-            dir.join(GUARD_DIR).display()
-        )));
+    let mut resume = None;
+    for copy in leftover_copies(dir) {
+        match copy_state(&copy) {
+            CopyState::Taking => {
+                // Cut short while linking, before RocksDB ran (the directory itself is
+                // still as this copy would have been), or while being removed after a
+                // start that succeeded.
+                std::fs::remove_dir_all(&copy).map_err(|e| format!("cannot remove `{}`: {e}", copy.display()))?;
+            }
+            CopyState::Starting if resume.is_none() => resume = Some(copy),
+            CopyState::Starting => {}
+            CopyState::Refused(why) => {
+                let why = why.map(|w| format!(" (it said: {})", w.trim())).unwrap_or_default();
+                return Err(Damage(format!(
+                    "an earlier start was refused and kept the files as they were in `{}`{why}: find out why (see \
+                     the log of that start), repair or restore the store, then remove `{}` to start again",
+                    copy.display(),
+                    dir.join(GUARD_DIR).display()
+                )));
+            }
+        }
     }
-    if has_current { Ok(DirState::Existing { marker }) } else { Ok(DirState::Fresh) }
+    if has_current {
+        Ok(DirState::Existing { marker, resume: resume.map(|path| PreOpenCopy { path, resumed: true }) })
+    } else {
+        Ok(DirState::Fresh)
+    }
+}
+
+/// What a folder under [`GUARD_DIR`] says about the start that made it.
+enum CopyState {
+    /// Still being linked, or being removed after a good start, when that start ended.
+    Taking,
+    /// Complete; its start was under way and never finished (it may be resumed).
+    Starting,
+    /// Its start was refused, with the reason if it was recorded. A folder of an older
+    /// consentd (no state file) counts as refused: the old rule, someone has to look.
+    Refused(Option<String>),
+}
+
+fn copy_state(copy: &Path) -> CopyState {
+    let name = copy.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if name.starts_with(TAKING_PREFIX) || name.starts_with(RELEASING_PREFIX) {
+        return CopyState::Taking;
+    }
+    if let Ok(why) = std::fs::read_to_string(copy.join(REFUSED_FILE)) {
+        return CopyState::Refused(Some(why));
+    }
+    if copy.join(STARTING_FILE).is_file() { CopyState::Starting } else { CopyState::Refused(None) }
 }
 
 /// The MANIFEST file `CURRENT` names, for error messages.
@@ -168,14 +338,18 @@ impl AckFile {
 #[derive(Debug)]
 pub struct PreOpenCopy {
     path: PathBuf,
+    /// Taken by an earlier start that was interrupted, and resumed by this one.
+    resumed: bool,
 }
 
 impl PreOpenCopy {
     /// Links every regular file of `dir` (but RocksDB's lock and info logs) into a new
     /// folder under [`GUARD_DIR`].
     pub fn take(dir: &Path, now_us: i64) -> Result<PreOpenCopy, Damage> {
-        let path = dir.join(GUARD_DIR).join(format!("preopen-{now_us}"));
-        std::fs::create_dir_all(&path).map_err(|e| format!("cannot create `{}`: {e}", path.display()))?;
+        let guard = dir.join(GUARD_DIR);
+        let taking = guard.join(format!("{TAKING_PREFIX}{now_us}"));
+        let path = guard.join(format!("preopen-{now_us}"));
+        std::fs::create_dir_all(&taking).map_err(|e| format!("cannot create `{}`: {e}", taking.display()))?;
         let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list the directory: {e}"))?;
         for entry in entries {
             let entry = entry.map_err(|e| format!("cannot list the directory: {e}"))?;
@@ -185,19 +359,43 @@ impl PreOpenCopy {
             if !is_file || lossy == "LOCK" || lossy.starts_with("LOG") {
                 continue;
             }
-            std::fs::hard_link(entry.path(), path.join(&name))
-                .map_err(|e| format!("cannot link `{lossy}` into `{}`: {e}", path.display()))?;
+            std::fs::hard_link(entry.path(), taking.join(&name))
+                .map_err(|e| format!("cannot link `{lossy}` into `{}`: {e}", taking.display()))?;
         }
-        Ok(PreOpenCopy { path })
+        // Complete and durable before RocksDB runs: a crash from here on leaves a copy
+        // the next start can resume.
+        let done = write_synced(&taking, STARTING_FILE, "a start of consentd is under way (or was interrupted)\n")
+            .and_then(|()| std::fs::rename(&taking, &path))
+            .and_then(|()| sync_dir(&guard))
+            .and_then(|()| sync_dir(dir));
+        done.map_err(|e| format!("cannot complete `{}`: {e}", path.display()))?;
+        Ok(PreOpenCopy { path, resumed: false })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Whether an earlier, interrupted start took this copy.
+    pub fn resumed(&self) -> bool {
+        self.resumed
+    }
+
+    /// The start was refused for damage: later starts refuse at once, naming `why`.
+    pub fn refused(self, why: &str) {
+        if let Err(e) = write_synced(&self.path, REFUSED_FILE, &format!("{why}\n")) {
+            // The copy without the mark would be resumed: say so loudly; the error that
+            // stops this start names the folder either way.
+            tracing::error!(path = %self.path.display(), error = %e, "cannot mark the kept copy as refused");
+        }
+    }
+
     /// The open succeeded and was checked: the links are no longer needed.
     pub fn release(self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.path) {
+        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let releasing = self.path.with_file_name(format!("{RELEASING_PREFIX}{name}"));
+        let removed = std::fs::rename(&self.path, &releasing).and_then(|()| std::fs::remove_dir_all(&releasing));
+        if let Err(e) = removed {
             tracing::warn!(path = %self.path.display(), error = %e, "cannot remove the pre-open links");
         }
         // The parent stays if earlier, failed starts left their copies in it.
@@ -207,11 +405,17 @@ impl PreOpenCopy {
     }
 }
 
-/// Copies that failed starts left behind, for a warning at start-up.
+/// Copies that earlier starts left behind, oldest first.
 pub fn leftover_copies(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir.join(GUARD_DIR))
+    let mut copies: Vec<PathBuf> = std::fs::read_dir(dir.join(GUARD_DIR))
         .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let taken_at = |p: &PathBuf| {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        name.rsplit('-').next().and_then(|t| t.parse::<i64>().ok()).unwrap_or(i64::MAX)
+    };
+    copies.sort_by_key(|p| (taken_at(p), p.clone()));
+    copies
 }
 
 #[cfg(test)]
@@ -250,7 +454,10 @@ mod tests {
         write_marker(dir.path(), Marker { revision: 1 }).unwrap_or_else(|e| panic!("{e}"));
         assert!(inspect(dir.path()).is_err_and(|e| e.0.contains(MARKER_FILE)));
         std::fs::write(dir.path().join("CURRENT"), "MANIFEST-000005\n").unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(inspect(dir.path()), Ok(DirState::Existing { marker: Some(Marker { revision: 1 }) })));
+        assert!(matches!(
+            inspect(dir.path()),
+            Ok(DirState::Existing { marker: Some(Marker { revision: 1 }), resume: None })
+        ));
         assert_eq!(current_manifest(dir.path()), "MANIFEST-000005");
     }
 
@@ -264,10 +471,69 @@ mod tests {
         assert_eq!(std::fs::read(copy.path().join("000001.sst")).ok(), Some(b"table".to_vec()));
         assert!(!copy.path().join("LOCK").exists());
         assert_eq!(leftover_copies(dir.path()).len(), 1);
-        std::fs::write(dir.path().join("CURRENT"), "MANIFEST-000005\n").unwrap_or_else(|e| panic!("{e}"));
-        assert!(inspect(dir.path()).is_err_and(|e| e.0.contains("earlier start was refused")));
         copy.release();
         assert!(leftover_copies(dir.path()).is_empty());
         assert!(!dir.path().join(GUARD_DIR).exists());
+    }
+
+    #[test]
+    fn an_interrupted_start_is_resumed_and_a_refused_one_is_not() {
+        let dir = tempdir();
+        std::fs::write(dir.path().join("CURRENT"), "MANIFEST-000005\n").unwrap_or_else(|e| panic!("{e}"));
+        // A copy cut short while linking, or while being removed, is dropped.
+        std::fs::create_dir_all(dir.path().join(GUARD_DIR).join(".taking-3")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(dir.path().join(GUARD_DIR).join(".releasing-preopen-2"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let taken = PreOpenCopy::take(dir.path(), 5).unwrap_or_else(|e| panic!("{e}"));
+        let path = taken.path().to_owned();
+        drop(taken);
+        let resumed = match inspect(dir.path()) {
+            Ok(DirState::Existing { resume: Some(copy), .. }) => copy,
+            other => panic!("an interrupted start is resumed: {other:?}"),
+        };
+        assert!(resumed.resumed());
+        assert_eq!(resumed.path(), path);
+        assert_eq!(leftover_copies(dir.path()), vec![path.clone()], "the cut-short copy is gone");
+        resumed.refused("`MANIFEST-000005` is damaged");
+        let err = inspect(dir.path()).err().map(|d| d.0).unwrap_or_default();
+        assert!(err.contains("earlier start was refused"), "{err}");
+        assert!(err.contains("`MANIFEST-000005` is damaged"), "the reason is repeated: {err}");
+        // A folder of an older consentd, with no state file, counts as refused.
+        let dir = tempdir();
+        std::fs::write(dir.path().join("CURRENT"), "MANIFEST-000005\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(dir.path().join(GUARD_DIR).join("preopen-9")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(inspect(dir.path()).is_err_and(|e| e.0.contains("earlier start was refused")));
+    }
+
+    #[test]
+    fn a_cut_short_creation_is_discarded_and_only_store_files_go() {
+        let dir = tempdir();
+        begin_creation(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        for name in ["CURRENT", "MANIFEST-000001", "000004.log", "OPTIONS-000007", "IDENTITY", "notes.txt"] {
+            std::fs::write(dir.path().join(name), b"x").unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert!(matches!(inspect(dir.path()), Ok(DirState::Unfinished)));
+        let removed = discard_unfinished(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(removed, ["000004.log", "CURRENT", "IDENTITY", "MANIFEST-000001", "OPTIONS-000007"]);
+        assert!(dir.path().join("notes.txt").exists(), "a file that is not the store's stays");
+        // Complete once the marker is written, even before the flag is dropped.
+        write_marker(dir.path(), Marker { revision: 0 }).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("CURRENT"), "MANIFEST-000005\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(inspect(dir.path()), Ok(DirState::Existing { .. })));
+        end_creation(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!dir.path().join(CREATING_FILE).exists());
+    }
+
+    #[test]
+    fn a_locked_directory_is_refused() {
+        let dir = tempdir();
+        let data = dir.path().join("data");
+        let held = lock(&data).unwrap_or_else(|e| panic!("{e}"));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&data).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+        assert_eq!(mode, 0o700);
+        assert!(lock(&data).is_err_and(|e| e.0.contains("in use by another process")));
+        drop(held);
+        assert!(lock(&data).is_ok());
     }
 }

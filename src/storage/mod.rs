@@ -32,6 +32,7 @@ mod open;
 mod read;
 pub mod replica;
 pub mod token;
+pub mod verify;
 pub mod view;
 pub mod wire;
 mod writer;
@@ -182,9 +183,16 @@ pub enum StorageError {
     WritesStopped(String),
 }
 
+/// A `meta` key that never holds a value: deleting it is the write that probes whether
+/// RocksDB writes again after a full disk.
+const DISK_PROBE_KEY: &[u8] = b"disk-probe";
+
 /// What the writer thread shares with readers.
 struct Shared {
     db: DB,
+    /// The data directory's lock (see `guard::lock`), released after `db` closes: fields
+    /// drop in order.
+    _dir_lock: std::fs::File,
     path: PathBuf,
     /// The hot index and the contact-key secret.
     keyed: KeyedIndex,
@@ -219,7 +227,9 @@ impl Shared {
     fn write_refusal(&self) -> Option<StorageError> {
         match self.health.condition() {
             health::Condition::Healthy => None,
-            c @ health::Condition::DiskLow { .. } => Some(StorageError::DiskFull(c.refusal().unwrap_or_default())),
+            c @ (health::Condition::DiskLow { .. } | health::Condition::DiskFull { .. }) => {
+                Some(StorageError::DiskFull(c.refusal().unwrap_or_default()))
+            }
             c @ health::Condition::WritesStopped { .. } => {
                 Some(StorageError::WritesStopped(c.refusal().unwrap_or_default()))
             }
@@ -377,8 +387,23 @@ impl Store {
     }
 
     /// Measures free disk space; writes are refused below the minimum and resume above it.
+    /// After a real full disk, once space is back: a tiny synced write (a delete of a key
+    /// nothing uses) tells whether RocksDB writes again, and writes resume when it does.
     pub fn check_space(&self) {
-        self.shared().health.check_space(&self.shared().path);
+        let shared = self.shared();
+        let free = shared.health.check_space(&shared.path);
+        if !shared.health.is_disk_full() || free.is_none_or(|f| f < shared.health.disk_free_min_bytes()) {
+            return;
+        }
+        let Ok(meta) = shared.cf(codec::CF_META) else { return };
+        let mut probe = rocksdb::WriteBatch::default();
+        probe.delete_cf(meta, DISK_PROBE_KEY);
+        let mut wo = rocksdb::WriteOptions::default();
+        wo.set_sync(true);
+        match shared.db.write_opt(probe, &wo) {
+            Ok(()) => shared.health.recovered(),
+            Err(e) => tracing::debug!(error = %e, "the store does not write yet after a full disk"),
+        }
     }
 
     /// A receiver that sees every API key change (creation, revocation).

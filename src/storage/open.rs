@@ -28,6 +28,9 @@ use super::view::ApiKey;
 use super::{Damage, Inner, OpenStats, Shared, StorageError, Store, StoreOptions, guard, health, writer};
 use crate::decision::{Catalog, Profile, Purpose, Topic};
 
+/// How a start refused because another process holds the directory begins its message.
+const IN_USE: &str = "the directory is in use by another process";
+
 fn db_options(cache: &Cache, point_lookups: bool, compress: bool) -> Options {
     let mut opts = Options::default();
     let mut block = BlockBasedOptions::default();
@@ -54,16 +57,81 @@ impl Store {
     pub fn open(path: &Path, options: StoreOptions) -> Result<(Store, OpenStats), StorageError> {
         let started = Instant::now();
         let corrupt = |detail: String| StorageError::Corrupt { path: path.display().to_string(), detail };
-        let dir_state = guard::inspect(path).map_err(|d| corrupt(d.0))?;
+        let dir_lock = guard::lock(path).map_err(|d| corrupt(d.0))?;
+        let mut dir_state = guard::inspect(path).map_err(|d| corrupt(d.0))?;
+        if let guard::DirState::Unfinished = dir_state {
+            let removed = guard::discard_unfinished(path).map_err(|d| corrupt(d.0))?;
+            tracing::warn!(
+                removed = removed.join(", "),
+                "the first start of this directory was cut short before the store was complete (nothing in it \
+                 was acknowledged): creating it again"
+            );
+            dir_state = guard::DirState::Fresh;
+        }
         let (marker, copy) = match dir_state {
-            guard::DirState::Fresh => (None, None),
-            guard::DirState::Existing { marker } => {
+            guard::DirState::Fresh | guard::DirState::Unfinished => {
+                guard::begin_creation(path)
+                    .map_err(|e| corrupt(format!("cannot write `{}`: {e}", guard::CREATING_FILE)))?;
+                (None, None)
+            }
+            guard::DirState::Existing { marker, resume: Some(copy) } => {
+                tracing::warn!(
+                    kept = %copy.path().display(),
+                    "an earlier start was interrupted (killed, or stopped for a full disk) before it served: resuming it"
+                );
+                (marker, Some(copy))
+            }
+            guard::DirState::Existing { marker, resume: None } => {
                 let copy = guard::PreOpenCopy::take(path, (options.clock)()).map_err(|d| corrupt(d.0))?;
                 (marker, Some(copy))
             }
         };
+        // The store holds the lock from here (a second descriptor of the same lock); this
+        // one keeps it until the copy is marked, even when the open fails.
+        let store_lock = dir_lock.try_clone().map_err(|e| corrupt(format!("cannot hold the directory's lock: {e}")))?;
+        match Store::open_guarded(path, options, started, marker, copy.as_ref(), store_lock) {
+            Ok(opened) => {
+                if let Some(copy) = copy {
+                    copy.release();
+                }
+                if let Err(e) = guard::end_creation(path) {
+                    tracing::warn!(error = %e, "cannot remove `{}`", guard::CREATING_FILE);
+                }
+                Ok(opened)
+            }
+            Err(e) => {
+                let text = e.to_string();
+                match copy {
+                    // A full disk passes by itself, and RocksDB's lock taken by a process
+                    // that is not consentd touched nothing: the next start resumes.
+                    Some(_) if guard::is_transient(&text) || text.contains(IN_USE) => {}
+                    Some(copy) => copy.refused(&text),
+                    None => {}
+                }
+                if guard::is_transient(&text) {
+                    return Err(corrupt(format!(
+                        "the disk is full ({text}); nothing is damaged: start again once there is space, and the \
+                         start resumes"
+                    )));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The open proper, once the guard has looked at the directory: `copy` is the pre-open
+    /// copy of an existing store (`None`: a new store is created).
+    fn open_guarded(
+        path: &Path,
+        options: StoreOptions,
+        started: Instant,
+        marker: Option<guard::Marker>,
+        copy: Option<&guard::PreOpenCopy>,
+        dir_lock: std::fs::File,
+    ) -> Result<(Store, OpenStats), StorageError> {
+        let corrupt = |detail: String| StorageError::Corrupt { path: path.display().to_string(), detail };
         // A refusal after RocksDB has run keeps the links, and says where they are.
-        let refuse = |detail: String| match &copy {
+        let refuse = |detail: String| match copy {
             Some(c) => {
                 corrupt(format!("{detail}; every file as it was before this start is kept in `{}`", c.path().display()))
             }
@@ -104,13 +172,8 @@ impl Store {
         });
         let db = match DB::open_cf_descriptors(&db_opts, path, cfs) {
             Ok(db) => db,
-            // Another process holds the directory: RocksDB touched nothing, keep no copy.
-            Err(e) if e.to_string().contains("LOCK") => {
-                if let Some(copy) = copy {
-                    copy.release();
-                }
-                return Err(corrupt(format!("the directory is in use by another process: {e}")));
-            }
+            // Another process holds RocksDB's lock: RocksDB touched nothing.
+            Err(e) if e.to_string().contains("LOCK") => return Err(corrupt(format!("{IN_USE}: {e}"))),
             Err(e) => return Err(refuse(e.to_string())),
         };
 
@@ -224,12 +287,9 @@ impl Store {
             .map_err(|e| refuse(format!("cannot write `{}`: {e}", guard::MARKER_FILE)))?;
         let ack = guard::AckFile::open(path)
             .map_err(|e| refuse(format!("cannot open `{}` for writing: {e}", guard::MARKER_FILE)))?;
-        if let Some(copy) = copy {
-            copy.release();
-        }
-
         let shared = Arc::new(Shared {
             db,
+            _dir_lock: dir_lock,
             path: path.to_owned(),
             keyed: KeyedIndex::new(contact_secret, index),
             catalog: ArcSwap::from_pointee(catalog),

@@ -52,6 +52,30 @@ impl Store {
         Ok(out)
     }
 
+    /// A page of events after `after_seq`: at most `limit` of them and, past the first, at
+    /// most `bytes_max` bytes of stored events (a page of events with 64 KiB notices would
+    /// otherwise outgrow the message limit); and whether more follow.
+    pub fn history_page(
+        &self,
+        key: &ContactKey,
+        after_seq: u64,
+        limit: usize,
+        bytes_max: usize,
+    ) -> Result<(Vec<Event>, bool), StorageError> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        for item in self.history_iter(key, after_seq)? {
+            let (_, event) = item?;
+            let size = event.body.len() + event.prev_hash.len() + event.hash.len();
+            if out.len() >= limit || (!out.is_empty() && bytes + size > bytes_max) {
+                return Ok((out, true));
+            }
+            bytes += size;
+            out.push(self.decode_event(event)?);
+        }
+        Ok((out, false))
+    }
+
     fn decode_event(&self, event: StoredEvent) -> Result<Event, StorageError> {
         let bad = |e: String| self.shared().undecodable(format!("history event undecodable: {e}"));
         let body = EventBody::decode(event.body.as_slice()).map_err(|e| bad(e.to_string()))?;
@@ -88,22 +112,34 @@ impl Store {
             Some(c) => (c.history_len, c.last_hash),
             None => (0, Vec::new()),
         };
-        let mut events = Vec::new();
-        for item in self.history_iter(key, 0)? {
-            match item {
-                Ok(e) => events.push(e),
-                Err(StorageError::Corrupt { detail, .. }) => {
-                    return Ok(ChainVerification {
-                        intact: false,
-                        events_checked: events.len() as u64,
-                        first_broken_seq: events.len() as u64 + 1,
-                        detail,
-                    });
-                }
-                Err(e) => return Err(e),
+        // Streamed: one event in memory at a time, not the whole history (200k events took
+        // 141 MB per call when collected first).
+        let mut damaged = None;
+        let mut failed = None;
+        let events = self.history_iter(key, 0)?.map_while(|item| match item {
+            Ok(e) => Some(e),
+            Err(StorageError::Corrupt { detail, .. }) => {
+                damaged = Some(detail);
+                None
             }
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+        let v = history::verify_chain(events, len, &head);
+        if let Some(e) = failed {
+            return Err(e);
         }
-        Ok(history::verify_chain(events, len, &head))
+        if let Some(detail) = damaged {
+            return Ok(ChainVerification {
+                intact: false,
+                events_checked: v.events_checked,
+                first_broken_seq: v.events_checked + 1,
+                detail,
+            });
+        }
+        Ok(v)
     }
 
     /// Applied changes with a revision greater than `after`, in revision order, at most `limit`.

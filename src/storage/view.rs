@@ -93,6 +93,9 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Every scope, once.
+    pub const ALL: [Scope; 3] = [Scope::Check, Scope::Write, Scope::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Check => "check",

@@ -140,9 +140,10 @@ fn classify(shared: &Shared, e: StorageError) -> StorageError {
             shared.health.damage(&text);
             e
         }
+        // RocksDB recovers from a full disk by itself once there is space (its error
+        // handler's no-space recovery); the health probe sees when it writes again.
         rocksdb::ErrorKind::IOError if text.contains("No space left") || text.contains("NoSpace") => {
-            shared.health.check_space(&shared.path);
-            shared.health.writes_stopped(text.clone());
+            shared.health.disk_full(text.clone());
             StorageError::DiskFull(format!("the server's disk is full; the change was not stored ({text})"))
         }
         _ => {
@@ -551,7 +552,17 @@ impl<'a> Group<'a> {
         batch.put(CF_META, META_REVISION, next_revision.to_be_bytes().to_vec());
         let mut wo = WriteOptions::default();
         wo.set_sync(local);
-        shared.db.write_opt(batch.into_write_batch(shared)?, &wo)?;
+        let batch = batch.into_write_batch(shared)?;
+        // The floor holds against fast writers: every group's bytes count before they are
+        // written, not a sample of free space a second old (see `health`).
+        if !shared.health.reserve(&shared.path, batch.size_in_bytes() as u64) {
+            return Err(shared.write_refusal().unwrap_or_else(|| {
+                StorageError::DiskFull(
+                    "the server's disk is nearly full: the change was not stored; retry later".into(),
+                )
+            }));
+        }
+        shared.db.write_opt(batch, &wo)?;
         for (key, state) in states {
             shared.keyed.index().put(key, state);
         }

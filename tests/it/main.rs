@@ -17,6 +17,7 @@ mod edge;
 mod edges;
 mod otlp;
 mod presets;
+mod recover;
 mod store;
 mod support;
 mod tls;

@@ -313,9 +313,15 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
 }
 
+/// The `consentd` binary the tests run: this build's, or `CONSENTD_BIN` (e.g. an older
+/// build, to see a new test fail against it; the target directory may also be shared).
+pub fn consentd_bin() -> std::path::PathBuf {
+    std::env::var_os("CONSENTD_BIN").map_or_else(|| env!("CARGO_BIN_EXE_consentd").into(), Into::into)
+}
+
 /// Starts the real `consentd` binary on `127.0.0.1:port` with `dir` as its data directory.
 pub fn spawn(dir: &Path, port: u16, extra: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_consentd"))
+    std::process::Command::new(consentd_bin())
         .args(["--listen-addr", &format!("127.0.0.1:{port}"), "--metrics-addr", "off", "--data-dir"])
         .arg(dir)
         .args(extra)
@@ -329,7 +335,7 @@ pub fn spawn(dir: &Path, port: u16, extra: &[&str]) -> std::process::Child {
 /// Runs the binary on `dir` expecting it to refuse to start; returns what it said.
 pub fn refused_start(dir: &Path) -> String {
     let port = free_port();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_consentd"))
+    let out = std::process::Command::new(consentd_bin())
         .args(["--listen-addr", &format!("127.0.0.1:{port}"), "--metrics-addr", "off", "--data-dir"])
         .arg(dir)
         .env("RUST_LOG", "warn")

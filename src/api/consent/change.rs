@@ -82,6 +82,16 @@ impl ConsentApi {
                 "only an opt-in expires; an opt-out never does",
             ));
         }
+        // An opt-in that lapsed before it was given (a 1970 default) is a mistake.
+        if let Some(at) = expires_at
+            && at.saturating_mul(1_000_000) <= occurred_at_us
+        {
+            return Err(ApiError::invalid(
+                format!("{p}expires_at"),
+                &at.to_string(),
+                "must lie after the change's `occurred_at`",
+            ));
+        }
         convert::text(&format!("{p}reason"), &reason, Limits::TEXT_CHARS_MAX)?;
         let idempotency = if idempotency_key.is_empty() {
             None

@@ -153,10 +153,11 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
                 .ok_or_else(|| ApiError::invalid("page_token", &page_token, "not a token this server issued"))?
         };
         let key = self.store.contact_key(&c.profile_id, c.channel, &c.contact_point);
-        let page = self.store.history(&key, after_seq, limit).map_err(ApiError::from)?;
+        let (page, more) =
+            self.store.history_page(&key, after_seq, limit, Limits::HISTORY_PAGE_BYTES_MAX).map_err(ApiError::from)?;
         let v = self.store.verify_history(&key).map_err(ApiError::from)?;
         let next_page_token = match page.last() {
-            Some(event) if page.len() == limit => URL_SAFE_NO_PAD.encode(event.seq.to_be_bytes()),
+            Some(event) if more => URL_SAFE_NO_PAD.encode(event.seq.to_be_bytes()),
             _ => String::new(),
         };
         let events = page.into_iter().map(convert::event_to_pb).collect();

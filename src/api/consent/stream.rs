@@ -47,16 +47,19 @@ pub(super) fn export(
             let key = store.contact_key(&profile_id, channel, &msg.contact_point);
             let mut after_seq = 0;
             loop {
-                // One more than a page tells whether another page follows.
-                let mut page = match store.history(&key, after_seq, Limits::EXPORT_EVENTS_PER_MESSAGE_MAX + 1) {
+                let page = store.history_page(
+                    &key,
+                    after_seq,
+                    Limits::EXPORT_EVENTS_PER_MESSAGE_MAX,
+                    Limits::HISTORY_PAGE_BYTES_MAX,
+                );
+                let (page, full) = match page {
                     Ok(page) => page,
                     Err(e) => {
                         let _ = tx.blocking_send(Err(Status::from(e)));
                         return false;
                     }
                 };
-                let full = page.len() > Limits::EXPORT_EVENTS_PER_MESSAGE_MAX;
-                page.truncate(Limits::EXPORT_EVENTS_PER_MESSAGE_MAX);
                 after_seq = page.last().map_or(after_seq, |event| event.seq);
                 msg.events = page.into_iter().map(convert::event_to_pb).collect();
                 let next = pb::ExportRecordsResponse {
