@@ -202,6 +202,7 @@ async fn housekeeping(
     tls: Vec<Arc<crate::tls::ReloadingTls>>,
     reporter: tonic_health::server::HealthReporter,
     draining: Arc<std::sync::atomic::AtomicBool>,
+    ready: Arc<std::sync::atomic::AtomicBool>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -240,6 +241,7 @@ async fn housekeeping(
         // still applies the log's backlog. Decisions keep working meanwhile: balancers that
         // only send checks ask for the decision service, which stays SERVING.
         reporter.set_service_status("", status(current && writes_ok)).await;
+        ready.store(current && writes_ok, std::sync::atomic::Ordering::Release);
         reporter.set_service_status(STORAGE_HEALTH_NAME, status(writes_ok && undamaged)).await;
         reporter.set_service_status(CONSENT_SERVICE_NAME, status(writes_ok)).await;
         reporter.set_service_status(ADMIN_SERVICE_NAME, status(writes_ok)).await;
@@ -343,6 +345,8 @@ pub async fn run_with_store(
         2 * limits.check_batch_items_max.max(limits.set_batch_items_max).max(crate::config::Limits::HISTORY_PAGE_MAX),
     );
     let metrics = Metrics::new(store.clone());
+    // `/readyz` on the metrics port: the gRPC health of the whole server, mirrored.
+    let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (stop_tx, stop_rx) = watch::channel(false);
     // Turns true when the drain begins: the edge stops accepting and finishes its requests
     // alongside gRPC's calls.
@@ -359,6 +363,7 @@ pub async fn run_with_store(
             Some(tokio::spawn(metrics::serve(
                 mlistener,
                 Arc::clone(&metrics),
+                Arc::clone(&ready),
                 connection_limits,
                 http1_tls.clone(),
                 stop_rx.clone(),
@@ -433,6 +438,7 @@ pub async fn run_with_store(
         reloading,
         health_reporter.clone(),
         Arc::clone(&draining),
+        Arc::clone(&ready),
         stop_rx.clone(),
     ));
     tokio::spawn(verify_every_block(store.clone(), stop_rx.clone()));
@@ -440,6 +446,7 @@ pub async fn run_with_store(
     let signal = async move {
         shutdown.await;
         draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        ready.store(false, std::sync::atomic::Ordering::Release);
         let _ = drain_tx.send(true);
         tracing::info!("shutting down: draining in-flight calls (a second signal stops at once)");
         // "" is the whole server: what load balancers and Kubernetes probes ask.

@@ -324,18 +324,40 @@ fn process_stats() -> Option<ProcessStats> {
 pub async fn serve(
     listener: TcpListener,
     metrics: Arc<Metrics>,
+    ready: Arc<std::sync::atomic::AtomicBool>,
     limits: crate::net::ConnectionLimits,
     tls: Option<Arc<crate::tls::ReloadingTls>>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    use axum::http::StatusCode;
     use axum::routing::get;
-    let app = axum::Router::new().route(
-        "/metrics",
-        get(move || {
-            let metrics = Arc::clone(&metrics);
-            async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()) }
-        }),
-    );
+    const TEXT: [(axum::http::header::HeaderName, &str); 1] =
+        [(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")];
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = Arc::clone(&metrics);
+                async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()) }
+            }),
+        )
+        // Kubernetes and load balancers: alive while this answers at all; ready while the
+        // gRPC health of the whole server (`""`) is SERVING (not draining, not catching up
+        // with a cluster's log, writes taken).
+        .route("/livez", get(|| async { (StatusCode::OK, TEXT, "alive\n") }))
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = ready.load(std::sync::atomic::Ordering::Acquire);
+                async move {
+                    if ready {
+                        (StatusCode::OK, TEXT, "ready\n")
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, TEXT, "not ready: draining, catching up, or writes refused\n")
+                    }
+                }
+            }),
+        );
     let stats = Arc::new(ConnectionStats::default());
     crate::net::serve_http1(listener, app, limits, stats, tls, shutdown).await;
 }

@@ -64,16 +64,18 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Attempts of one publish (same message id, so a stored first attempt is not repeated):
 /// about 15 s in all, well inside [`ENTRY_AGE_MAX`].
 const PUBLISH_ATTEMPTS: u32 = 6;
-/// The applier's requests (stream info, creating its consumer): short, so that a consumer
-/// lost with its NATS server is replaced right after the election, not after a long
-/// request timeout.
-const APPLIER_REQUEST_TIMEOUT: Duration = Duration::from_millis(1500);
+/// JetStream API requests (stream info, creating the applier's consumer, snapshot look-ups):
+/// short, so that a consumer lost with its NATS server is replaced right after the
+/// election instead of after the client's default 10 s, and a start-up try fails fast.
+const REQUEST_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long a write accepted by the log waits for this node to apply it.
 const APPLY_WAIT: Duration = Duration::from_secs(30);
 /// The applier's consumer heartbeat: a silent consumer is replaced after about two of them.
 const CONSUMER_HEARTBEAT: Duration = Duration::from_secs(1);
-/// Failed tries (a second apart) a starting node makes before it gives up on JetStream.
-const STREAM_TRIES: u32 = 60;
+/// How long a starting node keeps trying JetStream (a second between tries) before it gives
+/// up: by time, not by tries, since a try lasts up to [`REQUEST_TIMEOUT`] and a cluster
+/// starting on busy machines takes minutes to elect its leaders.
+const STARTUP_WAIT: Duration = Duration::from_secs(300);
 /// Failed tries logged at info before they are logged as warnings.
 const QUIET_TRIES: u32 = 5;
 /// JetStream's de-duplication window for `Nats-Msg-Id`: a copy of an entry published
@@ -144,7 +146,9 @@ fn read_secret(what: &str, path: &std::path::Path) -> Result<String, String> {
 /// `--cluster-user` and its password when no other credential is given.
 async fn connect_options(config: &ClusterConfig) -> Result<async_nats::ConnectOptions, String> {
     let access = &config.access;
-    let mut options = async_nats::ConnectOptions::new().name(format!("consentd {}", config.node_id));
+    let mut options = async_nats::ConnectOptions::new()
+        .name(format!("consentd {}", config.node_id))
+        .request_timeout(Some(REQUEST_TIMEOUT));
     if let Some(creds) = &access.creds_file {
         options = options
             .credentials_file(creds)
@@ -244,7 +248,7 @@ pub async fn restore_if_new(
         .map_err(|detail| ClusterError::Snapshot { detail })
 }
 
-/// Runs `attempt` until it succeeds, once a second for up to [`STREAM_TRIES`] tries: a
+/// Runs `attempt` until it succeeds, once a second for up to [`STARTUP_WAIT`]: a
 /// JetStream cluster that is starting (or has just lost a server) has no meta leader for a
 /// few seconds, and its requests time out meanwhile. Returns the last error.
 pub(crate) async fn until_ready<T, F, Fut>(what: &str, mut attempt: F) -> Result<T, String>
@@ -253,10 +257,11 @@ where
     Fut: std::future::Future<Output = Result<T, String>>,
 {
     let mut tries = 0;
+    let started = std::time::Instant::now();
     loop {
         match attempt().await {
             Ok(t) => return Ok(t),
-            Err(e) if tries < STREAM_TRIES => {
+            Err(e) if started.elapsed() < STARTUP_WAIT => {
                 tries += 1;
                 // A few failed tries are a cluster starting; more are worth an operator's eye.
                 if tries < QUIET_TRIES {
@@ -351,16 +356,9 @@ impl Cluster {
             store.set_catching_up(true);
             tracing::info!(applied = store.revision(), log = last, "catching up with the replicated log");
         }
-        let mut applier_js = js.clone();
-        applier_js.set_timeout(APPLIER_REQUEST_TIMEOUT);
-        let applier_stream = until_ready("opening the log's stream for the applier", || async {
-            applier_js.get_stream(&config.stream).await.map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|detail| ClusterError::Stream { stream: config.stream.clone(), detail })?;
         let applier = Applier {
             store: store.clone(),
-            stream: applier_stream,
+            stream: stream.clone(),
             waiters,
             origin,
             keys: vec![key.clone()],

@@ -701,3 +701,37 @@ async fn a_key_without_the_scope_is_refused_before_its_request_is_decoded() {
     checker.get_server_info(pb::GetServerInfoRequest::default()).await.expect("server info");
     server.stop().await;
 }
+
+/// Load balancers and Kubernetes probe over HTTP: `/livez` while the process serves at all,
+/// `/readyz` only while the whole server is SERVING (here: refused writes make it not ready,
+/// room again makes it ready, without a restart).
+#[tokio::test]
+async fn livez_and_readyz_follow_the_servers_health() {
+    let server = TestServer::start().await;
+    let live = http_get(server.metrics_addr, "/livez").await;
+    assert!(live.starts_with("HTTP/1.1 200"), "{live}");
+    let mut answer = String::new();
+    for _ in 0..100 {
+        answer = http_get(server.metrics_addr, "/readyz").await;
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("ready\n"), "{answer}");
+    server.stop().await;
+
+    // A free-space floor above what the disk has: writes are refused, the server not ready.
+    let server = TestServer::start_with(|c| c.limits.disk_free_min_bytes = u64::MAX / 2).await;
+    for _ in 0..100 {
+        answer = http_get(server.metrics_addr, "/readyz").await;
+        if answer.starts_with("HTTP/1.1 503") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("not ready"), "{answer}");
+    let live = http_get(server.metrics_addr, "/livez").await;
+    assert!(live.starts_with("HTTP/1.1 200"), "alive all the same: {live}");
+    server.stop().await;
+}

@@ -295,8 +295,15 @@ pub fn bad_field(status: &tonic::Status) -> String {
 
 /// The Prometheus text a server's `/metrics` serves at `addr`, over plain HTTP.
 pub async fn scrape_metrics(addr: impl tokio::net::ToSocketAddrs) -> String {
+    http_get(addr, "/metrics").await
+}
+
+/// The whole HTTP/1.1 answer (status line, headers, body) to `GET path`.
+pub async fn http_get(addr: impl tokio::net::ToSocketAddrs, path: &str) -> String {
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("metrics connect");
-    s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.expect("write");
+    s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
     let mut body = String::new();
     s.read_to_string(&mut body).await.expect("read");
     body
