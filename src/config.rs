@@ -618,6 +618,39 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
 mod tests {
     use super::*;
 
+    /// `docs/consentd.example.toml` names every key of the file, each valid, and what it
+    /// sets is the default.
+    #[test]
+    fn the_example_configuration_names_every_key_with_its_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/consentd.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        // As shipped: loads, and equals no file at all.
+        let shipped =
+            Config::load(Args { config: Some(path.clone()), ..Args::default() }).unwrap_or_else(|e| panic!("{e}"));
+        let bare = Config::load(Args::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(format!("{:?}", shipped.limits), format!("{:?}", bare.limits));
+        assert_eq!(
+            (shipped.listen_addr, shipped.metrics_addr, &shipped.data_dir, shipped.insecure, shipped.log_format),
+            (bare.listen_addr, bare.metrics_addr, &bare.data_dir, bare.insecure, bare.log_format)
+        );
+        // Every commented key, uncommented, is a valid key with a valid value.
+        let all: String = text
+            .lines()
+            .map(|l| l.strip_prefix("# ").filter(|r| r.contains(" = ")).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parsed: Result<FileConfig, _> = toml::from_str(&all);
+        assert!(parsed.is_ok(), "{parsed:?}");
+        // Every key the file format has appears: toml's refusal of an unknown key lists them.
+        let err = toml::from_str::<FileConfig>("not_a_key = 1").err().map(|e| e.to_string()).unwrap_or_default();
+        let expected = err.split("expected one of").nth(1).unwrap_or_else(|| panic!("{err}"));
+        let keys: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        assert!(keys.len() > 30, "{err}");
+        for key in keys {
+            assert!(all.lines().any(|l| l.starts_with(&format!("{key} = "))), "`{key}` is not in the example");
+        }
+    }
+
     #[test]
     fn flags_beat_file_beats_defaults() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
