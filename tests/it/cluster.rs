@@ -32,7 +32,16 @@ fn nats_server() -> String {
 struct Nats {
     servers: Vec<Option<Child>>,
     ports: Vec<u16>,
+    /// Each server's client and route ports, held bound until the server is started: a
+    /// server started late (after other tests ran) must not find its port taken.
+    reserved: Vec<Option<[std::net::TcpListener; 2]>>,
     dir: tempfile::TempDir,
+}
+
+fn reserve_port() -> (std::net::TcpListener, u16) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("reserve a port");
+    let port = l.local_addr().expect("addr").port();
+    (l, port)
 }
 
 /// The users of the test's NATS servers.
@@ -72,8 +81,9 @@ impl Nats {
             dir.path().join("nats.pem").display(),
             dir.path().join("nats.key").display()
         );
-        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let (client_held, ports): (Vec<_>, Vec<u16>) = (0..3).map(|_| reserve_port()).unzip();
+        let (route_held, routes): (Vec<_>, Vec<u16>) = (0..3).map(|_| reserve_port()).unzip();
+        let reserved = client_held.into_iter().zip(route_held).map(|(c, r)| Some([c, r])).collect();
         let route_list = routes.iter().map(|p| format!("nats-route://127.0.0.1:{p}")).collect::<Vec<_>>().join(", ");
         let mut servers = Vec::new();
         for i in 0..3 {
@@ -92,7 +102,7 @@ impl Nats {
             .unwrap();
             servers.push(None);
         }
-        Nats { servers, ports, dir }
+        Nats { servers, ports, reserved, dir }
     }
 
     fn spawn(&mut self) {
@@ -102,6 +112,8 @@ impl Nats {
     }
 
     fn spawn_one(&mut self, i: usize) {
+        // Released right before the server binds them (a restarted server finds them free).
+        drop(self.reserved[i].take());
         let child = Command::new(nats_server())
             .arg("-c")
             .arg(self.dir.path().join(format!("n{i}.conf")))
