@@ -74,7 +74,7 @@ impl Store {
 
     async fn submit_admin(&self, op: Op) -> Option<Result<OpResult, StorageError>> {
         let log = self.log()?;
-        Some(self.submit_to_log(log.as_ref(), op).await)
+        Some(log.submit(op).await)
     }
 
     /// Creates (`create`) or replaces a profile.

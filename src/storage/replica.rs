@@ -275,13 +275,8 @@ impl Store {
         self.inner.log.get()
     }
 
-    /// Submits `op` to the log and waits for this node's answer.
-    pub(super) async fn submit_to_log(&self, log: &dyn Log, op: Op) -> Result<OpResult, StorageError> {
-        log.submit(op).await
-    }
-
     pub(super) async fn submit_change(&self, log: &dyn Log, op: Op) -> Result<ChangeResult, StorageError> {
-        match self.submit_to_log(log, op).await? {
+        match log.submit(op).await? {
             OpResult::Change(r) => Ok(r),
             _ => Err(unexpected("consent change")),
         }
@@ -316,7 +311,7 @@ impl Store {
         log: &dyn Log,
         change: SuppressionChange,
     ) -> Result<SuppressionResult, StorageError> {
-        match self.submit_to_log(log, Op::Suppression(change)).await? {
+        match log.submit(Op::Suppression(change)).await? {
             OpResult::Suppression(r) => Ok(r),
             _ => Err(unexpected("suppression")),
         }
