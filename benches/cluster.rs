@@ -199,7 +199,10 @@ async fn populate(ch: &Channel, contacts: u64) -> (f64, u64) {
                         idempotency_key: String::new(),
                     })
                     .collect();
-                let r = client.batch_set_consent(pb::BatchSetConsentRequest { requests }).await.expect("batch");
+                let r = client
+                    .batch_set_consent(pb::BatchSetConsentRequest { requests, validate_only: false })
+                    .await
+                    .expect("batch");
                 for item in r.into_inner().results {
                     if let Some(pb::batch_set_consent_result::Result::Change(c)) = item.result {
                         top.fetch_max(c.revision, std::sync::atomic::Ordering::Relaxed);

@@ -402,6 +402,7 @@ pub async fn run_with_store(
         metrics: Arc::clone(&metrics),
         limits,
         watch_slots: Arc::new(Semaphore::new(limits.watch_streams_max)),
+        edge_url: edge.as_ref().map(|(_, _, url)| url.clone()),
     })
     .max_decoding_message_size(limits.message_bytes_max)
     .max_encoding_message_size(limits.message_bytes_max);

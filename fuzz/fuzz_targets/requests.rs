@@ -47,6 +47,7 @@ fn world() -> &'static World {
             metrics,
             limits,
             watch_slots: Arc::new(tokio::sync::Semaphore::new(8)),
+            edge_url: None,
         };
         let admin = AdminApi { store };
         let w = World { rt, decision, consent, admin, _dir: dir };

@@ -268,6 +268,7 @@ pub fn change_result_to_pb(catalog: &Catalog, r: ChangeResult, now_secs: i64) ->
         confirmation_expires_at: confirmation_expires_at.map(ts_from_secs),
         record: record.as_ref().map(|r| record_to_pb(catalog, r, now_secs)),
         replayed,
+        confirmation_url: String::new(),
     }
 }
 

@@ -178,7 +178,7 @@ pub async fn populate(target: &Target, pop: &Population) -> Result<f64, tonic::S
                         idempotency_key: String::new(),
                     })
                     .collect();
-                client.batch_set_consent(pb::BatchSetConsentRequest { requests }).await?;
+                client.batch_set_consent(pb::BatchSetConsentRequest { requests, validate_only: false }).await?;
                 start += workers * per_request;
             }
             Ok::<(), tonic::Status>(())
@@ -261,7 +261,10 @@ async fn call_once(target: &Target, conn: usize, call: Call, pop: &Population, i
             let first = i * n;
             let n = if first < pop.size { n.min(pop.size - first) } else { n };
             let requests = (0..n).map(|j| change(first + j, i)).collect();
-            target.consent(conn).batch_set_consent(pb::BatchSetConsentRequest { requests }).await?;
+            target
+                .consent(conn)
+                .batch_set_consent(pb::BatchSetConsentRequest { requests, validate_only: false })
+                .await?;
             Ok(n)
         }
         Call::Noop => {
@@ -541,6 +544,9 @@ pub async fn batches(
                                 Some(pb::batch_set_consent_result::Result::Change(_)) => applied += 1,
                                 Some(pb::batch_set_consent_result::Result::Error(e)) => {
                                     local.error(&tonic::Status::new(tonic::Code::from(e.code), e.message));
+                                }
+                                Some(pb::batch_set_consent_result::Result::Validated(_)) => {
+                                    local.error(&tonic::Status::internal("a write answered as validated only"));
                                 }
                                 None => local.error(&tonic::Status::internal("an item without a result")),
                             }

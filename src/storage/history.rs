@@ -41,8 +41,21 @@ pub fn verify_chain(
     expected_len: u64,
     expected_head: &[u8],
 ) -> ChainVerification {
-    let mut prev: Vec<u8> = GENESIS_HASH.to_vec();
-    let mut checked = 0u64;
+    verify_chain_from(events, 0, &GENESIS_HASH, expected_len, expected_head)
+}
+
+/// [`verify_chain`] resumed after a prefix checked earlier: `events` start at sequence
+/// number `from_len + 1`, and the first must link to `from_hash`. `events_checked` counts
+/// the prefix too.
+pub fn verify_chain_from(
+    events: impl IntoIterator<Item = (u64, StoredEvent)>,
+    from_len: u64,
+    from_hash: &[u8],
+    expected_len: u64,
+    expected_head: &[u8],
+) -> ChainVerification {
+    let mut prev: Vec<u8> = from_hash.to_vec();
+    let mut checked = from_len;
     for (seq, event) in events {
         let want_seq = checked + 1;
         if seq != want_seq {
@@ -69,6 +82,47 @@ pub fn verify_chain(
         return ChainVerification::broken(checked, checked, "chain head does not match the contact record".to_owned());
     }
     ChainVerification { intact: true, events_checked: checked, first_broken_seq: 0, detail: String::new() }
+}
+
+/// Chains verified whole earlier in this process, by contact key: their length and head
+/// then. History only grows, so the next verification of a long chain reads the events
+/// after that point (and the one at it, to see it is still the same chain) instead of the
+/// whole chain again: paging through a 200k-event history reads it once, not once per
+/// page. Bounded: only chains of at least [`Self::MIN_EVENTS`], at most
+/// [`Self::ENTRIES_MAX`] of them (forgotten all at once when full). A restart, and the
+/// store's background verification, read every chain whole.
+#[derive(Default)]
+pub struct VerifiedPrefixes {
+    map: std::sync::Mutex<std::collections::HashMap<[u8; 16], Verified>>,
+}
+
+/// A chain's length and head hash when it was verified.
+type Verified = (u64, [u8; 32]);
+
+impl VerifiedPrefixes {
+    /// Shorter chains are read whole every time: cheap, and not worth an entry.
+    pub const MIN_EVENTS: u64 = 256;
+    pub const ENTRIES_MAX: usize = 4096;
+
+    pub fn get(&self, key: &[u8; 16]) -> Option<Verified> {
+        self.map.lock().ok()?.get(key).copied()
+    }
+
+    pub fn put(&self, key: [u8; 16], len: u64, head: &[u8]) {
+        let (Ok(head), true) = (<[u8; 32]>::try_from(head), len >= Self::MIN_EVENTS) else { return };
+        if let Ok(mut m) = self.map.lock() {
+            if m.len() >= Self::ENTRIES_MAX && !m.contains_key(&key) {
+                m.clear();
+            }
+            m.insert(key, (len, head));
+        }
+    }
+
+    pub fn forget(&self, key: &[u8; 16]) {
+        if let Ok(mut m) = self.map.lock() {
+            m.remove(key);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -204,6 +204,8 @@ struct Shared {
     /// The revision of the last committed change: the writer's, and in cluster mode also
     /// the admin entries' (both bump it only while applying the log in order).
     revision_tx: watch::Sender<u64>,
+    /// Chains `GetHistory` verified already (see [`history::VerifiedPrefixes`]).
+    verified: history::VerifiedPrefixes,
 }
 
 impl Shared {

@@ -297,6 +297,7 @@ impl Store {
             clock: options.clock.clone(),
             health: health::Health::new(options.disk_free_min_bytes),
             revision_tx: watch::Sender::new(revision),
+            verified: super::history::VerifiedPrefixes::default(),
         });
         shared.health.check_space(path);
         let (tx, rx) = mpsc::channel(options.write_queue_max.max(1));

@@ -18,14 +18,18 @@ async fn millions_of_empty_items_are_refused_before_they_are_decoded() {
     seed(&mut server.admin(None).await, None).await;
     // 8 M empty `SetConsentRequest`s in 16 MiB: 2.9 GB once decoded, before this change.
     let mut consent = server.consent(None).await;
-    let many = pb::BatchSetConsentRequest { requests: vec![pb::SetConsentRequest::default(); 8_000_000] };
+    let many = pb::BatchSetConsentRequest {
+        requests: vec![pb::SetConsentRequest::default(); 8_000_000],
+        validate_only: false,
+    };
     assert!(many.encoded_len() <= 16 << 20);
     let err = consent.batch_set_consent(many).await.expect_err("refused");
     assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
     assert!(err.message().contains("items per message"), "{err:?}");
 
     // Just over the service's own limit: the field is named.
-    let over = pb::BatchSetConsentRequest { requests: vec![pb::SetConsentRequest::default(); 1_001] };
+    let over =
+        pb::BatchSetConsentRequest { requests: vec![pb::SetConsentRequest::default(); 1_001], validate_only: false };
     assert_eq!(bad_field(&consent.batch_set_consent(over).await.expect_err("over")), "requests");
 
     // The server is fine afterwards.
@@ -233,7 +237,10 @@ async fn a_long_history_is_exported_in_pages() {
         })
         .collect();
     for chunk in changes.chunks(1_000) {
-        consent.batch_set_consent(pb::BatchSetConsentRequest { requests: chunk.to_vec() }).await.expect("batch");
+        consent
+            .batch_set_consent(pb::BatchSetConsentRequest { requests: chunk.to_vec(), validate_only: false })
+            .await
+            .expect("batch");
     }
     set(&mut consent, change("quiet@example.com", "newsletter", "", OptedIn)).await;
     let mut stream = consent

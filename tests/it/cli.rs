@@ -306,6 +306,13 @@ async fn list_commands_follow_every_page() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(listed["api_keys"].as_array().map(Vec::len), Some(1_001));
+    // Scopes by name, not by proto number.
+    let scopes: Vec<&serde_json::Value> =
+        listed["api_keys"].as_array().into_iter().flatten().map(|k| &k["scopes"]).collect();
+    assert!(
+        scopes.contains(&&serde_json::json!(["admin"])) && scopes.contains(&&serde_json::json!(["check"])),
+        "{listed}"
+    );
     server.stop().await;
 }
 
@@ -728,6 +735,9 @@ async fn server_info_digest_min_revision_and_history_proof() {
     .await;
     assert_eq!(code, 0, "{out}");
     let history: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    // Times in RFC 3339 (UTC).
+    let at = history["events"][0]["recorded_at"].as_str().unwrap_or("");
+    assert!(at.len() >= 20 && at.as_bytes()[10] == b'T' && at.ends_with('Z'), "{history}");
     let proof = &history["events"][0]["proof"];
     assert_eq!(
         (proof["ip_address"].as_str(), proof["user_agent"].as_str(), proof["notice_id"].as_str()),
@@ -735,4 +745,74 @@ async fn server_info_digest_min_revision_and_history_proof() {
         "{history}"
     );
     server.stop().await;
+}
+
+/// #24: shell completions and manual pages, generated from the command line itself.
+#[tokio::test]
+async fn completions_and_manual_pages_cover_every_subcommand() {
+    let addr = "http://127.0.0.1:9"; // never contacted
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = ctl_at(addr, s(&["completions", shell])).await;
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("consentctl") && out.contains("check-file") && out.contains("dry-run"), "{shell}: {out}");
+    }
+    let (code, _, _) = ctl_at(addr, s(&["completions", "tcsh"])).await;
+    assert_eq!(code, 2, "an unknown shell is a usage error");
+    let dir = tempfile::tempdir().expect("dir");
+    let man = dir.path().join("man1");
+    let (code, out, err) = ctl_at(addr, s(&["man", "--out", &p(&man)])).await;
+    assert_eq!(code, 0, "{err}");
+    for page in ["consentctl.1", "consentctl-import.1", "consentctl-check-file.1", "consentctl-key-create.1"] {
+        let text = std::fs::read_to_string(man.join(page)).unwrap_or_else(|e| panic!("{page}: {e}; wrote {out}"));
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}: {text}");
+    }
+    assert!(out.lines().count() > 20, "one page per subcommand: {out}");
+}
+
+/// #24: `set` on a double opt-in profile says where the recipient confirms: the edge's page
+/// when the edge is on, else how to confirm without it.
+#[tokio::test]
+async fn set_on_a_double_opt_in_profile_names_the_confirmation_page() {
+    let edge_addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let with_edge = TestServer::start_with(|c| c.http_addr = Some(edge_addr)).await;
+    let without = TestServer::start().await;
+    let set = s(&[
+        "set",
+        "--profile",
+        "acme",
+        "--channel",
+        "email",
+        "--contact",
+        "jane@example.com",
+        "--purpose",
+        "newsletter",
+        "--status",
+        "in",
+    ]);
+    for (server, edge) in [(&with_edge, true), (&without, false)] {
+        seed(&mut server.admin(None).await, Some(pb::DoubleOptInMode::EveryOptIn)).await;
+        let (code, out, err) = ctl_at(&format!("http://{}", server.addr), set.clone()).await;
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("outcome: pending_confirmation"), "{out}");
+        if edge {
+            let url = out
+                .lines()
+                .find_map(|l| l.strip_prefix("confirmation_url: "))
+                .unwrap_or_else(|| panic!("no confirmation_url in {out}"));
+            assert!(url.starts_with(&format!("http://{edge_addr}/c/")), "{url}");
+            assert!(err.contains(url), "{err}");
+            let page =
+                crate::edge::http(edge_addr, "GET", url.trim_start_matches(&format!("http://{edge_addr}")), &[], "")
+                    .await;
+            assert_eq!(page.status, 200, "{page:?}");
+        } else {
+            assert!(!out.contains("confirmation_url"), "{out}");
+            assert!(err.contains("--http-addr") && err.contains("consentctl confirm"), "{err}");
+        }
+    }
+    with_edge.stop().await;
+    without.stop().await;
 }

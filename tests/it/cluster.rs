@@ -664,6 +664,7 @@ async fn a_reused_idempotency_key_with_other_content_is_refused_on_every_node() 
         .consent()
         .await
         .batch_set_consent(pb::BatchSetConsentRequest {
+            validate_only: false,
             requests: vec![
                 pb::SetConsentRequest { change: Some(opt_out.clone()), idempotency_key: "k-42".into() },
                 pb::SetConsentRequest {

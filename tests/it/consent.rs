@@ -150,6 +150,7 @@ async fn batch_set_reports_each_item_and_enforces_its_limit() {
     };
     let r = consent
         .batch_set_consent(pb::BatchSetConsentRequest {
+            validate_only: false,
             requests: vec![
                 item("a@example.com", "newsletter"),
                 item("broken", "newsletter"),
@@ -174,12 +175,109 @@ async fn batch_set_reports_each_item_and_enforces_its_limit() {
     }
     let err = consent
         .batch_set_consent(pb::BatchSetConsentRequest {
+            validate_only: false,
             requests: (0..4).map(|i| item(&format!("u{i}@example.com"), "newsletter")).collect(),
         })
         .await
         .expect_err("limit");
     assert_eq!(bad_field(&err), "requests");
     server.stop().await;
+}
+
+/// `validate_only`: each item answered as the write would answer it (VALIDATED with the
+/// normalized contact point, or the same error), the limit still applies, and nothing is
+/// written: no revision, no record, no suppression, no history.
+#[tokio::test]
+async fn validate_only_answers_as_the_write_would_and_writes_nothing() {
+    let server = TestServer::start_with(|c| c.limits.set_batch_items_max = 3).await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    let item = |cp: &str, purpose: &str| pb::SetConsentRequest {
+        change: Some(change(cp, purpose, "", OptedIn)),
+        idempotency_key: "v-1".into(),
+    };
+    let before = server.consent(None).await.get_consent(get_req("jane@example.com")).await.expect("get").into_inner();
+    let requests =
+        vec![item(" Jane@Example.COM ", "newsletter"), item("broken", "newsletter"), item("b@example.com", "nope")];
+    let dry = consent
+        .batch_set_consent(pb::BatchSetConsentRequest { validate_only: true, requests: requests.clone() })
+        .await
+        .expect("validate")
+        .into_inner();
+    use pb::batch_set_consent_result::Result as R;
+    match &dry.results[0].result {
+        Some(R::Validated(v)) => assert_eq!(v.contact_point, "jane@example.com"),
+        other => panic!("{other:?}"),
+    }
+    let after = consent.get_consent(get_req("jane@example.com")).await.expect("get").into_inner();
+    assert!(after.records.is_empty(), "validate_only wrote {after:?}");
+    assert_eq!(after.revision, before.revision, "validate_only moved the revision");
+    // The same batch written: the same errors, item by item.
+    let real = consent
+        .batch_set_consent(pb::BatchSetConsentRequest { validate_only: false, requests })
+        .await
+        .expect("batch")
+        .into_inner();
+    assert!(matches!(&real.results[0].result, Some(R::Change(_))));
+    for i in 1..3 {
+        match (&dry.results[i].result, &real.results[i].result) {
+            (Some(R::Error(a)), Some(R::Error(b))) => assert_eq!(a, b, "item {i}"),
+            other => panic!("item {i}: {other:?}"),
+        }
+    }
+    let over = consent
+        .batch_set_consent(pb::BatchSetConsentRequest {
+            validate_only: true,
+            requests: (0..4).map(|i| item(&format!("u{i}@example.com"), "newsletter")).collect(),
+        })
+        .await
+        .expect_err("limit");
+    assert_eq!(bad_field(&over), "requests");
+    // A suppression validated: no change; a bad one: the write's error.
+    let suppress = |contact: &str, validate_only: bool| pb::AddSuppressionRequest {
+        profile_id: "acme".into(),
+        channel: pb::Channel::Email as i32,
+        contact_point: contact.into(),
+        kind: pb::SuppressionKind::HardBounce as i32,
+        validate_only,
+        ..Default::default()
+    };
+    let r = consent.add_suppression(suppress("bob@example.com", true)).await.expect("validate").into_inner();
+    assert_eq!((r.changed, r.revision), (false, 0));
+    let bob = consent.get_consent(get_req("bob@example.com")).await.expect("get").into_inner();
+    assert!(bob.suppressions.is_empty(), "validate_only suppressed {bob:?}");
+    let err = consent.add_suppression(suppress("broken", true)).await.expect_err("bad address");
+    assert_eq!(bad_field(&err), "contact_point");
+    // Validation needs the write scope, as the write does.
+    let mut admin = server.admin(None).await;
+    let check_key = admin
+        .create_api_key(pb::CreateApiKeyRequest {
+            description: "check only".into(),
+            scopes: vec![pb::ApiKeyScope::Check as i32],
+            ..Default::default()
+        })
+        .await
+        .expect("key")
+        .into_inner()
+        .secret;
+    let mut reader = server.consent(Some(&check_key)).await;
+    let denied = reader
+        .batch_set_consent(pb::BatchSetConsentRequest {
+            validate_only: true,
+            requests: vec![item("a@example.com", "newsletter")],
+        })
+        .await
+        .expect_err("check scope");
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    server.stop().await;
+}
+
+fn get_req(contact: &str) -> pb::GetConsentRequest {
+    pb::GetConsentRequest {
+        profile_id: "acme".into(),
+        channel: pb::Channel::Email as i32,
+        contact_point: contact.into(),
+    }
 }
 
 #[tokio::test]

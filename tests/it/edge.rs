@@ -201,6 +201,8 @@ async fn double_opt_in_page_confirms_only_on_post() {
     let pending = set(&mut consent, change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedIn)).await;
     let token = pending.confirmation_token;
     assert!(!token.is_empty());
+    // The answer names the page to send the recipient (#24).
+    assert_eq!(pending.confirmation_url, format!("http://{edge}/c/{token}"));
     let page = http(edge, "GET", &format!("/c/{token}"), &[("accept-language", "nl-NL,nl;q=0.9")], "").await;
     assert_eq!(page.status, 200, "{page:?}");
     assert!(page.body.contains("lang=\"nl\"") && page.body.contains("Bevestigen"), "{}", page.body);

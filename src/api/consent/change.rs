@@ -37,6 +37,17 @@ impl ConsentApi {
         self.store.now_us().div_euclid(1_000_000)
     }
 
+    /// A write's answer, with the confirmation page's address when the edge is on.
+    pub(super) fn result_to_pb(&self, catalog: &Catalog, r: crate::storage::model::ChangeResult) -> pb::ChangeResult {
+        let mut answer = convert::change_result_to_pb(catalog, r, self.now_secs());
+        if let Some(url) = &self.edge_url
+            && !answer.confirmation_token.is_empty()
+        {
+            answer.confirmation_url = format!("{url}/c/{}", answer.confirmation_token);
+        }
+        answer
+    }
+
     /// Validates and resolves one change; `prefix` names its place in the request.
     pub(super) fn change(
         &self,
@@ -127,7 +138,8 @@ impl ConsentApi {
     }
 
     #[expect(clippy::too_many_arguments, reason = "the fields of two near-identical request messages")]
-    pub(super) async fn suppression(
+    /// Validates and resolves one suppression change.
+    pub(super) fn suppression(
         &self,
         principal: &Principal,
         profile_id: &str,
@@ -138,12 +150,12 @@ impl ConsentApi {
         occurred_at: Option<prost_types::Timestamp>,
         source: i32,
         add: bool,
-    ) -> ApiResult<(bool, u64)> {
+    ) -> ApiResult<SuppressionChange> {
         let contact = contact_ref(&self.store.catalog(), principal, "", profile_id, channel, raw)?;
         let kind = convert::suppression_kind("kind", kind)?;
         convert::text("reason", &reason, Limits::TEXT_CHARS_MAX)?;
         let now_us = self.store.now_us();
-        let change = SuppressionChange {
+        Ok(SuppressionChange {
             contact,
             kind,
             add,
@@ -151,8 +163,6 @@ impl ConsentApi {
             source: convert::source("source", source)?,
             actor: principal.key_id.clone(),
             reason,
-        };
-        let r = self.store.set_suppression(change).await?;
-        Ok((r.changed, r.revision))
+        })
     }
 }

@@ -33,6 +33,9 @@ pub struct ConsentApi {
     pub metrics: Arc<Metrics>,
     pub limits: Limits,
     pub watch_slots: Arc<Semaphore>,
+    /// The HTTP edge's public URL when it is on: answers to a double opt-in carry the
+    /// confirmation page's address.
+    pub edge_url: Option<String>,
 }
 
 fn write_principal<T>(req: &Request<T>) -> ApiResult<Principal> {
@@ -54,9 +57,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let result = self.store.set_consent(change).await.map_err(ApiError::from)?;
         self.metrics.write_latency.observe(started.elapsed().as_secs_f64());
         self.metrics.observe_rpc("SetConsent", started.elapsed());
-        Ok(Response::new(pb::SetConsentResponse {
-            result: Some(convert::change_result_to_pb(&catalog, result, self.now_secs())),
-        }))
+        Ok(Response::new(pb::SetConsentResponse { result: Some(self.result_to_pb(&catalog, result)) }))
     }
 
     async fn batch_set_consent(
@@ -65,7 +66,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
     ) -> Result<Response<pb::BatchSetConsentResponse>, Status> {
         let started = Instant::now();
         let principal = write_principal(&req)?;
-        let pb::BatchSetConsentRequest { requests } = req.into_inner();
+        let pb::BatchSetConsentRequest { requests, validate_only } = req.into_inner();
         if requests.len() > self.limits.set_batch_items_max {
             return Err(ApiError::invalid(
                 "requests",
@@ -82,6 +83,21 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
             .enumerate()
             .map(|(i, r)| self.change(&catalog, &principal, &format!("requests[{i}]."), r))
             .collect();
+        if validate_only {
+            let results = prepared
+                .into_iter()
+                .map(|r| pb::BatchSetConsentResult {
+                    result: Some(match r {
+                        Ok(c) => pb::batch_set_consent_result::Result::Validated(pb::ValidatedChange {
+                            contact_point: c.contact.contact_point,
+                        }),
+                        Err(e) => pb::batch_set_consent_result::Result::Error(e.to_item_error()),
+                    }),
+                })
+                .collect();
+            self.metrics.observe_rpc("BatchSetConsent", started.elapsed());
+            return Ok(Response::new(pb::BatchSetConsentResponse { results }));
+        }
         let futures = prepared.into_iter().map(|p| async {
             match p {
                 Ok(change) => self.store.set_consent(change).await.map_err(ApiError::from),
@@ -89,14 +105,11 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
             }
         });
         let outcomes = futures_util::future::join_all(futures).await;
-        let now_secs = self.now_secs();
         let results = outcomes
             .into_iter()
             .map(|r| pb::BatchSetConsentResult {
                 result: Some(match r {
-                    Ok(c) => pb::batch_set_consent_result::Result::Change(convert::change_result_to_pb(
-                        &catalog, c, now_secs,
-                    )),
+                    Ok(c) => pb::batch_set_consent_result::Result::Change(self.result_to_pb(&catalog, c)),
                     Err(e) => pb::batch_set_consent_result::Result::Error(e.to_item_error()),
                 }),
             })
@@ -155,7 +168,12 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let key = self.store.contact_key(&c.profile_id, c.channel, &c.contact_point);
         let (page, more) =
             self.store.history_page(&key, after_seq, limit, Limits::HISTORY_PAGE_BYTES_MAX).map_err(ApiError::from)?;
-        let v = self.store.verify_history(&key).map_err(ApiError::from)?;
+        // Reading a long chain (the first time) is disk work: off the async workers.
+        let store = self.store.clone();
+        let (v, events_read) = tokio::task::spawn_blocking(move || store.verify_history(&key))
+            .await
+            .map_err(|e| Status::internal(format!("history verification: {e}")))?
+            .map_err(ApiError::from)?;
         let next_page_token = match page.last() {
             Some(event) if more => URL_SAFE_NO_PAD.encode(event.seq.to_be_bytes()),
             _ => String::new(),
@@ -169,6 +187,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
                 events_checked: v.events_checked,
                 first_broken_seq: v.first_broken_seq,
                 detail: v.detail,
+                events_read,
             }),
         }))
     }
@@ -196,9 +215,7 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
             actor: principal.key_id.clone(),
         };
         let result = self.store.confirm(confirmation).await.map_err(ApiError::from)?;
-        Ok(Response::new(pb::ConfirmOptInResponse {
-            result: Some(convert::change_result_to_pb(&self.store.catalog(), result, self.now_secs())),
-        }))
+        Ok(Response::new(pb::ConfirmOptInResponse { result: Some(self.result_to_pb(&self.store.catalog(), result)) }))
     }
 
     async fn add_suppression(
@@ -206,11 +223,32 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         req: Request<pb::AddSuppressionRequest>,
     ) -> Result<Response<pb::AddSuppressionResponse>, Status> {
         let principal = write_principal(&req)?;
-        let pb::AddSuppressionRequest { profile_id, channel, contact_point, kind, reason, occurred_at, source } =
-            req.into_inner();
-        let (changed, revision) = self
-            .suppression(&principal, &profile_id, channel, &contact_point, kind, reason, occurred_at, source, true)
-            .await?;
+        let pb::AddSuppressionRequest {
+            profile_id,
+            channel,
+            contact_point,
+            kind,
+            reason,
+            occurred_at,
+            source,
+            validate_only,
+        } = req.into_inner();
+        let change = self.suppression(
+            &principal,
+            &profile_id,
+            channel,
+            &contact_point,
+            kind,
+            reason,
+            occurred_at,
+            source,
+            true,
+        )?;
+        if validate_only {
+            return Ok(Response::new(pb::AddSuppressionResponse { changed: false, revision: 0 }));
+        }
+        let r = self.store.set_suppression(change).await.map_err(ApiError::from)?;
+        let (changed, revision) = (r.changed, r.revision);
         Ok(Response::new(pb::AddSuppressionResponse { changed, revision }))
     }
 
@@ -221,9 +259,19 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let principal = write_principal(&req)?;
         let pb::LiftSuppressionRequest { profile_id, channel, contact_point, kind, reason, occurred_at, source } =
             req.into_inner();
-        let (changed, revision) = self
-            .suppression(&principal, &profile_id, channel, &contact_point, kind, reason, occurred_at, source, false)
-            .await?;
+        let change = self.suppression(
+            &principal,
+            &profile_id,
+            channel,
+            &contact_point,
+            kind,
+            reason,
+            occurred_at,
+            source,
+            false,
+        )?;
+        let r = self.store.set_suppression(change).await.map_err(ApiError::from)?;
+        let (changed, revision) = (r.changed, r.revision);
         Ok(Response::new(pb::LiftSuppressionResponse { changed, revision }))
     }
 

@@ -108,6 +108,17 @@ pub(crate) enum Command {
     /// Load-test a deployment: hot streams, unary checks, writes, a mix; report, plot, compare.
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// Print a shell completion script: `consentctl completions bash > /etc/bash_completion.d/consentctl`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (consentctl.1 and one per subcommand) into a directory.
+    Man {
+        /// The directory (created when missing), e.g. /usr/local/share/man/man1.
+        #[arg(long, default_value = ".")]
+        out: std::path::PathBuf,
+    },
     /// Tail the change feed as JSON lines.
     Watch {
         /// Start after this revision (0: from the beginning).
@@ -141,7 +152,7 @@ pub(crate) struct MappingArgs {
     pub purposes: Vec<String>,
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub(crate) struct ImportArgs {
     /// The input file.
     #[arg(long, required_unless_present = "explain")]
@@ -149,7 +160,7 @@ pub(crate) struct ImportArgs {
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
     /// Profile for rows without a profile column.
-    #[arg(long, required_unless_present_any = ["explain", "dry_run"], default_value = "", hide_default_value = true)]
+    #[arg(long, required_unless_present_any = ["explain", "offline"], default_value = "", hide_default_value = true)]
     pub profile: String,
     #[command(flatten)]
     pub mapping: MappingArgs,
@@ -176,9 +187,15 @@ pub(crate) struct ImportArgs {
     /// Field delimiter: auto (from the header line), ",", ";" or "tab".
     #[arg(long, default_value = "auto")]
     pub delimiter: String,
-    /// Read the whole file and print what it would write, and the first rejects; write nothing.
+    /// Read the whole file and print what it would write, and the first rejects; write
+    /// nothing. The server checks every change as the import would (profiles, purposes,
+    /// topics, channels, contact points, times); without one reachable, or with
+    /// --offline, only the file itself is checked.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: check the file alone, without asking a server.
+    #[arg(long, requires = "dry_run")]
+    pub offline: bool,
     /// Print the preset's mapping and exit.
     #[arg(long)]
     pub explain: bool,

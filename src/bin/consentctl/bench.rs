@@ -328,7 +328,10 @@ fn file_calls(path: &std::path::Path, preset: &str, profile: &str) -> Result<Vec
     let mut calls = Vec::new();
     while !requests.is_empty() {
         let rest = requests.split_off(requests.len().min(1000));
-        calls.push(pb::BatchSetConsentRequest { requests: std::mem::replace(&mut requests, rest) });
+        calls.push(pb::BatchSetConsentRequest {
+            requests: std::mem::replace(&mut requests, rest),
+            validate_only: false,
+        });
     }
     Ok(calls)
 }

@@ -74,6 +74,24 @@ struct Sent {
     /// Changes the server had already taken under the same idempotency key (a re-run):
     /// answered again, not written again.
     replayed: u64,
+    /// A dry run: the changes the server found writable, by what they change.
+    by_change: BTreeMap<String, u64>,
+}
+
+/// What a row changes, for a dry run's summary: `email newsletter/events opted_out`.
+pub(crate) fn change_label(row: &ImportRow) -> String {
+    let what = match &row.status {
+        Some(RowStatus::OptedIn) => "opted_in".to_owned(),
+        Some(RowStatus::OptedOut) => "opted_out".to_owned(),
+        Some(RowStatus::Suppressed(kind)) => format!("suppressed:{kind}"),
+        None => "?".to_owned(),
+    };
+    let subject = match (row.purpose.as_str(), row.topic.as_str()) {
+        ("", _) => format!("{} (channel-wide)", row.channel),
+        (p, "") => format!("{} {p}", row.channel),
+        (p, t) => format!("{} {p}/{t}", row.channel),
+    };
+    format!("{subject} {what}")
 }
 
 type BatchOutcome = Result<Sent, Failure>;
@@ -143,10 +161,24 @@ fn profile_refused(row: &ImportRow, line: u64, default_profile: &str, field: &st
     })
 }
 
-/// Sends one batch; returns the rejected (line, raw, reason) and the number applied.
-async fn send_batch(c: &Clients, batch: Vec<Pending>, mut rejects: Vec<Reject>, default_profile: &str) -> BatchOutcome {
+/// Sends one batch; returns the rejected (line, raw, reason) and the number applied. With
+/// `validate_only` (a dry run) the server checks every change as it would write it, and
+/// writes nothing.
+async fn send_batch(
+    c: &Clients,
+    batch: Vec<Pending>,
+    mut rejects: Vec<Reject>,
+    default_profile: &str,
+    validate_only: bool,
+) -> BatchOutcome {
     let mut ok = 0u64;
     let mut replayed = 0u64;
+    let mut by_change = BTreeMap::new();
+    let mut tally = |row: &ImportRow| {
+        if validate_only {
+            *by_change.entry(change_label(row)).or_default() += 1;
+        }
+    };
     let mut requests = Vec::new();
     let mut sent = Vec::new();
     for p in batch {
@@ -175,10 +207,14 @@ async fn send_batch(c: &Clients, batch: Vec<Pending>, mut rejects: Vec<Reject>, 
                         reason: p.row.reason.clone(),
                         occurred_at: ts_of(p.row.occurred_at),
                         source: pb::ChangeSource::Import as i32,
+                        validate_only,
                     })
                     .await;
                 match r {
-                    Ok(_) => ok += 1,
+                    Ok(_) => {
+                        ok += 1;
+                        tally(&p.row);
+                    }
                     Err(s) if s.code() == tonic::Code::InvalidArgument || s.code() == tonic::Code::PermissionDenied => {
                         if let Some(f) = profile_refused(&p.row, p.line, default_profile, "", s.message()) {
                             return Err(f);
@@ -201,11 +237,16 @@ async fn send_batch(c: &Clients, batch: Vec<Pending>, mut rejects: Vec<Reject>, 
         sent.push((p.line, p.raw, p.row));
     }
     if !requests.is_empty() {
-        let r = c.consent().batch_set_consent(pb::BatchSetConsentRequest { requests }).await?.into_inner();
+        let r =
+            c.consent().batch_set_consent(pb::BatchSetConsentRequest { requests, validate_only }).await?.into_inner();
         for ((line, raw, row), result) in sent.into_iter().zip(r.results) {
             match result.result {
                 Some(pb::batch_set_consent_result::Result::Change(c)) if c.replayed => replayed += 1,
                 Some(pb::batch_set_consent_result::Result::Change(_)) => ok += 1,
+                Some(pb::batch_set_consent_result::Result::Validated(_)) => {
+                    ok += 1;
+                    tally(&row);
+                }
                 Some(pb::batch_set_consent_result::Result::Error(e)) => {
                     let reason = item_reason(&e);
                     if e.code == tonic::Code::InvalidArgument as i32
@@ -221,7 +262,7 @@ async fn send_batch(c: &Clients, batch: Vec<Pending>, mut rejects: Vec<Reject>, 
     }
     // Lines that did not parse came first; a line may also be sent as several changes.
     rejects.sort_by_key(|r| r.0);
-    Ok(Sent { rejects, applied: ok, replayed })
+    Ok(Sent { rejects, applied: ok, replayed, by_change })
 }
 
 /// One record read: its line number, its raw text (for the reject file) and the rows it
@@ -366,16 +407,25 @@ impl Rows {
     }
 }
 
+/// `import`, and `import --dry-run` with a server: the same reading, batching and
+/// sending, with the server asked to validate only. A dry run writes a reject file only
+/// when `--reject-file` names one.
 pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Failure> {
+    let dry = a.dry_run;
     let mapping = mapping_of(&a.mapping, Some(&a))?;
     let mut rows = Rows::open(&a, mapping)?;
     rows.require_contact_column(&a)?;
     let size = a.file.as_ref().and_then(|f| std::fs::metadata(f).ok()).map_or(0, |m| m.len());
-    let reject_path = reject_file(&a);
-    let mut rejects = csv::Writer::from_writer(BufWriter::new(
-        File::create(&reject_path).map_err(|e| io_err(&format!("reject file `{}`", reject_path.display()), e))?,
-    ));
-    rejects.write_record(["line", "reason", "row"]).map_err(|e| io_err("reject file", e))?;
+    let reject_path = (!dry || a.reject_file.is_some()).then(|| reject_file(&a));
+    let mut rejects = match &reject_path {
+        Some(path) => {
+            let file = File::create(path).map_err(|e| io_err(&format!("reject file `{}`", path.display()), e))?;
+            let mut w = csv::Writer::from_writer(BufWriter::new(file));
+            w.write_record(["line", "reason", "row"]).map_err(|e| io_err("reject file", e))?;
+            Some(w)
+        }
+        None => None,
+    };
     let bar = progress(size, a.quiet);
     let started = Instant::now();
     let (mut total, mut skipped) = (0u64, 0u64);
@@ -410,7 +460,7 @@ pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Fai
             let profile = a.profile.clone();
             let n = sent_batches;
             sent_batches += 1;
-            in_flight.spawn(async move { (n, send_batch(&clients, work, bad, &profile).await) });
+            in_flight.spawn(async move { (n, send_batch(&clients, work, bad, &profile, dry).await) });
             bar.set_position(rows.bytes_read());
             let secs = started.elapsed().as_secs_f64().max(1e-9);
             bar.set_message(format!("{total} rows, {:.0} rows/s, {} rejected", total as f64 / secs, tally.rejected));
@@ -422,16 +472,28 @@ pub async fn import(c: &Clients, a: ImportArgs, as_json: bool) -> Result<u8, Fai
     while let Some(r) = in_flight.join_next().await {
         tally.finish(r, &mut rejects)?;
     }
-    rejects.flush().map_err(|e| io_err("reject file", e))?;
+    if let Some(w) = &mut rejects {
+        w.flush().map_err(|e| io_err("reject file", e))?;
+    }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    let Tally { applied, replayed, rejected, .. } = tally;
-    let summary = json!({"rows": total, "applied": applied, "replayed": replayed, "rejected": rejected,
-        "skipped": skipped, "unmapped_columns": unmapped, "seconds": secs,
-        "rows_per_s": total as f64 / secs.max(1e-9), "reject_file": reject_path.display().to_string()});
+    let Tally { applied, replayed, rejected, by_change, first_rejects, .. } = tally;
+    let reject_file = reject_path.map(|p| p.display().to_string());
+    let summary = if dry {
+        json!({"dry_run": true, "checked_by": "server", "preset": a.mapping.preset, "rows": total,
+            "would_write": applied + replayed, "skipped": skipped, "rejected": rejected, "by_change": by_change,
+            "first_rejects": first_rejects, "unmapped_columns": unmapped, "reject_file": reject_file})
+    } else {
+        json!({"rows": total, "applied": applied, "replayed": replayed, "rejected": rejected,
+            "skipped": skipped, "unmapped_columns": unmapped, "seconds": secs,
+            "rows_per_s": total as f64 / secs.max(1e-9), "reject_file": reject_file})
+    };
     print(&summary, as_json);
     Ok(if rejected > 0 { exit::FINDINGS } else { exit::OK })
 }
+
+/// How many rejects a dry run's summary lists.
+pub(crate) const FIRST_REJECTS: usize = 10;
 
 /// An import's counts so far, and the rejects of batches that finished before an earlier
 /// one. Batches finish in any order; their rejects are written in the order they were read
@@ -444,26 +506,36 @@ struct Tally {
     rejected: u64,
     finished: BTreeMap<u64, Vec<Reject>>,
     written_batches: u64,
+    /// A dry run's changes by kind, and its first rejects (line order).
+    by_change: BTreeMap<String, u64>,
+    first_rejects: Vec<serde_json::Value>,
 }
 
 impl Tally {
     fn finish(
         &mut self,
         result: Result<(u64, BatchOutcome), tokio::task::JoinError>,
-        rejects: &mut csv::Writer<BufWriter<File>>,
+        rejects: &mut Option<csv::Writer<BufWriter<File>>>,
     ) -> Result<(), Failure> {
         let (n, outcome) = result.map_err(|e| io_err("import task", e))?;
         let sent = outcome?;
         self.applied += sent.applied;
         self.replayed += sent.replayed;
         self.rejected += sent.rejects.len() as u64;
+        for (k, v) in sent.by_change {
+            *self.by_change.entry(k).or_default() += v;
+        }
         self.finished.insert(n, sent.rejects);
         while let Some(bad) = self.finished.remove(&self.written_batches) {
             self.written_batches += 1;
             for (line, raw, why) in bad {
-                rejects
-                    .write_record([line.to_string().as_str(), why.as_str(), raw.as_str()])
-                    .map_err(|e| io_err("reject file", e))?;
+                if self.first_rejects.len() < FIRST_REJECTS {
+                    self.first_rejects.push(json!({"line": line, "reason": why}));
+                }
+                if let Some(w) = rejects {
+                    w.write_record([line.to_string().as_str(), why.as_str(), raw.as_str()])
+                        .map_err(|e| io_err("reject file", e))?;
+                }
             }
         }
         Ok(())

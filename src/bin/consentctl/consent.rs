@@ -43,6 +43,20 @@ pub(crate) async fn set(c: &Clients, a: SetArgs, j: bool) -> Result<u8, Failure>
         m.insert("idempotency_key".to_owned(), json!(idempotency_key));
     }
     print(&out, j);
+    // A double opt-in waits for the recipient: say how it gets to them.
+    if let Some(r) = r.result.as_ref().filter(|r| r.outcome == pb::ChangeOutcome::PendingConfirmation as i32)
+        && !j
+    {
+        if r.confirmation_url.is_empty() {
+            eprintln!(
+                "the opt-in waits for the recipient's confirmation: send them the confirmation token (confirmed \
+                 with `consentctl confirm TOKEN`), or start consentd with the HTTP edge (--http-addr \
+                 and --public-url) to get a confirmation page's URL"
+            );
+        } else {
+            eprintln!("the opt-in waits for the recipient's confirmation: send them {}", r.confirmation_url);
+        }
+    }
     Ok(exit::OK)
 }
 
@@ -181,6 +195,7 @@ pub(crate) async fn suppression(c: &Clients, cmd: SuppressionCmd, j: bool) -> Re
                     reason: s.reason,
                     source: pb::ChangeSource::Admin as i32,
                     occurred_at: None,
+                    validate_only: false,
                 })
                 .await?
                 .into_inner();

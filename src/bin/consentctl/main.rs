@@ -7,7 +7,7 @@
 //!
 //! Layout: `args` (the command line), `client` (connection, exit codes), `render`
 //! (output), one module per group of subcommands (`admin`, `consent`, `bulk`, `presets`,
-//! `bench`).
+//! `bench`), and `docs` (shell completions and manual pages).
 
 use std::process::ExitCode;
 
@@ -19,6 +19,7 @@ mod bench;
 mod bulk;
 mod client;
 mod consent;
+mod docs;
 mod presets;
 mod render;
 
@@ -26,10 +27,27 @@ use args::{Cli, Command};
 use client::Failure;
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
-    // `generate`, `import --explain` and `import --dry-run` need no server.
+    // `generate`, `import --explain` and `import --dry-run --offline` need no server;
+    // `import --dry-run` asks one when it can.
     match &cli.command {
         Command::Generate { seed, contacts, purposes, out } => return bulk::generate(*seed, *contacts, purposes, out),
-        Command::Import(a) if a.explain || a.dry_run => return presets::import_offline(a, cli.json),
+        Command::Completions { shell } => return docs::completions(*shell),
+        Command::Man { out } => return docs::man(out),
+        Command::Import(a) if a.explain || a.offline => return presets::import_offline(a, cli.json),
+        Command::Import(a) if a.dry_run => {
+            return match client::connect(&cli).await {
+                Ok(c) => bulk::import(&c, a.clone(), cli.json).await,
+                Err(f) if f.code == client::exit::UNAVAILABLE => {
+                    eprintln!(
+                        "consentctl: no server reachable ({}): checking the file alone; profiles, purposes, \
+                         topics, channels and contact points are not checked (--offline says this is meant)",
+                        f.message
+                    );
+                    presets::import_offline(a, cli.json)
+                }
+                Err(f) => Err(f),
+            };
+        }
         // `bench` connects to every --addr itself; `bench compare` to none.
         Command::Bench(cmd) => return bench::bench(&cli, cmd.clone()).await,
         _ => {}
@@ -55,7 +73,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Import(a) => bulk::import(&c, a, j).await,
         Command::Export(a) => bulk::export(&c, a).await,
         Command::CheckFile(a) => bulk::check_file(&c, a, j).await,
-        Command::Generate { .. } | Command::Bench(_) => Ok(client::exit::OK),
+        Command::Generate { .. } | Command::Bench(_) | Command::Completions { .. } | Command::Man { .. } => {
+            Ok(client::exit::OK)
+        }
     }
 }
 

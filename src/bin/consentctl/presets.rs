@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use consentd::api::pb;
 use consentd::bulk::export::{ExportContact, ExportRecord, Exporter};
 use consentd::bulk::mapping::{parse_status_arg, split_purpose};
-use consentd::bulk::{Mapping, Preset, RowStatus, time};
+use consentd::bulk::{Mapping, Preset, time};
 use serde_json::json;
 
 use crate::args::{ExportArgs, ImportArgs, MappingArgs};
-use crate::bulk::{Rows, io_err, output};
+use crate::bulk::{FIRST_REJECTS, Rows, change_label, io_err, output};
 use crate::client::{Clients, Failure, exit, usage};
 use crate::render::{enum_name, print};
 
@@ -57,7 +57,8 @@ pub(crate) fn mapping_of(m: &MappingArgs, import: Option<&ImportArgs>) -> Result
     Ok(mapping)
 }
 
-/// `import --explain` and `import --dry-run`.
+/// `import --explain`, and `import --dry-run` without a server (`--offline`, or none
+/// reachable).
 pub(crate) fn import_offline(a: &ImportArgs, as_json: bool) -> Result<u8, Failure> {
     let preset = preset_of(&a.mapping);
     if a.explain {
@@ -78,29 +79,20 @@ pub(crate) fn import_offline(a: &ImportArgs, as_json: bool) -> Result<u8, Failur
             Ok(list) => {
                 for row in list {
                     writes += 1;
-                    let what = match &row.status {
-                        Some(RowStatus::OptedIn) => "opted_in".to_owned(),
-                        Some(RowStatus::OptedOut) => "opted_out".to_owned(),
-                        Some(RowStatus::Suppressed(kind)) => format!("suppressed:{kind}"),
-                        None => "?".to_owned(),
-                    };
-                    let subject = match (row.purpose.as_str(), row.topic.as_str()) {
-                        ("", _) => format!("{} (channel-wide)", row.channel),
-                        (p, "") => format!("{} {p}", row.channel),
-                        (p, t) => format!("{} {p}/{t}", row.channel),
-                    };
-                    *would.entry(format!("{subject} {what}")).or_default() += 1;
+                    *would.entry(change_label(&row)).or_default() += 1;
                 }
             }
             Err(why) => {
                 rejected += 1;
-                if first_rejects.len() < 10 {
+                if first_rejects.len() < FIRST_REJECTS {
                     first_rejects.push(json!({"line": line, "reason": why.to_string()}));
                 }
             }
         }
     }
-    let summary = json!({"dry_run": true, "preset": a.mapping.preset, "rows": total, "would_write": writes,
+    // Without a server only the file itself is checked: its syntax, columns, status words
+    // and times. Profiles, purposes, topics, channels and contact points are the server's.
+    let summary = json!({"dry_run": true, "checked_by": "file", "preset": a.mapping.preset, "rows": total, "would_write": writes,
         "skipped": skipped, "rejected": rejected, "by_change": would, "first_rejects": first_rejects,
         "unmapped_columns": unmapped});
     print(&summary, as_json);

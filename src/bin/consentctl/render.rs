@@ -8,11 +8,23 @@ pub(crate) fn enum_name(upper: &str, prefix: &str) -> String {
     upper.strip_prefix(prefix).unwrap_or(upper).to_ascii_lowercase()
 }
 
+/// A time as RFC 3339 in UTC (`2026-01-15T10:32:00Z`), as people and JSON tools read it.
 pub(crate) fn ts(t: &Option<prost_types::Timestamp>) -> Value {
     match t {
-        Some(t) => json!(t.seconds),
+        Some(t) => json!(t.to_string()),
         None => Value::Null,
     }
+}
+
+/// A key's scopes by name (`check`, `write`, `admin`).
+fn scope_names(scopes: &[i32]) -> Vec<String> {
+    scopes
+        .iter()
+        .map(|s| match pb::ApiKeyScope::try_from(*s) {
+            Ok(scope) => enum_name(scope.as_str_name(), "API_KEY_SCOPE_"),
+            Err(_) => format!("unknown({s})"),
+        })
+        .collect()
 }
 
 pub(crate) fn record_json(r: &pb::ConsentRecord) -> Value {
@@ -31,6 +43,8 @@ pub(crate) fn result_json(r: &pb::ChangeResult) -> Value {
         "outcome": enum_name(pb::ChangeOutcome::try_from(r.outcome).unwrap_or_default().as_str_name(), "CHANGE_OUTCOME_"),
         "revision": r.revision,
         "confirmation_token": r.confirmation_token,
+        "confirmation_url": r.confirmation_url,
+        "confirmation_expires_at": ts(&r.confirmation_expires_at),
         "replayed": r.replayed,
         "record": r.record.as_ref().map(record_json),
     })
@@ -64,7 +78,8 @@ pub(crate) fn purpose_json(p: &pb::Purpose) -> Value {
 }
 
 pub(crate) fn key_json(k: &pb::ApiKey) -> Value {
-    json!({"key_id": k.key_id, "description": k.description, "scopes": k.scopes, "profiles": k.profile_ids, "revoked": k.revoked})
+    json!({"key_id": k.key_id, "description": k.description, "scopes": scope_names(&k.scopes), "profiles": k.profile_ids,
+        "expires_at": ts(&k.expire_time), "revoked": k.revoked})
 }
 
 pub(crate) fn print(value: &Value, as_json: bool) {
