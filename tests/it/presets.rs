@@ -272,10 +272,7 @@ async fn dry_run_writes_nothing_and_explain_prints_the_mapping() {
     // Line 5's status word, among the rejects the server adds (no mapping file: the
     // purposes are the vendor's ids, which this profile does not have).
     let rejects = v["first_rejects"].as_array().cloned().unwrap_or_default();
-    assert!(
-        rejects.iter().any(|r| r["line"] == 5 && r["reason"].as_str().unwrap_or("").contains("Misschien")),
-        "{v}"
-    );
+    assert!(rejects.iter().any(|r| r["line"] == 5 && r["reason"].as_str().unwrap_or("").contains("Misschien")), "{v}");
     let state = export_sorted(&server, &dir.path().join("state.csv")).await;
     assert!(state.is_empty(), "a dry run wrote {state:?}");
     for preset in ["generic", "journeys", "salesforce", "mailchimp", "hubspot"] {
