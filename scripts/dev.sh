@@ -59,6 +59,11 @@ case "${1:-}" in
     cargo fmt --check
     build
     cargo clippy --release --all-targets --locked -- -D warnings
+    # The crate boundaries hold: the CLI builds without RocksDB (and so without libclang).
+    if cargo tree --locked -p consentctl -e normal,build | grep -q librocksdb-sys; then
+      echo "consentctl depends on RocksDB: keep it on consentd-proto and consentd-client" >&2
+      exit 1
+    fi
     # buf ships on npm; keep it outside the tree.
     buf_dir="${BUF_DIR:-${HOME:-/root}/.cache/consentd-buf}"
     if [ ! -x "$buf_dir/node_modules/.bin/buf" ]; then

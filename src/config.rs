@@ -128,8 +128,8 @@ impl Limits {
     pub const FUTURE_SKEW_SECS: i64 = 300;
     /// Largest page of a list call.
     pub const LIST_PAGE_MAX: usize = 1000;
-    /// Bytes of messages decoded at once in the whole process (see `api::codec`).
-    pub const DECODE_BYTES_IN_FLIGHT_MAX: usize = 256 << 20;
+    /// Bytes of messages decoded at once in the whole process (enforced by `api::codec`).
+    pub const DECODE_BYTES_IN_FLIGHT_MAX: usize = consentd_proto::codec::DECODE_BYTES_IN_FLIGHT_MAX;
     /// HTTP/1.1 listeners (edge, metrics): a request's headers must arrive within this, and
     /// are buffered up to this size.
     pub const HTTP1_HEADER_READ_MS: u64 = 10_000;

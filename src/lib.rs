@@ -7,7 +7,8 @@
 //! - [`api`]: generated protobuf code (fenced in `api::pb`), conversions, gRPC services,
 //!   error-to-Status mapping, access control.
 //! - [`config`]: the one `Config` struct, from flags, environment and an optional TOML file.
-//! - [`bulk`]: import/export file formats and the synthetic population generator.
+//! - [`bulk`], [`bench`]: import/export file formats and the load engine (the
+//!   `consentd-client` crate, shared with consentctl; re-exported for the tests).
 //! - [`net`]: accepting connections under a cap, with handshake and idle deadlines; serving
 //!   and draining the HTTP/1.1 listeners (edge, metrics).
 //! - [`tls`]: TLS and mutual TLS from PEM files, reloaded when they change.
@@ -16,8 +17,6 @@
 //! - [`server`]: `run(config, listener, shutdown)`, the testable entry point.
 
 pub mod api;
-pub mod bench;
-pub mod bulk;
 pub mod cluster;
 pub mod config;
 pub mod contact;
@@ -28,3 +27,5 @@ pub mod server;
 pub mod storage;
 pub mod telemetry;
 pub mod tls;
+
+pub use consentd_client::{bench, bulk};

@@ -374,3 +374,22 @@ pub async fn connect(port: u16) -> Channel {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The consentctl binary of this build. consentctl is a crate of its own (it has no
+/// RocksDB), so cargo does not hand its path to this package's tests: it sits beside them,
+/// built by the workspace's `cargo build --all-targets` (`scripts/dev.sh test` builds first).
+pub fn consentctl_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/it-<hash> -> target/<profile>/consentctl
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join(format!("consentctl{}", std::env::consts::EXE_SUFFIX)))
+        .expect("target directory");
+    assert!(
+        bin.exists(),
+        "{} is missing: build the workspace first (cargo build --release --all-targets)",
+        bin.display()
+    );
+    bin
+}

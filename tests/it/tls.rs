@@ -221,7 +221,7 @@ async fn consentctl_speaks_mutual_tls() {
     let port = server.addr.port();
     let run = move |with_identity: bool| {
         let d = &dir;
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_consentctl"));
+        let mut cmd = std::process::Command::new(consentctl_bin());
         cmd.args(["--addr", &format!("https://localhost:{port}"), "--ca"]).arg(d.join("ca.pem"));
         if with_identity {
             cmd.arg("--cert").arg(d.join("client.pem")).arg("--key").arg(d.join("client.key"));
@@ -264,7 +264,7 @@ async fn consentctl_bench_runs_over_tls_with_an_api_key() {
     std::fs::write(files_dir.path().join("ca.pem"), ca.pem()).expect("write");
     let (ca_file, port) = (files_dir.path().join("ca.pem"), server.addr.port());
     let run = move |api_key: Option<String>| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_consentctl"));
+        let mut cmd = std::process::Command::new(consentctl_bin());
         cmd.args(["--json", "--addr", &format!("https://localhost:{port}"), "--ca"]).arg(&ca_file);
         cmd.args(["bench", "unary", "--requests", "200", "--population", "100", "--warmup", "0s", "--quiet"]);
         match api_key {
@@ -373,7 +373,7 @@ async fn the_http_edge_speaks_tls_with_the_same_certificate() {
 /// stderr).
 async fn ctl_stderr(args: Vec<String>) -> (i32, String) {
     tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_consentctl"))
+        let out = std::process::Command::new(consentctl_bin())
             .args(&args)
             .env_remove("CONSENTD_API_KEY")
             .env_remove("CONSENTD_ADDR")

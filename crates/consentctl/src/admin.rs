@@ -1,7 +1,7 @@
 //! consentctl's configuration commands: profiles, purposes, topics and API keys. The list
 //! commands follow `next_page_token` to the end: a list that stops at one page silently lies.
 
-use consentd::api::pb;
+use consentd_proto::pb;
 use serde_json::json;
 
 use crate::args::{KeyCmd, ProfileCmd, PurposeCmd, TopicCmd};

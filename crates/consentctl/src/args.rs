@@ -6,7 +6,7 @@
 //! with their help text; no behaviour beyond mapping each value to its proto number.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use consentd::api::pb;
+use consentd_proto::pb;
 
 #[derive(Parser, Debug)]
 #[command(name = "consentctl", version, about = "Command-line client of consentd")]
@@ -233,9 +233,9 @@ pub(crate) struct ExportArgs {
 }
 
 fn preset_name(s: &str) -> Result<String, String> {
-    consentd::bulk::Preset::from_name(s)
+    consentd_client::bulk::Preset::from_name(s)
         .map(|_| s.to_owned())
-        .ok_or_else(|| format!("unknown preset `{s}`: one of {}", consentd::bulk::Preset::NAMES.join(", ")))
+        .ok_or_else(|| format!("unknown preset `{s}`: one of {}", consentd_client::bulk::Preset::NAMES.join(", ")))
 }
 
 #[derive(clap::Args, Debug)]

@@ -1,4 +1,4 @@
-//! `consentctl bench`: the load engine (`consentd::bench`) against any deployment, with a
+//! `consentctl bench`: the load engine (`consentd_client::bench`) against any deployment, with a
 //! live progress line, the final table, `--out` report and `--plot` picture; `compare` and
 //! `cleanup`.
 
@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consentd::api::pb;
-use consentd::bench::report::{self, Phase, Report};
-use consentd::bench::{self, Call, Key, Population, Recorder, Run, StreamShape, Target};
+use consentd_client::bench::report::{self, Phase, Report};
+use consentd_client::bench::{self, Call, Key, Population, Recorder, Run, StreamShape, Target};
+use consentd_proto::pb;
 use serde_json::json;
 
 use crate::args::{BenchCmd, BenchCommon, Cli, StreamArgs};
@@ -284,7 +284,7 @@ async fn run(cli: &Cli, c: &BenchCommon, scenario: Scenario) -> Result<u8, Failu
 /// `profile` (the run writes only there). Suppression rows and rows that do not parse are
 /// left out, counted on standard error.
 fn file_calls(path: &std::path::Path, preset: &str, profile: &str) -> Result<Vec<pb::BatchSetConsentRequest>, Failure> {
-    use consentd::bulk::{Importer, Mapping, Preset, RowStatus};
+    use consentd_client::bulk::{Importer, Mapping, Preset, RowStatus};
     let file = std::fs::File::open(path)
         .map_err(|e| Failure { code: exit::NO_INPUT, message: format!("cannot read `{}`: {e}", path.display()) })?;
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::BufReader::new(file));

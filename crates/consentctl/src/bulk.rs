@@ -9,8 +9,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::time::{Duration, Instant};
 
-use consentd::api::pb;
-use consentd::bulk::{self, ImportRow, Importer, Mapping, Preset, RowError, RowStatus};
+use consentd_client::bulk::{self, ImportRow, Importer, Mapping, Preset, RowError, RowStatus};
+use consentd_proto::pb;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tokio::task::JoinSet;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use consentd::api::pb;
+use consentd_proto::pb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;

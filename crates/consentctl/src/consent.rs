@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use consentd::api::pb;
+use consentd_proto::pb;
 use serde_json::{Value, json};
 
 use crate::args::{CheckArgs, ContactArgs, LinkField, MintLinksArgs, SetArgs, SuppressionCmd};

@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use consentd::api::pb;
-use consentd::bulk::export::{ExportContact, ExportRecord, Exporter};
-use consentd::bulk::mapping::{parse_status_arg, split_purpose};
-use consentd::bulk::{Mapping, Preset, time};
+use consentd_client::bulk::export::{ExportContact, ExportRecord, Exporter};
+use consentd_client::bulk::mapping::{parse_status_arg, split_purpose};
+use consentd_client::bulk::{Mapping, Preset, time};
+use consentd_proto::pb;
 use serde_json::json;
 
 use crate::args::{ExportArgs, ImportArgs, MappingArgs};

@@ -1,7 +1,7 @@
 //! What consentctl prints: API messages as JSON values, shown as JSON lines (`--json`) or
 //! as `path: value` lines for people.
 
-use consentd::api::pb;
+use consentd_proto::pb;
 use serde_json::{Value, json};
 
 pub(crate) fn enum_name(upper: &str, prefix: &str) -> String {

@@ -12,7 +12,7 @@
 //!   when its bytes parse exactly as one (a string rarely does; one that does and repeats
 //!   one field past the bound is refused like a message would be). Nesting is followed
 //!   [`NESTING_MAX`] levels deep, deeper than any consentd message.
-//! - **Bytes being decoded, server-wide.** At most [`Limits::DECODE_BYTES_IN_FLIGHT_MAX`] bytes of
+//! - **Bytes being decoded, server-wide.** At most [`DECODE_BYTES_IN_FLIGHT_MAX`] bytes of
 //!   messages are decoded at once in the process; a message past that answers
 //!   `RESOURCE_EXHAUSTED` and the client retries.
 //!
@@ -28,7 +28,9 @@ use prost::Message;
 use tonic::Status;
 use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder};
 
-use crate::config::Limits;
+/// Bytes of messages decoded at once in the whole process (the server's
+/// `config::Limits` names it too).
+pub const DECODE_BYTES_IN_FLIGHT_MAX: usize = 256 << 20;
 
 /// 0 until a server sets it: a process without a server (a client) decodes without the
 /// item bound.
@@ -100,7 +102,7 @@ impl<U: Message + Default> Decoder for LimitedDecoder<U> {
         let len = buf.remaining();
         let before = DECODE_BYTES_IN_FLIGHT.fetch_add(len, Ordering::Relaxed);
         let _in_flight = InFlight(len);
-        if before > 0 && before + len > Limits::DECODE_BYTES_IN_FLIGHT_MAX {
+        if before > 0 && before + len > DECODE_BYTES_IN_FLIGHT_MAX {
             return Err(Status::resource_exhausted(format!(
                 "the server is decoding {} MiB of other messages; retry this {} KiB message shortly",
                 before >> 20,
@@ -251,16 +253,16 @@ mod tests {
     #[test]
     fn nested_repeats_are_refused_before_decoding() {
         use prost::Message as _;
-        let profile = crate::api::pb::Profile {
+        let profile = crate::pb::Profile {
             profile_id: "acme".into(),
             extra_stop_keywords: vec![String::new(); 5000],
             ..Default::default()
         };
-        let req = crate::api::pb::CreateProfileRequest { profile: Some(profile) };
+        let req = crate::pb::CreateProfileRequest { profile: Some(profile) };
         let err = check_field_counts(&req.encode_to_vec(), 2000).err().map(|s| s.message().to_owned());
         assert!(err.is_some_and(|e| e.contains("#1.#6")), "extra_stop_keywords inside the profile");
         // Text that is not a message is not counted as one.
-        let mut change = crate::api::pb::ConsentChange { reason: "stop stop stop".repeat(1000), ..Default::default() };
+        let mut change = crate::pb::ConsentChange { reason: "stop stop stop".repeat(1000), ..Default::default() };
         assert!(check_field_counts(&change.encode_to_vec(), 10).is_ok());
         change.reason = "hello, world".into();
         assert!(check_field_counts(&change.encode_to_vec(), 1).is_ok());

@@ -22,8 +22,8 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use crate::api::pb;
 use crate::bulk::SplitMix;
+use consentd_proto::pb;
 
 /// Adds the API key to every call.
 #[derive(Clone)]
