@@ -20,7 +20,7 @@ import grpc
 from ._proto.consent.v1 import decision_pb2
 from .enums import Channel, Decision, Reason, SuppressionKind
 from .errors import StreamProtocolError, from_rpc_error
-from .types import CheckDecision, Recipient
+from .types import CheckDecision, Recipient, enum_of
 
 __all__ = ["CheckStream"]
 
@@ -85,7 +85,7 @@ def _requests(shared: _Shared, recipients, template: dict, batch_size: int):
                     contacts.append(r.contact_point)
                     if r.channel is not None or r.topic:
                         overrides.append(
-                            decision_pb2.ItemOverride(index=i, channel=int(r.channel or 0), topic_id=r.topic or "")
+                            decision_pb2.ItemOverride(index=i, channel=int(enum_of(Channel, r.channel)) if r.channel is not None else 0, topic_id=r.topic or "")
                         )
                 elif isinstance(r, str):
                     contacts.append(str(r))

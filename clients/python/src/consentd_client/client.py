@@ -63,6 +63,7 @@ from .types import (
     Suppression,
     SuppressionResult,
     Timestamp,
+    enum_of as _enum,
     to_timestamp,
 )
 
@@ -85,16 +86,6 @@ class HealthStatus(enum.IntEnum):
     SERVING = 1
     NOT_SERVING = 2
     SERVICE_UNKNOWN = 3
-
-
-def _enum(cls, value):
-    """An enum member from a member, its number or its name (``"email"``, ``"EMAIL"``)."""
-    if isinstance(value, str):
-        try:
-            return cls[value.upper()]
-        except KeyError:
-            raise ValueError(f"`{value}` is not a {cls.__name__}: one of {[m.name for m in cls]}") from None
-    return cls(value)
 
 
 def _read(value: Optional[PathOrPem]) -> Optional[bytes]:

@@ -48,6 +48,16 @@ __all__ = [
 Timestamp = Union[_dt.datetime, int, float]
 
 
+def enum_of(cls, value):
+    """An enum member from a member, its number or its name (``"email"``, ``"EMAIL"``)."""
+    if isinstance(value, str):
+        try:
+            return cls[value.upper()]
+        except KeyError:
+            raise ValueError(f"`{value}` is not a {cls.__name__}: one of {[m.name for m in cls]}") from None
+    return cls(value)
+
+
 def to_timestamp(value: Optional[Timestamp]) -> Optional[timestamp_pb2.Timestamp]:
     if value is None:
         return None
