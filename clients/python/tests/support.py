@@ -246,13 +246,14 @@ class Certs:
     """A CA, a server certificate for 127.0.0.1/localhost and a client certificate, made
     with `cryptography` into a temporary directory."""
 
-    def __init__(self):
+    def __init__(self, directory: Optional[Path] = None):
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
         from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-        self.dir = Path(tempfile.mkdtemp(prefix="consentd-client-certs-"))
+        self.dir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="consentd-client-certs-"))
+        self.dir.mkdir(parents=True, exist_ok=True)
         now = datetime.datetime.now(datetime.timezone.utc)
 
         def name(cn: str) -> x509.Name:

@@ -300,10 +300,12 @@ export function parseAddress(addr: string): { target: string; tls: boolean } {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new RangeError(`address \`${addr}\`: the scheme must be http or https`);
   }
-  if (!url.hostname || !url.port) {
-    throw new RangeError(`address \`${addr}\` needs a host and a port, e.g. http://127.0.0.1:50051`);
+  if (!url.hostname) {
+    throw new RangeError(`address \`${addr}\` needs a host, e.g. http://127.0.0.1:50051`);
   }
-  return { target: `${url.hostname}:${url.port}`, tls: url.protocol === "https:" };
+  const tls = url.protocol === "https:";
+  // The URL parser drops a port that is the scheme's default.
+  return { target: `${url.hostname}:${url.port || (tls ? 443 : 80)}`, tls };
 }
 
 function recordOf(r: PbConsentRecord): ConsentRecord {

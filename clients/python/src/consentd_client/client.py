@@ -104,10 +104,11 @@ def _target(addr: str) -> Tuple[str, bool]:
     parts = urlsplit(addr)
     if parts.scheme not in ("http", "https"):
         raise ValueError(f"address `{addr}`: the scheme must be http or https")
-    if not parts.hostname or parts.port is None:
-        raise ValueError(f"address `{addr}` needs a host and a port, e.g. http://127.0.0.1:50051")
+    if not parts.hostname:
+        raise ValueError(f"address `{addr}` needs a host, e.g. http://127.0.0.1:50051")
+    tls = parts.scheme == "https"
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{host}:{parts.port}", parts.scheme == "https"
+    return f"{host}:{parts.port or (443 if tls else 80)}", tls
 
 
 def _encode_health_request(service: str) -> bytes:
