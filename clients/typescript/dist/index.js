@@ -26000,6 +26000,8 @@ var CheckStream = class {
     if (this.closed) return;
     const call = this.open();
     this.call = call;
+    call.on("error", () => {
+    });
     const pending = [];
     let slots = this.settings.maxInFlight;
     let inputError;
@@ -26048,7 +26050,7 @@ var CheckStream = class {
               throw new TypeError(`a recipient must be a string or a Recipient, not ${typeof r}`);
             }
           }
-          if (this.closed) return;
+          if (this.closed || call.destroyed) return;
           if (contacts.length === 0) {
             release();
             break;
@@ -26142,6 +26144,10 @@ var CheckStream = class {
 };
 function drained(call) {
   return new Promise((resolve) => {
+    if (call.destroyed || call.writableEnded) {
+      resolve();
+      return;
+    }
     const done = () => {
       call.off("drain", done);
       call.off("close", done);

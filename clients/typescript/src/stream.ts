@@ -100,6 +100,10 @@ export class CheckStream implements AsyncIterable<CheckDecision> {
     if (this.closed) return;
     const call = this.open();
     this.call = call;
+    // Errors reach the caller through the read loop below; this listener only keeps an
+    // error that comes while nothing else listens (a write after the call ended) from
+    // becoming an uncaught exception.
+    call.on("error", () => {});
     const pending: { batchId: number; contacts: string[] }[] = [];
     let slots = this.settings.maxInFlight;
     let inputError: unknown;
@@ -154,7 +158,7 @@ export class CheckStream implements AsyncIterable<CheckDecision> {
               throw new TypeError(`a recipient must be a string or a Recipient, not ${typeof r}`);
             }
           }
-          if (this.closed) return;
+          if (this.closed || call.destroyed) return;
           if (contacts.length === 0) {
             release();
             break;
@@ -254,6 +258,10 @@ export class CheckStream implements AsyncIterable<CheckDecision> {
 
 function drained(call: ClientDuplexStream<CheckStreamRequest, CheckStreamResponse>): Promise<void> {
   return new Promise((resolve) => {
+    if (call.destroyed || call.writableEnded) {
+      resolve();
+      return;
+    }
     const done = () => {
       call.off("drain", done);
       call.off("close", done);
