@@ -104,7 +104,7 @@ class FakeConsent(consent_pb2_grpc.ConsentServiceServicer):
             if r.change.contact_point == "bad":
                 results.append(
                     consent_pb2.BatchSetConsentResult(
-                        error=consent_pb2.ItemError(code=3, field="change.contact_point", message="bad")
+                        error=consent_pb2.ItemError(code=3, field="requests[1].change.contact_point", message="bad")
                     )
                 )
             else:

@@ -160,7 +160,8 @@ export interface ItemError {
     error: true;
     /** The gRPC status code the item would have had alone. */
     code: number;
-    /** The offending field, e.g. `change.contact_point`. */
+    /** The offending field within the change, e.g. `change.contact_point` (the server's
+     * `requests[i].` prefix is removed: the position in the results names the change). */
     field: string;
     message: string;
     idempotencyKey: string;
@@ -303,7 +304,11 @@ export declare class ConsentdClient {
         timeoutMs?: number;
     }): Promise<ChangeResult>;
     private suppression;
-    /** Blocks the contact point on the channel for every purpose. Retried on UNAVAILABLE. */
+    /**
+     * Blocks the contact point on the channel for every purpose. Retried on UNAVAILABLE; the API
+     * has no idempotency key for suppressions, so a retry after a lost answer leaves the same
+     * state but a second history event (`changed` false).
+     */
     addSuppression(args: SuppressionArgs): Promise<SuppressionResult>;
     /** Lifts one suppression kind; other kinds stay. Retried on UNAVAILABLE. */
     liftSuppression(args: SuppressionArgs): Promise<SuppressionResult>;

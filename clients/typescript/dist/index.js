@@ -26481,7 +26481,8 @@ var ConsentdClient = class _ConsentdClient {
           results.push(changeResultOf(item.change, key));
         } else {
           const e = item.error ?? { code: 2, field: "", message: "no result" };
-          results.push({ applied: false, error: true, code: e.code, field: e.field, message: e.message, idempotencyKey: key });
+          const field = e.field.replace(/^requests\[\d+\]\./, "");
+          results.push({ applied: false, error: true, code: e.code, field, message: e.message, idempotencyKey: key });
         }
       });
       chunk = [];
@@ -26523,7 +26524,11 @@ var ConsentdClient = class _ConsentdClient {
     this.observeRevision(r.revision);
     return { changed: r.changed, revision: r.revision };
   }
-  /** Blocks the contact point on the channel for every purpose. Retried on UNAVAILABLE. */
+  /**
+   * Blocks the contact point on the channel for every purpose. Retried on UNAVAILABLE; the API
+   * has no idempotency key for suppressions, so a retry after a lost answer leaves the same
+   * state but a second history event (`changed` false).
+   */
   addSuppression(args) {
     return this.suppression(false, args);
   }

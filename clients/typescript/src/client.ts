@@ -205,7 +205,8 @@ export interface ItemError {
   error: true;
   /** The gRPC status code the item would have had alone. */
   code: number;
-  /** The offending field, e.g. `change.contact_point`. */
+  /** The offending field within the change, e.g. `change.contact_point` (the server's
+   * `requests[i].` prefix is removed: the position in the results names the change). */
   field: string;
   message: string;
   idempotencyKey: string;
@@ -633,7 +634,10 @@ export class ConsentdClient {
           results.push(changeResultOf(item.change, key));
         } else {
           const e = item.error ?? { code: 2, field: "", message: "no result" };
-          results.push({ applied: false, error: true, code: e.code, field: e.field, message: e.message, idempotencyKey: key });
+          // The server names the field within the call (`requests[2].change.contact_point`);
+          // calls are cut from the caller's list, so the position in `results` says which change.
+          const field = e.field.replace(/^requests\[\d+\]\./, "");
+          results.push({ applied: false, error: true, code: e.code, field, message: e.message, idempotencyKey: key });
         }
       });
       chunk = [];
@@ -676,8 +680,10 @@ export class ConsentdClient {
       occurredAt: args.occurredAt,
       source: enumOf(ChangeSource, args.source ?? ChangeSource.API, "ChangeSource"),
     };
-    // No idempotency key in these requests: a kind is active or not, so the same add (or
-    // lift) sent again changes nothing (`changed` is false).
+    // These requests have no idempotency key. They are retried all the same: the state they
+    // leave is the same however often they arrive (a bounce that is not recorded is worse
+    // than a repeat), but a retry after a lost answer is recorded a second time in the
+    // history, answered `changed: false`.
     const r = lift
       ? await this.unary(this.consent, this.consent.liftSuppression, request, true, args.timeoutMs)
       : await this.unary(this.consent, this.consent.addSuppression, request, true, args.timeoutMs);
@@ -685,7 +691,11 @@ export class ConsentdClient {
     return { changed: r.changed, revision: r.revision };
   }
 
-  /** Blocks the contact point on the channel for every purpose. Retried on UNAVAILABLE. */
+  /**
+   * Blocks the contact point on the channel for every purpose. Retried on UNAVAILABLE; the API
+   * has no idempotency key for suppressions, so a retry after a lost answer leaves the same
+   * state but a second history event (`changed` false).
+   */
   addSuppression(args: SuppressionArgs): Promise<SuppressionResult> {
     return this.suppression(false, args);
   }

@@ -123,12 +123,12 @@ describe("against consentd", () => {
     const added = await c.addSuppression({ ...s, kind: cc.SuppressionKind.HARD_BOUNCE, reason: "550 5.1.1" });
     assert.ok(added.changed);
     assert.equal(c.minRevision, added.revision);
-    assert.equal((await c.addSuppression({ ...s, kind: "hard_bounce" })).changed, false);
+    const state = await c.getConsent(s);
+    assert.deepEqual(state.suppressions.map((x) => [x.kind, x.reason]), [[cc.SuppressionKind.HARD_BOUNCE, "550 5.1.1"]]);
+    assert.equal((await c.addSuppression({ ...s, kind: "hard_bounce", reason: "550 5.1.1" })).changed, false);
     const r = await check(c, jane, "newsletter");
     assert.deepEqual([r.decision, r.reason, r.suppressionKind], [cc.Decision.BLOCK, cc.Reason.SUPPRESSED, cc.SuppressionKind.HARD_BOUNCE]);
     assert.equal((await check(c, jane, "invoices")).reason, cc.Reason.SUPPRESSED);
-    const state = await c.getConsent(s);
-    assert.deepEqual(state.suppressions.map((x) => [x.kind, x.reason]), [[cc.SuppressionKind.HARD_BOUNCE, "550 5.1.1"]]);
     assert.ok((await c.liftSuppression({ ...s, kind: "hard_bounce" })).changed);
     assert.equal((await c.liftSuppression({ ...s, kind: "hard_bounce" })).changed, false);
     assert.equal((await check(c, jane, "newsletter")).reason, cc.Reason.OPTED_IN);

@@ -89,7 +89,7 @@ function fakeServer() {
       state.attempts.push(call.request.requests.map((r) => r.idempotencyKey));
       const results = call.request.requests.map((r) =>
         r.change.contactPoint === "bad"
-          ? { error: { code: 3, field: "change.contact_point", message: "bad" } }
+          ? { error: { code: 3, field: "requests[1].change.contact_point", message: "bad" } }
           : { change: take(r) },
       );
       if (state.attempts.length <= state.fail) return callback(unavailable);

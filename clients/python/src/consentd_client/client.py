@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import os
 import random
+import re
 import threading
 import time
 import uuid
@@ -109,6 +110,13 @@ def _target(addr: str) -> Tuple[str, bool]:
     tls = parts.scheme == "https"
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"{host}:{parts.port or (443 if tls else 80)}", tls
+
+
+def _item_field(field: str) -> str:
+    """A batch item's field relative to its change: the server names it within the call
+    (`requests[2].change.contact_point`), and the client cuts batches into calls, so the
+    call's index would mislead; the result's place in the list says which change it is."""
+    return re.sub(r"^requests\[\d+\]\.", "", field)
 
 
 def _encode_health_request(service: str) -> bytes:
@@ -442,7 +450,7 @@ class Client:
                     results.append(ChangeResult.from_pb(item.change, c.idempotency_key))
                 else:
                     e = item.error
-                    results.append(ItemError(e.code, e.field, e.message, c.idempotency_key))
+                    results.append(ItemError(e.code, _item_field(e.field), e.message, c.idempotency_key))
             self.observe_revision(highest)
             chunk.clear()
 
@@ -489,8 +497,10 @@ class Client:
         )
         if occurred_at is not None:
             request.occurred_at.CopyFrom(to_timestamp(occurred_at))
-        # No idempotency key in these requests: a suppression kind is either active or not,
-        # so sending the same add (or lift) again changes nothing (`changed` is false).
+        # These requests have no idempotency key. They are retried all the same: the state
+        # they leave is the same however often they arrive (a bounce that is not recorded
+        # is worse than a repeat), but a retry after a lost answer is recorded a second
+        # time in the history, answered `changed: false`.
         r = self._call(rpc, request, retry=True, timeout=timeout)
         self.observe_revision(r.revision)
         return SuppressionResult(r.changed, r.revision)
@@ -508,8 +518,9 @@ class Client:
         timeout: Optional[float] = None,
     ) -> SuppressionResult:
         """Blocks the contact point on the channel for every purpose (hard bounce, spam
-        complaint, SMS stop, manual). Retried on ``UNAVAILABLE``: adding an active kind
-        again changes nothing."""
+        complaint, SMS stop, manual). Retried on ``UNAVAILABLE``; the API has no idempotency
+        key for suppressions, so a retry after a lost answer leaves the same state but a
+        second history event (``changed`` false)."""
         return self._suppression(
             self.consent.AddSuppression,
             consent_pb2.AddSuppressionRequest,

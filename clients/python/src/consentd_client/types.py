@@ -263,7 +263,8 @@ class ItemError:
 
     #: The gRPC status code (a ``grpc.StatusCode`` value's number) the item would have had alone.
     code: int
-    #: The offending field, e.g. ``change.contact_point``.
+    #: The offending field within the change, e.g. ``change.contact_point`` (the server's
+    #: ``requests[i].`` prefix is removed: the result's position names the change).
     field: str
     message: str
     idempotency_key: str
