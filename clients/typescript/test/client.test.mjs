@@ -1,7 +1,7 @@
 // Every helper of the client against a real consentd.
 
 import assert from "node:assert/strict";
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 
 import * as cc from "../dist/index.js";
 import { freePort, seededServer, uid } from "./support.mjs";
@@ -10,10 +10,11 @@ const E = cc.Channel.EMAIL;
 
 describe("against consentd", () => {
   let server;
-  let client;
-  before(async (t) => {
+  let closing;
+  after(() => closing?.());
+  before(async () => {
     const edge = await freePort();
-    server = await seededServer(t, {
+    server = await seededServer((f) => (closing = f), {
       extra: ["--http-addr", `127.0.0.1:${edge}`, "--public-url", `http://127.0.0.1:${edge}`],
     });
   });
@@ -29,7 +30,7 @@ describe("against consentd", () => {
     c.setConsent({ profile: "acme", channel: E, contactPoint, purpose, status, ...extra });
 
   test("health and server info", async (t) => {
-    client = fresh(t);
+    const client = fresh(t);
     assert.equal(await client.health(), cc.HealthStatus.SERVING);
     assert.equal(await client.health("consent.v1.DecisionService"), cc.HealthStatus.SERVING);
     const info = await client.serverInfo();

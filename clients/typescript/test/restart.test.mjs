@@ -11,7 +11,7 @@ import { Proxy, seededServer, uid, waitUntil } from "./support.mjs";
 const E = cc.Channel.EMAIL;
 
 test("the same key after a restart is replayed", async (t) => {
-  const server = await seededServer(t);
+  const server = await seededServer((f) => t.after(f));
   const jane = uid();
   let client = server.client();
   const first = await client.setConsent({ profile: "acme", channel: E, contactPoint: jane, purpose: "newsletter", status: "opted_in" });
@@ -34,7 +34,7 @@ test("the same key after a restart is replayed", async (t) => {
 });
 
 test("a lost answer is retried through a restart without applying twice", async (t) => {
-  const server = await seededServer(t);
+  const server = await seededServer((f) => t.after(f));
   const jane = uid();
   const proxy = await Proxy.create(server.port);
   t.after(() => proxy.close());

@@ -165,10 +165,13 @@ export async function seed(client) {
   await client.createPurpose("doi", "newsletter", "commercial");
 }
 
-/** A started, seeded server; `t.after` closes it. */
-export async function seededServer(t, options = {}) {
+/**
+ * A started, seeded server; `onCleanup` (a test's `t.after`, or node:test's `after` in a
+ * suite) is given its closing.
+ */
+export async function seededServer(onCleanup, options = {}) {
   const server = await Server.create(options);
-  t.after(() => server.close());
+  onCleanup(() => server.close());
   await server.start();
   const c = server.client();
   try {

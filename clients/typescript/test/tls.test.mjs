@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 
 import * as cc from "../dist/index.js";
 import { certs as makeCerts, seededServer, uid } from "./support.mjs";
@@ -11,8 +11,10 @@ const certs = makeCerts();
 
 describe("over TLS", { skip: certs ? false : "no certificates: set CONSENTD_TEST_CERTS or install openssl" }, () => {
   let server;
-  before(async (t) => {
-    server = await seededServer(t, { certs, mtls: true });
+  let closing;
+  after(() => closing?.());
+  before(async () => {
+    server = await seededServer((f) => (closing = f), { certs, mtls: true });
   });
   const open = (t, addr, options) => {
     const c = new cc.ConsentdClient(addr, options);
