@@ -59,18 +59,28 @@ app="$(mktemp -d)"
 ) && echo "installed and loaded (CommonJS and ESM)" || failed+=("npm install <dir>")
 rm -rf "$app"
 
+logs="$(mktemp -d)"
 step "Python tests (pytest)"
-(cd "$here/python" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests) || failed+=("python tests")
+(cd "$here/python" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests) 2>&1 | tee "$logs/python" \
+  || failed+=("python tests")
 
 step "TypeScript tests (node --test)"
 certs="$(mktemp -d)"
 "$venv/bin/python" "$here/python/tests/make_certs.py" "$certs"
-(cd "$here/typescript" && CONSENTD_TEST_CERTS="$certs" node --test test/*.test.mjs) || failed+=("typescript tests")
+(cd "$here/typescript" && CONSENTD_TEST_CERTS="$certs" node --test test/*.test.mjs) 2>&1 | tee "$logs/typescript" \
+  || failed+=("typescript tests")
 rm -rf "$certs"
 
+# One closing line for both suites: pytest's "N passed, M failed" and node's "# pass N".
+count() { grep -Eo "$1" "$2" | tail -1 | grep -Eo '[0-9]+' || echo 0; }
+passed=$(( $(count '[0-9]+ passed' "$logs/python") + $(count '^# pass [0-9]+' "$logs/typescript") ))
+failures=$(( $(count '[0-9]+ failed' "$logs/python") + $(count '[0-9]+ errors?' "$logs/python") \
+  + $(count '^# fail [0-9]+' "$logs/typescript") ))
+rm -rf "$logs"
 echo
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "clients: FAILED: ${failed[*]}" >&2
+  echo "clients: $passed passed, $(( failures > 0 ? failures : ${#failed[@]} )) failed"
   exit 1
 fi
-echo "clients: all passed"
+echo "clients: $passed passed, 0 failed"
