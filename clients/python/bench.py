@@ -70,6 +70,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=4096)
     p.add_argument("--in-flight", type=int, default=4)
     p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--batches", action="store_true", help="also iterate a batch at a time")
     args = p.parse_args()
 
     with cc.Client(args.addr, api_key=args.api_key, ca=args.ca, cert=args.cert, key=args.key) as client:
@@ -81,22 +82,29 @@ def main() -> None:
             for i in range(args.recipients):
                 yield f"p{i % span}@bench.example"
 
+        modes = ["decision", "batch"] if args.batches else ["decision"]
         for run in range(args.runs):
-            sends = total = 0
-            started = time.perf_counter()
-            stream = client.check_stream(
-                recipients(), PROFILE, cc.Channel.EMAIL, PURPOSE, batch_size=args.batch, max_in_flight=args.in_flight
-            )
-            for d in stream:
-                total += 1
-                if d.send:
-                    sends += 1
-            elapsed = time.perf_counter() - started
-            print(
-                f"python check_stream: {total} decisions in {elapsed:.2f} s = {total / elapsed:,.0f} decisions/s "
-                f"({sends} send; batch {args.batch}, {args.in_flight} in flight, run {run + 1}/{args.runs})"
-            )
-
+            for mode in modes:
+                sends = total = 0
+                started = time.perf_counter()
+                stream = client.check_stream(
+                    recipients(), PROFILE, cc.Channel.EMAIL, PURPOSE, batch_size=args.batch, max_in_flight=args.in_flight
+                )
+                if mode == "decision":
+                    for d in stream:
+                        total += 1
+                        if d.send:
+                            sends += 1
+                else:
+                    for batch in stream.batches():
+                        total += len(batch)
+                        sends += sum(1 for d in batch if d.send)
+                elapsed = time.perf_counter() - started
+                print(
+                    f"python check_stream (a {mode} at a time): {total} decisions in {elapsed:.2f} s = "
+                    f"{total / elapsed:,.0f} decisions/s ({sends} send; batch {args.batch}, "
+                    f"{args.in_flight} in flight, run {run + 1}/{args.runs})"
+                )
 
 if __name__ == "__main__":
     main()

@@ -198,6 +198,17 @@ def test_stream_never_reads_more_than_max_in_flight_batches_ahead(fake):
     assert pulled == at_close, "the input is not read after close"
 
 
+def test_batches_gives_one_list_per_batch(fake):
+    client, _, _ = fake
+    stream = client.check_stream(["ok1", "sup2", "ok3"], "acme", "email", "newsletter", batch_size=2)
+    batches = list(stream.batches())
+    assert [[d.contact_point for d in b] for b in batches] == [["ok1", "sup2"], ["ok3"]]
+    assert batches[0][1].suppression_kind == cc.SuppressionKind.MANUAL
+    with pytest.raises(RuntimeError):
+        next(stream)
+    assert stream.max_in_flight_seen <= 4
+
+
 def test_stream_overrides_are_sparse(fake):
     client, decisions, _ = fake
     recipients = ["ok1@x.nl", cc.Recipient("ok2@x.nl", topic="events"), cc.Recipient("+31612345678", channel="sms")]

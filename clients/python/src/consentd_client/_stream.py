@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from typing import Iterable, Iterator, Optional, Union
+from typing import Iterable, Iterator, List, Optional, Union
 
 import grpc
 
@@ -108,8 +108,8 @@ def _requests(shared: _Shared, recipients, template: dict, batch_size: int):
         shared.input_error = e
 
 
-def _decisions(shared: _Shared, call) -> Iterator[CheckDecision]:
-    """The caller's side: answers matched to batches, one decision at a time."""
+def _batches(shared: _Shared, call) -> Iterator[List[CheckDecision]]:
+    """The caller's side: answers matched to batches, one list of decisions per batch."""
     decisions_of = _DECISIONS
     reasons_of = _REASONS
     finished = False
@@ -129,18 +129,23 @@ def _decisions(shared: _Shared, call) -> Iterator[CheckDecision]:
             if answer.revision > shared.revision:
                 shared.revision = answer.revision
             if not answer.suppressed and not answer.links:
-                for cp, d, r in zip(contacts, answer.decisions, answer.reasons):
-                    yield _new(CheckDecision, (cp, decisions_of[d], reasons_of[r], None, None, None))
+                out = [
+                    _new(CheckDecision, (cp, decisions_of[d], reasons_of[r], None, None, None))
+                    for cp, d, r in zip(contacts, answer.decisions, answer.reasons)
+                ]
             else:
                 kinds = {s.index: _SUPPRESSIONS[s.kind] for s in answer.suppressed}
                 links = {l.index: (l.unsubscribe_url, l.preferences_url) for l in answer.links}
+                out = []
                 for i, (cp, d, r) in enumerate(zip(contacts, answer.decisions, answer.reasons)):
                     unsubscribe, preferences = links.get(i, (None, None))
-                    yield _new(
-                        CheckDecision,
-                        (cp, decisions_of[d], reasons_of[r], kinds.get(i), unsubscribe, preferences),
+                    out.append(
+                        _new(CheckDecision, (cp, decisions_of[d], reasons_of[r], kinds.get(i), unsubscribe, preferences))
                     )
-            # The caller has taken every decision of this batch: its slot is free.
+            del contacts
+            yield out
+            # The caller came back for more: it has every decision of this batch, whose
+            # slot is free.
             with shared.lock:
                 shared.in_flight -= 1
             shared.slots.release()
@@ -157,8 +162,14 @@ def _decisions(shared: _Shared, call) -> Iterator[CheckDecision]:
         raise shared.input_error
 
 
+def _decisions(batches: Iterator[List[CheckDecision]]) -> Iterator[CheckDecision]:
+    for batch in batches:
+        yield from batch
+
+
 class CheckStream:
-    """An iterator of :class:`CheckDecision`, one per recipient, in input order.
+    """An iterator of :class:`CheckDecision`, one per recipient, in input order (or, with
+    :meth:`batches`, of lists of them, one per batch).
 
     Made by :meth:`Client.check_stream`; the call starts on the first ``next()``. Use it as
     a context manager (or call :meth:`close`) to stop early; dropping it also closes it.
@@ -202,7 +213,16 @@ class CheckStream:
         self.max_in_flight = max_in_flight
         self._shared = _Shared(max_in_flight)
         self._call = None
+        self._batches: Optional[Iterator[List[CheckDecision]]] = None
         self._gen: Optional[Iterator[CheckDecision]] = None
+
+    def _start(self) -> Iterator[List[CheckDecision]]:
+        if self._batches is None:
+            requests = _requests(self._shared, self._recipients, self._template, self.batch_size)
+            self._recipients = None
+            self._call = self._rpc(requests, metadata=self._metadata, timeout=self._timeout)
+            self._batches = _batches(self._shared, self._call)
+        return self._batches
 
     def __iter__(self) -> "CheckStream":
         return self
@@ -211,19 +231,28 @@ class CheckStream:
         if self._gen is None:
             if self._shared.closed.is_set():
                 raise StopIteration
-            requests = _requests(self._shared, self._recipients, self._template, self.batch_size)
-            self._recipients = None
-            self._call = self._rpc(requests, metadata=self._metadata, timeout=self._timeout)
-            self._gen = _decisions(self._shared, self._call)
+            if self._batches is not None:
+                raise RuntimeError("this CheckStream is iterated by batches()")
+            self._gen = _decisions(self._start())
         return next(self._gen)
+
+    def batches(self) -> Iterator[List[CheckDecision]]:
+        """The decisions a batch at a time: one list per batch, in order (less overhead per
+        decision than iterating one by one). Use one way of iterating per stream."""
+        if self._gen is not None or self._batches is not None:
+            raise RuntimeError("this CheckStream is already being iterated")
+        if self._shared.closed.is_set():
+            return iter(())
+        return self._start()
 
     def close(self) -> None:
         """Stops the stream: cancels the call and stops reading the recipients."""
         self._shared.closed.set()
         if self._call is not None:
             self._call.cancel()
-        if self._gen is not None:
-            self._gen.close()
+        for gen in (self._gen, self._batches):
+            if gen is not None:
+                gen.close()
 
     def __enter__(self) -> "CheckStream":
         return self
