@@ -170,12 +170,16 @@ def test_stream_answers_in_order_with_reasons_and_suppression_kinds(fake):
 def test_stream_never_reads_more_than_max_in_flight_batches_ahead(fake):
     client, _, _ = fake
     pulled = 0
+    closed = []
 
     def endless():
         nonlocal pulled
-        while True:
-            pulled += 1
-            yield f"ok{pulled}@x.nl"
+        try:
+            while True:
+                pulled += 1
+                yield f"ok{pulled}@x.nl"
+        finally:
+            closed.append(True)
 
     batch, window = 10, 3
     stream = client.check_stream(endless(), "acme", "email", "newsletter", batch_size=batch, max_in_flight=window)
@@ -196,6 +200,7 @@ def test_stream_never_reads_more_than_max_in_flight_batches_ahead(fake):
     at_close = pulled
     time.sleep(0.3)
     assert pulled == at_close, "the input is not read after close"
+    assert closed, "the input's generator was closed"
 
 
 def test_batches_gives_one_list_per_batch(fake):

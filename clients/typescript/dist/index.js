@@ -26079,7 +26079,15 @@ var CheckStream = class {
       } catch (e) {
         inputError = e;
         inputFailed = true;
+        exhausted = true;
         if (!this.closed) call.end();
+      } finally {
+        if (!exhausted) {
+          try {
+            await iterator.return?.();
+          } catch {
+          }
+        }
       }
     };
     const writing = writer();

@@ -189,7 +189,17 @@ export class CheckStream implements AsyncIterable<CheckDecision> {
         // gets this error.
         inputError = e;
         inputFailed = true;
+        exhausted = true;
         if (!this.closed) call.end();
+      } finally {
+        // Stopped early: let the input's generator run its cleanup (close its file).
+        if (!exhausted) {
+          try {
+            await iterator.return?.();
+          } catch {
+            // Its cleanup failing is not the stream's error.
+          }
+        }
       }
     };
     const writing = writer();

@@ -147,12 +147,21 @@ describe("against a fake server", () => {
     for (const asyncInput of [false, true]) {
       const client = reset();
       let pulled = 0;
+      let closed = false;
       const endless = asyncInput
         ? (async function* () {
-            for (;;) yield `ok${++pulled}@x.nl`;
+            try {
+              for (;;) yield `ok${++pulled}@x.nl`;
+            } finally {
+              closed = true;
+            }
           })()
         : (function* () {
-            for (;;) yield `ok${++pulled}@x.nl`;
+            try {
+              for (;;) yield `ok${++pulled}@x.nl`;
+            } finally {
+              closed = true;
+            }
           })();
       const batch = 10;
       const window = 3;
@@ -173,6 +182,7 @@ describe("against a fake server", () => {
       const atBreak = pulled;
       await sleep(200);
       assert.equal(pulled, atBreak, "the input is not read after the loop ends");
+      assert.ok(closed, "the input's generator was closed");
     }
   });
 

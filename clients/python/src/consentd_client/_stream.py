@@ -72,6 +72,8 @@ class _Shared:
 
 def _requests(shared: _Shared, recipients, template: dict, batch_size: int):
     """The request iterator gRPC consumes on its own thread."""
+    source = None
+    exhausted = False
     try:
         source = iter(recipients)
         batch_id = 0
@@ -92,6 +94,7 @@ def _requests(shared: _Shared, recipients, template: dict, batch_size: int):
                 else:
                     raise TypeError(f"a recipient must be a str or a Recipient, not {type(r).__name__}")
             if not contacts:
+                exhausted = True
                 shared.slots.release()
                 return
             batch_id += 1
@@ -106,6 +109,15 @@ def _requests(shared: _Shared, recipients, template: dict, batch_size: int):
             )
     except Exception as e:  # noqa: BLE001 - handed to the caller's thread, raised there
         shared.input_error = e
+        exhausted = True
+    finally:
+        # Stopped early: let the input's generator run its cleanup (close its file).
+        close = getattr(source, "close", None)
+        if not exhausted and close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - its cleanup failing is not the stream's error
+                pass
 
 
 def _batches(shared: _Shared, call) -> Iterator[List[CheckDecision]]:
