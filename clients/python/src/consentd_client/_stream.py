@@ -86,9 +86,8 @@ def _requests(shared: _Shared, recipients, template: dict, batch_size: int):
                 elif isinstance(r, Recipient):
                     contacts.append(r.contact_point)
                     if r.channel is not None or r.topic:
-                        overrides.append(
-                            decision_pb2.ItemOverride(index=i, channel=int(enum_of(Channel, r.channel)) if r.channel is not None else 0, topic_id=r.topic or "")
-                        )
+                        channel = 0 if r.channel is None else int(enum_of(Channel, r.channel))
+                        overrides.append(decision_pb2.ItemOverride(index=i, channel=channel, topic_id=r.topic or ""))
                 elif isinstance(r, str):
                     contacts.append(str(r))
                 else:
@@ -107,6 +106,10 @@ def _requests(shared: _Shared, recipients, template: dict, batch_size: int):
             yield decision_pb2.CheckStreamRequest(
                 batch_id=batch_id, contact_points=contacts, overrides=overrides, **template
             )
+            if len(contacts) < batch_size:
+                # A short batch: the input is over (end the stream now, without a slot).
+                exhausted = True
+                return
     except Exception as e:  # noqa: BLE001 - handed to the caller's thread, raised there
         shared.input_error = e
         exhausted = True
