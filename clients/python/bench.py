@@ -68,7 +68,7 @@ def main() -> None:
     p.add_argument("--population", type=int, default=100_000)
     p.add_argument("--recipients", type=int, default=1_000_000)
     p.add_argument("--batch", type=int, default=4096)
-    p.add_argument("--in-flight", type=int, default=4)
+    p.add_argument("--in-flight", type=int, default=8)
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--batches", action="store_true", help="also iterate a batch at a time")
     args = p.parse_args()

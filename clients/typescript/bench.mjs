@@ -29,7 +29,7 @@ const { values: o } = parseArgs({
     population: { type: "string", default: "100000" },
     recipients: { type: "string", default: "1000000" },
     batch: { type: "string", default: "4096" },
-    "in-flight": { type: "string", default: "4" },
+    "in-flight": { type: "string", default: "8" },
     runs: { type: "string", default: "1" },
     batches: { type: "boolean", default: false },
   },

@@ -89,7 +89,8 @@ export interface CheckStreamArgs {
     topic?: string;
     /** Recipients per batch (the server's --check-batch-items-max, 16384 by default, bounds it). */
     batchSize?: number;
-    /** Batches read ahead of what the caller consumed, at most. */
+    /** Batches read ahead of what the caller consumed, at most (default 8; consentd buffers 4
+     * answered batches per stream, and the other 4 keep the stream busy meanwhile). */
     maxInFlight?: number;
     minRevision?: number;
     /** Also mint every SEND recipient's links (needs the HTTP edge and the write scope). */

@@ -25988,10 +25988,26 @@ var CheckStream = class {
   closed = false;
   call;
   wake;
-  async *[Symbol.asyncIterator]() {
-    for await (const batch of this.batches()) {
-      for (const d of batch) yield d;
-    }
+  [Symbol.asyncIterator]() {
+    const batches = this.batches();
+    let batch = [];
+    let i = 0;
+    const iterator = {
+      next() {
+        if (i < batch.length) return Promise.resolve({ value: batch[i++], done: false });
+        return batches.next().then((r) => {
+          if (r.done) return { value: void 0, done: true };
+          batch = r.value;
+          i = 0;
+          return iterator.next();
+        });
+      },
+      return() {
+        batch = [];
+        return batches.return(void 0).then(() => ({ value: void 0, done: true }));
+      }
+    };
+    return iterator;
   }
   /** The decisions a batch at a time (one array per batch of `batchSize`). */
   async *batches() {
@@ -26397,7 +26413,7 @@ var ConsentdClient = class _ConsentdClient {
         minRevision,
         includeLinks: args.includeLinks ?? false,
         batchSize: args.batchSize ?? 4096,
-        maxInFlight: args.maxInFlight ?? 4
+        maxInFlight: args.maxInFlight ?? 8
       }
     );
   }

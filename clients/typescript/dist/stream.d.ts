@@ -66,7 +66,7 @@ export declare class CheckStream implements AsyncIterable<CheckDecision> {
     private call;
     private wake;
     constructor(open: () => ClientDuplexStream<CheckStreamRequest, CheckStreamResponse>, recipients: Recipients | undefined, settings: StreamSettings);
-    [Symbol.asyncIterator](): AsyncGenerator<CheckDecision>;
+    [Symbol.asyncIterator](): AsyncIterator<CheckDecision>;
     /** The decisions a batch at a time (one array per batch of `batchSize`). */
     batches(): AsyncGenerator<CheckDecision[]>;
     /** Stops the stream: cancels the call and stops reading the recipients. */

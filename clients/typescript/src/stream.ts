@@ -87,10 +87,29 @@ export class CheckStream implements AsyncIterable<CheckDecision> {
     if (!(settings.maxInFlight >= 1)) throw new RangeError("maxInFlight must be at least 1");
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<CheckDecision> {
-    for await (const batch of this.batches()) {
-      for (const d of batch) yield d;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<CheckDecision> {
+    // A hand-written iterator rather than an async generator: a decision already received
+    // costs one resolved promise, not a generator resumption. The next batch is asked for
+    // (and the last one's slot freed) only once every decision of the last one was taken.
+    const batches = this.batches();
+    let batch: CheckDecision[] = [];
+    let i = 0;
+    const iterator: AsyncIterator<CheckDecision> = {
+      next(): Promise<IteratorResult<CheckDecision>> {
+        if (i < batch.length) return Promise.resolve({ value: batch[i++], done: false });
+        return batches.next().then((r) => {
+          if (r.done) return { value: undefined, done: true };
+          batch = r.value;
+          i = 0;
+          return iterator.next();
+        });
+      },
+      return(): Promise<IteratorResult<CheckDecision>> {
+        batch = [];
+        return batches.return(undefined).then(() => ({ value: undefined, done: true }));
+      },
+    };
+    return iterator;
   }
 
   /** The decisions a batch at a time (one array per batch of `batchSize`). */

@@ -12,6 +12,8 @@ slow caller slows the whole pipeline down instead of buffering it.
 from __future__ import annotations
 
 import collections
+import functools
+import itertools
 import threading
 from typing import Iterable, Iterator, List, Optional, Union
 
@@ -42,6 +44,8 @@ _DECISIONS = _EnumTable(Decision)
 _REASONS = _EnumTable(Reason)
 _SUPPRESSIONS = _EnumTable(SuppressionKind)
 _new = tuple.__new__
+_make_decision = functools.partial(tuple.__new__, CheckDecision)
+_NONES = itertools.repeat(None)
 
 
 class _Shared:
@@ -70,6 +74,23 @@ class _Shared:
         return True
 
 
+def _with_overrides(items: list):
+    """Contact points and sparse overrides of a batch holding Recipients."""
+    contacts = []
+    overrides = []
+    for i, r in enumerate(items):
+        if isinstance(r, Recipient):
+            contacts.append(r.contact_point)
+            if r.channel is not None or r.topic:
+                channel = 0 if r.channel is None else int(enum_of(Channel, r.channel))
+                overrides.append(decision_pb2.ItemOverride(index=i, channel=channel, topic_id=r.topic or ""))
+        elif isinstance(r, str):
+            contacts.append(str(r))
+        else:
+            raise TypeError(f"a recipient must be a str or a Recipient, not {type(r).__name__}")
+    return contacts, overrides
+
+
 def _requests(shared: _Shared, recipients, template: dict, batch_size: int):
     """The request iterator gRPC consumes on its own thread."""
     source = None
@@ -78,20 +99,16 @@ def _requests(shared: _Shared, recipients, template: dict, batch_size: int):
         source = iter(recipients)
         batch_id = 0
         while shared.acquire():
-            contacts = []
+            # Plain strings take the fast path: the message takes the list as it is, and
+            # checks each item's type in C; a Recipient (or anything else) makes it refuse,
+            # and the batch is taken apart item by item.
+            contacts = list(itertools.islice(source, batch_size))
             overrides = []
-            for i, r in zip(range(batch_size), source):
-                if r.__class__ is str:
-                    contacts.append(r)
-                elif isinstance(r, Recipient):
-                    contacts.append(r.contact_point)
-                    if r.channel is not None or r.topic:
-                        channel = 0 if r.channel is None else int(enum_of(Channel, r.channel))
-                        overrides.append(decision_pb2.ItemOverride(index=i, channel=channel, topic_id=r.topic or ""))
-                elif isinstance(r, str):
-                    contacts.append(str(r))
-                else:
-                    raise TypeError(f"a recipient must be a str or a Recipient, not {type(r).__name__}")
+            try:
+                request = decision_pb2.CheckStreamRequest(contact_points=contacts, **template)
+            except TypeError:
+                contacts, overrides = _with_overrides(contacts)
+                request = decision_pb2.CheckStreamRequest(contact_points=contacts, overrides=overrides, **template)
             if not contacts:
                 exhausted = True
                 shared.slots.release()
@@ -103,9 +120,8 @@ def _requests(shared: _Shared, recipients, template: dict, batch_size: int):
                 shared.max_in_flight_seen = max(shared.max_in_flight_seen, shared.in_flight)
                 shared.batches_sent += 1
                 shared.recipients_read += len(contacts)
-            yield decision_pb2.CheckStreamRequest(
-                batch_id=batch_id, contact_points=contacts, overrides=overrides, **template
-            )
+            request.batch_id = batch_id
+            yield request
             if len(contacts) < batch_size:
                 # A short batch: the input is over (end the stream now, without a slot).
                 exhausted = True
@@ -144,10 +160,20 @@ def _batches(shared: _Shared, call) -> Iterator[List[CheckDecision]]:
             if answer.revision > shared.revision:
                 shared.revision = answer.revision
             if not answer.suppressed and not answer.links:
-                out = [
-                    _new(CheckDecision, (cp, decisions_of[d], reasons_of[r], None, None, None))
-                    for cp, d, r in zip(contacts, answer.decisions, answer.reasons)
-                ]
+                # All in C: no Python frame per decision.
+                out = list(
+                    map(
+                        _make_decision,
+                        zip(
+                            contacts,
+                            map(decisions_of.__getitem__, answer.decisions),
+                            map(reasons_of.__getitem__, answer.reasons),
+                            _NONES,
+                            _NONES,
+                            _NONES,
+                        ),
+                    )
+                )
             else:
                 kinds = {s.index: _SUPPRESSIONS[s.kind] for s in answer.suppressed}
                 links = {l.index: (l.unsubscribe_url, l.preferences_url) for l in answer.links}

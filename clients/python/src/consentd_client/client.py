@@ -313,7 +313,7 @@ class Client:
         topic: Optional[str] = None,
         *,
         batch_size: int = 4096,
-        max_in_flight: int = 4,
+        max_in_flight: int = 8,
         min_revision: Optional[int] = None,
         include_links: bool = False,
         timeout: Optional[float] = None,
@@ -324,7 +324,9 @@ class Client:
         or :class:`Recipient` for one that overrides the channel or topic. It is read in
         batches of ``batch_size`` and never more than ``max_in_flight`` batches ahead of
         the decisions the caller has taken, so memory stays bounded whatever its length.
-        The server's ``--check-batch-items-max`` (16384 by default) bounds ``batch_size``.
+        The server's ``--check-batch-items-max`` (16384 by default) bounds ``batch_size``;
+        ``max_in_flight`` is 8 by default: consentd buffers 4 answered batches per stream, and
+        the other 4 keep it busy meanwhile.
         Not retried: a failure raises, and the caller knows how far it got.
         """
         return CheckStream(
