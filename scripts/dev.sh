@@ -82,6 +82,8 @@ case "${1:-}" in
     CONSENTD_LOAD=small CONSENTD_LOAD_REPORT="$target/load-report-small.json" cargo bench --locked --bench load
     CONSENTD_LOAD=small CONSENTD_LOAD_REPORT="$target/load-report-small.json" cargo bench --locked --bench cluster
     cargo test --release --locked
+    # The client libraries (clients/python, clients/typescript) against the binary just built.
+    ./clients/test.sh "$target/release/consentd"
     ;;
   *)
     echo "usage: scripts/dev.sh serve|test" >&2

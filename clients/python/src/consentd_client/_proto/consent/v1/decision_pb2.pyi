@@ -1,0 +1,164 @@
+from . import types_pb2 as _types_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Decision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DECISION_UNSPECIFIED: _ClassVar[Decision]
+    DECISION_SEND: _ClassVar[Decision]
+    DECISION_BLOCK: _ClassVar[Decision]
+
+class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REASON_UNSPECIFIED: _ClassVar[Reason]
+    REASON_INVALID_CONTACT_POINT: _ClassVar[Reason]
+    REASON_CONSENT_NOT_REQUIRED: _ClassVar[Reason]
+    REASON_SUPPRESSED: _ClassVar[Reason]
+    REASON_PURPOSE_OPTED_OUT: _ClassVar[Reason]
+    REASON_PENDING_CONFIRMATION: _ClassVar[Reason]
+    REASON_CONSENT_EXPIRED: _ClassVar[Reason]
+    REASON_NO_OPT_IN: _ClassVar[Reason]
+    REASON_TOPIC_OPTED_OUT: _ClassVar[Reason]
+    REASON_NO_TOPIC_OPT_IN: _ClassVar[Reason]
+    REASON_OPTED_IN: _ClassVar[Reason]
+    REASON_NOT_OPTED_OUT: _ClassVar[Reason]
+DECISION_UNSPECIFIED: Decision
+DECISION_SEND: Decision
+DECISION_BLOCK: Decision
+REASON_UNSPECIFIED: Reason
+REASON_INVALID_CONTACT_POINT: Reason
+REASON_CONSENT_NOT_REQUIRED: Reason
+REASON_SUPPRESSED: Reason
+REASON_PURPOSE_OPTED_OUT: Reason
+REASON_PENDING_CONFIRMATION: Reason
+REASON_CONSENT_EXPIRED: Reason
+REASON_NO_OPT_IN: Reason
+REASON_TOPIC_OPTED_OUT: Reason
+REASON_NO_TOPIC_OPT_IN: Reason
+REASON_OPTED_IN: Reason
+REASON_NOT_OPTED_OUT: Reason
+
+class MintLinksRequest(_message.Message):
+    __slots__ = ("profile_id", "channel", "contact_point", "purpose_id", "topic_id")
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_POINT_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_ID_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_ID_FIELD_NUMBER: _ClassVar[int]
+    profile_id: str
+    channel: _types_pb2.Channel
+    contact_point: str
+    purpose_id: str
+    topic_id: str
+    def __init__(self, profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., contact_point: _Optional[str] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ...) -> None: ...
+
+class MintLinksResponse(_message.Message):
+    __slots__ = ("unsubscribe_url", "list_unsubscribe", "list_unsubscribe_post", "preferences_url")
+    UNSUBSCRIBE_URL_FIELD_NUMBER: _ClassVar[int]
+    LIST_UNSUBSCRIBE_FIELD_NUMBER: _ClassVar[int]
+    LIST_UNSUBSCRIBE_POST_FIELD_NUMBER: _ClassVar[int]
+    PREFERENCES_URL_FIELD_NUMBER: _ClassVar[int]
+    unsubscribe_url: str
+    list_unsubscribe: str
+    list_unsubscribe_post: str
+    preferences_url: str
+    def __init__(self, unsubscribe_url: _Optional[str] = ..., list_unsubscribe: _Optional[str] = ..., list_unsubscribe_post: _Optional[str] = ..., preferences_url: _Optional[str] = ...) -> None: ...
+
+class CheckRequest(_message.Message):
+    __slots__ = ("profile_id", "channel", "contact_point", "purpose_id", "topic_id", "min_revision")
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_POINT_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_ID_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_ID_FIELD_NUMBER: _ClassVar[int]
+    MIN_REVISION_FIELD_NUMBER: _ClassVar[int]
+    profile_id: str
+    channel: _types_pb2.Channel
+    contact_point: str
+    purpose_id: str
+    topic_id: str
+    min_revision: int
+    def __init__(self, profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., contact_point: _Optional[str] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ..., min_revision: _Optional[int] = ...) -> None: ...
+
+class CheckResponse(_message.Message):
+    __slots__ = ("decision", "reason", "suppression_kind", "revision")
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSION_KIND_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    decision: Decision
+    reason: Reason
+    suppression_kind: _types_pb2.SuppressionKind
+    revision: int
+    def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., reason: _Optional[_Union[Reason, str]] = ..., suppression_kind: _Optional[_Union[_types_pb2.SuppressionKind, str]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class CheckStreamRequest(_message.Message):
+    __slots__ = ("batch_id", "profile_id", "channel", "purpose_id", "topic_id", "contact_points", "overrides", "min_revision", "include_links")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_ID_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_POINTS_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    MIN_REVISION_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_LINKS_FIELD_NUMBER: _ClassVar[int]
+    batch_id: int
+    profile_id: str
+    channel: _types_pb2.Channel
+    purpose_id: str
+    topic_id: str
+    contact_points: _containers.RepeatedScalarFieldContainer[str]
+    overrides: _containers.RepeatedCompositeFieldContainer[ItemOverride]
+    min_revision: int
+    include_links: bool
+    def __init__(self, batch_id: _Optional[int] = ..., profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ..., contact_points: _Optional[_Iterable[str]] = ..., overrides: _Optional[_Iterable[_Union[ItemOverride, _Mapping]]] = ..., min_revision: _Optional[int] = ..., include_links: bool = ...) -> None: ...
+
+class ItemOverride(_message.Message):
+    __slots__ = ("index", "channel", "topic_id")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_ID_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    channel: _types_pb2.Channel
+    topic_id: str
+    def __init__(self, index: _Optional[int] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., topic_id: _Optional[str] = ...) -> None: ...
+
+class CheckStreamResponse(_message.Message):
+    __slots__ = ("batch_id", "revision", "decisions", "reasons", "suppressed", "links")
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
+    LINKS_FIELD_NUMBER: _ClassVar[int]
+    batch_id: int
+    revision: int
+    decisions: _containers.RepeatedScalarFieldContainer[Decision]
+    reasons: _containers.RepeatedScalarFieldContainer[Reason]
+    suppressed: _containers.RepeatedCompositeFieldContainer[SuppressedItem]
+    links: _containers.RepeatedCompositeFieldContainer[ItemLinks]
+    def __init__(self, batch_id: _Optional[int] = ..., revision: _Optional[int] = ..., decisions: _Optional[_Iterable[_Union[Decision, str]]] = ..., reasons: _Optional[_Iterable[_Union[Reason, str]]] = ..., suppressed: _Optional[_Iterable[_Union[SuppressedItem, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[ItemLinks, _Mapping]]] = ...) -> None: ...
+
+class ItemLinks(_message.Message):
+    __slots__ = ("index", "unsubscribe_url", "preferences_url")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    UNSUBSCRIBE_URL_FIELD_NUMBER: _ClassVar[int]
+    PREFERENCES_URL_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    unsubscribe_url: str
+    preferences_url: str
+    def __init__(self, index: _Optional[int] = ..., unsubscribe_url: _Optional[str] = ..., preferences_url: _Optional[str] = ...) -> None: ...
+
+class SuppressedItem(_message.Message):
+    __slots__ = ("index", "kind")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    kind: _types_pb2.SuppressionKind
+    def __init__(self, index: _Optional[int] = ..., kind: _Optional[_Union[_types_pb2.SuppressionKind, str]] = ...) -> None: ...
