@@ -21433,6 +21433,7 @@ __export(consent_exports, {
   LiftSuppressionResponse: () => LiftSuppressionResponse,
   SetConsentRequest: () => SetConsentRequest,
   SetConsentResponse: () => SetConsentResponse,
+  ValidatedChange: () => ValidatedChange,
   WatchChangesRequest: () => WatchChangesRequest,
   WatchChangesResponse: () => WatchChangesResponse,
   changeOutcomeFromJSON: () => changeOutcomeFromJSON,
@@ -21819,7 +21820,8 @@ function createBaseChangeResult() {
     confirmationToken: "",
     confirmationExpiresAt: void 0,
     record: void 0,
-    replayed: false
+    replayed: false,
+    confirmationUrl: ""
   };
 }
 var ChangeResult = {
@@ -21841,6 +21843,9 @@ var ChangeResult = {
     }
     if (message.replayed !== false) {
       writer.uint32(48).bool(message.replayed);
+    }
+    if (message.confirmationUrl !== "") {
+      writer.uint32(58).string(message.confirmationUrl);
     }
     return writer;
   },
@@ -21899,6 +21904,13 @@ var ChangeResult = {
             message.replayed = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+            message.confirmationUrl = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -21917,7 +21929,8 @@ var ChangeResult = {
       confirmationToken: isSet5(object.confirmationToken) ? globalThis.String(object.confirmationToken) : isSet5(object.confirmation_token) ? globalThis.String(object.confirmation_token) : "",
       confirmationExpiresAt: isSet5(object.confirmationExpiresAt) ? fromJsonTimestamp3(object.confirmationExpiresAt) : isSet5(object.confirmation_expires_at) ? fromJsonTimestamp3(object.confirmation_expires_at) : void 0,
       record: isSet5(object.record) ? ConsentRecord.fromJSON(object.record) : void 0,
-      replayed: isSet5(object.replayed) ? globalThis.Boolean(object.replayed) : false
+      replayed: isSet5(object.replayed) ? globalThis.Boolean(object.replayed) : false,
+      confirmationUrl: isSet5(object.confirmationUrl) ? globalThis.String(object.confirmationUrl) : isSet5(object.confirmation_url) ? globalThis.String(object.confirmation_url) : ""
     };
   },
   toJSON(message) {
@@ -21940,6 +21953,9 @@ var ChangeResult = {
     if (message.replayed !== false) {
       obj.replayed = message.replayed;
     }
+    if (message.confirmationUrl !== "") {
+      obj.confirmationUrl = message.confirmationUrl;
+    }
     return obj;
   },
   create(base) {
@@ -21953,6 +21969,7 @@ var ChangeResult = {
     message.confirmationExpiresAt = object.confirmationExpiresAt ?? void 0;
     message.record = object.record !== void 0 && object.record !== null ? ConsentRecord.fromPartial(object.record) : void 0;
     message.replayed = object.replayed ?? false;
+    message.confirmationUrl = object.confirmationUrl ?? "";
     return message;
   }
 };
@@ -22094,12 +22111,15 @@ var SetConsentResponse = {
   }
 };
 function createBaseBatchSetConsentRequest() {
-  return { requests: [] };
+  return { requests: [], validateOnly: false };
 }
 var BatchSetConsentRequest = {
   encode(message, writer = new BinaryWriter()) {
     for (const v of message.requests) {
       SetConsentRequest.encode(v, writer.uint32(10).fork()).join();
+    }
+    if (message.validateOnly !== false) {
+      writer.uint32(16).bool(message.validateOnly);
     }
     return writer;
   },
@@ -22123,6 +22143,13 @@ var BatchSetConsentRequest = {
             message.requests.push(SetConsentRequest.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.validateOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -22136,13 +22163,17 @@ var BatchSetConsentRequest = {
   },
   fromJSON(object) {
     return {
-      requests: globalThis.Array.isArray(object?.requests) ? object.requests.map((e) => SetConsentRequest.fromJSON(e)) : []
+      requests: globalThis.Array.isArray(object?.requests) ? object.requests.map((e) => SetConsentRequest.fromJSON(e)) : [],
+      validateOnly: isSet5(object.validateOnly) ? globalThis.Boolean(object.validateOnly) : isSet5(object.validate_only) ? globalThis.Boolean(object.validate_only) : false
     };
   },
   toJSON(message) {
     const obj = {};
     if (message.requests?.length) {
       obj.requests = message.requests.map((e) => SetConsentRequest.toJSON(e));
+    }
+    if (message.validateOnly !== false) {
+      obj.validateOnly = message.validateOnly;
     }
     return obj;
   },
@@ -22152,6 +22183,7 @@ var BatchSetConsentRequest = {
   fromPartial(object) {
     const message = createBaseBatchSetConsentRequest();
     message.requests = object.requests?.map((e) => SetConsentRequest.fromPartial(e)) || [];
+    message.validateOnly = object.validateOnly ?? false;
     return message;
   }
 };
@@ -22218,7 +22250,7 @@ var BatchSetConsentResponse = {
   }
 };
 function createBaseBatchSetConsentResult() {
-  return { change: void 0, error: void 0 };
+  return { change: void 0, error: void 0, validated: void 0 };
 }
 var BatchSetConsentResult = {
   encode(message, writer = new BinaryWriter()) {
@@ -22227,6 +22259,9 @@ var BatchSetConsentResult = {
     }
     if (message.error !== void 0) {
       ItemError.encode(message.error, writer.uint32(18).fork()).join();
+    }
+    if (message.validated !== void 0) {
+      ValidatedChange.encode(message.validated, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -22257,6 +22292,13 @@ var BatchSetConsentResult = {
             message.error = ItemError.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.validated = ValidatedChange.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -22271,7 +22313,8 @@ var BatchSetConsentResult = {
   fromJSON(object) {
     return {
       change: isSet5(object.change) ? ChangeResult.fromJSON(object.change) : void 0,
-      error: isSet5(object.error) ? ItemError.fromJSON(object.error) : void 0
+      error: isSet5(object.error) ? ItemError.fromJSON(object.error) : void 0,
+      validated: isSet5(object.validated) ? ValidatedChange.fromJSON(object.validated) : void 0
     };
   },
   toJSON(message) {
@@ -22282,6 +22325,9 @@ var BatchSetConsentResult = {
     if (message.error !== void 0) {
       obj.error = ItemError.toJSON(message.error);
     }
+    if (message.validated !== void 0) {
+      obj.validated = ValidatedChange.toJSON(message.validated);
+    }
     return obj;
   },
   create(base) {
@@ -22291,6 +22337,69 @@ var BatchSetConsentResult = {
     const message = createBaseBatchSetConsentResult();
     message.change = object.change !== void 0 && object.change !== null ? ChangeResult.fromPartial(object.change) : void 0;
     message.error = object.error !== void 0 && object.error !== null ? ItemError.fromPartial(object.error) : void 0;
+    message.validated = object.validated !== void 0 && object.validated !== null ? ValidatedChange.fromPartial(object.validated) : void 0;
+    return message;
+  }
+};
+function createBaseValidatedChange() {
+  return { contactPoint: "" };
+}
+var ValidatedChange = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.contactPoint !== "") {
+      writer.uint32(10).string(message.contactPoint);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseValidatedChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.contactPoint = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.contactPoint !== "") {
+      obj.contactPoint = message.contactPoint;
+    }
+    return obj;
+  },
+  create(base) {
+    return ValidatedChange.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseValidatedChange();
+    message.contactPoint = object.contactPoint ?? "";
     return message;
   }
 };
@@ -22800,7 +22909,7 @@ var GetHistoryResponse = {
   }
 };
 function createBaseChainVerification() {
-  return { intact: false, eventsChecked: 0, firstBrokenSeq: 0, detail: "" };
+  return { intact: false, eventsChecked: 0, firstBrokenSeq: 0, detail: "", eventsRead: 0 };
 }
 var ChainVerification = {
   encode(message, writer = new BinaryWriter()) {
@@ -22815,6 +22924,9 @@ var ChainVerification = {
     }
     if (message.detail !== "") {
       writer.uint32(34).string(message.detail);
+    }
+    if (message.eventsRead !== 0) {
+      writer.uint32(40).uint64(message.eventsRead);
     }
     return writer;
   },
@@ -22859,6 +22971,13 @@ var ChainVerification = {
             message.detail = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+            message.eventsRead = longToNumber5(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -22875,7 +22994,8 @@ var ChainVerification = {
       intact: isSet5(object.intact) ? globalThis.Boolean(object.intact) : false,
       eventsChecked: isSet5(object.eventsChecked) ? globalThis.Number(object.eventsChecked) : isSet5(object.events_checked) ? globalThis.Number(object.events_checked) : 0,
       firstBrokenSeq: isSet5(object.firstBrokenSeq) ? globalThis.Number(object.firstBrokenSeq) : isSet5(object.first_broken_seq) ? globalThis.Number(object.first_broken_seq) : 0,
-      detail: isSet5(object.detail) ? globalThis.String(object.detail) : ""
+      detail: isSet5(object.detail) ? globalThis.String(object.detail) : "",
+      eventsRead: isSet5(object.eventsRead) ? globalThis.Number(object.eventsRead) : isSet5(object.events_read) ? globalThis.Number(object.events_read) : 0
     };
   },
   toJSON(message) {
@@ -22892,6 +23012,9 @@ var ChainVerification = {
     if (message.detail !== "") {
       obj.detail = message.detail;
     }
+    if (message.eventsRead !== 0) {
+      obj.eventsRead = Math.round(message.eventsRead);
+    }
     return obj;
   },
   create(base) {
@@ -22903,6 +23026,7 @@ var ChainVerification = {
     message.eventsChecked = object.eventsChecked ?? 0;
     message.firstBrokenSeq = object.firstBrokenSeq ?? 0;
     message.detail = object.detail ?? "";
+    message.eventsRead = object.eventsRead ?? 0;
     return message;
   }
 };
@@ -23442,7 +23566,16 @@ var ConfirmOptInResponse = {
   }
 };
 function createBaseAddSuppressionRequest() {
-  return { profileId: "", channel: 0, contactPoint: "", kind: 0, reason: "", occurredAt: void 0, source: 0 };
+  return {
+    profileId: "",
+    channel: 0,
+    contactPoint: "",
+    kind: 0,
+    reason: "",
+    occurredAt: void 0,
+    source: 0,
+    validateOnly: false
+  };
 }
 var AddSuppressionRequest = {
   encode(message, writer = new BinaryWriter()) {
@@ -23466,6 +23599,9 @@ var AddSuppressionRequest = {
     }
     if (message.source !== 0) {
       writer.uint32(56).int32(message.source);
+    }
+    if (message.validateOnly !== false) {
+      writer.uint32(64).bool(message.validateOnly);
     }
     return writer;
   },
@@ -23531,6 +23667,13 @@ var AddSuppressionRequest = {
             message.source = reader.int32();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+            message.validateOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -23550,7 +23693,8 @@ var AddSuppressionRequest = {
       kind: isSet5(object.kind) ? suppressionKindFromJSON(object.kind) : 0,
       reason: isSet5(object.reason) ? globalThis.String(object.reason) : "",
       occurredAt: isSet5(object.occurredAt) ? fromJsonTimestamp3(object.occurredAt) : isSet5(object.occurred_at) ? fromJsonTimestamp3(object.occurred_at) : void 0,
-      source: isSet5(object.source) ? changeSourceFromJSON(object.source) : 0
+      source: isSet5(object.source) ? changeSourceFromJSON(object.source) : 0,
+      validateOnly: isSet5(object.validateOnly) ? globalThis.Boolean(object.validateOnly) : isSet5(object.validate_only) ? globalThis.Boolean(object.validate_only) : false
     };
   },
   toJSON(message) {
@@ -23576,6 +23720,9 @@ var AddSuppressionRequest = {
     if (message.source !== 0) {
       obj.source = changeSourceToJSON(message.source);
     }
+    if (message.validateOnly !== false) {
+      obj.validateOnly = message.validateOnly;
+    }
     return obj;
   },
   create(base) {
@@ -23590,6 +23737,7 @@ var AddSuppressionRequest = {
     message.reason = object.reason ?? "";
     message.occurredAt = object.occurredAt ?? void 0;
     message.source = object.source ?? 0;
+    message.validateOnly = object.validateOnly ?? false;
     return message;
   }
 };
@@ -26489,7 +26637,7 @@ var ConsentdClient = class _ConsentdClient {
       const answer = await this.unary(
         this.consent,
         this.consent.batchSetConsent,
-        { requests },
+        { requests, validateOnly: false },
         true,
         options.timeoutMs
       );
@@ -26544,7 +26692,13 @@ var ConsentdClient = class _ConsentdClient {
       occurredAt: args.occurredAt,
       source: enumOf(ChangeSource, args.source ?? 7 /* API */, "ChangeSource")
     };
-    const r = lift ? await this.unary(this.consent, this.consent.liftSuppression, request, true, args.timeoutMs) : await this.unary(this.consent, this.consent.addSuppression, request, true, args.timeoutMs);
+    const r = lift ? await this.unary(this.consent, this.consent.liftSuppression, request, true, args.timeoutMs) : await this.unary(
+      this.consent,
+      this.consent.addSuppression,
+      { ...request, validateOnly: false },
+      true,
+      args.timeoutMs
+    );
     this.observeRevision(r.revision);
     return { changed: r.changed, revision: r.revision };
   }

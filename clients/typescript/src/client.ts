@@ -619,7 +619,7 @@ export class ConsentdClient {
       const answer = await this.unary(
         this.consent,
         this.consent.batchSetConsent,
-        { requests },
+        { requests, validateOnly: false },
         true,
         options.timeoutMs,
       );
@@ -687,7 +687,13 @@ export class ConsentdClient {
     // history, answered `changed: false`.
     const r = lift
       ? await this.unary(this.consent, this.consent.liftSuppression, request, true, args.timeoutMs)
-      : await this.unary(this.consent, this.consent.addSuppression, request, true, args.timeoutMs);
+      : await this.unary(
+          this.consent,
+          this.consent.addSuppression,
+          { ...request, validateOnly: false },
+          true,
+          args.timeoutMs,
+        );
     this.observeRevision(r.revision);
     return { changed: r.changed, revision: r.revision };
   }

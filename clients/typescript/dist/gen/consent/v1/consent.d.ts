@@ -68,6 +68,11 @@ export interface ChangeResult {
     record: ConsentRecord | undefined;
     /** True when this answer was replayed for a repeated idempotency key. */
     replayed: boolean;
+    /**
+     * With CHANGE_OUTCOME_PENDING_CONFIRMATION and the HTTP edge on: the page that confirms
+     * the opt-in (`<public url>/c/<confirmation_token>`), to send to the recipient.
+     */
+    confirmationUrl: string;
 }
 export interface SetConsentRequest {
     change: ConsentChange | undefined;
@@ -83,6 +88,13 @@ export interface SetConsentResponse {
 export interface BatchSetConsentRequest {
     /** At most the server's batch limit (see README); more fails the whole call. */
     requests: SetConsentRequest[];
+    /**
+     * Check every item exactly as a write would (profile, purpose, topic, channel, contact
+     * point, times, proof) and answer each with VALIDATED or its error; write nothing. Needs
+     * the `write` scope, as the write itself does. Refusals that depend on stored state (an
+     * idempotency key reused with other content) are not predicted.
+     */
+    validateOnly: boolean;
 }
 export interface BatchSetConsentResponse {
     /** One per request, same order. */
@@ -91,6 +103,13 @@ export interface BatchSetConsentResponse {
 export interface BatchSetConsentResult {
     change?: ChangeResult | undefined;
     error?: ItemError | undefined;
+    /** With validate_only: the item would be written. */
+    validated?: ValidatedChange | undefined;
+}
+/** An item a validate_only batch found writable. */
+export interface ValidatedChange {
+    /** The contact point as it would be stored (normalized). */
+    contactPoint: string;
 }
 /** Why one item of a batch failed. */
 export interface ItemError {
@@ -123,7 +142,12 @@ export interface GetHistoryRequest {
 export interface GetHistoryResponse {
     events: HistoryEvent[];
     nextPageToken: string;
-    /** Verification of the whole chain, not only this page. */
+    /**
+     * Verification of the whole chain, not only this page. A long chain verified by an
+     * earlier call is checked from where that call ended (the event there must still carry
+     * the hash it had), so paging reads the chain once; a restart, and the server's
+     * background verification, read every chain whole.
+     */
     verification: ChainVerification | undefined;
 }
 export interface ChainVerification {
@@ -132,6 +156,11 @@ export interface ChainVerification {
     /** When not intact: the sequence number of the first event whose link is broken. */
     firstBrokenSeq: number;
     detail: string;
+    /**
+     * The events this answer read to verify the chain (fewer than events_checked when an
+     * earlier call had verified its beginning).
+     */
+    eventsRead: number;
 }
 export interface HistoryEvent {
     /** Position in this contact point's chain, from 1. */
@@ -180,6 +209,11 @@ export interface AddSuppressionRequest {
     reason: string;
     occurredAt: Date | undefined;
     source: ChangeSource;
+    /**
+     * Check the request as the write would, and write nothing: the answer is changed=false,
+     * revision 0, or the error the write would fail with.
+     */
+    validateOnly: boolean;
 }
 export interface AddSuppressionResponse {
     /** False when this kind was already active (nothing changed). */
@@ -253,6 +287,7 @@ export declare const SetConsentResponse: MessageFns<SetConsentResponse>;
 export declare const BatchSetConsentRequest: MessageFns<BatchSetConsentRequest>;
 export declare const BatchSetConsentResponse: MessageFns<BatchSetConsentResponse>;
 export declare const BatchSetConsentResult: MessageFns<BatchSetConsentResult>;
+export declare const ValidatedChange: MessageFns<ValidatedChange>;
 export declare const ItemError: MessageFns<ItemError>;
 export declare const GetConsentRequest: MessageFns<GetConsentRequest>;
 export declare const GetConsentResponse: MessageFns<GetConsentResponse>;

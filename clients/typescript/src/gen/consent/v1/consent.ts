@@ -233,6 +233,11 @@ export interface ChangeResult {
     | undefined;
   /** True when this answer was replayed for a repeated idempotency key. */
   replayed: boolean;
+  /**
+   * With CHANGE_OUTCOME_PENDING_CONFIRMATION and the HTTP edge on: the page that confirms
+   * the opt-in (`<public url>/c/<confirmation_token>`), to send to the recipient.
+   */
+  confirmationUrl: string;
 }
 
 export interface SetConsentRequest {
@@ -253,6 +258,13 @@ export interface SetConsentResponse {
 export interface BatchSetConsentRequest {
   /** At most the server's batch limit (see README); more fails the whole call. */
   requests: SetConsentRequest[];
+  /**
+   * Check every item exactly as a write would (profile, purpose, topic, channel, contact
+   * point, times, proof) and answer each with VALIDATED or its error; write nothing. Needs
+   * the `write` scope, as the write itself does. Refusals that depend on stored state (an
+   * idempotency key reused with other content) are not predicted.
+   */
+  validateOnly: boolean;
 }
 
 export interface BatchSetConsentResponse {
@@ -262,7 +274,17 @@ export interface BatchSetConsentResponse {
 
 export interface BatchSetConsentResult {
   change?: ChangeResult | undefined;
-  error?: ItemError | undefined;
+  error?:
+    | ItemError
+    | undefined;
+  /** With validate_only: the item would be written. */
+  validated?: ValidatedChange | undefined;
+}
+
+/** An item a validate_only batch found writable. */
+export interface ValidatedChange {
+  /** The contact point as it would be stored (normalized). */
+  contactPoint: string;
 }
 
 /** Why one item of a batch failed. */
@@ -300,7 +322,12 @@ export interface GetHistoryRequest {
 export interface GetHistoryResponse {
   events: HistoryEvent[];
   nextPageToken: string;
-  /** Verification of the whole chain, not only this page. */
+  /**
+   * Verification of the whole chain, not only this page. A long chain verified by an
+   * earlier call is checked from where that call ended (the event there must still carry
+   * the hash it had), so paging reads the chain once; a restart, and the server's
+   * background verification, read every chain whole.
+   */
   verification: ChainVerification | undefined;
 }
 
@@ -310,6 +337,11 @@ export interface ChainVerification {
   /** When not intact: the sequence number of the first event whose link is broken. */
   firstBrokenSeq: number;
   detail: string;
+  /**
+   * The events this answer read to verify the chain (fewer than events_checked when an
+   * earlier call had verified its beginning).
+   */
+  eventsRead: number;
 }
 
 export interface HistoryEvent {
@@ -366,6 +398,11 @@ export interface AddSuppressionRequest {
   reason: string;
   occurredAt: Date | undefined;
   source: ChangeSource;
+  /**
+   * Check the request as the write would, and write nothing: the answer is changed=false,
+   * revision 0, or the error the write would fail with.
+   */
+  validateOnly: boolean;
 }
 
 export interface AddSuppressionResponse {
@@ -715,6 +752,7 @@ function createBaseChangeResult(): ChangeResult {
     confirmationExpiresAt: undefined,
     record: undefined,
     replayed: false,
+    confirmationUrl: "",
   };
 }
 
@@ -737,6 +775,9 @@ export const ChangeResult: MessageFns<ChangeResult> = {
     }
     if (message.replayed !== false) {
       writer.uint32(48).bool(message.replayed);
+    }
+    if (message.confirmationUrl !== "") {
+      writer.uint32(58).string(message.confirmationUrl);
     }
     return writer;
   },
@@ -802,6 +843,14 @@ export const ChangeResult: MessageFns<ChangeResult> = {
             message.replayed = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.confirmationUrl = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -830,6 +879,11 @@ export const ChangeResult: MessageFns<ChangeResult> = {
         : undefined,
       record: isSet(object.record) ? ConsentRecord.fromJSON(object.record) : undefined,
       replayed: isSet(object.replayed) ? globalThis.Boolean(object.replayed) : false,
+      confirmationUrl: isSet(object.confirmationUrl)
+        ? globalThis.String(object.confirmationUrl)
+        : isSet(object.confirmation_url)
+        ? globalThis.String(object.confirmation_url)
+        : "",
     };
   },
 
@@ -853,6 +907,9 @@ export const ChangeResult: MessageFns<ChangeResult> = {
     if (message.replayed !== false) {
       obj.replayed = message.replayed;
     }
+    if (message.confirmationUrl !== "") {
+      obj.confirmationUrl = message.confirmationUrl;
+    }
     return obj;
   },
 
@@ -869,6 +926,7 @@ export const ChangeResult: MessageFns<ChangeResult> = {
       ? ConsentRecord.fromPartial(object.record)
       : undefined;
     message.replayed = object.replayed ?? false;
+    message.confirmationUrl = object.confirmationUrl ?? "";
     return message;
   },
 };
@@ -1034,13 +1092,16 @@ export const SetConsentResponse: MessageFns<SetConsentResponse> = {
 };
 
 function createBaseBatchSetConsentRequest(): BatchSetConsentRequest {
-  return { requests: [] };
+  return { requests: [], validateOnly: false };
 }
 
 export const BatchSetConsentRequest: MessageFns<BatchSetConsentRequest> = {
   encode(message: BatchSetConsentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.requests) {
       SetConsentRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.validateOnly !== false) {
+      writer.uint32(16).bool(message.validateOnly);
     }
     return writer;
   },
@@ -1066,6 +1127,14 @@ export const BatchSetConsentRequest: MessageFns<BatchSetConsentRequest> = {
             message.requests.push(SetConsentRequest.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.validateOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1083,6 +1152,11 @@ export const BatchSetConsentRequest: MessageFns<BatchSetConsentRequest> = {
       requests: globalThis.Array.isArray(object?.requests)
         ? object.requests.map((e: any) => SetConsentRequest.fromJSON(e))
         : [],
+      validateOnly: isSet(object.validateOnly)
+        ? globalThis.Boolean(object.validateOnly)
+        : isSet(object.validate_only)
+        ? globalThis.Boolean(object.validate_only)
+        : false,
     };
   },
 
@@ -1090,6 +1164,9 @@ export const BatchSetConsentRequest: MessageFns<BatchSetConsentRequest> = {
     const obj: any = {};
     if (message.requests?.length) {
       obj.requests = message.requests.map((e) => SetConsentRequest.toJSON(e));
+    }
+    if (message.validateOnly !== false) {
+      obj.validateOnly = message.validateOnly;
     }
     return obj;
   },
@@ -1100,6 +1177,7 @@ export const BatchSetConsentRequest: MessageFns<BatchSetConsentRequest> = {
   fromPartial<I extends Exact<DeepPartial<BatchSetConsentRequest>, I>>(object: I): BatchSetConsentRequest {
     const message = createBaseBatchSetConsentRequest();
     message.requests = object.requests?.map((e) => SetConsentRequest.fromPartial(e)) || [];
+    message.validateOnly = object.validateOnly ?? false;
     return message;
   },
 };
@@ -1176,7 +1254,7 @@ export const BatchSetConsentResponse: MessageFns<BatchSetConsentResponse> = {
 };
 
 function createBaseBatchSetConsentResult(): BatchSetConsentResult {
-  return { change: undefined, error: undefined };
+  return { change: undefined, error: undefined, validated: undefined };
 }
 
 export const BatchSetConsentResult: MessageFns<BatchSetConsentResult> = {
@@ -1186,6 +1264,9 @@ export const BatchSetConsentResult: MessageFns<BatchSetConsentResult> = {
     }
     if (message.error !== undefined) {
       ItemError.encode(message.error, writer.uint32(18).fork()).join();
+    }
+    if (message.validated !== undefined) {
+      ValidatedChange.encode(message.validated, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1219,6 +1300,14 @@ export const BatchSetConsentResult: MessageFns<BatchSetConsentResult> = {
             message.error = ItemError.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.validated = ValidatedChange.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1235,6 +1324,7 @@ export const BatchSetConsentResult: MessageFns<BatchSetConsentResult> = {
     return {
       change: isSet(object.change) ? ChangeResult.fromJSON(object.change) : undefined,
       error: isSet(object.error) ? ItemError.fromJSON(object.error) : undefined,
+      validated: isSet(object.validated) ? ValidatedChange.fromJSON(object.validated) : undefined,
     };
   },
 
@@ -1245,6 +1335,9 @@ export const BatchSetConsentResult: MessageFns<BatchSetConsentResult> = {
     }
     if (message.error !== undefined) {
       obj.error = ItemError.toJSON(message.error);
+    }
+    if (message.validated !== undefined) {
+      obj.validated = ValidatedChange.toJSON(message.validated);
     }
     return obj;
   },
@@ -1260,6 +1353,82 @@ export const BatchSetConsentResult: MessageFns<BatchSetConsentResult> = {
     message.error = (object.error !== undefined && object.error !== null)
       ? ItemError.fromPartial(object.error)
       : undefined;
+    message.validated = (object.validated !== undefined && object.validated !== null)
+      ? ValidatedChange.fromPartial(object.validated)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseValidatedChange(): ValidatedChange {
+  return { contactPoint: "" };
+}
+
+export const ValidatedChange: MessageFns<ValidatedChange> = {
+  encode(message: ValidatedChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.contactPoint !== "") {
+      writer.uint32(10).string(message.contactPoint);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ValidatedChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseValidatedChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.contactPoint = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ValidatedChange {
+    return {
+      contactPoint: isSet(object.contactPoint)
+        ? globalThis.String(object.contactPoint)
+        : isSet(object.contact_point)
+        ? globalThis.String(object.contact_point)
+        : "",
+    };
+  },
+
+  toJSON(message: ValidatedChange): unknown {
+    const obj: any = {};
+    if (message.contactPoint !== "") {
+      obj.contactPoint = message.contactPoint;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ValidatedChange>, I>>(base?: I): ValidatedChange {
+    return ValidatedChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ValidatedChange>, I>>(object: I): ValidatedChange {
+    const message = createBaseValidatedChange();
+    message.contactPoint = object.contactPoint ?? "";
     return message;
   },
 };
@@ -1856,7 +2025,7 @@ export const GetHistoryResponse: MessageFns<GetHistoryResponse> = {
 };
 
 function createBaseChainVerification(): ChainVerification {
-  return { intact: false, eventsChecked: 0, firstBrokenSeq: 0, detail: "" };
+  return { intact: false, eventsChecked: 0, firstBrokenSeq: 0, detail: "", eventsRead: 0 };
 }
 
 export const ChainVerification: MessageFns<ChainVerification> = {
@@ -1872,6 +2041,9 @@ export const ChainVerification: MessageFns<ChainVerification> = {
     }
     if (message.detail !== "") {
       writer.uint32(34).string(message.detail);
+    }
+    if (message.eventsRead !== 0) {
+      writer.uint32(40).uint64(message.eventsRead);
     }
     return writer;
   },
@@ -1921,6 +2093,14 @@ export const ChainVerification: MessageFns<ChainVerification> = {
             message.detail = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.eventsRead = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1947,6 +2127,11 @@ export const ChainVerification: MessageFns<ChainVerification> = {
         ? globalThis.Number(object.first_broken_seq)
         : 0,
       detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      eventsRead: isSet(object.eventsRead)
+        ? globalThis.Number(object.eventsRead)
+        : isSet(object.events_read)
+        ? globalThis.Number(object.events_read)
+        : 0,
     };
   },
 
@@ -1964,6 +2149,9 @@ export const ChainVerification: MessageFns<ChainVerification> = {
     if (message.detail !== "") {
       obj.detail = message.detail;
     }
+    if (message.eventsRead !== 0) {
+      obj.eventsRead = Math.round(message.eventsRead);
+    }
     return obj;
   },
 
@@ -1976,6 +2164,7 @@ export const ChainVerification: MessageFns<ChainVerification> = {
     message.eventsChecked = object.eventsChecked ?? 0;
     message.firstBrokenSeq = object.firstBrokenSeq ?? 0;
     message.detail = object.detail ?? "";
+    message.eventsRead = object.eventsRead ?? 0;
     return message;
   },
 };
@@ -2615,7 +2804,16 @@ export const ConfirmOptInResponse: MessageFns<ConfirmOptInResponse> = {
 };
 
 function createBaseAddSuppressionRequest(): AddSuppressionRequest {
-  return { profileId: "", channel: 0, contactPoint: "", kind: 0, reason: "", occurredAt: undefined, source: 0 };
+  return {
+    profileId: "",
+    channel: 0,
+    contactPoint: "",
+    kind: 0,
+    reason: "",
+    occurredAt: undefined,
+    source: 0,
+    validateOnly: false,
+  };
 }
 
 export const AddSuppressionRequest: MessageFns<AddSuppressionRequest> = {
@@ -2640,6 +2838,9 @@ export const AddSuppressionRequest: MessageFns<AddSuppressionRequest> = {
     }
     if (message.source !== 0) {
       writer.uint32(56).int32(message.source);
+    }
+    if (message.validateOnly !== false) {
+      writer.uint32(64).bool(message.validateOnly);
     }
     return writer;
   },
@@ -2713,6 +2914,14 @@ export const AddSuppressionRequest: MessageFns<AddSuppressionRequest> = {
             message.source = reader.int32() as any;
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.validateOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2746,6 +2955,11 @@ export const AddSuppressionRequest: MessageFns<AddSuppressionRequest> = {
         ? fromJsonTimestamp(object.occurred_at)
         : undefined,
       source: isSet(object.source) ? changeSourceFromJSON(object.source) : 0,
+      validateOnly: isSet(object.validateOnly)
+        ? globalThis.Boolean(object.validateOnly)
+        : isSet(object.validate_only)
+        ? globalThis.Boolean(object.validate_only)
+        : false,
     };
   },
 
@@ -2772,6 +2986,9 @@ export const AddSuppressionRequest: MessageFns<AddSuppressionRequest> = {
     if (message.source !== 0) {
       obj.source = changeSourceToJSON(message.source);
     }
+    if (message.validateOnly !== false) {
+      obj.validateOnly = message.validateOnly;
+    }
     return obj;
   },
 
@@ -2787,6 +3004,7 @@ export const AddSuppressionRequest: MessageFns<AddSuppressionRequest> = {
     message.reason = object.reason ?? "";
     message.occurredAt = object.occurredAt ?? undefined;
     message.source = object.source ?? 0;
+    message.validateOnly = object.validateOnly ?? false;
     return message;
   },
 };

@@ -72,20 +72,22 @@ class ConsentChange(_message.Message):
     def __init__(self, profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., contact_point: _Optional[str] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.ConsentStatus, str]] = ..., occurred_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[_types_pb2.ChangeSource, str]] = ..., reason: _Optional[str] = ..., proof: _Optional[_Union[_types_pb2.Proof, _Mapping]] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ChangeResult(_message.Message):
-    __slots__ = ("outcome", "revision", "confirmation_token", "confirmation_expires_at", "record", "replayed")
+    __slots__ = ("outcome", "revision", "confirmation_token", "confirmation_expires_at", "record", "replayed", "confirmation_url")
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     CONFIRMATION_TOKEN_FIELD_NUMBER: _ClassVar[int]
     CONFIRMATION_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_URL_FIELD_NUMBER: _ClassVar[int]
     outcome: ChangeOutcome
     revision: int
     confirmation_token: str
     confirmation_expires_at: _timestamp_pb2.Timestamp
     record: _types_pb2.ConsentRecord
     replayed: bool
-    def __init__(self, outcome: _Optional[_Union[ChangeOutcome, str]] = ..., revision: _Optional[int] = ..., confirmation_token: _Optional[str] = ..., confirmation_expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., record: _Optional[_Union[_types_pb2.ConsentRecord, _Mapping]] = ..., replayed: bool = ...) -> None: ...
+    confirmation_url: str
+    def __init__(self, outcome: _Optional[_Union[ChangeOutcome, str]] = ..., revision: _Optional[int] = ..., confirmation_token: _Optional[str] = ..., confirmation_expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., record: _Optional[_Union[_types_pb2.ConsentRecord, _Mapping]] = ..., replayed: bool = ..., confirmation_url: _Optional[str] = ...) -> None: ...
 
 class SetConsentRequest(_message.Message):
     __slots__ = ("change", "idempotency_key")
@@ -102,10 +104,12 @@ class SetConsentResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[ChangeResult, _Mapping]] = ...) -> None: ...
 
 class BatchSetConsentRequest(_message.Message):
-    __slots__ = ("requests",)
+    __slots__ = ("requests", "validate_only")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     requests: _containers.RepeatedCompositeFieldContainer[SetConsentRequest]
-    def __init__(self, requests: _Optional[_Iterable[_Union[SetConsentRequest, _Mapping]]] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, requests: _Optional[_Iterable[_Union[SetConsentRequest, _Mapping]]] = ..., validate_only: bool = ...) -> None: ...
 
 class BatchSetConsentResponse(_message.Message):
     __slots__ = ("results",)
@@ -114,12 +118,20 @@ class BatchSetConsentResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[BatchSetConsentResult, _Mapping]]] = ...) -> None: ...
 
 class BatchSetConsentResult(_message.Message):
-    __slots__ = ("change", "error")
+    __slots__ = ("change", "error", "validated")
     CHANGE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    VALIDATED_FIELD_NUMBER: _ClassVar[int]
     change: ChangeResult
     error: ItemError
-    def __init__(self, change: _Optional[_Union[ChangeResult, _Mapping]] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
+    validated: ValidatedChange
+    def __init__(self, change: _Optional[_Union[ChangeResult, _Mapping]] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ..., validated: _Optional[_Union[ValidatedChange, _Mapping]] = ...) -> None: ...
+
+class ValidatedChange(_message.Message):
+    __slots__ = ("contact_point",)
+    CONTACT_POINT_FIELD_NUMBER: _ClassVar[int]
+    contact_point: str
+    def __init__(self, contact_point: _Optional[str] = ...) -> None: ...
 
 class ItemError(_message.Message):
     __slots__ = ("code", "field", "message")
@@ -178,16 +190,18 @@ class GetHistoryResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[HistoryEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., verification: _Optional[_Union[ChainVerification, _Mapping]] = ...) -> None: ...
 
 class ChainVerification(_message.Message):
-    __slots__ = ("intact", "events_checked", "first_broken_seq", "detail")
+    __slots__ = ("intact", "events_checked", "first_broken_seq", "detail", "events_read")
     INTACT_FIELD_NUMBER: _ClassVar[int]
     EVENTS_CHECKED_FIELD_NUMBER: _ClassVar[int]
     FIRST_BROKEN_SEQ_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_READ_FIELD_NUMBER: _ClassVar[int]
     intact: bool
     events_checked: int
     first_broken_seq: int
     detail: str
-    def __init__(self, intact: bool = ..., events_checked: _Optional[int] = ..., first_broken_seq: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
+    events_read: int
+    def __init__(self, intact: bool = ..., events_checked: _Optional[int] = ..., first_broken_seq: _Optional[int] = ..., detail: _Optional[str] = ..., events_read: _Optional[int] = ...) -> None: ...
 
 class HistoryEvent(_message.Message):
     __slots__ = ("seq", "kind", "applied", "revision", "purpose_id", "topic_id", "status", "suppression_kind", "occurred_at", "recorded_at", "expires_at", "source", "actor", "reason", "proof", "token_id", "confirmation_proof", "confirmed_at", "hash", "prev_hash")
@@ -252,7 +266,7 @@ class ConfirmOptInResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[ChangeResult, _Mapping]] = ...) -> None: ...
 
 class AddSuppressionRequest(_message.Message):
-    __slots__ = ("profile_id", "channel", "contact_point", "kind", "reason", "occurred_at", "source")
+    __slots__ = ("profile_id", "channel", "contact_point", "kind", "reason", "occurred_at", "source", "validate_only")
     PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     CONTACT_POINT_FIELD_NUMBER: _ClassVar[int]
@@ -260,6 +274,7 @@ class AddSuppressionRequest(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     profile_id: str
     channel: _types_pb2.Channel
     contact_point: str
@@ -267,7 +282,8 @@ class AddSuppressionRequest(_message.Message):
     reason: str
     occurred_at: _timestamp_pb2.Timestamp
     source: _types_pb2.ChangeSource
-    def __init__(self, profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., contact_point: _Optional[str] = ..., kind: _Optional[_Union[_types_pb2.SuppressionKind, str]] = ..., reason: _Optional[str] = ..., occurred_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[_types_pb2.ChangeSource, str]] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., contact_point: _Optional[str] = ..., kind: _Optional[_Union[_types_pb2.SuppressionKind, str]] = ..., reason: _Optional[str] = ..., occurred_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[_types_pb2.ChangeSource, str]] = ..., validate_only: bool = ...) -> None: ...
 
 class AddSuppressionResponse(_message.Message):
     __slots__ = ("changed", "revision")
