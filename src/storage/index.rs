@@ -1,8 +1,8 @@
 //! The hot index: the whole current decision state in memory, so that a decision never
 //! touches RocksDB and "no entry" is an authoritative `not_set`.
 //!
-//! A table of our own rather than a general-purpose map, for two measured reasons (README's
-//! performance section): memory and cache misses. Each of [`SHARDS`] shards is a bucketized
+//! A table of our own rather than a general-purpose map, for two measured reasons (docs/performance.md):
+//! memory and cache misses. Each of [`SHARDS`] shards is a bucketized
 //! cuckoo table: a key sits in one of two buckets of two 32-byte slots (one cache line
 //! each), chosen by two independent parts of the key, which is already a uniform keyed
 //! hash. A lookup reads both lines at once, so a hit and a miss alike cost one memory round
@@ -213,7 +213,7 @@ impl Slot {
 }
 
 /// A prefetch hint for the cache line at `p`. The one `unsafe` of the crate: measured in
-/// README's performance section (batch checks against 1 M contacts).
+/// docs/performance.md (batch checks against 1 M contacts).
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[expect(unsafe_code, reason = "a prefetch hint needs the intrinsic; it reads nothing and cannot fault")]

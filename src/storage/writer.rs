@@ -530,7 +530,7 @@ impl<'a> Group<'a> {
     /// applies an entry), and the entries' position is stored in the same batch, so a node
     /// whose unsynced tail a power loss takes resumes from the position it kept and applies
     /// the same entries again. Sparing the fsync takes this node's disk off the path
-    /// between a write and its visibility on every replica (README "Running a cluster").
+    /// between a write and its visibility on every replica (docs/operations.md, "Running a cluster").
     fn commit(self) -> Result<(u64, bool), StorageError> {
         let Group { shared, mut batch, contacts, touched, next_revision, base_revision, local, .. } = self;
         if touched.is_empty() && next_revision == base_revision && batch.is_empty() {

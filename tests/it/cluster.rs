@@ -540,7 +540,7 @@ async fn writes_survive_one_lost_nats_server_and_stop_cleanly_without_quorum() {
     };
     s.nats.kill(leader);
     let mut acked = Vec::new();
-    // The longest a write waited (retries included), reported for the README, not asserted:
+    // The longest a write waited (retries included), reported for docs/operations.md, not asserted:
     // it is the election's length plus this machine's noise.
     let mut longest = Duration::ZERO;
     for i in 1..=20 {

@@ -6,7 +6,7 @@
 //! of all kills), and the very first start of the empty directory is killed too: every later start must serve by
 //! itself, with nothing for a person to do (#23).
 //!
-//! `CONSENTD_CRASH_CYCLES` sets the number of cycles (CI runs a few; see README for a long run).
+//! `CONSENTD_CRASH_CYCLES` sets the number of cycles (CI runs a few; docs/operations.md has a long run).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
