@@ -72,6 +72,8 @@ case "${1:-}" in
     fi
     "$buf_dir/node_modules/.bin/buf" lint
     echo "buf lint: clean"
+    # The systemd unit, and no breaking change in the API against its baseline.
+    ./scripts/check-deploy.sh "$target/release/consentd" "$buf_dir/node_modules/.bin/buf"
     # Supply chain: licenses, banned crates and sources. (Advisories need GitHub's database,
     # which these machines cannot fetch.)
     command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny@0.20.2
@@ -84,6 +86,9 @@ case "${1:-}" in
     cargo test --release --locked
     # The client libraries (clients/python, clients/typescript) against the binary just built.
     ./clients/test.sh "$target/release/consentd"
+    # The container image, built from the binaries just tested, and tried from its exported
+    # filesystem (health, one decision).
+    ./scripts/image.sh --test "$target/release"
     ;;
   *)
     echo "usage: scripts/dev.sh serve|test" >&2

@@ -11,6 +11,7 @@
 //!   `consentd-client` crate, shared with consentctl; re-exported for the tests).
 //! - [`net`]: accepting connections under a cap, with handshake and idle deadlines; serving
 //!   and draining the HTTP/1.1 listeners (edge, metrics).
+//! - [`notify`]: systemd's readiness notifications (`Type=notify` units).
 //! - [`tls`]: TLS and mutual TLS from PEM files, reloaded when they change.
 //! - [`edge`]: the public HTTP edge: one-click unsubscribe, double opt-in page, preference
 //!   center and its JSON API, authorised by signed link tokens.
@@ -23,6 +24,7 @@ pub mod contact;
 pub mod decision;
 pub mod edge;
 pub mod net;
+pub mod notify;
 pub mod server;
 pub mod storage;
 pub mod telemetry;

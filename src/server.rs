@@ -242,6 +242,14 @@ async fn housekeeping(
         // only send checks ask for the decision service, which stays SERVING.
         reporter.set_service_status("", status(current && writes_ok)).await;
         ready.store(current && writes_ok, std::sync::atomic::Ordering::Release);
+        // systemd (Type=notify): ready once the listeners serve, whatever the health; the
+        // status line says what the health is.
+        let line = match (writes_ok, current) {
+            (true, true) => "STATUS=serving".to_owned(),
+            (_, false) => "STATUS=catching up with the replicated log".to_owned(),
+            (false, true) => format!("STATUS=writes refused: {:?}", store.health().condition()),
+        };
+        crate::notify::notify(&format!("READY=1\n{line}"));
         reporter.set_service_status(STORAGE_HEALTH_NAME, status(writes_ok && undamaged)).await;
         reporter.set_service_status(CONSENT_SERVICE_NAME, status(writes_ok)).await;
         reporter.set_service_status(ADMIN_SERVICE_NAME, status(writes_ok)).await;
@@ -448,6 +456,7 @@ pub async fn run_with_store(
         shutdown.await;
         draining.store(true, std::sync::atomic::Ordering::Relaxed);
         ready.store(false, std::sync::atomic::Ordering::Release);
+        crate::notify::notify("STOPPING=1\nSTATUS=draining");
         let _ = drain_tx.send(true);
         tracing::info!("shutting down: draining in-flight calls (a second signal stops at once)");
         // "" is the whole server: what load balancers and Kubernetes probes ask.

@@ -794,3 +794,27 @@ async fn set_on_a_double_opt_in_profile_names_the_confirmation_page() {
     with_edge.stop().await;
     without.stop().await;
 }
+
+/// `health`: the gRPC health check, for container health checks and scripts; no key needed.
+#[tokio::test]
+async fn health_answers_serving_without_a_key() {
+    let server = TestServer::start().await;
+    let mut admin = server.admin(None).await;
+    // A key exists: every other call needs one now; health does not.
+    admin
+        .create_api_key(pb::CreateApiKeyRequest {
+            description: "root".into(),
+            scopes: vec![pb::ApiKeyScope::Admin as i32],
+            ..Default::default()
+        })
+        .await
+        .expect("key");
+    let (code, out) = ctl(&server, s(&["health"])).await;
+    assert_eq!((code, out.as_str()), (0, "service: (the whole server)\nstatus: serving\n"));
+    let (code, out) = ctl(&server, s(&["--json", "health", "--service", "consent.v1.ConsentService"])).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("\"serving\""), "{out}");
+    let (code, _) = ctl(&server, s(&["health", "--service", "no.such.Service"])).await;
+    assert_eq!(code, 65, "an unknown service is NOT_FOUND");
+    server.stop().await;
+}

@@ -58,6 +58,14 @@ pub(crate) enum Command {
     Check(CheckArgs),
     /// The server's version, applied revision and mode.
     ServerInfo,
+    /// The gRPC health of the server (exit 0: SERVING, 1: anything else), as load balancers,
+    /// container health checks and Kubernetes ask it. Needs no API key.
+    Health {
+        /// A service to ask about instead of the whole server, e.g. consent.v1.ConsentService
+        /// or consentd.storage.
+        #[arg(long, default_value = "")]
+        service: String,
+    },
     /// The SHA-256 digest of the whole state at a revision (equal on every cluster node).
     Digest {
         /// Wait until the server has applied at least this revision.

@@ -371,3 +371,16 @@ pub(crate) async fn digest(c: &Clients, min_revision: u64, j: bool) -> Result<u8
     print(&json!({"revision": r.revision, "digest": r.digest, "keys": r.keys}), j);
     Ok(exit::OK)
 }
+
+/// `health`: the gRPC health check's answer for the whole server or one service.
+pub(crate) async fn health(c: &Clients, service: String, j: bool) -> Result<u8, Failure> {
+    let mut client = tonic_health::pb::health_client::HealthClient::new(c.channel.clone());
+    let r = client.check(tonic_health::pb::HealthCheckRequest { service: service.clone() }).await?.into_inner();
+    let status = tonic_health::pb::health_check_response::ServingStatus::try_from(r.status).unwrap_or_default();
+    let name = enum_name(status.as_str_name(), "");
+    print(
+        &json!({"service": if service.is_empty() { "(the whole server)" } else { service.as_str() }, "status": name}),
+        j,
+    );
+    Ok(if status == tonic_health::pb::health_check_response::ServingStatus::Serving { exit::OK } else { exit::FAILURE })
+}

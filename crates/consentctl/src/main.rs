@@ -65,6 +65,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Check(a) => consent::check(&c, a, j).await,
         Command::MintLinks(a) => consent::mint_links(&c, a, j).await,
         Command::ServerInfo => consent::server_info(&c, j).await,
+        Command::Health { service } => consent::health(&c, service, j).await,
         Command::Digest { min_revision } => consent::digest(&c, min_revision, j).await,
         Command::Suppression(cmd) => consent::suppression(&c, cmd, j).await,
         Command::Confirm { token, ip, user_agent } => consent::confirm(&c, token, ip, user_agent, j).await,
