@@ -69,7 +69,7 @@ fn mask_paths(mask: Option<prost_types::FieldMask>, allowed: &[&str]) -> ApiResu
 }
 
 fn not_found(what: String) -> ApiError {
-    ApiError::Storage(crate::storage::StorageError::NotFound(what))
+    ApiError::Storage(crate::storage::StorageError::Refused(crate::storage::Refusal::NotFound(what)))
 }
 
 #[tonic::async_trait]

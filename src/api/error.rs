@@ -7,8 +7,8 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use super::pb;
 use crate::decision::ResolveError;
-use crate::storage::StorageError;
 use crate::storage::token::TokenError;
+use crate::storage::{Refusal, StorageError};
 
 /// Longest piece of client input repeated back in an error message.
 const ECHO_CHARS_MAX: usize = 64;
@@ -82,18 +82,25 @@ impl ApiError {
 
 fn storage_code(e: &StorageError) -> Code {
     match e {
+        StorageError::Refused(r) => refusal_code(r),
         StorageError::Db(_) | StorageError::Corrupt { .. } | StorageError::Io { .. } => Code::Internal,
+        StorageError::Replica(_) => Code::Internal,
         StorageError::Closed => Code::Unavailable,
-        StorageError::IdempotencyConflict | StorageError::AlreadyExists(_) => Code::AlreadyExists,
-        StorageError::Token(TokenError::Malformed | TokenError::BadSignature) => Code::InvalidArgument,
-        StorageError::Token(TokenError::Expired) | StorageError::TokenUsed => Code::FailedPrecondition,
-        StorageError::NotFound(_) => Code::NotFound,
-        StorageError::Limit(_) => Code::ResourceExhausted,
-        StorageError::Deactivated(_) => Code::FailedPrecondition,
         StorageError::DiskFull(_) => Code::ResourceExhausted,
         StorageError::WritesStopped(_) | StorageError::Unavailable(_) => Code::Unavailable,
-        StorageError::Replica(_) => Code::Internal,
-        StorageError::ConfirmedBeforeRequest => Code::InvalidArgument,
+    }
+}
+
+/// The status of each refusal: the client's to fix (or to wait out, for a limit).
+fn refusal_code(r: &Refusal) -> Code {
+    match r {
+        Refusal::IdempotencyConflict | Refusal::AlreadyExists(_) => Code::AlreadyExists,
+        Refusal::Token(TokenError::Malformed | TokenError::BadSignature) => Code::InvalidArgument,
+        Refusal::Token(TokenError::Expired) | Refusal::TokenUsed => Code::FailedPrecondition,
+        Refusal::NotFound(_) => Code::NotFound,
+        Refusal::Limit(_) => Code::ResourceExhausted,
+        Refusal::Deactivated(_) => Code::FailedPrecondition,
+        Refusal::ConfirmedBeforeRequest => Code::InvalidArgument,
     }
 }
 
@@ -125,24 +132,28 @@ impl From<StorageError> for Status {
                 tracing::error!(error = %e, "internal storage error");
                 Status::internal("internal error; see the server log")
             }
-            StorageError::Token(TokenError::Malformed | TokenError::BadSignature) => Status::with_error_details(
-                code,
-                format!("invalid `token`: {e}"),
-                ErrorDetails::with_bad_request_violation("token", e.to_string()),
-            ),
-            StorageError::ConfirmedBeforeRequest => Status::with_error_details(
+            StorageError::Refused(Refusal::Token(TokenError::Malformed | TokenError::BadSignature)) => {
+                Status::with_error_details(
+                    code,
+                    format!("invalid `token`: {e}"),
+                    ErrorDetails::with_bad_request_violation("token", e.to_string()),
+                )
+            }
+            StorageError::Refused(Refusal::ConfirmedBeforeRequest) => Status::with_error_details(
                 code,
                 e.to_string(),
                 ErrorDetails::with_bad_request_violation("occurred_at", "before the opt-in request it confirms"),
             ),
             StorageError::Closed
-            | StorageError::IdempotencyConflict
-            | StorageError::Token(TokenError::Expired)
-            | StorageError::TokenUsed
-            | StorageError::NotFound(_)
-            | StorageError::AlreadyExists(_)
-            | StorageError::Limit(_)
-            | StorageError::Deactivated(_)
+            | StorageError::Refused(
+                Refusal::IdempotencyConflict
+                | Refusal::Token(TokenError::Expired)
+                | Refusal::TokenUsed
+                | Refusal::NotFound(_)
+                | Refusal::AlreadyExists(_)
+                | Refusal::Limit(_)
+                | Refusal::Deactivated(_),
+            )
             | StorageError::DiskFull(_)
             | StorageError::WritesStopped(_)
             | StorageError::Unavailable(_) => Status::new(code, e.to_string()),

@@ -53,7 +53,7 @@ use crate::net::{ConnectionLimits, ConnectionStats, Peer};
 use crate::storage::link::{LinkAction, LinkClaims, LinkError};
 use crate::storage::model::{Confirmation, Source};
 use crate::storage::token::TokenError;
-use crate::storage::{ContactKey, StorageError, Store};
+use crate::storage::{ContactKey, Refusal, StorageError, Store};
 
 /// How the edge is reached and served, besides its listener and store.
 #[derive(Clone, Debug)]
@@ -243,12 +243,18 @@ fn error_page(look: &Look, e: &EdgeError) -> Response {
         EdgeError::Invalid => (StatusCode::BAD_REQUEST, t.invalid_title, t.invalid_body),
         EdgeError::Expired => (StatusCode::GONE, t.expired_title, t.expired_body),
         EdgeError::Gone => (StatusCode::GONE, t.used_title, t.used_body),
-        EdgeError::Storage(StorageError::TokenUsed) => (StatusCode::CONFLICT, t.used_title, t.used_body),
-        EdgeError::Storage(StorageError::Token(TokenError::Expired)) => {
+        EdgeError::Storage(StorageError::Refused(Refusal::TokenUsed)) => {
+            (StatusCode::CONFLICT, t.used_title, t.used_body)
+        }
+        EdgeError::Storage(StorageError::Refused(Refusal::Token(TokenError::Expired))) => {
             (StatusCode::GONE, t.expired_title, t.expired_body)
         }
-        EdgeError::Storage(StorageError::Token(_)) => (StatusCode::BAD_REQUEST, t.invalid_title, t.invalid_body),
-        EdgeError::Storage(StorageError::Deactivated(_)) => (StatusCode::GONE, t.used_title, t.used_body),
+        EdgeError::Storage(StorageError::Refused(Refusal::Token(_))) => {
+            (StatusCode::BAD_REQUEST, t.invalid_title, t.invalid_body)
+        }
+        EdgeError::Storage(StorageError::Refused(Refusal::Deactivated(_))) => {
+            (StatusCode::GONE, t.used_title, t.used_body)
+        }
         EdgeError::Busy { retry_after_secs } => return busy_page(look, *retry_after_secs),
         EdgeError::Storage(other) => {
             tracing::error!(error = %other, "edge: storage failed");

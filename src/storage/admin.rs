@@ -17,7 +17,7 @@ use super::codec::{CF_CONFIG, CF_META, META_REVISION, StoredApiKey, StoredProfil
 use super::link::LinkKeys;
 use super::replica::{Op, OpResult};
 use super::view::ApiKey;
-use super::{StorageError, Store, config};
+use super::{Refusal, StorageError, Store, config};
 use crate::decision::{Catalog, Profile, Purpose, Subject, Topic};
 
 /// Cluster mode: the log entry an admin change is applied as.
@@ -100,8 +100,10 @@ impl Store {
         let mut catalog = (*self.catalog()).clone();
         let now = self.admin_now(stamp);
         match (catalog.profile(&profile.id), create) {
-            (Some(_), true) => return Err(StorageError::AlreadyExists(format!("profile `{}`", profile.id))),
-            (None, false) => return Err(StorageError::NotFound(format!("profile `{}`", profile.id))),
+            (Some(_), true) => {
+                return Err(StorageError::Refused(Refusal::AlreadyExists(format!("profile `{}`", profile.id))));
+            }
+            (None, false) => return Err(StorageError::Refused(Refusal::NotFound(format!("profile `{}`", profile.id)))),
             (Some(old), false) => profile.created_at = old.created_at,
             (None, true) => profile.created_at = now,
         }
@@ -134,12 +136,14 @@ impl Store {
     ) -> Result<Purpose, StorageError> {
         let mut catalog = (*self.catalog()).clone();
         if catalog.profile(&purpose.profile_id).is_none() {
-            return Err(StorageError::NotFound(format!("profile `{}`", purpose.profile_id)));
+            return Err(StorageError::Refused(Refusal::NotFound(format!("profile `{}`", purpose.profile_id))));
         }
         let now = self.admin_now(stamp);
         match (catalog.purpose(&purpose.profile_id, &purpose.id), create) {
-            (Some(_), true) => return Err(StorageError::AlreadyExists(format!("purpose `{}`", purpose.id))),
-            (None, false) => return Err(StorageError::NotFound(format!("purpose `{}`", purpose.id))),
+            (Some(_), true) => {
+                return Err(StorageError::Refused(Refusal::AlreadyExists(format!("purpose `{}`", purpose.id))));
+            }
+            (None, false) => return Err(StorageError::Refused(Refusal::NotFound(format!("purpose `{}`", purpose.id)))),
             (Some(old), false) => {
                 purpose.no = old.no;
                 purpose.created_at = old.created_at;
@@ -147,17 +151,17 @@ impl Store {
             (None, true) => {
                 let max = self.inner.quotas.0;
                 if catalog.purposes_of(&purpose.profile_id).count() >= max {
-                    return Err(StorageError::Limit(format!(
+                    return Err(StorageError::Refused(Refusal::Limit(format!(
                         "profile `{}` has {max} purposes, the most one profile may have",
                         purpose.profile_id
-                    )));
+                    ))));
                 }
                 let next = catalog.max_numbers().0 + 1;
                 if next > Subject::PURPOSE_NO_MAX {
-                    return Err(StorageError::Limit(format!(
+                    return Err(StorageError::Refused(Refusal::Limit(format!(
                         "at most {} purposes per server",
                         Subject::PURPOSE_NO_MAX
-                    )));
+                    ))));
                 }
                 purpose.no = next;
                 purpose.created_at = now;
@@ -192,12 +196,14 @@ impl Store {
     ) -> Result<Topic, StorageError> {
         let mut catalog = (*self.catalog()).clone();
         if catalog.purpose(&topic.profile_id, &topic.purpose_id).is_none() {
-            return Err(StorageError::NotFound(format!("purpose `{}`", topic.purpose_id)));
+            return Err(StorageError::Refused(Refusal::NotFound(format!("purpose `{}`", topic.purpose_id))));
         }
         let now = self.admin_now(stamp);
         match (catalog.topic(&topic.profile_id, &topic.purpose_id, &topic.id), create) {
-            (Some(_), true) => return Err(StorageError::AlreadyExists(format!("topic `{}`", topic.id))),
-            (None, false) => return Err(StorageError::NotFound(format!("topic `{}`", topic.id))),
+            (Some(_), true) => {
+                return Err(StorageError::Refused(Refusal::AlreadyExists(format!("topic `{}`", topic.id))));
+            }
+            (None, false) => return Err(StorageError::Refused(Refusal::NotFound(format!("topic `{}`", topic.id)))),
             (Some(old), false) => {
                 topic.no = old.no;
                 topic.created_at = old.created_at;
@@ -206,14 +212,17 @@ impl Store {
                 let quota = self.inner.quotas.1;
                 let used = catalog.topics().filter(|t| t.profile_id == topic.profile_id).count();
                 if used >= quota {
-                    return Err(StorageError::Limit(format!(
+                    return Err(StorageError::Refused(Refusal::Limit(format!(
                         "profile `{}` has {quota} topics, the most one profile may have",
                         topic.profile_id
-                    )));
+                    ))));
                 }
                 let max = catalog.max_numbers().1;
                 topic.no = max.checked_add(1).ok_or_else(|| {
-                    StorageError::Limit(format!("at most {} topics per server", Subject::TOPIC_NO_MAX))
+                    StorageError::Refused(Refusal::Limit(format!(
+                        "at most {} topics per server",
+                        Subject::TOPIC_NO_MAX
+                    )))
                 })?;
                 topic.created_at = now;
             }
@@ -234,8 +243,12 @@ impl Store {
         id: &str,
         change: impl FnOnce(&mut Profile) + Send,
     ) -> Result<Profile, StorageError> {
-        let current =
-            || self.catalog().profile(id).cloned().ok_or_else(|| StorageError::NotFound(format!("profile `{id}`")));
+        let current = || {
+            self.catalog()
+                .profile(id)
+                .cloned()
+                .ok_or_else(|| StorageError::Refused(Refusal::NotFound(format!("profile `{id}`"))))
+        };
         if self.replicated() {
             let mut profile = current()?;
             change(&mut profile);
@@ -258,7 +271,7 @@ impl Store {
             self.catalog()
                 .purpose(profile, id)
                 .cloned()
-                .ok_or_else(|| StorageError::NotFound(format!("purpose `{id}`")))
+                .ok_or_else(|| StorageError::Refused(Refusal::NotFound(format!("purpose `{id}`"))))
         };
         if self.replicated() {
             let mut purpose = current()?;
@@ -283,7 +296,7 @@ impl Store {
             self.catalog()
                 .topic(profile, purpose, id)
                 .cloned()
-                .ok_or_else(|| StorageError::NotFound(format!("topic `{id}`")))
+                .ok_or_else(|| StorageError::Refused(Refusal::NotFound(format!("topic `{id}`"))))
         };
         if self.replicated() {
             let mut topic = current()?;
@@ -303,7 +316,10 @@ impl Store {
         change: impl FnOnce(&mut ApiKey) + Send,
     ) -> Result<ApiKey, StorageError> {
         let current = || {
-            self.api_keys().get(key_id).cloned().ok_or_else(|| StorageError::NotFound(format!("API key `{key_id}`")))
+            self.api_keys()
+                .get(key_id)
+                .cloned()
+                .ok_or_else(|| StorageError::Refused(Refusal::NotFound(format!("API key `{key_id}`"))))
         };
         if self.replicated() {
             let mut key = current()?;
@@ -360,10 +376,9 @@ impl Store {
     pub fn rotate_link_key(&self) -> Result<u8, StorageError> {
         let _guard = self.admin_guard();
         let current = self.link_keys();
-        let id = current
-            .newest_id()
-            .checked_add(1)
-            .ok_or_else(|| StorageError::Limit("255 link keys exist; no further rotation".to_owned()))?;
+        let id = current.newest_id().checked_add(1).ok_or_else(|| {
+            StorageError::Refused(Refusal::Limit("255 link keys exist; no further rotation".to_owned()))
+        })?;
         let key = super::open::new_link_key(id);
         let s = self.shared();
         let mut wo = WriteOptions::default();
@@ -371,7 +386,8 @@ impl Store {
         s.db.put_cf_opt(s.cf(CF_META)?, super::open::link_key_name(id), key.secret, &wo)?;
         let mut keys = current.all().to_vec();
         keys.push(key);
-        let keys = LinkKeys::new(keys).ok_or_else(|| StorageError::Limit("no link key".to_owned()))?;
+        let keys =
+            LinkKeys::new(keys).ok_or_else(|| StorageError::Refused(Refusal::Limit("no link key".to_owned())))?;
         self.inner.link_keys.store(Arc::new(keys));
         Ok(id)
     }

@@ -144,28 +144,18 @@ impl From<&str> for Damage {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
+    /// The request was refused for a reason that depends only on it and the stored state:
+    /// the client's to fix, and in cluster mode every node refuses the same entry alike.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    // Failures: the store could not do what it should have. Not the client's fault, and in
+    // cluster mode not deterministic (another node may well succeed).
     #[error("rocksdb: {0}")]
     Db(#[from] rocksdb::Error),
     #[error("data directory `{path}` cannot be used: {detail}")]
     Corrupt { path: String, detail: String },
     #[error("the store is shutting down")]
     Closed,
-    #[error("idempotency key was used before with other content")]
-    IdempotencyConflict,
-    #[error(transparent)]
-    Token(#[from] TokenError),
-    #[error("confirmation token was used already, or its record was replaced by a newer change")]
-    TokenUsed,
-    #[error("{0} not found")]
-    NotFound(String),
-    #[error("{0} already exists")]
-    AlreadyExists(String),
-    #[error("limit reached: {0}")]
-    Limit(String),
-    #[error("{0}")]
-    Deactivated(String),
-    #[error("invalid `occurred_at`: a confirmation cannot happen before the opt-in request it confirms")]
-    ConfirmedBeforeRequest,
     /// Cluster mode: an entry out of order, or applied already (never shown to clients:
     /// the applier starts again from the stored position).
     #[error("replicated log: {0}")]
@@ -181,6 +171,34 @@ pub enum StorageError {
     /// RocksDB stopped writing; a restart is needed.
     #[error("{0}")]
     WritesStopped(String),
+}
+
+/// Why the store refused a request: typed and comparable, each the same on every node
+/// for the same request and state (see [`StorageError::is_deterministic`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("idempotency key was used before with other content")]
+    IdempotencyConflict,
+    #[error(transparent)]
+    Token(TokenError),
+    #[error("confirmation token was used already, or its record was replaced by a newer change")]
+    TokenUsed,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("limit reached: {0}")]
+    Limit(String),
+    #[error("{0}")]
+    Deactivated(String),
+    #[error("invalid `occurred_at`: a confirmation cannot happen before the opt-in request it confirms")]
+    ConfirmedBeforeRequest,
+}
+
+impl From<TokenError> for StorageError {
+    fn from(e: TokenError) -> StorageError {
+        StorageError::Refused(Refusal::Token(e))
+    }
 }
 
 /// A `meta` key that never holds a value: deleting it is the write that probes whether

@@ -426,20 +426,11 @@ impl Store {
 }
 
 impl StorageError {
-    /// Refusals that depend only on the entry and the replicated state, so every node
-    /// refuses the entry alike; anything else (I/O, a full disk) leaves it unapplied here.
+    /// Refusals depend only on the entry and the replicated state, so every node refuses
+    /// the entry alike; a failure (I/O, a full disk) leaves it unapplied here. The type
+    /// says which is which: a new refusal is deterministic by being a [`Refusal`].
     pub fn is_deterministic(&self) -> bool {
-        matches!(
-            self,
-            StorageError::IdempotencyConflict
-                | StorageError::Token(_)
-                | StorageError::TokenUsed
-                | StorageError::NotFound(_)
-                | StorageError::AlreadyExists(_)
-                | StorageError::Limit(_)
-                | StorageError::Deactivated(_)
-                | StorageError::ConfirmedBeforeRequest
-        )
+        matches!(self, StorageError::Refused(_))
     }
 }
 

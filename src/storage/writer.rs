@@ -26,7 +26,7 @@ use super::model::{
 use super::replica::{Op, OpResult};
 use super::token::{TokenClaims, TokenError};
 use super::view::{self, Record};
-use super::{Shared, StorageError};
+use super::{Refusal, Shared, StorageError};
 
 type Reply<T> = oneshot::Sender<Result<T, StorageError>>;
 
@@ -178,14 +178,16 @@ fn duplicate(e: &StorageError) -> StorageError {
         }
         StorageError::DiskFull(m) => StorageError::DiskFull(m.clone()),
         StorageError::WritesStopped(m) => StorageError::WritesStopped(m.clone()),
-        StorageError::IdempotencyConflict => StorageError::IdempotencyConflict,
-        StorageError::Token(t) => StorageError::Token(t.clone()),
-        StorageError::TokenUsed => StorageError::TokenUsed,
-        StorageError::NotFound(m) => StorageError::NotFound(m.clone()),
-        StorageError::AlreadyExists(m) => StorageError::AlreadyExists(m.clone()),
-        StorageError::Limit(m) => StorageError::Limit(m.clone()),
-        StorageError::Deactivated(m) => StorageError::Deactivated(m.clone()),
-        StorageError::ConfirmedBeforeRequest => StorageError::ConfirmedBeforeRequest,
+        StorageError::Refused(Refusal::IdempotencyConflict) => StorageError::Refused(Refusal::IdempotencyConflict),
+        StorageError::Refused(Refusal::Token(t)) => StorageError::Refused(Refusal::Token(t.clone())),
+        StorageError::Refused(Refusal::TokenUsed) => StorageError::Refused(Refusal::TokenUsed),
+        StorageError::Refused(Refusal::NotFound(m)) => StorageError::Refused(Refusal::NotFound(m.clone())),
+        StorageError::Refused(Refusal::AlreadyExists(m)) => StorageError::Refused(Refusal::AlreadyExists(m.clone())),
+        StorageError::Refused(Refusal::Limit(m)) => StorageError::Refused(Refusal::Limit(m.clone())),
+        StorageError::Refused(Refusal::Deactivated(m)) => StorageError::Refused(Refusal::Deactivated(m.clone())),
+        StorageError::Refused(Refusal::ConfirmedBeforeRequest) => {
+            StorageError::Refused(Refusal::ConfirmedBeforeRequest)
+        }
         StorageError::Replica(m) => StorageError::Replica(m.clone()),
         StorageError::Unavailable(m) => StorageError::Unavailable(m.clone()),
     }
@@ -417,7 +419,7 @@ impl<'a> Group<'a> {
             && let Some(prev) = self.idem_lookup(&idem.key_hash)?
         {
             if prev.content_hash != idem.content_hash {
-                return Err(StorageError::IdempotencyConflict);
+                return Err(StorageError::Refused(Refusal::IdempotencyConflict));
             }
             return replayed(self.shared, prev);
         }
@@ -493,21 +495,21 @@ impl<'a> Group<'a> {
         // the token was valid for something that is no longer offered.
         let profile_active = purpose.and_then(|p| catalog.profile(&p.profile_id)).is_some_and(|p| p.active);
         if !profile_active || !purpose.is_some_and(|p| p.active) || topic.is_some_and(|t| !t.active) {
-            return Err(StorageError::Deactivated(
+            return Err(StorageError::Refused(Refusal::Deactivated(
                 "the purpose, topic or profile this token confirms was deactivated".to_owned(),
-            ));
+            )));
         }
         let purpose = purpose.map(|p| p.id.clone()).unwrap_or_default();
         let topic = topic.map(|t| t.id.clone()).unwrap_or_default();
         let revision = self.next_revision + 1;
         let now_us = self.now_us;
-        let contact = self.load(claims.contact, None)?.ok_or(StorageError::TokenUsed)?;
+        let contact = self.load(claims.contact, None)?.ok_or(StorageError::Refused(Refusal::TokenUsed))?;
         let (event, record) =
             apply::apply_confirmation(contact, claims, confirmation, revision, now_us, (&purpose, &topic)).map_err(
                 |refusal| match refusal {
-                    ConfirmRefusal::NotPending => StorageError::TokenUsed,
-                    ConfirmRefusal::Expired => StorageError::Token(TokenError::Expired),
-                    ConfirmRefusal::BeforeRequest => StorageError::ConfirmedBeforeRequest,
+                    ConfirmRefusal::NotPending => StorageError::Refused(Refusal::TokenUsed),
+                    ConfirmRefusal::Expired => StorageError::Refused(Refusal::Token(TokenError::Expired)),
+                    ConfirmRefusal::BeforeRequest => StorageError::Refused(Refusal::ConfirmedBeforeRequest),
                 },
             )?;
         self.next_revision = revision;
