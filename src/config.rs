@@ -699,4 +699,33 @@ mod tests {
         let err = Config::load(ratio).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("otlp_sample_ratio"), "{err}");
     }
+
+    /// The flag tables of docs/operations.md (configuration and cluster) name every flag
+    /// consentd has, and no flag it does not have: the documentation cannot drift from the
+    /// declarations.
+    #[test]
+    fn the_operations_guide_documents_every_flag() {
+        use clap::CommandFactory;
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/operations.md");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // Table rows whose first cell names flags: "| `--tls-cert`, `--tls-key` | ...".
+        let mut documented = std::collections::BTreeSet::new();
+        for line in text.lines().filter(|l| l.starts_with("| `--")) {
+            let first = line.split('|').nth(1).unwrap_or("");
+            for part in first.split('`').skip(1).step_by(2) {
+                if let Some(flag) = part.strip_prefix("--") {
+                    documented.insert(flag.split_whitespace().next().unwrap_or(flag).to_owned());
+                }
+            }
+        }
+        let declared: std::collections::BTreeSet<String> = Args::command()
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(str::to_owned))
+            .filter(|l| l != "help" && l != "version")
+            .collect();
+        let missing: Vec<_> = declared.difference(&documented).collect();
+        let unknown: Vec<_> = documented.difference(&declared).collect();
+        assert!(missing.is_empty(), "flags without a row in docs/operations.md: {missing:?}");
+        assert!(unknown.is_empty(), "rows in docs/operations.md for flags consentd lacks: {unknown:?}");
+    }
 }
