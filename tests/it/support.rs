@@ -13,14 +13,12 @@ use consentd::storage::{Store, StoreOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tonic::metadata::MetadataValue;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-pub type Auth = Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send + Sync>;
-pub type Decision = pb::decision_service_client::DecisionServiceClient<InterceptedService<Channel, Auth>>;
-pub type Consent = pb::consent_service_client::ConsentServiceClient<InterceptedService<Channel, Auth>>;
-pub type Admin = pb::admin_service_client::AdminServiceClient<InterceptedService<Channel, Auth>>;
+/// The clients every test uses: consentctl's and the load engine's (`consentd-client`).
+pub use consentd_client::connect::{
+    AdminClient as Admin, Clients, ConsentClient as Consent, DecisionClient as Decision, Key as Auth,
+};
 
 pub fn test_config(dir: &Path, addr: SocketAddr) -> Config {
     Config {
@@ -101,28 +99,19 @@ impl TestServer {
     }
 
     pub fn auth(key: Option<&str>) -> Auth {
-        let header: Option<MetadataValue<_>> = key.map(|k| format!("Bearer {k}").parse().expect("header"));
-        Box::new(move |mut req: tonic::Request<()>| {
-            if let Some(h) = &header {
-                req.metadata_mut().insert("authorization", h.clone());
-            }
-            Ok(req)
-        })
+        Auth::bearer(key).expect("key")
     }
 
     pub async fn decision(&self, key: Option<&str>) -> Decision {
-        pb::decision_service_client::DecisionServiceClient::with_interceptor(self.channel().await, Self::auth(key))
-            .max_decoding_message_size(64 << 20)
-            .max_encoding_message_size(64 << 20)
+        Clients::new(self.channel().await, Self::auth(key)).decision()
     }
 
     pub async fn consent(&self, key: Option<&str>) -> Consent {
-        pb::consent_service_client::ConsentServiceClient::with_interceptor(self.channel().await, Self::auth(key))
-            .max_encoding_message_size(64 << 20)
+        Clients::new(self.channel().await, Self::auth(key)).consent()
     }
 
     pub async fn admin(&self, key: Option<&str>) -> Admin {
-        pb::admin_service_client::AdminServiceClient::with_interceptor(self.channel().await, Self::auth(key))
+        Clients::new(self.channel().await, Self::auth(key)).admin()
     }
 
     /// One metric value from `/metrics` over plain HTTP.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use consentd_client::bench::report::{self, Phase, Report};
-use consentd_client::bench::{self, Call, Key, Population, Recorder, Run, StreamShape, Target};
+use consentd_client::bench::{self, Call, Population, Recorder, Run, StreamShape, Target};
 use consentd_proto::pb;
 use serde_json::json;
 
@@ -124,7 +124,7 @@ async fn run(cli: &Cli, c: &BenchCommon, scenario: Scenario) -> Result<u8, Failu
     for addr in &cli.addr {
         channels.push(connect_to(cli, addr).await?);
     }
-    let target = Target { channels, key: Key(api_key(cli)?) };
+    let target = Target { channels, key: api_key(cli)? };
     let given = match &c.population_file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| Failure {
@@ -369,7 +369,7 @@ async fn cleanup(cli: &Cli, profile: &str) -> Result<u8, Failure> {
         return Err(usage(format!("`{profile}` was not made by a bench run (those are named bench-...)")));
     }
     let addr = cli.addr.first().ok_or_else(|| usage("--addr is empty".into()))?;
-    let target = Target { channels: vec![connect_to(cli, addr).await?], key: Key(api_key(cli)?) };
+    let target = Target { channels: vec![connect_to(cli, addr).await?], key: api_key(cli)? };
     target
         .admin(0)
         .deactivate_profile(pb::DeactivateProfileRequest { profile_id: profile.to_owned() })

@@ -3,11 +3,8 @@
 
 use std::time::Duration;
 
-use consentd_proto::pb;
+use consentd_client::connect::Key;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tonic::metadata::MetadataValue;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
 use crate::args::Cli;
 
@@ -26,40 +23,8 @@ pub(crate) mod exit {
     pub const NO_PERMISSION: u8 = 77;
 }
 
-type Auth = Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send + Sync>;
-
-pub(crate) struct Clients {
-    pub(crate) channel: Channel,
-    pub(crate) key: Option<MetadataValue<tonic::metadata::Ascii>>,
-}
-
-impl Clients {
-    fn auth(&self) -> Auth {
-        let key = self.key.clone();
-        Box::new(move |mut req: tonic::Request<()>| {
-            if let Some(k) = &key {
-                req.metadata_mut().insert("authorization", k.clone());
-            }
-            Ok(req)
-        })
-    }
-
-    pub(crate) fn admin(&self) -> pb::admin_service_client::AdminServiceClient<InterceptedService<Channel, Auth>> {
-        pb::admin_service_client::AdminServiceClient::with_interceptor(self.channel.clone(), self.auth())
-    }
-
-    pub(crate) fn consent(
-        &self,
-    ) -> pb::consent_service_client::ConsentServiceClient<InterceptedService<Channel, Auth>> {
-        pb::consent_service_client::ConsentServiceClient::with_interceptor(self.channel.clone(), self.auth())
-    }
-
-    pub(crate) fn decision(
-        &self,
-    ) -> pb::decision_service_client::DecisionServiceClient<InterceptedService<Channel, Auth>> {
-        pb::decision_service_client::DecisionServiceClient::with_interceptor(self.channel.clone(), self.auth())
-    }
-}
+/// The three service clients over one connection, with the API key on every call.
+pub(crate) use consentd_client::connect::Clients;
 
 /// An error that knows its exit code.
 pub(crate) struct Failure {
@@ -245,13 +210,7 @@ pub(crate) async fn connect(cli: &Cli) -> Result<Clients, Failure> {
 /// `addr` with a scheme: an address written as `host:port` means plaintext, or TLS when
 /// --ca or --cert is given (the transport cannot connect to an address without one).
 fn with_scheme(cli: &Cli, addr: &str) -> String {
-    if addr.contains("://") {
-        addr.to_owned()
-    } else if cli.ca.is_some() || cli.cert.is_some() {
-        format!("https://{addr}")
-    } else {
-        format!("http://{addr}")
-    }
+    consentd_client::connect::with_scheme(addr, cli.ca.is_some() || cli.cert.is_some())
 }
 
 /// One connection to `addr` with the TLS settings of the command line.
@@ -269,12 +228,9 @@ pub(crate) async fn connect_to(cli: &Cli, addr: &str) -> Result<tonic::transport
         .map_err(|e| Failure { code: exit::UNAVAILABLE, message: format!("cannot reach {addr}: {}", chain(&e)) })
 }
 
-/// The `authorization` value of `--api-key`.
-pub(crate) fn api_key(cli: &Cli) -> Result<Option<MetadataValue<tonic::metadata::Ascii>>, Failure> {
-    match &cli.api_key {
-        Some(k) => Ok(Some(format!("Bearer {k}").parse().map_err(|_| usage("API key has invalid characters".into()))?)),
-        None => Ok(None),
-    }
+/// The key of `--api-key`, sent on every call.
+pub(crate) fn api_key(cli: &Cli) -> Result<Key, Failure> {
+    Key::bearer(cli.api_key.as_deref()).map_err(|e| usage(format!("--api-key: {e}")))
 }
 
 /// TLS settings from --ca, --cert and --key.

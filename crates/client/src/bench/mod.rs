@@ -17,30 +17,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::bulk::SplitMix;
 use consentd_proto::pb;
 
-/// Adds the API key to every call.
-#[derive(Clone)]
-pub struct Key(pub Option<MetadataValue<Ascii>>);
-
-impl Interceptor for Key {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(k) = &self.0 {
-            req.metadata_mut().insert("authorization", k.clone());
-        }
-        Ok(req)
-    }
-}
-
-type Decision = pb::decision_service_client::DecisionServiceClient<InterceptedService<Channel, Key>>;
-type Consent = pb::consent_service_client::ConsentServiceClient<InterceptedService<Channel, Key>>;
-type Admin = pb::admin_service_client::AdminServiceClient<InterceptedService<Channel, Key>>;
+pub use crate::connect::Key;
+use crate::connect::{AdminClient as Admin, Clients, ConsentClient as Consent, DecisionClient as Decision};
 
 /// The deployment under test: one connection per address (several addresses spread the
 /// load round robin over the nodes of a cluster), and the API key.
@@ -55,19 +38,20 @@ impl Target {
         self.channels[i % self.channels.len()].clone()
     }
 
+    fn clients(&self, i: usize) -> Clients {
+        Clients::new(self.channel(i), self.key.clone())
+    }
+
     pub fn decision(&self, i: usize) -> Decision {
-        pb::decision_service_client::DecisionServiceClient::with_interceptor(self.channel(i), self.key.clone())
-            .max_decoding_message_size(64 << 20)
-            .max_encoding_message_size(64 << 20)
+        self.clients(i).decision()
     }
 
     pub fn consent(&self, i: usize) -> Consent {
-        pb::consent_service_client::ConsentServiceClient::with_interceptor(self.channel(i), self.key.clone())
-            .max_encoding_message_size(64 << 20)
+        self.clients(i).consent()
     }
 
     pub fn admin(&self, i: usize) -> Admin {
-        pb::admin_service_client::AdminServiceClient::with_interceptor(self.channel(i), self.key.clone())
+        self.clients(i).admin()
     }
 }
 
