@@ -19,6 +19,12 @@ pub struct Links {
     pub preferences_url: String,
 }
 
+/// The double opt-in page of a confirmation token under `base` (no trailing `/`): the
+/// edge's `/c/{token}` route, named here beside the other links' layout.
+pub fn confirmation_url(base: &str, token: &str) -> String {
+    format!("{base}/c/{token}")
+}
+
 /// Signs both links for `contact_point` (normalized) under `base` (no trailing `/`), on
 /// behalf of the API key `minted_by`.
 #[expect(clippy::too_many_arguments, reason = "each is one claim of the link; a struct would only rename them")]

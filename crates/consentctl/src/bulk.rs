@@ -174,7 +174,7 @@ async fn send_batch(
     let mut ok = 0u64;
     let mut replayed = 0u64;
     let mut by_change = BTreeMap::new();
-    let mut tally = |row: &ImportRow| {
+    let mut count_change = |row: &ImportRow| {
         if validate_only {
             *by_change.entry(change_label(row)).or_default() += 1;
         }
@@ -213,7 +213,7 @@ async fn send_batch(
                 match r {
                     Ok(_) => {
                         ok += 1;
-                        tally(&p.row);
+                        count_change(&p.row);
                     }
                     Err(s) if s.code() == tonic::Code::InvalidArgument || s.code() == tonic::Code::PermissionDenied => {
                         if let Some(f) = profile_refused(&p.row, p.line, default_profile, "", s.message()) {
@@ -245,7 +245,7 @@ async fn send_batch(
                 Some(pb::batch_set_consent_result::Result::Change(_)) => ok += 1,
                 Some(pb::batch_set_consent_result::Result::Validated(_)) => {
                     ok += 1;
-                    tally(&row);
+                    count_change(&row);
                 }
                 Some(pb::batch_set_consent_result::Result::Error(e)) => {
                     let reason = item_reason(&e);
