@@ -1,15 +1,20 @@
 //! The one configuration struct, built from flags, environment variables and an optional
 //! TOML file (in that order of precedence), with every limit named and unit-suffixed.
-//! Long because it is declarations and their one merge: the flags, the file's mirror of them,
-//! and `load`, which must name every field of both; splitting them would scatter one table.
+//! Each option is declared once, in [`Args`]: the flag, its environment variable and its
+//! key in the file are the same field (the file is read into an `Args` too), and
+//! [`Args::overlay`] is the one merge. Defaults are named constants: the server's here,
+//! the store's in `storage::StoreOptions`, the cluster's in `cluster::ClusterConfig`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::ClusterConfig;
+use crate::storage::{Clock, StoreOptions};
 
 /// Log output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
@@ -55,6 +60,10 @@ pub struct Otlp {
     pub endpoint: String,
     /// Share of new traces (not started by a caller's sampled `traceparent`) kept, 0..=1.
     pub sample_ratio: f64,
+}
+
+impl Otlp {
+    pub const SAMPLE_RATIO_DEFAULT: f64 = 1.0;
 }
 
 /// Limits on everything a client controls.
@@ -103,7 +112,7 @@ pub struct Limits {
 /// configurable ones in [`Limits::DEFAULT`].
 impl Limits {
     /// Longest idempotency key.
-    pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 128;
+    pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
     /// History events per page when the request names no size.
     pub const HISTORY_PAGE_DEFAULT: usize = 100;
     /// Most history events per page.
@@ -111,13 +120,21 @@ impl Limits {
     /// Cluster mode: the longest a read with `min_revision` waits for this node to catch up.
     pub const MIN_REVISION_WAIT_MS: u64 = 10_000;
     /// Longest inbound SMS body looked at (keywords are single words).
-    pub const SMS_BODY_CHARS_MAX: usize = 1600;
+    pub const SMS_BODY_BYTES_MAX: usize = 1600;
     /// History events per `ExportRecords` message (a longer history is paged).
     pub const EXPORT_EVENTS_PER_MESSAGE_MAX: usize = 500;
     /// Longest id of a profile, purpose or topic.
-    pub const ID_CHARS_MAX: usize = 64;
+    pub const ID_BYTES_MAX: usize = 64;
+    /// Longest `x-request-id` a caller's request is traced under (a longer one is replaced).
+    pub const REQUEST_ID_BYTES_MAX: usize = 128;
+    /// Longest confirmation token accepted (declared by the store, which parses them).
+    pub const CONFIRMATION_TOKEN_BYTES_MAX: usize = crate::storage::token::CONFIRMATION_TOKEN_BYTES_MAX;
+    /// Longest link token accepted by the edge (declared by the store, which parses them).
+    pub const LINK_BYTES_MAX: usize = crate::storage::link::LINK_BYTES_MAX;
+    /// Longest STOP/START keyword a profile may list (declared by the keyword matcher).
+    pub const KEYWORD_CHARS_MAX: usize = crate::decision::keywords::KEYWORD_CHARS_MAX;
     /// Longest free-text field (reason, display name, proof strings other than notice text).
-    pub const TEXT_CHARS_MAX: usize = 1024;
+    pub const TEXT_BYTES_MAX: usize = 1024;
     /// Longest notice text kept as proof.
     pub const NOTICE_TEXT_BYTES_MAX: usize = 64 * 1024;
     /// The earliest `occurred_at` accepted, in seconds since the epoch: 1990-01-01T00:00:00Z.
@@ -173,20 +190,33 @@ impl Limits {
         set_batch_items_max: 1_000,
         streams_per_connection_max: 128,
         stream_queue_batches_max: 4,
-        write_queue_max: 8_192,
-        write_group_max: 1_024,
+        write_queue_max: StoreOptions::WRITE_QUEUE_MAX,
+        write_group_max: StoreOptions::WRITE_GROUP_MAX,
         watch_streams_max: 256,
         check_streams_max: 256,
-        block_cache_bytes: 256 << 20,
-        purposes_per_profile_max: 128,
-        topics_per_profile_max: 1_024,
-        disk_free_min_bytes: 64 << 20,
+        block_cache_bytes: StoreOptions::BLOCK_CACHE_BYTES,
+        purposes_per_profile_max: StoreOptions::PURPOSES_PER_PROFILE_MAX,
+        topics_per_profile_max: StoreOptions::TOPICS_PER_PROFILE_MAX,
+        disk_free_min_bytes: StoreOptions::DISK_FREE_MIN_BYTES,
         connections_max: 4_096,
         handshake_timeout_ms: 10_000,
         connection_idle_ms: 300_000,
         shutdown_grace_ms: 10_000,
         edge_body_read_ms: 10_000,
     };
+
+    /// The store's share of these limits.
+    pub fn store_options(&self, clock: Clock) -> StoreOptions {
+        StoreOptions {
+            write_queue_max: self.write_queue_max,
+            write_group_max: self.write_group_max,
+            block_cache_bytes: self.block_cache_bytes,
+            purposes_per_profile_max: self.purposes_per_profile_max,
+            topics_per_profile_max: self.topics_per_profile_max,
+            disk_free_min_bytes: self.disk_free_min_bytes,
+            ..StoreOptions::new(clock)
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -203,11 +233,14 @@ pub enum ConfigError {
 }
 
 /// Command-line flags; each also reads a `CONSENTD_*` environment variable.
-#[derive(Clone, Debug, Default, clap::Parser)]
+/// The TOML file has the same keys (snake_case), all optional, and no others.
+#[derive(Clone, Debug, Default, clap::Parser, Serialize, Deserialize)]
 #[command(name = "consentd", version, about = "Consent decision service")]
+#[serde(default, deny_unknown_fields)]
 pub struct Args {
     /// Optional TOML file with the same keys as the flags (snake_case).
     #[arg(long, env = "CONSENTD_CONFIG")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// gRPC listen address [default: 127.0.0.1:50051].
     #[arg(long, env = "CONSENTD_LISTEN_ADDR")]
@@ -227,8 +260,9 @@ pub struct Args {
     #[arg(long, env = "CONSENTD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Allow a non-loopback listen address without TLS, or while no API key exists.
-    #[arg(long, env = "CONSENTD_INSECURE")]
-    pub insecure: bool,
+    #[arg(long, env = "CONSENTD_INSECURE", num_args = 0..=1, default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new())]
+    pub insecure: Option<bool>,
     /// PEM certificate chain for TLS (with --tls-key); reloaded when the file changes.
     #[arg(long, env = "CONSENTD_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
@@ -242,10 +276,12 @@ pub struct Args {
     /// create an unrestricted admin key with this description in the data directory,
     /// print it once, and exit.
     #[arg(long, value_name = "DESCRIPTION")]
+    #[serde(skip)]
     pub create_admin_key: Option<String>,
     /// Offline, with the server stopped: add a new key for the edge's link tokens (it signs
     /// from then on; links signed with older keys keep working), print its id, and exit.
     #[arg(long)]
+    #[serde(skip)]
     pub rotate_link_key: bool,
     /// Log format [default: text].
     #[arg(long, env = "CONSENTD_LOG_FORMAT", value_enum)]
@@ -335,49 +371,25 @@ pub struct Args {
     pub connection_idle_ms: Option<u64>,
 }
 
-/// The TOML file: the same names as the flags, all optional.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen_addr: Option<SocketAddr>,
-    metrics_addr: Option<String>,
-    http_addr: Option<SocketAddr>,
-    public_url: Option<String>,
-    data_dir: Option<PathBuf>,
-    insecure: Option<bool>,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    tls_client_ca: Option<PathBuf>,
-    log_format: Option<LogFormat>,
-    otlp_endpoint: Option<String>,
-    otlp_sample_ratio: Option<f64>,
-    cluster: Option<String>,
-    cluster_stream: Option<String>,
-    cluster_replicas: Option<usize>,
-    node_id: Option<String>,
-    cluster_secret_file: Option<PathBuf>,
-    cluster_creds: Option<PathBuf>,
-    cluster_user: Option<String>,
-    cluster_password_file: Option<PathBuf>,
-    cluster_token_file: Option<PathBuf>,
-    cluster_ca: Option<PathBuf>,
-    cluster_cert: Option<PathBuf>,
-    cluster_key: Option<PathBuf>,
-    snapshot_interval_secs: Option<u64>,
-    log_retain_entries: Option<u64>,
-    message_bytes_max: Option<usize>,
-    check_batch_items_max: Option<usize>,
-    set_batch_items_max: Option<usize>,
-    streams_per_connection_max: Option<u32>,
-    write_queue_max: Option<usize>,
-    watch_streams_max: Option<usize>,
-    check_streams_max: Option<usize>,
-    block_cache_bytes: Option<usize>,
-    shutdown_grace_ms: Option<u64>,
-    disk_free_min_bytes: Option<u64>,
-    connections_max: Option<usize>,
-    handshake_timeout_ms: Option<u64>,
-    connection_idle_ms: Option<u64>,
+impl Args {
+    /// The one merge: every option `self` gives (a flag or its environment variable) over
+    /// `file`'s. Done on the options' serialized form, so a new option needs no line here.
+    pub fn overlay(self, file: Args) -> Result<Args, ConfigError> {
+        let invalid = |e: serde_json::Error| ConfigError::Invalid {
+            field: "arguments",
+            rule: "representable as UTF-8 text",
+            value: e.to_string(),
+        };
+        let mut merged = serde_json::to_value(&file).map_err(invalid)?;
+        let given = serde_json::to_value(&self).map_err(invalid)?;
+        if let (Some(merged), Some(given)) = (merged.as_object_mut(), given.as_object()) {
+            for (key, value) in given.iter().filter(|(_, v)| !v.is_null()) {
+                merged.insert(key.clone(), value.clone());
+            }
+        }
+        let merged: Args = serde_json::from_value(merged).map_err(invalid)?;
+        Ok(Args { config: self.config, create_admin_key: self.create_admin_key, rotate_link_key: self.rotate_link_key, ..merged })
+    }
 }
 
 fn positive<T: PartialOrd + Default + ToString>(field: &'static str, v: T) -> Result<T, ConfigError> {
@@ -389,14 +401,19 @@ fn positive<T: PartialOrd + Default + ToString>(field: &'static str, v: T) -> Re
 }
 
 impl Config {
+    pub const LISTEN_ADDR_DEFAULT: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 50051);
+    pub const METRICS_ADDR_DEFAULT: &str = "127.0.0.1:9464";
+    pub const DATA_DIR_DEFAULT: &str = "data";
+    pub const LOG_FORMAT_DEFAULT: LogFormat = LogFormat::Text;
+
     /// Flags and environment first, then the file, then the defaults.
     pub fn load(args: Args) -> Result<Config, ConfigError> {
-        let file = match &args.config {
-            Some(path) => read_file(path)?,
-            None => FileConfig::default(),
+        let a = match args.config.clone() {
+            Some(path) => args.overlay(read_file(&path)?)?,
+            None => args,
         };
         let d = Limits::DEFAULT;
-        let metrics = args.metrics_addr.or(file.metrics_addr).unwrap_or_else(|| "127.0.0.1:9464".to_owned());
+        let metrics = a.metrics_addr.unwrap_or_else(|| Config::METRICS_ADDR_DEFAULT.to_owned());
         let metrics_addr = match metrics.as_str() {
             "off" | "" => None,
             s => Some(s.parse().map_err(|_| ConfigError::Invalid {
@@ -408,56 +425,55 @@ impl Config {
         let limits = Limits {
             message_bytes_max: positive(
                 "message_bytes_max",
-                args.message_bytes_max.or(file.message_bytes_max).unwrap_or(d.message_bytes_max),
+                a.message_bytes_max.unwrap_or(d.message_bytes_max),
             )?,
             check_batch_items_max: positive(
                 "check_batch_items_max",
-                args.check_batch_items_max.or(file.check_batch_items_max).unwrap_or(d.check_batch_items_max),
+                a.check_batch_items_max.unwrap_or(d.check_batch_items_max),
             )?,
             set_batch_items_max: positive(
                 "set_batch_items_max",
-                args.set_batch_items_max.or(file.set_batch_items_max).unwrap_or(d.set_batch_items_max),
+                a.set_batch_items_max.unwrap_or(d.set_batch_items_max),
             )?,
             streams_per_connection_max: positive(
                 "streams_per_connection_max",
-                args.streams_per_connection_max
-                    .or(file.streams_per_connection_max)
+                a.streams_per_connection_max
                     .unwrap_or(d.streams_per_connection_max),
             )?,
             write_queue_max: positive(
                 "write_queue_max",
-                args.write_queue_max.or(file.write_queue_max).unwrap_or(d.write_queue_max),
+                a.write_queue_max.unwrap_or(d.write_queue_max),
             )?,
             watch_streams_max: positive(
                 "watch_streams_max",
-                args.watch_streams_max.or(file.watch_streams_max).unwrap_or(d.watch_streams_max),
+                a.watch_streams_max.unwrap_or(d.watch_streams_max),
             )?,
             check_streams_max: positive(
                 "check_streams_max",
-                args.check_streams_max.or(file.check_streams_max).unwrap_or(d.check_streams_max),
+                a.check_streams_max.unwrap_or(d.check_streams_max),
             )?,
-            block_cache_bytes: args.block_cache_bytes.or(file.block_cache_bytes).unwrap_or(d.block_cache_bytes),
-            shutdown_grace_ms: args.shutdown_grace_ms.or(file.shutdown_grace_ms).unwrap_or(d.shutdown_grace_ms),
-            disk_free_min_bytes: args.disk_free_min_bytes.or(file.disk_free_min_bytes).unwrap_or(d.disk_free_min_bytes),
+            block_cache_bytes: a.block_cache_bytes.unwrap_or(d.block_cache_bytes),
+            shutdown_grace_ms: a.shutdown_grace_ms.unwrap_or(d.shutdown_grace_ms),
+            disk_free_min_bytes: a.disk_free_min_bytes.unwrap_or(d.disk_free_min_bytes),
             connections_max: positive(
                 "connections_max",
-                args.connections_max.or(file.connections_max).unwrap_or(d.connections_max),
+                a.connections_max.unwrap_or(d.connections_max),
             )?,
             handshake_timeout_ms: positive(
                 "handshake_timeout_ms",
-                args.handshake_timeout_ms.or(file.handshake_timeout_ms).unwrap_or(d.handshake_timeout_ms),
+                a.handshake_timeout_ms.unwrap_or(d.handshake_timeout_ms),
             )?,
             connection_idle_ms: positive(
                 "connection_idle_ms",
-                args.connection_idle_ms.or(file.connection_idle_ms).unwrap_or(d.connection_idle_ms),
+                a.connection_idle_ms.unwrap_or(d.connection_idle_ms),
             )?,
             ..d
         };
-        let tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
+        let tls = match (a.tls_cert, a.tls_key) {
             (Some(cert), Some(key)) => {
-                Some(crate::tls::TlsFiles { cert, key, client_ca: args.tls_client_ca.or(file.tls_client_ca) })
+                Some(crate::tls::TlsFiles { cert, key, client_ca: a.tls_client_ca })
             }
-            (None, None) => match args.tls_client_ca.or(file.tls_client_ca) {
+            (None, None) => match a.tls_client_ca {
                 None => None,
                 Some(ca) => {
                     return Err(ConfigError::Invalid {
@@ -484,7 +500,7 @@ impl Config {
                 });
             }
         };
-        let otlp = match args.otlp_endpoint.or(file.otlp_endpoint) {
+        let otlp = match a.otlp_endpoint {
             None => None,
             Some(endpoint) => {
                 if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
@@ -494,7 +510,7 @@ impl Config {
                         value: endpoint,
                     });
                 }
-                let sample_ratio = args.otlp_sample_ratio.or(file.otlp_sample_ratio).unwrap_or(1.0);
+                let sample_ratio = a.otlp_sample_ratio.unwrap_or(Otlp::SAMPLE_RATIO_DEFAULT);
                 if !(0.0..=1.0).contains(&sample_ratio) {
                     return Err(ConfigError::Invalid {
                         field: "otlp_sample_ratio",
@@ -506,17 +522,17 @@ impl Config {
             }
         };
         let listen_addr =
-            args.listen_addr.or(file.listen_addr).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 50051)));
-        let cluster = match args.cluster.or(file.cluster) {
+            a.listen_addr.unwrap_or(Config::LISTEN_ADDR_DEFAULT);
+        let cluster = match a.cluster {
             None => None,
             Some(urls) => {
                 let secret_file =
-                    args.cluster_secret_file.or(file.cluster_secret_file).ok_or(ConfigError::Invalid {
+                    a.cluster_secret_file.ok_or(ConfigError::Invalid {
                         field: "cluster_secret_file",
                         rule: "required in cluster mode (the same secret file on every node)",
                         value: "missing".to_owned(),
                     })?;
-                let stream = args.cluster_stream.or(file.cluster_stream).unwrap_or_else(|| "consentd".to_owned());
+                let stream = a.cluster_stream.unwrap_or_else(|| ClusterConfig::STREAM_DEFAULT.to_owned());
                 if stream.is_empty() || !stream.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                     return Err(ConfigError::Invalid {
                         field: "cluster_stream",
@@ -524,7 +540,7 @@ impl Config {
                         value: stream,
                     });
                 }
-                let replicas = args.cluster_replicas.or(file.cluster_replicas).unwrap_or(3);
+                let replicas = a.cluster_replicas.unwrap_or(ClusterConfig::REPLICAS_DEFAULT);
                 if !(1..=5).contains(&replicas) {
                     return Err(ConfigError::Invalid {
                         field: "cluster_replicas",
@@ -532,15 +548,15 @@ impl Config {
                         value: replicas.to_string(),
                     });
                 }
-                let node_id = args.node_id.or(file.node_id).unwrap_or_else(|| {
+                let node_id = a.node_id.unwrap_or_else(|| {
                     let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
                     format!("{}-{}", host.trim(), listen_addr.port())
                 });
                 let snapshot_interval_secs =
-                    args.snapshot_interval_secs.or(file.snapshot_interval_secs).unwrap_or(3600);
-                let retain_entries = args.log_retain_entries.or(file.log_retain_entries).unwrap_or(1_000_000);
-                let user = args.cluster_user.or(file.cluster_user);
-                let password_file = args.cluster_password_file.or(file.cluster_password_file);
+                    a.snapshot_interval_secs.unwrap_or(ClusterConfig::SNAPSHOT_INTERVAL_SECS_DEFAULT);
+                let retain_entries = a.log_retain_entries.unwrap_or(ClusterConfig::RETAIN_ENTRIES_DEFAULT);
+                let user = a.cluster_user;
+                let password_file = a.cluster_password_file;
                 let user = match (user, password_file) {
                     (Some(user), Some(password_file)) => Some((user, password_file)),
                     (None, None) => None,
@@ -559,8 +575,8 @@ impl Config {
                         });
                     }
                 };
-                let cert = args.cluster_cert.or(file.cluster_cert);
-                let key = args.cluster_key.or(file.cluster_key);
+                let cert = a.cluster_cert;
+                let key = a.cluster_key;
                 let client_cert = match (cert, key) {
                     (Some(c), Some(k)) => Some((c, k)),
                     (None, None) => None,
@@ -573,13 +589,13 @@ impl Config {
                     }
                 };
                 let access = crate::cluster::NatsAccess {
-                    creds_file: args.cluster_creds.or(file.cluster_creds),
+                    creds_file: a.cluster_creds,
                     user,
-                    token_file: args.cluster_token_file.or(file.cluster_token_file),
-                    ca_file: args.cluster_ca.or(file.cluster_ca),
+                    token_file: a.cluster_token_file,
+                    ca_file: a.cluster_ca,
                     client_cert,
                 };
-                let log = crate::cluster::ClusterConfig {
+                let log = ClusterConfig {
                     urls,
                     stream,
                     replicas,
@@ -597,17 +613,17 @@ impl Config {
             cluster,
             listen_addr,
             metrics_addr,
-            http_addr: args.http_addr.or(file.http_addr),
-            public_url: args.public_url.or(file.public_url).map(|u| u.trim_end_matches('/').to_owned()),
-            data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data")),
-            insecure: args.insecure || file.insecure.unwrap_or(false),
-            log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+            http_addr: a.http_addr,
+            public_url: a.public_url.map(|u| u.trim_end_matches('/').to_owned()),
+            data_dir: a.data_dir.unwrap_or_else(|| PathBuf::from(Config::DATA_DIR_DEFAULT)),
+            insecure: a.insecure.unwrap_or(false),
+            log_format: a.log_format.unwrap_or(Config::LOG_FORMAT_DEFAULT),
             limits,
         })
     }
 }
 
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+fn read_file(path: &Path) -> Result<Args, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
     toml::from_str(&text)
@@ -639,16 +655,32 @@ mod tests {
             .map(|l| l.strip_prefix("# ").filter(|r| r.contains(" = ")).unwrap_or(l))
             .collect::<Vec<_>>()
             .join("\n");
-        let parsed: Result<FileConfig, _> = toml::from_str(&all);
+        let parsed: Result<Args, _> = toml::from_str(&all);
         assert!(parsed.is_ok(), "{parsed:?}");
         // Every key the file format has appears: toml's refusal of an unknown key lists them.
-        let err = toml::from_str::<FileConfig>("not_a_key = 1").err().map(|e| e.to_string()).unwrap_or_default();
+        let err = toml::from_str::<Args>("not_a_key = 1").err().map(|e| e.to_string()).unwrap_or_default();
         let expected = err.split("expected one of").nth(1).unwrap_or_else(|| panic!("{err}"));
         let keys: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
         assert!(keys.len() > 30, "{err}");
         for key in keys {
             assert!(all.lines().any(|l| l.starts_with(&format!("{key} = "))), "`{key}` is not in the example");
         }
+    }
+
+    #[test]
+    fn insecure_is_a_bare_flag_a_boolish_value_or_a_file_key() {
+        use clap::Parser;
+        let parse = |argv: &[&str]| Args::try_parse_from(argv).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parse(&["consentd", "--insecure", "--data-dir", "x"]).insecure, Some(true));
+        assert_eq!(parse(&["consentd", "--insecure=false"]).insecure, Some(false));
+        assert_eq!(parse(&["consentd"]).insecure, None);
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "insecure = true\n").unwrap_or_else(|e| panic!("{e}"));
+        let from_file = Config::load(Args { config: Some(path.clone()), ..Args::default() });
+        assert!(from_file.unwrap_or_else(|e| panic!("{e}")).insecure);
+        let flag_over_file = Config::load(Args { config: Some(path), insecure: Some(false), ..Args::default() });
+        assert!(!flag_over_file.unwrap_or_else(|e| panic!("{e}")).insecure);
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let mut options = StoreOptions::from_limits(system_clock(), &config.limits);
+    let mut options = config.limits.store_options(system_clock());
     let mut log_key = None;
     if let Some(cluster) = &config.cluster {
         let secret = crate::storage::replica::ClusterSecret::read_file(&cluster.secret_file)

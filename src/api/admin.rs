@@ -334,7 +334,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         {
             return Err(ApiError::invalid("expire_time", &t.to_string(), "must be in the future").into());
         }
-        convert::text("description", &description, Limits::TEXT_CHARS_MAX)?;
+        convert::text("description", &description, Limits::TEXT_BYTES_MAX)?;
         if scopes.is_empty() {
             return Err(ApiError::invalid_field("scopes", "at least one scope is required").into());
         }

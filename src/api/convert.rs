@@ -185,7 +185,7 @@ pub fn occurred_at(field: &str, ts: Option<Timestamp>, now_us: i64) -> ApiResult
 /// Checks an id: lower-case letters, digits, `-` and `_`, 1 to 64 characters.
 pub fn id(field: &str, value: &str) -> ApiResult<()> {
     let ok = !value.is_empty()
-        && value.len() <= Limits::ID_CHARS_MAX
+        && value.len() <= Limits::ID_BYTES_MAX
         && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if ok { Ok(()) } else { Err(ApiError::invalid(field, value, "must be 1 to 64 of a-z, 0-9, `-`, `_`")) }
 }
@@ -210,7 +210,7 @@ pub fn proof(field: &str, p: Option<pb::Proof>) -> ApiResult<Option<Proof>> {
         ("notice_version", &notice_version),
         ("notice_hash", &notice_hash),
     ] {
-        text(&named(name), v, Limits::TEXT_CHARS_MAX)?;
+        text(&named(name), v, Limits::TEXT_BYTES_MAX)?;
     }
     if !ip_address.is_empty() && ip_address.parse::<std::net::IpAddr>().is_err() {
         return Err(ApiError::invalid(named("ip_address"), &ip_address, "not an IP address"));
@@ -423,7 +423,7 @@ fn keyword_list(field: &str, words: Vec<String>) -> ApiResult<Vec<String>> {
     let mut out = Vec::with_capacity(words.len());
     for (i, w) in words.iter().enumerate() {
         let k = keywords::normalize_keyword(w);
-        if k.is_empty() || k.chars().count() > keywords::KEYWORD_CHARS_MAX || k.chars().any(char::is_whitespace) {
+        if k.is_empty() || k.chars().count() > Limits::KEYWORD_CHARS_MAX || k.chars().any(char::is_whitespace) {
             return Err(ApiError::invalid(format!("{field}[{i}]"), w, "a keyword is one word of 1 to 32 characters"));
         }
         out.push(k);
@@ -457,7 +457,7 @@ pub fn profile_from_pb(p: pb::Profile) -> ApiResult<Profile> {
     if !matches!(default_language.as_str(), "" | "en" | "nl") {
         return Err(ApiError::invalid("profile.default_language", &default_language, "must be \"en\" or \"nl\""));
     }
-    text("profile.display_name", &display_name, Limits::TEXT_CHARS_MAX)?;
+    text("profile.display_name", &display_name, Limits::TEXT_BYTES_MAX)?;
     let mut profile = Profile::new(&profile_id);
     profile.display_name = display_name;
     profile.brand_color = (!brand_color.is_empty()).then(|| brand_color.to_ascii_lowercase());
@@ -535,7 +535,7 @@ pub fn purpose_from_pb(p: pb::Purpose) -> ApiResult<Purpose> {
     } = p;
     id("purpose.profile_id", &profile_id)?;
     id("purpose.purpose_id", &purpose_id)?;
-    text("purpose.display_name", &display_name, Limits::TEXT_CHARS_MAX)?;
+    text("purpose.display_name", &display_name, Limits::TEXT_BYTES_MAX)?;
     let kind = purpose_kind("purpose.kind", kind)?;
     let mut purpose = Purpose::new(&profile_id, &purpose_id, kind, 0);
     purpose.display_name = display_name;
@@ -577,7 +577,7 @@ pub fn topic_from_pb(t: pb::Topic) -> ApiResult<Topic> {
     id("topic.profile_id", &profile_id)?;
     id("topic.purpose_id", &purpose_id)?;
     id("topic.topic_id", &topic_id)?;
-    text("topic.display_name", &display_name, Limits::TEXT_CHARS_MAX)?;
+    text("topic.display_name", &display_name, Limits::TEXT_BYTES_MAX)?;
     Ok(Topic { profile_id, purpose_id, id: topic_id, display_name, active: true, no: 0, created_at: 0, updated_at: 0 })
 }
 

@@ -22,8 +22,6 @@ const HEADER: &str = "x-request-id";
 /// the body is decoded (see `auth::Auth`).
 #[derive(Clone, Debug)]
 pub struct RpcPath(pub String);
-/// Longest caller-supplied id kept; longer ones are replaced by our own.
-const ID_CHARS_MAX: usize = 128;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -65,7 +63,7 @@ where
         let id = req
             .headers()
             .get(HEADER)
-            .filter(|v| !v.is_empty() && v.len() <= ID_CHARS_MAX)
+            .filter(|v| !v.is_empty() && v.len() <= crate::config::Limits::REQUEST_ID_BYTES_MAX)
             .cloned()
             .unwrap_or_else(|| HeaderValue::from(NEXT_ID.fetch_add(1, Ordering::Relaxed)));
         // ERROR level: recorded under any filter that lets a warning or an error through (a

@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
 use super::{Waiters, lock};
-use crate::storage::replica::Entry;
+use crate::storage::op::Entry;
 use crate::storage::wire::{self, LogKey, WireError};
 use crate::storage::{StorageError, Store};
 
@@ -32,7 +32,7 @@ struct InFlight {
     seq: u64,
     at_us: i64,
     ours: Option<u64>,
-    answer: crate::storage::replica::Applied,
+    answer: crate::storage::op::Applied,
 }
 
 /// What the applier needs, for as long as the node runs.

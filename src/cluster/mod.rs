@@ -22,7 +22,8 @@ use tokio::sync::oneshot;
 mod apply;
 pub mod snapshot;
 
-use crate::storage::replica::{Entry, Log, Op, OpResult};
+use crate::storage::op::{Entry, Op, OpResult};
+use crate::storage::replica::Log;
 use crate::storage::wire::{self, LogKey};
 use crate::storage::{Clock, StorageError, Store};
 
@@ -39,6 +40,13 @@ pub struct ClusterConfig {
     /// Log entries kept below the newest snapshot when the log is trimmed after one.
     pub retain_entries: u64,
     pub access: NatsAccess,
+}
+
+impl ClusterConfig {
+    pub const STREAM_DEFAULT: &str = "consentd";
+    pub const REPLICAS_DEFAULT: usize = 3;
+    pub const SNAPSHOT_INTERVAL_SECS_DEFAULT: u64 = 3600;
+    pub const RETAIN_ENTRIES_DEFAULT: u64 = 1_000_000;
 }
 
 /// How this node proves itself to NATS, and how it checks the servers. The log is the

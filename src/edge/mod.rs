@@ -400,7 +400,7 @@ async fn confirm(
     let confirmation = Confirmation {
         token,
         ip_address: ev.ip,
-        user_agent: ev.user_agent.chars().take(Limits::TEXT_CHARS_MAX).collect(),
+        user_agent: clip(&ev.user_agent, Limits::TEXT_BYTES_MAX),
         occurred_at_us: edge.store.now_us(),
         actor: prefs::EDGE_ACTOR.to_owned(),
     };
@@ -675,4 +675,14 @@ mod tests {
         assert!(with(&[("sec-fetch-site", "cross-site")]).is_some());
         assert!(with(&[("sec-fetch-site", "same-site")]).is_some());
     }
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary: the edge keeps what a
+/// browser sent as proof within the same byte bound the gRPC API enforces.
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
 }

@@ -199,7 +199,7 @@ pub async fn set(
         reason: String::new(),
         proof: Some(Proof {
             ip_address: evidence.ip.clone(),
-            user_agent: evidence.user_agent.chars().take(crate::config::Limits::TEXT_CHARS_MAX).collect(),
+            user_agent: super::clip(&evidence.user_agent, crate::config::Limits::TEXT_BYTES_MAX),
             ..Proof::default()
         }),
         expires_at: None,

@@ -15,17 +15,10 @@ use rocksdb::WriteOptions;
 
 use super::codec::{CF_CONFIG, CF_META, META_REVISION, StoredApiKey, StoredProfile, StoredPurpose, StoredTopic};
 use super::link::LinkKeys;
-use super::replica::{Op, OpResult};
+use super::op::{Op, OpResult, Stamp};
 use super::view::ApiKey;
 use super::{Refusal, StorageError, Store, config};
 use crate::decision::{Catalog, Profile, Purpose, Subject, Topic};
-
-/// Cluster mode: the log entry an admin change is applied as.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Stamp {
-    pub revision: u64,
-    pub at_us: i64,
-}
 
 fn unexpected() -> StorageError {
     StorageError::Replica("the log answered an admin change with another kind of result".to_owned())
@@ -379,11 +372,11 @@ impl Store {
         let id = current.newest_id().checked_add(1).ok_or_else(|| {
             StorageError::Refused(Refusal::Limit("255 link keys exist; no further rotation".to_owned()))
         })?;
-        let key = super::open::new_link_key(id);
+        let key = super::link::new_link_key(id);
         let s = self.shared();
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
-        s.db.put_cf_opt(s.cf(CF_META)?, super::open::link_key_name(id), key.secret, &wo)?;
+        s.db.put_cf_opt(s.cf(CF_META)?, super::link::link_key_name(id), key.secret, &wo)?;
         let mut keys = current.all().to_vec();
         keys.push(key);
         let keys =

@@ -28,7 +28,7 @@ const VERSION: u8 = 2;
 /// Tokens minted before the minting key was recorded; still honoured until they expire.
 const VERSION_WITHOUT_MINTER: u8 = 1;
 /// Longest token accepted for parsing; anything longer is refused before any work.
-pub const LINK_CHARS_MAX: usize = 1024;
+pub const LINK_BYTES_MAX: usize = 1024;
 const NONCE_LEN: usize = 24;
 
 /// What a link lets its holder do.
@@ -177,7 +177,7 @@ impl LinkKeys {
     /// Checks format, key, signature (in constant time) and age: a link is honoured for
     /// `validity_secs` after it was issued.
     pub fn verify(&self, token: &str, now: UnixSeconds, validity_secs: i64) -> Result<LinkClaims, LinkError> {
-        if token.len() > LINK_CHARS_MAX {
+        if token.len() > LINK_BYTES_MAX {
             return Err(LinkError::Malformed);
         }
         let (body_b64, tag_b64) = token.trim().split_once('.').ok_or(LinkError::Malformed)?;
@@ -347,4 +347,18 @@ mod tests {
         assert!(rotated.form_token_ok(&token, &rotated.form_token(&token)));
         assert!(!rotated.form_token_ok(&new_token, &rotated.form_token(&token)));
     }
+}
+
+/// The meta key a link key is kept under.
+pub(super) fn link_key_name(id: u8) -> Vec<u8> {
+    let mut name = super::codec::META_LINK_KEY_PREFIX.to_vec();
+    name.push(id);
+    name
+}
+
+/// A new link key with a fresh random secret.
+pub(super) fn new_link_key(id: u8) -> LinkKey {
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    LinkKey { id, secret }
 }

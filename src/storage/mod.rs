@@ -28,6 +28,7 @@ pub mod history;
 pub mod index;
 pub mod link;
 pub mod model;
+pub mod op;
 mod open;
 mod read;
 pub mod replica;
@@ -98,19 +99,24 @@ impl std::fmt::Debug for StoreOptions {
 }
 
 impl StoreOptions {
-    pub fn new(clock: Clock) -> StoreOptions {
-        StoreOptions::from_limits(clock, &crate::config::Limits::DEFAULT)
-    }
+    /// Defaults, each the server's unless its configuration says otherwise
+    /// (`config::Limits` names them).
+    pub const WRITE_QUEUE_MAX: usize = 8_192;
+    pub const WRITE_GROUP_MAX: usize = 1_024;
+    pub const BLOCK_CACHE_BYTES: usize = 256 << 20;
+    pub const PURPOSES_PER_PROFILE_MAX: usize = 128;
+    pub const TOPICS_PER_PROFILE_MAX: usize = 1_024;
+    pub const DISK_FREE_MIN_BYTES: u64 = 64 << 20;
 
-    /// The store's share of the server's limits.
-    pub fn from_limits(clock: Clock, l: &crate::config::Limits) -> StoreOptions {
+    /// The defaults, on `clock`, standalone.
+    pub fn new(clock: Clock) -> StoreOptions {
         StoreOptions {
-            write_queue_max: l.write_queue_max,
-            write_group_max: l.write_group_max,
-            block_cache_bytes: l.block_cache_bytes,
-            purposes_per_profile_max: l.purposes_per_profile_max,
-            topics_per_profile_max: l.topics_per_profile_max,
-            disk_free_min_bytes: l.disk_free_min_bytes,
+            write_queue_max: Self::WRITE_QUEUE_MAX,
+            write_group_max: Self::WRITE_GROUP_MAX,
+            block_cache_bytes: Self::BLOCK_CACHE_BYTES,
+            purposes_per_profile_max: Self::PURPOSES_PER_PROFILE_MAX,
+            topics_per_profile_max: Self::TOPICS_PER_PROFILE_MAX,
+            disk_free_min_bytes: Self::DISK_FREE_MIN_BYTES,
             clock,
             cluster_secret: None,
         }
@@ -378,7 +384,7 @@ impl Store {
     /// Records one consent change; answers once it is durable and visible.
     pub async fn set_consent(&self, change: ConsentChange) -> Result<ChangeResult, StorageError> {
         if let Some(log) = self.log() {
-            return self.submit_change(log.as_ref(), replica::Op::Consent(change)).await;
+            return self.submit_change(log.as_ref(), op::Op::Consent(change)).await;
         }
         self.submit(|tx| writer::Job::Consent(Box::new(change), tx)).await
     }
@@ -396,7 +402,7 @@ impl Store {
         let now = self.now_us().div_euclid(1_000_000);
         let claims = self.shared().token_key.verify(&confirmation.token, now)?;
         if let Some(log) = self.log() {
-            return self.submit_change(log.as_ref(), replica::Op::Confirm(confirmation, claims)).await;
+            return self.submit_change(log.as_ref(), op::Op::Confirm(confirmation, claims)).await;
         }
         self.submit(|tx| writer::Job::Confirm(Box::new((confirmation, claims)), tx)).await
     }

@@ -25,6 +25,7 @@ use super::index::{HotIndex, KeyedIndex, SHARDS};
 use super::link::{LinkKey, LinkKeys};
 use super::token::TokenKey;
 use super::view::ApiKey;
+use super::link::{link_key_name, new_link_key};
 use super::{Damage, Inner, OpenStats, Shared, StorageError, Store, StoreOptions, guard, health, writer};
 use crate::decision::{Catalog, Profile, Purpose, Topic};
 
@@ -442,16 +443,4 @@ fn load_link_keys(db: &DB, first: Option<LinkKey>) -> Result<LinkKeys, Damage> {
         keys.push(key);
     }
     LinkKeys::new(keys).ok_or_else(|| Damage::new("no link key"))
-}
-
-pub(super) fn link_key_name(id: u8) -> Vec<u8> {
-    let mut name = META_LINK_KEY_PREFIX.to_vec();
-    name.push(id);
-    name
-}
-
-pub(super) fn new_link_key(id: u8) -> LinkKey {
-    let mut secret = [0u8; 32];
-    rand::rng().fill_bytes(&mut secret);
-    LinkKey { id, secret }
 }

@@ -17,11 +17,9 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::codec::{ALL_CFS, CF_META, META_REVISION};
-use super::model::{ChangeResult, Confirmation, ConsentChange, SuppressionChange, SuppressionResult};
-use super::token::TokenClaims;
-use super::view::ApiKey;
+use super::model::{ChangeResult, SuppressionChange, SuppressionResult};
+use super::op::{Applied, Entry, Op, OpResult, Stamp};
 use super::{StorageError, Store, writer};
-use crate::decision::{Profile, Purpose, Topic};
 
 /// Upper bounds of [`ApplyLag`]'s buckets, in microseconds (1 ms to 10 s; above: `+Inf`).
 pub const APPLY_LAG_BOUNDS_US: [u64; 15] = [
@@ -180,62 +178,6 @@ impl ClusterSecret {
     }
 }
 
-/// One change of the log.
-/// Its encoding on the wire is `wire`'s, never a derive on these types.
-#[derive(Clone, Debug)]
-pub enum Op {
-    Consent(ConsentChange),
-    Suppression(SuppressionChange),
-    /// A confirmation whose token the receiving node verified.
-    Confirm(Confirmation, TokenClaims),
-    Profile {
-        profile: Profile,
-        create: bool,
-    },
-    Purpose {
-        purpose: Purpose,
-        create: bool,
-    },
-    Topic {
-        topic: Topic,
-        create: bool,
-    },
-    ApiKey(ApiKey),
-}
-
-impl Op {
-    pub fn is_admin(&self) -> bool {
-        matches!(self, Op::Profile { .. } | Op::Purpose { .. } | Op::Topic { .. } | Op::ApiKey(_))
-    }
-}
-
-/// An [`Op`] with what applying it must not draw itself.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    /// The node that received it, and its number there: how that node finds its answer.
-    pub origin: String,
-    pub request: u64,
-    /// The receiving node's clock when it accepted the change (microseconds).
-    pub at_us: i64,
-    /// The id of a confirmation token this change may issue.
-    pub token_id: [u8; 16],
-    pub op: Op,
-}
-
-/// What applying an entry answered.
-#[derive(Clone, Debug)]
-pub enum OpResult {
-    Change(ChangeResult),
-    Suppression(SuppressionResult),
-    Profile(Profile),
-    Purpose(Purpose),
-    Topic(Topic),
-    ApiKey,
-}
-
-/// The answer of an entry given to the writer, once its group is committed.
-pub type Applied = tokio::sync::oneshot::Receiver<Result<OpResult, StorageError>>;
-
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The replicated log, as the store sees it: a write is submitted and answered once this
@@ -341,7 +283,7 @@ impl Store {
         if seq != current + 1 {
             return Err(StorageError::Replica(format!("entry {seq} does not follow the applied entry {current}")));
         }
-        let stamp = super::admin::Stamp { revision: seq, at_us };
+        let stamp = Stamp { revision: seq, at_us };
         let _guard = self.admin_guard();
         let result = match op {
             Op::Profile { profile, create } => {

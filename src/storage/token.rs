@@ -13,7 +13,7 @@ use crate::decision::{Subject, UnixSeconds};
 const VERSION: u8 = 1;
 const CLAIMS_LEN: usize = 1 + 1 + 16 + 2 + 2 + 16 + 8;
 /// Longest token accepted for parsing; anything longer is refused before any work.
-pub const TOKEN_CHARS_MAX: usize = 256;
+pub const CONFIRMATION_TOKEN_BYTES_MAX: usize = 256;
 
 /// What a token says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -70,7 +70,7 @@ impl TokenKey {
 
     /// Checks format, key, signature (in constant time) and expiry.
     pub fn verify(&self, token: &str, now: UnixSeconds) -> Result<TokenClaims, TokenError> {
-        if token.len() > TOKEN_CHARS_MAX {
+        if token.len() > CONFIRMATION_TOKEN_BYTES_MAX {
             return Err(TokenError::Malformed);
         }
         let (claims_b64, tag_b64) = token.trim().split_once('.').ok_or(TokenError::Malformed)?;

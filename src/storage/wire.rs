@@ -27,7 +27,7 @@ use sha2::Sha256;
 
 use super::codec::{ContactKey, StoredApiKey, StoredProfile, StoredProof, StoredPurpose, StoredTopic};
 use super::model::{Confirmation, ConsentChange, ContactRef, Idempotency, SuppressionChange};
-use super::replica::{Entry, Op};
+use super::op::{Entry, Op};
 use super::token::TokenClaims;
 use super::view;
 use crate::decision::{Profile, Purpose, Status, Subject, Topic};

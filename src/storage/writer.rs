@@ -23,7 +23,7 @@ use super::history::{GENESIS_HASH, chain_hash};
 use super::model::{
     ChangeOutcome, ChangeResult, Confirmation, ConsentChange, ContactRef, SuppressionChange, SuppressionResult,
 };
-use super::replica::{Op, OpResult};
+use super::op::{Op, OpResult};
 use super::token::{TokenClaims, TokenError};
 use super::view::{self, Record};
 use super::{Refusal, Shared, StorageError};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use consentd::api::pb;
 use consentd::config::{Config, Limits, LogFormat};
-use consentd::storage::{Store, StoreOptions};
+use consentd::storage::Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -73,7 +73,7 @@ impl TestServer {
         // The server's clock runs with real time plus an offset the test can advance.
         let clock_us = Arc::new(AtomicI64::new(0));
         let c = Arc::clone(&clock_us);
-        let options = StoreOptions::from_limits(Arc::new(move || now_us() + c.load(Ordering::SeqCst)), &config.limits);
+        let options = config.limits.store_options(Arc::new(move || now_us() + c.load(Ordering::SeqCst)));
         let (store, _) = Store::open(dir.path(), options).expect("open store");
         let (tx, rx) = oneshot::channel::<()>();
         let handle =

@@ -103,14 +103,14 @@ impl ConsentApi {
                 "must lie after the change's `occurred_at`",
             ));
         }
-        convert::text(&format!("{p}reason"), &reason, Limits::TEXT_CHARS_MAX)?;
+        convert::text(&format!("{p}reason"), &reason, Limits::TEXT_BYTES_MAX)?;
         let idempotency = if idempotency_key.is_empty() {
             None
         } else {
-            if idempotency_key.len() > Limits::IDEMPOTENCY_KEY_CHARS_MAX {
+            if idempotency_key.len() > Limits::IDEMPOTENCY_KEY_BYTES_MAX {
                 return Err(ApiError::invalid_field(
                     format!("{prefix}idempotency_key"),
-                    format!("longer than {} bytes", Limits::IDEMPOTENCY_KEY_CHARS_MAX),
+                    format!("longer than {} bytes", Limits::IDEMPOTENCY_KEY_BYTES_MAX),
                 ));
             }
             let mut h = Sha256::new();
@@ -153,7 +153,7 @@ impl ConsentApi {
     ) -> ApiResult<SuppressionChange> {
         let contact = contact_ref(&self.store.catalog(), principal, "", profile_id, channel, raw)?;
         let kind = convert::suppression_kind("kind", kind)?;
-        convert::text("reason", &reason, Limits::TEXT_CHARS_MAX)?;
+        convert::text("reason", &reason, Limits::TEXT_BYTES_MAX)?;
         let now_us = self.store.now_us();
         Ok(SuppressionChange {
             contact,

@@ -281,9 +281,9 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
     ) -> Result<Response<pb::HandleInboundSmsResponse>, Status> {
         let principal = write_principal(&req)?;
         let pb::HandleInboundSmsRequest { profile_id, from_number, body, occurred_at } = req.into_inner();
-        if body.len() > Limits::SMS_BODY_CHARS_MAX {
+        if body.len() > Limits::SMS_BODY_BYTES_MAX {
             return Err(
-                ApiError::invalid_field("body", format!("longer than {} bytes", Limits::SMS_BODY_CHARS_MAX)).into()
+                ApiError::invalid_field("body", format!("longer than {} bytes", Limits::SMS_BODY_BYTES_MAX)).into()
             );
         }
         let contact =

@@ -6,7 +6,7 @@ use crate::decision::{
 };
 use crate::storage::codec::ContactKey;
 use crate::storage::model::{Confirmation, ConsentChange, ContactRef, Idempotency, Proof, Source, SuppressionChange};
-use crate::storage::replica::{Entry, Op};
+use crate::storage::op::{Entry, Op};
 use crate::storage::token::TokenClaims;
 use crate::storage::view::{ApiKey, Scope};
 
