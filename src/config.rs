@@ -388,7 +388,12 @@ impl Args {
             }
         }
         let merged: Args = serde_json::from_value(merged).map_err(invalid)?;
-        Ok(Args { config: self.config, create_admin_key: self.create_admin_key, rotate_link_key: self.rotate_link_key, ..merged })
+        Ok(Args {
+            config: self.config,
+            create_admin_key: self.create_admin_key,
+            rotate_link_key: self.rotate_link_key,
+            ..merged
+        })
     }
 }
 
@@ -401,7 +406,8 @@ fn positive<T: PartialOrd + Default + ToString>(field: &'static str, v: T) -> Re
 }
 
 impl Config {
-    pub const LISTEN_ADDR_DEFAULT: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 50051);
+    pub const LISTEN_ADDR_DEFAULT: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 50051);
     pub const METRICS_ADDR_DEFAULT: &str = "127.0.0.1:9464";
     pub const DATA_DIR_DEFAULT: &str = "data";
     pub const LOG_FORMAT_DEFAULT: LogFormat = LogFormat::Text;
@@ -423,10 +429,7 @@ impl Config {
             })?),
         };
         let limits = Limits {
-            message_bytes_max: positive(
-                "message_bytes_max",
-                a.message_bytes_max.unwrap_or(d.message_bytes_max),
-            )?,
+            message_bytes_max: positive("message_bytes_max", a.message_bytes_max.unwrap_or(d.message_bytes_max))?,
             check_batch_items_max: positive(
                 "check_batch_items_max",
                 a.check_batch_items_max.unwrap_or(d.check_batch_items_max),
@@ -437,42 +440,24 @@ impl Config {
             )?,
             streams_per_connection_max: positive(
                 "streams_per_connection_max",
-                a.streams_per_connection_max
-                    .unwrap_or(d.streams_per_connection_max),
+                a.streams_per_connection_max.unwrap_or(d.streams_per_connection_max),
             )?,
-            write_queue_max: positive(
-                "write_queue_max",
-                a.write_queue_max.unwrap_or(d.write_queue_max),
-            )?,
-            watch_streams_max: positive(
-                "watch_streams_max",
-                a.watch_streams_max.unwrap_or(d.watch_streams_max),
-            )?,
-            check_streams_max: positive(
-                "check_streams_max",
-                a.check_streams_max.unwrap_or(d.check_streams_max),
-            )?,
+            write_queue_max: positive("write_queue_max", a.write_queue_max.unwrap_or(d.write_queue_max))?,
+            watch_streams_max: positive("watch_streams_max", a.watch_streams_max.unwrap_or(d.watch_streams_max))?,
+            check_streams_max: positive("check_streams_max", a.check_streams_max.unwrap_or(d.check_streams_max))?,
             block_cache_bytes: a.block_cache_bytes.unwrap_or(d.block_cache_bytes),
             shutdown_grace_ms: a.shutdown_grace_ms.unwrap_or(d.shutdown_grace_ms),
             disk_free_min_bytes: a.disk_free_min_bytes.unwrap_or(d.disk_free_min_bytes),
-            connections_max: positive(
-                "connections_max",
-                a.connections_max.unwrap_or(d.connections_max),
-            )?,
+            connections_max: positive("connections_max", a.connections_max.unwrap_or(d.connections_max))?,
             handshake_timeout_ms: positive(
                 "handshake_timeout_ms",
                 a.handshake_timeout_ms.unwrap_or(d.handshake_timeout_ms),
             )?,
-            connection_idle_ms: positive(
-                "connection_idle_ms",
-                a.connection_idle_ms.unwrap_or(d.connection_idle_ms),
-            )?,
+            connection_idle_ms: positive("connection_idle_ms", a.connection_idle_ms.unwrap_or(d.connection_idle_ms))?,
             ..d
         };
         let tls = match (a.tls_cert, a.tls_key) {
-            (Some(cert), Some(key)) => {
-                Some(crate::tls::TlsFiles { cert, key, client_ca: a.tls_client_ca })
-            }
+            (Some(cert), Some(key)) => Some(crate::tls::TlsFiles { cert, key, client_ca: a.tls_client_ca }),
             (None, None) => match a.tls_client_ca {
                 None => None,
                 Some(ca) => {
@@ -521,17 +506,15 @@ impl Config {
                 Some(Otlp { endpoint, sample_ratio })
             }
         };
-        let listen_addr =
-            a.listen_addr.unwrap_or(Config::LISTEN_ADDR_DEFAULT);
+        let listen_addr = a.listen_addr.unwrap_or(Config::LISTEN_ADDR_DEFAULT);
         let cluster = match a.cluster {
             None => None,
             Some(urls) => {
-                let secret_file =
-                    a.cluster_secret_file.ok_or(ConfigError::Invalid {
-                        field: "cluster_secret_file",
-                        rule: "required in cluster mode (the same secret file on every node)",
-                        value: "missing".to_owned(),
-                    })?;
+                let secret_file = a.cluster_secret_file.ok_or(ConfigError::Invalid {
+                    field: "cluster_secret_file",
+                    rule: "required in cluster mode (the same secret file on every node)",
+                    value: "missing".to_owned(),
+                })?;
                 let stream = a.cluster_stream.unwrap_or_else(|| ClusterConfig::STREAM_DEFAULT.to_owned());
                 if stream.is_empty() || !stream.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                     return Err(ConfigError::Invalid {
@@ -595,15 +578,8 @@ impl Config {
                     ca_file: a.cluster_ca,
                     client_cert,
                 };
-                let log = ClusterConfig {
-                    urls,
-                    stream,
-                    replicas,
-                    node_id,
-                    snapshot_interval_secs,
-                    retain_entries,
-                    access,
-                };
+                let log =
+                    ClusterConfig { urls, stream, replicas, node_id, snapshot_interval_secs, retain_entries, access };
                 Some(Cluster { log, secret_file })
             }
         };

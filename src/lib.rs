@@ -1,9 +1,10 @@
 //! consentd: a consent decision service for high-volume message sends.
 //!
 //! Code map (see ARCHITECTURE.md for the invariants):
-//! - [`decision`]: the pure engine: model types, catalog, `decide()`; no I/O, no clock.
-//! - [`contact`]: contact point normalization (email, E.164 phone, opaque tokens).
-//! - [`storage`]: RocksDB store, key codec, hot index, ordering rules, history chain, tokens.
+//! - [`decision`], [`contact`]: the pure engine and contact point normalization (the
+//!   `consentd-core` crate: no I/O, no clock).
+//! - [`storage`]: RocksDB store, key codec, hot index, ordering rules, history chain, tokens
+//!   (the `consentd-store` crate: no configuration, cluster or API types).
 //! - [`api`]: generated protobuf code (fenced in `api::pb`), conversions, gRPC services,
 //!   error-to-Status mapping, access control.
 //! - [`config`]: the one `Config` struct, from flags, environment and an optional TOML file.
@@ -20,14 +21,13 @@
 pub mod api;
 pub mod cluster;
 pub mod config;
-pub mod contact;
-pub mod decision;
 pub mod edge;
 pub mod net;
 pub mod notify;
 pub mod server;
-pub mod storage;
 pub mod telemetry;
 pub mod tls;
 
 pub use consentd_client::{bench, bulk};
+pub use consentd_core::{contact, decision};
+pub use consentd_store as storage;

@@ -119,13 +119,15 @@ impl From<ApiError> for Status {
             ApiError::PermissionDenied(m) => Status::permission_denied(m),
             ApiError::FailedPrecondition(m) => Status::failed_precondition(m),
             ApiError::ResourceExhausted(m) => Status::resource_exhausted(m),
-            ApiError::Storage(e) => Status::from(e),
+            ApiError::Storage(e) => storage_status(e),
         }
     }
 }
 
-impl From<StorageError> for Status {
-    fn from(e: StorageError) -> Status {
+/// The status a storage error answers: refusals by their kind, failures as `INTERNAL` with
+/// the detail in the server log only.
+pub fn storage_status(e: StorageError) -> Status {
+    {
         let code = storage_code(&e);
         match e {
             StorageError::Db(_) | StorageError::Corrupt { .. } | StorageError::Io { .. } | StorageError::Replica(_) => {

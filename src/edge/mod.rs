@@ -646,6 +646,16 @@ pub async fn serve(
     crate::net::serve_http1(listener, app, options.connections, stats, options.tls, drain).await;
 }
 
+/// `text` cut to at most `max` bytes, at a character boundary: the edge keeps what a
+/// browser sent as proof within the same byte bound the gRPC API enforces.
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -675,14 +685,4 @@ mod tests {
         assert!(with(&[("sec-fetch-site", "cross-site")]).is_some());
         assert!(with(&[("sec-fetch-site", "same-site")]).is_some());
     }
-}
-
-/// `text` cut to at most `max` bytes, at a character boundary: the edge keeps what a
-/// browser sent as proof within the same byte bound the gRPC API enforces.
-pub(crate) fn clip(text: &str, max: usize) -> String {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
 }

@@ -12,8 +12,8 @@ use consentd_proto::pb;
 use serde_json::json;
 
 use crate::args::{BenchCmd, BenchCommon, Cli, StreamArgs};
-use crate::bulk::io_err;
 use crate::client::{Failure, api_key, connect_to, exit, usage};
+use crate::files::io_err;
 
 pub(crate) async fn bench(cli: &Cli, cmd: BenchCmd) -> Result<u8, Failure> {
     match cmd {

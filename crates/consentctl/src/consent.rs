@@ -284,7 +284,7 @@ pub(crate) async fn watch(c: &Clients, after: u64, profile_ids: Vec<String>) -> 
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 return Ok(exit::OK);
             }
-            return Err(crate::bulk::io_err("watch", e));
+            return Err(crate::files::io_err("watch", e));
         }
     }
     Ok(exit::OK)

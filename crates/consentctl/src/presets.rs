@@ -5,57 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use consentd_client::bulk::export::{ExportContact, ExportRecord, Exporter};
-use consentd_client::bulk::mapping::{parse_status_arg, split_purpose};
-use consentd_client::bulk::{Mapping, Preset, time};
+
 use consentd_proto::pb;
 use serde_json::json;
 
-use crate::args::{ExportArgs, ImportArgs, MappingArgs};
-use crate::bulk::{FIRST_REJECTS, Rows, change_label, io_err, output};
+use crate::args::{ExportArgs, ImportArgs};
 use crate::client::{Clients, Failure, exit, usage};
+use crate::files::{FIRST_REJECTS, Rows, change_label, io_err, mapping_of, output, preset_of};
 use crate::render::{enum_name, print};
-
-pub(crate) fn preset_of(m: &MappingArgs) -> Preset {
-    Preset::from_name(&m.preset).unwrap_or(Preset::Generic)
-}
-
-/// The mapping file, then the flags over it.
-pub(crate) fn mapping_of(m: &MappingArgs, import: Option<&ImportArgs>) -> Result<Mapping, Failure> {
-    let mut mapping = match &m.mapping {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Failure {
-                code: exit::NO_INPUT,
-                message: format!("cannot read `{}`: {e}", path.display()),
-            })?;
-            Mapping::from_toml(&text).map_err(usage)?
-        }
-        None => Mapping::default(),
-    };
-    if !m.purposes.is_empty() {
-        mapping.default_purposes = m.purposes.iter().map(|p| split_purpose(p)).collect();
-    }
-    let Some(a) = import else { return Ok(mapping) };
-    for arg in &a.maps {
-        mapping.add_map_arg(arg).map_err(usage)?;
-    }
-    for arg in &a.values {
-        let (word, status) =
-            arg.rsplit_once('=').ok_or_else(|| usage(format!("--value `{arg}`: expected WORD=STATUS")))?;
-        mapping.add_value(word, status).map_err(usage)?;
-    }
-    if let Some(s) = &a.status {
-        mapping.status = Some(parse_status_arg(s).map_err(usage)?);
-    }
-    if let Some(tz) = &a.timezone {
-        mapping.time.offset_secs = time::parse_offset(tz).map_err(|e| usage(format!("--timezone `{tz}`: {e}")))?;
-    }
-    if a.day_first {
-        mapping.time.day_first = Some(true);
-    } else if a.month_first {
-        mapping.time.day_first = Some(false);
-    }
-    Ok(mapping)
-}
 
 /// `import --explain`, and `import --dry-run` without a server (`--offline`, or none
 /// reachable).

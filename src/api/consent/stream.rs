@@ -7,6 +7,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use crate::api::auth::{Principal, still_valid};
+use crate::api::error::storage_status;
 use crate::api::{convert, pb};
 use crate::config::Limits;
 use crate::storage::Store;
@@ -56,7 +57,7 @@ pub(super) fn export(
                 let (page, full) = match page {
                     Ok(page) => page,
                     Err(e) => {
-                        let _ = tx.blocking_send(Err(Status::from(e)));
+                        let _ = tx.blocking_send(Err(storage_status(e)));
                         return false;
                     }
                 };
@@ -76,7 +77,7 @@ pub(super) fn export(
             }
         });
         if let Err(e) = result {
-            let _ = tx.blocking_send(Err(Status::from(e)));
+            let _ = tx.blocking_send(Err(storage_status(e)));
         }
     });
     ReceiverStream::new(rx)
@@ -108,7 +109,7 @@ pub(super) fn watch(
             let page = match store.changes_after(last, WATCH_PAGE) {
                 Ok(p) => p,
                 Err(e) => {
-                    let _ = tx.send(Err(Status::from(e))).await;
+                    let _ = tx.send(Err(storage_status(e))).await;
                     return;
                 }
             };

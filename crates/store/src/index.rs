@@ -21,7 +21,7 @@
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::codec::ContactKey;
-use crate::decision::{Channel, ContactState, StateSource};
+use consentd_core::decision::{Channel, ContactState, StateSource};
 
 /// Shards (a power of two): a writer rarely shares a shard with a reader, each shard's
 /// growth rehashes 1/1024 of the table, and 1024 lock words (64 KB) stay in cache.
@@ -125,7 +125,7 @@ impl HotIndex {
     }
 
     /// Starts loading both buckets of `key` into the cache without waiting for them, so a
-    /// batch's lookups overlap their memory reads ([`crate::decision::check_many`]).
+    /// batch's lookups overlap their memory reads ([`consentd_core::decision::check_many`]).
     #[inline]
     pub fn prefetch(&self, key: &ContactKey) {
         let shard = self.read(key);
@@ -420,7 +420,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::decision::{Record, Status, Subject, Suppressions};
+    use consentd_core::decision::{Record, Status, Subject, Suppressions};
 
     fn state(n: u32) -> ContactState {
         let record = Record { status: Status::OptedIn, expires_at: None };

@@ -6,7 +6,7 @@ use super::StorageError;
 use super::model::{ChangeResult, Confirmation, ConsentChange, SuppressionChange, SuppressionResult};
 use super::token::TokenClaims;
 use super::view::ApiKey;
-use crate::decision::{Profile, Purpose, Topic};
+use consentd_core::decision::{Profile, Purpose, Topic};
 
 /// One change of the log.
 /// Its encoding on the wire is `wire`'s, never a derive on these types.

@@ -53,7 +53,7 @@ use self::index::{HotIndex, KeyedIndex};
 use self::model::{ChangeResult, Confirmation, ConsentChange, SuppressionChange, SuppressionResult};
 use self::token::{TokenError, TokenKey};
 use self::view::ApiKey;
-use crate::decision::{Catalog, Channel, ContactState, StateSource};
+use consentd_core::decision::{Catalog, Channel, ContactState, StateSource};
 
 /// Microseconds since the Unix epoch, from a clock the store is given (tests set it).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;

@@ -418,7 +418,7 @@ mod tests {
     /// opens again with the cluster secret alone, with the same state.
     #[test]
     fn a_checkpoint_holds_no_key_and_opens_again_from_the_cluster_secret() {
-        use crate::storage::{Store, StoreOptions, system_clock};
+        use crate::{Store, StoreOptions, system_clock};
         let dir = tempfile::tempdir().expect("tempdir");
         let secret = ClusterSecret::from_text("a-test-cluster-secret-0123456789abcdef").expect("secret");
         let mut options = StoreOptions::new(system_clock());

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::codec::ContactKey;
-use crate::decision::{Subject, UnixSeconds};
+use consentd_core::decision::{Subject, UnixSeconds};
 
 const VERSION: u8 = 1;
 const CLAIMS_LEN: usize = 1 + 1 + 16 + 2 + 2 + 16 + 8;

@@ -118,7 +118,7 @@ impl StateSource for OneContact {
 }
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus")
 }
 
 fn build_catalog(file: &CorpusFile) -> Result<Catalog, String> {

@@ -23,11 +23,11 @@ use super::codec::{
 };
 use super::index::{HotIndex, KeyedIndex, SHARDS};
 use super::link::{LinkKey, LinkKeys};
+use super::link::{link_key_name, new_link_key};
 use super::token::TokenKey;
 use super::view::ApiKey;
-use super::link::{link_key_name, new_link_key};
 use super::{Damage, Inner, OpenStats, Shared, StorageError, Store, StoreOptions, guard, health, writer};
-use crate::decision::{Catalog, Profile, Purpose, Topic};
+use consentd_core::decision::{Catalog, Profile, Purpose, Topic};
 
 /// How a start refused because another process holds the directory begins its message.
 const IN_USE: &str = "the directory is in use by another process";

@@ -7,7 +7,7 @@
 
 use super::codec::{EventBody, StoredApiKey, StoredContact, StoredEvent, StoredProof, StoredRecord, StoredSuppression};
 use super::model::{ChangeOutcome, EventKind, Source};
-use crate::decision::{Channel, Status, SuppressionKind};
+use consentd_core::decision::{Channel, Status, SuppressionKind};
 
 /// Evidence of how a change was given: the click or form and the notice the person saw.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

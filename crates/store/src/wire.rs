@@ -30,7 +30,7 @@ use super::model::{Confirmation, ConsentChange, ContactRef, Idempotency, Suppres
 use super::op::{Entry, Op};
 use super::token::TokenClaims;
 use super::view;
-use crate::decision::{Profile, Purpose, Status, Subject, Topic};
+use consentd_core::decision::{Profile, Purpose, Status, Subject, Topic};
 
 /// The one version this build writes and applies.
 pub const VERSION: u32 = 1;

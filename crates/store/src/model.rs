@@ -1,6 +1,6 @@
 //! The store's write-path types: what a change says and what applying it answered.
 
-use crate::decision::{Channel, DoubleOptInMode, Status, Subject, SuppressionKind, UnixSeconds};
+use consentd_core::decision::{Channel, DoubleOptInMode, Status, Subject, SuppressionKind, UnixSeconds};
 
 pub use super::view::{Proof, Record};
 

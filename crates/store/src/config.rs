@@ -3,7 +3,7 @@
 
 use super::Damage;
 use super::codec::{StoredProfile, StoredPurpose, StoredTopic};
-use crate::decision::{Channel, DoubleOptInMode, EnforcementModel, Profile, Purpose, PurposeKind, Topic};
+use consentd_core::decision::{Channel, DoubleOptInMode, EnforcementModel, Profile, Purpose, PurposeKind, Topic};
 
 pub fn profile_key(id: &str) -> Vec<u8> {
     format!("profile/{id}").into_bytes()

@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::decision::{Channel, SuppressionKind};
-use crate::storage::model::{ContactRef, Source};
+use crate::model::{ContactRef, Source};
+use consentd_core::decision::{Channel, SuppressionKind};
 
 fn contact_ref() -> ContactRef {
     ContactRef { profile_id: "acme".into(), channel: Channel::Email, contact_point: "jane@example.com".into() }

@@ -1,14 +1,14 @@
 use prost::Message;
 
 use super::{LogKey, Sealed, VERSION, WireEntry, WireError, open, seal};
-use crate::decision::{
+use crate::codec::ContactKey;
+use crate::model::{Confirmation, ConsentChange, ContactRef, Idempotency, Proof, Source, SuppressionChange};
+use crate::op::{Entry, Op};
+use crate::token::TokenClaims;
+use crate::view::{ApiKey, Scope};
+use consentd_core::decision::{
     Channel, DoubleOptInMode, Profile, Purpose, PurposeKind, Status, Subject, SuppressionKind, Topic,
 };
-use crate::storage::codec::ContactKey;
-use crate::storage::model::{Confirmation, ConsentChange, ContactRef, Idempotency, Proof, Source, SuppressionChange};
-use crate::storage::op::{Entry, Op};
-use crate::storage::token::TokenClaims;
-use crate::storage::view::{ApiKey, Scope};
 
 fn key() -> LogKey {
     LogKey::new([7; 8], [9; 32])

@@ -17,7 +17,7 @@ use super::view::{
     channel_to_stored, event_kind_to_stored, source_to_stored, status_from_stored, status_to_stored,
     suppression_kind_from_stored, suppression_kind_to_stored,
 };
-use crate::decision::{ContactState, DoubleOptInMode, Record, Status, Subject, Suppressions};
+use consentd_core::decision::{ContactState, DoubleOptInMode, Record, Status, Subject, Suppressions};
 
 /// Why a confirmation cannot apply to the stored state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

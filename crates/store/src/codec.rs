@@ -19,7 +19,7 @@ use std::hash::{Hash, Hasher};
 
 use siphasher::sip128::{Hasher128, SipHasher13};
 
-use crate::decision::{Channel, ContactState, PackedRecord, Suppressions};
+use consentd_core::decision::{Channel, ContactState, PackedRecord, Suppressions};
 
 pub const CF_STATE: &str = "state";
 pub const CF_INDEX: &str = "index";
@@ -158,7 +158,7 @@ pub struct StoredRecord {
     pub purpose_no: u32,
     #[prost(uint32, tag = "2")]
     pub topic_no: u32,
-    /// 1 opted_in, 2 opted_out, 3 pending (as [`crate::decision::Status`]).
+    /// 1 opted_in, 2 opted_out, 3 pending (as [`consentd_core::decision::Status`]).
     #[prost(uint32, tag = "3")]
     pub status: u32,
     /// Microseconds since the epoch: when the person acted.

@@ -21,7 +21,7 @@ use rand::Rng;
 use sha2::Sha256;
 
 use super::codec::ContactKey;
-use crate::decision::{Channel, UnixSeconds};
+use consentd_core::decision::{Channel, UnixSeconds};
 
 /// The version new tokens carry: 2 added the minting API key's id (#22).
 const VERSION: u8 = 2;
@@ -286,6 +286,20 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The meta key a link key is kept under.
+pub(super) fn link_key_name(id: u8) -> Vec<u8> {
+    let mut name = super::codec::META_LINK_KEY_PREFIX.to_vec();
+    name.push(id);
+    name
+}
+
+/// A new link key with a fresh random secret.
+pub(super) fn new_link_key(id: u8) -> LinkKey {
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    LinkKey { id, secret }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,18 +361,4 @@ mod tests {
         assert!(rotated.form_token_ok(&token, &rotated.form_token(&token)));
         assert!(!rotated.form_token_ok(&new_token, &rotated.form_token(&token)));
     }
-}
-
-/// The meta key a link key is kept under.
-pub(super) fn link_key_name(id: u8) -> Vec<u8> {
-    let mut name = super::codec::META_LINK_KEY_PREFIX.to_vec();
-    name.push(id);
-    name
-}
-
-/// A new link key with a fresh random secret.
-pub(super) fn new_link_key(id: u8) -> LinkKey {
-    let mut secret = [0u8; 32];
-    rand::rng().fill_bytes(&mut secret);
-    LinkKey { id, secret }
 }

@@ -18,7 +18,7 @@ use super::link::LinkKeys;
 use super::op::{Op, OpResult, Stamp};
 use super::view::ApiKey;
 use super::{Refusal, StorageError, Store, config};
-use crate::decision::{Catalog, Profile, Purpose, Subject, Topic};
+use consentd_core::decision::{Catalog, Profile, Purpose, Subject, Topic};
 
 fn unexpected() -> StorageError {
     StorageError::Replica("the log answered an admin change with another kind of result".to_owned())
