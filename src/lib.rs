@@ -16,12 +16,15 @@
 //! - [`tls`]: TLS and mutual TLS from PEM files, reloaded when they change.
 //! - [`edge`]: the public HTTP edge: one-click unsubscribe, double opt-in page, preference
 //!   center and its JSON API, authorised by signed link tokens.
+//! - [`links`]: the recipient's links (the edge's page URLs, signed): minted by the API,
+//!   served by the edge.
 //! - [`server`]: `run(config, listener, shutdown)`, the testable entry point.
 
 pub mod api;
 pub mod cluster;
 pub mod config;
 pub mod edge;
+pub mod links;
 pub mod net;
 pub mod notify;
 pub mod server;

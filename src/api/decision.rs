@@ -191,7 +191,7 @@ pub fn evaluate_batch(
             && let Ok(normalized) =
                 crate::contact::normalize(target.channel.contact_kind(), cp, target.profile.default_region.as_deref())
         {
-            let l = crate::edge::links::mint(
+            let l = crate::links::mint(
                 store,
                 base,
                 &target.profile.id,
@@ -359,7 +359,7 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
         .map_err(|e| ApiError::invalid("contact_point", &contact_point, e))?
         .into_string();
         let now = self.store.now_us().div_euclid(1_000_000);
-        let links = crate::edge::links::mint(
+        let links = crate::links::mint(
             &self.store,
             base,
             &profile_id,
@@ -371,7 +371,7 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
         );
         Ok(Response::new(pb::MintLinksResponse {
             list_unsubscribe: format!("<{}>", links.unsubscribe_url),
-            list_unsubscribe_post: crate::edge::links::LIST_UNSUBSCRIBE_POST.to_owned(),
+            list_unsubscribe_post: crate::links::LIST_UNSUBSCRIBE_POST.to_owned(),
             unsubscribe_url: links.unsubscribe_url,
             preferences_url: links.preferences_url,
         }))

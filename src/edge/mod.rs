@@ -25,7 +25,6 @@
 //! checks that no GET writes and every POST verifies its token first.
 
 mod limit;
-pub mod links;
 pub mod pages;
 pub mod prefs;
 

@@ -400,7 +400,7 @@ async fn a_rotated_link_key_keeps_old_links_working_across_restarts() {
     let subject = consentd::decision::Subject { purpose: 1, topic: 0 };
     let (old_link, new_link) = {
         let (store, _) = Store::open(dir.path(), StoreOptions::new(system_clock())).expect("open");
-        let old = consentd::edge::links::mint(
+        let old = consentd::links::mint(
             &store,
             "",
             "acme",
@@ -411,7 +411,7 @@ async fn a_rotated_link_key_keeps_old_links_working_across_restarts() {
             "ck_test",
         );
         assert_eq!(store.rotate_link_key().expect("rotate"), 2);
-        let new = consentd::edge::links::mint(
+        let new = consentd::links::mint(
             &store,
             "",
             "acme",

@@ -43,7 +43,7 @@ impl ConsentApi {
         if let Some(url) = &self.edge_url
             && !answer.confirmation_token.is_empty()
         {
-            answer.confirmation_url = crate::edge::links::confirmation_url(url, &answer.confirmation_token);
+            answer.confirmation_url = crate::links::confirmation_url(url, &answer.confirmation_token);
         }
         answer
     }

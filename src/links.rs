@@ -1,4 +1,6 @@
-//! Minting the recipient's links: what `MintLinks` (and senders' headers) carry.
+//! Minting the recipient's links: what `MintLinks` (and senders' headers) carry, and the
+//! URL layout of the edge's pages. Below both the API, which mints them, and the edge,
+//! which serves them.
 //!
 //! A link is a write capability handed to its recipient (a preferences link opts in as
 //! well as out), so only a key with the `write` scope may mint one (`api::decision`), and
