@@ -18,15 +18,20 @@
 //!   center and its JSON API, authorised by signed link tokens.
 //! - [`links`]: the recipient's links (the edge's page URLs, signed): minted by the API,
 //!   served by the edge.
+//! - [`app`]: the lifecycle: every task in one set, one drain signal, the stop order.
+//! - [`offline`]: what `consentd` does on a stopped server's directory (`--create-admin-key`,
+//!   `--rotate-link-key`, `verify`).
 //! - [`server`]: `run(config, listener, shutdown)`, the testable entry point.
 
 pub mod api;
+pub mod app;
 pub mod cluster;
 pub mod config;
 pub mod edge;
 pub mod links;
 pub mod net;
 pub mod notify;
+pub mod offline;
 pub mod server;
 pub mod telemetry;
 pub mod tls;

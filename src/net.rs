@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Sleep;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
@@ -323,12 +323,8 @@ pub struct Peer(pub Option<SocketAddr>);
 
 /// Resolves once `drain` is true or its sender is gone; holds no borrow of the value (a
 /// `watch::Ref` held across an await would make the connection's task `!Send`).
-async fn drained(drain: &mut watch::Receiver<bool>) {
-    let _ = drain.wait_for(|d| *d).await;
-}
-
 /// Serves `app` over HTTP/1.1 on the connections [`accept`] takes from `listener`, each
-/// request carrying its [`Peer`]. When `drain` turns true (or its sender is gone): stops
+/// request carrying its [`Peer`]. When `drain` is reached (or the app is gone): stops
 /// accepting (the listener closes), asks every open connection to close after the request
 /// it is in, and returns when all have; a caller that cannot wait drops the future, which
 /// ends them all.
@@ -338,14 +334,14 @@ pub async fn serve_http1(
     limits: ConnectionLimits,
     stats: Arc<ConnectionStats>,
     tls: Option<Arc<crate::tls::ReloadingTls>>,
-    mut drain: watch::Receiver<bool>,
+    mut drain: crate::app::Until,
 ) {
     let mut incoming = accept(listener, limits, stats, tls);
     let mut open = tokio::task::JoinSet::new();
     loop {
         let conn = tokio::select! {
             c = incoming.next() => c,
-            () = drained(&mut drain) => break,
+            () = drain.reached() => break,
             // Reaps ended connections, so the set holds only open ones.
             Some(_) = open.join_next(), if !open.is_empty() => continue,
         };
@@ -374,7 +370,7 @@ pub async fn serve_http1(
             tokio::pin!(served);
             let result = tokio::select! {
                 r = served.as_mut() => r,
-                () = drained(&mut drain) => {
+                () = drain.reached() => {
                     // Finishes the request in flight (an idle keep-alive connection closes
                     // at once), then closes.
                     served.as_mut().graceful_shutdown();

@@ -11,20 +11,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot, watch};
+use tokio::sync::Semaphore;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use crate::api::admin::AdminApi;
-use crate::api::auth::{Auth, Scope};
+use crate::api::auth::Auth;
 use crate::api::consent::ConsentApi;
 use crate::api::decision::DecisionApi;
 use crate::api::metrics::{self, Metrics};
 use crate::api::pb;
+use crate::app::{App, Phase, Until};
 use crate::config::Config;
 use crate::net;
-use crate::storage::{Store, StoreOptions, system_clock};
+use crate::storage::{Store, system_clock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -155,8 +156,8 @@ pub async fn run(
         }
         None => None,
     };
-    // Kept until the server stops: dropping it stops applying the log.
-    let _cluster = match (&config.cluster, log_key) {
+    // Kept until the server stops (step 5 of `app`'s stop order): dropping it stops applying the log.
+    let cluster = match (&config.cluster, log_key) {
         (Some(c), Some(key)) => {
             let cluster = tokio::select! {
                 r = crate::cluster::Cluster::start(&c.log, &store, key) => r?,
@@ -167,27 +168,7 @@ pub async fn run(
         }
         _ => None,
     };
-    run_with_store(config, store, listener, metrics_listener, shutdown).await
-}
-
-/// Offline recovery: opens the store in `data_dir` (which fails while a server holds it),
-/// adds an unrestricted admin key and returns `<key_id>.<secret>`.
-pub fn create_admin_key(data_dir: &std::path::Path, description: &str) -> Result<String, ServerError> {
-    let (store, _) = Store::open(data_dir, StoreOptions::new(system_clock()))?;
-    let (key_id, secret) = crate::api::auth::new_key_material();
-    store.put_api_key_sync(crate::storage::view::ApiKey {
-        key_id: key_id.clone(),
-        description: description.to_owned(),
-        secret_hash: crate::api::auth::hash_secret(&secret),
-        scopes: vec![Scope::Check, Scope::Write, Scope::Admin],
-        profile_ids: Vec::new(),
-        revoked: false,
-        created_at: store.now_us().div_euclid(1_000_000),
-        expires_at: None,
-    })?;
-    store.flush()?;
-    tracing::warn!(%key_id, "admin key created offline");
-    Ok(format!("{key_id}.{secret}"))
+    serve(config, store, listener, metrics_listener, shutdown, cluster).await
 }
 
 /// The name under which health reports the store itself: NOT_SERVING while writes are
@@ -201,9 +182,9 @@ async fn housekeeping(
     store: Store,
     tls: Vec<Arc<crate::tls::ReloadingTls>>,
     reporter: tonic_health::server::HealthReporter,
-    draining: Arc<std::sync::atomic::AtomicBool>,
+    draining: Until,
     ready: Arc<std::sync::atomic::AtomicBool>,
-    mut stop: watch::Receiver<bool>,
+    mut stop: Until,
 ) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -214,7 +195,7 @@ async fn housekeeping(
         tokio::select! {
             _ = tick.tick() => {}
             _ = condition.changed() => {}
-            _ = stop.changed() => return,
+            () = stop.reached() => return,
         }
         let s = store.clone();
         let t = tls.clone();
@@ -231,7 +212,7 @@ async fn housekeeping(
         let writes_ok = store.health().condition() == crate::storage::health::Condition::Healthy;
         let undamaged = store.health().last_damage().is_none();
         let current = !store.catching_up();
-        if reported == Some((writes_ok, undamaged, current)) || draining.load(std::sync::atomic::Ordering::Relaxed) {
+        if reported == Some((writes_ok, undamaged, current)) || draining.is_reached() {
             continue;
         }
         reported = Some((writes_ok, undamaged, current));
@@ -259,13 +240,13 @@ async fn housekeeping(
 /// Reads every stored block back, checksums verified, after start and then every
 /// [`crate::config::Limits::VERIFY_INTERVAL_SECS`]: damage in a block no request has read
 /// yet shows in health (`consentd.storage`) and metrics before a request meets it.
-async fn verify_every_block(store: Store, mut stop: watch::Receiver<bool>) {
+async fn verify_every_block(store: Store, mut stop: Until) {
     let mut tick = tokio::time::interval(Duration::from_secs(crate::config::Limits::VERIFY_INTERVAL_SECS));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.changed() => return,
+            () = stop.reached() => return,
         }
         let s = store.clone();
         match tokio::task::spawn_blocking(move || s.verify()).await {
@@ -300,6 +281,18 @@ pub async fn run_with_store(
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    serve(config, store, listener, metrics_listener, shutdown, None).await
+}
+
+/// Serves until `shutdown` resolves, then stops in `app`'s order.
+async fn serve(
+    config: Config,
+    store: Store,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    cluster: Option<crate::cluster::Cluster>,
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr()?;
     let tls = match &config.tls {
@@ -355,30 +348,27 @@ pub async fn run_with_store(
     let metrics = Metrics::new(store.clone());
     // `/readyz` on the metrics port: the gRPC health of the whole server, mirrored.
     let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    // Turns true when the drain begins: the edge stops accepting and finishes its requests
-    // alongside gRPC's calls.
-    let (drain_tx, drain_rx) = watch::channel(false);
+    let mut app = App::new();
     let connection_limits = net::ConnectionLimits {
         connections_max: limits.connections_max,
         handshake_timeout: Duration::from_millis(limits.handshake_timeout_ms),
         idle_timeout: Duration::from_millis(limits.connection_idle_ms),
     };
-    let metrics_task = match metrics_listener {
-        Some(mlistener) => {
-            tracing::info!(addr = %mlistener.local_addr()?, tls = http1_tls.is_some(), "metrics on /metrics");
-            // Scrapes keep working while the server drains; they stop with it.
-            Some(tokio::spawn(metrics::serve(
+    if let Some(mlistener) = metrics_listener {
+        tracing::info!(addr = %mlistener.local_addr()?, tls = http1_tls.is_some(), "metrics on /metrics");
+        // Scrapes keep working while the server drains; they stop with it.
+        app.spawn(
+            "metrics",
+            metrics::serve(
                 mlistener,
                 Arc::clone(&metrics),
                 Arc::clone(&ready),
                 connection_limits,
                 http1_tls.clone(),
-                stop_rx.clone(),
-            )))
-        }
-        None => None,
-    };
+                app.until(Phase::Stopped),
+            ),
+        );
+    }
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<pb::decision_service_server::DecisionServiceServer<DecisionApi>>().await;
@@ -421,7 +411,9 @@ pub async fn run_with_store(
     let mut reloading: Vec<_> = tls.iter().cloned().collect();
     // The edge's and the metrics' configuration: the same files, reloaded once.
     reloading.extend(http1_tls.iter().cloned());
-    let edge_task = match edge {
+    // The edge drains alongside gRPC: it says when its last request has been answered.
+    let (edge_done_tx, edge_done) = tokio::sync::oneshot::channel::<()>();
+    match edge {
         Some((http_listener, edge_tls, url)) => {
             tracing::info!(addr = %http_listener.local_addr()?, public_url = %url, tls = edge_tls.is_some(), "HTTP edge serving");
             let options = crate::edge::EdgeOptions {
@@ -430,42 +422,49 @@ pub async fn run_with_store(
                 connections: connection_limits,
                 tls: edge_tls,
             };
-            Some(tokio::spawn(crate::edge::serve(
+            let edge = crate::edge::serve(
                 http_listener,
                 store.clone(),
                 options,
                 Arc::clone(&connections),
-                drain_rx,
-            )))
+                app.until(Phase::Draining),
+            );
+            app.spawn("edge", async move {
+                edge.await;
+                let _ = edge_done_tx.send(());
+            });
         }
-        None => None,
-    };
-    let (drained_tx, drained_rx) = oneshot::channel::<()>();
-    let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    tokio::spawn(housekeeping(
-        store.clone(),
-        reloading,
-        health_reporter.clone(),
-        Arc::clone(&draining),
-        Arc::clone(&ready),
-        stop_rx.clone(),
-    ));
-    tokio::spawn(verify_every_block(store.clone(), stop_rx.clone()));
+        None => drop(edge_done_tx),
+    }
+    app.spawn(
+        "housekeeping",
+        housekeeping(
+            store.clone(),
+            reloading,
+            health_reporter.clone(),
+            app.until(Phase::NotServing),
+            Arc::clone(&ready),
+            app.until(Phase::Stopped),
+        ),
+    );
+    app.spawn("verify", verify_every_block(store.clone(), app.until(Phase::Stopped)));
     let reporter = health_reporter.clone();
+    let drain = app.drain();
+    let mut draining = app.until(Phase::Draining);
+    // Steps 1 and 2 of the stop order: not serving, then draining.
     let signal = async move {
         shutdown.await;
-        draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        drain.not_serving();
         ready.store(false, std::sync::atomic::Ordering::Release);
         crate::notify::notify("STOPPING=1\nSTATUS=draining");
-        let _ = drain_tx.send(true);
-        tracing::info!("shutting down: draining in-flight calls (a second signal stops at once)");
         // "" is the whole server: what load balancers and Kubernetes probes ask.
         reporter.set_service_status("", ServingStatus::NotServing).await;
         reporter.set_service_status(STORAGE_HEALTH_NAME, ServingStatus::NotServing).await;
         reporter.set_not_serving::<pb::decision_service_server::DecisionServiceServer<DecisionApi>>().await;
         reporter.set_not_serving::<pb::consent_service_server::ConsentServiceServer<ConsentApi>>().await;
         reporter.set_not_serving::<pb::admin_service_server::AdminServiceServer<AdminApi>>().await;
-        let _ = drained_tx.send(());
+        tracing::info!("shutting down: draining in-flight calls (a second signal stops at once)");
+        drain.begin();
     };
     // Every call: a span naming the RPC and its request id (see `api::trace`).
     let serve = grpc_settings(Server::builder().layer(crate::api::trace::RpcSpanLayer), &limits)
@@ -479,39 +478,26 @@ pub async fn run_with_store(
         // sets it on ours, or Nagle's algorithm meets delayed ACKs and answers wait 40 ms.
         .serve_with_incoming_shutdown(net::accept(listener, connection_limits, connections, tls.clone()), signal);
     tracing::info!(%addr, tls = tls.is_some(), "consentd serving gRPC");
-    // The edge drains alongside gRPC: both are done, or the grace period is over.
-    let edge_abort = edge_task.as_ref().map(tokio::task::JoinHandle::abort_handle);
     let serve_all = async move {
         serve.await?;
-        if let Some(edge) = edge_task
-            && let Err(e) = edge.await
-        {
-            tracing::warn!(error = %e, "the HTTP edge task failed");
-        }
+        let _ = edge_done.await;
         Ok::<(), ServerError>(())
     };
-    tokio::pin!(serve_all);
+    // Step 3: both are done, or the grace period is over.
     let grace = Duration::from_millis(limits.shutdown_grace_ms);
-    tokio::select! {
-        r = &mut serve_all => {
-            if let (Err(_), Some(edge)) = (&r, &edge_abort) {
-                edge.abort();
-            }
-            r?
-        }
-        () = async { let _ = drained_rx.await; tokio::time::sleep(grace).await; } => {
+    let served = tokio::select! {
+        r = serve_all => r,
+        () = async { draining.reached().await; tokio::time::sleep(grace).await; } => {
             tracing::warn!(grace_ms = limits.shutdown_grace_ms, "calls still open after the grace period; closing them");
-            // Ends the edge's connections too (dropping its task drops them).
-            if let Some(edge) = &edge_abort {
-                edge.abort();
-            }
+            Ok(())
         }
-    }
-    let _ = stop_tx.send(true);
-    if let Some(task) = metrics_task {
-        // Closing connections only: nothing a scrape does needs waiting for.
-        task.abort();
-    }
+    };
+    // Step 4: every task joined (the edge's connections, if still open, end with its task).
+    app.join().await;
+    // Step 5.
+    drop(cluster);
+    served?;
+    // Step 6.
     store.flush()?;
     tracing::info!("store flushed; bye");
     Ok(())

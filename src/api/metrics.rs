@@ -318,7 +318,7 @@ fn process_stats() -> Option<ProcessStats> {
     })
 }
 
-/// Serves `GET /metrics` until `shutdown` turns true, on connections taken like the other
+/// Serves `GET /metrics` until `shutdown` is reached, on connections taken like the other
 /// listeners' (`net::serve_http1`: connection cap, deadlines, TLS when configured). Its
 /// connections are counted apart, so scrapes do not show in the client connection metrics.
 pub async fn serve(
@@ -327,7 +327,7 @@ pub async fn serve(
     ready: Arc<std::sync::atomic::AtomicBool>,
     limits: crate::net::ConnectionLimits,
     tls: Option<Arc<crate::tls::ReloadingTls>>,
-    shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: crate::app::Until,
 ) {
     use axum::http::StatusCode;
     use axum::routing::get;

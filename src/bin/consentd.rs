@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use consentd::config::{Args, Config};
+use consentd::offline::Operation;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -18,8 +19,16 @@ async fn main() -> anyhow::Result<()> {
         argv.remove(1);
     }
     let args = Args::parse_from(argv);
-    let recovery = args.create_admin_key.clone();
-    let rotate = args.rotate_link_key;
+    // At most one offline operation; each runs instead of serving.
+    let offline = if verify {
+        Some(Operation::Verify)
+    } else if let Some(description) = args.create_admin_key.clone() {
+        Some(Operation::CreateAdminKey(description))
+    } else if args.rotate_link_key {
+        Some(Operation::RotateLinkKey)
+    } else {
+        None
+    };
     let mut config = Config::load(args)?;
     let telemetry = consentd::telemetry::init(config.log_format, config.otlp.as_ref())?;
     // Connections and table files share one descriptor table: take what the system allows,
@@ -41,33 +50,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
     }
-    if (rotate || recovery.is_some()) && config.cluster.is_some() {
-        // One node's directory is not the cluster's: an offline change there would make the
-        // replicas differ. Keys come through the log (AdminService on a loopback address).
-        anyhow::bail!(
-            "--rotate-link-key and --create-admin-key work on a standalone data directory only; in cluster mode \
-             create keys through AdminService (every local caller may while no key exists)"
-        );
-    }
-    if verify {
-        return verify_offline(&config.data_dir);
-    }
-    if rotate {
-        let (store, _) = consentd::storage::Store::open(
-            &config.data_dir,
-            consentd::storage::StoreOptions::new(consentd::storage::system_clock()),
-        )
-        .context("opening the store (is a server still running on this data directory?)")?;
-        let id = store.rotate_link_key()?;
-        store.flush()?;
-        println!("link key {id} signs from now on");
-        return Ok(());
-    }
-    if let Some(description) = recovery {
-        let key = consentd::server::create_admin_key(&config.data_dir, &description)
-            .context("creating an admin key (is a server still running on this data directory?)")?;
-        println!("{key}");
-        return Ok(());
+    if let Some(operation) = offline {
+        return Ok(operation.run(&config.data_dir, config.cluster.is_some())?);
     }
     let listener = consentd::server::bind(consentd::server::Listener::Grpc, config.listen_addr).await?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -108,34 +92,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-}
-
-/// `consentd verify`: opens the store (refused while a server holds it), reads every block
-/// with checksums verified, prints what it found; exits 1 on damage.
-fn verify_offline(data_dir: &std::path::Path) -> anyhow::Result<()> {
-    if consentd::storage::guard::holds_no_store(data_dir) {
-        anyhow::bail!("`{}` holds no store to verify", data_dir.display());
-    }
-    let (store, stats) = consentd::storage::Store::open(
-        data_dir,
-        consentd::storage::StoreOptions::new(consentd::storage::system_clock()),
-    )
-    .context("opening the store (is a server still running on this data directory?)")?;
-    let report = store.verify();
-    println!(
-        "{}: revision {}, {} contact points, {} entries ({} MiB) read with checksums verified",
-        data_dir.display(),
-        stats.revision,
-        stats.contacts,
-        report.entries,
-        report.bytes >> 20
-    );
-    if report.damage.is_empty() {
-        println!("no damage found");
-        return Ok(());
-    }
-    for d in &report.damage {
-        println!("damage: {d}");
-    }
-    anyhow::bail!("{} column families hold damaged blocks", report.damage.len())
 }

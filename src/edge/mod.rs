@@ -41,7 +41,6 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use self::limit::RateLimiter;
 use self::pages::{Lang, Look};
@@ -639,7 +638,7 @@ pub async fn serve(
     store: Store,
     options: EdgeOptions,
     stats: Arc<ConnectionStats>,
-    drain: watch::Receiver<bool>,
+    drain: crate::app::Until,
 ) {
     let app = router(store, &options);
     crate::net::serve_http1(listener, app, options.connections, stats, options.tls, drain).await;

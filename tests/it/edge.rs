@@ -153,6 +153,51 @@ async fn one_click_post_blocks_the_next_check_and_a_get_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_stop_answers_the_edge_request_in_flight_and_takes_no_new_one() {
+    let (server, edge) = start_with_edge().await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    set(&mut consent, change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedIn)).await;
+    let unsubscribe = path_of(&mint(&server, "jane@example.com", "newsletter", "").await.unsubscribe_url);
+    // A one-click POST whose body is still on its way when the stop begins.
+    let body = "List-Unsubscribe=One-Click";
+    let mut stream = TcpStream::connect(edge).await.expect("connect to the edge");
+    let head = format!(
+        "POST {unsubscribe} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\
+         content-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    stream.write_all(&body.as_bytes()[..4]).await.expect("write part of the body");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let stopping = server.begin_stop();
+    // The edge stops accepting: a new connection is refused within a few seconds.
+    let mut refused = false;
+    for _ in 0..100 {
+        if TcpStream::connect(edge).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the edge still accepts connections while the server drains");
+    // Longer than the stop waits for tasks that were told to end: only the drain holds it.
+    tokio::time::sleep(std::time::Duration::from_millis(consentd::app::App::JOIN_MS + 500)).await;
+    assert!(!stopping.is_finished(), "the server stopped with an edge request in flight");
+    // The rest of the body arrives: the request is answered and its opt-out written.
+    stream.write_all(&body.as_bytes()[4..]).await.expect("write the rest");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read the answer");
+    let answer = String::from_utf8_lossy(&raw);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let dir = stopping.finish().await;
+    let server = TestServer::start_in(dir, |_| {}).await;
+    let r = check(&mut server.decision(None).await, pb::Channel::Email, "jane@example.com", "newsletter", "").await;
+    assert_eq!(reason(&r), pb::Reason::PurposeOptedOut, "the drained request's opt-out was lost");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn tampered_foreign_and_misused_tokens_change_nothing() {
     let (server, edge) = start_with_edge().await;
     seed(&mut server.admin(None).await, None).await;

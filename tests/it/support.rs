@@ -163,6 +163,11 @@ pub struct Stopping {
 }
 
 impl Stopping {
+    /// Whether the server has stopped already.
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+
     pub async fn finish(self) -> tempfile::TempDir {
         match tokio::time::timeout(Duration::from_secs(30), self.handle).await {
             Ok(Ok(Ok(()))) => self.dir,
