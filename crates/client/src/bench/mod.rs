@@ -97,9 +97,8 @@ impl Population {
 }
 
 /// Creates the profile (active, region NL), its purpose (commercial) and topic, and writes the
-/// synthetic population through BatchSetConsent (1,000 per request, 4 in flight). Returns
-/// rows per second.
-pub async fn setup(target: &Target, pop: &Population) -> Result<f64, tonic::Status> {
+/// synthetic population through BatchSetConsent (1,000 per request, 4 in flight).
+pub async fn setup(target: &Target, pop: &Population) -> Result<Populated, tonic::Status> {
     let mut admin = target.admin(0);
     admin
         .create_profile(pb::CreateProfileRequest {
@@ -136,14 +135,24 @@ pub async fn setup(target: &Target, pop: &Population) -> Result<f64, tonic::Stat
     populate(target, pop).await
 }
 
-/// Writes the synthetic population (without creating anything); rows per second.
-pub async fn populate(target: &Target, pop: &Population) -> Result<f64, tonic::Status> {
+/// What writing a population took.
+#[derive(Clone, Copy, Debug)]
+pub struct Populated {
+    pub rows_per_sec: f64,
+    /// The highest revision answered: a replica that reached it holds the whole population.
+    pub revision: u64,
+}
+
+/// Writes the synthetic population (without creating anything).
+pub async fn populate(target: &Target, pop: &Population) -> Result<Populated, tonic::Status> {
     let started = Instant::now();
     let (per_request, workers) = (1000u64, 4u64);
+    let top = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for w in 0..workers {
         let mut client = target.consent(w as usize);
         let pop = pop.clone();
+        let top = Arc::clone(&top);
         tasks.push(tokio::spawn(async move {
             let mut start = w * per_request;
             while start < pop.size {
@@ -162,7 +171,13 @@ pub async fn populate(target: &Target, pop: &Population) -> Result<f64, tonic::S
                         idempotency_key: String::new(),
                     })
                     .collect();
-                client.batch_set_consent(pb::BatchSetConsentRequest { requests, validate_only: false }).await?;
+                let answered =
+                    client.batch_set_consent(pb::BatchSetConsentRequest { requests, validate_only: false }).await?;
+                for item in answered.into_inner().results {
+                    if let Some(pb::batch_set_consent_result::Result::Change(c)) = item.result {
+                        top.fetch_max(c.revision, Ordering::Relaxed);
+                    }
+                }
                 start += workers * per_request;
             }
             Ok::<(), tonic::Status>(())
@@ -171,7 +186,10 @@ pub async fn populate(target: &Target, pop: &Population) -> Result<f64, tonic::S
     for t in tasks {
         t.await.map_err(|e| tonic::Status::internal(format!("populate task: {e}")))??;
     }
-    Ok(pop.size as f64 / started.elapsed().as_secs_f64().max(1e-9))
+    Ok(Populated {
+        rows_per_sec: pop.size as f64 / started.elapsed().as_secs_f64().max(1e-9),
+        revision: top.load(Ordering::Relaxed),
+    })
 }
 
 /// When a scenario stops: after a number of operations (`requests`), else after `duration`.
