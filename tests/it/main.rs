@@ -15,6 +15,7 @@ mod damage;
 mod decision;
 mod edge;
 mod edges;
+mod layers;
 mod nats;
 mod otlp;
 mod presets;

@@ -2,7 +2,29 @@
 
 use consentd_core::decision::{Channel, DoubleOptInMode, Status, Subject, SuppressionKind, UnixSeconds};
 
-pub use super::view::{Proof, Record};
+/// Evidence of how a change was given: the click or form and the notice the person saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Proof {
+    pub ip_address: String,
+    pub user_agent: String,
+    pub notice_id: String,
+    pub notice_version: String,
+    pub notice_hash: String,
+    pub notice_text: String,
+}
+
+/// The current consent record of one purpose or topic.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub purpose_no: u32,
+    pub topic_no: u32,
+    pub status: Status,
+    pub occurred_at_us: i64,
+    /// Seconds: opt-in lapse, or the confirmation deadline of a pending record.
+    pub expires_at: Option<i64>,
+    pub revision: u64,
+    pub source: Source,
+}
 
 /// Where a change came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
