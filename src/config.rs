@@ -106,6 +106,8 @@ pub struct Limits {
     /// HTTP edge: a request's body must arrive within this of its headers (a body sent a
     /// byte at a time held a connection open for minutes). No flag; tests shorten it.
     pub edge_body_read_ms: u64,
+    /// How long a webhook delivery is retried before its subscription is paused.
+    pub webhook_retry_secs: u64,
 }
 
 /// Limits that are the same for every server (part of the API's contract), beside the
@@ -133,6 +135,10 @@ impl Limits {
     pub const LINK_BYTES_MAX: usize = crate::storage::link::LINK_BYTES_MAX;
     /// Longest STOP/START keyword a profile may list (declared by the keyword matcher).
     pub const KEYWORD_CHARS_MAX: usize = crate::decision::keywords::KEYWORD_CHARS_MAX;
+    /// Webhook subscriptions one server keeps (each has its own delivery task).
+    pub const WEBHOOKS_MAX: usize = 64;
+    /// Longest webhook URL.
+    pub const WEBHOOK_URL_BYTES_MAX: usize = 2048;
     /// Longest free-text field (reason, display name, proof strings other than notice text).
     pub const TEXT_BYTES_MAX: usize = 1024;
     /// Longest notice text kept as proof.
@@ -203,6 +209,7 @@ impl Limits {
         connection_idle_ms: 300_000,
         shutdown_grace_ms: 10_000,
         edge_body_read_ms: 10_000,
+        webhook_retry_secs: 86_400,
     };
 
     /// The store's share of these limits.
@@ -369,6 +376,10 @@ pub struct Args {
     pub handshake_timeout_ms: Option<u64>,
     #[arg(long, env = "CONSENTD_CONNECTION_IDLE_MS")]
     pub connection_idle_ms: Option<u64>,
+    /// How long a failing webhook delivery is retried (exponential backoff with jitter)
+    /// before its subscription is paused [default: 86400].
+    #[arg(long, env = "CONSENTD_WEBHOOK_RETRY_SECS")]
+    pub webhook_retry_secs: Option<u64>,
 }
 
 impl Args {
@@ -454,6 +465,7 @@ impl Config {
                 a.handshake_timeout_ms.unwrap_or(d.handshake_timeout_ms),
             )?,
             connection_idle_ms: positive("connection_idle_ms", a.connection_idle_ms.unwrap_or(d.connection_idle_ms))?,
+            webhook_retry_secs: positive("webhook_retry_secs", a.webhook_retry_secs.unwrap_or(d.webhook_retry_secs))?,
             ..d
         };
         let tls = match (a.tls_cert, a.tls_key) {

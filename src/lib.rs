@@ -21,6 +21,8 @@
 //! - [`app`]: the lifecycle: every task in one set, one drain signal, the stop order.
 //! - [`offline`]: what `consentd` does on a stopped server's directory (`--create-admin-key`,
 //!   `--rotate-link-key`, `verify`).
+//! - [`webhook`]: deliveries of every change to subscribed HTTP receivers, signed per the
+//!   Standard Webhooks convention.
 //! - [`server`]: `run(config, listener, shutdown)`, the testable entry point.
 
 pub mod api;
@@ -35,6 +37,7 @@ pub mod offline;
 pub mod server;
 pub mod telemetry;
 pub mod tls;
+pub mod webhook;
 
 pub use consentd_client::{bench, bulk};
 pub use consentd_core::{contact, decision};

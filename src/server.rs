@@ -404,7 +404,10 @@ async fn serve(
     })
     .max_decoding_message_size(limits.message_bytes_max)
     .max_encoding_message_size(limits.message_bytes_max);
-    let admin = pb::admin_service_server::AdminServiceServer::new(AdminApi { store: store.clone() })
+    let webhooks = crate::webhook::Webhooks::new(store.clone(), Duration::from_secs(limits.webhook_retry_secs));
+    app.spawn("webhooks", Arc::clone(&webhooks).run(app.until(Phase::Draining)));
+    metrics.set_webhooks(Arc::clone(&webhooks));
+    let admin = pb::admin_service_server::AdminServiceServer::new(AdminApi { store: store.clone(), webhooks })
         .max_decoding_message_size(limits.message_bytes_max);
 
     let connections = Arc::clone(&metrics.connections);

@@ -57,6 +57,8 @@ pub struct Metrics {
     pub check_batches: Counter,
     /// Open, refused and timed-out client connections (kept by `net`).
     pub connections: Arc<ConnectionStats>,
+    /// The webhook deliveries, once the server has started them.
+    webhooks: Arc<std::sync::OnceLock<Arc<crate::webhook::Webhooks>>>,
 }
 
 impl Metrics {
@@ -87,9 +89,28 @@ impl Metrics {
         let check_batches = Counter::default();
         registry.register("consentd_check_batches", "CheckStream batches evaluated", check_batches.clone());
         let connections = Arc::new(ConnectionStats::default());
-        registry.register_collector(Box::new(ServerState { store, connections: Arc::clone(&connections) }));
+        let webhooks = Arc::new(std::sync::OnceLock::new());
+        registry.register_collector(Box::new(ServerState {
+            store,
+            connections: Arc::clone(&connections),
+            webhooks: Arc::clone(&webhooks),
+        }));
         registry.register_collector(Box::new(ProcessCollector));
-        Arc::new(Metrics { registry, decisions, rpc, write_latency, check_streams_active, check_batches, connections })
+        Arc::new(Metrics {
+            registry,
+            decisions,
+            rpc,
+            write_latency,
+            check_streams_active,
+            check_batches,
+            connections,
+            webhooks,
+        })
+    }
+
+    /// Reports these deliveries' figures from now on.
+    pub fn set_webhooks(&self, webhooks: Arc<crate::webhook::Webhooks>) {
+        let _ = self.webhooks.set(webhooks);
     }
 
     /// Adds decision counts, indexed like [`Reason::ALL`]; callers count a batch locally first.
@@ -115,11 +136,16 @@ impl Metrics {
     }
 }
 
+/// A metric family of the webhook deliveries: name, help, type, and its value of one
+/// subscription's figures at the current revision.
+type WebhookFamily = (&'static str, &'static str, MetricType, fn(&crate::webhook::Stats, u64) -> u64);
+
 /// What the store and the connection layer count, read at scrape time.
 #[derive(Debug)]
 struct ServerState {
     store: Store,
     connections: Arc<ConnectionStats>,
+    webhooks: Arc<std::sync::OnceLock<Arc<crate::webhook::Webhooks>>>,
 }
 
 fn emit(
@@ -177,6 +203,48 @@ impl Collector for ServerState {
             for kind in crate::storage::replica::SkippedEntries::KINDS {
                 let n = counts.iter().find(|(k, _)| *k == kind).map_or(0, |(_, n)| *n);
                 ConstCounter::new(n).encode(skipped.encode_family(&[("kind", kind)])?)?;
+            }
+        }
+        if let Some(webhooks) = self.webhooks.get() {
+            let stats = webhooks.stats();
+            let revision = self.store.revision();
+            let families: [WebhookFamily; 4] = [
+                (
+                    "consentd_webhook_lag_revisions",
+                    "Revisions applied but not yet delivered, per webhook subscription",
+                    MetricType::Gauge,
+                    |s, revision| revision.saturating_sub(s.position),
+                ),
+                (
+                    "consentd_webhook_deliveries",
+                    "Messages delivered (answered 2xx) since start, per webhook subscription",
+                    MetricType::Counter,
+                    |s, _| s.delivered,
+                ),
+                (
+                    "consentd_webhook_failed_attempts",
+                    "Delivery attempts that failed (no answer, or not 2xx) since start, per webhook subscription",
+                    MetricType::Counter,
+                    |s, _| s.failed_attempts,
+                ),
+                (
+                    "consentd_webhook_paused",
+                    "1 while a webhook subscription is paused (by an admin, or after its retry budget ran out)",
+                    MetricType::Gauge,
+                    |s, _| u64::from(s.paused),
+                ),
+            ];
+            for (name, help, kind, value) in families {
+                let mut family = e.encode_descriptor(name, help, None, kind)?;
+                for (id, s) in &stats {
+                    let v = value(s, revision);
+                    let labels = [("webhook", id.as_str())];
+                    match kind {
+                        MetricType::Counter => ConstCounter::new(v).encode(family.encode_family(&labels)?)?,
+                        _ => ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX))
+                            .encode(family.encode_family(&labels)?)?,
+                    }
+                }
             }
         }
         emit(&mut e, "consentd_connections_open", "Open client connections", &ConstGauge::new(c.open.load(Relaxed)))?;

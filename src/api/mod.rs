@@ -15,3 +15,4 @@ pub mod decision;
 pub mod error;
 pub mod metrics;
 pub mod trace;
+pub mod webhooks;

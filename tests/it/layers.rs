@@ -162,7 +162,11 @@ fn the_module_graph_has_no_circle_and_architecture_shows_it_as_the_code_has_it()
     block.push_str("```\n");
     let doc = std::fs::read_to_string(root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
     let shown = doc.split_once(BEGIN).and_then(|(_, r)| r.split_once(END)).map(|(b, _)| b.trim_start_matches('\n'));
-    assert_eq!(shown, Some(block.as_str()), "ARCHITECTURE.md's module graph differs from the code's; it is:\n{BEGIN}\n{block}{END}");
+    assert_eq!(
+        shown,
+        Some(block.as_str()),
+        "ARCHITECTURE.md's module graph differs from the code's; it is:\n{BEGIN}\n{block}{END}"
+    );
 }
 
 #[test]

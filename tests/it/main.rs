@@ -23,3 +23,4 @@ mod recover;
 mod store;
 mod support;
 mod tls;
+mod webhook;

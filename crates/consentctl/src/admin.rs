@@ -4,9 +4,9 @@
 use consentd_proto::pb;
 use serde_json::json;
 
-use crate::args::{KeyCmd, ProfileCmd, PurposeCmd, TopicCmd};
+use crate::args::{KeyCmd, ProfileCmd, PurposeCmd, TopicCmd, WebhookCmd};
 use crate::client::{Clients, Failure, exit};
-use crate::render::{key_json, print, profile_json, purpose_json, topic_json};
+use crate::render::{key_json, print, profile_json, purpose_json, topic_json, ts};
 
 const PAGE: i32 = 1000;
 
@@ -203,6 +203,154 @@ pub(crate) async fn key(c: &Clients, cmd: KeyCmd, j: bool) -> Result<u8, Failure
         KeyCmd::Revoke { key_id } => {
             let r = c.admin().revoke_api_key(pb::RevokeApiKeyRequest { key_id }).await?.into_inner();
             print(&r.api_key.as_ref().map(key_json).unwrap_or_default(), j);
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn webhook_json(w: &pb::Webhook) -> serde_json::Value {
+    let kinds: Vec<String> = w
+        .event_kinds
+        .iter()
+        .map(|k| {
+            pb::WebhookEventKind::try_from(*k).map_or_else(
+                |_| k.to_string(),
+                |k| k.as_str_name().trim_start_matches("WEBHOOK_EVENT_KIND_").to_ascii_lowercase(),
+            )
+        })
+        .collect();
+    json!({
+        "webhook_id": w.webhook_id,
+        "url": w.url,
+        "profile_ids": w.profile_ids,
+        "event_kinds": kinds,
+        "personal_data": w.personal_data,
+        "description": w.description,
+        "paused": w.paused,
+        "delivered_revision": w.delivered_revision,
+        "lag_revisions": w.lag_revisions,
+        "last_error": w.last_error,
+        "last_error_time": ts(&w.last_error_time),
+        "create_time": ts(&w.create_time),
+        "secrets": w.secrets,
+    })
+}
+
+fn secret_from(path: Option<std::path::PathBuf>) -> Result<String, Failure> {
+    match path {
+        None => Ok(String::new()),
+        Some(p) => std::fs::read_to_string(&p)
+            .map(|s| s.trim().to_owned())
+            .map_err(|e| Failure { code: exit::NO_INPUT, message: format!("cannot read `{}`: {e}", p.display()) }),
+    }
+}
+
+fn show_secret(v: &mut serde_json::Value, secret: String, j: bool) {
+    if secret.is_empty() {
+        return;
+    }
+    v["secret"] = json!(secret);
+    if !j {
+        eprintln!("store the signing secret now: it is not shown again");
+    }
+}
+
+pub(crate) async fn webhook(c: &Clients, cmd: WebhookCmd, j: bool) -> Result<u8, Failure> {
+    match cmd {
+        WebhookCmd::Create { url, profiles, kinds, no_personal_data, description, secret_file } => {
+            let secret = secret_from(secret_file)?;
+            let given = !secret.is_empty();
+            let r = c
+                .admin()
+                .create_webhook(pb::CreateWebhookRequest {
+                    webhook: Some(pb::Webhook {
+                        url,
+                        profile_ids: profiles,
+                        event_kinds: kinds.iter().map(|k| k.pb()).collect(),
+                        personal_data: !no_personal_data,
+                        description,
+                        ..Default::default()
+                    }),
+                    secret,
+                })
+                .await?
+                .into_inner();
+            let mut v = r.webhook.as_ref().map(webhook_json).unwrap_or_default();
+            if !given {
+                show_secret(&mut v, r.secret, j);
+            }
+            print(&v, j);
+        }
+        WebhookCmd::List => {
+            let r = c.admin().list_webhooks(pb::ListWebhooksRequest {}).await?.into_inner();
+            print(&json!({ "webhooks": r.webhooks.iter().map(webhook_json).collect::<Vec<_>>() }), j);
+        }
+        WebhookCmd::Update {
+            webhook_id,
+            url,
+            description,
+            pause,
+            resume,
+            rotate_secret,
+            secret_file,
+            previous_secret_hours,
+        } => {
+            let mut paths = Vec::new();
+            let mut w = pb::Webhook { webhook_id, ..Default::default() };
+            if let Some(url) = url {
+                w.url = url;
+                paths.push("url".to_owned());
+            }
+            if let Some(d) = description {
+                w.description = d;
+                paths.push("description".to_owned());
+            }
+            if pause || resume {
+                w.paused = pause;
+                paths.push("paused".to_owned());
+            }
+            if paths.is_empty() && !rotate_secret {
+                return Err(crate::client::usage(
+                    "nothing to update: give --url, --description, --pause, --resume or --rotate-secret".to_owned(),
+                ));
+            }
+            let secret = secret_from(secret_file)?;
+            let given = !secret.is_empty();
+            let r = c
+                .admin()
+                .update_webhook(pb::UpdateWebhookRequest {
+                    webhook: Some(w),
+                    update_mask: (!paths.is_empty()).then_some(prost_types::FieldMask { paths }),
+                    rotate_secret,
+                    secret,
+                    previous_secret_ttl: rotate_secret.then_some(prost_types::Duration {
+                        seconds: i64::from(previous_secret_hours) * 3600,
+                        nanos: 0,
+                    }),
+                })
+                .await?
+                .into_inner();
+            let mut v = r.webhook.as_ref().map(webhook_json).unwrap_or_default();
+            if !given {
+                show_secret(&mut v, r.secret, j);
+            }
+            print(&v, j);
+        }
+        WebhookCmd::Delete { webhook_id } => {
+            c.admin().delete_webhook(pb::DeleteWebhookRequest { webhook_id: webhook_id.clone() }).await?;
+            print(&json!({ "deleted": webhook_id }), j);
+        }
+        WebhookCmd::Test { webhook_id } => {
+            let r = c.admin().test_webhook(pb::TestWebhookRequest { webhook_id }).await?.into_inner();
+            print(&json!({ "status_code": r.status_code, "error": r.error, "message_id": r.message_id }), j);
+            if !r.error.is_empty() {
+                return Ok(exit::FAILURE);
+            }
+        }
+        WebhookCmd::Replay { webhook_id, from_revision } => {
+            let r =
+                c.admin().replay_webhook(pb::ReplayWebhookRequest { webhook_id, from_revision }).await?.into_inner();
+            print(&r.webhook.as_ref().map(webhook_json).unwrap_or_default(), j);
         }
     }
     Ok(exit::OK)

@@ -48,6 +48,9 @@ pub(crate) enum Command {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Webhook subscriptions: every change POSTed to a URL, signed (Standard Webhooks).
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
     /// Record a consent change.
     Set(SetArgs),
     /// Current records and suppressions of a contact point.
@@ -394,6 +397,85 @@ pub(crate) enum KeyCmd {
     List,
     Revoke {
         key_id: String,
+    },
+}
+
+/// The kinds of change a webhook subscription receives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WebhookKindArg {
+    Consent,
+    Suppression,
+    Confirmation,
+}
+
+impl WebhookKindArg {
+    pub(crate) fn pb(self) -> i32 {
+        match self {
+            WebhookKindArg::Consent => pb::WebhookEventKind::Consent as i32,
+            WebhookKindArg::Suppression => pb::WebhookEventKind::Suppression as i32,
+            WebhookKindArg::Confirmation => pb::WebhookEventKind::Confirmation as i32,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum WebhookCmd {
+    /// Subscribe a URL; its signing secret (whsec_...) is printed once unless --secret-file
+    /// gives it.
+    Create {
+        /// https://..., or http:// to a loopback address.
+        #[arg(long)]
+        url: String,
+        /// Only changes of these profiles (default: all).
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
+        /// Only these kinds of change (default: all).
+        #[arg(long = "kind", value_enum)]
+        kinds: Vec<WebhookKindArg>,
+        /// Send the contact point's keyed hash instead of the contact point, and no IP
+        /// address or user agent.
+        #[arg(long)]
+        no_personal_data: bool,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A file holding the signing secret (whsec_<base64>); default: one is generated.
+        #[arg(long)]
+        secret_file: Option<std::path::PathBuf>,
+    },
+    /// Every subscription with its position, lag and last error.
+    List,
+    /// Change a subscription, pause or resume it, or rotate its secret.
+    Update {
+        webhook_id: String,
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long, conflicts_with = "resume")]
+        pause: bool,
+        #[arg(long)]
+        resume: bool,
+        /// A new signing secret (this file's, or a generated one) signs from now on; the
+        /// current one keeps signing beside it for --previous-secret-hours.
+        #[arg(long)]
+        rotate_secret: bool,
+        #[arg(long, requires = "rotate_secret")]
+        secret_file: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 24, requires = "rotate_secret")]
+        previous_secret_hours: u32,
+    },
+    Delete {
+        webhook_id: String,
+    },
+    /// Send one signed test message now; exit 1 unless the receiver answers 2xx.
+    Test {
+        webhook_id: String,
+    },
+    /// Deliver again every change from a revision on (also resumes a paused subscription).
+    Replay {
+        webhook_id: String,
+        #[arg(long)]
+        from_revision: u64,
     },
 }
 

@@ -63,6 +63,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Purpose(cmd) => admin::purpose(&c, cmd, j).await,
         Command::Topic(cmd) => admin::topic(&c, cmd, j).await,
         Command::Key(cmd) => admin::key(&c, cmd, j).await,
+        Command::Webhook(cmd) => admin::webhook(&c, cmd, j).await,
         Command::Set(a) => consent::set(&c, a, j).await,
         Command::Get(a) => consent::get(&c, a, j).await,
         Command::History(a) => consent::history(&c, a, j).await,

@@ -35,6 +35,7 @@ pub mod replica;
 pub mod token;
 pub mod verify;
 pub mod view;
+pub mod webhook;
 pub mod wire;
 mod writer;
 

@@ -6,8 +6,8 @@
 //! Callers outside `storage` see only these types.
 
 use super::codec::{EventBody, StoredApiKey, StoredContact, StoredEvent, StoredProof, StoredRecord, StoredSuppression};
-pub use super::model::{Proof, Record};
 use super::model::{ChangeOutcome, EventKind, Source};
+pub use super::model::{Proof, Record};
 use consentd_core::decision::{Channel, Status, SuppressionKind};
 
 /// The latest change of one kind of suppression.

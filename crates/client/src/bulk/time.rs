@@ -173,6 +173,15 @@ pub fn format_plain(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", sod / 3600, sod % 3600 / 60, sod % 60)
 }
 
+/// Formats microseconds since the epoch as RFC 3339 in UTC with microseconds
+/// (`2026-01-15T10:32:00.000123Z`).
+pub fn rfc3339_us(us: i64) -> String {
+    let secs = us.div_euclid(1_000_000);
+    let micros = us.rem_euclid(1_000_000);
+    let plain = format_plain(secs);
+    format!("{}T{}.{micros:06}Z", &plain[..10], &plain[11..])
+}
+
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
@@ -192,6 +201,12 @@ mod tests {
     const UTC: TimeOptions = TimeOptions { offset_secs: 0, day_first: None };
     /// 2026-01-15T10:32:00Z
     const T: i64 = 1_768_473_120;
+
+    #[test]
+    fn microsecond_times_print_as_rfc3339() {
+        assert_eq!(rfc3339_us(T * 1_000_000 + 123), "2026-01-15T10:32:00.000123Z");
+        assert_eq!(rfc3339_us(-1), "1969-12-31T23:59:59.999999Z");
+    }
 
     #[test]
     fn export_layouts_agree() {

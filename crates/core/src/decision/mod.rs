@@ -43,17 +43,6 @@ pub trait StateSource {
     fn prefetch(&self, key: &Self::Key) {
         let _ = key;
     }
-
-    #[inline]
-    fn with_state<R>(
-        &self,
-        profile: &str,
-        channel: Channel,
-        contact_point: &str,
-        f: impl FnOnce(Option<&ContactState>) -> R,
-    ) -> R {
-        self.with_key(&self.key(profile, channel, contact_point), f)
-    }
 }
 
 /// What one request asks about once its names are resolved.

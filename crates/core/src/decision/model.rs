@@ -406,12 +406,6 @@ impl ContactState {
         }
     }
 
-    pub fn set_suppressions(&mut self, value: Suppressions) {
-        match &mut self.repr {
-            Repr::Small { suppressions, .. } | Repr::Heap { suppressions, .. } => *suppressions = value,
-        }
-    }
-
     /// The records, packed and sorted by subject (a copy; not for the hot path).
     pub fn to_packed(&self) -> Vec<PackedRecord> {
         match &self.repr {

@@ -1,0 +1,99 @@
+//! The JSON body of a delivery, schema `consentd.webhook.v1` (docs/webhooks.md): one change
+//! per message, named with the API's own enum names in lower case (`email`, `opted_out`,
+//! `preference_center`), times in RFC 3339.
+
+use serde_json::{Value, json};
+
+use crate::api::convert;
+use crate::storage::model::EventKind;
+use crate::storage::view::Event;
+
+pub const SCHEMA: &str = "consentd.webhook.v1";
+
+/// The event kinds of the API (`WebhookEventKind`), as stored in a subscription.
+pub fn kind_of(kind: EventKind) -> crate::api::pb::WebhookEventKind {
+    use crate::api::pb::WebhookEventKind as K;
+    match kind {
+        EventKind::Consent => K::Consent,
+        EventKind::Confirmation => K::Confirmation,
+        EventKind::SuppressionAdded | EventKind::SuppressionLifted => K::Suppression,
+    }
+}
+
+/// `CHANNEL_EMAIL` -> `email`: a proto enum's name without its prefix, lower case.
+fn name(proto_name: &str, prefix: &str) -> String {
+    proto_name.strip_prefix(prefix).unwrap_or(proto_name).to_ascii_lowercase()
+}
+
+pub fn rfc3339(us: i64) -> String {
+    consentd_client::bulk::time::rfc3339_us(us)
+}
+
+/// The message's `type`.
+fn type_of(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Consent => "consent.changed",
+        EventKind::Confirmation => "consent.confirmed",
+        EventKind::SuppressionAdded => "suppression.added",
+        EventKind::SuppressionLifted => "suppression.lifted",
+    }
+}
+
+/// The body for the change at `revision`. `contact_key`: the contact point's keyed hash
+/// (hex), always sent; the contact point itself, the IP address and the user agent only
+/// with `personal_data`.
+pub fn body(revision: u64, event: &Event, contact_key: &str, personal_data: bool) -> Value {
+    let mut data = json!({
+        "profile_id": event.profile_id,
+        "channel": name(convert::channel_to_pb(event.channel).as_str_name(), "CHANNEL_"),
+        "contact_key": contact_key,
+        "purpose_id": event.purpose_id,
+        "topic_id": event.topic_id,
+        "source": name(convert::source_to_pb(event.source).as_str_name(), "CHANGE_SOURCE_"),
+        "actor": event.actor,
+        "occurred_at": rfc3339(event.occurred_at_us),
+        "recorded_at": rfc3339(event.recorded_at_us),
+    });
+    let set = |data: &mut Value, key: &str, value: Value| {
+        if let Some(map) = data.as_object_mut() {
+            map.insert(key.to_owned(), value);
+        }
+    };
+    if personal_data {
+        set(&mut data, "contact_point", json!(event.contact_point));
+    }
+    if let Some(status) = event.status {
+        set(&mut data, "status", json!(name(convert::status_to_pb(status).as_str_name(), "CONSENT_STATUS_")));
+    }
+    if let Some(kind) = event.suppression_kind {
+        set(
+            &mut data,
+            "suppression_kind",
+            json!(name(convert::suppression_kind_to_pb(kind).as_str_name(), "SUPPRESSION_KIND_")),
+        );
+    }
+    if let Some(expires) = event.expires_at {
+        set(&mut data, "expires_at", json!(rfc3339(expires.saturating_mul(1_000_000))));
+    }
+    if let Some(at) = event.confirmed_at_us {
+        set(&mut data, "confirmed_at", json!(rfc3339(at)));
+    }
+    // The proof's summary: which notice, and (with personal data) the click's evidence.
+    if let Some(p) = &event.proof {
+        let mut proof = json!({
+            "notice_id": p.notice_id, "notice_version": p.notice_version, "notice_hash": p.notice_hash,
+        });
+        if personal_data && let Some(map) = proof.as_object_mut() {
+            map.insert("ip_address".to_owned(), json!(p.ip_address));
+            map.insert("user_agent".to_owned(), json!(p.user_agent));
+        }
+        set(&mut data, "proof", proof);
+    }
+    json!({
+        "schema": SCHEMA,
+        "type": type_of(event.kind),
+        "revision": revision,
+        "timestamp": rfc3339(event.recorded_at_us),
+        "data": data,
+    })
+}
