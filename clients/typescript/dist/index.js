@@ -16124,12 +16124,16 @@ __export(admin_exports, {
   CreatePurposeResponse: () => CreatePurposeResponse,
   CreateTopicRequest: () => CreateTopicRequest,
   CreateTopicResponse: () => CreateTopicResponse,
+  CreateWebhookRequest: () => CreateWebhookRequest,
+  CreateWebhookResponse: () => CreateWebhookResponse,
   DeactivateProfileRequest: () => DeactivateProfileRequest,
   DeactivateProfileResponse: () => DeactivateProfileResponse,
   DeactivatePurposeRequest: () => DeactivatePurposeRequest,
   DeactivatePurposeResponse: () => DeactivatePurposeResponse,
   DeactivateTopicRequest: () => DeactivateTopicRequest,
   DeactivateTopicResponse: () => DeactivateTopicResponse,
+  DeleteWebhookRequest: () => DeleteWebhookRequest,
+  DeleteWebhookResponse: () => DeleteWebhookResponse,
   DoubleOptInMode: () => DoubleOptInMode,
   DoubleOptInSetting: () => DoubleOptInSetting,
   GetProfileRequest: () => GetProfileRequest,
@@ -16150,10 +16154,16 @@ __export(admin_exports, {
   ListPurposesResponse: () => ListPurposesResponse,
   ListTopicsRequest: () => ListTopicsRequest,
   ListTopicsResponse: () => ListTopicsResponse,
+  ListWebhooksRequest: () => ListWebhooksRequest,
+  ListWebhooksResponse: () => ListWebhooksResponse,
   Profile: () => Profile,
   Purpose: () => Purpose,
+  ReplayWebhookRequest: () => ReplayWebhookRequest,
+  ReplayWebhookResponse: () => ReplayWebhookResponse,
   RevokeApiKeyRequest: () => RevokeApiKeyRequest,
   RevokeApiKeyResponse: () => RevokeApiKeyResponse,
+  TestWebhookRequest: () => TestWebhookRequest,
+  TestWebhookResponse: () => TestWebhookResponse,
   Topic: () => Topic,
   UpdateProfileRequest: () => UpdateProfileRequest,
   UpdateProfileResponse: () => UpdateProfileResponse,
@@ -16161,12 +16171,18 @@ __export(admin_exports, {
   UpdatePurposeResponse: () => UpdatePurposeResponse,
   UpdateTopicRequest: () => UpdateTopicRequest,
   UpdateTopicResponse: () => UpdateTopicResponse,
+  UpdateWebhookRequest: () => UpdateWebhookRequest,
+  UpdateWebhookResponse: () => UpdateWebhookResponse,
+  Webhook: () => Webhook,
+  WebhookEventKind: () => WebhookEventKind,
   apiKeyScopeFromJSON: () => apiKeyScopeFromJSON,
   apiKeyScopeToJSON: () => apiKeyScopeToJSON,
   doubleOptInModeFromJSON: () => doubleOptInModeFromJSON,
   doubleOptInModeToJSON: () => doubleOptInModeToJSON,
   protobufFileName: () => protobufFileName2,
-  protobufPackage: () => protobufPackage2
+  protobufPackage: () => protobufPackage2,
+  webhookEventKindFromJSON: () => webhookEventKindFromJSON,
+  webhookEventKindToJSON: () => webhookEventKindToJSON
 });
 var import_grpc_js2 = __toESM(require_src());
 
@@ -17304,6 +17320,49 @@ function apiKeyScopeToJSON(object) {
       return "API_KEY_SCOPE_WRITE";
     case 3 /* ADMIN */:
       return "API_KEY_SCOPE_ADMIN";
+    case -1 /* UNRECOGNIZED */:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+var WebhookEventKind = /* @__PURE__ */ ((WebhookEventKind2) => {
+  WebhookEventKind2[WebhookEventKind2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
+  WebhookEventKind2[WebhookEventKind2["CONSENT"] = 1] = "CONSENT";
+  WebhookEventKind2[WebhookEventKind2["SUPPRESSION"] = 2] = "SUPPRESSION";
+  WebhookEventKind2[WebhookEventKind2["CONFIRMATION"] = 3] = "CONFIRMATION";
+  WebhookEventKind2[WebhookEventKind2["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
+  return WebhookEventKind2;
+})(WebhookEventKind || {});
+function webhookEventKindFromJSON(object) {
+  switch (object) {
+    case 0:
+    case "WEBHOOK_EVENT_KIND_UNSPECIFIED":
+      return 0 /* UNSPECIFIED */;
+    case 1:
+    case "WEBHOOK_EVENT_KIND_CONSENT":
+      return 1 /* CONSENT */;
+    case 2:
+    case "WEBHOOK_EVENT_KIND_SUPPRESSION":
+      return 2 /* SUPPRESSION */;
+    case 3:
+    case "WEBHOOK_EVENT_KIND_CONFIRMATION":
+      return 3 /* CONFIRMATION */;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return -1 /* UNRECOGNIZED */;
+  }
+}
+function webhookEventKindToJSON(object) {
+  switch (object) {
+    case 0 /* UNSPECIFIED */:
+      return "WEBHOOK_EVENT_KIND_UNSPECIFIED";
+    case 1 /* CONSENT */:
+      return "WEBHOOK_EVENT_KIND_CONSENT";
+    case 2 /* SUPPRESSION */:
+      return "WEBHOOK_EVENT_KIND_SUPPRESSION";
+    case 3 /* CONFIRMATION */:
+      return "WEBHOOK_EVENT_KIND_CONFIRMATION";
     case -1 /* UNRECOGNIZED */:
     default:
       return "UNRECOGNIZED";
@@ -21172,6 +21231,1133 @@ var GetServerInfoResponse = {
     return message;
   }
 };
+function createBaseWebhook() {
+  return {
+    webhookId: "",
+    url: "",
+    profileIds: [],
+    eventKinds: [],
+    personalData: false,
+    description: "",
+    paused: false,
+    deliveredRevision: 0,
+    lagRevisions: 0,
+    lastError: "",
+    lastErrorTime: void 0,
+    createTime: void 0,
+    secrets: 0
+  };
+}
+var Webhook = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.webhookId !== "") {
+      writer.uint32(10).string(message.webhookId);
+    }
+    if (message.url !== "") {
+      writer.uint32(18).string(message.url);
+    }
+    for (const v of message.profileIds) {
+      writer.uint32(26).string(v);
+    }
+    if (message.eventKinds.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.eventKinds) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.personalData !== false) {
+      writer.uint32(40).bool(message.personalData);
+    }
+    if (message.description !== "") {
+      writer.uint32(50).string(message.description);
+    }
+    if (message.paused !== false) {
+      writer.uint32(56).bool(message.paused);
+    }
+    if (message.deliveredRevision !== 0) {
+      writer.uint32(64).uint64(message.deliveredRevision);
+    }
+    if (message.lagRevisions !== 0) {
+      writer.uint32(72).uint64(message.lagRevisions);
+    }
+    if (message.lastError !== "") {
+      writer.uint32(82).string(message.lastError);
+    }
+    if (message.lastErrorTime !== void 0) {
+      Timestamp.encode(toTimestamp2(message.lastErrorTime), writer.uint32(90).fork()).join();
+    }
+    if (message.createTime !== void 0) {
+      Timestamp.encode(toTimestamp2(message.createTime), writer.uint32(98).fork()).join();
+    }
+    if (message.secrets !== 0) {
+      writer.uint32(104).int32(message.secrets);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseWebhook();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.webhookId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.url = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.profileIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.eventKinds.push(reader.int32());
+              continue;
+            }
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.eventKinds.push(reader.int32());
+              }
+              continue;
+            }
+            break;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+            message.personalData = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+            message.description = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+            message.paused = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+            message.deliveredRevision = longToNumber4(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+            message.lagRevisions = longToNumber4(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+            message.lastError = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+            message.lastErrorTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+            message.createTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+            message.secrets = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      webhookId: isSet4(object.webhookId) ? globalThis.String(object.webhookId) : isSet4(object.webhook_id) ? globalThis.String(object.webhook_id) : "",
+      url: isSet4(object.url) ? globalThis.String(object.url) : "",
+      profileIds: globalThis.Array.isArray(object?.profileIds) ? object.profileIds.map((e) => globalThis.String(e)) : globalThis.Array.isArray(object?.profile_ids) ? object.profile_ids.map((e) => globalThis.String(e)) : [],
+      eventKinds: globalThis.Array.isArray(object?.eventKinds) ? object.eventKinds.map((e) => webhookEventKindFromJSON(e)) : globalThis.Array.isArray(object?.event_kinds) ? object.event_kinds.map((e) => webhookEventKindFromJSON(e)) : [],
+      personalData: isSet4(object.personalData) ? globalThis.Boolean(object.personalData) : isSet4(object.personal_data) ? globalThis.Boolean(object.personal_data) : false,
+      description: isSet4(object.description) ? globalThis.String(object.description) : "",
+      paused: isSet4(object.paused) ? globalThis.Boolean(object.paused) : false,
+      deliveredRevision: isSet4(object.deliveredRevision) ? globalThis.Number(object.deliveredRevision) : isSet4(object.delivered_revision) ? globalThis.Number(object.delivered_revision) : 0,
+      lagRevisions: isSet4(object.lagRevisions) ? globalThis.Number(object.lagRevisions) : isSet4(object.lag_revisions) ? globalThis.Number(object.lag_revisions) : 0,
+      lastError: isSet4(object.lastError) ? globalThis.String(object.lastError) : isSet4(object.last_error) ? globalThis.String(object.last_error) : "",
+      lastErrorTime: isSet4(object.lastErrorTime) ? fromJsonTimestamp2(object.lastErrorTime) : isSet4(object.last_error_time) ? fromJsonTimestamp2(object.last_error_time) : void 0,
+      createTime: isSet4(object.createTime) ? fromJsonTimestamp2(object.createTime) : isSet4(object.create_time) ? fromJsonTimestamp2(object.create_time) : void 0,
+      secrets: isSet4(object.secrets) ? globalThis.Number(object.secrets) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.webhookId !== "") {
+      obj.webhookId = message.webhookId;
+    }
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.profileIds?.length) {
+      obj.profileIds = message.profileIds;
+    }
+    if (message.eventKinds?.length) {
+      obj.eventKinds = message.eventKinds.map((e) => webhookEventKindToJSON(e));
+    }
+    if (message.personalData !== false) {
+      obj.personalData = message.personalData;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
+    if (message.deliveredRevision !== 0) {
+      obj.deliveredRevision = Math.round(message.deliveredRevision);
+    }
+    if (message.lagRevisions !== 0) {
+      obj.lagRevisions = Math.round(message.lagRevisions);
+    }
+    if (message.lastError !== "") {
+      obj.lastError = message.lastError;
+    }
+    if (message.lastErrorTime !== void 0) {
+      obj.lastErrorTime = message.lastErrorTime.toISOString();
+    }
+    if (message.createTime !== void 0) {
+      obj.createTime = message.createTime.toISOString();
+    }
+    if (message.secrets !== 0) {
+      obj.secrets = Math.round(message.secrets);
+    }
+    return obj;
+  },
+  create(base) {
+    return Webhook.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseWebhook();
+    message.webhookId = object.webhookId ?? "";
+    message.url = object.url ?? "";
+    message.profileIds = object.profileIds?.map((e) => e) || [];
+    message.eventKinds = object.eventKinds?.map((e) => e) || [];
+    message.personalData = object.personalData ?? false;
+    message.description = object.description ?? "";
+    message.paused = object.paused ?? false;
+    message.deliveredRevision = object.deliveredRevision ?? 0;
+    message.lagRevisions = object.lagRevisions ?? 0;
+    message.lastError = object.lastError ?? "";
+    message.lastErrorTime = object.lastErrorTime ?? void 0;
+    message.createTime = object.createTime ?? void 0;
+    message.secrets = object.secrets ?? 0;
+    return message;
+  }
+};
+function createBaseCreateWebhookRequest() {
+  return { webhook: void 0, secret: "" };
+}
+var CreateWebhookRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.webhook !== void 0) {
+      Webhook.encode(message.webhook, writer.uint32(10).fork()).join();
+    }
+    if (message.secret !== "") {
+      writer.uint32(18).string(message.secret);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseCreateWebhookRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.webhook = Webhook.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.secret = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      webhook: isSet4(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0,
+      secret: isSet4(object.secret) ? globalThis.String(object.secret) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.webhook !== void 0) {
+      obj.webhook = Webhook.toJSON(message.webhook);
+    }
+    if (message.secret !== "") {
+      obj.secret = message.secret;
+    }
+    return obj;
+  },
+  create(base) {
+    return CreateWebhookRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseCreateWebhookRequest();
+    message.webhook = object.webhook !== void 0 && object.webhook !== null ? Webhook.fromPartial(object.webhook) : void 0;
+    message.secret = object.secret ?? "";
+    return message;
+  }
+};
+function createBaseCreateWebhookResponse() {
+  return { webhook: void 0, secret: "" };
+}
+var CreateWebhookResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.webhook !== void 0) {
+      Webhook.encode(message.webhook, writer.uint32(10).fork()).join();
+    }
+    if (message.secret !== "") {
+      writer.uint32(18).string(message.secret);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseCreateWebhookResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.webhook = Webhook.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.secret = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      webhook: isSet4(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0,
+      secret: isSet4(object.secret) ? globalThis.String(object.secret) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.webhook !== void 0) {
+      obj.webhook = Webhook.toJSON(message.webhook);
+    }
+    if (message.secret !== "") {
+      obj.secret = message.secret;
+    }
+    return obj;
+  },
+  create(base) {
+    return CreateWebhookResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseCreateWebhookResponse();
+    message.webhook = object.webhook !== void 0 && object.webhook !== null ? Webhook.fromPartial(object.webhook) : void 0;
+    message.secret = object.secret ?? "";
+    return message;
+  }
+};
+function createBaseListWebhooksRequest() {
+  return {};
+}
+var ListWebhooksRequest = {
+  encode(_, writer = new BinaryWriter()) {
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseListWebhooksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(_) {
+    return {};
+  },
+  toJSON(_) {
+    const obj = {};
+    return obj;
+  },
+  create(base) {
+    return ListWebhooksRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_) {
+    const message = createBaseListWebhooksRequest();
+    return message;
+  }
+};
+function createBaseListWebhooksResponse() {
+  return { webhooks: [] };
+}
+var ListWebhooksResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    for (const v of message.webhooks) {
+      Webhook.encode(v, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseListWebhooksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.webhooks.push(Webhook.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      webhooks: globalThis.Array.isArray(object?.webhooks) ? object.webhooks.map((e) => Webhook.fromJSON(e)) : []
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.webhooks?.length) {
+      obj.webhooks = message.webhooks.map((e) => Webhook.toJSON(e));
+    }
+    return obj;
+  },
+  create(base) {
+    return ListWebhooksResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseListWebhooksResponse();
+    message.webhooks = object.webhooks?.map((e) => Webhook.fromPartial(e)) || [];
+    return message;
+  }
+};
+function createBaseUpdateWebhookRequest() {
+  return { webhook: void 0, updateMask: void 0, rotateSecret: false, secret: "", previousSecretTtl: void 0 };
+}
+var UpdateWebhookRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.webhook !== void 0) {
+      Webhook.encode(message.webhook, writer.uint32(10).fork()).join();
+    }
+    if (message.updateMask !== void 0) {
+      FieldMask.encode(FieldMask.wrap(message.updateMask), writer.uint32(18).fork()).join();
+    }
+    if (message.rotateSecret !== false) {
+      writer.uint32(24).bool(message.rotateSecret);
+    }
+    if (message.secret !== "") {
+      writer.uint32(34).string(message.secret);
+    }
+    if (message.previousSecretTtl !== void 0) {
+      Duration.encode(message.previousSecretTtl, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseUpdateWebhookRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.webhook = Webhook.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.updateMask = FieldMask.unwrap(FieldMask.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+            message.rotateSecret = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+            message.secret = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+            message.previousSecretTtl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      webhook: isSet4(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0,
+      updateMask: isSet4(object.updateMask) ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask)) : isSet4(object.update_mask) ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask)) : void 0,
+      rotateSecret: isSet4(object.rotateSecret) ? globalThis.Boolean(object.rotateSecret) : isSet4(object.rotate_secret) ? globalThis.Boolean(object.rotate_secret) : false,
+      secret: isSet4(object.secret) ? globalThis.String(object.secret) : "",
+      previousSecretTtl: isSet4(object.previousSecretTtl) ? Duration.fromJSON(object.previousSecretTtl) : isSet4(object.previous_secret_ttl) ? Duration.fromJSON(object.previous_secret_ttl) : void 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.webhook !== void 0) {
+      obj.webhook = Webhook.toJSON(message.webhook);
+    }
+    if (message.updateMask !== void 0) {
+      obj.updateMask = FieldMask.toJSON(FieldMask.wrap(message.updateMask));
+    }
+    if (message.rotateSecret !== false) {
+      obj.rotateSecret = message.rotateSecret;
+    }
+    if (message.secret !== "") {
+      obj.secret = message.secret;
+    }
+    if (message.previousSecretTtl !== void 0) {
+      obj.previousSecretTtl = Duration.toJSON(message.previousSecretTtl);
+    }
+    return obj;
+  },
+  create(base) {
+    return UpdateWebhookRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseUpdateWebhookRequest();
+    message.webhook = object.webhook !== void 0 && object.webhook !== null ? Webhook.fromPartial(object.webhook) : void 0;
+    message.updateMask = object.updateMask ?? void 0;
+    message.rotateSecret = object.rotateSecret ?? false;
+    message.secret = object.secret ?? "";
+    message.previousSecretTtl = object.previousSecretTtl !== void 0 && object.previousSecretTtl !== null ? Duration.fromPartial(object.previousSecretTtl) : void 0;
+    return message;
+  }
+};
+function createBaseUpdateWebhookResponse() {
+  return { webhook: void 0, secret: "" };
+}
+var UpdateWebhookResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.webhook !== void 0) {
+      Webhook.encode(message.webhook, writer.uint32(10).fork()).join();
+    }
+    if (message.secret !== "") {
+      writer.uint32(18).string(message.secret);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseUpdateWebhookResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.webhook = Webhook.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.secret = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      webhook: isSet4(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0,
+      secret: isSet4(object.secret) ? globalThis.String(object.secret) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.webhook !== void 0) {
+      obj.webhook = Webhook.toJSON(message.webhook);
+    }
+    if (message.secret !== "") {
+      obj.secret = message.secret;
+    }
+    return obj;
+  },
+  create(base) {
+    return UpdateWebhookResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseUpdateWebhookResponse();
+    message.webhook = object.webhook !== void 0 && object.webhook !== null ? Webhook.fromPartial(object.webhook) : void 0;
+    message.secret = object.secret ?? "";
+    return message;
+  }
+};
+function createBaseDeleteWebhookRequest() {
+  return { webhookId: "" };
+}
+var DeleteWebhookRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.webhookId !== "") {
+      writer.uint32(10).string(message.webhookId);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseDeleteWebhookRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.webhookId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      webhookId: isSet4(object.webhookId) ? globalThis.String(object.webhookId) : isSet4(object.webhook_id) ? globalThis.String(object.webhook_id) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.webhookId !== "") {
+      obj.webhookId = message.webhookId;
+    }
+    return obj;
+  },
+  create(base) {
+    return DeleteWebhookRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseDeleteWebhookRequest();
+    message.webhookId = object.webhookId ?? "";
+    return message;
+  }
+};
+function createBaseDeleteWebhookResponse() {
+  return {};
+}
+var DeleteWebhookResponse = {
+  encode(_, writer = new BinaryWriter()) {
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseDeleteWebhookResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(_) {
+    return {};
+  },
+  toJSON(_) {
+    const obj = {};
+    return obj;
+  },
+  create(base) {
+    return DeleteWebhookResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_) {
+    const message = createBaseDeleteWebhookResponse();
+    return message;
+  }
+};
+function createBaseReplayWebhookRequest() {
+  return { webhookId: "", fromRevision: 0 };
+}
+var ReplayWebhookRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.webhookId !== "") {
+      writer.uint32(10).string(message.webhookId);
+    }
+    if (message.fromRevision !== 0) {
+      writer.uint32(16).uint64(message.fromRevision);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseReplayWebhookRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.webhookId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.fromRevision = longToNumber4(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      webhookId: isSet4(object.webhookId) ? globalThis.String(object.webhookId) : isSet4(object.webhook_id) ? globalThis.String(object.webhook_id) : "",
+      fromRevision: isSet4(object.fromRevision) ? globalThis.Number(object.fromRevision) : isSet4(object.from_revision) ? globalThis.Number(object.from_revision) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.webhookId !== "") {
+      obj.webhookId = message.webhookId;
+    }
+    if (message.fromRevision !== 0) {
+      obj.fromRevision = Math.round(message.fromRevision);
+    }
+    return obj;
+  },
+  create(base) {
+    return ReplayWebhookRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseReplayWebhookRequest();
+    message.webhookId = object.webhookId ?? "";
+    message.fromRevision = object.fromRevision ?? 0;
+    return message;
+  }
+};
+function createBaseReplayWebhookResponse() {
+  return { webhook: void 0 };
+}
+var ReplayWebhookResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.webhook !== void 0) {
+      Webhook.encode(message.webhook, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseReplayWebhookResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.webhook = Webhook.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return { webhook: isSet4(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0 };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.webhook !== void 0) {
+      obj.webhook = Webhook.toJSON(message.webhook);
+    }
+    return obj;
+  },
+  create(base) {
+    return ReplayWebhookResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseReplayWebhookResponse();
+    message.webhook = object.webhook !== void 0 && object.webhook !== null ? Webhook.fromPartial(object.webhook) : void 0;
+    return message;
+  }
+};
+function createBaseTestWebhookRequest() {
+  return { webhookId: "" };
+}
+var TestWebhookRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.webhookId !== "") {
+      writer.uint32(10).string(message.webhookId);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseTestWebhookRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.webhookId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      webhookId: isSet4(object.webhookId) ? globalThis.String(object.webhookId) : isSet4(object.webhook_id) ? globalThis.String(object.webhook_id) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.webhookId !== "") {
+      obj.webhookId = message.webhookId;
+    }
+    return obj;
+  },
+  create(base) {
+    return TestWebhookRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseTestWebhookRequest();
+    message.webhookId = object.webhookId ?? "";
+    return message;
+  }
+};
+function createBaseTestWebhookResponse() {
+  return { statusCode: 0, error: "", messageId: "" };
+}
+var TestWebhookResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.statusCode !== 0) {
+      writer.uint32(8).int32(message.statusCode);
+    }
+    if (message.error !== "") {
+      writer.uint32(18).string(message.error);
+    }
+    if (message.messageId !== "") {
+      writer.uint32(26).string(message.messageId);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseTestWebhookResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.statusCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.error = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.messageId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      statusCode: isSet4(object.statusCode) ? globalThis.Number(object.statusCode) : isSet4(object.status_code) ? globalThis.Number(object.status_code) : 0,
+      error: isSet4(object.error) ? globalThis.String(object.error) : "",
+      messageId: isSet4(object.messageId) ? globalThis.String(object.messageId) : isSet4(object.message_id) ? globalThis.String(object.message_id) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.statusCode !== 0) {
+      obj.statusCode = Math.round(message.statusCode);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    return obj;
+  },
+  create(base) {
+    return TestWebhookResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseTestWebhookResponse();
+    message.statusCode = object.statusCode ?? 0;
+    message.error = object.error ?? "";
+    message.messageId = object.messageId ?? "";
+    return message;
+  }
+};
 var AdminServiceService = {
   createProfile: {
     path: "/consent.v1.AdminService/CreateProfile",
@@ -21362,6 +22548,67 @@ var AdminServiceService = {
     requestDeserialize: (value) => GetServerInfoRequest.decode(value),
     responseSerialize: (value) => Buffer.from(GetServerInfoResponse.encode(value).finish()),
     responseDeserialize: (value) => GetServerInfoResponse.decode(value)
+  },
+  /**
+   * Webhook subscriptions: every change of the subscribed kinds and profiles is POSTed to
+   * the subscription's URL, in revision order, signed per the Standard Webhooks convention
+   * (docs/webhooks.md). The signing secret is returned once, at creation or rotation.
+   */
+  createWebhook: {
+    path: "/consent.v1.AdminService/CreateWebhook",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(CreateWebhookRequest.encode(value).finish()),
+    requestDeserialize: (value) => CreateWebhookRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(CreateWebhookResponse.encode(value).finish()),
+    responseDeserialize: (value) => CreateWebhookResponse.decode(value)
+  },
+  listWebhooks: {
+    path: "/consent.v1.AdminService/ListWebhooks",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(ListWebhooksRequest.encode(value).finish()),
+    requestDeserialize: (value) => ListWebhooksRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(ListWebhooksResponse.encode(value).finish()),
+    responseDeserialize: (value) => ListWebhooksResponse.decode(value)
+  },
+  updateWebhook: {
+    path: "/consent.v1.AdminService/UpdateWebhook",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(UpdateWebhookRequest.encode(value).finish()),
+    requestDeserialize: (value) => UpdateWebhookRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(UpdateWebhookResponse.encode(value).finish()),
+    responseDeserialize: (value) => UpdateWebhookResponse.decode(value)
+  },
+  deleteWebhook: {
+    path: "/consent.v1.AdminService/DeleteWebhook",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(DeleteWebhookRequest.encode(value).finish()),
+    requestDeserialize: (value) => DeleteWebhookRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(DeleteWebhookResponse.encode(value).finish()),
+    responseDeserialize: (value) => DeleteWebhookResponse.decode(value)
+  },
+  /** Delivers again from a revision on (and resumes a paused subscription). */
+  replayWebhook: {
+    path: "/consent.v1.AdminService/ReplayWebhook",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(ReplayWebhookRequest.encode(value).finish()),
+    requestDeserialize: (value) => ReplayWebhookRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(ReplayWebhookResponse.encode(value).finish()),
+    responseDeserialize: (value) => ReplayWebhookResponse.decode(value)
+  },
+  /** Sends one signed test event now and answers what the receiver said. */
+  testWebhook: {
+    path: "/consent.v1.AdminService/TestWebhook",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(TestWebhookRequest.encode(value).finish()),
+    requestDeserialize: (value) => TestWebhookRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(TestWebhookResponse.encode(value).finish()),
+    responseDeserialize: (value) => TestWebhookResponse.decode(value)
   }
 };
 var AdminServiceClient = (0, import_grpc_js2.makeGenericClientConstructor)(

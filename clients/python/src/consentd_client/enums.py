@@ -45,6 +45,18 @@ class ApiKeyScope(ProtoEnum):
     ADMIN = 3
 
 
+class WebhookEventKind(ProtoEnum):
+    """WebhookEventKind (consent.v1.WebhookEventKind, consent/v1/admin.proto)"""
+
+    UNSPECIFIED = 0
+    CONSENT = 1
+    """Consent changes (opt-in, opt-out, pending double opt-in)."""
+    SUPPRESSION = 2
+    """Suppressions added or lifted."""
+    CONFIRMATION = 3
+    """Double opt-in confirmations."""
+
+
 class ChangeOutcome(ProtoEnum):
     """ChangeOutcome (consent.v1.ChangeOutcome, consent/v1/consent.proto)"""
 
@@ -187,4 +199,4 @@ class ChangeSource(ProtoEnum):
     DOUBLE_OPT_IN_CONFIRMATION = 9
 
 
-__all__ = ["ProtoEnum", "DoubleOptInMode", "ApiKeyScope", "ChangeOutcome", "EventKind", "KeywordClass", "Decision", "Reason", "Channel", "EnforcementModel", "PurposeKind", "ConsentStatus", "SuppressionKind", "ChangeSource"]
+__all__ = ["ProtoEnum", "DoubleOptInMode", "ApiKeyScope", "WebhookEventKind", "ChangeOutcome", "EventKind", "KeywordClass", "Decision", "Reason", "Channel", "EnforcementModel", "PurposeKind", "ConsentStatus", "SuppressionKind", "ChangeSource"]

@@ -24,6 +24,18 @@ export declare enum ApiKeyScope {
 }
 export declare function apiKeyScopeFromJSON(object: any): ApiKeyScope;
 export declare function apiKeyScopeToJSON(object: ApiKeyScope): string;
+export declare enum WebhookEventKind {
+    UNSPECIFIED = 0,
+    /** CONSENT - Consent changes (opt-in, opt-out, pending double opt-in). */
+    CONSENT = 1,
+    /** SUPPRESSION - Suppressions added or lifted. */
+    SUPPRESSION = 2,
+    /** CONFIRMATION - Double opt-in confirmations. */
+    CONFIRMATION = 3,
+    UNRECOGNIZED = -1
+}
+export declare function webhookEventKindFromJSON(object: any): WebhookEventKind;
+export declare function webhookEventKindToJSON(object: WebhookEventKind): string;
 export interface DoubleOptInSetting {
     channel: Channel;
     mode: DoubleOptInMode;
@@ -271,6 +283,92 @@ export interface GetServerInfoResponse {
     clusterLastSkippedSeq: number;
     clusterLastSkippedReason: string;
 }
+export interface Webhook {
+    webhookId: string;
+    /** https://...; http:// only to a loopback address. */
+    url: string;
+    /** Empty: every profile. */
+    profileIds: string[];
+    /** Empty: every kind. */
+    eventKinds: WebhookEventKind[];
+    /**
+     * False: deliveries carry the contact point's keyed hash instead of the contact point,
+     * and no IP address or user agent.
+     */
+    personalData: boolean;
+    description: string;
+    /**
+     * Paused by an admin, or by the server after the retry budget ran out (last_error says
+     * why). ReplayWebhook or an update of `paused` resumes it.
+     */
+    paused: boolean;
+    /** Output only: the last revision delivered (or passed over as not subscribed). */
+    deliveredRevision: number;
+    /** Output only: revisions applied but not yet delivered. */
+    lagRevisions: number;
+    /** Output only: the last failed delivery's cause, and when. */
+    lastError: string;
+    lastErrorTime: Date | undefined;
+    createTime: Date | undefined;
+    /** Output only: signing secrets valid now (two during a rotation). */
+    secrets: number;
+}
+export interface CreateWebhookRequest {
+    webhook: Webhook | undefined;
+    /** Optional "whsec_<base64>" (at least 24 bytes); empty: one is generated. */
+    secret: string;
+}
+export interface CreateWebhookResponse {
+    webhook: Webhook | undefined;
+    /** "whsec_<base64>": shown once. */
+    secret: string;
+}
+export interface ListWebhooksRequest {
+}
+export interface ListWebhooksResponse {
+    webhooks: Webhook[];
+}
+export interface UpdateWebhookRequest {
+    webhook: Webhook | undefined;
+    /** Fields to replace: url, profile_ids, event_kinds, personal_data, description, paused. */
+    updateMask: string[] | undefined;
+    /**
+     * Adds a new signing secret (this one, or a generated one when empty) that signs
+     * beside the current one until `previous_secret_ttl` has passed (default one day).
+     */
+    rotateSecret: boolean;
+    secret: string;
+    previousSecretTtl: Duration | undefined;
+}
+export interface UpdateWebhookResponse {
+    webhook: Webhook | undefined;
+    /** The new secret after a rotation: shown once. */
+    secret: string;
+}
+export interface DeleteWebhookRequest {
+    webhookId: string;
+}
+export interface DeleteWebhookResponse {
+}
+export interface ReplayWebhookRequest {
+    webhookId: string;
+    /** Deliver every change with a revision of at least this one again. */
+    fromRevision: number;
+}
+export interface ReplayWebhookResponse {
+    webhook: Webhook | undefined;
+}
+export interface TestWebhookRequest {
+    webhookId: string;
+}
+export interface TestWebhookResponse {
+    /** The receiver's HTTP status; 0 when none was received. */
+    statusCode: number;
+    /** Why the delivery failed; empty on a 2xx answer. */
+    error: string;
+    /** The webhook-id of the test message. */
+    messageId: string;
+}
 export declare const DoubleOptInSetting: MessageFns<DoubleOptInSetting>;
 export declare const Profile: MessageFns<Profile>;
 export declare const ChannelEnforcement: MessageFns<ChannelEnforcement>;
@@ -317,6 +415,19 @@ export declare const GetStateDigestRequest: MessageFns<GetStateDigestRequest>;
 export declare const GetStateDigestResponse: MessageFns<GetStateDigestResponse>;
 export declare const GetServerInfoRequest: MessageFns<GetServerInfoRequest>;
 export declare const GetServerInfoResponse: MessageFns<GetServerInfoResponse>;
+export declare const Webhook: MessageFns<Webhook>;
+export declare const CreateWebhookRequest: MessageFns<CreateWebhookRequest>;
+export declare const CreateWebhookResponse: MessageFns<CreateWebhookResponse>;
+export declare const ListWebhooksRequest: MessageFns<ListWebhooksRequest>;
+export declare const ListWebhooksResponse: MessageFns<ListWebhooksResponse>;
+export declare const UpdateWebhookRequest: MessageFns<UpdateWebhookRequest>;
+export declare const UpdateWebhookResponse: MessageFns<UpdateWebhookResponse>;
+export declare const DeleteWebhookRequest: MessageFns<DeleteWebhookRequest>;
+export declare const DeleteWebhookResponse: MessageFns<DeleteWebhookResponse>;
+export declare const ReplayWebhookRequest: MessageFns<ReplayWebhookRequest>;
+export declare const ReplayWebhookResponse: MessageFns<ReplayWebhookResponse>;
+export declare const TestWebhookRequest: MessageFns<TestWebhookRequest>;
+export declare const TestWebhookResponse: MessageFns<TestWebhookResponse>;
 /**
  * Compliance profiles, purposes, topics and API keys. Nothing is ever hard-deleted:
  * deactivation keeps history readable and makes new decisions and writes fail.
@@ -513,6 +624,67 @@ export declare const AdminServiceService: {
         readonly responseSerialize: (value: GetServerInfoResponse) => Buffer;
         readonly responseDeserialize: (value: Buffer) => GetServerInfoResponse;
     };
+    /**
+     * Webhook subscriptions: every change of the subscribed kinds and profiles is POSTed to
+     * the subscription's URL, in revision order, signed per the Standard Webhooks convention
+     * (docs/webhooks.md). The signing secret is returned once, at creation or rotation.
+     */
+    readonly createWebhook: {
+        readonly path: "/consent.v1.AdminService/CreateWebhook";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: CreateWebhookRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => CreateWebhookRequest;
+        readonly responseSerialize: (value: CreateWebhookResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => CreateWebhookResponse;
+    };
+    readonly listWebhooks: {
+        readonly path: "/consent.v1.AdminService/ListWebhooks";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: ListWebhooksRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => ListWebhooksRequest;
+        readonly responseSerialize: (value: ListWebhooksResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => ListWebhooksResponse;
+    };
+    readonly updateWebhook: {
+        readonly path: "/consent.v1.AdminService/UpdateWebhook";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: UpdateWebhookRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => UpdateWebhookRequest;
+        readonly responseSerialize: (value: UpdateWebhookResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => UpdateWebhookResponse;
+    };
+    readonly deleteWebhook: {
+        readonly path: "/consent.v1.AdminService/DeleteWebhook";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: DeleteWebhookRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => DeleteWebhookRequest;
+        readonly responseSerialize: (value: DeleteWebhookResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => DeleteWebhookResponse;
+    };
+    /** Delivers again from a revision on (and resumes a paused subscription). */
+    readonly replayWebhook: {
+        readonly path: "/consent.v1.AdminService/ReplayWebhook";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: ReplayWebhookRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => ReplayWebhookRequest;
+        readonly responseSerialize: (value: ReplayWebhookResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => ReplayWebhookResponse;
+    };
+    /** Sends one signed test event now and answers what the receiver said. */
+    readonly testWebhook: {
+        readonly path: "/consent.v1.AdminService/TestWebhook";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: TestWebhookRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => TestWebhookRequest;
+        readonly responseSerialize: (value: TestWebhookResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => TestWebhookResponse;
+    };
 };
 export interface AdminServiceServer extends UntypedServiceImplementation {
     createProfile: handleUnaryCall<CreateProfileRequest, CreateProfileResponse>;
@@ -545,6 +717,19 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
      * testers and monitors with a check-only key can label what they measured.
      */
     getServerInfo: handleUnaryCall<GetServerInfoRequest, GetServerInfoResponse>;
+    /**
+     * Webhook subscriptions: every change of the subscribed kinds and profiles is POSTed to
+     * the subscription's URL, in revision order, signed per the Standard Webhooks convention
+     * (docs/webhooks.md). The signing secret is returned once, at creation or rotation.
+     */
+    createWebhook: handleUnaryCall<CreateWebhookRequest, CreateWebhookResponse>;
+    listWebhooks: handleUnaryCall<ListWebhooksRequest, ListWebhooksResponse>;
+    updateWebhook: handleUnaryCall<UpdateWebhookRequest, UpdateWebhookResponse>;
+    deleteWebhook: handleUnaryCall<DeleteWebhookRequest, DeleteWebhookResponse>;
+    /** Delivers again from a revision on (and resumes a paused subscription). */
+    replayWebhook: handleUnaryCall<ReplayWebhookRequest, ReplayWebhookResponse>;
+    /** Sends one signed test event now and answers what the receiver said. */
+    testWebhook: handleUnaryCall<TestWebhookRequest, TestWebhookResponse>;
 }
 export interface AdminServiceClient extends Client {
     createProfile(request: CreateProfileRequest, callback: (error: ServiceError | null, response: CreateProfileResponse) => void): ClientUnaryCall;
@@ -617,6 +802,31 @@ export interface AdminServiceClient extends Client {
     getServerInfo(request: GetServerInfoRequest, callback: (error: ServiceError | null, response: GetServerInfoResponse) => void): ClientUnaryCall;
     getServerInfo(request: GetServerInfoRequest, metadata: Metadata, callback: (error: ServiceError | null, response: GetServerInfoResponse) => void): ClientUnaryCall;
     getServerInfo(request: GetServerInfoRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: GetServerInfoResponse) => void): ClientUnaryCall;
+    /**
+     * Webhook subscriptions: every change of the subscribed kinds and profiles is POSTed to
+     * the subscription's URL, in revision order, signed per the Standard Webhooks convention
+     * (docs/webhooks.md). The signing secret is returned once, at creation or rotation.
+     */
+    createWebhook(request: CreateWebhookRequest, callback: (error: ServiceError | null, response: CreateWebhookResponse) => void): ClientUnaryCall;
+    createWebhook(request: CreateWebhookRequest, metadata: Metadata, callback: (error: ServiceError | null, response: CreateWebhookResponse) => void): ClientUnaryCall;
+    createWebhook(request: CreateWebhookRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: CreateWebhookResponse) => void): ClientUnaryCall;
+    listWebhooks(request: ListWebhooksRequest, callback: (error: ServiceError | null, response: ListWebhooksResponse) => void): ClientUnaryCall;
+    listWebhooks(request: ListWebhooksRequest, metadata: Metadata, callback: (error: ServiceError | null, response: ListWebhooksResponse) => void): ClientUnaryCall;
+    listWebhooks(request: ListWebhooksRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: ListWebhooksResponse) => void): ClientUnaryCall;
+    updateWebhook(request: UpdateWebhookRequest, callback: (error: ServiceError | null, response: UpdateWebhookResponse) => void): ClientUnaryCall;
+    updateWebhook(request: UpdateWebhookRequest, metadata: Metadata, callback: (error: ServiceError | null, response: UpdateWebhookResponse) => void): ClientUnaryCall;
+    updateWebhook(request: UpdateWebhookRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: UpdateWebhookResponse) => void): ClientUnaryCall;
+    deleteWebhook(request: DeleteWebhookRequest, callback: (error: ServiceError | null, response: DeleteWebhookResponse) => void): ClientUnaryCall;
+    deleteWebhook(request: DeleteWebhookRequest, metadata: Metadata, callback: (error: ServiceError | null, response: DeleteWebhookResponse) => void): ClientUnaryCall;
+    deleteWebhook(request: DeleteWebhookRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: DeleteWebhookResponse) => void): ClientUnaryCall;
+    /** Delivers again from a revision on (and resumes a paused subscription). */
+    replayWebhook(request: ReplayWebhookRequest, callback: (error: ServiceError | null, response: ReplayWebhookResponse) => void): ClientUnaryCall;
+    replayWebhook(request: ReplayWebhookRequest, metadata: Metadata, callback: (error: ServiceError | null, response: ReplayWebhookResponse) => void): ClientUnaryCall;
+    replayWebhook(request: ReplayWebhookRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: ReplayWebhookResponse) => void): ClientUnaryCall;
+    /** Sends one signed test event now and answers what the receiver said. */
+    testWebhook(request: TestWebhookRequest, callback: (error: ServiceError | null, response: TestWebhookResponse) => void): ClientUnaryCall;
+    testWebhook(request: TestWebhookRequest, metadata: Metadata, callback: (error: ServiceError | null, response: TestWebhookResponse) => void): ClientUnaryCall;
+    testWebhook(request: TestWebhookRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: TestWebhookResponse) => void): ClientUnaryCall;
 }
 export declare const AdminServiceClient: {
     new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): AdminServiceClient;

@@ -23,6 +23,13 @@ class ApiKeyScope(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     API_KEY_SCOPE_CHECK: _ClassVar[ApiKeyScope]
     API_KEY_SCOPE_WRITE: _ClassVar[ApiKeyScope]
     API_KEY_SCOPE_ADMIN: _ClassVar[ApiKeyScope]
+
+class WebhookEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WEBHOOK_EVENT_KIND_UNSPECIFIED: _ClassVar[WebhookEventKind]
+    WEBHOOK_EVENT_KIND_CONSENT: _ClassVar[WebhookEventKind]
+    WEBHOOK_EVENT_KIND_SUPPRESSION: _ClassVar[WebhookEventKind]
+    WEBHOOK_EVENT_KIND_CONFIRMATION: _ClassVar[WebhookEventKind]
 DOUBLE_OPT_IN_MODE_UNSPECIFIED: DoubleOptInMode
 DOUBLE_OPT_IN_MODE_OFF: DoubleOptInMode
 DOUBLE_OPT_IN_MODE_EVERY_OPT_IN: DoubleOptInMode
@@ -31,6 +38,10 @@ API_KEY_SCOPE_UNSPECIFIED: ApiKeyScope
 API_KEY_SCOPE_CHECK: ApiKeyScope
 API_KEY_SCOPE_WRITE: ApiKeyScope
 API_KEY_SCOPE_ADMIN: ApiKeyScope
+WEBHOOK_EVENT_KIND_UNSPECIFIED: WebhookEventKind
+WEBHOOK_EVENT_KIND_CONSENT: WebhookEventKind
+WEBHOOK_EVENT_KIND_SUPPRESSION: WebhookEventKind
+WEBHOOK_EVENT_KIND_CONFIRMATION: WebhookEventKind
 
 class DoubleOptInSetting(_message.Message):
     __slots__ = ("channel", "mode")
@@ -437,3 +448,121 @@ class GetServerInfoResponse(_message.Message):
     cluster_last_skipped_seq: int
     cluster_last_skipped_reason: str
     def __init__(self, version: _Optional[str] = ..., revision: _Optional[int] = ..., cluster: bool = ..., cluster_entries_skipped: _Optional[int] = ..., cluster_last_skipped_seq: _Optional[int] = ..., cluster_last_skipped_reason: _Optional[str] = ...) -> None: ...
+
+class Webhook(_message.Message):
+    __slots__ = ("webhook_id", "url", "profile_ids", "event_kinds", "personal_data", "description", "paused", "delivered_revision", "lag_revisions", "last_error", "last_error_time", "create_time", "secrets")
+    WEBHOOK_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_IDS_FIELD_NUMBER: _ClassVar[int]
+    EVENT_KINDS_FIELD_NUMBER: _ClassVar[int]
+    PERSONAL_DATA_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_REVISION_FIELD_NUMBER: _ClassVar[int]
+    LAG_REVISIONS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SECRETS_FIELD_NUMBER: _ClassVar[int]
+    webhook_id: str
+    url: str
+    profile_ids: _containers.RepeatedScalarFieldContainer[str]
+    event_kinds: _containers.RepeatedScalarFieldContainer[WebhookEventKind]
+    personal_data: bool
+    description: str
+    paused: bool
+    delivered_revision: int
+    lag_revisions: int
+    last_error: str
+    last_error_time: _timestamp_pb2.Timestamp
+    create_time: _timestamp_pb2.Timestamp
+    secrets: int
+    def __init__(self, webhook_id: _Optional[str] = ..., url: _Optional[str] = ..., profile_ids: _Optional[_Iterable[str]] = ..., event_kinds: _Optional[_Iterable[_Union[WebhookEventKind, str]]] = ..., personal_data: bool = ..., description: _Optional[str] = ..., paused: bool = ..., delivered_revision: _Optional[int] = ..., lag_revisions: _Optional[int] = ..., last_error: _Optional[str] = ..., last_error_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., secrets: _Optional[int] = ...) -> None: ...
+
+class CreateWebhookRequest(_message.Message):
+    __slots__ = ("webhook", "secret")
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    webhook: Webhook
+    secret: str
+    def __init__(self, webhook: _Optional[_Union[Webhook, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
+
+class CreateWebhookResponse(_message.Message):
+    __slots__ = ("webhook", "secret")
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    webhook: Webhook
+    secret: str
+    def __init__(self, webhook: _Optional[_Union[Webhook, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
+
+class ListWebhooksRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListWebhooksResponse(_message.Message):
+    __slots__ = ("webhooks",)
+    WEBHOOKS_FIELD_NUMBER: _ClassVar[int]
+    webhooks: _containers.RepeatedCompositeFieldContainer[Webhook]
+    def __init__(self, webhooks: _Optional[_Iterable[_Union[Webhook, _Mapping]]] = ...) -> None: ...
+
+class UpdateWebhookRequest(_message.Message):
+    __slots__ = ("webhook", "update_mask", "rotate_secret", "secret", "previous_secret_ttl")
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    ROTATE_SECRET_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_SECRET_TTL_FIELD_NUMBER: _ClassVar[int]
+    webhook: Webhook
+    update_mask: _field_mask_pb2.FieldMask
+    rotate_secret: bool
+    secret: str
+    previous_secret_ttl: _duration_pb2.Duration
+    def __init__(self, webhook: _Optional[_Union[Webhook, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., rotate_secret: bool = ..., secret: _Optional[str] = ..., previous_secret_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class UpdateWebhookResponse(_message.Message):
+    __slots__ = ("webhook", "secret")
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    webhook: Webhook
+    secret: str
+    def __init__(self, webhook: _Optional[_Union[Webhook, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
+
+class DeleteWebhookRequest(_message.Message):
+    __slots__ = ("webhook_id",)
+    WEBHOOK_ID_FIELD_NUMBER: _ClassVar[int]
+    webhook_id: str
+    def __init__(self, webhook_id: _Optional[str] = ...) -> None: ...
+
+class DeleteWebhookResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReplayWebhookRequest(_message.Message):
+    __slots__ = ("webhook_id", "from_revision")
+    WEBHOOK_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_REVISION_FIELD_NUMBER: _ClassVar[int]
+    webhook_id: str
+    from_revision: int
+    def __init__(self, webhook_id: _Optional[str] = ..., from_revision: _Optional[int] = ...) -> None: ...
+
+class ReplayWebhookResponse(_message.Message):
+    __slots__ = ("webhook",)
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    webhook: Webhook
+    def __init__(self, webhook: _Optional[_Union[Webhook, _Mapping]] = ...) -> None: ...
+
+class TestWebhookRequest(_message.Message):
+    __slots__ = ("webhook_id",)
+    WEBHOOK_ID_FIELD_NUMBER: _ClassVar[int]
+    webhook_id: str
+    def __init__(self, webhook_id: _Optional[str] = ...) -> None: ...
+
+class TestWebhookResponse(_message.Message):
+    __slots__ = ("status_code", "error", "message_id")
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    status_code: int
+    error: str
+    message_id: str
+    def __init__(self, status_code: _Optional[int] = ..., error: _Optional[str] = ..., message_id: _Optional[str] = ...) -> None: ...

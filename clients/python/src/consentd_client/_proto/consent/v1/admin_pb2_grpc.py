@@ -136,6 +136,36 @@ class AdminServiceStub(object):
                 request_serializer=consent_dot_v1_dot_admin__pb2.GetServerInfoRequest.SerializeToString,
                 response_deserializer=consent_dot_v1_dot_admin__pb2.GetServerInfoResponse.FromString,
                 _registered_method=True)
+        self.CreateWebhook = channel.unary_unary(
+                '/consent.v1.AdminService/CreateWebhook',
+                request_serializer=consent_dot_v1_dot_admin__pb2.CreateWebhookRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_admin__pb2.CreateWebhookResponse.FromString,
+                _registered_method=True)
+        self.ListWebhooks = channel.unary_unary(
+                '/consent.v1.AdminService/ListWebhooks',
+                request_serializer=consent_dot_v1_dot_admin__pb2.ListWebhooksRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_admin__pb2.ListWebhooksResponse.FromString,
+                _registered_method=True)
+        self.UpdateWebhook = channel.unary_unary(
+                '/consent.v1.AdminService/UpdateWebhook',
+                request_serializer=consent_dot_v1_dot_admin__pb2.UpdateWebhookRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_admin__pb2.UpdateWebhookResponse.FromString,
+                _registered_method=True)
+        self.DeleteWebhook = channel.unary_unary(
+                '/consent.v1.AdminService/DeleteWebhook',
+                request_serializer=consent_dot_v1_dot_admin__pb2.DeleteWebhookRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_admin__pb2.DeleteWebhookResponse.FromString,
+                _registered_method=True)
+        self.ReplayWebhook = channel.unary_unary(
+                '/consent.v1.AdminService/ReplayWebhook',
+                request_serializer=consent_dot_v1_dot_admin__pb2.ReplayWebhookRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_admin__pb2.ReplayWebhookResponse.FromString,
+                _registered_method=True)
+        self.TestWebhook = channel.unary_unary(
+                '/consent.v1.AdminService/TestWebhook',
+                request_serializer=consent_dot_v1_dot_admin__pb2.TestWebhookRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_admin__pb2.TestWebhookResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer(object):
@@ -269,6 +299,47 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWebhook(self, request, context):
+        """Webhook subscriptions: every change of the subscribed kinds and profiles is POSTed to
+        the subscription's URL, in revision order, signed per the Standard Webhooks convention
+        (docs/webhooks.md). The signing secret is returned once, at creation or rotation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhooks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWebhook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayWebhook(self, request, context):
+        """Delivers again from a revision on (and resumes a paused subscription).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TestWebhook(self, request, context):
+        """Sends one signed test event now and answers what the receiver said.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -371,6 +442,36 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetServerInfo,
                     request_deserializer=consent_dot_v1_dot_admin__pb2.GetServerInfoRequest.FromString,
                     response_serializer=consent_dot_v1_dot_admin__pb2.GetServerInfoResponse.SerializeToString,
+            ),
+            'CreateWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhook,
+                    request_deserializer=consent_dot_v1_dot_admin__pb2.CreateWebhookRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_admin__pb2.CreateWebhookResponse.SerializeToString,
+            ),
+            'ListWebhooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhooks,
+                    request_deserializer=consent_dot_v1_dot_admin__pb2.ListWebhooksRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_admin__pb2.ListWebhooksResponse.SerializeToString,
+            ),
+            'UpdateWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWebhook,
+                    request_deserializer=consent_dot_v1_dot_admin__pb2.UpdateWebhookRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_admin__pb2.UpdateWebhookResponse.SerializeToString,
+            ),
+            'DeleteWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhook,
+                    request_deserializer=consent_dot_v1_dot_admin__pb2.DeleteWebhookRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_admin__pb2.DeleteWebhookResponse.SerializeToString,
+            ),
+            'ReplayWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayWebhook,
+                    request_deserializer=consent_dot_v1_dot_admin__pb2.ReplayWebhookRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_admin__pb2.ReplayWebhookResponse.SerializeToString,
+            ),
+            'TestWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.TestWebhook,
+                    request_deserializer=consent_dot_v1_dot_admin__pb2.TestWebhookRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_admin__pb2.TestWebhookResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -915,6 +1016,168 @@ class AdminService(object):
             '/consent.v1.AdminService/GetServerInfo',
             consent_dot_v1_dot_admin__pb2.GetServerInfoRequest.SerializeToString,
             consent_dot_v1_dot_admin__pb2.GetServerInfoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.AdminService/CreateWebhook',
+            consent_dot_v1_dot_admin__pb2.CreateWebhookRequest.SerializeToString,
+            consent_dot_v1_dot_admin__pb2.CreateWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.AdminService/ListWebhooks',
+            consent_dot_v1_dot_admin__pb2.ListWebhooksRequest.SerializeToString,
+            consent_dot_v1_dot_admin__pb2.ListWebhooksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.AdminService/UpdateWebhook',
+            consent_dot_v1_dot_admin__pb2.UpdateWebhookRequest.SerializeToString,
+            consent_dot_v1_dot_admin__pb2.UpdateWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.AdminService/DeleteWebhook',
+            consent_dot_v1_dot_admin__pb2.DeleteWebhookRequest.SerializeToString,
+            consent_dot_v1_dot_admin__pb2.DeleteWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.AdminService/ReplayWebhook',
+            consent_dot_v1_dot_admin__pb2.ReplayWebhookRequest.SerializeToString,
+            consent_dot_v1_dot_admin__pb2.ReplayWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TestWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.AdminService/TestWebhook',
+            consent_dot_v1_dot_admin__pb2.TestWebhookRequest.SerializeToString,
+            consent_dot_v1_dot_admin__pb2.TestWebhookResponse.FromString,
             options,
             channel_credentials,
             insecure,
