@@ -1,28 +1,24 @@
-//! The JSON body of a delivery, schema `consentd.webhook.v1` (docs/webhooks.md): one change
-//! per message, named with the API's own enum names in lower case (`email`, `opted_out`,
-//! `preference_center`), times in RFC 3339.
+//! The JSON body of a delivery, schema `consentd.webhook.v1` (README, "Keeping other
+//! systems in sync"): one change per message, named with the API's enum names in lower case
+//! (`email`, `opted_out`, `preference_center`), times in RFC 3339 (UTC, microseconds).
 
 use serde_json::{Value, json};
 
-use crate::api::convert;
+use consentd_proto::pb::WebhookEventKind;
+
 use crate::storage::model::EventKind;
 use crate::storage::view::Event;
 
 pub const SCHEMA: &str = "consentd.webhook.v1";
 
 /// The event kinds of the API (`WebhookEventKind`), as stored in a subscription.
-pub fn kind_of(kind: EventKind) -> crate::api::pb::WebhookEventKind {
-    use crate::api::pb::WebhookEventKind as K;
+pub fn kind_of(kind: EventKind) -> WebhookEventKind {
+    use WebhookEventKind as K;
     match kind {
         EventKind::Consent => K::Consent,
         EventKind::Confirmation => K::Confirmation,
         EventKind::SuppressionAdded | EventKind::SuppressionLifted => K::Suppression,
     }
-}
-
-/// `CHANNEL_EMAIL` -> `email`: a proto enum's name without its prefix, lower case.
-fn name(proto_name: &str, prefix: &str) -> String {
-    proto_name.strip_prefix(prefix).unwrap_or(proto_name).to_ascii_lowercase()
 }
 
 pub fn rfc3339(us: i64) -> String {
@@ -45,11 +41,11 @@ fn type_of(kind: EventKind) -> &'static str {
 pub fn body(revision: u64, event: &Event, contact_key: &str, personal_data: bool) -> Value {
     let mut data = json!({
         "profile_id": event.profile_id,
-        "channel": name(convert::channel_to_pb(event.channel).as_str_name(), "CHANNEL_"),
+        "channel": event.channel.as_str(),
         "contact_key": contact_key,
         "purpose_id": event.purpose_id,
         "topic_id": event.topic_id,
-        "source": name(convert::source_to_pb(event.source).as_str_name(), "CHANGE_SOURCE_"),
+        "source": event.source.as_str(),
         "actor": event.actor,
         "occurred_at": rfc3339(event.occurred_at_us),
         "recorded_at": rfc3339(event.recorded_at_us),
@@ -63,14 +59,10 @@ pub fn body(revision: u64, event: &Event, contact_key: &str, personal_data: bool
         set(&mut data, "contact_point", json!(event.contact_point));
     }
     if let Some(status) = event.status {
-        set(&mut data, "status", json!(name(convert::status_to_pb(status).as_str_name(), "CONSENT_STATUS_")));
+        set(&mut data, "status", json!(status.as_str()));
     }
     if let Some(kind) = event.suppression_kind {
-        set(
-            &mut data,
-            "suppression_kind",
-            json!(name(convert::suppression_kind_to_pb(kind).as_str_name(), "SUPPRESSION_KIND_")),
-        );
+        set(&mut data, "suppression_kind", json!(kind.as_str()));
     }
     if let Some(expires) = event.expires_at {
         set(&mut data, "expires_at", json!(rfc3339(expires.saturating_mul(1_000_000))));

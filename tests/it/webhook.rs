@@ -408,3 +408,51 @@ async fn urls_secrets_and_rotations_are_checked_and_both_secrets_sign_during_a_r
     assert_eq!(code, 0, "{stdout}");
     server.stop().await;
 }
+
+/// The fenced block of `lang` in README's webhook section.
+fn readme_snippet(lang: &str) -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let section = readme.split("## Keeping other systems in sync").nth(1).expect("the webhook section");
+    let start = section.find(&format!("```{lang}\n")).expect("a snippet") + lang.len() + 4;
+    section[start..].split("```").next().expect("its end").to_owned()
+}
+
+#[tokio::test]
+async fn the_readme_verification_snippets_accept_a_delivery_and_refuse_a_forgery() {
+    let receiver = Receiver::start().await;
+    let server = TestServer::start().await;
+    seed(&mut server.admin(None).await, None).await;
+    let created = create(&server, pb::Webhook { url: receiver.url(), ..Default::default() }).await;
+    set(&mut server.consent(None).await, change("snip@example.com", "newsletter", "", pb::ConsentStatus::OptedIn))
+        .await;
+    let got = receiver.wait_for(1).await.remove(0);
+    let dir = tempfile::tempdir().expect("dir");
+    let body = dir.path().join("body");
+    std::fs::write(&body, &got.body).expect("body");
+    let python = format!(
+        "{}\nimport sys\nh = {{'webhook-id': sys.argv[2], 'webhook-timestamp': sys.argv[3], 'webhook-signature': sys.argv[4]}}\n\
+         sys.exit(0 if verify(sys.argv[1], h, open(sys.argv[5], 'rb').read()) else 1)\n",
+        readme_snippet("python")
+    );
+    let node = format!(
+        "{}\nconst a = process.argv.slice(2);\nconst h = {{'webhook-id': a[1], 'webhook-timestamp': a[2], 'webhook-signature': a[3]}};\n\
+         process.exit(verify(a[0], h, require('node:fs').readFileSync(a[4])) ? 0 : 1);\n",
+        readme_snippet("js")
+    );
+    std::fs::write(dir.path().join("verify.py"), python).expect("py");
+    std::fs::write(dir.path().join("verify.js"), node).expect("js");
+    for (runner, script) in [("python3", "verify.py"), ("node", "verify.js")] {
+        let run = |id: &str| {
+            std::process::Command::new(runner)
+                .arg(dir.path().join(script))
+                .args([created.secret.as_str(), id, got.timestamp.as_str(), got.signature.as_str()])
+                .arg(&body)
+                .status()
+                .unwrap_or_else(|e| panic!("{runner}: {e}"))
+                .code()
+        };
+        assert_eq!(run(&got.id), Some(0), "{runner}: the README's snippet refused a genuine delivery");
+        assert_eq!(run("msg_forged"), Some(1), "{runner}: the README's snippet accepted a forged id");
+    }
+    server.stop().await;
+}

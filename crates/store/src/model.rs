@@ -40,6 +40,23 @@ pub enum Source {
     DoubleOptInConfirmation,
 }
 
+impl Source {
+    /// The API's name in lower case (`CHANGE_SOURCE_CRM_SYNC` -> `crm_sync`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::PreferenceCenter => "preference_center",
+            Source::Form => "form",
+            Source::Import => "import",
+            Source::SmsKeyword => "sms_keyword",
+            Source::OneClickUnsubscribe => "one_click_unsubscribe",
+            Source::Admin => "admin",
+            Source::Api => "api",
+            Source::CrmSync => "crm_sync",
+            Source::DoubleOptInConfirmation => "double_opt_in_confirmation",
+        }
+    }
+}
+
 /// Where a contact point lives: profile, channel and normalized value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ContactRef {
