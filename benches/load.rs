@@ -353,6 +353,114 @@ async fn unary_open(server: &Server, rate: f64, secs: f64) -> Histogram<u64> {
     o.histogram
 }
 
+/// A webhook receiver in this process: answers 200, counts deliveries, and keeps each
+/// revision's arrival time.
+#[derive(Clone)]
+struct Sink {
+    url: String,
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    arrived: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<u64, Instant>>>,
+}
+
+async fn sink() -> Sink {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the receiver");
+    let sink = Sink {
+        url: format!("http://{}/hook", listener.local_addr().expect("addr")),
+        count: Default::default(),
+        arrived: Default::default(),
+    };
+    let s = sink.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let s = s.clone();
+            async move {
+                let at = Instant::now();
+                s.count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let revision = headers
+                    .get("webhook-id")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("msg_"))
+                    .and_then(|v| v.parse::<u64>().ok());
+                if let Some(r) = revision {
+                    s.arrived.lock().expect("lock").entry(r).or_insert(at);
+                }
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    sink
+}
+
+async fn subscribe(target: &Deployment, sink: &Sink) {
+    target
+        .admin(0)
+        .create_webhook(pb::CreateWebhookRequest {
+            webhook: Some(pb::Webhook { url: sink.url.clone(), ..Default::default() }),
+            secret: String::new(),
+        })
+        .await
+        .expect("create webhook");
+}
+
+/// Writes at `rate` for `duration` with one subscription to a fresh receiver; the lag from
+/// sending each write to its delivery's arrival (us: the write's own commit included),
+/// and the receiver.
+async fn webhook_lag(target: &Deployment, pop: &Population, rate: u64, duration: Duration) -> (Histogram<u64>, Sink) {
+    let receiver = sink().await;
+    subscribe(target, &receiver).await;
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(u64, Instant)>::new()));
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut n = 0u64;
+    while started.elapsed() < duration {
+        tick.tick().await;
+        let mut consent = target.consent(n as usize);
+        let change = pb::ConsentChange {
+            profile_id: pop.profile.clone(),
+            channel: pb::Channel::Email as i32,
+            contact_point: pop.member(n % pop.size.max(1)),
+            purpose_id: pop.purpose.clone(),
+            status: if n.is_multiple_of(2) { pb::ConsentStatus::OptedOut } else { pb::ConsentStatus::OptedIn } as i32,
+            source: pb::ChangeSource::Api as i32,
+            ..Default::default()
+        };
+        let answered = std::sync::Arc::clone(&answered);
+        tasks.spawn(async move {
+            let sent = Instant::now();
+            let r = consent
+                .set_consent(pb::SetConsentRequest { change: Some(change), idempotency_key: String::new() })
+                .await;
+            if let Some(result) = r.ok().and_then(|r| r.into_inner().result) {
+                answered.lock().expect("lock").push((result.revision, sent));
+            }
+        });
+        n += 1;
+    }
+    while tasks.join_next().await.is_some() {}
+    let answered = answered.lock().expect("lock").clone();
+    // Wait for the last delivery (at most 10 s).
+    let last = answered.iter().map(|a| a.0).max().unwrap_or(0);
+    for _ in 0..1000 {
+        if receiver.arrived.lock().expect("lock").contains_key(&last) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let arrived = receiver.arrived.lock().expect("lock").clone();
+    let mut lag = Histogram::<u64>::new(3).expect("histogram");
+    for (revision, at) in answered {
+        if let Some(got) = arrived.get(&revision) {
+            lag.record(got.saturating_duration_since(at).as_micros() as u64).expect("record");
+        }
+    }
+    (lag, receiver)
+}
+
 fn row(name: &str, value: String, note: String) {
     println!("| {name:<44} | {value:>22} | {note} |");
 }
@@ -528,8 +636,45 @@ async fn main() {
         format!("p50 {} us, p999 {} us", under_load.value_at_quantile(0.5), under_load.value_at_quantile(0.999)),
     );
 
+    // Webhooks: delivery lag at the write rate to one receiver, then the mixed run again
+    // with ten subscriptions delivering every write.
+    let (lag, sink) = webhook_lag(&target, &pop, scale.write_rate, write_run.duration).await;
+    row(
+        &format!("webhook delivery lag at {} writes/s, one receiver", scale.write_rate),
+        format!("p99 {} us", lag.value_at_quantile(0.99)),
+        format!(
+            "p50 {} us, max {} us; from sending the write (its fsync included) to the receiver's arrival; {} deliveries",
+            lag.value_at_quantile(0.5),
+            lag.max(),
+            lag.len()
+        ),
+    );
+    for _ in 0..10 {
+        subscribe(&target, &sink).await;
+    }
+    // The deliveries restart once per change of the subscriptions: let them settle.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ((hot_with_hooks, _), hooked_writes) = tokio::join!(
+        hot_stream(&server, recipients.len(), scale.batch, scale.connections),
+        bench::open_loop(&target, &pop, Call::Write, scale.write_rate as f64, write_run, Recorder::new()),
+    );
+    assert!(hooked_writes.errors.is_empty(), "write errors: {:?}", hooked_writes.errors);
+    row(
+        &format!("mixed with 10 webhook subscriptions ({} writes/s)", scale.write_rate),
+        format!("{hot_with_hooks:.0} dec/s"),
+        format!(
+            "{:.2}x of the same mixed run without them; {} deliveries",
+            hot_with_hooks / hot_with_writes,
+            sink.count.load(std::sync::atomic::Ordering::Relaxed)
+        ),
+    );
+
     let report = json!({
         "scale": format!("{scale:?}"),
+        "webhooks": {
+            "delivery_lag_us": {"rate": scale.write_rate, "p50": lag.value_at_quantile(0.5), "p99": lag.value_at_quantile(0.99), "max": lag.max(), "deliveries": lag.len()},
+            "mixed_with_10_subscriptions": {"decisions_per_s": hot_with_hooks, "ratio_to_without": hot_with_hooks / hot_with_writes},
+        },
         "import_rows_per_s": import_rate,
         "floors": {"rocksdb_import_rows_per_s": import_floor, "naive_map_checks_per_s": naive, "noop_unary": {"requests_per_s": noop_max, "latency": percentiles(&noop), "server_cpu_s_per_thousand": noop_cpu}, "noop_stream_echo": {"decisions_per_s": echo_rate, "server_cpu_s_per_million": echo_cpu_per_m, "hot_stream_ratio": hot / echo_rate}},
         "unary_server_cpu_s_per_thousand": unary_cpu,

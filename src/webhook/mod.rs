@@ -9,8 +9,8 @@
 //! A failed delivery is retried with exponential backoff and full jitter, up to the retry
 //! budget (`--webhook-retry-secs`); then the subscription is paused with its last error
 //! (visible in `ListWebhooks` and `/metrics`) until `ReplayWebhook` or an update resumes it.
-//! The position is stored after each delivery; a stop or crash between a delivery and its
-//! position delivers that change again, with the same `webhook-id`.
+//! The position is stored after each batch read from the feed (at most 256 changes); a
+//! stop or crash before it delivers those changes again, with the same `webhook-id`s.
 
 pub mod http;
 pub mod payload;
@@ -175,6 +175,7 @@ impl Webhooks {
                     let body = self.message(&def, revision, &event);
                     if let Err(error) = self.send(&mut client, &def, &format!("msg_{revision}"), body).await {
                         tracing::warn!(webhook = %id, revision, %error, "webhook paused: its retry budget ran out");
+                        self.keep_position(&id, position);
                         def.paused = true;
                         def.last_error = error;
                         def.last_error_at = Some(self.store.now_us().div_euclid(1_000_000));
@@ -187,11 +188,17 @@ impl Webhooks {
                     self.update(&id, |s| s.delivered += 1);
                 }
                 position = revision;
-                if let Err(e) = self.store.set_webhook_position(&id, position) {
-                    tracing::error!(webhook = %id, error = %e, "cannot record the webhook's position");
-                }
                 self.update(&id, |s| s.position = position);
             }
+            // Once per batch read: a stop or crash before it delivers this batch's changes
+            // again (at least once), with the same ids.
+            self.keep_position(&id, position);
+        }
+    }
+
+    fn keep_position(&self, id: &str, position: u64) {
+        if let Err(e) = self.store.set_webhook_position(id, position) {
+            tracing::error!(webhook = %id, error = %e, "cannot record the webhook's position");
         }
     }
 
