@@ -49,7 +49,9 @@ fn world() -> &'static World {
             watch_slots: Arc::new(tokio::sync::Semaphore::new(8)),
             edge_url: None,
         };
-        let admin = AdminApi { store };
+        // Deliveries are not started: webhook calls are validated and stored, never sent.
+        let webhooks = consentd::webhook::Webhooks::new(store.clone(), std::time::Duration::from_secs(60));
+        let admin = AdminApi { store, webhooks };
         let w = World { rt, decision, consent, admin, _dir: dir };
         w.rt.block_on(async {
             let _ = w
@@ -88,7 +90,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, bytes)) = data.split_first() else { return };
     let w = world();
     w.rt.block_on(async {
-        match which % 12 {
+        match which % 14 {
             0 => if let Some(m) = decode(bytes) { let _ = w.decision.check(req(m)).await; },
             1 => if let Some(m) = decode::<pb::CheckStreamRequest>(bytes) {
                 let store = &w.decision.store;
@@ -104,6 +106,8 @@ fuzz_target!(|data: &[u8]| {
             8 => if let Some(m) = decode(bytes) { let _ = w.consent.handle_inbound_sms(req(m)).await; },
             9 => if let Some(m) = decode(bytes) { let _ = w.admin.create_purpose(req(m)).await; },
             10 => if let Some(m) = decode(bytes) { let _ = w.admin.update_profile(req(m)).await; },
+            12 => if let Some(m) = decode(bytes) { let _ = w.admin.create_webhook(req(m)).await; },
+            13 => if let Some(m) = decode(bytes) { let _ = w.admin.update_webhook(req(m)).await; },
             _ => if let Some(m) = decode(bytes) { let _ = w.admin.create_topic(req(m)).await; },
         }
     });
