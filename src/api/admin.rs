@@ -472,6 +472,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         if webhook.url.is_empty() {
             return Err(ApiError::invalid_field("webhook.url", "required").into());
         }
+        let admin_lock = self.webhooks.admin_lock();
         if self.store.webhooks().map_err(ApiError::from)?.len() >= Limits::WEBHOOKS_MAX {
             return Err(ApiError::ResourceExhausted(format!(
                 "{} webhook subscriptions exist; delete one first",
@@ -484,14 +485,16 @@ impl pb::admin_service_server::AdminService for AdminApi {
             webhook_id: webhooks::new_id(),
             created_at: self.store.now_us().div_euclid(1_000_000),
             secrets: vec![crate::storage::webhook::WebhookSecret { key, not_after: None }],
+            generation: 1,
             ..Default::default()
         };
         let paths: Vec<String> = webhooks::UPDATABLE.iter().map(|p| (*p).to_owned()).collect();
         webhooks::apply_fields(&self.store, &mut def, webhook, &paths)?;
         // Deliveries start with the changes after this one.
         self.store.put_webhook(&def, Some(self.store.revision())).map_err(ApiError::from)?;
+        drop(admin_lock);
         self.webhooks.reload();
-        tracing::info!(webhook = %def.webhook_id, url = %def.url, "webhook subscription created");
+        tracing::info!(webhook = %def.webhook_id, url = %webhooks::loggable(&def.url), "webhook subscription created");
         let webhook = Some(webhooks::to_pb(&self.store, &def)?);
         Ok(Response::new(pb::CreateWebhookResponse { webhook, secret }))
     }
@@ -514,6 +517,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         let pb::UpdateWebhookRequest { webhook, update_mask, rotate_secret, secret, previous_secret_ttl } =
             req.into_inner();
         let webhook = webhook.ok_or_else(|| ApiError::invalid_field("webhook", "required"))?;
+        let admin_lock = self.webhooks.admin_lock();
         let mut def = self.webhook_def(&webhook.webhook_id)?;
         // No mask and a rotation: only the rotation.
         let paths = if update_mask.is_none() && rotate_secret {
@@ -542,7 +546,9 @@ impl pb::admin_service_server::AdminService for AdminApi {
         } else if !secret.is_empty() {
             return Err(ApiError::invalid_field("secret", "only with rotate_secret").into());
         }
+        def.generation += 1;
         self.store.put_webhook(&def, None).map_err(ApiError::from)?;
+        drop(admin_lock);
         self.webhooks.reload();
         let webhook = Some(webhooks::to_pb(&self.store, &def)?);
         Ok(Response::new(pb::UpdateWebhookResponse { webhook, secret: shown }))
@@ -554,7 +560,11 @@ impl pb::admin_service_server::AdminService for AdminApi {
     ) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
         admin(&req)?.require_unrestricted()?;
         let pb::DeleteWebhookRequest { webhook_id } = req.into_inner();
-        if !self.store.delete_webhook(&webhook_id).map_err(ApiError::from)? {
+        let deleted = {
+            let _admin_lock = self.webhooks.admin_lock();
+            self.store.delete_webhook(&webhook_id).map_err(ApiError::from)?
+        };
+        if !deleted {
             return Err(not_found(format!("webhook `{webhook_id}`")).into());
         }
         self.webhooks.reload();
@@ -568,14 +578,32 @@ impl pb::admin_service_server::AdminService for AdminApi {
     ) -> Result<Response<pb::ReplayWebhookResponse>, Status> {
         admin(&req)?.require_unrestricted()?;
         let pb::ReplayWebhookRequest { webhook_id, from_revision } = req.into_inner();
-        let mut def = self.webhook_def(&webhook_id)?;
-        def.paused = false;
-        def.last_error.clear();
-        def.last_error_at = None;
-        self.store.put_webhook(&def, None).map_err(ApiError::from)?;
-        self.webhooks.replay(&webhook_id, from_revision.saturating_sub(1));
+        let head = self.store.revision();
+        if from_revision == 0 || from_revision > head.saturating_add(1) {
+            return Err(ApiError::invalid(
+                "from_revision",
+                &from_revision.to_string(),
+                format!("must be 1 to {} (the next revision)", head.saturating_add(1)),
+            )
+            .into());
+        }
+        let def = {
+            let _admin_lock = self.webhooks.admin_lock();
+            let mut def = self.webhook_def(&webhook_id)?;
+            def.paused = false;
+            def.last_error.clear();
+            def.last_error_at = None;
+            def.generation += 1;
+            self.store.put_webhook(&def, None).map_err(ApiError::from)?;
+            self.webhooks.replay(&webhook_id, from_revision - 1);
+            def
+        };
         tracing::info!(webhook = %webhook_id, from_revision, "webhook replay");
-        Ok(Response::new(pb::ReplayWebhookResponse { webhook: Some(webhooks::to_pb(&self.store, &def)?) }))
+        let mut shown = webhooks::to_pb(&self.store, &def)?;
+        // Where the deliveries resume, once the task has restarted.
+        shown.delivered_revision = from_revision - 1;
+        shown.lag_revisions = head.saturating_sub(from_revision - 1);
+        Ok(Response::new(pb::ReplayWebhookResponse { webhook: Some(shown) }))
     }
 
     async fn test_webhook(

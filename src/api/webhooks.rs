@@ -108,13 +108,24 @@ pub fn new_id() -> String {
     format!("wh_{:016x}", rand::random::<u64>())
 }
 
+/// Secrets that sign at once, at most: the new one and the two before it (a rotation
+/// during a rotation), so `webhook-signature` stays short.
+pub const SECRETS_MAX: usize = 3;
+
 /// A rotation: the new secret signs from now on, the current ones until `ttl` has passed.
 pub fn rotate(def: &mut WebhookDef, key: Vec<u8>, now: i64, ttl_secs: i64) {
     for s in &mut def.secrets {
         let until = now.saturating_add(ttl_secs);
         s.not_after = Some(s.not_after.map_or(until, |t| t.min(until)));
     }
-    // Secrets that no longer sign are forgotten.
+    // Secrets that no longer sign are forgotten, and the oldest beyond the cap.
     def.secrets.retain(|s| s.not_after.is_none_or(|t| now < t));
+    let excess = (def.secrets.len() + 1).saturating_sub(SECRETS_MAX);
+    def.secrets.drain(..excess);
     def.secrets.push(WebhookSecret { key, not_after: None });
+}
+
+/// A URL for the log: scheme, host and path, without a query (it may carry a token).
+pub fn loggable(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
 }

@@ -55,7 +55,20 @@ impl Target {
         if !https && !loopback {
             return Err("must be https:// off a loopback address (deliveries carry consent data)".to_owned());
         }
-        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        // The port as written: the URI parser leaves an out-of-range one unparsed.
+        let port = match authority.as_str().strip_prefix(authority.host()).unwrap_or("") {
+            "" => {
+                if https {
+                    443
+                } else {
+                    80
+                }
+            }
+            written => match written.strip_prefix(':').and_then(|p| p.parse::<u16>().ok()) {
+                Some(p) if p > 0 => p,
+                _ => return Err("has an invalid port".to_owned()),
+            },
+        };
         let path = uri.path_and_query().map_or("/".to_owned(), |p| p.as_str().to_owned());
         Ok(Target { https, host, port, authority: authority.as_str().to_owned(), path })
     }
@@ -203,5 +216,8 @@ mod tests {
             assert!(err.contains(why), "{bad}: {err}");
         }
         assert!(Target::parse(&format!("https://e.com/{}", "a".repeat(3000)), 2048).is_err_and(|e| e.contains("2048")));
+        for bad_port in ["https://e.com:99999/h", "https://e.com:abc/h", "https://e.com:0/h"] {
+            assert!(Target::parse(bad_port, 2048).is_err(), "{bad_port}");
+        }
     }
 }

@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use crate::app::Until;
 use crate::storage::Store;
@@ -45,8 +44,24 @@ pub struct Webhooks {
     /// Bumped by every change of a subscription: the deliveries restart from the store.
     changed: watch::Sender<u64>,
     stats: Mutex<HashMap<String, Stats>>,
-    /// Positions set by `ReplayWebhook`, written once the deliveries have stopped.
+    /// Positions set by `ReplayWebhook`, written once the subscription's task has stopped.
     replays: Mutex<HashMap<String, u64>>,
+    admin: Mutex<()>,
+}
+
+/// A running delivery task: the subscription's generation it runs, and how to stop it.
+struct Running {
+    generation: u64,
+    stop: watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Asks the task to stop (it stores its position) and waits for it.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.handle.await;
+    }
 }
 
 impl std::fmt::Debug for Webhooks {
@@ -73,6 +88,7 @@ impl Webhooks {
             changed: watch::Sender::new(0),
             stats: Mutex::new(HashMap::new()),
             replays: Mutex::new(HashMap::new()),
+            admin: Mutex::new(()),
         })
     }
 
@@ -99,41 +115,79 @@ impl Webhooks {
         f(lock(&self.stats).entry(id.to_owned()).or_default());
     }
 
-    /// Runs every active subscription's deliveries until `stop`; restarts them all when a
-    /// subscription changes.
+    /// Serialises the admin calls' read-modify-writes of subscriptions with each other and
+    /// with a delivery task recording a pause.
+    pub fn admin_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        lock(&self.admin)
+    }
+
+    /// Runs every active subscription's deliveries until `stop`. When subscriptions change,
+    /// only the changed ones restart; a task stops cooperatively and stores its position
+    /// first, so a restart delivers nothing twice but the message that was in flight.
     pub async fn run(self: Arc<Self>, mut stop: Until) {
         let mut changed = self.changed.subscribe();
+        let mut running: HashMap<String, Running> = HashMap::new();
         loop {
-            let replays: Vec<(String, u64)> = lock(&self.replays).drain().collect();
-            for (id, position) in replays {
-                if let Err(e) = self.store.set_webhook_position(&id, position) {
-                    tracing::error!(webhook = %id, error = %e, "cannot set the replay's position");
-                }
-            }
-            let mut tasks = JoinSet::new();
-            match self.store.webhooks() {
-                Ok(defs) => {
-                    let ids: Vec<String> = defs.iter().map(|d| d.webhook_id.clone()).collect();
-                    lock(&self.stats).retain(|id, _| ids.contains(id));
-                    for def in defs {
-                        self.update(&def.webhook_id, |s| s.paused = def.paused);
-                        if !def.paused {
-                            tasks.spawn(Arc::clone(&self).deliver(def));
-                        }
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "cannot read the webhook subscriptions"),
-            }
+            self.sync(&mut running).await;
             tokio::select! {
-                () = stop.reached() => return,
-                r = changed.changed() => if r.is_err() { return },
+                () = stop.reached() => break,
+                r = changed.changed() => if r.is_err() { break },
             }
-            tasks.shutdown().await;
+        }
+        for (_, task) in running.drain() {
+            task.stop().await;
         }
     }
 
-    /// One subscription's deliveries, from its stored position on.
-    async fn deliver(self: Arc<Self>, mut def: WebhookDef) {
+    /// Starts, stops and restarts delivery tasks to match the stored subscriptions.
+    async fn sync(self: &Arc<Self>, running: &mut HashMap<String, Running>) {
+        let defs = match self.store.webhooks() {
+            Ok(defs) => defs,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the webhook subscriptions");
+                return;
+            }
+        };
+        let replays: HashMap<String, u64> = lock(&self.replays).drain().collect();
+        let wanted: HashMap<&str, &WebhookDef> = defs.iter().map(|d| (d.webhook_id.as_str(), d)).collect();
+        let ids: Vec<String> = running.keys().cloned().collect();
+        for id in ids {
+            let keep = wanted.get(id.as_str()).is_some_and(|d| {
+                !d.paused && running.get(&id).is_some_and(|r| r.generation == d.generation && !r.handle.is_finished())
+            }) && !replays.contains_key(&id);
+            if !keep && let Some(task) = running.remove(&id) {
+                task.stop().await;
+                if !wanted.contains_key(id.as_str()) {
+                    // Deleted: the stopped task may have stored its position again.
+                    let _ = self.store.delete_webhook(&id);
+                }
+            }
+        }
+        // A replay's position, written once its task has stopped.
+        for (id, position) in replays {
+            if wanted.contains_key(id.as_str())
+                && let Err(e) = self.store.set_webhook_position(&id, position)
+            {
+                tracing::error!(webhook = %id, error = %e, "cannot set the replay's position");
+            }
+        }
+        lock(&self.stats).retain(|id, _| wanted.contains_key(id.as_str()));
+        for def in &defs {
+            let position = self.store.webhook_position(&def.webhook_id).unwrap_or(0);
+            self.update(&def.webhook_id, |s| {
+                s.paused = def.paused;
+                s.position = position;
+            });
+            if !def.paused && !running.contains_key(&def.webhook_id) {
+                let (stop_tx, stop_rx) = watch::channel(false);
+                let handle = tokio::spawn(Arc::clone(self).deliver(def.clone(), stop_rx));
+                running.insert(def.webhook_id.clone(), Running { generation: def.generation, stop: stop_tx, handle });
+            }
+        }
+    }
+
+    /// One subscription's deliveries, from its stored position on, until `stop`.
+    async fn deliver(self: Arc<Self>, def: WebhookDef, mut stop: watch::Receiver<bool>) {
         let id = def.webhook_id.clone();
         let Ok(target) = http::Target::parse(&def.url, usize::MAX) else {
             tracing::error!(webhook = %id, "a stored webhook URL does not parse; not delivering");
@@ -159,30 +213,35 @@ impl Webhooks {
                 Ok(Ok(b)) => b,
                 Ok(Err(e)) => {
                     tracing::error!(webhook = %id, error = %e, "cannot read the change feed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
                 }
                 Err(_) => return,
             };
             if batch.is_empty() {
-                if revisions.wait_for(|r| *r > seen).await.is_err() {
-                    return;
+                tokio::select! {
+                    r = revisions.wait_for(|r| *r > seen) => if r.is_err() { return },
+                    _ = stop.wait_for(|s| *s) => return,
                 }
                 continue;
             }
             for (revision, event) in batch {
                 if self.subscribed(&def, &event) {
                     let body = self.message(&def, revision, &event);
-                    if let Err(error) = self.send(&mut client, &def, &format!("msg_{revision}"), body).await {
-                        tracing::warn!(webhook = %id, revision, %error, "webhook paused: its retry budget ran out");
-                        self.keep_position(&id, position);
-                        def.paused = true;
-                        def.last_error = error;
-                        def.last_error_at = Some(self.store.now_us().div_euclid(1_000_000));
-                        if let Err(e) = self.store.put_webhook(&def, None) {
-                            tracing::error!(webhook = %id, error = %e, "cannot record the webhook's pause");
+                    let message_id = format!("msg_{revision}");
+                    let sent = tokio::select! {
+                        r = self.send(&mut client, &def, &message_id, body) => r,
+                        _ = stop.wait_for(|s| *s) => {
+                            // The message in flight is delivered again after the restart.
+                            self.keep_position(&id, position);
+                            return;
                         }
-                        self.update(&id, |s| s.paused = true);
+                    };
+                    if let Err(error) = sent {
+                        tracing::warn!(webhook = %id, revision, %error, "webhook paused: its retry budget ran out");
+                        self.pause(&def, position, error);
                         return;
                     }
                     self.update(&id, |s| s.delivered += 1);
@@ -190,10 +249,35 @@ impl Webhooks {
                 position = revision;
                 self.update(&id, |s| s.position = position);
             }
-            // Once per batch read: a stop or crash before it delivers this batch's changes
-            // again (at least once), with the same ids.
+            // Once per batch read: a crash before it delivers this batch's changes again
+            // (at least once), with the same ids.
             self.keep_position(&id, position);
         }
+    }
+
+    /// Records that the retry budget ran out, unless the subscription was changed or
+    /// deleted meanwhile (then that change wins, and the task is restarted or dropped).
+    fn pause(&self, def: &WebhookDef, position: u64, error: String) {
+        let _admin = self.admin_lock();
+        let stored = match self.store.webhook(&def.webhook_id) {
+            Ok(Some(stored)) if stored.generation == def.generation => stored,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!(webhook = %def.webhook_id, error = %e, "cannot read the webhook to pause it");
+                return;
+            }
+        };
+        self.keep_position(&def.webhook_id, position);
+        let paused = WebhookDef {
+            paused: true,
+            last_error: error,
+            last_error_at: Some(self.store.now_us().div_euclid(1_000_000)),
+            ..stored
+        };
+        if let Err(e) = self.store.put_webhook(&paused, None) {
+            tracing::error!(webhook = %def.webhook_id, error = %e, "cannot record the webhook's pause");
+        }
+        self.update(&def.webhook_id, |s| s.paused = true);
     }
 
     fn keep_position(&self, id: &str, position: u64) {

@@ -48,6 +48,10 @@ pub struct WebhookDef {
     pub last_error: String,
     #[prost(int64, optional, tag = "11")]
     pub last_error_at: Option<i64>,
+    /// Bumped by every change an admin makes: a delivery task knows whether the
+    /// subscription it runs is still the stored one.
+    #[prost(uint64, tag = "12")]
+    pub generation: u64,
 }
 
 impl WebhookDef {
