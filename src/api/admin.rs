@@ -3,9 +3,9 @@
 
 use tonic::{Request, Response, Status};
 
-use super::auth::{Principal, Scope, hash_secret, new_key_material, principal};
-use super::convert;
-use super::error::{ApiError, ApiResult};
+use super::auth::{Scope, admin, hash_secret, new_key_material, principal};
+use super::convert::{self, mask_paths};
+use super::error::{ApiError, ApiResult, not_found};
 use super::pb;
 use super::webhooks;
 use crate::config::Limits;
@@ -17,18 +17,6 @@ use crate::storage::view::ApiKey;
 pub struct AdminApi {
     pub store: Store,
     pub webhooks: std::sync::Arc<crate::webhook::Webhooks>,
-}
-
-impl AdminApi {
-    fn webhook_def(&self, id: &str) -> ApiResult<crate::storage::webhook::WebhookDef> {
-        self.store.webhook(id)?.ok_or_else(|| not_found(format!("webhook `{id}`")))
-    }
-}
-
-fn admin<T>(req: &Request<T>) -> ApiResult<Principal> {
-    let p = principal(req)?;
-    p.require(Scope::Admin)?;
-    Ok(p)
 }
 
 /// A page of `items` (already in order) after the opaque `token`, which is the last id seen.
@@ -56,28 +44,6 @@ fn page<T>(items: Vec<(String, T)>, page_size: i32, token: &str) -> ApiResult<(V
         out.push(item);
     }
     Ok((out, if more { last } else { String::new() }))
-}
-
-/// Paths a field mask may name, checked against the allowed list.
-fn mask_paths(mask: Option<prost_types::FieldMask>, allowed: &[&str]) -> ApiResult<Vec<String>> {
-    let paths = mask.map(|m| m.paths).unwrap_or_default();
-    // Each updatable field once: a mask of millions of paths is refused by its count.
-    if paths.len() > allowed.len() {
-        return Err(ApiError::invalid_field(
-            "update_mask.paths",
-            format!("at most {} paths, one per updatable field", allowed.len()),
-        ));
-    }
-    for p in &paths {
-        if !allowed.contains(&p.as_str()) {
-            return Err(ApiError::invalid("update_mask", p, format!("updatable fields are {}", allowed.join(", "))));
-        }
-    }
-    Ok(if paths.is_empty() { allowed.iter().map(|s| (*s).to_owned()).collect() } else { paths })
-}
-
-fn not_found(what: String) -> ApiError {
-    ApiError::Storage(crate::storage::StorageError::Refused(crate::storage::Refusal::NotFound(what)))
 }
 
 #[tonic::async_trait]
@@ -458,163 +424,41 @@ impl pb::admin_service_server::AdminService for AdminApi {
         &self,
         req: Request<pb::CreateWebhookRequest>,
     ) -> Result<Response<pb::CreateWebhookResponse>, Status> {
-        admin(&req)?.require_unrestricted()?;
-        if self.store.replicated() {
-            return Err(ApiError::FailedPrecondition(
-                "webhooks are not available in cluster mode yet: subscribe from a standalone server, or \
-                 follow WatchChanges"
-                    .to_owned(),
-            )
-            .into());
-        }
-        let pb::CreateWebhookRequest { webhook, secret } = req.into_inner();
-        let webhook = webhook.ok_or_else(|| ApiError::invalid_field("webhook", "required"))?;
-        if webhook.url.is_empty() {
-            return Err(ApiError::invalid_field("webhook.url", "required").into());
-        }
-        let admin_lock = self.webhooks.admin_lock();
-        if self.store.webhooks().map_err(ApiError::from)?.len() >= Limits::WEBHOOKS_MAX {
-            return Err(ApiError::ResourceExhausted(format!(
-                "{} webhook subscriptions exist; delete one first",
-                Limits::WEBHOOKS_MAX
-            ))
-            .into());
-        }
-        let (key, secret) = webhooks::secret_of(&secret)?;
-        let mut def = crate::storage::webhook::WebhookDef {
-            webhook_id: webhooks::new_id(),
-            created_at: self.store.now_us().div_euclid(1_000_000),
-            secrets: vec![crate::storage::webhook::WebhookSecret { key, not_after: None }],
-            generation: 1,
-            ..Default::default()
-        };
-        let paths: Vec<String> = webhooks::UPDATABLE.iter().map(|p| (*p).to_owned()).collect();
-        webhooks::apply_fields(&self.store, &mut def, webhook, &paths)?;
-        // Deliveries start with the changes after this one.
-        self.store.put_webhook(&def, Some(self.store.revision())).map_err(ApiError::from)?;
-        drop(admin_lock);
-        self.webhooks.reload();
-        tracing::info!(webhook = %def.webhook_id, url = %webhooks::loggable(&def.url), "webhook subscription created");
-        let webhook = Some(webhooks::to_pb(&self.store, &def)?);
-        Ok(Response::new(pb::CreateWebhookResponse { webhook, secret }))
+        webhooks::create(&self.store, &self.webhooks, req).await
     }
 
     async fn list_webhooks(
         &self,
         req: Request<pb::ListWebhooksRequest>,
     ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
-        admin(&req)?.require_unrestricted()?;
-        let defs = self.store.webhooks().map_err(ApiError::from)?;
-        let webhooks = defs.iter().map(|d| webhooks::to_pb(&self.store, d)).collect::<ApiResult<Vec<_>>>()?;
-        Ok(Response::new(pb::ListWebhooksResponse { webhooks }))
+        webhooks::list(&self.store, req).await
     }
 
     async fn update_webhook(
         &self,
         req: Request<pb::UpdateWebhookRequest>,
     ) -> Result<Response<pb::UpdateWebhookResponse>, Status> {
-        admin(&req)?.require_unrestricted()?;
-        let pb::UpdateWebhookRequest { webhook, update_mask, rotate_secret, secret, previous_secret_ttl } =
-            req.into_inner();
-        let webhook = webhook.ok_or_else(|| ApiError::invalid_field("webhook", "required"))?;
-        let admin_lock = self.webhooks.admin_lock();
-        let mut def = self.webhook_def(&webhook.webhook_id)?;
-        // No mask and a rotation: only the rotation.
-        let paths = if update_mask.is_none() && rotate_secret {
-            Vec::new()
-        } else {
-            mask_paths(update_mask, &webhooks::UPDATABLE)?
-        };
-        webhooks::apply_fields(&self.store, &mut def, webhook, &paths)?;
-        let mut shown = String::new();
-        if rotate_secret {
-            let ttl = match previous_secret_ttl {
-                None => webhooks::PREVIOUS_SECRET_TTL_SECS,
-                Some(d) if (0..=30 * 86_400).contains(&d.seconds) => d.seconds,
-                Some(d) => {
-                    return Err(ApiError::invalid(
-                        "previous_secret_ttl",
-                        &format!("{}s", d.seconds),
-                        "must be 0 to 30 days",
-                    )
-                    .into());
-                }
-            };
-            let (key, text) = webhooks::secret_of(&secret)?;
-            webhooks::rotate(&mut def, key, self.store.now_us().div_euclid(1_000_000), ttl);
-            shown = text;
-        } else if !secret.is_empty() {
-            return Err(ApiError::invalid_field("secret", "only with rotate_secret").into());
-        }
-        def.generation += 1;
-        self.store.put_webhook(&def, None).map_err(ApiError::from)?;
-        drop(admin_lock);
-        self.webhooks.reload();
-        let webhook = Some(webhooks::to_pb(&self.store, &def)?);
-        Ok(Response::new(pb::UpdateWebhookResponse { webhook, secret: shown }))
+        webhooks::update(&self.store, &self.webhooks, req).await
     }
 
     async fn delete_webhook(
         &self,
         req: Request<pb::DeleteWebhookRequest>,
     ) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
-        admin(&req)?.require_unrestricted()?;
-        let pb::DeleteWebhookRequest { webhook_id } = req.into_inner();
-        let deleted = {
-            let _admin_lock = self.webhooks.admin_lock();
-            self.store.delete_webhook(&webhook_id).map_err(ApiError::from)?
-        };
-        if !deleted {
-            return Err(not_found(format!("webhook `{webhook_id}`")).into());
-        }
-        self.webhooks.reload();
-        tracing::info!(webhook = %webhook_id, "webhook subscription deleted");
-        Ok(Response::new(pb::DeleteWebhookResponse {}))
+        webhooks::delete(&self.store, &self.webhooks, req).await
     }
 
     async fn replay_webhook(
         &self,
         req: Request<pb::ReplayWebhookRequest>,
     ) -> Result<Response<pb::ReplayWebhookResponse>, Status> {
-        admin(&req)?.require_unrestricted()?;
-        let pb::ReplayWebhookRequest { webhook_id, from_revision } = req.into_inner();
-        let head = self.store.revision();
-        if from_revision == 0 || from_revision > head.saturating_add(1) {
-            return Err(ApiError::invalid(
-                "from_revision",
-                &from_revision.to_string(),
-                format!("must be 1 to {} (the next revision)", head.saturating_add(1)),
-            )
-            .into());
-        }
-        let def = {
-            let _admin_lock = self.webhooks.admin_lock();
-            let mut def = self.webhook_def(&webhook_id)?;
-            def.paused = false;
-            def.last_error.clear();
-            def.last_error_at = None;
-            def.generation += 1;
-            self.store.put_webhook(&def, None).map_err(ApiError::from)?;
-            self.webhooks.replay(&webhook_id, from_revision - 1);
-            def
-        };
-        tracing::info!(webhook = %webhook_id, from_revision, "webhook replay");
-        let mut shown = webhooks::to_pb(&self.store, &def)?;
-        // Where the deliveries resume, once the task has restarted.
-        shown.delivered_revision = from_revision - 1;
-        shown.lag_revisions = head.saturating_sub(from_revision - 1);
-        Ok(Response::new(pb::ReplayWebhookResponse { webhook: Some(shown) }))
+        webhooks::replay(&self.store, &self.webhooks, req).await
     }
 
     async fn test_webhook(
         &self,
         req: Request<pb::TestWebhookRequest>,
     ) -> Result<Response<pb::TestWebhookResponse>, Status> {
-        admin(&req)?.require_unrestricted()?;
-        let pb::TestWebhookRequest { webhook_id } = req.into_inner();
-        let def = self.webhook_def(&webhook_id)?;
-        let message_id = format!("test_{:016x}", rand::random::<u64>());
-        let (code, error) = self.webhooks.test(&def, &message_id).await;
-        Ok(Response::new(pb::TestWebhookResponse { status_code: i32::from(code), error, message_id }))
+        webhooks::test(&self.store, &self.webhooks, req).await
     }
 }

@@ -220,3 +220,9 @@ impl tonic::service::Interceptor for Auth {
         }
     }
 }
+
+pub fn admin<T>(req: &Request<T>) -> ApiResult<Principal> {
+    let p = principal(req)?;
+    p.require(Scope::Admin)?;
+    Ok(p)
+}

@@ -624,3 +624,21 @@ pub fn api_key_to_pb(k: &ApiKey) -> pb::ApiKey {
         expire_time: k.expires_at.map(ts_from_secs),
     }
 }
+
+/// Paths a field mask may name, checked against the allowed list.
+pub fn mask_paths(mask: Option<prost_types::FieldMask>, allowed: &[&str]) -> ApiResult<Vec<String>> {
+    let paths = mask.map(|m| m.paths).unwrap_or_default();
+    // Each updatable field once: a mask of millions of paths is refused by its count.
+    if paths.len() > allowed.len() {
+        return Err(ApiError::invalid_field(
+            "update_mask.paths",
+            format!("at most {} paths, one per updatable field", allowed.len()),
+        ));
+    }
+    for p in &paths {
+        if !allowed.contains(&p.as_str()) {
+            return Err(ApiError::invalid("update_mask", p, format!("updatable fields are {}", allowed.join(", "))));
+        }
+    }
+    Ok(if paths.is_empty() { allowed.iter().map(|s| (*s).to_owned()).collect() } else { paths })
+}

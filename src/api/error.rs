@@ -164,3 +164,7 @@ pub fn storage_status(e: StorageError) -> Status {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+pub fn not_found(what: String) -> ApiError {
+    ApiError::Storage(StorageError::Refused(Refusal::NotFound(what)))
+}

@@ -1,12 +1,18 @@
-//! `AdminService`'s webhook calls: validation, the stored form, and what they answer.
-//! Deliveries are `crate::webhook`'s.
+//! `AdminService`'s webhook calls: the handlers (`AdminApi` delegates to them), validation,
+//! the stored form, and what they answer. Deliveries are `crate::webhook`'s.
 
+use tonic::{Request, Response, Status};
+
+use super::auth::admin;
 use super::convert;
+use super::convert::mask_paths;
+use super::error::not_found;
 use super::error::{ApiError, ApiResult};
 use super::pb;
 use crate::config::Limits;
 use crate::storage::Store;
 use crate::storage::webhook::{WebhookDef, WebhookSecret};
+use crate::webhook::Webhooks;
 use crate::webhook::{http, sign};
 
 /// The updatable fields of a subscription.
@@ -14,6 +20,11 @@ pub const UPDATABLE: [&str; 6] = ["url", "profile_ids", "event_kinds", "personal
 
 /// How long a replaced secret keeps signing when the rotation names no time: a day.
 pub const PREVIOUS_SECRET_TTL_SECS: i64 = 86_400;
+
+/// The stored subscription `id`, or NOT_FOUND.
+fn def_of(store: &Store, id: &str) -> ApiResult<WebhookDef> {
+    store.webhook(id)?.ok_or_else(|| not_found(format!("webhook `{id}`")))
+}
 
 /// A subscription as the API shows it.
 pub fn to_pb(store: &Store, def: &WebhookDef) -> ApiResult<pb::Webhook> {
@@ -128,4 +139,169 @@ pub fn rotate(def: &mut WebhookDef, key: Vec<u8>, now: i64, ttl_secs: i64) {
 /// A URL for the log: scheme, host and path, without a query (it may carry a token).
 pub fn loggable(url: &str) -> &str {
     url.split(['?', '#']).next().unwrap_or(url)
+}
+
+pub async fn create(
+    store: &Store,
+    hooks: &Webhooks,
+    req: Request<pb::CreateWebhookRequest>,
+) -> Result<Response<pb::CreateWebhookResponse>, Status> {
+    admin(&req)?.require_unrestricted()?;
+    if store.replicated() {
+        return Err(ApiError::FailedPrecondition(
+            "webhooks are not available in cluster mode yet: subscribe from a standalone server, or \
+             follow WatchChanges"
+                .to_owned(),
+        )
+        .into());
+    }
+    let pb::CreateWebhookRequest { webhook, secret } = req.into_inner();
+    let webhook = webhook.ok_or_else(|| ApiError::invalid_field("webhook", "required"))?;
+    if webhook.url.is_empty() {
+        return Err(ApiError::invalid_field("webhook.url", "required").into());
+    }
+    let admin_lock = hooks.admin_lock();
+    if store.webhooks().map_err(ApiError::from)?.len() >= Limits::WEBHOOKS_MAX {
+        return Err(ApiError::ResourceExhausted(format!(
+            "{} webhook subscriptions exist; delete one first",
+            Limits::WEBHOOKS_MAX
+        ))
+        .into());
+    }
+    let (key, secret) = secret_of(&secret)?;
+    let mut def = crate::storage::webhook::WebhookDef {
+        webhook_id: new_id(),
+        created_at: store.now_us().div_euclid(1_000_000),
+        secrets: vec![crate::storage::webhook::WebhookSecret { key, not_after: None }],
+        generation: 1,
+        ..Default::default()
+    };
+    let paths: Vec<String> = UPDATABLE.iter().map(|p| (*p).to_owned()).collect();
+    apply_fields(store, &mut def, webhook, &paths)?;
+    // Deliveries start with the changes after this one.
+    store.put_webhook(&def, Some(store.revision())).map_err(ApiError::from)?;
+    drop(admin_lock);
+    hooks.reload();
+    tracing::info!(webhook = %def.webhook_id, url = %loggable(&def.url), "webhook subscription created");
+    let webhook = Some(to_pb(store, &def)?);
+    Ok(Response::new(pb::CreateWebhookResponse { webhook, secret }))
+}
+
+pub async fn list(
+    store: &Store,
+    req: Request<pb::ListWebhooksRequest>,
+) -> Result<Response<pb::ListWebhooksResponse>, Status> {
+    admin(&req)?.require_unrestricted()?;
+    let defs = store.webhooks().map_err(ApiError::from)?;
+    let webhooks = defs.iter().map(|d| to_pb(store, d)).collect::<ApiResult<Vec<_>>>()?;
+    Ok(Response::new(pb::ListWebhooksResponse { webhooks }))
+}
+
+pub async fn update(
+    store: &Store,
+    hooks: &Webhooks,
+    req: Request<pb::UpdateWebhookRequest>,
+) -> Result<Response<pb::UpdateWebhookResponse>, Status> {
+    admin(&req)?.require_unrestricted()?;
+    let pb::UpdateWebhookRequest { webhook, update_mask, rotate_secret, secret, previous_secret_ttl } =
+        req.into_inner();
+    let webhook = webhook.ok_or_else(|| ApiError::invalid_field("webhook", "required"))?;
+    let admin_lock = hooks.admin_lock();
+    let mut def = def_of(store, &webhook.webhook_id)?;
+    // No mask and a rotation: only the rotation.
+    let paths = if update_mask.is_none() && rotate_secret { Vec::new() } else { mask_paths(update_mask, &UPDATABLE)? };
+    apply_fields(store, &mut def, webhook, &paths)?;
+    let mut shown = String::new();
+    if rotate_secret {
+        let ttl = match previous_secret_ttl {
+            None => PREVIOUS_SECRET_TTL_SECS,
+            Some(d) if (0..=30 * 86_400).contains(&d.seconds) => d.seconds,
+            Some(d) => {
+                return Err(ApiError::invalid(
+                    "previous_secret_ttl",
+                    &format!("{}s", d.seconds),
+                    "must be 0 to 30 days",
+                )
+                .into());
+            }
+        };
+        let (key, text) = secret_of(&secret)?;
+        rotate(&mut def, key, store.now_us().div_euclid(1_000_000), ttl);
+        shown = text;
+    } else if !secret.is_empty() {
+        return Err(ApiError::invalid_field("secret", "only with rotate_secret").into());
+    }
+    def.generation += 1;
+    store.put_webhook(&def, None).map_err(ApiError::from)?;
+    drop(admin_lock);
+    hooks.reload();
+    let webhook = Some(to_pb(store, &def)?);
+    Ok(Response::new(pb::UpdateWebhookResponse { webhook, secret: shown }))
+}
+
+pub async fn delete(
+    store: &Store,
+    hooks: &Webhooks,
+    req: Request<pb::DeleteWebhookRequest>,
+) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
+    admin(&req)?.require_unrestricted()?;
+    let pb::DeleteWebhookRequest { webhook_id } = req.into_inner();
+    let deleted = {
+        let _admin_lock = hooks.admin_lock();
+        store.delete_webhook(&webhook_id).map_err(ApiError::from)?
+    };
+    if !deleted {
+        return Err(not_found(format!("webhook `{webhook_id}`")).into());
+    }
+    hooks.reload();
+    tracing::info!(webhook = %webhook_id, "webhook subscription deleted");
+    Ok(Response::new(pb::DeleteWebhookResponse {}))
+}
+
+pub async fn replay(
+    store: &Store,
+    hooks: &Webhooks,
+    req: Request<pb::ReplayWebhookRequest>,
+) -> Result<Response<pb::ReplayWebhookResponse>, Status> {
+    admin(&req)?.require_unrestricted()?;
+    let pb::ReplayWebhookRequest { webhook_id, from_revision } = req.into_inner();
+    let head = store.revision();
+    if from_revision == 0 || from_revision > head.saturating_add(1) {
+        return Err(ApiError::invalid(
+            "from_revision",
+            &from_revision.to_string(),
+            format!("must be 1 to {} (the next revision)", head.saturating_add(1)),
+        )
+        .into());
+    }
+    let def = {
+        let _admin_lock = hooks.admin_lock();
+        let mut def = def_of(store, &webhook_id)?;
+        def.paused = false;
+        def.last_error.clear();
+        def.last_error_at = None;
+        def.generation += 1;
+        store.put_webhook(&def, None).map_err(ApiError::from)?;
+        hooks.replay(&webhook_id, from_revision - 1);
+        def
+    };
+    tracing::info!(webhook = %webhook_id, from_revision, "webhook replay");
+    let mut shown = to_pb(store, &def)?;
+    // Where the deliveries resume, once the task has restarted.
+    shown.delivered_revision = from_revision - 1;
+    shown.lag_revisions = head.saturating_sub(from_revision - 1);
+    Ok(Response::new(pb::ReplayWebhookResponse { webhook: Some(shown) }))
+}
+
+pub async fn test(
+    store: &Store,
+    hooks: &Webhooks,
+    req: Request<pb::TestWebhookRequest>,
+) -> Result<Response<pb::TestWebhookResponse>, Status> {
+    admin(&req)?.require_unrestricted()?;
+    let pb::TestWebhookRequest { webhook_id } = req.into_inner();
+    let def = def_of(store, &webhook_id)?;
+    let message_id = format!("test_{:016x}", rand::random::<u64>());
+    let (code, error) = hooks.test(&def, &message_id).await;
+    Ok(Response::new(pb::TestWebhookResponse { status_code: i32::from(code), error, message_id }))
 }

@@ -303,8 +303,9 @@ impl Webhooks {
         let started = tokio::time::Instant::now();
         let mut delay = RETRY_DELAY_FIRST;
         loop {
-            let error = match self.attempt(client, def, id, body.clone()).await {
-                Ok(()) => return Ok(()),
+            let error = match self.post_signed(client, def, id, body.clone()).await {
+                Ok(200..=299) => return Ok(()),
+                Ok(code) => format!("the receiver answered HTTP {code}"),
                 Err(e) => e,
             };
             self.update(&def.webhook_id, |s| s.failed_attempts += 1);
@@ -320,15 +321,20 @@ impl Webhooks {
         }
     }
 
-    async fn attempt(&self, client: &mut http::Client, def: &WebhookDef, id: &str, body: Bytes) -> Result<(), String> {
+    /// One POST of `body` as message `id`, signed with the subscription's secrets now; the
+    /// receiver's status code, or why none came.
+    async fn post_signed(
+        &self,
+        client: &mut http::Client,
+        def: &WebhookDef,
+        id: &str,
+        body: Bytes,
+    ) -> Result<u16, String> {
         let now = self.store.now_us().div_euclid(1_000_000);
         let signature = sign::signature(def.signing_secrets(now), id, now, &body);
         let headers =
             [("webhook-id", id.to_owned()), ("webhook-timestamp", now.to_string()), ("webhook-signature", signature)];
-        match client.post(&headers, body).await? {
-            200..=299 => Ok(()),
-            code => Err(format!("the receiver answered HTTP {code}")),
-        }
+        client.post(&headers, body).await
     }
 
     /// `TestWebhook`: one signed test message now, no retry; (status code, error).
@@ -343,12 +349,8 @@ impl Webhooks {
             "timestamp": payload::rfc3339(self.store.now_us()),
             "data": { "webhook_id": def.webhook_id },
         });
-        let now = self.store.now_us().div_euclid(1_000_000);
         let body = Bytes::from(body.to_string());
-        let signature = sign::signature(def.signing_secrets(now), id, now, &body);
-        let headers =
-            [("webhook-id", id.to_owned()), ("webhook-timestamp", now.to_string()), ("webhook-signature", signature)];
-        match http::Client::new(target).post(&headers, body).await {
+        match self.post_signed(&mut http::Client::new(target), def, id, body).await {
             Ok(code @ 200..=299) => (code, String::new()),
             Ok(code) => (code, format!("the receiver answered HTTP {code}")),
             Err(e) => (0, e),

@@ -131,6 +131,19 @@ async fn listed(server: &TestServer, id: &str) -> pb::Webhook {
     all.webhooks.into_iter().find(|w| w.webhook_id == id).expect("listed")
 }
 
+/// The subscription once `done` holds of it, or as it is after 10 s.
+async fn listed_when(server: &TestServer, id: &str, done: impl Fn(&pb::Webhook) -> bool) -> pb::Webhook {
+    let mut w = listed(server, id).await;
+    for _ in 0..100 {
+        if done(&w) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        w = listed(server, id).await;
+    }
+    w
+}
+
 async fn suppress(consent: &mut Consent, contact: &str) -> u64 {
     consent
         .add_suppression(pb::AddSuppressionRequest {
@@ -185,14 +198,7 @@ async fn every_change_reaches_the_receiver_in_order_signed_and_counted() {
         (Some("suppression.added"), Some("hard_bounce"))
     );
     // Its position and the metrics say so (the receiver records a request before it answers).
-    let mut w = listed(&server, &id).await;
-    for _ in 0..100 {
-        if w.delivered_revision == revisions[8] {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        w = listed(&server, &id).await;
-    }
+    let w = listed_when(&server, &id, |w| w.delivered_revision == revisions[8]).await;
     assert_eq!((w.delivered_revision, w.lag_revisions, w.paused), (revisions[8], 0, false));
     let metrics = scrape_metrics(server.metrics_addr).await;
     assert_eq!(metric_value(&metrics, &format!("consentd_webhook_deliveries_total{{webhook=\"{id}\"}}")), 9.0);
@@ -228,14 +234,7 @@ async fn a_failing_receiver_is_retried_then_paused_and_a_replay_delivers_what_it
     // Down for longer than the retry budget: paused, with its error, and nothing after it sent.
     receiver.answer(&[], 500);
     let r2 = set(&mut consent, change("b@example.com", "newsletter", "", pb::ConsentStatus::OptedOut)).await.revision;
-    let mut w = listed(&server, &id).await;
-    for _ in 0..100 {
-        if w.paused {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        w = listed(&server, &id).await;
-    }
+    let w = listed_when(&server, &id, |w| w.paused).await;
     assert!(w.paused, "not paused after its retry budget: {w:?}");
     assert!(w.last_error.contains("500"), "{w:?}");
     assert_eq!(w.delivered_revision, r1);
@@ -260,14 +259,7 @@ async fn a_failing_receiver_is_retried_then_paused_and_a_replay_delivers_what_it
     let got = receiver.wait_for(before + 2).await;
     let tail: Vec<u64> = got[before..].iter().map(Got::revision).collect();
     assert_eq!(tail, vec![r2, r3]);
-    let mut w = listed(&server, &id).await;
-    for _ in 0..100 {
-        if w.delivered_revision == r3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        w = listed(&server, &id).await;
-    }
+    let w = listed_when(&server, &id, |w| w.delivered_revision == r3).await;
     assert_eq!(w.delivered_revision, r3, "{w:?}");
     assert!(!w.paused && w.last_error.is_empty(), "{w:?}");
     // A replay from beyond the next revision would skip changes: refused.
@@ -505,14 +497,7 @@ async fn a_change_while_deliveries_retry_wins_over_the_pause_and_a_delete_stays_
         .await
         .expect("update");
     admin.delete_webhook(pb::DeleteWebhookRequest { webhook_id: dropped.webhook_id.clone() }).await.expect("delete");
-    let mut w = listed(&server, &kept.webhook_id).await;
-    for _ in 0..100 {
-        if w.paused {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        w = listed(&server, &kept.webhook_id).await;
-    }
+    let w = listed_when(&server, &kept.webhook_id, |w| w.paused).await;
     assert!(w.paused, "the retry budget ran out, so it pauses: {w:?}");
     assert_eq!(w.description, "renamed", "the pause wrote back an old copy of the subscription");
     let all = admin.list_webhooks(pb::ListWebhooksRequest {}).await.expect("list").into_inner().webhooks;
