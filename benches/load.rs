@@ -228,13 +228,20 @@ fn baseline(scale: Scale, recipients: &[String]) -> (f64, f64) {
 /// A hot stream of the first `n` recipients of the population's send, in batches of
 /// `batch` over `connections` connections; returns (decisions/s, sends).
 async fn hot_stream(server: &Server, n: usize, batch: usize, connections: usize) -> (f64, u64) {
-    stream_checks(server, n, batch, connections, false).await
+    stream_checks(server, n, batch, connections, false, true).await
 }
 
 /// As [`hot_stream`]; with `include_links`, every SEND also gets its minted links (the
 /// engine counts an answer without them as an error).
-async fn stream_checks(server: &Server, n: usize, batch: usize, connections: usize, include_links: bool) -> (f64, u64) {
-    let shape = StreamShape { connections, streams_per_connection: 1, batch, overrides: 0.0, include_links };
+async fn stream_checks(
+    server: &Server,
+    n: usize,
+    batch: usize,
+    connections: usize,
+    include_links: bool,
+    packed: bool,
+) -> (f64, u64) {
+    let shape = StreamShape { connections, streams_per_connection: 1, batch, overrides: 0.0, include_links, packed };
     let batches = n.div_ceil(batch) as u64;
     let run = Run::count(batches);
     let pop = population(server.contacts);
@@ -269,14 +276,25 @@ impl pb::decision_service_server::DecisionService for Echo {
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tokio::spawn(async move {
             while let Ok(Some(b)) = inbound.message().await {
-                let n = b.contact_points.len();
-                let answer = pb::CheckStreamResponse {
-                    batch_id: b.batch_id,
-                    revision: 0,
-                    decisions: vec![pb::Decision::Send as i32; n],
-                    reasons: vec![pb::Reason::NotOptedOut as i32; n],
-                    suppressed: vec![],
-                    links: vec![],
+                // As the server reads them: the listed form, or the packed lines.
+                let n = match std::str::from_utf8(&b.contact_points_packed) {
+                    Ok(text) if !text.is_empty() => text.split_terminator('\n').count(),
+                    _ => b.contact_points.len(),
+                };
+                let (send, reason) = (pb::Decision::Send as i32, pb::Reason::NotOptedOut as i32);
+                let answer = if b.packed_answers {
+                    pb::CheckStreamResponse {
+                        batch_id: b.batch_id,
+                        outcomes: vec![((send << 6) | reason) as u8; n],
+                        ..Default::default()
+                    }
+                } else {
+                    pb::CheckStreamResponse {
+                        batch_id: b.batch_id,
+                        decisions: vec![send; n],
+                        reasons: vec![reason; n],
+                        ..Default::default()
+                    }
                 };
                 if tx.send(Ok(answer)).await.is_err() {
                     return;
@@ -512,6 +530,19 @@ async fn main() {
         format!("{:.2}x of baseline; server {cpu_per_m:.2} CPU-s per million; {sends} sends", hot / base2),
     );
 
+    // The listed form (a string per recipient each way) against the packed one, same run.
+    let cpu0 = server.cpu_secs();
+    let (listed, _) = stream_checks(&server, recipients.len(), scale.batch, scale.connections, false, false).await;
+    let listed_cpu_per_m = (server.cpu_secs() - cpu0) / (scale.stream_recipients as f64 / 1e6);
+    row(
+        "hot stream, listed form (repeated string, one enum each way)",
+        format!("{listed:.0} dec/s"),
+        format!(
+            "the packed form is {:.2}x of it; server {listed_cpu_per_m:.2} CPU-s per million (packed: {cpu_per_m:.2})",
+            hot / listed
+        ),
+    );
+
     // The transport floor: the same batches over the same connections to a server that
     // answers without deciding.
     let echo = start_echo(scale.contacts);
@@ -534,7 +565,7 @@ async fn main() {
     let links = if server.edge {
         let n = (scale.stream_recipients / 4) as usize;
         let (plain, _) = hot_stream(&server, n, scale.batch, scale.connections).await;
-        let (with_links, link_sends) = stream_checks(&server, n, scale.batch, scale.connections, true).await;
+        let (with_links, link_sends) = stream_checks(&server, n, scale.batch, scale.connections, true, true).await;
         let per_million_s = 1e6 / with_links - 1e6 / plain;
         row(
             "hot stream with include_links",
@@ -625,6 +656,7 @@ async fn main() {
         batch: scale.batch,
         overrides: 0.0,
         include_links: false,
+        packed: true,
     };
     let (_, (_, under_load)) = tokio::join!(bench::stream(&target, &pop, shape, background, Recorder::new()), async {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -680,7 +712,7 @@ async fn main() {
         "unary_server_cpu_s_per_thousand": unary_cpu,
         "baseline_1_thread_decisions_per_s": base1,
         "baseline_2_threads_decisions_per_s": base2,
-        "hot_stream": {"decisions_per_s": hot, "ratio_to_baseline": hot / base2, "server_cpu_s_per_million": cpu_per_m, "batch": scale.batch, "connections": scale.connections},
+        "hot_stream": {"decisions_per_s": hot, "ratio_to_baseline": hot / base2, "server_cpu_s_per_million": cpu_per_m, "batch": scale.batch, "connections": scale.connections, "form": "packed", "listed_form_decisions_per_s": listed, "listed_form_server_cpu_s_per_million": listed_cpu_per_m},
         "batch_sweep": sweep,
         "hot_stream_with_links": links,
         "unary_closed": {"requests_per_s": unary_max, "concurrency": scale.unary_concurrency, "latency": percentiles(&closed)},

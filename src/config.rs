@@ -42,7 +42,27 @@ pub struct Config {
     pub otlp: Option<Otlp>,
     /// Cluster mode (a replicated log on NATS JetStream); `None`: standalone.
     pub cluster: Option<Cluster>,
+    /// Every change published on a NATS subject; `None`: off.
+    pub changes: Option<Changes>,
     pub limits: Limits,
+}
+
+/// The public change subject: every change, as the JSON a webhook gets, published to
+/// `<subject>.<profile_id>` in a JetStream stream of its own.
+#[derive(Clone, Debug)]
+pub struct Changes {
+    pub subject: String,
+    /// Contact points, IP addresses and user agents too (else the keyed hash only).
+    pub personal_data: bool,
+    /// Standalone mode: the NATS to publish to (cluster mode: the cluster's).
+    pub nats: Option<crate::cluster::ClusterConfig>,
+}
+
+impl Changes {
+    /// The stream the messages are kept in: `<stream>-changes`.
+    pub fn stream(log_stream: &str) -> String {
+        format!("{log_stream}-changes")
+    }
 }
 
 /// A node of a cluster: where the log is, and the secret every node shares.
@@ -135,8 +155,8 @@ impl Limits {
     pub const LINK_BYTES_MAX: usize = crate::storage::link::LINK_BYTES_MAX;
     /// Longest STOP/START keyword a profile may list (declared by the keyword matcher).
     pub const KEYWORD_CHARS_MAX: usize = crate::decision::keywords::KEYWORD_CHARS_MAX;
-    /// Webhook subscriptions one server keeps (each has its own delivery task).
-    pub const WEBHOOKS_MAX: usize = 64;
+    /// Webhook subscriptions one server (or cluster) keeps (declared by the store, which enforces it).
+    pub const WEBHOOKS_MAX: usize = crate::storage::webhook::WEBHOOKS_MAX;
     /// Longest webhook URL.
     pub const WEBHOOK_URL_BYTES_MAX: usize = 2048;
     /// Longest free-text field (reason, display name, proof strings other than notice text).
@@ -301,6 +321,20 @@ pub struct Args {
     /// followed [default: 1].
     #[arg(long, env = "CONSENTD_OTLP_SAMPLE_RATIO")]
     pub otlp_sample_ratio: Option<f64>,
+    /// Publish every change as JSON (the webhook schema, `consentd.webhook.v1`) to
+    /// `SUBJECT.<profile_id>`, kept in the JetStream stream `<cluster stream>-changes`, on
+    /// the cluster's NATS or `--changes-nats`'s [default: off].
+    #[arg(long, env = "CONSENTD_CHANGES_SUBJECT", value_name = "SUBJECT")]
+    pub changes_subject: Option<String>,
+    /// Standalone mode: the NATS servers (comma-separated) `--changes-subject` publishes to,
+    /// reached with the `--cluster-*` access flags (credentials, TLS).
+    #[arg(long, env = "CONSENTD_CHANGES_NATS", value_name = "NATS_URLS")]
+    pub changes_nats: Option<String>,
+    /// Publish contact points, IP addresses and user agents on `--changes-subject` [default:
+    /// false: the contact point's keyed hash only].
+    #[arg(long, env = "CONSENTD_CHANGES_PERSONAL_DATA", num_args = 0..=1, default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new())]
+    pub changes_personal_data: Option<bool>,
     /// Cluster mode: NATS server URLs (comma-separated) of the JetStream cluster that
     /// holds the replicated log [default: standalone].
     #[arg(long, env = "CONSENTD_CLUSTER", value_name = "NATS_URLS")]
@@ -519,6 +553,46 @@ impl Config {
             }
         };
         let listen_addr = a.listen_addr.unwrap_or(Config::LISTEN_ADDR_DEFAULT);
+        let user = a.cluster_user;
+        let password_file = a.cluster_password_file;
+        let user = match (user, password_file) {
+            (Some(user), Some(password_file)) => Some((user, password_file)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid {
+                    field: "cluster_password_file",
+                    rule: "required with cluster_user",
+                    value: "missing".to_owned(),
+                });
+            }
+            (None, Some(p)) => {
+                return Err(ConfigError::Invalid {
+                    field: "cluster_user",
+                    rule: "required with cluster_password_file",
+                    value: p.display().to_string(),
+                });
+            }
+        };
+        let cert = a.cluster_cert;
+        let key = a.cluster_key;
+        let client_cert = match (cert, key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            (c, _) => {
+                return Err(ConfigError::Invalid {
+                    field: if c.is_some() { "cluster_key" } else { "cluster_cert" },
+                    rule: "cluster_cert and cluster_key go together",
+                    value: "missing".to_owned(),
+                });
+            }
+        };
+        let access = crate::cluster::NatsAccess {
+            creds_file: a.cluster_creds,
+            user,
+            token_file: a.cluster_token_file,
+            ca_file: a.cluster_ca,
+            client_cert,
+        };
         let cluster = match a.cluster {
             None => None,
             Some(urls) => {
@@ -527,7 +601,7 @@ impl Config {
                     rule: "required in cluster mode (the same secret file on every node)",
                     value: "missing".to_owned(),
                 })?;
-                let stream = a.cluster_stream.unwrap_or_else(|| ClusterConfig::STREAM_DEFAULT.to_owned());
+                let stream = a.cluster_stream.clone().unwrap_or_else(|| ClusterConfig::STREAM_DEFAULT.to_owned());
                 if stream.is_empty() || !stream.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                     return Err(ConfigError::Invalid {
                         field: "cluster_stream",
@@ -543,62 +617,74 @@ impl Config {
                         value: replicas.to_string(),
                     });
                 }
-                let node_id = a.node_id.unwrap_or_else(|| {
+                let node_id = a.node_id.clone().unwrap_or_else(|| {
                     let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
                     format!("{}-{}", host.trim(), listen_addr.port())
                 });
                 let snapshot_interval_secs =
                     a.snapshot_interval_secs.unwrap_or(ClusterConfig::SNAPSHOT_INTERVAL_SECS_DEFAULT);
                 let retain_entries = a.log_retain_entries.unwrap_or(ClusterConfig::RETAIN_ENTRIES_DEFAULT);
-                let user = a.cluster_user;
-                let password_file = a.cluster_password_file;
-                let user = match (user, password_file) {
-                    (Some(user), Some(password_file)) => Some((user, password_file)),
-                    (None, None) => None,
-                    (Some(_), None) => {
-                        return Err(ConfigError::Invalid {
-                            field: "cluster_password_file",
-                            rule: "required with cluster_user",
-                            value: "missing".to_owned(),
-                        });
-                    }
-                    (None, Some(p)) => {
-                        return Err(ConfigError::Invalid {
-                            field: "cluster_user",
-                            rule: "required with cluster_password_file",
-                            value: p.display().to_string(),
-                        });
-                    }
-                };
-                let cert = a.cluster_cert;
-                let key = a.cluster_key;
-                let client_cert = match (cert, key) {
-                    (Some(c), Some(k)) => Some((c, k)),
-                    (None, None) => None,
-                    (c, _) => {
-                        return Err(ConfigError::Invalid {
-                            field: if c.is_some() { "cluster_key" } else { "cluster_cert" },
-                            rule: "cluster_cert and cluster_key go together",
-                            value: "missing".to_owned(),
-                        });
-                    }
-                };
-                let access = crate::cluster::NatsAccess {
-                    creds_file: a.cluster_creds,
-                    user,
-                    token_file: a.cluster_token_file,
-                    ca_file: a.cluster_ca,
-                    client_cert,
-                };
+                let access = access.clone();
                 let log =
                     ClusterConfig { urls, stream, replicas, node_id, snapshot_interval_secs, retain_entries, access };
                 Some(Cluster { log, secret_file })
+            }
+        };
+        let changes = match (a.changes_subject, &cluster) {
+            (None, _) => {
+                if let Some(urls) = a.changes_nats {
+                    return Err(ConfigError::Invalid {
+                        field: "changes_nats",
+                        rule: "only with changes_subject",
+                        value: urls,
+                    });
+                }
+                None
+            }
+            (Some(subject), cluster) => {
+                let token_ok =
+                    |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if subject.len() > 128 || !subject.split('.').all(token_ok) {
+                    return Err(ConfigError::Invalid {
+                        field: "changes_subject",
+                        rule: "NATS subject tokens of letters, digits, - and _, separated by dots (no wildcards), at most 128 bytes",
+                        value: subject,
+                    });
+                }
+                let nats = match (a.changes_nats, cluster) {
+                    (Some(urls), Some(_)) => {
+                        return Err(ConfigError::Invalid {
+                            field: "changes_nats",
+                            rule: "standalone mode only: a cluster publishes on its own NATS",
+                            value: urls,
+                        });
+                    }
+                    (None, Some(_)) => None,
+                    (Some(urls), None) => Some(ClusterConfig {
+                        urls,
+                        stream: a.cluster_stream.clone().unwrap_or_else(|| ClusterConfig::STREAM_DEFAULT.to_owned()),
+                        replicas: a.cluster_replicas.unwrap_or(1),
+                        node_id: a.node_id.clone().unwrap_or_else(|| format!("standalone-{}", listen_addr.port())),
+                        snapshot_interval_secs: 0,
+                        retain_entries: 0,
+                        access: access.clone(),
+                    }),
+                    (None, None) => {
+                        return Err(ConfigError::Invalid {
+                            field: "changes_subject",
+                            rule: "needs NATS: cluster mode, or changes_nats in standalone mode",
+                            value: subject,
+                        });
+                    }
+                };
+                Some(Changes { subject, personal_data: a.changes_personal_data.unwrap_or(false), nats })
             }
         };
         Ok(Config {
             tls,
             otlp,
             cluster,
+            changes,
             listen_addr,
             metrics_addr,
             http_addr: a.http_addr,
@@ -669,6 +755,40 @@ mod tests {
         assert!(from_file.unwrap_or_else(|e| panic!("{e}")).insecure);
         let flag_over_file = Config::load(Args { config: Some(path), insecure: Some(false), ..Args::default() });
         assert!(!flag_over_file.unwrap_or_else(|e| panic!("{e}")).insecure);
+    }
+
+    #[test]
+    fn the_change_subject_needs_nats_and_a_plain_subject() {
+        let load = |a: Args| Config::load(a);
+        let field = |r: Result<Config, ConfigError>| match r {
+            Err(ConfigError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        let subject = |s: &str| Some(s.to_owned());
+        assert_eq!(field(load(Args { changes_subject: subject("crm.consent"), ..Args::default() })), "changes_subject");
+        let nats = Some("nats://127.0.0.1:4222".to_owned());
+        for bad in ["crm.*", "crm.>", "crm..consent", "", "crm consent", ".crm"] {
+            let a = Args { changes_subject: subject(bad), changes_nats: nats.clone(), ..Args::default() };
+            assert_eq!(field(load(a)), "changes_subject", "{bad:?}");
+        }
+        assert_eq!(field(load(Args { changes_nats: nats.clone(), ..Args::default() })), "changes_nats");
+        let standalone =
+            Args { changes_subject: subject("crm.consent"), changes_nats: nats.clone(), ..Args::default() };
+        let c = load(standalone).unwrap_or_else(|e| panic!("{e}")).changes.unwrap_or_else(|| panic!("changes"));
+        assert_eq!((c.subject.as_str(), c.personal_data), ("crm.consent", false));
+        let to = c.nats.unwrap_or_else(|| panic!("its NATS"));
+        assert_eq!((to.urls.as_str(), to.replicas, to.stream.as_str()), ("nats://127.0.0.1:4222", 1, "consentd"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let cluster = Args {
+            cluster: nats.clone(),
+            cluster_secret_file: Some(dir.path().join("secret")),
+            changes_subject: subject("crm.consent"),
+            changes_personal_data: Some(true),
+            ..Args::default()
+        };
+        let c = load(cluster.clone()).unwrap_or_else(|e| panic!("{e}")).changes.unwrap_or_else(|| panic!("changes"));
+        assert!(c.nats.is_none() && c.personal_data);
+        assert_eq!(field(load(Args { changes_nats: nats, ..cluster })), "changes_nats");
     }
 
     #[test]

@@ -404,7 +404,30 @@ async fn serve(
     })
     .max_decoding_message_size(limits.message_bytes_max)
     .max_encoding_message_size(limits.message_bytes_max);
-    let webhooks = crate::webhook::Webhooks::new(store.clone(), Duration::from_secs(limits.webhook_retry_secs));
+    // The public change subject, on the cluster's NATS or the one named for it.
+    let changes = config.changes.as_ref().and_then(|c| {
+        use crate::webhook::changes::Publisher;
+        let publisher = match (&config.cluster, &cluster, &c.nats) {
+            (Some(conf), Some(running), _) => Publisher::on(
+                running.jetstream(),
+                c.subject.clone(),
+                crate::config::Changes::stream(&conf.log.stream),
+                conf.log.replicas,
+            ),
+            (_, _, Some(nats)) => {
+                Publisher::connecting(nats.clone(), c.subject.clone(), crate::config::Changes::stream(&nats.stream))
+            }
+            _ => return None,
+        };
+        tracing::info!(subject = %c.subject, personal_data = c.personal_data, "publishing every change on NATS");
+        Some((publisher, c.personal_data))
+    });
+    let webhooks = crate::webhook::Webhooks::with_changes(
+        store.clone(),
+        Duration::from_secs(limits.webhook_retry_secs),
+        cluster.as_ref().map(crate::cluster::Cluster::leases),
+        changes,
+    );
     app.spawn("webhooks", Arc::clone(&webhooks).run(app.until(Phase::Draining)));
     metrics.set_webhooks(Arc::clone(&webhooks));
     let admin = pb::admin_service_server::AdminServiceServer::new(AdminApi { store: store.clone(), webhooks })

@@ -50,7 +50,7 @@ fn world() -> &'static World {
             edge_url: None,
         };
         // Deliveries are not started: webhook calls are validated and stored, never sent.
-        let webhooks = consentd::webhook::Webhooks::new(store.clone(), std::time::Duration::from_secs(60));
+        let webhooks = consentd::webhook::Webhooks::new(store.clone(), std::time::Duration::from_secs(60), None);
         let admin = AdminApi { store, webhooks };
         let w = World { rt, decision, consent, admin, _dir: dir };
         w.rt.block_on(async {

@@ -431,7 +431,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
         &self,
         req: Request<pb::ListWebhooksRequest>,
     ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
-        webhooks::list(&self.store, req).await
+        webhooks::list(&self.store, &self.webhooks, req).await
     }
 
     async fn update_webhook(

@@ -17,6 +17,7 @@ use crate::decision::{
     SuppressionKind, Topic, keywords,
 };
 use crate::storage::model::{ChangeOutcome, ChangeResult, EventKind, Source};
+use crate::storage::past::{AsOf, Clock};
 use crate::storage::view::{ApiKey, Contact, Event, Proof, Record, Scope};
 
 pub fn channel(field: &str, n: i32) -> ApiResult<Channel> {
@@ -158,6 +159,28 @@ pub fn ts_to_us(field: &str, ts: Option<Timestamp>) -> ApiResult<Option<i64>> {
         return Err(ApiError::invalid(field, &format!("{}s {}ns", ts.seconds, ts.nanos), "timestamp out of range"));
     }
     Ok(Some(ts.seconds * 1_000_000 + i64::from(ts.nanos / 1000)))
+}
+
+/// A check's `as_of` and `as_of_clock`: `None` decides now, from the live state. A moment
+/// not yet passed is refused: its answer would change as changes arrive.
+pub fn as_of(ts: Option<Timestamp>, clock: i32, now_us: i64) -> ApiResult<Option<AsOf>> {
+    let parsed = match pb::Clock::try_from(clock) {
+        Ok(pb::Clock::Unspecified | pb::Clock::Recorded) => Clock::Recorded,
+        Ok(pb::Clock::Occurred) => Clock::Occurred,
+        Err(_) => return Err(ApiError::invalid("as_of_clock", &clock.to_string(), "not a Clock")),
+    };
+    match ts_to_us("as_of", ts)? {
+        None if clock != pb::Clock::Unspecified as i32 => {
+            Err(ApiError::invalid_field("as_of_clock", "needs as_of: the clock of which moment?"))
+        }
+        None => Ok(None),
+        Some(us) if us > now_us => Err(ApiError::invalid(
+            "as_of",
+            &format!("{}", us.div_euclid(1_000_000)),
+            format!("lies in the future (now is {}): leave as_of out to decide now", now_us.div_euclid(1_000_000)),
+        )),
+        Some(at_us) => Ok(Some(AsOf { at_us, clock: parsed })),
+    }
 }
 
 /// `occurred_at`: defaults to `now_us`, may not lie further in the future than clock skew

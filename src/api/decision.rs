@@ -104,8 +104,24 @@ pub fn evaluate_batch(
         overrides,
         min_revision,
         include_links,
+        contact_points_packed,
+        packed_answers,
+        as_of,
+        as_of_clock,
     } = req;
     principal.may(&profile_id)?;
+    let as_of = convert::as_of(as_of, as_of_clock, store.now_us())?;
+    if include_links && as_of.is_some() {
+        return Err(ApiError::invalid_field(
+            "include_links",
+            "links are for a send now, not a decision as of a past moment: leave out as_of or include_links",
+        ));
+    }
+    // As of a past moment: the names resolve in the catalog of that moment; history
+    // events name subjects by the numbers of today's (which never change).
+    let past_catalog = as_of.map(|a| store.catalog_as_of(a.at_us)).transpose().map_err(ApiError::Storage)?;
+    let (current, catalog) = (catalog, past_catalog.as_ref().unwrap_or(catalog));
+    let now = as_of.map_or(now, |a| a.at_us.div_euclid(1_000_000));
     if include_links {
         // A link lets its holder write consent: only a key that may write hands them out.
         principal.require(Scope::Write)?;
@@ -119,16 +135,20 @@ pub fn evaluate_batch(
             ));
         }
     };
+    let (field, contact_points) = recipients(&contact_points, &contact_points_packed)?;
     if contact_points.len() > limits.check_batch_items_max {
         return Err(ApiError::invalid(
-            "contact_points",
+            field,
             &format!("{} items", contact_points.len()),
             format!("at most {} recipients per batch", limits.check_batch_items_max),
         ));
     }
     let revision = fresh_enough(store, min_revision)?;
     let channel = convert::channel("channel", channel)?;
-    let resolved = catalog.resolve(&profile_id, &purpose_id, &topic_id).map_err(|e| ApiError::resolve("", &e))?;
+    let resolve_error = |prefix: &str, e: &_| {
+        if as_of.is_some() { ApiError::resolve_as_of(prefix, e) } else { ApiError::resolve(prefix, e) }
+    };
+    let resolved = catalog.resolve(&profile_id, &purpose_id, &topic_id).map_err(|e| resolve_error("", &e))?;
     let default_target = Target::new(&resolved, channel);
 
     if overrides.len() > contact_points.len() {
@@ -157,7 +177,7 @@ pub fn evaluate_batch(
         let topic = if topic.is_empty() { topic_id.as_str() } else { topic.as_str() };
         let r = catalog
             .resolve(&profile_id, &purpose_id, topic)
-            .map_err(|e| ApiError::resolve(&format!("overrides[{i}]."), &e))?;
+            .map_err(|e| resolve_error(&format!("overrides[{i}]."), &e))?;
         // One override per recipient: so overrides never outnumber recipients (a batch of
         // one recipient with a million overrides was accepted before).
         if item_targets.insert(index, Target::new(&r, ch)).is_some() {
@@ -170,16 +190,25 @@ pub fn evaluate_batch(
     }
 
     let n = contact_points.len();
-    let mut decisions = Vec::with_capacity(n);
-    let mut reasons = Vec::with_capacity(n);
+    let (mut decisions, mut reasons, mut outcomes) = if packed_answers {
+        (Vec::new(), Vec::new(), Vec::with_capacity(n))
+    } else {
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new())
+    };
     let mut suppressed = Vec::new();
     let mut links = Vec::new();
     let target_of = |i: usize| {
         if item_targets.is_empty() { &default_target } else { item_targets.get(&(i as u32)).unwrap_or(&default_target) }
     };
-    decision::check_many(target_of, &contact_points, store, now, |i, d| {
-        decisions.push(convert::outcome_to_pb(d.outcome()) as i32);
-        reasons.push(convert::reason_to_pb(d.reason) as i32);
+    let mut each = |i: usize, d: decision::Decision| {
+        let (decision, reason) = (convert::outcome_to_pb(d.outcome()) as i32, convert::reason_to_pb(d.reason) as i32);
+        if packed_answers {
+            // Both numbers are below 64 (a test checks every one).
+            outcomes.push(((decision << 6) | reason) as u8);
+        } else {
+            decisions.push(decision);
+            reasons.push(reason);
+        }
         if let Some(kind) = d.suppression {
             suppressed.push(pb::SuppressedItem { index: i as u32, kind: convert::suppression_kind_to_pb(kind) as i32 });
         }
@@ -207,8 +236,41 @@ pub fn evaluate_batch(
                 preferences_url: l.preferences_url,
             });
         }
-    });
-    Ok(pb::CheckStreamResponse { batch_id, revision, decisions, reasons, suppressed, links })
+    };
+    match as_of {
+        None => decision::check_many(target_of, &contact_points, store, now, &mut each),
+        Some(a) => {
+            let past = store.past(a, current);
+            decision::check_many(target_of, &contact_points, &past, now, &mut each);
+            if let Some(e) = past.error() {
+                return Err(ApiError::Storage(e));
+            }
+        }
+    }
+    Ok(pb::CheckStreamResponse { batch_id, revision, decisions, reasons, suppressed, links, outcomes })
+}
+
+/// A batch's contact points as slices of what the client sent (no string per recipient),
+/// and the field they came in.
+fn recipients<'a>(listed: &'a [String], packed: &'a [u8]) -> ApiResult<(&'static str, Vec<&'a str>)> {
+    if packed.is_empty() {
+        return Ok(("contact_points", listed.iter().map(String::as_str).collect()));
+    }
+    if !listed.is_empty() {
+        return Err(ApiError::invalid(
+            "contact_points_packed",
+            &format!("{} bytes", packed.len()),
+            "a batch has contact_points or contact_points_packed, not both",
+        ));
+    }
+    let text = std::str::from_utf8(packed).map_err(|e| {
+        ApiError::invalid(
+            "contact_points_packed",
+            &format!("{} bytes", packed.len()),
+            format!("not UTF-8 at byte {}", e.valid_up_to()),
+        )
+    })?;
+    Ok(("contact_points_packed", text.split_terminator('\n').collect()))
 }
 
 #[tonic::async_trait]
@@ -218,15 +280,49 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
         let principal = principal(&req)?;
         principal.require(Scope::Check)?;
         let deadline = deadline_of(req.metadata());
-        let pb::CheckRequest { profile_id, channel, contact_point, purpose_id, topic_id, min_revision } =
-            req.into_inner();
+        let pb::CheckRequest {
+            profile_id,
+            channel,
+            contact_point,
+            purpose_id,
+            topic_id,
+            min_revision,
+            as_of,
+            as_of_clock,
+        } = req.into_inner();
         principal.may(&profile_id)?;
         let revision = wait_fresh(&self.store, min_revision, deadline).await?;
         let channel = convert::channel("channel", channel)?;
+        let as_of = convert::as_of(as_of, as_of_clock, self.store.now_us())?;
         let catalog = self.store.catalog();
-        let resolved = catalog.resolve(&profile_id, &purpose_id, &topic_id).map_err(|e| ApiError::resolve("", &e))?;
-        let now = self.store.now_us().div_euclid(1_000_000);
-        let d = decision::check(&Target::new(&resolved, channel), &contact_point, &self.store, now);
+        let d = match as_of {
+            None => {
+                let resolved =
+                    catalog.resolve(&profile_id, &purpose_id, &topic_id).map_err(|e| ApiError::resolve("", &e))?;
+                let now = self.store.now_us().div_euclid(1_000_000);
+                decision::check(&Target::new(&resolved, channel), &contact_point, &self.store, now)
+            }
+            // History is read from RocksDB: off the runtime's threads.
+            Some(a) => {
+                let store = self.store.clone();
+                tokio::task::spawn_blocking(move || {
+                    let then = store.catalog_as_of(a.at_us).map_err(ApiError::Storage)?;
+                    let resolved = then
+                        .resolve(&profile_id, &purpose_id, &topic_id)
+                        .map_err(|e| ApiError::resolve_as_of("", &e))?;
+                    let past = store.past(a, &catalog);
+                    let d = decision::check(
+                        &Target::new(&resolved, channel),
+                        &contact_point,
+                        &past,
+                        a.at_us.div_euclid(1_000_000),
+                    );
+                    past.error().map_or(Ok(d), |e| Err(ApiError::Storage(e)))
+                })
+                .await
+                .map_err(|e| Status::internal(format!("an as-of check failed: {e}")))??
+            }
+        };
         let mut counts = [0u64; Reason::ALL.len()];
         counts[d.reason.index()] = 1;
         self.metrics.add_decisions(&counts);
@@ -305,14 +401,40 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
                 let catalog = store.catalog();
                 let now = store.now_us().div_euclid(1_000_000);
                 let mut counts = [0u64; Reason::ALL.len()];
-                let answer =
+                let answer = if batch.as_of.is_some() {
+                    // History is read from RocksDB, a read per recipient: off the runtime's threads.
+                    let (store, principal, edge_url) = (store.clone(), principal.clone(), edge_url.clone());
+                    let evaluated = tokio::task::spawn_blocking(move || {
+                        let mut counts = [0u64; Reason::ALL.len()];
+                        let answer = evaluate_batch(
+                            &store,
+                            &catalog,
+                            &principal,
+                            &limits,
+                            batch,
+                            now,
+                            &mut counts,
+                            edge_url.as_deref(),
+                        );
+                        (answer, counts)
+                    })
+                    .await;
+                    match evaluated {
+                        Ok((answer, c)) => {
+                            counts = c;
+                            answer.map_err(Status::from)
+                        }
+                        Err(e) => Err(Status::internal(format!("an as-of batch failed: {e}"))),
+                    }
+                } else {
                     evaluate_batch(&store, &catalog, &principal, &limits, batch, now, &mut counts, edge_url.as_deref())
-                        .map_err(Status::from);
+                        .map_err(Status::from)
+                };
                 metrics.add_decisions(&counts);
                 metrics.check_batches.inc();
                 metrics.observe_rpc("CheckStream.batch", started.elapsed());
                 let failed = answer.is_err();
-                let answered = answer.as_ref().map_or(0, |a| a.decisions.len());
+                let answered = answer.as_ref().map_or(0, |a| a.decisions.len().max(a.outcomes.len()));
                 if tx.send(answer).await.is_err() || failed {
                     break;
                 }
@@ -375,5 +497,34 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
             unsubscribe_url: links.unsubscribe_url,
             preferences_url: links.preferences_url,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{convert, recipients};
+    use crate::decision::{Outcome, Reason};
+
+    /// A packed answer is `decision << 6 | reason`: every number fits.
+    #[test]
+    fn every_decision_and_reason_fits_a_packed_answer_byte() {
+        for r in Reason::ALL {
+            assert!((convert::reason_to_pb(r) as i32) < 64, "{r:?}");
+        }
+        for o in [Outcome::Send, Outcome::Block] {
+            assert!((convert::outcome_to_pb(o) as i32) < 4, "{o:?}");
+        }
+    }
+
+    #[test]
+    fn packed_recipients_are_lines_and_must_be_utf8_and_alone() {
+        let none: [String; 0] = [];
+        let (field, items) = recipients(&none, b"a@example.com\n\nb@example.com\n").unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!((field, items), ("contact_points_packed", vec!["a@example.com", "", "b@example.com"]));
+        // The last line feed may be left out; an empty batch is empty.
+        assert_eq!(recipients(&none, b"a\nb").map(|r| r.1).ok(), Some(vec!["a", "b"]));
+        assert_eq!(recipients(&none, b"").map(|r| r.1.len()).ok(), Some(0));
+        assert!(recipients(&none, b"a\n\xff\n").is_err());
+        assert!(recipients(&["x".to_owned()], b"a\n").is_err());
     }
 }

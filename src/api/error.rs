@@ -50,6 +50,15 @@ impl ApiError {
         ApiError::Invalid { field: format!("{prefix}{}", e.field()), description: e.to_string() }
     }
 
+    /// [`ApiError::resolve`] in the catalog of a past moment (`as_of`): said so, since the
+    /// name may exist now.
+    pub fn resolve_as_of(prefix: &str, e: &ResolveError) -> ApiError {
+        ApiError::Invalid {
+            field: format!("{prefix}{}", e.field()),
+            description: format!("{e} as of the moment asked (`as_of`)"),
+        }
+    }
+
     /// This error as one item's answer in a batch: its code, the field at fault, and a
     /// message that never carries internal detail (that goes to the log).
     pub fn to_item_error(&self) -> pb::ItemError {
@@ -98,6 +107,7 @@ fn refusal_code(r: &Refusal) -> Code {
         Refusal::Token(TokenError::Malformed | TokenError::BadSignature) => Code::InvalidArgument,
         Refusal::Token(TokenError::Expired) | Refusal::TokenUsed => Code::FailedPrecondition,
         Refusal::NotFound(_) => Code::NotFound,
+        Refusal::Stale(_) => Code::Aborted,
         Refusal::Limit(_) => Code::ResourceExhausted,
         Refusal::Deactivated(_) => Code::FailedPrecondition,
         Refusal::ConfirmedBeforeRequest => Code::InvalidArgument,
@@ -153,6 +163,7 @@ pub fn storage_status(e: StorageError) -> Status {
                 | Refusal::TokenUsed
                 | Refusal::NotFound(_)
                 | Refusal::AlreadyExists(_)
+                | Refusal::Stale(_)
                 | Refusal::Limit(_)
                 | Refusal::Deactivated(_),
             )

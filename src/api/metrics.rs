@@ -205,13 +205,35 @@ impl Collector for ServerState {
                 ConstCounter::new(n).encode(skipped.encode_family(&[("kind", kind)])?)?;
             }
         }
+        {
+            use crate::storage::late::OPT_OUT_DELAY_BOUNDS_S;
+            let mut family = e.encode_descriptor(
+                "consentd_opt_out_delay_seconds",
+                "Opt-outs (and suppressions a person asked for) received by this node, by source, by the time \
+                 from when they occurred to when they were recorded here",
+                None,
+                MetricType::Histogram,
+            )?;
+            for (source, sum_ms, per_bucket) in self.store.opt_out_delays().totals() {
+                let bounds = OPT_OUT_DELAY_BOUNDS_S.iter().map(|&s| s as f64).chain([f64::INFINITY]);
+                let buckets: Vec<(f64, u64)> = bounds.zip(per_bucket.iter().copied()).collect();
+                family
+                    .encode_family(&[("source", source.as_str())])?
+                    .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+                        sum_ms as f64 / 1e3,
+                        per_bucket.iter().sum(),
+                        &buckets,
+                        None,
+                    )?;
+            }
+        }
         if let Some(webhooks) = self.webhooks.get() {
             let stats = webhooks.stats();
             let revision = self.store.revision();
             let families: [WebhookFamily; 4] = [
                 (
                     "consentd_webhook_lag_revisions",
-                    "Revisions applied but not yet delivered, per webhook subscription",
+                    "Revisions applied but not yet delivered, per webhook subscription (`_changes`: the public change subject; in a cluster, on the node delivering it)",
                     MetricType::Gauge,
                     |s, revision| revision.saturating_sub(s.position),
                 ),

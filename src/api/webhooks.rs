@@ -10,8 +10,8 @@ use super::error::not_found;
 use super::error::{ApiError, ApiResult};
 use super::pb;
 use crate::config::Limits;
-use crate::storage::Store;
-use crate::storage::webhook::{WebhookDef, WebhookSecret};
+use crate::storage::webhook::{Expect, WebhookDef, WebhookSecret};
+use crate::storage::{Refusal, StorageError, Store};
 use crate::webhook::Webhooks;
 use crate::webhook::{http, sign};
 
@@ -27,8 +27,8 @@ fn def_of(store: &Store, id: &str) -> ApiResult<WebhookDef> {
 }
 
 /// A subscription as the API shows it.
-pub fn to_pb(store: &Store, def: &WebhookDef) -> ApiResult<pb::Webhook> {
-    let position = store.webhook_position(&def.webhook_id)?;
+pub async fn to_pb(store: &Store, hooks: &Webhooks, def: &WebhookDef) -> ApiResult<pb::Webhook> {
+    let (position, delivered_by) = hooks.position(def).await?;
     let now = store.now_us().div_euclid(1_000_000);
     Ok(pb::Webhook {
         webhook_id: def.webhook_id.clone(),
@@ -44,6 +44,7 @@ pub fn to_pb(store: &Store, def: &WebhookDef) -> ApiResult<pb::Webhook> {
         last_error_time: def.last_error_at.map(convert::ts_from_secs),
         create_time: Some(convert::ts_from_secs(def.created_at)),
         secrets: def.signing_secrets(now).count() as i32,
+        delivered_by,
     })
 }
 
@@ -141,60 +142,73 @@ pub fn loggable(url: &str) -> &str {
     url.split(['?', '#']).next().unwrap_or(url)
 }
 
+/// Attempts of a read-modify-write that meets a concurrent change before it answers ABORTED.
+const ATTEMPTS: usize = 3;
+
 pub async fn create(
     store: &Store,
     hooks: &Webhooks,
     req: Request<pb::CreateWebhookRequest>,
 ) -> Result<Response<pb::CreateWebhookResponse>, Status> {
     admin(&req)?.require_unrestricted()?;
-    if store.replicated() {
-        return Err(ApiError::FailedPrecondition(
-            "webhooks are not available in cluster mode yet: subscribe from a standalone server, or \
-             follow WatchChanges"
-                .to_owned(),
-        )
-        .into());
-    }
     let pb::CreateWebhookRequest { webhook, secret } = req.into_inner();
     let webhook = webhook.ok_or_else(|| ApiError::invalid_field("webhook", "required"))?;
     if webhook.url.is_empty() {
         return Err(ApiError::invalid_field("webhook.url", "required").into());
     }
-    let admin_lock = hooks.admin_lock();
-    if store.webhooks().map_err(ApiError::from)?.len() >= Limits::WEBHOOKS_MAX {
-        return Err(ApiError::ResourceExhausted(format!(
-            "{} webhook subscriptions exist; delete one first",
-            Limits::WEBHOOKS_MAX
-        ))
-        .into());
-    }
     let (key, secret) = secret_of(&secret)?;
-    let mut def = crate::storage::webhook::WebhookDef {
+    let mut def = WebhookDef {
         webhook_id: new_id(),
         created_at: store.now_us().div_euclid(1_000_000),
-        secrets: vec![crate::storage::webhook::WebhookSecret { key, not_after: None }],
+        secrets: vec![WebhookSecret { key, not_after: None }],
         generation: 1,
+        // Deliveries start with the changes after this one.
+        resume_from: Some(store.revision()),
+        resume_generation: 1,
         ..Default::default()
     };
     let paths: Vec<String> = UPDATABLE.iter().map(|p| (*p).to_owned()).collect();
     apply_fields(store, &mut def, webhook, &paths)?;
-    // Deliveries start with the changes after this one.
-    store.put_webhook(&def, Some(store.revision())).map_err(ApiError::from)?;
-    drop(admin_lock);
-    hooks.reload();
+    store.put_webhook(def.clone(), Expect::Absent).await.map_err(ApiError::from)?;
     tracing::info!(webhook = %def.webhook_id, url = %loggable(&def.url), "webhook subscription created");
-    let webhook = Some(to_pb(store, &def)?);
+    let webhook = Some(to_pb(store, hooks, &def).await?);
     Ok(Response::new(pb::CreateWebhookResponse { webhook, secret }))
 }
 
 pub async fn list(
     store: &Store,
+    hooks: &Webhooks,
     req: Request<pb::ListWebhooksRequest>,
 ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
     admin(&req)?.require_unrestricted()?;
     let defs = store.webhooks().map_err(ApiError::from)?;
-    let webhooks = defs.iter().map(|d| to_pb(store, d)).collect::<ApiResult<Vec<_>>>()?;
+    let mut webhooks = Vec::with_capacity(defs.len());
+    for def in &defs {
+        webhooks.push(to_pb(store, hooks, def).await?);
+    }
     Ok(Response::new(pb::ListWebhooksResponse { webhooks }))
+}
+
+/// Reads subscription `id`, changes it with `change` into a new generation and writes it if
+/// no one else changed it meanwhile; tries again (reading it again) a few times.
+async fn read_modify_write(
+    store: &Store,
+    id: &str,
+    mut change: impl FnMut(&mut WebhookDef) -> ApiResult<()>,
+) -> ApiResult<WebhookDef> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut def = def_of(store, id)?;
+        let read = def.generation;
+        change(&mut def)?;
+        def.generation = read + 1;
+        match store.put_webhook(def.clone(), Expect::Generation(read)).await {
+            Ok(()) => return Ok(def),
+            Err(StorageError::Refused(Refusal::Stale(_))) if attempt < ATTEMPTS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 pub async fn update(
@@ -206,13 +220,9 @@ pub async fn update(
     let pb::UpdateWebhookRequest { webhook, update_mask, rotate_secret, secret, previous_secret_ttl } =
         req.into_inner();
     let webhook = webhook.ok_or_else(|| ApiError::invalid_field("webhook", "required"))?;
-    let admin_lock = hooks.admin_lock();
-    let mut def = def_of(store, &webhook.webhook_id)?;
     // No mask and a rotation: only the rotation.
     let paths = if update_mask.is_none() && rotate_secret { Vec::new() } else { mask_paths(update_mask, &UPDATABLE)? };
-    apply_fields(store, &mut def, webhook, &paths)?;
-    let mut shown = String::new();
-    if rotate_secret {
+    let rotation = if rotate_secret {
         let ttl = match previous_secret_ttl {
             None => PREVIOUS_SECRET_TTL_SECS,
             Some(d) if (0..=30 * 86_400).contains(&d.seconds) => d.seconds,
@@ -225,17 +235,23 @@ pub async fn update(
                 .into());
             }
         };
-        let (key, text) = secret_of(&secret)?;
-        rotate(&mut def, key, store.now_us().div_euclid(1_000_000), ttl);
-        shown = text;
+        Some((secret_of(&secret)?, ttl))
     } else if !secret.is_empty() {
         return Err(ApiError::invalid_field("secret", "only with rotate_secret").into());
-    }
-    def.generation += 1;
-    store.put_webhook(&def, None).map_err(ApiError::from)?;
-    drop(admin_lock);
-    hooks.reload();
-    let webhook = Some(to_pb(store, &def)?);
+    } else {
+        None
+    };
+    let id = webhook.webhook_id.clone();
+    let def = read_modify_write(store, &id, |def| {
+        apply_fields(store, def, webhook.clone(), &paths)?;
+        if let Some(((key, _), ttl)) = &rotation {
+            rotate(def, key.clone(), store.now_us().div_euclid(1_000_000), *ttl);
+        }
+        Ok(())
+    })
+    .await?;
+    let shown = rotation.map(|((_, text), _)| text).unwrap_or_default();
+    let webhook = Some(to_pb(store, hooks, &def).await?);
     Ok(Response::new(pb::UpdateWebhookResponse { webhook, secret: shown }))
 }
 
@@ -246,14 +262,8 @@ pub async fn delete(
 ) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
     admin(&req)?.require_unrestricted()?;
     let pb::DeleteWebhookRequest { webhook_id } = req.into_inner();
-    let deleted = {
-        let _admin_lock = hooks.admin_lock();
-        store.delete_webhook(&webhook_id).map_err(ApiError::from)?
-    };
-    if !deleted {
-        return Err(not_found(format!("webhook `{webhook_id}`")).into());
-    }
-    hooks.reload();
+    store.delete_webhook(&webhook_id).await.map_err(ApiError::from)?;
+    hooks.forget(&webhook_id).await;
     tracing::info!(webhook = %webhook_id, "webhook subscription deleted");
     Ok(Response::new(pb::DeleteWebhookResponse {}))
 }
@@ -274,19 +284,19 @@ pub async fn replay(
         )
         .into());
     }
-    let def = {
-        let _admin_lock = hooks.admin_lock();
-        let mut def = def_of(store, &webhook_id)?;
+    // A new generation that resumes after `from_revision - 1`: whichever task (and in a
+    // cluster, whichever node) delivers it next starts there, once.
+    let def = read_modify_write(store, &webhook_id, |def| {
         def.paused = false;
         def.last_error.clear();
         def.last_error_at = None;
-        def.generation += 1;
-        store.put_webhook(&def, None).map_err(ApiError::from)?;
-        hooks.replay(&webhook_id, from_revision - 1);
-        def
-    };
+        def.resume_from = Some(from_revision - 1);
+        def.resume_generation = def.generation + 1;
+        Ok(())
+    })
+    .await?;
     tracing::info!(webhook = %webhook_id, from_revision, "webhook replay");
-    let mut shown = to_pb(store, &def)?;
+    let mut shown = to_pb(store, hooks, &def).await?;
     // Where the deliveries resume, once the task has restarted.
     shown.delivered_revision = from_revision - 1;
     shown.lag_revisions = head.saturating_sub(from_revision - 1);

@@ -20,6 +20,7 @@ use rand::{Rng, RngExt};
 use tokio::sync::oneshot;
 
 mod apply;
+pub mod leases;
 pub mod snapshot;
 
 use crate::storage::op::{Entry, Op, OpResult};
@@ -120,6 +121,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct Cluster {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     runtime: Option<tokio::runtime::Runtime>,
+    leases: Arc<leases::Leases>,
+    js: jetstream::Context,
 }
 
 impl Drop for Cluster {
@@ -177,7 +180,9 @@ async fn connect_options(config: &ClusterConfig) -> Result<async_nats::ConnectOp
     Ok(options)
 }
 
-async fn connect(config: &ClusterConfig) -> Result<jetstream::Context, ClusterError> {
+/// Connects to NATS, waiting while it is not reachable; fails at once on a refused
+/// credential or TLS handshake.
+pub(crate) async fn connect(config: &ClusterConfig) -> Result<jetstream::Context, ClusterError> {
     let failed = |detail: String| ClusterError::Connect { urls: redacted(&config.urls), detail };
     let urls: Vec<String> = config.urls.split(',').map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()).collect();
     // Waiting for NATS is starting, not failing; but a refused credential or a failed TLS
@@ -339,6 +344,9 @@ impl Cluster {
         .await
         .map_err(|detail| ClusterError::Stream { stream: config.stream.clone(), detail })?;
         let origin = format!("{}/{:016x}", config.node_id, rand::rng().random::<u64>());
+        let leases = leases::Leases::open(&js, &config.stream, config.replicas, &origin, &config.node_id, key.clone())
+            .await
+            .map_err(|detail| ClusterError::Stream { stream: leases::bucket_name(&config.stream), detail })?;
         let waiters: Waiters = Arc::default();
         let log = JetStreamLog {
             js: js.clone(),
@@ -365,7 +373,7 @@ impl Cluster {
         let mut tasks = vec![tokio::spawn(apply::apply_loop(applier))];
         if config.snapshot_interval_secs > 0 {
             tasks.push(tokio::spawn(snapshot::schedule(
-                js,
+                js.clone(),
                 stream,
                 store.clone(),
                 config.stream.clone(),
@@ -374,7 +382,17 @@ impl Cluster {
                 key,
             )));
         }
-        Ok(Cluster { tasks, runtime: None })
+        Ok(Cluster { tasks, runtime: None, leases: Arc::new(leases), js })
+    }
+
+    /// The connection to the cluster's JetStream.
+    pub fn jetstream(&self) -> jetstream::Context {
+        self.js.clone()
+    }
+
+    /// Who delivers each webhook subscription.
+    pub fn leases(&self) -> Arc<leases::Leases> {
+        Arc::clone(&self.leases)
     }
 }
 

@@ -208,6 +208,8 @@ async fn admin_validates_and_deactivates_instead_of_deleting() {
             purpose_id: "newsletter".into(),
             topic_id: "events".into(),
             min_revision: 0,
+            as_of: None,
+            as_of_clock: 0,
         })
         .await
         .expect_err("inactive topic");

@@ -147,6 +147,8 @@ async fn unsubscribe_confirm_and_preferences_in_a_real_browser() {
             purpose_id: "newsletter".into(),
             topic_id: String::new(),
             min_revision: 0,
+            as_of: None,
+            as_of_clock: 0,
         })
         .await
         .expect("check")

@@ -18,7 +18,7 @@ use tonic::Code;
 
 use crate::nats::NatsCluster;
 use crate::support::{
-    Admin, Consent, Decision, TestServer, change, connect, free_port, metric_value, scrape_metrics, seed, signal,
+    Admin, Consent, Decision, TestServer, change, connect, free_port, metric_value, scrape_metrics, seed, set, signal,
 };
 
 /// Three NATS servers in one JetStream cluster, each with TLS and authorization.
@@ -310,6 +310,8 @@ async fn check_at(decision: &mut Decision, contact: &str, min_revision: u64) -> 
             purpose_id: "newsletter".into(),
             topic_id: String::new(),
             min_revision,
+            as_of: None,
+            as_of_clock: 0,
         });
         req.set_timeout(Duration::from_secs(15));
         match decision.check(req).await {
@@ -882,4 +884,363 @@ async fn a_node_waiting_for_nats_stops_on_the_first_sigterm() {
         panic!("one SIGTERM did not stop a node waiting for NATS")
     });
     assert!(status.success(), "{status}");
+}
+
+/// The node delivering webhook `id` (its `delivered_by`, `node/start`), asked of `via`, once
+/// one holds it.
+async fn webhook_holder(via: &Node, id: &str, not: &str) -> pb::Webhook {
+    let mut admin = via.admin().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        // A node still catching up with the log answers UNAVAILABLE: asked again.
+        let all = match admin.list_webhooks(pb::ListWebhooksRequest {}).await {
+            Ok(r) => r.into_inner().webhooks,
+            Err(s) if s.code() == Code::Unavailable => Vec::new(),
+            Err(s) => panic!("list: {s:?}"),
+        };
+        if let Some(w) = all.into_iter().find(|w| w.webhook_id == id)
+            && !w.delivered_by.is_empty()
+            && !w.delivered_by.starts_with(&format!("{not}/"))
+        {
+            return w;
+        }
+        assert!(std::time::Instant::now() < deadline, "no node took webhook {id} over from {not:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Waits until the receiver got every revision in `want` (at least once).
+async fn received_all(receiver: &crate::webhook::Receiver, want: &[u64]) -> Vec<crate::webhook::Got> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let got = receiver.got();
+        let have: std::collections::HashSet<u64> = got.iter().map(crate::webhook::Got::revision).collect();
+        if want.iter().all(|r| have.contains(r)) {
+            return got;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the receiver is missing revisions {:?}",
+            want.iter().filter(|r| !have.contains(r)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_delivers_a_webhook_and_another_takes_over_when_it_is_killed() {
+    let mut s = cluster_of(3).await;
+    let receiver = crate::webhook::Receiver::start().await;
+    let created = s.nodes[0]
+        .admin()
+        .await
+        .create_webhook(pb::CreateWebhookRequest {
+            webhook: Some(pb::Webhook { url: receiver.url(), personal_data: true, ..Default::default() }),
+            secret: String::new(),
+        })
+        .await
+        .expect("create on node a")
+        .into_inner();
+    let id = created.webhook.expect("webhook").webhook_id;
+    // Every node holds the subscription; one delivers it.
+    let holder = webhook_holder(&s.nodes[1], &id, "").await.delivered_by;
+    let owner = s.nodes.iter().position(|n| holder.starts_with(&format!("{}/", n.id))).expect("a node of the cluster");
+    let writer = (owner + 1) % 3;
+    let mut consent = s.nodes[writer].consent().await;
+    let mut revisions = Vec::new();
+    for i in 0..20 {
+        let c = change(&format!("hook{i}@example.com"), "newsletter", "", status_for(i));
+        revisions.push(set_retrying(&mut consent, c, &format!("hook-{i}"), 10).await.expect("write").revision);
+    }
+    received_all(&receiver, &revisions).await;
+
+    // The holder dies without giving its lease up: after the lease's time another node
+    // delivers, from where the holder got to.
+    s.nodes[owner].kill9();
+    for i in 20..40 {
+        let c = change(&format!("hook{i}@example.com"), "newsletter", "", status_for(i));
+        revisions.push(set_retrying(&mut consent, c, &format!("hook-{i}"), 10).await.expect("write").revision);
+    }
+    let next = webhook_holder(&s.nodes[writer], &id, &s.nodes[owner].id).await;
+    assert!(!next.paused, "{next:?}");
+    let got = received_all(&receiver, &revisions).await;
+
+    // Each message signed, and a message delivered twice (by both nodes) is the same
+    // message: same id, same body. First deliveries come in revision order.
+    let mut first: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut order = Vec::new();
+    for g in &got {
+        assert!(g.signed_by(&created.secret), "signature does not verify: {g:?}");
+        assert_eq!(g.id, format!("msg_{}", g.revision()));
+        match first.get(&g.id) {
+            Some(body) => assert_eq!(body, &g.body, "message {} delivered twice with different bodies", g.id),
+            None => {
+                first.insert(g.id.clone(), g.body.clone());
+                order.push(g.revision());
+            }
+        }
+    }
+    assert_eq!(order, revisions, "first deliveries in revision order, none missing");
+    // At most the changes since the last renewal came twice, not a storm.
+    assert!(got.len() <= revisions.len() + 20, "{} deliveries of {} changes", got.len(), revisions.len());
+
+    // The holder's earlier start comes back: the lease stays where it is.
+    let (nats, secret) = (&s.nats, s.secret.clone());
+    s.nodes[owner].restart(nats, &secret);
+    s.nodes[owner].serving().await;
+    let again = webhook_holder(&s.nodes[owner], &id, "").await;
+    assert_eq!(again.delivered_by, next.delivered_by);
+}
+
+/// A webhook's signing secret reaches every node through the log and snapshots, and NATS
+/// never holds it in the clear; a change from another node while one delivers is applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_secret_never_reaches_nats_in_the_clear_and_any_node_changes_a_webhook() {
+    use base64::Engine;
+    let s = cluster_of(2).await;
+    let receiver = crate::webhook::Receiver::start().await;
+    let created = s.nodes[0]
+        .admin()
+        .await
+        .create_webhook(pb::CreateWebhookRequest {
+            webhook: Some(pb::Webhook { url: receiver.url(), ..Default::default() }),
+            secret: String::new(),
+        })
+        .await
+        .expect("create")
+        .into_inner();
+    let id = created.webhook.expect("webhook").webhook_id;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(created.secret.strip_prefix("whsec_").expect("whsec_"))
+        .expect("base64");
+    // A rotation on the other node: the new secret signs from then on.
+    let rotated = s.nodes[1]
+        .admin()
+        .await
+        .update_webhook(pb::UpdateWebhookRequest {
+            webhook: Some(pb::Webhook { webhook_id: id.clone(), ..Default::default() }),
+            rotate_secret: true,
+            ..Default::default()
+        })
+        .await
+        .expect("rotate on node b")
+        .into_inner();
+    let new_key = base64::engine::general_purpose::STANDARD
+        .decode(rotated.secret.strip_prefix("whsec_").expect("whsec_"))
+        .expect("base64");
+    let r =
+        set(&mut s.nodes[0].consent().await, change("sec@example.com", "newsletter", "", pb::ConsentStatus::OptedIn))
+            .await
+            .revision;
+    let got = received_all(&receiver, &[r]).await;
+    assert!(got.iter().all(|g| g.signed_by(&rotated.secret) && g.signed_by(&created.secret)), "{got:?}");
+
+    // Every message of every stream (the log, the leases) as NATS keeps it.
+    let js = async_nats::jetstream::new(s.nats.client(NODE_USER).await);
+    let mut names = js.stream_names();
+    let mut seen = 0;
+    use futures_util::StreamExt;
+    while let Some(name) = names.next().await {
+        let name = name.expect("stream name");
+        let stream = js.get_stream(&name).await.expect("stream");
+        let last = stream.get_info().await.expect("info").state.last_sequence;
+        for seq in 1..=last {
+            let Ok(m) = stream.get_raw_message(seq).await else { continue };
+            seen += 1;
+            for secret in [&key, &new_key] {
+                assert!(
+                    !m.payload.windows(secret.len()).any(|w| w == secret.as_slice()),
+                    "stream {name} message {seq} holds a signing secret in the clear"
+                );
+            }
+            let text = String::from_utf8_lossy(&m.payload);
+            assert!(!text.contains(&created.secret) && !text.contains(&rotated.secret));
+        }
+    }
+    assert!(seen > 5, "read {seen} messages");
+}
+
+/// Every message of the change stream: (subject, `Nats-Msg-Id`, body).
+async fn change_stream(nats: &Nats, stream: &str) -> Vec<(String, String, serde_json::Value)> {
+    let js = async_nats::jetstream::new(nats.client(NODE_USER).await);
+    let Ok(stream) = js.get_stream(stream).await else { return Vec::new() };
+    let last = stream.get_info().await.expect("info").state.last_sequence;
+    let mut out = Vec::new();
+    for seq in 1..=last {
+        let m = stream.get_raw_message(seq).await.expect("message");
+        let id = m.headers.get("Nats-Msg-Id").map(|v| v.to_string()).unwrap_or_default();
+        out.push((m.subject.to_string(), id, serde_json::from_slice(&m.payload).expect("JSON")));
+    }
+    out
+}
+
+/// Waits until the change stream holds every revision in `want`.
+async fn published_all(nats: &Nats, stream: &str, want: &[u64]) -> Vec<(String, String, serde_json::Value)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let got = change_stream(nats, stream).await;
+        let have: std::collections::HashSet<u64> = got.iter().filter_map(|(_, _, b)| b["revision"].as_u64()).collect();
+        if want.iter().all(|r| have.contains(r)) {
+            return got;
+        }
+        assert!(std::time::Instant::now() < deadline, "the change stream lacks some of {want:?}: {got:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_is_published_once_on_the_change_subject_also_across_a_takeover() {
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("cluster.secret");
+    write_secret(&secret, "0123456789abcdef0123456789abcdef-test-cluster\n");
+    let flags = ["--changes-subject", "crm.consent"];
+    let mut nodes: Vec<Node> =
+        ["a", "b"].iter().map(|id| Node::start_with(id, &dir.path().join(id), &nats, &secret, &flags)).collect();
+    for n in &nodes {
+        n.serving().await;
+    }
+    seed(&mut nodes[0].admin().await, None).await;
+    let seeded = nodes[0].digest(0).await.revision;
+    nodes[1].digest(seeded).await;
+    let mut consent = nodes[1].consent().await;
+    let mut revisions = Vec::new();
+    for i in 0..10 {
+        let c = change(&format!("Bus{i}@Example.com"), "newsletter", "", status_for(i));
+        revisions.push(set_retrying(&mut consent, c, &format!("bus-{i}"), 10).await.expect("write").revision);
+    }
+    let got = published_all(&nats, "consentd-changes", &revisions).await;
+    let first = &got[0];
+    assert_eq!(first.0, "crm.consent.acme");
+    assert_eq!(first.1, format!("msg_{}", revisions[0]));
+    assert_eq!(first.2["schema"], "consentd.webhook.v1");
+    assert_eq!(first.2["type"], "consent.changed");
+    assert_eq!(first.2["data"]["status"], "opted_in");
+    assert!(first.2["data"]["contact_key"].as_str().is_some_and(|k| k.len() == 32), "{first:?}");
+    assert!(first.2["data"].get("contact_point").is_none(), "personal data published without the flag: {first:?}");
+
+    // The node that publishes (it reports the feed's lag) is killed: the other takes over,
+    // and JetStream drops what it sends again (same message ids): each change once.
+    let mut holder = None;
+    for (i, n) in nodes.iter().enumerate() {
+        if n.metrics().await.contains("webhook=\"_changes\"") {
+            holder = Some(i);
+        }
+    }
+    let holder = holder.expect("one node publishes");
+    let other = 1 - holder;
+    nodes[holder].kill9();
+    let mut consent = nodes[other].consent().await;
+    for i in 10..20 {
+        let c = change(&format!("Bus{i}@Example.com"), "newsletter", "", status_for(i));
+        revisions.push(set_retrying(&mut consent, c, &format!("bus-{i}"), 10).await.expect("write").revision);
+    }
+    let got = published_all(&nats, "consentd-changes", &revisions).await;
+    let published: Vec<u64> = got.iter().map(|(_, _, b)| b["revision"].as_u64().expect("revision")).collect();
+    assert_eq!(published, revisions, "each change once, in revision order");
+    assert!(nodes[other].metrics().await.contains("webhook=\"_changes\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standalone_server_publishes_changes_on_the_nats_it_is_given() {
+    let nats = Nats::start();
+    let access = consentd::cluster::NatsAccess {
+        user: Some((NODE_USER.to_owned(), nats.password_file(NODE_USER))),
+        ca_file: Some(nats.ca()),
+        ..Default::default()
+    };
+    let publish_to = consentd::cluster::ClusterConfig {
+        urls: nats.urls(),
+        stream: "solo".to_owned(),
+        replicas: 1,
+        node_id: "solo".to_owned(),
+        snapshot_interval_secs: 0,
+        retain_entries: 0,
+        access,
+    };
+    let server = TestServer::start_with(|c| {
+        c.changes = Some(consentd::config::Changes {
+            subject: "pipeline".to_owned(),
+            personal_data: true,
+            nats: Some(publish_to),
+        });
+    })
+    .await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    let r = set(&mut consent, change("Solo@Example.com", "newsletter", "", pb::ConsentStatus::OptedOut)).await.revision;
+    let got = published_all(&nats, "solo-changes", &[r]).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "pipeline.acme");
+    assert_eq!(got[0].2["data"]["contact_point"], "solo@example.com");
+    assert_eq!(got[0].2["data"]["status"], "opted_out");
+    server.stop().await;
+}
+
+/// Decisions as of a past moment read the same history on every node: a late opt-out
+/// taken by one node and a model change made on another after the moment answer alike
+/// everywhere, on both clocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_answers_alike_as_of_a_past_moment() {
+    let s = cluster_of(2).await;
+    let (a, b) = (&s.nodes[0], &s.nodes[1]);
+    crate::support::set(
+        &mut a.consent().await,
+        change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedIn),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let moment = crate::support::now_us();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let mut late = change("jane@example.com", "newsletter", "", pb::ConsentStatus::OptedOut);
+    late.occurred_at = Some(crate::support::ts(moment - 500_000));
+    let written = crate::support::set(&mut b.consent().await, late).await;
+    b.admin()
+        .await
+        .update_purpose(crate::support::newsletter_non_restrictive_on_email())
+        .await
+        .expect("update purpose");
+    let settled = b.digest(written.revision + 1).await.revision;
+    let at = crate::support::ts(moment);
+    for node in [a, b] {
+        let mut d = node.decision().await;
+        let ask = |contact: &str, clock: Option<pb::Clock>| pb::CheckRequest {
+            profile_id: "acme".into(),
+            channel: pb::Channel::Email as i32,
+            contact_point: contact.into(),
+            purpose_id: "newsletter".into(),
+            topic_id: String::new(),
+            min_revision: settled,
+            as_of: clock.map(|_| at),
+            as_of_clock: clock.map_or(0, |c| c as i32),
+        };
+        let mut reason_of = async |req: pb::CheckRequest| {
+            let mut req = tonic::Request::new(req);
+            req.set_timeout(Duration::from_secs(15));
+            pb::Reason::try_from(d.check(req).await.expect("check").into_inner().reason).expect("reason")
+        };
+        let answers = [
+            reason_of(ask("jane@example.com", None)).await,
+            reason_of(ask("jane@example.com", Some(pb::Clock::Recorded))).await,
+            reason_of(ask("jane@example.com", Some(pb::Clock::Occurred))).await,
+            reason_of(ask("bob@example.com", None)).await,
+            reason_of(ask("bob@example.com", Some(pb::Clock::Recorded))).await,
+        ];
+        let want = [
+            pb::Reason::PurposeOptedOut,
+            pb::Reason::OptedIn,
+            pb::Reason::PurposeOptedOut,
+            pb::Reason::NotOptedOut,
+            pb::Reason::NoOptIn,
+        ];
+        assert_eq!(answers, want, "node {}", node.id);
+    }
+    // The late opt-out counts where it was received.
+    let text = b.metrics().await;
+    assert_eq!(
+        metric_value(&text, "consentd_opt_out_delay_seconds_count{source=\"preference_center\"}"),
+        1.0,
+        "{text}"
+    );
+    let _ = &s.dir;
 }

@@ -21,6 +21,7 @@ fn batch(id: u64, contact_points: Vec<String>) -> pb::CheckStreamRequest {
         overrides: vec![],
         min_revision: 0,
         include_links: false,
+        ..Default::default()
     }
 }
 
@@ -64,6 +65,8 @@ async fn unary_check_follows_the_rules_and_names_bad_fields() {
         purpose_id: "nope".into(),
         topic_id: String::new(),
         min_revision: 0,
+        as_of: None,
+        as_of_clock: 0,
     };
     let err = d.check(req.clone()).await.expect_err("unknown purpose");
     assert_eq!(bad_field(&err), "purpose_id");

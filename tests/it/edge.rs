@@ -348,6 +348,8 @@ async fn get_of_any_edge_url_changes_nothing_and_floods_are_limited() {
                 purpose_id: "newsletter".into(),
                 topic_id: String::new(),
                 min_revision: 0,
+                as_of: None,
+                as_of_clock: 0,
             })
             .await
             .expect("check")
@@ -563,6 +565,8 @@ async fn check_as(server: &TestServer, key: Option<&str>, contact: &str) -> pb::
             purpose_id: "newsletter".into(),
             topic_id: String::new(),
             min_revision: 0,
+            as_of: None,
+            as_of_clock: 0,
         })
         .await
         .expect("check")

@@ -5,6 +5,7 @@
 
 mod abuse;
 mod admin_auth;
+mod asof;
 mod bench;
 mod browser;
 mod cli;
@@ -18,6 +19,7 @@ mod edges;
 mod layers;
 mod nats;
 mod otlp;
+mod packed;
 mod presets;
 mod recover;
 mod store;

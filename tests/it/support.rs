@@ -32,6 +32,7 @@ pub fn test_config(dir: &Path, addr: SocketAddr) -> Config {
         log_format: LogFormat::Text,
         otlp: None,
         cluster: None,
+        changes: None,
         limits: Limits::DEFAULT,
     }
 }
@@ -265,6 +266,8 @@ pub async fn check(
             purpose_id: purpose.into(),
             topic_id: topic.into(),
             min_revision: 0,
+            as_of: None,
+            as_of_clock: 0,
         })
         .await
         .expect("check")
@@ -386,4 +389,26 @@ pub fn consentctl_bin() -> std::path::PathBuf {
         bin.display()
     );
     bin
+}
+
+/// A protobuf timestamp of `us` microseconds since the Unix epoch.
+pub fn ts(us: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: us.div_euclid(1_000_000), nanos: (us.rem_euclid(1_000_000) * 1000) as i32 }
+}
+
+/// Makes `newsletter` of `acme` opt-out based (non-restrictive) on email: a model change.
+pub fn newsletter_non_restrictive_on_email() -> pb::UpdatePurposeRequest {
+    pb::UpdatePurposeRequest {
+        purpose: Some(pb::Purpose {
+            profile_id: "acme".into(),
+            purpose_id: "newsletter".into(),
+            kind: pb::PurposeKind::Commercial as i32,
+            enforcement: vec![pb::ChannelEnforcement {
+                channel: pb::Channel::Email as i32,
+                model: pb::EnforcementModel::NonRestrictive as i32,
+            }],
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["enforcement".into()] }),
+    }
 }

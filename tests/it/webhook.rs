@@ -17,25 +17,25 @@ use crate::support::*;
 
 /// One request the receiver got.
 #[derive(Clone, Debug)]
-struct Got {
-    id: String,
+pub(crate) struct Got {
+    pub(crate) id: String,
     timestamp: String,
     signature: String,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Got {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).expect("a JSON body")
     }
 
-    fn revision(&self) -> u64 {
+    pub(crate) fn revision(&self) -> u64 {
         self.json()["revision"].as_u64().expect("revision")
     }
 
     /// Whether one of the signatures verifies with `secret` (`whsec_<base64>`), as a
     /// receiver verifies it.
-    fn signed_by(&self, secret: &str) -> bool {
+    pub(crate) fn signed_by(&self, secret: &str) -> bool {
         let key = base64::engine::general_purpose::STANDARD
             .decode(secret.strip_prefix("whsec_").expect("whsec_ prefix"))
             .expect("base64 secret");
@@ -49,7 +49,7 @@ impl Got {
 /// An HTTP receiver: records every request, answers the queued statuses first, then
 /// `otherwise`.
 #[derive(Clone)]
-struct Receiver {
+pub(crate) struct Receiver {
     addr: SocketAddr,
     got: Arc<Mutex<Vec<Got>>>,
     answers: Arc<Mutex<VecDeque<u16>>>,
@@ -57,7 +57,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the receiver");
         let r = Receiver {
             addr: listener.local_addr().expect("addr"),
@@ -90,11 +90,11 @@ impl Receiver {
         r
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/hook", self.addr)
     }
 
-    fn got(&self) -> Vec<Got> {
+    pub(crate) fn got(&self) -> Vec<Got> {
         self.got.lock().expect("lock").clone()
     }
 
@@ -438,11 +438,11 @@ async fn the_readme_verification_snippets_accept_a_delivery_and_refuse_a_forgery
     let dir = tempfile::tempdir().expect("dir");
     let body = dir.path().join("body");
     std::fs::write(&body, &got.body).expect("body");
-    let python = format!(
-        "{}\nimport sys\nh = {{'webhook-id': sys.argv[2], 'webhook-timestamp': sys.argv[3], 'webhook-signature': sys.argv[4]}}\n\
-         sys.exit(0 if verify(sys.argv[1], h, open(sys.argv[5], 'rb').read()) else 1)\n",
-        readme_snippet("python")
-    );
+    // The README's portal, imported (its server starts only when it is run).
+    std::fs::write(dir.path().join("portal.py"), readme_snippet("python")).expect("portal.py");
+    let python = "import sys\nsys.path.insert(0, sys.argv[0].rsplit('/', 1)[0])\nfrom portal import verify\n\
+         h = {'webhook-id': sys.argv[2], 'webhook-timestamp': sys.argv[3], 'webhook-signature': sys.argv[4]}\n\
+         sys.exit(0 if verify(sys.argv[1], h, open(sys.argv[5], 'rb').read()) else 1)\n";
     let node = format!(
         "{}\nconst a = process.argv.slice(2);\nconst h = {{'webhook-id': a[1], 'webhook-timestamp': a[2], 'webhook-signature': a[3]}};\n\
          process.exit(verify(a[0], h, require('node:fs').readFileSync(a[4])) ? 0 : 1);\n",
@@ -468,6 +468,57 @@ async fn the_readme_verification_snippets_accept_a_delivery_and_refuse_a_forgery
         assert_eq!(run(&got.id), Some(0), "{runner}: the README's snippet refused a genuine delivery");
         assert_eq!(run("msg_forged"), Some(1), "{runner}: the README's snippet accepted a forged id");
     }
+    server.stop().await;
+}
+
+/// The README's portal backend, run as it says, receives a delivery and verifies it.
+#[tokio::test]
+async fn the_readme_portal_receives_and_verifies_changes() {
+    if std::process::Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("python3 is not installed: the README's portal is not run here");
+        return;
+    }
+    let server = TestServer::start().await;
+    seed(&mut server.admin(None).await, None).await;
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/hooks/consent");
+    let created = create(&server, pb::Webhook { url, personal_data: true, ..Default::default() }).await;
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("portal.py"), readme_snippet("python")).expect("portal.py");
+    let mut portal = std::process::Command::new("python3")
+        .arg(dir.path().join("portal.py"))
+        .env("WEBHOOK_SECRET", &created.secret)
+        .env("PORT", port.to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 portal.py");
+    // Its first line, read on a blocking thread (this test's runtime also runs the server).
+    let stdout = portal.stdout.take().expect("stdout");
+    let first_line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).map(|_| line)
+    });
+    // Deliveries retry until the portal listens.
+    let r = set(
+        &mut server.consent(None).await,
+        change("portal@example.com", "newsletter", "", pb::ConsentStatus::OptedOut),
+    )
+    .await
+    .revision;
+    let line = tokio::time::timeout(Duration::from_secs(60), first_line)
+        .await
+        .map(|r| r.expect("join").expect("read"))
+        .unwrap_or_else(|_| {
+            let _ = portal.kill();
+            panic!("the portal printed no change within a minute")
+        });
+    let line = line.trim_end().to_owned();
+    assert_eq!(line, format!("{r} consent.changed opted_out"));
+    let w = listed_when(&server, &created.webhook.expect("w").webhook_id, |w| w.delivered_revision == r).await;
+    assert_eq!((w.delivered_revision, w.paused), (r, false), "{w:?}");
+    let _ = portal.kill();
+    let _ = portal.wait();
     server.stop().await;
 }
 

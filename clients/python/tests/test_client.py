@@ -42,6 +42,26 @@ def test_check_follows_the_consent_written(client):
     assert client.min_revision == out.revision
 
 
+def test_a_check_as_of_a_past_moment_reads_history_on_either_clock(client):
+    import time
+
+    jane = uid("jane")
+    client.set_consent("acme", E, jane, "newsletter", "opted_in")
+    time.sleep(1.1)
+    moment = time.time()
+    time.sleep(1.1)
+    # Clicked before the moment, recorded after it.
+    client.set_consent("acme", E, jane, "newsletter", "opted_out", occurred_at=moment - 0.5)
+    assert client.check("acme", E, jane, "newsletter").reason == cc.Reason.PURPOSE_OPTED_OUT
+    assert client.check("acme", E, jane, "newsletter", as_of=moment).reason == cc.Reason.OPTED_IN
+    r = client.check("acme", E, jane, "newsletter", as_of=moment, clock="occurred")
+    assert r.reason == cc.Reason.PURPOSE_OPTED_OUT
+    answers = list(client.check_stream([jane], "acme", E, "newsletter", as_of=moment))
+    assert [a.reason for a in answers] == [cc.Reason.OPTED_IN]
+    with pytest.raises(ValueError):
+        client.check("acme", E, jane, "newsletter", clock="occurred")
+
+
 def test_late_changes_are_superseded(client):
     jane = uid()
     now = datetime.datetime.now(datetime.timezone.utc)

@@ -35,9 +35,15 @@ class FakeDecisions(decision_pb2_grpc.DecisionServiceServicer):
 
     def CheckStream(self, request_iterator, context):
         for batch in request_iterator:
-            self.batches.append((batch.batch_id, len(batch.contact_points), list(batch.overrides)))
+            # The listed form, or the packed lines (as the server reads them).
+            cps = list(batch.contact_points)
+            if batch.contact_points_packed:
+                cps = batch.contact_points_packed.decode().split("\n")
+                if cps[-1] == "":
+                    cps.pop()
+            self.batches.append((batch.batch_id, len(cps), list(batch.overrides)))
             decisions, reasons, suppressed = [], [], []
-            for i, cp in enumerate(batch.contact_points):
+            for i, cp in enumerate(cps):
                 if cp.startswith("ok"):
                     decisions.append(1)
                     reasons.append(10)
@@ -48,13 +54,17 @@ class FakeDecisions(decision_pb2_grpc.DecisionServiceServicer):
                 else:
                     decisions.append(2)
                     reasons.append(7)
-            yield decision_pb2.CheckStreamResponse(
+            answer = decision_pb2.CheckStreamResponse(
                 batch_id=batch.batch_id + (1 if self.wrong_batch_id else 0),
                 revision=7,
-                decisions=decisions,
-                reasons=reasons,
                 suppressed=suppressed,
             )
+            if batch.packed_answers:
+                answer.outcomes = bytes(d * 64 + r for d, r in zip(decisions, reasons))
+            else:
+                answer.decisions.extend(decisions)
+                answer.reasons.extend(reasons)
+            yield answer
 
 
 class FakeConsent(consent_pb2_grpc.ConsentServiceServicer):

@@ -71,7 +71,14 @@ export interface CheckArgs extends CallOptions {
     topic?: string;
     /** Default: the client's `minRevision` (read your writes); 0: any state. */
     minRevision?: number;
+    /** Decide as of this past moment, from history (not later than the server's now). */
+    asOf?: Date;
+    /** The clock `asOf` is read on: "recorded" (what consentd knew then; the default) or
+     * "occurred" (what had happened by then, including changes recorded later). */
+    clock?: AsOfClock;
 }
+/** The two clocks of a consent change, for `asOf`. */
+export type AsOfClock = "recorded" | "occurred";
 export interface CheckResult {
     decision: Decision;
     reason: Reason;
@@ -95,6 +102,9 @@ export interface CheckStreamArgs {
     minRevision?: number;
     /** Also mint every SEND recipient's links (needs the HTTP edge and the write scope). */
     includeLinks?: boolean;
+    /** As in {@link CheckArgs}: every batch decided as of this past moment. */
+    asOf?: Date;
+    clock?: AsOfClock;
     timeoutMs?: number;
 }
 export interface LinksArgs extends CallOptions {

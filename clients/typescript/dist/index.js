@@ -21245,7 +21245,8 @@ function createBaseWebhook() {
     lastError: "",
     lastErrorTime: void 0,
     createTime: void 0,
-    secrets: 0
+    secrets: 0,
+    deliveredBy: ""
   };
 }
 var Webhook = {
@@ -21292,6 +21293,9 @@ var Webhook = {
     }
     if (message.secrets !== 0) {
       writer.uint32(104).int32(message.secrets);
+    }
+    if (message.deliveredBy !== "") {
+      writer.uint32(114).string(message.deliveredBy);
     }
     return writer;
   },
@@ -21406,6 +21410,13 @@ var Webhook = {
             message.secrets = reader.int32();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+            message.deliveredBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -21431,7 +21442,8 @@ var Webhook = {
       lastError: isSet4(object.lastError) ? globalThis.String(object.lastError) : isSet4(object.last_error) ? globalThis.String(object.last_error) : "",
       lastErrorTime: isSet4(object.lastErrorTime) ? fromJsonTimestamp2(object.lastErrorTime) : isSet4(object.last_error_time) ? fromJsonTimestamp2(object.last_error_time) : void 0,
       createTime: isSet4(object.createTime) ? fromJsonTimestamp2(object.createTime) : isSet4(object.create_time) ? fromJsonTimestamp2(object.create_time) : void 0,
-      secrets: isSet4(object.secrets) ? globalThis.Number(object.secrets) : 0
+      secrets: isSet4(object.secrets) ? globalThis.Number(object.secrets) : 0,
+      deliveredBy: isSet4(object.deliveredBy) ? globalThis.String(object.deliveredBy) : isSet4(object.delivered_by) ? globalThis.String(object.delivered_by) : ""
     };
   },
   toJSON(message) {
@@ -21475,6 +21487,9 @@ var Webhook = {
     if (message.secrets !== 0) {
       obj.secrets = Math.round(message.secrets);
     }
+    if (message.deliveredBy !== "") {
+      obj.deliveredBy = message.deliveredBy;
+    }
     return obj;
   },
   create(base) {
@@ -21495,6 +21510,7 @@ var Webhook = {
     message.lastErrorTime = object.lastErrorTime ?? void 0;
     message.createTime = object.createTime ?? void 0;
     message.secrets = object.secrets ?? 0;
+    message.deliveredBy = object.deliveredBy ?? "";
     return message;
   }
 };
@@ -26064,6 +26080,7 @@ __export(decision_exports, {
   CheckResponse: () => CheckResponse,
   CheckStreamRequest: () => CheckStreamRequest,
   CheckStreamResponse: () => CheckStreamResponse,
+  Clock: () => Clock,
   Decision: () => Decision,
   DecisionServiceClient: () => DecisionServiceClient,
   DecisionServiceService: () => DecisionServiceService,
@@ -26073,6 +26090,8 @@ __export(decision_exports, {
   MintLinksResponse: () => MintLinksResponse,
   Reason: () => Reason,
   SuppressedItem: () => SuppressedItem,
+  clockFromJSON: () => clockFromJSON,
+  clockToJSON: () => clockToJSON,
   decisionFromJSON: () => decisionFromJSON,
   decisionToJSON: () => decisionToJSON,
   protobufFileName: () => protobufFileName4,
@@ -26206,6 +26225,43 @@ function reasonToJSON(object) {
       return "REASON_OPTED_IN";
     case 11 /* NOT_OPTED_OUT */:
       return "REASON_NOT_OPTED_OUT";
+    case -1 /* UNRECOGNIZED */:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+var Clock = /* @__PURE__ */ ((Clock2) => {
+  Clock2[Clock2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
+  Clock2[Clock2["RECORDED"] = 1] = "RECORDED";
+  Clock2[Clock2["OCCURRED"] = 2] = "OCCURRED";
+  Clock2[Clock2["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
+  return Clock2;
+})(Clock || {});
+function clockFromJSON(object) {
+  switch (object) {
+    case 0:
+    case "CLOCK_UNSPECIFIED":
+      return 0 /* UNSPECIFIED */;
+    case 1:
+    case "CLOCK_RECORDED":
+      return 1 /* RECORDED */;
+    case 2:
+    case "CLOCK_OCCURRED":
+      return 2 /* OCCURRED */;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return -1 /* UNRECOGNIZED */;
+  }
+}
+function clockToJSON(object) {
+  switch (object) {
+    case 0 /* UNSPECIFIED */:
+      return "CLOCK_UNSPECIFIED";
+    case 1 /* RECORDED */:
+      return "CLOCK_RECORDED";
+    case 2 /* OCCURRED */:
+      return "CLOCK_OCCURRED";
     case -1 /* UNRECOGNIZED */:
     default:
       return "UNRECOGNIZED";
@@ -26441,7 +26497,16 @@ var MintLinksResponse = {
   }
 };
 function createBaseCheckRequest() {
-  return { profileId: "", channel: 0, contactPoint: "", purposeId: "", topicId: "", minRevision: 0 };
+  return {
+    profileId: "",
+    channel: 0,
+    contactPoint: "",
+    purposeId: "",
+    topicId: "",
+    minRevision: 0,
+    asOf: void 0,
+    asOfClock: 0
+  };
 }
 var CheckRequest = {
   encode(message, writer = new BinaryWriter()) {
@@ -26462,6 +26527,12 @@ var CheckRequest = {
     }
     if (message.minRevision !== 0) {
       writer.uint32(48).uint64(message.minRevision);
+    }
+    if (message.asOf !== void 0) {
+      Timestamp.encode(toTimestamp4(message.asOf), writer.uint32(58).fork()).join();
+    }
+    if (message.asOfClock !== 0) {
+      writer.uint32(64).int32(message.asOfClock);
     }
     return writer;
   },
@@ -26520,6 +26591,20 @@ var CheckRequest = {
             message.minRevision = longToNumber6(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+            message.asOf = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+            message.asOfClock = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -26538,7 +26623,9 @@ var CheckRequest = {
       contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : "",
       purposeId: isSet6(object.purposeId) ? globalThis.String(object.purposeId) : isSet6(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
       topicId: isSet6(object.topicId) ? globalThis.String(object.topicId) : isSet6(object.topic_id) ? globalThis.String(object.topic_id) : "",
-      minRevision: isSet6(object.minRevision) ? globalThis.Number(object.minRevision) : isSet6(object.min_revision) ? globalThis.Number(object.min_revision) : 0
+      minRevision: isSet6(object.minRevision) ? globalThis.Number(object.minRevision) : isSet6(object.min_revision) ? globalThis.Number(object.min_revision) : 0,
+      asOf: isSet6(object.asOf) ? fromJsonTimestamp4(object.asOf) : isSet6(object.as_of) ? fromJsonTimestamp4(object.as_of) : void 0,
+      asOfClock: isSet6(object.asOfClock) ? clockFromJSON(object.asOfClock) : isSet6(object.as_of_clock) ? clockFromJSON(object.as_of_clock) : 0
     };
   },
   toJSON(message) {
@@ -26561,6 +26648,12 @@ var CheckRequest = {
     if (message.minRevision !== 0) {
       obj.minRevision = Math.round(message.minRevision);
     }
+    if (message.asOf !== void 0) {
+      obj.asOf = message.asOf.toISOString();
+    }
+    if (message.asOfClock !== 0) {
+      obj.asOfClock = clockToJSON(message.asOfClock);
+    }
     return obj;
   },
   create(base) {
@@ -26574,6 +26667,8 @@ var CheckRequest = {
     message.purposeId = object.purposeId ?? "";
     message.topicId = object.topicId ?? "";
     message.minRevision = object.minRevision ?? 0;
+    message.asOf = object.asOf ?? void 0;
+    message.asOfClock = object.asOfClock ?? 0;
     return message;
   }
 };
@@ -26694,7 +26789,11 @@ function createBaseCheckStreamRequest() {
     contactPoints: [],
     overrides: [],
     minRevision: 0,
-    includeLinks: false
+    includeLinks: false,
+    contactPointsPacked: Buffer.alloc(0),
+    packedAnswers: false,
+    asOf: void 0,
+    asOfClock: 0
   };
 }
 var CheckStreamRequest = {
@@ -26725,6 +26824,18 @@ var CheckStreamRequest = {
     }
     if (message.includeLinks !== false) {
       writer.uint32(72).bool(message.includeLinks);
+    }
+    if (message.contactPointsPacked.length !== 0) {
+      writer.uint32(82).bytes(message.contactPointsPacked);
+    }
+    if (message.packedAnswers !== false) {
+      writer.uint32(88).bool(message.packedAnswers);
+    }
+    if (message.asOf !== void 0) {
+      Timestamp.encode(toTimestamp4(message.asOf), writer.uint32(98).fork()).join();
+    }
+    if (message.asOfClock !== 0) {
+      writer.uint32(104).int32(message.asOfClock);
     }
     return writer;
   },
@@ -26804,6 +26915,34 @@ var CheckStreamRequest = {
             message.includeLinks = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+            message.contactPointsPacked = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+            message.packedAnswers = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+            message.asOf = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+            message.asOfClock = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -26825,7 +26964,11 @@ var CheckStreamRequest = {
       contactPoints: globalThis.Array.isArray(object?.contactPoints) ? object.contactPoints.map((e) => globalThis.String(e)) : globalThis.Array.isArray(object?.contact_points) ? object.contact_points.map((e) => globalThis.String(e)) : [],
       overrides: globalThis.Array.isArray(object?.overrides) ? object.overrides.map((e) => ItemOverride.fromJSON(e)) : [],
       minRevision: isSet6(object.minRevision) ? globalThis.Number(object.minRevision) : isSet6(object.min_revision) ? globalThis.Number(object.min_revision) : 0,
-      includeLinks: isSet6(object.includeLinks) ? globalThis.Boolean(object.includeLinks) : isSet6(object.include_links) ? globalThis.Boolean(object.include_links) : false
+      includeLinks: isSet6(object.includeLinks) ? globalThis.Boolean(object.includeLinks) : isSet6(object.include_links) ? globalThis.Boolean(object.include_links) : false,
+      contactPointsPacked: isSet6(object.contactPointsPacked) ? Buffer.from(bytesFromBase64(object.contactPointsPacked)) : isSet6(object.contact_points_packed) ? Buffer.from(bytesFromBase64(object.contact_points_packed)) : Buffer.alloc(0),
+      packedAnswers: isSet6(object.packedAnswers) ? globalThis.Boolean(object.packedAnswers) : isSet6(object.packed_answers) ? globalThis.Boolean(object.packed_answers) : false,
+      asOf: isSet6(object.asOf) ? fromJsonTimestamp4(object.asOf) : isSet6(object.as_of) ? fromJsonTimestamp4(object.as_of) : void 0,
+      asOfClock: isSet6(object.asOfClock) ? clockFromJSON(object.asOfClock) : isSet6(object.as_of_clock) ? clockFromJSON(object.as_of_clock) : 0
     };
   },
   toJSON(message) {
@@ -26857,6 +27000,18 @@ var CheckStreamRequest = {
     if (message.includeLinks !== false) {
       obj.includeLinks = message.includeLinks;
     }
+    if (message.contactPointsPacked.length !== 0) {
+      obj.contactPointsPacked = base64FromBytes(message.contactPointsPacked);
+    }
+    if (message.packedAnswers !== false) {
+      obj.packedAnswers = message.packedAnswers;
+    }
+    if (message.asOf !== void 0) {
+      obj.asOf = message.asOf.toISOString();
+    }
+    if (message.asOfClock !== 0) {
+      obj.asOfClock = clockToJSON(message.asOfClock);
+    }
     return obj;
   },
   create(base) {
@@ -26873,6 +27028,10 @@ var CheckStreamRequest = {
     message.overrides = object.overrides?.map((e) => ItemOverride.fromPartial(e)) || [];
     message.minRevision = object.minRevision ?? 0;
     message.includeLinks = object.includeLinks ?? false;
+    message.contactPointsPacked = object.contactPointsPacked ?? Buffer.alloc(0);
+    message.packedAnswers = object.packedAnswers ?? false;
+    message.asOf = object.asOf ?? void 0;
+    message.asOfClock = object.asOfClock ?? 0;
     return message;
   }
 };
@@ -26969,7 +27128,7 @@ var ItemOverride = {
   }
 };
 function createBaseCheckStreamResponse() {
-  return { batchId: 0, revision: 0, decisions: [], reasons: [], suppressed: [], links: [] };
+  return { batchId: 0, revision: 0, decisions: [], reasons: [], suppressed: [], links: [], outcomes: Buffer.alloc(0) };
 }
 var CheckStreamResponse = {
   encode(message, writer = new BinaryWriter()) {
@@ -26998,6 +27157,9 @@ var CheckStreamResponse = {
     }
     for (const v of message.links) {
       ItemLinks.encode(v, writer.uint32(50).fork()).join();
+    }
+    if (message.outcomes.length !== 0) {
+      writer.uint32(58).bytes(message.outcomes);
     }
     return writer;
   },
@@ -27070,6 +27232,13 @@ var CheckStreamResponse = {
             message.links.push(ItemLinks.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+            message.outcomes = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -27088,7 +27257,8 @@ var CheckStreamResponse = {
       decisions: globalThis.Array.isArray(object?.decisions) ? object.decisions.map((e) => decisionFromJSON(e)) : [],
       reasons: globalThis.Array.isArray(object?.reasons) ? object.reasons.map((e) => reasonFromJSON(e)) : [],
       suppressed: globalThis.Array.isArray(object?.suppressed) ? object.suppressed.map((e) => SuppressedItem.fromJSON(e)) : [],
-      links: globalThis.Array.isArray(object?.links) ? object.links.map((e) => ItemLinks.fromJSON(e)) : []
+      links: globalThis.Array.isArray(object?.links) ? object.links.map((e) => ItemLinks.fromJSON(e)) : [],
+      outcomes: isSet6(object.outcomes) ? Buffer.from(bytesFromBase64(object.outcomes)) : Buffer.alloc(0)
     };
   },
   toJSON(message) {
@@ -27111,6 +27281,9 @@ var CheckStreamResponse = {
     if (message.links?.length) {
       obj.links = message.links.map((e) => ItemLinks.toJSON(e));
     }
+    if (message.outcomes.length !== 0) {
+      obj.outcomes = base64FromBytes(message.outcomes);
+    }
     return obj;
   },
   create(base) {
@@ -27124,6 +27297,7 @@ var CheckStreamResponse = {
     message.reasons = object.reasons?.map((e) => e) || [];
     message.suppressed = object.suppressed?.map((e) => SuppressedItem.fromPartial(e)) || [];
     message.links = object.links?.map((e) => ItemLinks.fromPartial(e)) || [];
+    message.outcomes = object.outcomes ?? Buffer.alloc(0);
     return message;
   }
 };
@@ -27345,6 +27519,31 @@ var DecisionServiceClient = (0, import_grpc_js4.makeGenericClientConstructor)(
   DecisionServiceService,
   "consent.v1.DecisionService"
 );
+function bytesFromBase64(b64) {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+function base64FromBytes(arr) {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
+function toTimestamp4(date) {
+  const seconds = Math.trunc(date.getTime() / 1e3);
+  const nanos = date.getTime() % 1e3 * 1e6;
+  return { seconds, nanos };
+}
+function fromTimestamp4(t) {
+  let millis = (t.seconds || 0) * 1e3;
+  millis += (t.nanos || 0) / 1e6;
+  return new globalThis.Date(millis);
+}
+function fromJsonTimestamp4(o) {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp4(Timestamp.fromJSON(o));
+  }
+}
 function longToNumber6(int64) {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
@@ -27473,16 +27672,22 @@ var CheckStream = class {
           this.batchesSent += 1;
           this.recipientsRead += contacts.length;
           const s = this.settings;
+          const joined = contacts.join("\n");
+          const packed = !contacts.some((c) => c.includes("\n"));
           const request = {
             batchId,
             profileId: s.profileId,
             channel: s.channel,
             purposeId: s.purposeId,
             topicId: s.topicId,
-            contactPoints: contacts,
+            contactPoints: packed ? [] : contacts,
+            contactPointsPacked: packed ? Buffer.from(joined + "\n", "utf8") : Buffer.alloc(0),
+            packedAnswers: true,
             overrides,
             minRevision: s.minRevision,
-            includeLinks: s.includeLinks
+            includeLinks: s.includeLinks,
+            asOf: s.asOf,
+            asOfClock: s.asOfClock
           };
           if (!call.write(request)) await drained(call);
         }
@@ -27512,18 +27717,18 @@ var CheckStream = class {
           throw new StreamProtocolError(`expected the answer to batch ${batchId}, got batch ${answer.batchId}`);
         }
         const n = contacts.length;
-        const { decisions, reasons } = answer;
-        if (decisions.length !== n || reasons.length !== n) {
-          throw new StreamProtocolError(`batch ${batchId} had ${n} recipients, the answer ${decisions.length} decisions`);
+        const { outcomes } = answer;
+        if (outcomes.length !== n) {
+          throw new StreamProtocolError(`batch ${batchId} had ${n} recipients, the answer ${outcomes.length} decisions`);
         }
         if (answer.revision > this.revision) this.revision = answer.revision;
         const out = new Array(n);
         for (let i = 0; i < n; i++) {
-          const decision = decisions[i];
+          const decision = outcomes[i] >> 6;
           out[i] = {
             contactPoint: contacts[i],
             decision,
-            reason: reasons[i],
+            reason: outcomes[i] & 63,
             send: decision === 1 /* SEND */,
             suppressionKind: void 0,
             unsubscribeUrl: void 0,
@@ -27591,6 +27796,15 @@ var HealthStatus = /* @__PURE__ */ ((HealthStatus2) => {
   HealthStatus2[HealthStatus2["SERVICE_UNKNOWN"] = 3] = "SERVICE_UNKNOWN";
   return HealthStatus2;
 })(HealthStatus || {});
+function clockOf(asOf, clock) {
+  if (asOf === void 0) {
+    if (clock !== void 0) throw new TypeError("clock needs asOf");
+    return 0 /* UNSPECIFIED */;
+  }
+  if (clock === void 0 || clock === "recorded") return 1 /* RECORDED */;
+  if (clock === "occurred") return 2 /* OCCURRED */;
+  throw new TypeError(`clock: "recorded" or "occurred", not ${JSON.stringify(clock)}`);
+}
 function enumOf(e, value, what) {
   if (typeof value === "number") return value;
   const v = e[String(value).toUpperCase()];
@@ -27771,7 +27985,9 @@ var ConsentdClient = class _ConsentdClient {
         contactPoint: args.contactPoint,
         purposeId: args.purpose,
         topicId: args.topic ?? "",
-        minRevision: args.minRevision ?? this.revision
+        minRevision: args.minRevision ?? this.revision,
+        asOf: args.asOf,
+        asOfClock: clockOf(args.asOf, args.clock)
       },
       true,
       args.timeoutMs
@@ -27807,6 +28023,8 @@ var ConsentdClient = class _ConsentdClient {
         topicId: args.topic ?? "",
         minRevision,
         includeLinks: args.includeLinks ?? false,
+        asOf: args.asOf,
+        asOfClock: clockOf(args.asOf, args.clock),
         batchSize: args.batchSize ?? 4096,
         maxInFlight: args.maxInFlight ?? 8
       }

@@ -10,7 +10,7 @@
  * consumer slows the pipeline down instead of buffering it.
  */
 import type { ClientDuplexStream } from "@grpc/grpc-js";
-import { type CheckStreamRequest, type CheckStreamResponse, Decision, type Reason } from "./gen/consent/v1/decision";
+import { type CheckStreamRequest, type CheckStreamResponse, type Clock, Decision, type Reason } from "./gen/consent/v1/decision";
 import type { Channel, SuppressionKind } from "./gen/consent/v1/types";
 /** A recipient that overrides the stream's channel or topic (plain strings do not). */
 export interface Recipient {
@@ -40,6 +40,8 @@ export interface StreamSettings {
     topicId: string;
     minRevision: number;
     includeLinks: boolean;
+    asOf: Date | undefined;
+    asOfClock: Clock;
     batchSize: number;
     maxInFlight: number;
 }

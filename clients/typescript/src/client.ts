@@ -35,7 +35,7 @@ import {
   HistoryEvent as PbHistoryEvent,
   SetConsentRequest,
 } from "./gen/consent/v1/consent";
-import { CheckResponse, Decision, DecisionServiceClient, Reason } from "./gen/consent/v1/decision";
+import { CheckResponse, Clock, Decision, DecisionServiceClient, Reason } from "./gen/consent/v1/decision";
 import {
   ChangeSource,
   Channel,
@@ -108,6 +108,24 @@ export interface CheckArgs extends CallOptions {
   topic?: string;
   /** Default: the client's `minRevision` (read your writes); 0: any state. */
   minRevision?: number;
+  /** Decide as of this past moment, from history (not later than the server's now). */
+  asOf?: Date;
+  /** The clock `asOf` is read on: "recorded" (what consentd knew then; the default) or
+   * "occurred" (what had happened by then, including changes recorded later). */
+  clock?: AsOfClock;
+}
+
+/** The two clocks of a consent change, for `asOf`. */
+export type AsOfClock = "recorded" | "occurred";
+
+function clockOf(asOf: Date | undefined, clock: AsOfClock | undefined): Clock {
+  if (asOf === undefined) {
+    if (clock !== undefined) throw new TypeError("clock needs asOf");
+    return Clock.UNSPECIFIED;
+  }
+  if (clock === undefined || clock === "recorded") return Clock.RECORDED;
+  if (clock === "occurred") return Clock.OCCURRED;
+  throw new TypeError(`clock: "recorded" or "occurred", not ${JSON.stringify(clock)}`);
 }
 
 export interface CheckResult {
@@ -134,6 +152,9 @@ export interface CheckStreamArgs {
   minRevision?: number;
   /** Also mint every SEND recipient's links (needs the HTTP edge and the write scope). */
   includeLinks?: boolean;
+  /** As in {@link CheckArgs}: every batch decided as of this past moment. */
+  asOf?: Date;
+  clock?: AsOfClock;
   timeoutMs?: number;
 }
 
@@ -498,6 +519,8 @@ export class ConsentdClient {
         purposeId: args.purpose,
         topicId: args.topic ?? "",
         minRevision: args.minRevision ?? this.revision,
+        asOf: args.asOf,
+        asOfClock: clockOf(args.asOf, args.clock),
       },
       true,
       args.timeoutMs,
@@ -534,6 +557,8 @@ export class ConsentdClient {
         topicId: args.topic ?? "",
         minRevision,
         includeLinks: args.includeLinks ?? false,
+        asOf: args.asOf,
+        asOfClock: clockOf(args.asOf, args.clock),
         batchSize: args.batchSize ?? 4096,
         maxInFlight: args.maxInFlight ?? 8,
       },

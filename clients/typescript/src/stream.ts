@@ -16,6 +16,7 @@ import { fromServiceError, StreamProtocolError } from "./errors";
 import {
   type CheckStreamRequest,
   type CheckStreamResponse,
+  type Clock,
   Decision,
   type ItemOverride,
   type Reason,
@@ -53,6 +54,8 @@ export interface StreamSettings {
   topicId: string;
   minRevision: number;
   includeLinks: boolean;
+  asOf: Date | undefined;
+  asOfClock: Clock;
   batchSize: number;
   maxInFlight: number;
 }
@@ -189,16 +192,24 @@ export class CheckStream implements AsyncIterable<CheckDecision> {
           this.batchesSent += 1;
           this.recipientsRead += contacts.length;
           const s = this.settings;
+          // Packed: one buffer of lines, not a string per recipient on the wire; a batch
+          // with a line feed in a contact point goes listed.
+          const joined = contacts.join("\n");
+          const packed = !contacts.some((c) => c.includes("\n"));
           const request: CheckStreamRequest = {
             batchId,
             profileId: s.profileId,
             channel: s.channel,
             purposeId: s.purposeId,
             topicId: s.topicId,
-            contactPoints: contacts,
+            contactPoints: packed ? [] : contacts,
+            contactPointsPacked: packed ? Buffer.from(joined + "\n", "utf8") : Buffer.alloc(0),
+            packedAnswers: true,
             overrides,
             minRevision: s.minRevision,
             includeLinks: s.includeLinks,
+            asOf: s.asOf,
+            asOfClock: s.asOfClock,
           };
           if (!call.write(request)) await drained(call);
         }
@@ -233,18 +244,19 @@ export class CheckStream implements AsyncIterable<CheckDecision> {
           throw new StreamProtocolError(`expected the answer to batch ${batchId}, got batch ${answer.batchId}`);
         }
         const n = contacts.length;
-        const { decisions, reasons } = answer;
-        if (decisions.length !== n || reasons.length !== n) {
-          throw new StreamProtocolError(`batch ${batchId} had ${n} recipients, the answer ${decisions.length} decisions`);
+        const { outcomes } = answer;
+        if (outcomes.length !== n) {
+          throw new StreamProtocolError(`batch ${batchId} had ${n} recipients, the answer ${outcomes.length} decisions`);
         }
         if (answer.revision > this.revision) this.revision = answer.revision;
         const out: CheckDecision[] = new Array(n);
         for (let i = 0; i < n; i++) {
-          const decision = decisions[i];
+          // One byte per recipient: decision * 64 + reason.
+          const decision = (outcomes[i] >> 6) as Decision;
           out[i] = {
             contactPoint: contacts[i],
             decision,
-            reason: reasons[i],
+            reason: (outcomes[i] & 63) as Reason,
             send: decision === Decision.SEND,
             suppressionKind: undefined,
             unsubscribeUrl: undefined,

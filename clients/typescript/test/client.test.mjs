@@ -62,6 +62,28 @@ describe("against consentd", () => {
     assert.equal(c.minRevision, out.revision);
   });
 
+  test("a check as of a past moment reads history on either clock", async (t) => {
+    const c = fresh(t);
+    const jane = uid("jane");
+    const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+    await set(c, jane, "newsletter", "opted_in");
+    await pause(1100);
+    const moment = new Date();
+    await pause(1100);
+    // Clicked before the moment, recorded after it.
+    await set(c, jane, "newsletter", "opted_out", { occurredAt: new Date(moment.getTime() - 500) });
+    assert.equal((await check(c, jane, "newsletter")).reason, cc.Reason.PURPOSE_OPTED_OUT);
+    assert.equal((await check(c, jane, "newsletter", { asOf: moment })).reason, cc.Reason.OPTED_IN);
+    const occurred = await check(c, jane, "newsletter", { asOf: moment, clock: "occurred" });
+    assert.equal(occurred.reason, cc.Reason.PURPOSE_OPTED_OUT);
+    const answers = [];
+    for await (const a of c.checkStream([jane], { profile: "acme", channel: E, purpose: "newsletter", asOf: moment })) {
+      answers.push(a.reason);
+    }
+    assert.deepEqual(answers, [cc.Reason.OPTED_IN]);
+    await assert.rejects(check(c, jane, "newsletter", { clock: "occurred" }), TypeError);
+  });
+
   test("late changes are superseded", async (t) => {
     const c = fresh(t);
     const jane = uid();

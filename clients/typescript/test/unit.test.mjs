@@ -23,11 +23,17 @@ function fakeServer() {
     },
     checkStream(call) {
       call.on("data", (batch) => {
-        state.batches.push(batch);
+        // The listed form, or the packed lines (as the server reads them).
+        let cps = batch.contactPoints;
+        if (batch.contactPointsPacked.length > 0) {
+          cps = new TextDecoder().decode(batch.contactPointsPacked).split("\n");
+          if (cps[cps.length - 1] === "") cps.pop();
+        }
+        state.batches.push({ ...batch, contactPoints: cps });
         const decisions = [];
         const reasons = [];
         const suppressed = [];
-        batch.contactPoints.forEach((cp, i) => {
+        cps.forEach((cp, i) => {
           if (cp.startsWith("ok")) {
             decisions.push(1);
             reasons.push(10);
@@ -44,8 +50,9 @@ function fakeServer() {
           pbd.CheckStreamResponse.fromPartial({
             batchId: batch.batchId + (state.wrongBatchId ? 1 : 0),
             revision: 7,
-            decisions,
-            reasons,
+            ...(batch.packedAnswers
+              ? { outcomes: Uint8Array.from(decisions.map((d, i) => d * 64 + reasons[i])) }
+              : { decisions, reasons }),
             suppressed,
           }),
         );

@@ -233,6 +233,7 @@ fn webhook_json(w: &pb::Webhook) -> serde_json::Value {
         "last_error_time": ts(&w.last_error_time),
         "create_time": ts(&w.create_time),
         "secrets": w.secrets,
+        "delivered_by": w.delivered_by,
     })
 }
 

@@ -130,6 +130,9 @@ pub(crate) enum Command {
         #[arg(long, default_value = ".")]
         out: std::path::PathBuf,
     },
+    /// Reports read from the change feed.
+    #[command(subcommand)]
+    Report(ReportCmd),
     /// Tail the change feed as JSON lines.
     Watch {
         /// Start after this revision (0: from the beginning).
@@ -138,6 +141,52 @@ pub(crate) enum Command {
         #[arg(long)]
         profile: Vec<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ReportCmd {
+    /// Opt-outs recorded later than their channel's deadline after they occurred, as JSON
+    /// lines (exit 3 when there are any). Default deadlines: email, push and custom 48 hours
+    /// (Gmail's and Yahoo's bulk-sender rule: honour an unsubscribe within two days); sms,
+    /// whatsapp and voice 10 business days (the US TCPA rule on revoking consent). A
+    /// suppression a person asked for (STOP, a complaint, an operator's) counts as an opt-out.
+    LateOptOuts(LateOptOutsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct LateOptOutsArgs {
+    /// Only opt-outs recorded at or after this moment (RFC 3339 or Unix seconds).
+    #[arg(long, value_parser = parse_moment)]
+    pub since: Option<prost_types::Timestamp>,
+    /// A channel's deadline, CHANNEL=DURATION: hours (`24h`) or business days (`10bd`,
+    /// Monday to Friday, no holidays); repeatable.
+    #[arg(long = "deadline", value_name = "CHANNEL=DURATION", value_parser = parse_deadline)]
+    pub deadlines: Vec<(ChannelArg, Deadline)>,
+    /// Only these profiles (repeatable; default: every profile the key may read).
+    #[arg(long)]
+    pub profile: Vec<String>,
+}
+
+/// How long after an opt-out occurred it must be recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Deadline {
+    Hours(u32),
+    BusinessDays(u32),
+}
+
+fn parse_deadline(s: &str) -> Result<(ChannelArg, Deadline), String> {
+    let (ch, d) = s.split_once('=').ok_or_else(|| format!("`{s}`: want CHANNEL=DURATION, e.g. email=48h"))?;
+    let channel = ChannelArg::from_str(ch, true)
+        .map_err(|_| format!("unknown channel `{ch}` (one of: {})", names::<ChannelArg>()))?;
+    let number = |n: &str| n.parse::<u32>().map_err(|_| format!("`{d}`: want hours (`48h`) or business days (`10bd`)"));
+    let deadline = if let Some(n) = d.strip_suffix("bd") {
+        Deadline::BusinessDays(number(n)?)
+    } else if let Some(n) = d.strip_suffix('h') {
+        Deadline::Hours(number(n)?)
+    } else {
+        return Err(format!("`{d}`: want hours (`48h`) or business days (`10bd`)"));
+    };
+    Ok((channel, deadline))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -275,6 +324,8 @@ pub(crate) struct CheckFileArgs {
     pub batch: usize,
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub as_of: AsOfArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -532,6 +583,54 @@ pub(crate) struct CheckArgs {
     /// on a cluster node, fails FAILED_PRECONDITION when it does not come.
     #[arg(long, default_value_t = 0)]
     pub min_revision: u64,
+    #[command(flatten)]
+    pub as_of: AsOfArgs,
+}
+
+/// Deciding as of a past moment, from history.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct AsOfArgs {
+    /// Decide as of this past moment instead of now: RFC 3339 (2027-03-03T09:00:00Z) or
+    /// Unix seconds. The same rules on the state and catalog of that moment.
+    #[arg(long, value_parser = parse_moment)]
+    pub as_of: Option<prost_types::Timestamp>,
+    /// The clock --as-of is read on: `recorded` (what consentd knew then) or `occurred`
+    /// (what had happened by then, including changes recorded later).
+    #[arg(long, value_enum, default_value = "recorded", requires = "as_of")]
+    pub clock: ClockArg,
+}
+
+impl AsOfArgs {
+    /// The request's `as_of` and `as_of_clock`.
+    pub fn pb(&self) -> (Option<prost_types::Timestamp>, i32) {
+        match self.as_of {
+            None => (None, 0),
+            Some(t) => (Some(t), self.clock.pb() as i32),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ClockArg {
+    Recorded,
+    Occurred,
+}
+
+impl ClockArg {
+    pub fn pb(self) -> pb::Clock {
+        match self {
+            ClockArg::Recorded => pb::Clock::Recorded,
+            ClockArg::Occurred => pb::Clock::Occurred,
+        }
+    }
+}
+
+/// RFC 3339, or whole Unix seconds.
+fn parse_moment(s: &str) -> Result<prost_types::Timestamp, String> {
+    if let Ok(secs) = s.trim().parse::<i64>() {
+        return Ok(prost_types::Timestamp { seconds: secs, nanos: 0 });
+    }
+    parse_timestamp(s.trim()).map_err(|e| format!("neither Unix seconds nor {e}"))
 }
 
 #[derive(clap::Args, Debug)]

@@ -68,6 +68,7 @@ fn shape(s: &StreamArgs) -> StreamShape {
         batch: s.batch.max(1),
         overrides: s.overrides,
         include_links: s.include_links,
+        packed: true,
     }
 }
 

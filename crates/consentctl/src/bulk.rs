@@ -578,7 +578,13 @@ pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<
                 }
             }
             if !rows.is_empty() {
-                let contact_points = rows.iter().map(|r| r.get(contact_col).unwrap_or("").to_owned()).collect();
+                let points = rows.iter().map(|r| r.get(contact_col).unwrap_or(""));
+                // Packed (one buffer each way); a batch with a line feed in a contact point
+                // goes listed.
+                let (contact_points, contact_points_packed) = match consentd_client::packed::pack(points.clone()) {
+                    Some(bytes) => (Vec::new(), bytes),
+                    None => (points.map(str::to_owned).collect(), Vec::new()),
+                };
                 let req = pb::CheckStreamRequest {
                     batch_id: next_id,
                     profile_id: a.profile.clone(),
@@ -589,6 +595,10 @@ pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<
                     overrides: vec![],
                     min_revision: 0,
                     include_links: false,
+                    contact_points_packed,
+                    packed_answers: true,
+                    as_of: a.as_of.pb().0,
+                    as_of_clock: a.as_of.pb().1,
                 };
                 next_id += 1;
                 if let Some(t) = &tx
@@ -611,17 +621,18 @@ pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<
         let answer = answers.message().await?.ok_or_else(|| io_err("check stream", "ended early"))?;
         let rows = pending.pop_front().ok_or_else(|| io_err("check stream", "answer without a batch"))?;
         // A short answer would silently drop recipients: refuse it instead.
-        if answer.decisions.len() != rows.len() || answer.reasons.len() != rows.len() {
+        if answer.outcomes.len() != rows.len() {
             return Err(io_err(
                 "check stream",
-                format!("{} recipients sent, {} decisions back", rows.len(), answer.decisions.len()),
+                format!("{} recipients sent, {} decisions back", rows.len(), answer.outcomes.len()),
             ));
         }
-        for ((row, decision), reason) in rows.iter().zip(&answer.decisions).zip(&answer.reasons) {
+        for (row, outcome) in rows.iter().zip(&answer.outcomes) {
             total += 1;
-            let reason = enum_name(pb::Reason::try_from(*reason).unwrap_or_default().as_str_name(), "REASON_");
+            let (decision, reason) = consentd_client::packed::answer(*outcome);
+            let reason = enum_name(pb::Reason::try_from(reason).unwrap_or_default().as_str_name(), "REASON_");
             *by_reason.entry(reason.clone()).or_default() += 1;
-            if *decision == pb::Decision::Send as i32 {
+            if decision == pb::Decision::Send as i32 {
                 sends += 1;
                 allowed.write_record(row).map_err(|e| io_err("allowed file", e))?;
             } else {

@@ -6,7 +6,9 @@ use std::io::Write;
 use consentd_proto::pb;
 use serde_json::{Value, json};
 
-use crate::args::{CheckArgs, ContactArgs, LinkField, MintLinksArgs, SetArgs, SuppressionCmd};
+use crate::args::{
+    ChannelArg, CheckArgs, ContactArgs, Deadline, LateOptOutsArgs, LinkField, MintLinksArgs, SetArgs, SuppressionCmd,
+};
 use crate::client::{Clients, Failure, exit};
 use crate::render::{enum_name, print, record_json, result_json, ts};
 
@@ -153,6 +155,7 @@ pub(crate) async fn history(c: &Clients, a: ContactArgs, j: bool) -> Result<u8, 
 
 /// One decision; exit code 10 when it is block.
 pub(crate) async fn check(c: &Clients, a: CheckArgs, j: bool) -> Result<u8, Failure> {
+    let (as_of, as_of_clock) = a.as_of.pb();
     let r = c
         .decision()
         .check(pb::CheckRequest {
@@ -162,6 +165,8 @@ pub(crate) async fn check(c: &Clients, a: CheckArgs, j: bool) -> Result<u8, Fail
             purpose_id: a.purpose,
             topic_id: a.topic,
             min_revision: a.min_revision,
+            as_of,
+            as_of_clock,
         })
         .await?
         .into_inner();
@@ -290,6 +295,100 @@ pub(crate) async fn watch(c: &Clients, after: u64, profile_ids: Vec<String>) -> 
     Ok(exit::OK)
 }
 
+/// The deadline of `channel`: as given, else the rule senders face on it.
+fn deadline_of(given: &[(ChannelArg, Deadline)], channel: pb::Channel) -> Deadline {
+    if let Some((_, d)) = given.iter().find(|(c, _)| c.pb() == channel as i32) {
+        return *d;
+    }
+    match channel {
+        pb::Channel::Sms | pb::Channel::Whatsapp | pb::Channel::Voice => Deadline::BusinessDays(10),
+        _ => Deadline::Hours(48),
+    }
+}
+
+/// The moment `deadline` after `occurred_s` (Unix seconds, UTC): business days count
+/// Monday to Friday, each a whole day later.
+pub(crate) fn due(occurred_s: i64, deadline: Deadline) -> i64 {
+    const DAY: i64 = 86_400;
+    match deadline {
+        Deadline::Hours(h) => occurred_s + i64::from(h) * 3600,
+        Deadline::BusinessDays(n) => {
+            let (mut at, mut left) = (occurred_s, n);
+            while left > 0 {
+                at += DAY;
+                // 1970-01-01 was a Thursday: day 0 is weekday 4 with Sunday as 0.
+                let weekday = (at.div_euclid(DAY) + 4).rem_euclid(7);
+                if (1..=5).contains(&weekday) {
+                    left -= 1;
+                }
+            }
+            at
+        }
+    }
+}
+
+/// Opt-outs recorded after their deadline, read from the change feed up to the revision the
+/// server had applied when the report started.
+pub(crate) async fn late_opt_outs(c: &Clients, a: LateOptOutsArgs) -> Result<u8, Failure> {
+    let until = c.admin().get_server_info(pb::GetServerInfoRequest {}).await?.into_inner().revision;
+    let since = a.since.map_or(i64::MIN, |t| t.seconds);
+    let (mut read, mut late) = (0u64, 0u64);
+    if until > 0 {
+        let request = pb::WatchChangesRequest { after_revision: 0, profile_ids: a.profile.clone() };
+        let mut stream = c.consent().watch_changes(request).await?.into_inner();
+        // The feed is a tail: it ends here at the revision read first, or once it has been
+        // quiet a while (the last changes may be of profiles this report does not read).
+        let quiet = std::time::Duration::from_secs(3);
+        while let Ok(next) = tokio::time::timeout(quiet, stream.message()).await {
+            let Some(ch) = next? else { break };
+            let e = ch.event.unwrap_or_default();
+            let opt_out = match pb::EventKind::try_from(e.kind) {
+                Ok(pb::EventKind::Consent) => e.status == pb::ConsentStatus::OptedOut as i32,
+                Ok(pb::EventKind::SuppressionAdded) => e.suppression_kind != pb::SuppressionKind::HardBounce as i32,
+                _ => false,
+            };
+            let (occurred, recorded) = (e.occurred_at.unwrap_or_default(), e.recorded_at.unwrap_or_default());
+            if opt_out && recorded.seconds >= since {
+                read += 1;
+                let channel = pb::Channel::try_from(ch.channel).unwrap_or_default();
+                let deadline = deadline_of(&a.deadlines, channel);
+                let due_s = due(occurred.seconds, deadline);
+                if recorded.seconds > due_s {
+                    late += 1;
+                    let line = json!({
+                        "revision": ch.revision,
+                        "profile_id": ch.profile_id,
+                        "channel": enum_name(channel.as_str_name(), "CHANNEL_"),
+                        "contact_point": ch.contact_point,
+                        "kind": enum_name(pb::EventKind::try_from(e.kind).unwrap_or_default().as_str_name(), "EVENT_KIND_"),
+                        "purpose": e.purpose_id,
+                        "topic": e.topic_id,
+                        "source": enum_name(pb::ChangeSource::try_from(e.source).unwrap_or_default().as_str_name(), "CHANGE_SOURCE_"),
+                        "occurred_at": ts(&e.occurred_at),
+                        "recorded_at": ts(&e.recorded_at),
+                        "late_by_hours": ((recorded.seconds - due_s) as f64 / 3600.0 * 10.0).round() / 10.0,
+                        "deadline": match deadline {
+                            Deadline::Hours(h) => format!("{h}h"),
+                            Deadline::BusinessDays(d) => format!("{d}bd"),
+                        },
+                    });
+                    if let Err(err) = writeln!(std::io::stdout(), "{line}") {
+                        if err.kind() == std::io::ErrorKind::BrokenPipe {
+                            return Ok(exit::FINDINGS);
+                        }
+                        return Err(crate::files::io_err("report", err));
+                    }
+                }
+            }
+            if ch.revision >= until {
+                break;
+            }
+        }
+    }
+    eprintln!("{late} late of {read} opt-outs recorded since then, up to revision {until}");
+    Ok(if late > 0 { exit::FINDINGS } else { exit::OK })
+}
+
 /// The links of one recipient, from `DecisionService.MintLinks`.
 pub(crate) async fn mint_links(c: &Clients, a: MintLinksArgs, j: bool) -> Result<u8, Failure> {
     let r = c
@@ -383,4 +482,21 @@ pub(crate) async fn health(c: &Clients, service: String, j: bool) -> Result<u8, 
         j,
     );
     Ok(if status == tonic_health::pb::health_check_response::ServingStatus::Serving { exit::OK } else { exit::FAILURE })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn business_days_skip_weekends() {
+        // Friday 2026-03-06 12:00 UTC.
+        let friday = 1_772_798_400;
+        assert_eq!(due(friday, Deadline::Hours(48)), friday + 2 * 86_400);
+        // One business day after Friday is Monday; ten is the Friday two weeks on.
+        assert_eq!(due(friday, Deadline::BusinessDays(1)), friday + 3 * 86_400);
+        assert_eq!(due(friday, Deadline::BusinessDays(10)), friday + 14 * 86_400);
+        // From a Saturday, the first business day is Monday.
+        assert_eq!(due(friday + 86_400, Deadline::BusinessDays(1)), friday + 3 * 86_400);
+    }
 }

@@ -76,6 +76,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Confirm { token, ip, user_agent } => consent::confirm(&c, token, ip, user_agent, j).await,
         Command::Sms { profile, from, body } => consent::sms(&c, profile, from, body, j).await,
         Command::Watch { after, profile } => consent::watch(&c, after, profile).await,
+        Command::Report(crate::args::ReportCmd::LateOptOuts(a)) => consent::late_opt_outs(&c, a).await,
         Command::Import(a) => bulk::import(&c, a, j).await,
         Command::Export(a) => bulk::export(&c, a).await,
         Command::CheckFile(a) => bulk::check_file(&c, a, j).await,

@@ -20,7 +20,7 @@ use super::view::ApiKey;
 use super::{Refusal, StorageError, Store, config};
 use consentd_core::decision::{Catalog, Profile, Purpose, Subject, Topic};
 
-fn unexpected() -> StorageError {
+pub(super) fn unexpected() -> StorageError {
     StorageError::Replica("the log answered an admin change with another kind of result".to_owned())
 }
 
@@ -51,6 +51,11 @@ impl Store {
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         let mut batch = rocksdb::WriteBatch::default();
+        if catalog.is_some() {
+            // The catalog's history, for decisions as of a past moment (`past`).
+            let at_us = stamp.map_or_else(|| self.now_us(), |s| s.at_us);
+            super::past::record_catalog_change(&mut batch, s.cf(CF_META)?, at_us, &key, &value);
+        }
         batch.put_cf(s.cf(CF_CONFIG)?, key, value);
         if let Some(stamp) = stamp {
             batch.put_cf(s.cf(CF_META)?, META_REVISION, stamp.revision.to_be_bytes());
@@ -65,7 +70,7 @@ impl Store {
         Ok(())
     }
 
-    async fn submit_admin(&self, op: Op) -> Option<Result<OpResult, StorageError>> {
+    pub(super) async fn submit_admin(&self, op: Op) -> Option<Result<OpResult, StorageError>> {
         let log = self.log()?;
         Some(log.submit(op).await)
     }

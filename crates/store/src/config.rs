@@ -1,9 +1,16 @@
 //! Stored forms of profiles, purposes and topics, and their conversion to the engine's
 //! catalog types.
 
+use std::collections::HashMap;
+
+use prost::Message;
+
 use super::Damage;
-use super::codec::{StoredProfile, StoredPurpose, StoredTopic};
-use consentd_core::decision::{Channel, DoubleOptInMode, EnforcementModel, Profile, Purpose, PurposeKind, Topic};
+use super::codec::{StoredApiKey, StoredProfile, StoredPurpose, StoredTopic};
+use super::view::ApiKey;
+use consentd_core::decision::{
+    Catalog, Channel, DoubleOptInMode, EnforcementModel, Profile, Purpose, PurposeKind, Topic,
+};
 
 pub fn profile_key(id: &str) -> Vec<u8> {
     format!("profile/{id}").into_bytes()
@@ -188,4 +195,35 @@ impl TryFrom<&StoredTopic> for Topic {
             updated_at: s.updated_at,
         })
     }
+}
+
+/// Adds one `config` entry to the catalog (or to `keys`, an API key; without `keys`, API
+/// keys are skipped: the catalog's history has none).
+pub(super) fn add_config_entry(
+    catalog: &mut Catalog,
+    keys: Option<&mut HashMap<String, ApiKey>>,
+    k: &[u8],
+    v: &[u8],
+) -> Result<(), Damage> {
+    let name = String::from_utf8_lossy(k).into_owned();
+    let bad = |e: String| Damage(format!("configuration entry `{name}` is damaged: {e}"));
+    if name.starts_with("profile/") {
+        let p = StoredProfile::decode(v).map_err(|e| bad(e.to_string()))?;
+        catalog.insert_profile(Profile::from(&p));
+    } else if name.starts_with("purpose/") {
+        let p = StoredPurpose::decode(v).map_err(|e| bad(e.to_string()))?;
+        catalog.insert_purpose(Purpose::try_from(&p).map_err(|d| bad(d.0))?);
+    } else if name.starts_with("topic/") {
+        let t = StoredTopic::decode(v).map_err(|e| bad(e.to_string()))?;
+        catalog.insert_topic(Topic::try_from(&t).map_err(|d| bad(d.0))?);
+    } else if name.starts_with("apikey/") {
+        if let Some(keys) = keys {
+            let key = StoredApiKey::decode(v).map_err(|e| bad(e.to_string()))?;
+            let key = ApiKey::try_from(key).map_err(|d| bad(d.0))?;
+            keys.insert(key.key_id.clone(), key);
+        }
+    } else {
+        return Err(bad("unknown entry".to_owned()));
+    }
+    Ok(())
 }

@@ -26,10 +26,12 @@ pub mod guard;
 pub mod health;
 pub mod history;
 pub mod index;
+pub mod late;
 pub mod link;
 pub mod model;
 pub mod op;
 mod open;
+pub mod past;
 mod read;
 pub mod replica;
 pub mod token;
@@ -54,7 +56,7 @@ use self::index::{HotIndex, KeyedIndex};
 use self::model::{ChangeResult, Confirmation, ConsentChange, SuppressionChange, SuppressionResult};
 use self::token::{TokenError, TokenKey};
 use self::view::ApiKey;
-use consentd_core::decision::{Catalog, Channel, ContactState, StateSource};
+use consentd_core::decision::{Catalog, Channel, ContactState, StateSource, Status, SuppressionKind};
 
 /// Microseconds since the Unix epoch, from a clock the store is given (tests set it).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -194,6 +196,9 @@ pub enum Refusal {
     NotFound(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// A read-modify-write whose record changed between its read and its write.
+    #[error("{0}")]
+    Stale(String),
     #[error("limit reached: {0}")]
     Limit(String),
     #[error("{0}")]
@@ -299,6 +304,12 @@ struct Inner {
     apply_lag: replica::ApplyLag,
     /// Cluster mode: log entries skipped since start (see [`replica::SkippedEntries`]).
     skipped: replica::SkippedEntries,
+    /// Bumped by every write of a webhook subscription, so deliveries follow them.
+    webhooks_changed: watch::Sender<u64>,
+    /// Cluster mode: encrypts webhook signing secrets (see [`webhook`]).
+    webhook_key: Option<[u8; 32]>,
+    /// Opt-outs received here, by how late they came (see [`late`]).
+    opt_out_delays: late::OptOutDelays,
 }
 
 impl Drop for Inner {
@@ -384,17 +395,40 @@ impl Store {
 
     /// Records one consent change; answers once it is durable and visible.
     pub async fn set_consent(&self, change: ConsentChange) -> Result<ChangeResult, StorageError> {
-        if let Some(log) = self.log() {
-            return self.submit_change(log.as_ref(), op::Op::Consent(change)).await;
+        let opt_out = (change.status == Status::OptedOut).then_some((change.source, change.occurred_at_us));
+        let result = match self.log() {
+            Some(log) => self.submit_change(log.as_ref(), op::Op::Consent(change)).await,
+            None => self.submit(|tx| writer::Job::Consent(Box::new(change), tx)).await,
+        };
+        if let (Some((source, occurred_us)), Ok(r)) = (opt_out, &result)
+            && r.outcome == model::ChangeOutcome::Applied
+            && !r.replayed
+        {
+            self.inner.opt_out_delays.record(source, self.now_us() - occurred_us);
         }
-        self.submit(|tx| writer::Job::Consent(Box::new(change), tx)).await
+        result
     }
 
     pub async fn set_suppression(&self, change: SuppressionChange) -> Result<SuppressionResult, StorageError> {
-        if let Some(log) = self.log() {
-            return self.submit_suppression(log.as_ref(), change).await;
+        // A suppression added by a person (STOP, a complaint, an operator) is an opt-out too;
+        // a hard bounce is not.
+        let opt_out = (change.add && change.kind != SuppressionKind::HardBounce)
+            .then_some((change.source, change.occurred_at_us));
+        let result = match self.log() {
+            Some(log) => self.submit_suppression(log.as_ref(), change).await,
+            None => self.submit(|tx| writer::Job::Suppression(Box::new(change), tx)).await,
+        };
+        if let (Some((source, occurred_us)), Ok(r)) = (opt_out, &result)
+            && r.applied
+        {
+            self.inner.opt_out_delays.record(source, self.now_us() - occurred_us);
         }
-        self.submit(|tx| writer::Job::Suppression(Box::new(change), tx)).await
+        result
+    }
+
+    /// How late opt-outs arrived at this node, per source (see [`late`]).
+    pub fn opt_out_delays(&self) -> &late::OptOutDelays {
+        &self.inner.opt_out_delays
     }
 
     /// Confirms a double opt-in token: checks signature and expiry here, then lets the

@@ -41,6 +41,19 @@ pub enum Source {
 }
 
 impl Source {
+    /// Every source.
+    pub const ALL: [Source; 9] = [
+        Source::PreferenceCenter,
+        Source::Form,
+        Source::Import,
+        Source::SmsKeyword,
+        Source::OneClickUnsubscribe,
+        Source::Admin,
+        Source::Api,
+        Source::CrmSync,
+        Source::DoubleOptInConfirmation,
+    ];
+
     /// The API's name in lower case (`CHANGE_SOURCE_CRM_SYNC` -> `crm_sync`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -151,4 +164,94 @@ pub enum EventKind {
     Confirmation,
     SuppressionAdded,
     SuppressionLifted,
+}
+
+/// One signing secret; `not_after` (seconds) ends a secret replaced by a rotation.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct WebhookSecret {
+    #[prost(bytes = "vec", tag = "1")]
+    pub key: Vec<u8>,
+    #[prost(int64, optional, tag = "2")]
+    pub not_after: Option<i64>,
+}
+
+/// A subscription as stored.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct WebhookDef {
+    #[prost(string, tag = "1")]
+    pub webhook_id: String,
+    #[prost(string, tag = "2")]
+    pub url: String,
+    #[prost(string, repeated, tag = "3")]
+    pub profile_ids: Vec<String>,
+    /// The API's `WebhookEventKind` numbers; empty: every kind.
+    #[prost(int32, repeated, tag = "4")]
+    pub event_kinds: Vec<i32>,
+    #[prost(bool, tag = "5")]
+    pub personal_data: bool,
+    #[prost(string, tag = "6")]
+    pub description: String,
+    #[prost(bool, tag = "7")]
+    pub paused: bool,
+    /// In the clear; empty when stored encrypted (`sealed_secrets`).
+    #[prost(message, repeated, tag = "8")]
+    pub secrets: Vec<WebhookSecret>,
+    #[prost(int64, tag = "9")]
+    pub created_at: i64,
+    #[prost(string, tag = "10")]
+    pub last_error: String,
+    #[prost(int64, optional, tag = "11")]
+    pub last_error_at: Option<i64>,
+    /// Bumped by every change an admin makes: a delivery task knows whether the
+    /// subscription it runs is still the stored one.
+    #[prost(uint64, tag = "12")]
+    pub generation: u64,
+    /// Deliveries of generation `resume_generation` (and later ones, until the next resume)
+    /// start after this revision: set on creation (the revision then) and by a replay.
+    #[prost(uint64, optional, tag = "13")]
+    pub resume_from: Option<u64>,
+    #[prost(uint64, tag = "14")]
+    pub resume_generation: u64,
+    /// Cluster mode: the secrets, encrypted (a 24-byte nonce, then the ciphertext).
+    #[prost(bytes = "vec", tag = "15")]
+    pub sealed_secrets: Vec<u8>,
+}
+
+impl WebhookDef {
+    /// The secrets that sign at `now` (seconds).
+    pub fn signing_secrets(&self, now: i64) -> impl Iterator<Item = &[u8]> {
+        self.secrets.iter().filter(move |s| s.not_after.is_none_or(|t| now < t)).map(|s| s.key.as_slice())
+    }
+
+    /// Where this generation's deliveries start, given the position recorded last and the
+    /// generation that recorded it: a resume newer than that record wins.
+    pub fn start_position(&self, recorded: Option<Position>) -> u64 {
+        match recorded {
+            Some(p) if p.generation >= self.resume_generation => p.revision,
+            _ => self.resume_from.unwrap_or(0),
+        }
+    }
+}
+
+/// How far a subscription's deliveries got, and the generation that delivered them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    pub revision: u64,
+    pub generation: u64,
+}
+
+/// What a subscription write expects to replace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Nothing: a new subscription.
+    Absent,
+    /// The subscription at this generation.
+    Generation(u64),
+}
+
+/// A subscription change, as the log carries it.
+#[derive(Clone, Debug)]
+pub enum WebhookOp {
+    Put { def: Box<WebhookDef>, expect: Expect },
+    Delete { webhook_id: String },
 }

@@ -3,7 +3,7 @@
 //! changes, the log's wire encoding and replication all speak it; it imports none of them.
 
 use super::StorageError;
-use super::model::{ChangeResult, Confirmation, ConsentChange, SuppressionChange, SuppressionResult};
+use super::model::{ChangeResult, Confirmation, ConsentChange, SuppressionChange, SuppressionResult, WebhookOp};
 use super::token::TokenClaims;
 use super::view::ApiKey;
 use consentd_core::decision::{Profile, Purpose, Topic};
@@ -29,11 +29,12 @@ pub enum Op {
         create: bool,
     },
     ApiKey(ApiKey),
+    Webhook(WebhookOp),
 }
 
 impl Op {
     pub fn is_admin(&self) -> bool {
-        matches!(self, Op::Profile { .. } | Op::Purpose { .. } | Op::Topic { .. } | Op::ApiKey(_))
+        matches!(self, Op::Profile { .. } | Op::Purpose { .. } | Op::Topic { .. } | Op::ApiKey(_) | Op::Webhook(_))
     }
 }
 
@@ -59,6 +60,7 @@ pub enum OpResult {
     Purpose(Purpose),
     Topic(Topic),
     ApiKey,
+    Webhook,
 }
 
 /// The answer of an entry given to the writer, once its group is committed.

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use prost::Message;
 use rand::Rng;
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, DBRecoveryMode, IteratorMode, Options,
@@ -18,8 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::codec::{
     self, ALL_CFS, CF_CHANGES, CF_CONFIG, CF_IDEM, CF_INDEX, CF_META, CF_STATE, ContactKey, FORMAT_VERSION,
-    META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_REVISION, META_TOKEN_KEY, StoredApiKey, StoredProfile,
-    StoredPurpose, StoredTopic,
+    META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_REVISION, META_TOKEN_KEY,
 };
 use super::index::{HotIndex, KeyedIndex, SHARDS};
 use super::link::{LinkKey, LinkKeys};
@@ -27,7 +25,7 @@ use super::link::{link_key_name, new_link_key};
 use super::token::TokenKey;
 use super::view::ApiKey;
 use super::{Damage, Inner, OpenStats, Shared, StorageError, Store, StoreOptions, guard, health, writer};
-use consentd_core::decision::{Catalog, Profile, Purpose, Topic};
+use consentd_core::decision::Catalog;
 
 /// How a start refused because another process holds the directory begins its message.
 const IN_USE: &str = "the directory is in use by another process";
@@ -276,6 +274,8 @@ impl Store {
         }
 
         let (catalog, api_keys) = load_config(&db).map_err(|d| refuse(d.0))?;
+        // A directory from before the catalog kept its history starts it now.
+        super::past::seed_catalog_history(&db).map_err(refuse)?;
         let first_link_key = options.cluster_secret.as_ref().map(|c| LinkKey { id: 1, secret: c.link_key() });
         let link_keys = load_link_keys(&db, first_link_key).map_err(|d| refuse(d.0))?;
         let index = load_index(&db).map_err(|d| refuse(d.0))?;
@@ -324,6 +324,9 @@ impl Store {
                 catching_up: std::sync::atomic::AtomicBool::new(false),
                 apply_lag: super::replica::ApplyLag::default(),
                 skipped: super::replica::SkippedEntries::default(),
+                webhooks_changed: watch::Sender::new(0),
+                webhook_key: options.cluster_secret.as_ref().map(|c| c.webhook_key()),
+                opt_out_delays: super::late::OptOutDelays::default(),
             }),
         };
         let stats = OpenStats { contacts, revision, load_ms: started.elapsed().as_millis() };
@@ -337,24 +340,7 @@ fn load_config(db: &DB) -> Result<(Catalog, HashMap<String, ApiKey>), Damage> {
     let mut keys = HashMap::new();
     for item in db.iterator_cf(cf, IteratorMode::Start) {
         let (k, v) = item.map_err(|e| format!("reading configuration: {e}"))?;
-        let name = String::from_utf8_lossy(&k).into_owned();
-        let bad = |e: String| Damage(format!("configuration entry `{name}` is damaged: {e}"));
-        if name.starts_with("profile/") {
-            let p = StoredProfile::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
-            catalog.insert_profile(Profile::from(&p));
-        } else if name.starts_with("purpose/") {
-            let p = StoredPurpose::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
-            catalog.insert_purpose(Purpose::try_from(&p).map_err(|d| bad(d.0))?);
-        } else if name.starts_with("topic/") {
-            let t = StoredTopic::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
-            catalog.insert_topic(Topic::try_from(&t).map_err(|d| bad(d.0))?);
-        } else if name.starts_with("apikey/") {
-            let key = StoredApiKey::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
-            let key = ApiKey::try_from(key).map_err(|d| bad(d.0))?;
-            keys.insert(key.key_id.clone(), key);
-        } else {
-            return Err(bad("unknown entry".to_owned()));
-        }
+        super::config::add_config_entry(&mut catalog, Some(&mut keys), &k, &v)?;
     }
     Ok((catalog, keys))
 }

@@ -167,6 +167,10 @@ impl ClusterSecret {
         self.derive("consentd link key 1")
     }
 
+    pub(super) fn webhook_key(&self) -> [u8; 32] {
+        self.derive("consentd webhook secrets key 1")
+    }
+
     /// The key that authenticates log entries and snapshots, with its id (a fingerprint
     /// of the key, so it names the key without revealing it).
     pub fn log_key(&self) -> super::wire::LogKey {
@@ -294,6 +298,7 @@ impl Store {
             }
             Op::Topic { topic, create } => self.put_topic_locked(topic, create, Some(stamp)).map(OpResult::Topic),
             Op::ApiKey(key) => self.put_api_key_locked(key, Some(stamp)).map(|()| OpResult::ApiKey),
+            Op::Webhook(op) => self.apply_webhook_locked(op, Some(stamp)).map(|()| OpResult::Webhook),
             Op::Consent(_) | Op::Suppression(_) | Op::Confirm(..) => {
                 return Err(StorageError::Replica("a consent entry reached the admin path".to_owned()));
             }

@@ -125,7 +125,7 @@ pub(super) fn event_kind_to_stored(k: EventKind) -> u32 {
     }
 }
 
-fn event_kind_from_stored(n: u32) -> Option<EventKind> {
+pub(super) fn event_kind_from_stored(n: u32) -> Option<EventKind> {
     match n {
         1 => Some(EventKind::Consent),
         2 => Some(EventKind::Confirmation),

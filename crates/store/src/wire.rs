@@ -27,6 +27,7 @@ use sha2::Sha256;
 
 use super::codec::{ContactKey, StoredApiKey, StoredProfile, StoredProof, StoredPurpose, StoredTopic};
 use super::model::{Confirmation, ConsentChange, ContactRef, Idempotency, SuppressionChange};
+use super::model::{Expect, WebhookDef, WebhookOp};
 use super::op::{Entry, Op};
 use super::token::TokenClaims;
 use super::view;
@@ -118,6 +119,42 @@ impl SnapshotMac {
     }
 }
 
+/// Seals a record kept outside the log (in NATS, beside it) like an entry, under a label of
+/// its own, so that no record opens as another kind or under another name.
+pub fn seal_record(label: &str, name: &str, body: Vec<u8>, key: &LogKey) -> Vec<u8> {
+    let mac = record_mac(key, label, name, &body).finalize().into_bytes().to_vec();
+    Sealed { version: VERSION, key_id: key.id.to_vec(), entry: body, mac }.encode_to_vec()
+}
+
+/// Opens a record [`seal_record`] sealed with `label` under `name`: its body.
+pub fn open_record(label: &str, name: &str, bytes: &[u8], keys: &[LogKey]) -> Result<Vec<u8>, WireError> {
+    if bytes.len() > SEALED_BYTES_MAX {
+        return Err(WireError::Unauthentic(format!("{} bytes, more than {SEALED_BYTES_MAX}", bytes.len())));
+    }
+    let Sealed { version, key_id, entry, mac } =
+        Sealed::decode(bytes).map_err(|e| WireError::Unauthentic(format!("not an envelope ({e})")))?;
+    let key = keys.iter().find(|k| k.id.as_slice() == key_id.as_slice()).ok_or_else(|| {
+        WireError::Unauthentic(format!("signed with key `{}`, which this node does not hold", hex(&key_id)))
+    })?;
+    if record_mac(key, label, name, &entry).verify_slice(&mac).is_err() {
+        return Err(WireError::Unauthentic(format!("its MAC does not match (`{name}`)")));
+    }
+    if version != VERSION {
+        return Err(WireError::UnknownVersion(version));
+    }
+    Ok(entry)
+}
+
+fn record_mac(key: &LogKey, label: &str, name: &str, body: &[u8]) -> Hmac<Sha256> {
+    let mut mac = key.hmac(b"consentd record");
+    for part in [label.as_bytes(), name.as_bytes()] {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    mac.update(body);
+    mac
+}
+
 /// Why an envelope was not opened.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
@@ -200,7 +237,7 @@ struct WireEntry {
     at_us: i64,
     #[prost(bytes = "vec", tag = "4")]
     token_id: Vec<u8>,
-    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16")]
+    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18")]
     op: Option<WireOp>,
 }
 
@@ -220,6 +257,26 @@ enum WireOp {
     Topic(WireTopic),
     #[prost(message, tag = "16")]
     ApiKey(StoredApiKey),
+    #[prost(message, tag = "17")]
+    WebhookPut(WireWebhookPut),
+    #[prost(message, tag = "18")]
+    WebhookDelete(WireWebhookDelete),
+}
+
+/// A subscription as stored (its secrets encrypted, see `webhook`), and what it replaces.
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireWebhookPut {
+    #[prost(message, optional, tag = "1")]
+    def: Option<WebhookDef>,
+    /// The generation replaced; none: a new subscription.
+    #[prost(uint64, optional, tag = "2")]
+    expect_generation: Option<u64>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireWebhookDelete {
+    #[prost(string, tag = "1")]
+    webhook_id: String,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -405,6 +462,16 @@ impl From<&Op> for WireOp {
                 WireOp::Topic(WireTopic { topic: Some(StoredTopic::from(topic)), create: *create })
             }
             Op::ApiKey(key) => WireOp::ApiKey(StoredApiKey::from(key.clone())),
+            Op::Webhook(WebhookOp::Put { def, expect }) => WireOp::WebhookPut(WireWebhookPut {
+                def: Some(def.as_ref().clone()),
+                expect_generation: match expect {
+                    Expect::Absent => None,
+                    Expect::Generation(g) => Some(*g),
+                },
+            }),
+            Op::Webhook(WebhookOp::Delete { webhook_id }) => {
+                WireOp::WebhookDelete(WireWebhookDelete { webhook_id: webhook_id.clone() })
+            }
         }
     }
 }
@@ -528,6 +595,18 @@ impl TryFrom<WireEntry> for Entry {
                 create,
             },
             WireOp::ApiKey(key) => Op::ApiKey(view::ApiKey::try_from(key).map_err(|d| d.0)?),
+            WireOp::WebhookPut(WireWebhookPut { def, expect_generation }) => {
+                let def = def.ok_or("a webhook entry without its subscription")?;
+                if def.webhook_id.is_empty() {
+                    return Err("a webhook entry without an id".to_owned());
+                }
+                if !def.secrets.is_empty() {
+                    return Err("a webhook entry with its secrets in the clear".to_owned());
+                }
+                let expect = expect_generation.map_or(Expect::Absent, Expect::Generation);
+                Op::Webhook(WebhookOp::Put { def: Box::new(def), expect })
+            }
+            WireOp::WebhookDelete(WireWebhookDelete { webhook_id }) => Op::Webhook(WebhookOp::Delete { webhook_id }),
         };
         Ok(Entry { origin, request, at_us, token_id: fixed("token_id", &token_id)?, op })
     }

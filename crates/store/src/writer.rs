@@ -184,6 +184,7 @@ fn duplicate(e: &StorageError) -> StorageError {
         StorageError::Refused(Refusal::NotFound(m)) => StorageError::Refused(Refusal::NotFound(m.clone())),
         StorageError::Refused(Refusal::AlreadyExists(m)) => StorageError::Refused(Refusal::AlreadyExists(m.clone())),
         StorageError::Refused(Refusal::Limit(m)) => StorageError::Refused(Refusal::Limit(m.clone())),
+        StorageError::Refused(Refusal::Stale(m)) => StorageError::Refused(Refusal::Stale(m.clone())),
         StorageError::Refused(Refusal::Deactivated(m)) => StorageError::Refused(Refusal::Deactivated(m.clone())),
         StorageError::Refused(Refusal::ConfirmedBeforeRequest) => {
             StorageError::Refused(Refusal::ConfirmedBeforeRequest)
@@ -341,7 +342,7 @@ impl<'a> Group<'a> {
             Op::Consent(c) => self.consent(&c).map(OpResult::Change),
             Op::Suppression(c) => self.suppression(&c).map(OpResult::Suppression),
             Op::Confirm(c, claims) => self.confirm(&c, &claims).map(OpResult::Change),
-            Op::Profile { .. } | Op::Purpose { .. } | Op::Topic { .. } | Op::ApiKey(_) => {
+            Op::Profile { .. } | Op::Purpose { .. } | Op::Topic { .. } | Op::ApiKey(_) | Op::Webhook(_) => {
                 Err(StorageError::Replica("an admin entry reached the writer".to_owned()))
             }
         };

@@ -15,7 +15,7 @@ import collections
 import functools
 import itertools
 import threading
-from typing import Iterable, Iterator, List, Optional, Union
+from typing import Any, Iterable, Iterator, List, Optional, Union
 
 import grpc
 
@@ -46,6 +46,9 @@ _SUPPRESSIONS = _EnumTable(SuppressionKind)
 _new = tuple.__new__
 _make_decision = functools.partial(tuple.__new__, CheckDecision)
 _NONES = itertools.repeat(None)
+# A packed answer byte is decision * 64 + reason: both looked up per byte value, in C.
+_OUTCOME_DECISIONS = [_DECISIONS[b >> 6] for b in range(256)]
+_OUTCOME_REASONS = [_REASONS[b & 63] for b in range(256)]
 
 
 class _Shared:
@@ -99,16 +102,26 @@ def _requests(shared: _Shared, recipients, template: dict, batch_size: int):
         source = iter(recipients)
         batch_id = 0
         while shared.acquire():
-            # Plain strings take the fast path: the message takes the list as it is, and
-            # checks each item's type in C; a Recipient (or anything else) makes it refuse,
-            # and the batch is taken apart item by item.
+            # Plain strings take the fast path: one join in C packs the batch (one buffer,
+            # not a string per recipient on the wire); a Recipient (or anything else) makes
+            # it refuse, and the batch is taken apart item by item.
             contacts = list(itertools.islice(source, batch_size))
             overrides = []
             try:
-                request = decision_pb2.CheckStreamRequest(contact_points=contacts, **template)
+                joined = "\n".join(contacts)
             except TypeError:
                 contacts, overrides = _with_overrides(contacts)
-                request = decision_pb2.CheckStreamRequest(contact_points=contacts, overrides=overrides, **template)
+                joined = "\n".join(contacts)
+            if joined.count("\n") == len(contacts) - 1:
+                packed = (joined + "\n").encode() if contacts else b""
+                request = decision_pb2.CheckStreamRequest(
+                    contact_points_packed=packed, overrides=overrides, packed_answers=True, **template
+                )
+            else:
+                # A contact point with a line feed in it: this batch goes listed.
+                request = decision_pb2.CheckStreamRequest(
+                    contact_points=contacts, overrides=overrides, packed_answers=True, **template
+                )
             if not contacts:
                 exhausted = True
                 shared.slots.release()
@@ -141,8 +154,8 @@ def _requests(shared: _Shared, recipients, template: dict, batch_size: int):
 
 def _batches(shared: _Shared, call) -> Iterator[List[CheckDecision]]:
     """The caller's side: answers matched to batches, one list of decisions per batch."""
-    decisions_of = _DECISIONS
-    reasons_of = _REASONS
+    decisions_of = _OUTCOME_DECISIONS
+    reasons_of = _OUTCOME_REASONS
     finished = False
     try:
         for answer in call:
@@ -153,10 +166,9 @@ def _batches(shared: _Shared, call) -> Iterator[List[CheckDecision]]:
             n = len(contacts)
             if answer.batch_id != batch_id:
                 raise StreamProtocolError(f"expected the answer to batch {batch_id}, got batch {answer.batch_id}")
-            if len(answer.decisions) != n or len(answer.reasons) != n:
-                raise StreamProtocolError(
-                    f"batch {batch_id} had {n} recipients, the answer {len(answer.decisions)} decisions"
-                )
+            outcomes = answer.outcomes
+            if len(outcomes) != n:
+                raise StreamProtocolError(f"batch {batch_id} had {n} recipients, the answer {len(outcomes)} decisions")
             if answer.revision > shared.revision:
                 shared.revision = answer.revision
             if not answer.suppressed and not answer.links:
@@ -166,8 +178,8 @@ def _batches(shared: _Shared, call) -> Iterator[List[CheckDecision]]:
                         _make_decision,
                         zip(
                             contacts,
-                            map(decisions_of.__getitem__, answer.decisions),
-                            map(reasons_of.__getitem__, answer.reasons),
+                            map(decisions_of.__getitem__, outcomes),
+                            map(reasons_of.__getitem__, outcomes),
                             _NONES,
                             _NONES,
                             _NONES,
@@ -178,10 +190,10 @@ def _batches(shared: _Shared, call) -> Iterator[List[CheckDecision]]:
                 kinds = {s.index: _SUPPRESSIONS[s.kind] for s in answer.suppressed}
                 links = {l.index: (l.unsubscribe_url, l.preferences_url) for l in answer.links}
                 out = []
-                for i, (cp, d, r) in enumerate(zip(contacts, answer.decisions, answer.reasons)):
+                for i, (cp, o) in enumerate(zip(contacts, outcomes)):
                     unsubscribe, preferences = links.get(i, (None, None))
                     out.append(
-                        _new(CheckDecision, (cp, decisions_of[d], reasons_of[r], kinds.get(i), unsubscribe, preferences))
+                        _new(CheckDecision, (cp, decisions_of[o], reasons_of[o], kinds.get(i), unsubscribe, preferences))
                     )
             del contacts
             yield out
@@ -233,6 +245,8 @@ class CheckStream:
         min_revision: int,
         include_links: bool,
         timeout: Optional[float],
+        as_of: Any = None,
+        as_of_clock: int = 0,
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -249,7 +263,10 @@ class CheckStream:
             topic_id=topic or "",
             min_revision=min_revision,
             include_links=include_links,
+            as_of_clock=as_of_clock,
         )
+        if as_of is not None:
+            self._template["as_of"] = as_of
         self.batch_size = batch_size
         self.max_in_flight = max_in_flight
         self._shared = _Shared(max_in_flight)

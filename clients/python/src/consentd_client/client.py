@@ -70,6 +70,19 @@ from .types import (
 
 __all__ = ["Client", "HealthStatus"]
 
+
+def _clock(as_of: Optional[Timestamp], clock: Optional[str]) -> int:
+    """The request's ``as_of_clock`` for ``as_of`` and ``clock``."""
+    if as_of is None:
+        if clock is not None:
+            raise ValueError("clock needs as_of")
+        return decision_pb2.CLOCK_UNSPECIFIED
+    if clock in (None, "recorded"):
+        return decision_pb2.CLOCK_RECORDED
+    if clock == "occurred":
+        return decision_pb2.CLOCK_OCCURRED
+    raise ValueError(f'clock: "recorded" or "occurred", not {clock!r}')
+
 PathOrPem = Union[str, "os.PathLike[str]", bytes]
 
 #: Largest answer accepted (a CheckStream batch with links can pass gRPC's default 4 MiB).
@@ -283,10 +296,16 @@ class Client:
         topic: Optional[str] = None,
         *,
         min_revision: Optional[int] = None,
+        as_of: Optional[Timestamp] = None,
+        clock: Optional[str] = None,
         timeout: Optional[float] = None,
     ) -> CheckResult:
         """One recipient's decision (an SMS gateway's call). Reads at least
-        :attr:`min_revision` unless ``min_revision`` is given (0: any state)."""
+        :attr:`min_revision` unless ``min_revision`` is given (0: any state).
+
+        ``as_of`` decides as of that past moment, from history; ``clock`` is ``"recorded"``
+        (what consentd knew then; the default) or ``"occurred"`` (what had happened by
+        then, including changes recorded later)."""
         request = decision_pb2.CheckRequest(
             profile_id=profile,
             channel=int(_enum(Channel, channel)),
@@ -294,7 +313,10 @@ class Client:
             purpose_id=purpose,
             topic_id=topic or "",
             min_revision=self._min_revision(min_revision),
+            as_of_clock=_clock(as_of, clock),
         )
+        if as_of is not None:
+            request.as_of.CopyFrom(to_timestamp(as_of))
         r = self._call(self.decision.Check, request, retry=True, timeout=timeout)
         return CheckResult(
             Decision(r.decision),
@@ -316,6 +338,8 @@ class Client:
         max_in_flight: int = 8,
         min_revision: Optional[int] = None,
         include_links: bool = False,
+        as_of: Optional[Timestamp] = None,
+        clock: Optional[str] = None,
         timeout: Optional[float] = None,
     ) -> CheckStream:
         """Decisions for many recipients over one CheckStream, in input order.
@@ -341,6 +365,8 @@ class Client:
             max_in_flight=max_in_flight,
             min_revision=self._min_revision(min_revision),
             include_links=include_links,
+            as_of=to_timestamp(as_of),
+            as_of_clock=_clock(as_of, clock),
             timeout=timeout,
         )
 

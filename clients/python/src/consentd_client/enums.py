@@ -126,6 +126,17 @@ class Reason(ProtoEnum):
     """Send: non-restrictive purpose, not opted out."""
 
 
+class Clock(ProtoEnum):
+    """The two clocks of a consent change. (consent.v1.Clock, consent/v1/decision.proto)"""
+
+    UNSPECIFIED = 0
+    """With as_of: CLOCK_RECORDED."""
+    RECORDED = 1
+    """What consentd knew at the moment: changes recorded up to it."""
+    OCCURRED = 2
+    """What had happened by the moment, in event time: every change that occurred up to it, including ones recorded later (an opt-out clicked on Monday that a CRM synced on Thursday). The difference between the clocks is the exposure a late sync caused."""
+
+
 class Channel(ProtoEnum):
     """The channel a message is delivered on. The contact point's form follows from it: an email address for email, an E.164 number for sms, whatsapp and voice, an opaque token for push and custom. (consent.v1.Channel, consent/v1/types.proto)"""
 
@@ -199,4 +210,4 @@ class ChangeSource(ProtoEnum):
     DOUBLE_OPT_IN_CONFIRMATION = 9
 
 
-__all__ = ["ProtoEnum", "DoubleOptInMode", "ApiKeyScope", "WebhookEventKind", "ChangeOutcome", "EventKind", "KeywordClass", "Decision", "Reason", "Channel", "EnforcementModel", "PurposeKind", "ConsentStatus", "SuppressionKind", "ChangeSource"]
+__all__ = ["ProtoEnum", "DoubleOptInMode", "ApiKeyScope", "WebhookEventKind", "ChangeOutcome", "EventKind", "KeywordClass", "Decision", "Reason", "Clock", "Channel", "EnforcementModel", "PurposeKind", "ConsentStatus", "SuppressionKind", "ChangeSource"]

@@ -248,6 +248,8 @@ async fn call_once(target: &Target, conn: usize, call: Call, pop: &Population, i
                     purpose_id: pop.purpose.clone(),
                     topic_id: String::new(),
                     min_revision: 0,
+                    as_of: None,
+                    as_of_clock: 0,
                 })
                 .await?;
             Ok(1)
@@ -386,6 +388,8 @@ pub struct StreamShape {
     /// Share of items with a per-item topic override (needs the population's topic).
     pub overrides: f64,
     pub include_links: bool,
+    /// Recipients and answers in the packed form (else the listed one, as older clients).
+    pub packed: bool,
 }
 
 /// Batch `b` of a send.
@@ -400,16 +404,26 @@ fn make_batch(pop: &Population, shape: StreamShape, b: u64) -> pb::CheckStreamRe
     } else {
         Vec::new()
     };
+    let recipients: Vec<String> = (first..first + shape.batch as u64).map(|i| pop.recipient(i)).collect();
+    let packed = if shape.packed { crate::packed::pack(recipients.iter().map(String::as_str)) } else { None };
+    let (contact_points, contact_points_packed) = match packed {
+        Some(bytes) => (Vec::new(), bytes),
+        None => (recipients, Vec::new()),
+    };
     pb::CheckStreamRequest {
         batch_id: b,
         profile_id: pop.profile.clone(),
         channel: pb::Channel::Email as i32,
         purpose_id: pop.purpose.clone(),
         topic_id: String::new(),
-        contact_points: (first..first + shape.batch as u64).map(|i| pop.recipient(i)).collect(),
+        contact_points,
         overrides,
         min_revision: 0,
         include_links: shape.include_links,
+        contact_points_packed,
+        packed_answers: shape.packed,
+        as_of: None,
+        as_of_clock: 0,
     }
 }
 
@@ -491,8 +505,15 @@ pub async fn stream(target: &Target, pop: &Population, shape: StreamShape, run: 
                             Ok(Some(a)) => {
                                 let t = sent.lock().ok().and_then(|mut q| q.pop_front());
                                 let us = t.map_or(0, |t| t.elapsed().as_micros() as u64);
-                                local.ok(us, a.decisions.len() as u64);
-                                let sends = a.decisions.iter().filter(|d| **d == pb::Decision::Send as i32).count();
+                                let send = pb::Decision::Send as i32;
+                                let (items, sends) = if shape.packed {
+                                    let sends =
+                                        a.outcomes.iter().filter(|b| crate::packed::answer(**b).0 == send).count();
+                                    (a.outcomes.len(), sends)
+                                } else {
+                                    (a.decisions.len(), a.decisions.iter().filter(|d| **d == send).count())
+                                };
+                                local.ok(us, items as u64);
                                 if shape.include_links && a.links.len() != sends {
                                     local.error(&tonic::Status::data_loss(
                                         "an answer without one set of links per SEND",
@@ -584,6 +605,8 @@ pub async fn probe(target: &Target, pop: &Population) -> Result<u64, tonic::Stat
             purpose_id: pop.purpose.clone(),
             topic_id: String::new(),
             min_revision: 0,
+            as_of: None,
+            as_of_clock: 0,
         })
         .await?;
     Ok(r.into_inner().revision)

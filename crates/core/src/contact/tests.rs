@@ -110,6 +110,53 @@ proptest::proptest! {
     }
 }
 
+/// The two-pass test the one-pass [`lower_simple_email`] replaced, kept as its reference.
+fn simple_ascii_email_reference(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let at = b.iter().position(|c| *c == b'@')?;
+    let (local, domain) = (&b[..at], &b[at + 1..]);
+    let atext = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-".contains(&c);
+    if local.is_empty() || local.len() > 64 || local[0] == b'.' || local[local.len() - 1] == b'.' {
+        return None;
+    }
+    if local.windows(2).any(|w| w == b"..") || !local.iter().all(|c| *c == b'.' || atext(*c)) {
+        return None;
+    }
+    if domain.is_empty() || domain.len() > 253 {
+        return None;
+    }
+    let labels: Vec<&[u8]> = domain.split(|c| *c == b'.').collect();
+    let label_ok = |l: &[u8]| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l[0] != b'-'
+            && l[l.len() - 1] != b'-'
+            && l.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+    };
+    (labels.len() >= 2 && labels.iter().all(|l| label_ok(l)) && s.len() <= EMAIL_BYTES_MAX)
+        .then(|| s.to_ascii_lowercase())
+}
+
+proptest::proptest! {
+    /// The one-pass test and lower-casing accepts exactly what the two-pass reference does,
+    /// with the same result, also at the length limits of a local part and a label.
+    #[test]
+    fn one_pass_email_path_agrees_with_its_reference(
+        s in "[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~@\"(),:;<> \u{e9}-]{0,12}@?[a-zA-Z0-9._@-]{0,12}",
+        local_pad in 0usize..70,
+        label_pad in 0usize..70,
+    ) {
+        let padded = format!("{}{s}{}", "a".repeat(local_pad), if label_pad > 0 { format!(".{}", "b".repeat(label_pad)) } else { String::new() });
+        for input in [s.as_str(), padded.as_str()] {
+            proptest::prop_assert_eq!(
+                simple_ascii_email(input).map(Normalized::into_string),
+                simple_ascii_email_reference(input),
+                "input {:?}", input
+            );
+        }
+    }
+}
+
 #[test]
 fn fast_email_path_takes_the_common_case() {
     assert!(simple_ascii_email("Jane.Doe+news@Example.co.uk").is_some());

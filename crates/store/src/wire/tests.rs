@@ -1,8 +1,9 @@
 use prost::Message;
 
-use super::{LogKey, Sealed, VERSION, WireEntry, WireError, open, seal};
+use super::{LogKey, Sealed, VERSION, WireEntry, WireError, open, open_record, seal, seal_record};
 use crate::codec::ContactKey;
 use crate::model::{Confirmation, ConsentChange, ContactRef, Idempotency, Proof, Source, SuppressionChange};
+use crate::model::{Expect, WebhookDef, WebhookOp, WebhookSecret};
 use crate::op::{Entry, Op};
 use crate::token::TokenClaims;
 use crate::view::{ApiKey, Scope};
@@ -102,6 +103,25 @@ fn every_kind() -> Vec<(&'static str, Entry)> {
         ("purpose", entry(Op::Purpose { purpose, create: false })),
         ("topic", entry(Op::Topic { topic, create: true })),
         ("api_key", entry(Op::ApiKey(api_key))),
+        (
+            "webhook_put",
+            entry(Op::Webhook(WebhookOp::Put {
+                def: Box::new(WebhookDef {
+                    webhook_id: "wh_1".into(),
+                    url: "https://crm.example.com/h".into(),
+                    profile_ids: vec!["acme".into()],
+                    event_kinds: vec![1, 2],
+                    personal_data: true,
+                    generation: 3,
+                    resume_from: Some(7),
+                    resume_generation: 3,
+                    sealed_secrets: vec![9; 40],
+                    ..Default::default()
+                }),
+                expect: Expect::Generation(2),
+            })),
+        ),
+        ("webhook_delete", entry(Op::Webhook(WebhookOp::Delete { webhook_id: "wh_1".into() }))),
     ]
 }
 
@@ -142,6 +162,32 @@ fn golden_bytes_per_entry_kind() {
             (0..bytes.len()).step_by(2).map(|i| u8::from_str_radix(&bytes[i..i + 2], 16).unwrap_or_default()).collect();
         assert!(same(&open(&raw, "a/1", &[key()]).unwrap_or_else(|err| panic!("{kind}: {err}")), &e));
     }
+}
+
+#[test]
+fn a_webhook_entry_with_its_secrets_in_the_clear_is_invalid() {
+    let def = WebhookDef {
+        webhook_id: "wh_1".into(),
+        secrets: vec![WebhookSecret { key: vec![1; 32], not_after: None }],
+        ..Default::default()
+    };
+    let e = entry(Op::Webhook(WebhookOp::Put { def: Box::new(def), expect: Expect::Absent }));
+    let opened = open(&seal(&e, "a/1", &key()), "a/1", &[key()]);
+    assert!(matches!(&opened, Err(WireError::Invalid(why)) if why.contains("in the clear")), "{opened:?}");
+}
+
+#[test]
+fn a_record_opens_only_under_its_label_and_name_with_the_key() {
+    let sealed = seal_record("lease", "wh_1", b"body".to_vec(), &key());
+    assert_eq!(open_record("lease", "wh_1", &sealed, &[key()]).as_deref(), Ok(b"body".as_slice()));
+    assert!(matches!(open_record("lease", "wh_2", &sealed, &[key()]), Err(WireError::Unauthentic(_))));
+    assert!(matches!(open_record("other", "wh_1", &sealed, &[key()]), Err(WireError::Unauthentic(_))));
+    // Nor as a log entry under the same name.
+    assert!(matches!(open(&sealed, "wh_1", &[key()]), Err(WireError::Unauthentic(_))));
+    let mut flipped = sealed.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    assert!(open_record("lease", "wh_1", &flipped, &[key()]).is_err());
 }
 
 #[test]
@@ -198,7 +244,7 @@ fn an_authentic_envelope_around_an_invalid_entry_is_invalid() {
     assert!(matches!(open(&sealed, "a/1", &[key()]), Err(WireError::Invalid(_))));
 }
 
-const GOLDEN: [(&str, &str); 7] = [
+const GOLDEN: [(&str, &str); 9] = [
     (
         "consent",
         "0801120807070707070707071ae8010a12612f30303030303030303030303030306666102a188080f9c0c1c4820322100303030303030303030303030303030352b4010a160a0461636d651a0e6a616e406578616d706c652e6e6c12046e6577731a066576656e747320032805300238c0fbbbc0c1c4820340054a04656467655207636c69636b65645a1b0a093139322e302e322e31120275611a016e2201322a01683201746080a4a7da0668017080a3057a20010101010101010101010101010101010101010101010101010101010101010182012002020202020202020202020202020202020202020202020202020202020202022220049eeec86d796e0c002aee06154a58e951ae24583139e622a43e8d42d3b2dc03",
@@ -226,5 +272,13 @@ const GOLDEN: [(&str, &str); 7] = [
     (
         "api_key",
         "0801120807070707070707071a6d0a12612f30303030303030303030303030306666102a188080f9c0c1c482032210030303030303030303030303030303038201390a026b3112036f70731a200808080808080808080808080808080808080808080808080808080808080808220201022a0461636d65380a401422201595bc6933988c8f846e0fafefa00e90ff5b6b057f4ff0970c7447f92dc9a0d1",
+    ),
+    (
+        "webhook_put",
+        "0801120807070707070707071a95010a12612f30303030303030303030303030306666102a188080f9c0c1c482032210030303030303030303030303030303038a01610a5d0a0477685f31121968747470733a2f2f63726d2e6578616d706c652e636f6d2f681a0461636d652202010228016003680770037a2809090909090909090909090909090909090909090909090909090909090909090909090909090909100222207b9879901fd198dbd23dec0cfb2b6e19df0691fa7d593855ff02c364a036b3a1",
+    ),
+    (
+        "webhook_delete",
+        "0801120807070707070707071a3a0a12612f30303030303030303030303030306666102a188080f9c0c1c482032210030303030303030303030303030303039201060a0477685f31222057c5d562dbc3c5085f3122fb5099d94ca53d0df34786427b422b717bd91b4553",
     ),
 ];

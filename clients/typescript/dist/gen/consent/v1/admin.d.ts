@@ -312,6 +312,11 @@ export interface Webhook {
     createTime: Date | undefined;
     /** Output only: signing secrets valid now (two during a rotation). */
     secrets: number;
+    /**
+     * Output only, cluster mode: the node delivering it now (`node-id/start`), empty while
+     * no node holds its lease (paused, or between a node's stop and another's takeover).
+     */
+    deliveredBy: string;
 }
 export interface CreateWebhookRequest {
     webhook: Webhook | undefined;

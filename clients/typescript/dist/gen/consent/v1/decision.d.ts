@@ -40,6 +40,22 @@ export declare enum Reason {
 }
 export declare function reasonFromJSON(object: any): Reason;
 export declare function reasonToJSON(object: Reason): string;
+/** The two clocks of a consent change. */
+export declare enum Clock {
+    /** UNSPECIFIED - With as_of: CLOCK_RECORDED. */
+    UNSPECIFIED = 0,
+    /** RECORDED - What consentd knew at the moment: changes recorded up to it. */
+    RECORDED = 1,
+    /**
+     * OCCURRED - What had happened by the moment, in event time: every change that occurred up to it,
+     * including ones recorded later (an opt-out clicked on Monday that a CRM synced on
+     * Thursday). The difference between the clocks is the exposure a late sync caused.
+     */
+    OCCURRED = 2,
+    UNRECOGNIZED = -1
+}
+export declare function clockFromJSON(object: any): Clock;
+export declare function clockToJSON(object: Clock): string;
 export interface MintLinksRequest {
     profileId: string;
     channel: Channel;
@@ -70,13 +86,24 @@ export interface CheckRequest {
     topicId: string;
     /** Optional: fail with FAILED_PRECONDITION unless the state read is at least this fresh. */
     minRevision: number;
+    /**
+     * Optional: decide as of this past moment, from history instead of the live state:
+     * the same rules applied to the state and catalog of that moment, expiry included (see
+     * DECISION-RULES, "Decisions as of a past moment"). Not later than now.
+     */
+    asOf: Date | undefined;
+    /** The clock as_of is read on; needs as_of. */
+    asOfClock: Clock;
 }
 export interface CheckResponse {
     decision: Decision;
     reason: Reason;
     /** Set when reason is REASON_SUPPRESSED. */
     suppressionKind: SuppressionKind;
-    /** The revision of the state the decision read. */
+    /**
+     * The revision of the state the decision read (with as_of: of the live state when its
+     * history was read).
+     */
     revision: number;
 }
 /**
@@ -102,6 +129,21 @@ export interface CheckStreamRequest {
      * the `write` scope (as MintLinks).
      */
     includeLinks: boolean;
+    /**
+     * The packed form of contact_points, for bulk senders: the contact points in order, each
+     * followed by one line feed (0x0A), UTF-8 ("a@example.com\nb@example.com\n"; the last line
+     * feed may be left out). The server reads it without a string per recipient. A batch
+     * uses contact_points or this, not both.
+     */
+    contactPointsPacked: Buffer;
+    /** Answer with `outcomes` (one byte per item) instead of `decisions` and `reasons`. */
+    packedAnswers: boolean;
+    /**
+     * Optional: as in CheckRequest; not with include_links. Every recipient's history is
+     * read, so a batch as of a past moment costs a RocksDB read per recipient, not a lookup.
+     */
+    asOf: Date | undefined;
+    asOfClock: Clock;
 }
 export interface ItemOverride {
     index: number;
@@ -122,6 +164,11 @@ export interface CheckStreamResponse {
     suppressed: SuppressedItem[];
     /** With include_links: one per item decided SEND, in request order. */
     links: ItemLinks[];
+    /**
+     * With packed_answers: one byte per item, in request order: the Decision's number times
+     * 64 plus the Reason's number (decision = byte >> 6, reason = byte & 63).
+     */
+    outcomes: Buffer;
 }
 /**
  * One recipient's links. The List-Unsubscribe header is `<unsubscribe_url>`, and

@@ -511,6 +511,11 @@ export interface Webhook {
     | undefined;
   /** Output only: signing secrets valid now (two during a rotation). */
   secrets: number;
+  /**
+   * Output only, cluster mode: the node delivering it now (`node-id/start`), empty while
+   * no node holds its lease (paused, or between a node's stop and another's takeover).
+   */
+  deliveredBy: string;
 }
 
 export interface CreateWebhookRequest {
@@ -5170,6 +5175,7 @@ function createBaseWebhook(): Webhook {
     lastErrorTime: undefined,
     createTime: undefined,
     secrets: 0,
+    deliveredBy: "",
   };
 }
 
@@ -5217,6 +5223,9 @@ export const Webhook: MessageFns<Webhook> = {
     }
     if (message.secrets !== 0) {
       writer.uint32(104).int32(message.secrets);
+    }
+    if (message.deliveredBy !== "") {
+      writer.uint32(114).string(message.deliveredBy);
     }
     return writer;
   },
@@ -5348,6 +5357,14 @@ export const Webhook: MessageFns<Webhook> = {
             message.secrets = reader.int32();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.deliveredBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5411,6 +5428,11 @@ export const Webhook: MessageFns<Webhook> = {
         ? fromJsonTimestamp(object.create_time)
         : undefined,
       secrets: isSet(object.secrets) ? globalThis.Number(object.secrets) : 0,
+      deliveredBy: isSet(object.deliveredBy)
+        ? globalThis.String(object.deliveredBy)
+        : isSet(object.delivered_by)
+        ? globalThis.String(object.delivered_by)
+        : "",
     };
   },
 
@@ -5455,6 +5477,9 @@ export const Webhook: MessageFns<Webhook> = {
     if (message.secrets !== 0) {
       obj.secrets = Math.round(message.secrets);
     }
+    if (message.deliveredBy !== "") {
+      obj.deliveredBy = message.deliveredBy;
+    }
     return obj;
   },
 
@@ -5476,6 +5501,7 @@ export const Webhook: MessageFns<Webhook> = {
     message.lastErrorTime = object.lastErrorTime ?? undefined;
     message.createTime = object.createTime ?? undefined;
     message.secrets = object.secrets ?? 0;
+    message.deliveredBy = object.deliveredBy ?? "";
     return message;
   },
 };

@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Timestamp } from "../../google/protobuf/timestamp";
 import {
   Channel,
   channelFromJSON,
@@ -177,6 +178,53 @@ export function reasonToJSON(object: Reason): string {
   }
 }
 
+/** The two clocks of a consent change. */
+export enum Clock {
+  /** UNSPECIFIED - With as_of: CLOCK_RECORDED. */
+  UNSPECIFIED = 0,
+  /** RECORDED - What consentd knew at the moment: changes recorded up to it. */
+  RECORDED = 1,
+  /**
+   * OCCURRED - What had happened by the moment, in event time: every change that occurred up to it,
+   * including ones recorded later (an opt-out clicked on Monday that a CRM synced on
+   * Thursday). The difference between the clocks is the exposure a late sync caused.
+   */
+  OCCURRED = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function clockFromJSON(object: any): Clock {
+  switch (object) {
+    case 0:
+    case "CLOCK_UNSPECIFIED":
+      return Clock.UNSPECIFIED;
+    case 1:
+    case "CLOCK_RECORDED":
+      return Clock.RECORDED;
+    case 2:
+    case "CLOCK_OCCURRED":
+      return Clock.OCCURRED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Clock.UNRECOGNIZED;
+  }
+}
+
+export function clockToJSON(object: Clock): string {
+  switch (object) {
+    case Clock.UNSPECIFIED:
+      return "CLOCK_UNSPECIFIED";
+    case Clock.RECORDED:
+      return "CLOCK_RECORDED";
+    case Clock.OCCURRED:
+      return "CLOCK_OCCURRED";
+    case Clock.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface MintLinksRequest {
   profileId: string;
   channel: Channel;
@@ -209,6 +257,16 @@ export interface CheckRequest {
   topicId: string;
   /** Optional: fail with FAILED_PRECONDITION unless the state read is at least this fresh. */
   minRevision: number;
+  /**
+   * Optional: decide as of this past moment, from history instead of the live state:
+   * the same rules applied to the state and catalog of that moment, expiry included (see
+   * DECISION-RULES, "Decisions as of a past moment"). Not later than now.
+   */
+  asOf:
+    | Date
+    | undefined;
+  /** The clock as_of is read on; needs as_of. */
+  asOfClock: Clock;
 }
 
 export interface CheckResponse {
@@ -216,7 +274,10 @@ export interface CheckResponse {
   reason: Reason;
   /** Set when reason is REASON_SUPPRESSED. */
   suppressionKind: SuppressionKind;
-  /** The revision of the state the decision read. */
+  /**
+   * The revision of the state the decision read (with as_of: of the live state when its
+   * history was read).
+   */
   revision: number;
 }
 
@@ -243,6 +304,21 @@ export interface CheckStreamRequest {
    * the `write` scope (as MintLinks).
    */
   includeLinks: boolean;
+  /**
+   * The packed form of contact_points, for bulk senders: the contact points in order, each
+   * followed by one line feed (0x0A), UTF-8 ("a@example.com\nb@example.com\n"; the last line
+   * feed may be left out). The server reads it without a string per recipient. A batch
+   * uses contact_points or this, not both.
+   */
+  contactPointsPacked: Buffer;
+  /** Answer with `outcomes` (one byte per item) instead of `decisions` and `reasons`. */
+  packedAnswers: boolean;
+  /**
+   * Optional: as in CheckRequest; not with include_links. Every recipient's history is
+   * read, so a batch as of a past moment costs a RocksDB read per recipient, not a lookup.
+   */
+  asOf: Date | undefined;
+  asOfClock: Clock;
 }
 
 export interface ItemOverride {
@@ -265,6 +341,11 @@ export interface CheckStreamResponse {
   suppressed: SuppressedItem[];
   /** With include_links: one per item decided SEND, in request order. */
   links: ItemLinks[];
+  /**
+   * With packed_answers: one byte per item, in request order: the Decision's number times
+   * 64 plus the Reason's number (decision = byte >> 6, reason = byte & 63).
+   */
+  outcomes: Buffer;
 }
 
 /**
@@ -565,7 +646,16 @@ export const MintLinksResponse: MessageFns<MintLinksResponse> = {
 };
 
 function createBaseCheckRequest(): CheckRequest {
-  return { profileId: "", channel: 0, contactPoint: "", purposeId: "", topicId: "", minRevision: 0 };
+  return {
+    profileId: "",
+    channel: 0,
+    contactPoint: "",
+    purposeId: "",
+    topicId: "",
+    minRevision: 0,
+    asOf: undefined,
+    asOfClock: 0,
+  };
 }
 
 export const CheckRequest: MessageFns<CheckRequest> = {
@@ -587,6 +677,12 @@ export const CheckRequest: MessageFns<CheckRequest> = {
     }
     if (message.minRevision !== 0) {
       writer.uint32(48).uint64(message.minRevision);
+    }
+    if (message.asOf !== undefined) {
+      Timestamp.encode(toTimestamp(message.asOf), writer.uint32(58).fork()).join();
+    }
+    if (message.asOfClock !== 0) {
+      writer.uint32(64).int32(message.asOfClock);
     }
     return writer;
   },
@@ -652,6 +748,22 @@ export const CheckRequest: MessageFns<CheckRequest> = {
             message.minRevision = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.asOf = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.asOfClock = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -692,6 +804,16 @@ export const CheckRequest: MessageFns<CheckRequest> = {
         : isSet(object.min_revision)
         ? globalThis.Number(object.min_revision)
         : 0,
+      asOf: isSet(object.asOf)
+        ? fromJsonTimestamp(object.asOf)
+        : isSet(object.as_of)
+        ? fromJsonTimestamp(object.as_of)
+        : undefined,
+      asOfClock: isSet(object.asOfClock)
+        ? clockFromJSON(object.asOfClock)
+        : isSet(object.as_of_clock)
+        ? clockFromJSON(object.as_of_clock)
+        : 0,
     };
   },
 
@@ -715,6 +837,12 @@ export const CheckRequest: MessageFns<CheckRequest> = {
     if (message.minRevision !== 0) {
       obj.minRevision = Math.round(message.minRevision);
     }
+    if (message.asOf !== undefined) {
+      obj.asOf = message.asOf.toISOString();
+    }
+    if (message.asOfClock !== 0) {
+      obj.asOfClock = clockToJSON(message.asOfClock);
+    }
     return obj;
   },
 
@@ -729,6 +857,8 @@ export const CheckRequest: MessageFns<CheckRequest> = {
     message.purposeId = object.purposeId ?? "";
     message.topicId = object.topicId ?? "";
     message.minRevision = object.minRevision ?? 0;
+    message.asOf = object.asOf ?? undefined;
+    message.asOfClock = object.asOfClock ?? 0;
     return message;
   },
 };
@@ -865,6 +995,10 @@ function createBaseCheckStreamRequest(): CheckStreamRequest {
     overrides: [],
     minRevision: 0,
     includeLinks: false,
+    contactPointsPacked: Buffer.alloc(0),
+    packedAnswers: false,
+    asOf: undefined,
+    asOfClock: 0,
   };
 }
 
@@ -896,6 +1030,18 @@ export const CheckStreamRequest: MessageFns<CheckStreamRequest> = {
     }
     if (message.includeLinks !== false) {
       writer.uint32(72).bool(message.includeLinks);
+    }
+    if (message.contactPointsPacked.length !== 0) {
+      writer.uint32(82).bytes(message.contactPointsPacked);
+    }
+    if (message.packedAnswers !== false) {
+      writer.uint32(88).bool(message.packedAnswers);
+    }
+    if (message.asOf !== undefined) {
+      Timestamp.encode(toTimestamp(message.asOf), writer.uint32(98).fork()).join();
+    }
+    if (message.asOfClock !== 0) {
+      writer.uint32(104).int32(message.asOfClock);
     }
     return writer;
   },
@@ -985,6 +1131,38 @@ export const CheckStreamRequest: MessageFns<CheckStreamRequest> = {
             message.includeLinks = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.contactPointsPacked = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.packedAnswers = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.asOf = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.asOfClock = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1038,6 +1216,26 @@ export const CheckStreamRequest: MessageFns<CheckStreamRequest> = {
         : isSet(object.include_links)
         ? globalThis.Boolean(object.include_links)
         : false,
+      contactPointsPacked: isSet(object.contactPointsPacked)
+        ? Buffer.from(bytesFromBase64(object.contactPointsPacked))
+        : isSet(object.contact_points_packed)
+        ? Buffer.from(bytesFromBase64(object.contact_points_packed))
+        : Buffer.alloc(0),
+      packedAnswers: isSet(object.packedAnswers)
+        ? globalThis.Boolean(object.packedAnswers)
+        : isSet(object.packed_answers)
+        ? globalThis.Boolean(object.packed_answers)
+        : false,
+      asOf: isSet(object.asOf)
+        ? fromJsonTimestamp(object.asOf)
+        : isSet(object.as_of)
+        ? fromJsonTimestamp(object.as_of)
+        : undefined,
+      asOfClock: isSet(object.asOfClock)
+        ? clockFromJSON(object.asOfClock)
+        : isSet(object.as_of_clock)
+        ? clockFromJSON(object.as_of_clock)
+        : 0,
     };
   },
 
@@ -1070,6 +1268,18 @@ export const CheckStreamRequest: MessageFns<CheckStreamRequest> = {
     if (message.includeLinks !== false) {
       obj.includeLinks = message.includeLinks;
     }
+    if (message.contactPointsPacked.length !== 0) {
+      obj.contactPointsPacked = base64FromBytes(message.contactPointsPacked);
+    }
+    if (message.packedAnswers !== false) {
+      obj.packedAnswers = message.packedAnswers;
+    }
+    if (message.asOf !== undefined) {
+      obj.asOf = message.asOf.toISOString();
+    }
+    if (message.asOfClock !== 0) {
+      obj.asOfClock = clockToJSON(message.asOfClock);
+    }
     return obj;
   },
 
@@ -1087,6 +1297,10 @@ export const CheckStreamRequest: MessageFns<CheckStreamRequest> = {
     message.overrides = object.overrides?.map((e) => ItemOverride.fromPartial(e)) || [];
     message.minRevision = object.minRevision ?? 0;
     message.includeLinks = object.includeLinks ?? false;
+    message.contactPointsPacked = object.contactPointsPacked ?? Buffer.alloc(0);
+    message.packedAnswers = object.packedAnswers ?? false;
+    message.asOf = object.asOf ?? undefined;
+    message.asOfClock = object.asOfClock ?? 0;
     return message;
   },
 };
@@ -1197,7 +1411,7 @@ export const ItemOverride: MessageFns<ItemOverride> = {
 };
 
 function createBaseCheckStreamResponse(): CheckStreamResponse {
-  return { batchId: 0, revision: 0, decisions: [], reasons: [], suppressed: [], links: [] };
+  return { batchId: 0, revision: 0, decisions: [], reasons: [], suppressed: [], links: [], outcomes: Buffer.alloc(0) };
 }
 
 export const CheckStreamResponse: MessageFns<CheckStreamResponse> = {
@@ -1227,6 +1441,9 @@ export const CheckStreamResponse: MessageFns<CheckStreamResponse> = {
     }
     for (const v of message.links) {
       ItemLinks.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.outcomes.length !== 0) {
+      writer.uint32(58).bytes(message.outcomes);
     }
     return writer;
   },
@@ -1312,6 +1529,14 @@ export const CheckStreamResponse: MessageFns<CheckStreamResponse> = {
             message.links.push(ItemLinks.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.outcomes = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1340,6 +1565,7 @@ export const CheckStreamResponse: MessageFns<CheckStreamResponse> = {
         ? object.suppressed.map((e: any) => SuppressedItem.fromJSON(e))
         : [],
       links: globalThis.Array.isArray(object?.links) ? object.links.map((e: any) => ItemLinks.fromJSON(e)) : [],
+      outcomes: isSet(object.outcomes) ? Buffer.from(bytesFromBase64(object.outcomes)) : Buffer.alloc(0),
     };
   },
 
@@ -1363,6 +1589,9 @@ export const CheckStreamResponse: MessageFns<CheckStreamResponse> = {
     if (message.links?.length) {
       obj.links = message.links.map((e) => ItemLinks.toJSON(e));
     }
+    if (message.outcomes.length !== 0) {
+      obj.outcomes = base64FromBytes(message.outcomes);
+    }
     return obj;
   },
 
@@ -1377,6 +1606,7 @@ export const CheckStreamResponse: MessageFns<CheckStreamResponse> = {
     message.reasons = object.reasons?.map((e) => e) || [];
     message.suppressed = object.suppressed?.map((e) => SuppressedItem.fromPartial(e)) || [];
     message.links = object.links?.map((e) => ItemLinks.fromPartial(e)) || [];
+    message.outcomes = object.outcomes ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1709,6 +1939,14 @@ export const DecisionServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 export type DeepPartial<T> = T extends Builtin ? T
@@ -1720,6 +1958,28 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());

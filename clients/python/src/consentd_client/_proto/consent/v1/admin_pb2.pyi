@@ -450,7 +450,7 @@ class GetServerInfoResponse(_message.Message):
     def __init__(self, version: _Optional[str] = ..., revision: _Optional[int] = ..., cluster: bool = ..., cluster_entries_skipped: _Optional[int] = ..., cluster_last_skipped_seq: _Optional[int] = ..., cluster_last_skipped_reason: _Optional[str] = ...) -> None: ...
 
 class Webhook(_message.Message):
-    __slots__ = ("webhook_id", "url", "profile_ids", "event_kinds", "personal_data", "description", "paused", "delivered_revision", "lag_revisions", "last_error", "last_error_time", "create_time", "secrets")
+    __slots__ = ("webhook_id", "url", "profile_ids", "event_kinds", "personal_data", "description", "paused", "delivered_revision", "lag_revisions", "last_error", "last_error_time", "create_time", "secrets", "delivered_by")
     WEBHOOK_ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     PROFILE_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -464,6 +464,7 @@ class Webhook(_message.Message):
     LAST_ERROR_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     SECRETS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_BY_FIELD_NUMBER: _ClassVar[int]
     webhook_id: str
     url: str
     profile_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -477,7 +478,8 @@ class Webhook(_message.Message):
     last_error_time: _timestamp_pb2.Timestamp
     create_time: _timestamp_pb2.Timestamp
     secrets: int
-    def __init__(self, webhook_id: _Optional[str] = ..., url: _Optional[str] = ..., profile_ids: _Optional[_Iterable[str]] = ..., event_kinds: _Optional[_Iterable[_Union[WebhookEventKind, str]]] = ..., personal_data: bool = ..., description: _Optional[str] = ..., paused: bool = ..., delivered_revision: _Optional[int] = ..., lag_revisions: _Optional[int] = ..., last_error: _Optional[str] = ..., last_error_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., secrets: _Optional[int] = ...) -> None: ...
+    delivered_by: str
+    def __init__(self, webhook_id: _Optional[str] = ..., url: _Optional[str] = ..., profile_ids: _Optional[_Iterable[str]] = ..., event_kinds: _Optional[_Iterable[_Union[WebhookEventKind, str]]] = ..., personal_data: bool = ..., description: _Optional[str] = ..., paused: bool = ..., delivered_revision: _Optional[int] = ..., lag_revisions: _Optional[int] = ..., last_error: _Optional[str] = ..., last_error_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., secrets: _Optional[int] = ..., delivered_by: _Optional[str] = ...) -> None: ...
 
 class CreateWebhookRequest(_message.Message):
     __slots__ = ("webhook", "secret")

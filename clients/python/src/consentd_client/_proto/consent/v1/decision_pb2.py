@@ -23,37 +23,40 @@ _sym_db = _symbol_database.Default()
 
 
 from . import types_pb2 as consent_dot_v1_dot_types__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63onsent/v1/decision.proto\x12\nconsent.v1\x1a\x16\x63onsent/v1/types.proto\"\x89\x01\n\x10MintLinksRequest\x12\x12\n\nprofile_id\x18\x01 \x01(\t\x12$\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x13.consent.v1.Channel\x12\x15\n\rcontact_point\x18\x03 \x01(\t\x12\x12\n\npurpose_id\x18\x04 \x01(\t\x12\x10\n\x08topic_id\x18\x05 \x01(\t\"~\n\x11MintLinksResponse\x12\x17\n\x0funsubscribe_url\x18\x01 \x01(\t\x12\x18\n\x10list_unsubscribe\x18\x02 \x01(\t\x12\x1d\n\x15list_unsubscribe_post\x18\x03 \x01(\t\x12\x17\n\x0fpreferences_url\x18\x04 \x01(\t\"\x9b\x01\n\x0c\x43heckRequest\x12\x12\n\nprofile_id\x18\x01 \x01(\t\x12$\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x13.consent.v1.Channel\x12\x15\n\rcontact_point\x18\x03 \x01(\t\x12\x12\n\npurpose_id\x18\x04 \x01(\t\x12\x10\n\x08topic_id\x18\x05 \x01(\t\x12\x14\n\x0cmin_revision\x18\x06 \x01(\x04\"\xa4\x01\n\rCheckResponse\x12&\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0e\x32\x14.consent.v1.Decision\x12\"\n\x06reason\x18\x02 \x01(\x0e\x32\x12.consent.v1.Reason\x12\x35\n\x10suppression_kind\x18\x03 \x01(\x0e\x32\x1b.consent.v1.SuppressionKind\x12\x10\n\x08revision\x18\x04 \x01(\x04\"\xf8\x01\n\x12\x43heckStreamRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12\x12\n\nprofile_id\x18\x02 \x01(\t\x12$\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x13.consent.v1.Channel\x12\x12\n\npurpose_id\x18\x04 \x01(\t\x12\x10\n\x08topic_id\x18\x05 \x01(\t\x12\x16\n\x0e\x63ontact_points\x18\x06 \x03(\t\x12+\n\toverrides\x18\x07 \x03(\x0b\x32\x18.consent.v1.ItemOverride\x12\x14\n\x0cmin_revision\x18\x08 \x01(\x04\x12\x15\n\rinclude_links\x18\t \x01(\x08\"U\n\x0cItemOverride\x12\r\n\x05index\x18\x01 \x01(\r\x12$\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x13.consent.v1.Channel\x12\x10\n\x08topic_id\x18\x03 \x01(\t\"\xdd\x01\n\x13\x43heckStreamResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12\x10\n\x08revision\x18\x02 \x01(\x04\x12\'\n\tdecisions\x18\x03 \x03(\x0e\x32\x14.consent.v1.Decision\x12#\n\x07reasons\x18\x04 \x03(\x0e\x32\x12.consent.v1.Reason\x12.\n\nsuppressed\x18\x05 \x03(\x0b\x32\x1a.consent.v1.SuppressedItem\x12$\n\x05links\x18\x06 \x03(\x0b\x32\x15.consent.v1.ItemLinks\"L\n\tItemLinks\x12\r\n\x05index\x18\x01 \x01(\r\x12\x17\n\x0funsubscribe_url\x18\x02 \x01(\t\x12\x17\n\x0fpreferences_url\x18\x03 \x01(\t\"J\n\x0eSuppressedItem\x12\r\n\x05index\x18\x01 \x01(\r\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.consent.v1.SuppressionKind*K\n\x08\x44\x65\x63ision\x12\x18\n\x14\x44\x45\x43ISION_UNSPECIFIED\x10\x00\x12\x11\n\rDECISION_SEND\x10\x01\x12\x12\n\x0e\x44\x45\x43ISION_BLOCK\x10\x02*\xd2\x02\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12 \n\x1cREASON_INVALID_CONTACT_POINT\x10\x01\x12\x1f\n\x1bREASON_CONSENT_NOT_REQUIRED\x10\x02\x12\x15\n\x11REASON_SUPPRESSED\x10\x03\x12\x1c\n\x18REASON_PURPOSE_OPTED_OUT\x10\x04\x12\x1f\n\x1bREASON_PENDING_CONFIRMATION\x10\x05\x12\x1a\n\x16REASON_CONSENT_EXPIRED\x10\x06\x12\x14\n\x10REASON_NO_OPT_IN\x10\x07\x12\x1a\n\x16REASON_TOPIC_OPTED_OUT\x10\x08\x12\x1a\n\x16REASON_NO_TOPIC_OPT_IN\x10\t\x12\x13\n\x0fREASON_OPTED_IN\x10\n\x12\x18\n\x14REASON_NOT_OPTED_OUT\x10\x0b\x32\xed\x01\n\x0f\x44\x65\x63isionService\x12<\n\x05\x43heck\x12\x18.consent.v1.CheckRequest\x1a\x19.consent.v1.CheckResponse\x12R\n\x0b\x43heckStream\x12\x1e.consent.v1.CheckStreamRequest\x1a\x1f.consent.v1.CheckStreamResponse(\x01\x30\x01\x12H\n\tMintLinks\x12\x1c.consent.v1.MintLinksRequest\x1a\x1d.consent.v1.MintLinksResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63onsent/v1/decision.proto\x12\nconsent.v1\x1a\x16\x63onsent/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x89\x01\n\x10MintLinksRequest\x12\x12\n\nprofile_id\x18\x01 \x01(\t\x12$\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x13.consent.v1.Channel\x12\x15\n\rcontact_point\x18\x03 \x01(\t\x12\x12\n\npurpose_id\x18\x04 \x01(\t\x12\x10\n\x08topic_id\x18\x05 \x01(\t\"~\n\x11MintLinksResponse\x12\x17\n\x0funsubscribe_url\x18\x01 \x01(\t\x12\x18\n\x10list_unsubscribe\x18\x02 \x01(\t\x12\x1d\n\x15list_unsubscribe_post\x18\x03 \x01(\t\x12\x17\n\x0fpreferences_url\x18\x04 \x01(\t\"\xee\x01\n\x0c\x43heckRequest\x12\x12\n\nprofile_id\x18\x01 \x01(\t\x12$\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x13.consent.v1.Channel\x12\x15\n\rcontact_point\x18\x03 \x01(\t\x12\x12\n\npurpose_id\x18\x04 \x01(\t\x12\x10\n\x08topic_id\x18\x05 \x01(\t\x12\x14\n\x0cmin_revision\x18\x06 \x01(\x04\x12)\n\x05\x61s_of\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x0b\x61s_of_clock\x18\x08 \x01(\x0e\x32\x11.consent.v1.Clock\"\xa4\x01\n\rCheckResponse\x12&\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0e\x32\x14.consent.v1.Decision\x12\"\n\x06reason\x18\x02 \x01(\x0e\x32\x12.consent.v1.Reason\x12\x35\n\x10suppression_kind\x18\x03 \x01(\x0e\x32\x1b.consent.v1.SuppressionKind\x12\x10\n\x08revision\x18\x04 \x01(\x04\"\x82\x03\n\x12\x43heckStreamRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12\x12\n\nprofile_id\x18\x02 \x01(\t\x12$\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x13.consent.v1.Channel\x12\x12\n\npurpose_id\x18\x04 \x01(\t\x12\x10\n\x08topic_id\x18\x05 \x01(\t\x12\x16\n\x0e\x63ontact_points\x18\x06 \x03(\t\x12+\n\toverrides\x18\x07 \x03(\x0b\x32\x18.consent.v1.ItemOverride\x12\x14\n\x0cmin_revision\x18\x08 \x01(\x04\x12\x15\n\rinclude_links\x18\t \x01(\x08\x12\x1d\n\x15\x63ontact_points_packed\x18\n \x01(\x0c\x12\x16\n\x0epacked_answers\x18\x0b \x01(\x08\x12)\n\x05\x61s_of\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x0b\x61s_of_clock\x18\r \x01(\x0e\x32\x11.consent.v1.Clock\"U\n\x0cItemOverride\x12\r\n\x05index\x18\x01 \x01(\r\x12$\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x13.consent.v1.Channel\x12\x10\n\x08topic_id\x18\x03 \x01(\t\"\xef\x01\n\x13\x43heckStreamResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12\x10\n\x08revision\x18\x02 \x01(\x04\x12\'\n\tdecisions\x18\x03 \x03(\x0e\x32\x14.consent.v1.Decision\x12#\n\x07reasons\x18\x04 \x03(\x0e\x32\x12.consent.v1.Reason\x12.\n\nsuppressed\x18\x05 \x03(\x0b\x32\x1a.consent.v1.SuppressedItem\x12$\n\x05links\x18\x06 \x03(\x0b\x32\x15.consent.v1.ItemLinks\x12\x10\n\x08outcomes\x18\x07 \x01(\x0c\"L\n\tItemLinks\x12\r\n\x05index\x18\x01 \x01(\r\x12\x17\n\x0funsubscribe_url\x18\x02 \x01(\t\x12\x17\n\x0fpreferences_url\x18\x03 \x01(\t\"J\n\x0eSuppressedItem\x12\r\n\x05index\x18\x01 \x01(\r\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.consent.v1.SuppressionKind*K\n\x08\x44\x65\x63ision\x12\x18\n\x14\x44\x45\x43ISION_UNSPECIFIED\x10\x00\x12\x11\n\rDECISION_SEND\x10\x01\x12\x12\n\x0e\x44\x45\x43ISION_BLOCK\x10\x02*\xd2\x02\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12 \n\x1cREASON_INVALID_CONTACT_POINT\x10\x01\x12\x1f\n\x1bREASON_CONSENT_NOT_REQUIRED\x10\x02\x12\x15\n\x11REASON_SUPPRESSED\x10\x03\x12\x1c\n\x18REASON_PURPOSE_OPTED_OUT\x10\x04\x12\x1f\n\x1bREASON_PENDING_CONFIRMATION\x10\x05\x12\x1a\n\x16REASON_CONSENT_EXPIRED\x10\x06\x12\x14\n\x10REASON_NO_OPT_IN\x10\x07\x12\x1a\n\x16REASON_TOPIC_OPTED_OUT\x10\x08\x12\x1a\n\x16REASON_NO_TOPIC_OPT_IN\x10\t\x12\x13\n\x0fREASON_OPTED_IN\x10\n\x12\x18\n\x14REASON_NOT_OPTED_OUT\x10\x0b*F\n\x05\x43lock\x12\x15\n\x11\x43LOCK_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43LOCK_RECORDED\x10\x01\x12\x12\n\x0e\x43LOCK_OCCURRED\x10\x02\x32\xed\x01\n\x0f\x44\x65\x63isionService\x12<\n\x05\x43heck\x12\x18.consent.v1.CheckRequest\x1a\x19.consent.v1.CheckResponse\x12R\n\x0b\x43heckStream\x12\x1e.consent.v1.CheckStreamRequest\x1a\x1f.consent.v1.CheckStreamResponse(\x01\x30\x01\x12H\n\tMintLinks\x12\x1c.consent.v1.MintLinksRequest\x1a\x1d.consent.v1.MintLinksResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'consent.v1.decision_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DECISION']._serialized_start=1374
-  _globals['_DECISION']._serialized_end=1449
-  _globals['_REASON']._serialized_start=1452
-  _globals['_REASON']._serialized_end=1790
-  _globals['_MINTLINKSREQUEST']._serialized_start=66
-  _globals['_MINTLINKSREQUEST']._serialized_end=203
-  _globals['_MINTLINKSRESPONSE']._serialized_start=205
-  _globals['_MINTLINKSRESPONSE']._serialized_end=331
-  _globals['_CHECKREQUEST']._serialized_start=334
-  _globals['_CHECKREQUEST']._serialized_end=489
-  _globals['_CHECKRESPONSE']._serialized_start=492
-  _globals['_CHECKRESPONSE']._serialized_end=656
-  _globals['_CHECKSTREAMREQUEST']._serialized_start=659
-  _globals['_CHECKSTREAMREQUEST']._serialized_end=907
-  _globals['_ITEMOVERRIDE']._serialized_start=909
-  _globals['_ITEMOVERRIDE']._serialized_end=994
-  _globals['_CHECKSTREAMRESPONSE']._serialized_start=997
-  _globals['_CHECKSTREAMRESPONSE']._serialized_end=1218
-  _globals['_ITEMLINKS']._serialized_start=1220
-  _globals['_ITEMLINKS']._serialized_end=1296
-  _globals['_SUPPRESSEDITEM']._serialized_start=1298
-  _globals['_SUPPRESSEDITEM']._serialized_end=1372
-  _globals['_DECISIONSERVICE']._serialized_start=1793
-  _globals['_DECISIONSERVICE']._serialized_end=2030
+  _globals['_DECISION']._serialized_start=1646
+  _globals['_DECISION']._serialized_end=1721
+  _globals['_REASON']._serialized_start=1724
+  _globals['_REASON']._serialized_end=2062
+  _globals['_CLOCK']._serialized_start=2064
+  _globals['_CLOCK']._serialized_end=2134
+  _globals['_MINTLINKSREQUEST']._serialized_start=99
+  _globals['_MINTLINKSREQUEST']._serialized_end=236
+  _globals['_MINTLINKSRESPONSE']._serialized_start=238
+  _globals['_MINTLINKSRESPONSE']._serialized_end=364
+  _globals['_CHECKREQUEST']._serialized_start=367
+  _globals['_CHECKREQUEST']._serialized_end=605
+  _globals['_CHECKRESPONSE']._serialized_start=608
+  _globals['_CHECKRESPONSE']._serialized_end=772
+  _globals['_CHECKSTREAMREQUEST']._serialized_start=775
+  _globals['_CHECKSTREAMREQUEST']._serialized_end=1161
+  _globals['_ITEMOVERRIDE']._serialized_start=1163
+  _globals['_ITEMOVERRIDE']._serialized_end=1248
+  _globals['_CHECKSTREAMRESPONSE']._serialized_start=1251
+  _globals['_CHECKSTREAMRESPONSE']._serialized_end=1490
+  _globals['_ITEMLINKS']._serialized_start=1492
+  _globals['_ITEMLINKS']._serialized_end=1568
+  _globals['_SUPPRESSEDITEM']._serialized_start=1570
+  _globals['_SUPPRESSEDITEM']._serialized_end=1644
+  _globals['_DECISIONSERVICE']._serialized_start=2137
+  _globals['_DECISIONSERVICE']._serialized_end=2374
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,5 @@
 from . import types_pb2 as _types_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -27,6 +28,12 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_NO_TOPIC_OPT_IN: _ClassVar[Reason]
     REASON_OPTED_IN: _ClassVar[Reason]
     REASON_NOT_OPTED_OUT: _ClassVar[Reason]
+
+class Clock(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CLOCK_UNSPECIFIED: _ClassVar[Clock]
+    CLOCK_RECORDED: _ClassVar[Clock]
+    CLOCK_OCCURRED: _ClassVar[Clock]
 DECISION_UNSPECIFIED: Decision
 DECISION_SEND: Decision
 DECISION_BLOCK: Decision
@@ -42,6 +49,9 @@ REASON_TOPIC_OPTED_OUT: Reason
 REASON_NO_TOPIC_OPT_IN: Reason
 REASON_OPTED_IN: Reason
 REASON_NOT_OPTED_OUT: Reason
+CLOCK_UNSPECIFIED: Clock
+CLOCK_RECORDED: Clock
+CLOCK_OCCURRED: Clock
 
 class MintLinksRequest(_message.Message):
     __slots__ = ("profile_id", "channel", "contact_point", "purpose_id", "topic_id")
@@ -70,20 +80,24 @@ class MintLinksResponse(_message.Message):
     def __init__(self, unsubscribe_url: _Optional[str] = ..., list_unsubscribe: _Optional[str] = ..., list_unsubscribe_post: _Optional[str] = ..., preferences_url: _Optional[str] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
-    __slots__ = ("profile_id", "channel", "contact_point", "purpose_id", "topic_id", "min_revision")
+    __slots__ = ("profile_id", "channel", "contact_point", "purpose_id", "topic_id", "min_revision", "as_of", "as_of_clock")
     PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     CONTACT_POINT_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_ID_FIELD_NUMBER: _ClassVar[int]
     TOPIC_ID_FIELD_NUMBER: _ClassVar[int]
     MIN_REVISION_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_CLOCK_FIELD_NUMBER: _ClassVar[int]
     profile_id: str
     channel: _types_pb2.Channel
     contact_point: str
     purpose_id: str
     topic_id: str
     min_revision: int
-    def __init__(self, profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., contact_point: _Optional[str] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ..., min_revision: _Optional[int] = ...) -> None: ...
+    as_of: _timestamp_pb2.Timestamp
+    as_of_clock: Clock
+    def __init__(self, profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., contact_point: _Optional[str] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ..., min_revision: _Optional[int] = ..., as_of: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., as_of_clock: _Optional[_Union[Clock, str]] = ...) -> None: ...
 
 class CheckResponse(_message.Message):
     __slots__ = ("decision", "reason", "suppression_kind", "revision")
@@ -98,7 +112,7 @@ class CheckResponse(_message.Message):
     def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., reason: _Optional[_Union[Reason, str]] = ..., suppression_kind: _Optional[_Union[_types_pb2.SuppressionKind, str]] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class CheckStreamRequest(_message.Message):
-    __slots__ = ("batch_id", "profile_id", "channel", "purpose_id", "topic_id", "contact_points", "overrides", "min_revision", "include_links")
+    __slots__ = ("batch_id", "profile_id", "channel", "purpose_id", "topic_id", "contact_points", "overrides", "min_revision", "include_links", "contact_points_packed", "packed_answers", "as_of", "as_of_clock")
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +122,10 @@ class CheckStreamRequest(_message.Message):
     OVERRIDES_FIELD_NUMBER: _ClassVar[int]
     MIN_REVISION_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_LINKS_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_POINTS_PACKED_FIELD_NUMBER: _ClassVar[int]
+    PACKED_ANSWERS_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_CLOCK_FIELD_NUMBER: _ClassVar[int]
     batch_id: int
     profile_id: str
     channel: _types_pb2.Channel
@@ -117,7 +135,11 @@ class CheckStreamRequest(_message.Message):
     overrides: _containers.RepeatedCompositeFieldContainer[ItemOverride]
     min_revision: int
     include_links: bool
-    def __init__(self, batch_id: _Optional[int] = ..., profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ..., contact_points: _Optional[_Iterable[str]] = ..., overrides: _Optional[_Iterable[_Union[ItemOverride, _Mapping]]] = ..., min_revision: _Optional[int] = ..., include_links: bool = ...) -> None: ...
+    contact_points_packed: bytes
+    packed_answers: bool
+    as_of: _timestamp_pb2.Timestamp
+    as_of_clock: Clock
+    def __init__(self, batch_id: _Optional[int] = ..., profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ..., contact_points: _Optional[_Iterable[str]] = ..., overrides: _Optional[_Iterable[_Union[ItemOverride, _Mapping]]] = ..., min_revision: _Optional[int] = ..., include_links: bool = ..., contact_points_packed: _Optional[bytes] = ..., packed_answers: bool = ..., as_of: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., as_of_clock: _Optional[_Union[Clock, str]] = ...) -> None: ...
 
 class ItemOverride(_message.Message):
     __slots__ = ("index", "channel", "topic_id")
@@ -130,20 +152,22 @@ class ItemOverride(_message.Message):
     def __init__(self, index: _Optional[int] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., topic_id: _Optional[str] = ...) -> None: ...
 
 class CheckStreamResponse(_message.Message):
-    __slots__ = ("batch_id", "revision", "decisions", "reasons", "suppressed", "links")
+    __slots__ = ("batch_id", "revision", "decisions", "reasons", "suppressed", "links", "outcomes")
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     DECISIONS_FIELD_NUMBER: _ClassVar[int]
     REASONS_FIELD_NUMBER: _ClassVar[int]
     SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
     LINKS_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
     batch_id: int
     revision: int
     decisions: _containers.RepeatedScalarFieldContainer[Decision]
     reasons: _containers.RepeatedScalarFieldContainer[Reason]
     suppressed: _containers.RepeatedCompositeFieldContainer[SuppressedItem]
     links: _containers.RepeatedCompositeFieldContainer[ItemLinks]
-    def __init__(self, batch_id: _Optional[int] = ..., revision: _Optional[int] = ..., decisions: _Optional[_Iterable[_Union[Decision, str]]] = ..., reasons: _Optional[_Iterable[_Union[Reason, str]]] = ..., suppressed: _Optional[_Iterable[_Union[SuppressedItem, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[ItemLinks, _Mapping]]] = ...) -> None: ...
+    outcomes: bytes
+    def __init__(self, batch_id: _Optional[int] = ..., revision: _Optional[int] = ..., decisions: _Optional[_Iterable[_Union[Decision, str]]] = ..., reasons: _Optional[_Iterable[_Union[Reason, str]]] = ..., suppressed: _Optional[_Iterable[_Union[SuppressedItem, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[ItemLinks, _Mapping]]] = ..., outcomes: _Optional[bytes] = ...) -> None: ...
 
 class ItemLinks(_message.Message):
     __slots__ = ("index", "unsubscribe_url", "preferences_url")
