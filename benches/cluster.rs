@@ -81,7 +81,8 @@ fn start_consentd(dir: &std::path::Path, extra: &[&str], metrics: bool, procs: &
         .args(["--listen-addr", &format!("127.0.0.1:{p}"), "--metrics-addr", &metrics_addr, "--data-dir"])
         .arg(dir)
         .args(extra)
-        .env("RUST_LOG", "warn")
+        // The cluster's start-up steps too, so a node that never serves says where it waits.
+        .env("RUST_LOG", "warn,consentd::cluster=info")
         .stdout(Stdio::null())
         .spawn()
         .expect("spawn consentd");
@@ -127,17 +128,44 @@ fn bucket_quantile(before: &[(f64, u64)], after: &[(f64, u64)], q: f64) -> f64 {
 }
 
 async fn connect(addr: &str) -> Channel {
-    for _ in 0..3000 {
-        if let Ok(ch) = Endpoint::from_shared(addr.to_owned()).expect("url").tcp_nodelay(true).connect().await {
+    try_connect(addr, Duration::from_secs(30)).await.unwrap_or_else(|| panic!("consentd at {addr} does not answer"))
+}
+
+/// A channel to the server at `addr` once it answers its health check, trying for `wait`.
+async fn try_connect(addr: &str, wait: Duration) -> Option<Channel> {
+    let until = Instant::now() + wait;
+    while Instant::now() < until {
+        let attempt = async {
+            let ch = Endpoint::from_shared(addr.to_owned()).expect("url").tcp_nodelay(true).connect().await.ok()?;
             // Serving (a cluster node answers only once it has joined the log).
             let mut h = tonic_health::pb::health_client::HealthClient::new(ch.clone());
-            if h.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.is_ok() {
-                return ch;
-            }
+            h.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.ok()?;
+            Some(ch)
+        };
+        if let Ok(Some(ch)) = tokio::time::timeout(Duration::from_secs(2), attempt).await {
+            return Some(ch);
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("consentd at {addr} did not start");
+    None
+}
+
+/// Connects to the server `procs` started `i`-th, once it serves. A node joining a NATS
+/// cluster that is still electing its leaders may take as long as the server waits for
+/// JetStream (five minutes); a server that exits is reported at once, with its status.
+async fn started(addr: &str, procs: &mut Procs, i: usize, name: &str) -> Channel {
+    let until = Instant::now() + Duration::from_secs(300);
+    loop {
+        if let Ok(Some(status)) = procs.0[i].try_wait() {
+            panic!("consentd {name} at {addr} exited while starting: {status} (its log is above)");
+        }
+        if Instant::now() >= until {
+            panic!("consentd {name} at {addr} did not start within five minutes (its log is above)");
+        }
+        if let Some(ch) = try_connect(addr, Duration::from_secs(1)).await {
+            return ch;
+        }
+    }
 }
 
 fn change(contact: String, opted_in: bool) -> pb::ConsentChange {
@@ -396,7 +424,9 @@ async fn main() {
     };
     let ((addr_a, _), (addr_b, metrics_b)) = (node("a", &mut procs), node("b", &mut procs));
     let (addr_s, _) = start_consentd(&dir.path().join("standalone"), &[], false, &mut procs);
-    let (a, b, s) = (connect(&addr_a).await, connect(&addr_b).await, connect(&addr_s).await);
+    let a = started(&addr_a, &mut procs, 0, "node a").await;
+    let b = started(&addr_b, &mut procs, 1, "node b").await;
+    let s = started(&addr_s, &mut procs, 2, "standalone").await;
     let pop = population(scale.contacts);
     let (ta, ts) = (target(&a), target(&s));
     println!(

@@ -241,7 +241,22 @@ async fn stream_checks(
     include_links: bool,
     packed: bool,
 ) -> (f64, u64) {
-    let shape = StreamShape { connections, streams_per_connection: 1, batch, overrides: 0.0, include_links, packed };
+    let shape = StreamShape {
+        connections,
+        streams_per_connection: 1,
+        batch,
+        overrides: 0.0,
+        include_links,
+        packed,
+        receipts: false,
+        fence: None,
+    };
+    shaped(server, n, shape).await
+}
+
+/// `n` recipients of the send in batches shaped by `shape`; (items/s, sends).
+async fn shaped(server: &Server, n: usize, shape: StreamShape) -> (f64, u64) {
+    let batch = shape.batch;
     let batches = n.div_ceil(batch) as u64;
     let run = Run::count(batches);
     let pop = population(server.contacts);
@@ -543,6 +558,26 @@ async fn main() {
         ),
     );
 
+    // Signed receipts: one Ed25519 signature and a SHA-256 over the batch's keys per batch.
+    let shape = StreamShape {
+        connections: scale.connections,
+        streams_per_connection: 1,
+        batch: scale.batch,
+        overrides: 0.0,
+        include_links: false,
+        packed: true,
+        receipts: true,
+        fence: None,
+    };
+    let (plain, _) = hot_stream(&server, recipients.len() / 2, scale.batch, scale.connections).await;
+    let (with_receipts, _) = shaped(&server, recipients.len() / 2, shape).await;
+    row(
+        "hot stream with receipts",
+        format!("{with_receipts:.0} dec/s"),
+        format!("{:.2}x of the same stream without them ({plain:.0} dec/s)", with_receipts / plain),
+    );
+    let receipts = json!({"decisions_per_s": with_receipts, "without_per_s": plain, "ratio": with_receipts / plain});
+
     // The transport floor: the same batches over the same connections to a server that
     // answers without deciding.
     let echo = start_echo(scale.contacts);
@@ -657,6 +692,8 @@ async fn main() {
         overrides: 0.0,
         include_links: false,
         packed: true,
+        receipts: false,
+        fence: None,
     };
     let (_, (_, under_load)) = tokio::join!(bench::stream(&target, &pop, shape, background, Recorder::new()), async {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -667,6 +704,45 @@ async fn main() {
         format!("p99 {} us", under_load.value_at_quantile(0.99)),
         format!("p50 {} us, p999 {} us", under_load.value_at_quantile(0.5), under_load.value_at_quantile(0.999)),
     );
+
+    // The revocation fence: a send list decided at revision R, fenced after 1% of it changed
+    // (1 M recipients after 10 k changes at full scale), against checking it all again.
+    let fence_n = (scale.contacts as usize).min(recipients.len());
+    let changes = (fence_n / 100) as f64;
+    let since =
+        target.admin(0).get_server_info(pb::GetServerInfoRequest {}).await.expect("server info").into_inner().revision;
+    let rate = (scale.write_rate * 5) as f64;
+    let changed = bench::open_loop(
+        &target,
+        &pop,
+        Call::Write,
+        rate,
+        Run::timed(Duration::from_secs_f64(changes / rate)),
+        Recorder::new(),
+    )
+    .await;
+    assert!(changed.errors.is_empty(), "write errors: {:?}", changed.errors);
+    let (recheck, _) = hot_stream(&server, fence_n, scale.batch, scale.connections).await;
+    let shape = StreamShape {
+        connections: scale.connections,
+        streams_per_connection: 1,
+        batch: scale.batch,
+        overrides: 0.0,
+        include_links: false,
+        packed: true,
+        receipts: false,
+        fence: Some(since),
+    };
+    let (fence_rate, fenced) = shaped(&server, fence_n, shape).await;
+    row(
+        &format!("revocation fence: {fence_n} recipients after {} changes", changed.ok),
+        format!("{fence_rate:.0} rec/s"),
+        format!(
+            "{:.2}x of checking them all again ({recheck:.0} dec/s); {fenced} answers instead of {fence_n}",
+            fence_rate / recheck
+        ),
+    );
+    let fence = json!({"recipients": fence_n, "changes": changed.ok, "fenced_per_s": fence_rate, "recheck_per_s": recheck, "ratio": fence_rate / recheck, "answers": fenced});
 
     // Webhooks: delivery lag at the write rate to one receiver, then the mixed run again
     // with ten subscriptions delivering every write.
@@ -715,6 +791,8 @@ async fn main() {
         "hot_stream": {"decisions_per_s": hot, "ratio_to_baseline": hot / base2, "server_cpu_s_per_million": cpu_per_m, "batch": scale.batch, "connections": scale.connections, "form": "packed", "listed_form_decisions_per_s": listed, "listed_form_server_cpu_s_per_million": listed_cpu_per_m},
         "batch_sweep": sweep,
         "hot_stream_with_links": links,
+        "hot_stream_with_receipts": receipts,
+        "revocation_fence": fence,
         "unary_closed": {"requests_per_s": unary_max, "concurrency": scale.unary_concurrency, "latency": percentiles(&closed)},
         "unary_open": {"rate": open_rate, "latency": percentiles(&open)},
         "mixed_stream_with_writes": {"decisions_per_s": hot_with_writes, "ratio_to_pure": hot_with_writes / hot, "writes": written},

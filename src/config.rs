@@ -209,6 +209,9 @@ impl Limits {
     pub const EDGE_LINKS_TRACKED_MAX: usize = 100_000;
     /// How long a link in a message keeps working after it was minted: a year.
     pub const LINK_VALIDITY_SECS: i64 = 366 * 24 * 3600;
+    /// Changes a check stream's revocation fence reads from the change feed (16 bytes of
+    /// memory each): further back, a full re-check is the cheaper answer.
+    pub const FENCE_CHANGES_MAX: usize = 2_000_000;
 
     pub const DEFAULT: Limits = Limits {
         message_bytes_max: 16 << 20,
@@ -310,6 +313,11 @@ pub struct Args {
     #[arg(long)]
     #[serde(skip)]
     pub rotate_link_key: bool,
+    /// Offline, with the server stopped: add a new key for decision receipts (it signs from
+    /// then on; receipts signed with older keys keep verifying), print its id, and exit.
+    #[arg(long)]
+    #[serde(skip)]
+    pub rotate_receipt_key: bool,
     /// Log format [default: text].
     #[arg(long, env = "CONSENTD_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -437,6 +445,7 @@ impl Args {
             config: self.config,
             create_admin_key: self.create_admin_key,
             rotate_link_key: self.rotate_link_key,
+            rotate_receipt_key: self.rotate_receipt_key,
             ..merged
         })
     }

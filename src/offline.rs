@@ -1,5 +1,5 @@
 //! What `consentd` does on a stopped server's data directory instead of serving: create an
-//! admin key when every key is lost, rotate the edge's link key, verify every stored block.
+//! admin key when every key is lost, rotate the edge's link key or the receipt key, verify every stored block.
 //! Each opens the store itself, which is refused while a server holds the directory, and
 //! each works on a standalone directory only (a cluster node's directory is not the
 //! cluster's: keys come through the log there).
@@ -14,6 +14,8 @@ pub enum Operation {
     CreateAdminKey(String),
     /// `--rotate-link-key`
     RotateLinkKey,
+    /// `--rotate-receipt-key`
+    RotateReceiptKey,
     /// `consentd verify`
     Verify,
 }
@@ -39,6 +41,7 @@ impl Operation {
         match self {
             Operation::CreateAdminKey(_) => "--create-admin-key",
             Operation::RotateLinkKey => "--rotate-link-key",
+            Operation::RotateReceiptKey => "--rotate-receipt-key",
             Operation::Verify => "verify",
         }
     }
@@ -58,6 +61,13 @@ impl Operation {
                 let id = store.rotate_link_key()?;
                 store.flush()?;
                 println!("link key {id} signs from now on");
+                Ok(())
+            }
+            Operation::RotateReceiptKey => {
+                let store = open(data_dir)?;
+                let id = store.rotate_receipt_key()?;
+                store.flush()?;
+                println!("receipt key {id} signs from now on");
                 Ok(())
             }
             Operation::Verify => verify(data_dir),

@@ -417,6 +417,7 @@ impl pb::admin_service_server::AdminService for AdminApi {
             cluster_entries_skipped: skipped.total(),
             cluster_last_skipped_seq: last_seq,
             cluster_last_skipped_reason: last_reason,
+            receipt_keys: receipt_keys(&self.store),
         }))
     }
 
@@ -461,4 +462,14 @@ impl pb::admin_service_server::AdminService for AdminApi {
     ) -> Result<Response<pb::TestWebhookResponse>, Status> {
         webhooks::test(&self.store, &self.webhooks, req).await
     }
+}
+
+/// The public halves of the store's receipt keys.
+pub fn receipt_keys(store: &crate::storage::Store) -> Vec<pb::ReceiptKey> {
+    let keys = store.receipt_keys();
+    let signing = keys.signing().id;
+    keys.all()
+        .iter()
+        .map(|k| pb::ReceiptKey { id: u32::from(k.id), public_key: k.public_key().to_vec(), signing: k.id == signing })
+        .collect()
 }

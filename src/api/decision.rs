@@ -18,7 +18,9 @@ use super::metrics::Metrics;
 use super::pb;
 use crate::config::Limits;
 use crate::decision::{self, Catalog, Reason, Target};
-use crate::storage::Store;
+use crate::storage::past::{AsOf, Clock};
+use crate::storage::{ContactKey, Store};
+use consentd_client::receipt::{Receipt, RecipientsDigest};
 
 #[derive(Clone, Debug)]
 pub struct DecisionApi {
@@ -67,7 +69,7 @@ pub fn deadline_of(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> 
     })
 }
 
-fn fresh_enough(store: &Store, min_revision: u64) -> ApiResult<u64> {
+pub(super) fn fresh_enough(store: &Store, min_revision: u64) -> ApiResult<u64> {
     let revision = store.revision();
     if min_revision > revision {
         return Err(ApiError::FailedPrecondition(format!(
@@ -83,6 +85,7 @@ const STREAM_YIELD_RECIPIENTS: usize = 4096;
 
 /// Evaluates one batch. Row-2 errors and malformed overrides fail the batch (and with it
 /// the stream); malformed contact points are per-item `REASON_INVALID_CONTACT_POINT`.
+/// `now_us` is when the batch is decided (µs since the Unix epoch).
 #[expect(clippy::too_many_arguments, reason = "the stream task's context, each borrowed once per batch")]
 pub fn evaluate_batch(
     store: &Store,
@@ -90,7 +93,7 @@ pub fn evaluate_batch(
     principal: &Principal,
     limits: &Limits,
     req: pb::CheckStreamRequest,
-    now: i64,
+    now_us: i64,
     counts: &mut [u64; Reason::ALL.len()],
     edge_url: Option<&str>,
 ) -> ApiResult<pb::CheckStreamResponse> {
@@ -108,9 +111,19 @@ pub fn evaluate_batch(
         packed_answers,
         as_of,
         as_of_clock,
+        receipts,
+        changed_since_revision,
+        as_of_revision,
     } = req;
     principal.may(&profile_id)?;
+    if changed_since_revision.is_some() {
+        return Err(ApiError::FailedPrecondition("a fence batch reached the plain evaluation".to_owned()));
+    }
     let as_of = convert::as_of(as_of, as_of_clock, store.now_us())?;
+    let as_of = match as_of_revision {
+        None => as_of,
+        Some(r) => Some(at_revision(store, r, as_of)?),
+    };
     if include_links && as_of.is_some() {
         return Err(ApiError::invalid_field(
             "include_links",
@@ -121,7 +134,7 @@ pub fn evaluate_batch(
     // events name subjects by the numbers of today's (which never change).
     let past_catalog = as_of.map(|a| store.catalog_as_of(a.at_us)).transpose().map_err(ApiError::Storage)?;
     let (current, catalog) = (catalog, past_catalog.as_ref().unwrap_or(catalog));
-    let now = as_of.map_or(now, |a| a.at_us.div_euclid(1_000_000));
+    let now = as_of.map_or(now_us, |a| a.at_us).div_euclid(1_000_000);
     if include_links {
         // A link lets its holder write consent: only a key that may write hands them out.
         principal.require(Scope::Write)?;
@@ -144,6 +157,7 @@ pub fn evaluate_batch(
         ));
     }
     let revision = fresh_enough(store, min_revision)?;
+    let channel_number = channel;
     let channel = convert::channel("channel", channel)?;
     let resolve_error = |prefix: &str, e: &_| {
         if as_of.is_some() { ApiError::resolve_as_of(prefix, e) } else { ApiError::resolve(prefix, e) }
@@ -160,8 +174,12 @@ pub fn evaluate_batch(
     }
     // Overrides are sparse: resolve each distinct (channel, topic) once.
     let mut item_targets: HashMap<u32, Target<'_>> = HashMap::with_capacity(overrides.len());
+    let mut signed_overrides = Vec::new();
     for (i, o) in overrides.into_iter().enumerate() {
         let pb::ItemOverride { index, channel: ch, topic_id: topic } = o;
+        if receipts {
+            signed_overrides.push((index, ch, topic.clone()));
+        }
         if index as usize >= contact_points.len() {
             return Err(ApiError::invalid(
                 format!("overrides[{i}].index"),
@@ -200,14 +218,23 @@ pub fn evaluate_batch(
     let target_of = |i: usize| {
         if item_targets.is_empty() { &default_target } else { item_targets.get(&(i as u32)).unwrap_or(&default_target) }
     };
-    let mut each = |i: usize, d: decision::Decision| {
+    let mut digest = receipts.then(RecipientsDigest::default);
+    let mut signed_outcomes = Vec::with_capacity(if receipts && !packed_answers { n } else { 0 });
+    let mut each = |i: usize, key: Option<&ContactKey>, d: decision::Decision| {
         let (decision, reason) = (convert::outcome_to_pb(d.outcome()) as i32, convert::reason_to_pb(d.reason) as i32);
+        // Both numbers are below 64 (a test checks every one).
+        let byte = ((decision << 6) | reason) as u8;
         if packed_answers {
-            // Both numbers are below 64 (a test checks every one).
-            outcomes.push(((decision << 6) | reason) as u8);
+            outcomes.push(byte);
         } else {
             decisions.push(decision);
             reasons.push(reason);
+        }
+        if let Some(digest) = digest.as_mut() {
+            digest.push(key.map(|k| &k.0));
+            if !packed_answers {
+                signed_outcomes.push(byte);
+            }
         }
         if let Some(kind) = d.suppression {
             suppressed.push(pb::SuppressedItem { index: i as u32, kind: convert::suppression_kind_to_pb(kind) as i32 });
@@ -238,21 +265,87 @@ pub fn evaluate_batch(
         }
     };
     match as_of {
-        None => decision::check_many(target_of, &contact_points, store, now, &mut each),
+        None => decision::check_many_keyed(target_of, &contact_points, store, now, &mut each),
         Some(a) => {
             let past = store.past(a, current);
-            decision::check_many(target_of, &contact_points, &past, now, &mut each);
+            decision::check_many_keyed(target_of, &contact_points, &past, now, &mut each);
             if let Some(e) = past.error() {
                 return Err(ApiError::Storage(e));
             }
         }
     }
-    Ok(pb::CheckStreamResponse { batch_id, revision, decisions, reasons, suppressed, links, outcomes })
+    let receipt = digest.map(|digest| {
+        let (recipients, recipients_digest) = digest.finish();
+        let keys = store.receipt_keys();
+        let key = keys.signing();
+        let body = Receipt {
+            key_id: u32::from(key.id),
+            decided_at_us: now_us,
+            revision,
+            batch_id,
+            profile_id,
+            channel: channel_number,
+            purpose_id,
+            topic_id,
+            as_of: as_of.filter(|a| !matches!(a.clock, Clock::Revision(_))).map(|a| (a.at_us, clock_number(a.clock))),
+            as_of_revision,
+            overrides: signed_overrides,
+            recipients,
+            recipients_digest,
+            outcomes: if packed_answers { outcomes.clone() } else { signed_outcomes },
+        }
+        .encode();
+        pb::DecisionReceipt { signature: key.sign(&body).to_vec(), body, key_id: u32::from(key.id) }
+    });
+    Ok(pb::CheckStreamResponse {
+        batch_id,
+        revision,
+        decisions,
+        reasons,
+        suppressed,
+        links,
+        outcomes,
+        receipt,
+        fenced: Vec::new(),
+    })
+}
+
+/// `as_of_revision`: the recorded state right after revision `r`, decided at `as_of` (on the
+/// recorded clock) or, without it, at the time `r` was recorded.
+fn at_revision(store: &Store, r: u64, as_of: Option<AsOf>) -> ApiResult<AsOf> {
+    let applied = store.revision();
+    if r > applied {
+        return Err(ApiError::invalid(
+            "as_of_revision",
+            &r.to_string(),
+            format!("lies beyond the revision this node has applied ({applied})"),
+        ));
+    }
+    let at_us = match as_of {
+        Some(AsOf { clock: Clock::Occurred, .. }) => {
+            return Err(ApiError::invalid(
+                "as_of_clock",
+                "CLOCK_OCCURRED",
+                "as_of_revision replays the recorded state: leave the clock out or use CLOCK_RECORDED",
+            ));
+        }
+        Some(a) => a.at_us,
+        None => store.revision_time(r).map_err(ApiError::Storage)?.unwrap_or(0),
+    };
+    Ok(AsOf { at_us, clock: Clock::Revision(r) })
+}
+
+/// The API's number of a clock, as a receipt names it.
+fn clock_number(clock: Clock) -> i32 {
+    match clock {
+        Clock::Recorded | Clock::Revision(_) => pb::Clock::Recorded as i32,
+        Clock::Occurred => pb::Clock::Occurred as i32,
+    }
 }
 
 /// A batch's contact points as slices of what the client sent (no string per recipient),
 /// and the field they came in.
-fn recipients<'a>(listed: &'a [String], packed: &'a [u8]) -> ApiResult<(&'static str, Vec<&'a str>)> {
+pub(super) fn recipients<'a>(listed: &'a [String], packed: &'a [u8]) -> ApiResult<(&'static str, Vec<&'a str>)> {
     if packed.is_empty() {
         return Ok(("contact_points", listed.iter().map(String::as_str).collect()));
     }
@@ -362,6 +455,8 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
             let _permit = permit;
             metrics.check_streams_active.inc();
             let mut since_yield = 0usize;
+            // The stream's revocation fence, once a batch asks for one.
+            let mut fence: Option<super::fence::Fence> = None;
             loop {
                 let next = tokio::select! {
                     m = inbound.message() => m,
@@ -399,9 +494,35 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
                 }
                 let started = Instant::now();
                 let catalog = store.catalog();
-                let now = store.now_us().div_euclid(1_000_000);
+                let now_us = store.now_us();
+                let now = now_us.div_euclid(1_000_000);
                 let mut counts = [0u64; Reason::ALL.len()];
-                let answer = if batch.as_of.is_some() {
+                let answer = if batch.changed_since_revision.is_some() {
+                    // Contacts changed since the fence's revision are replayed from history.
+                    let (store, principal, mut kept) = (store.clone(), principal.clone(), fence.take());
+                    let evaluated = tokio::task::spawn_blocking(move || {
+                        let mut counts = [0u64; Reason::ALL.len()];
+                        let answer = super::fence::evaluate_fence(
+                            &store,
+                            &catalog,
+                            &principal,
+                            &limits,
+                            batch,
+                            now,
+                            &mut counts,
+                            &mut kept,
+                        );
+                        (answer, counts, kept)
+                    })
+                    .await;
+                    match evaluated {
+                        Ok((answer, c, kept)) => {
+                            (counts, fence) = (c, kept);
+                            answer.map_err(Status::from)
+                        }
+                        Err(e) => Err(Status::internal(format!("a fence batch failed: {e}"))),
+                    }
+                } else if batch.as_of.is_some() || batch.as_of_revision.is_some() {
                     // History is read from RocksDB, a read per recipient: off the runtime's threads.
                     let (store, principal, edge_url) = (store.clone(), principal.clone(), edge_url.clone());
                     let evaluated = tokio::task::spawn_blocking(move || {
@@ -412,7 +533,7 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
                             &principal,
                             &limits,
                             batch,
-                            now,
+                            now_us,
                             &mut counts,
                             edge_url.as_deref(),
                         );
@@ -427,14 +548,24 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
                         Err(e) => Err(Status::internal(format!("an as-of batch failed: {e}"))),
                     }
                 } else {
-                    evaluate_batch(&store, &catalog, &principal, &limits, batch, now, &mut counts, edge_url.as_deref())
-                        .map_err(Status::from)
+                    evaluate_batch(
+                        &store,
+                        &catalog,
+                        &principal,
+                        &limits,
+                        batch,
+                        now_us,
+                        &mut counts,
+                        edge_url.as_deref(),
+                    )
+                    .map_err(Status::from)
                 };
                 metrics.add_decisions(&counts);
                 metrics.check_batches.inc();
                 metrics.observe_rpc("CheckStream.batch", started.elapsed());
                 let failed = answer.is_err();
-                let answered = answer.as_ref().map_or(0, |a| a.decisions.len().max(a.outcomes.len()));
+                let answered =
+                    answer.as_ref().map_or(0, |a| a.decisions.len().max(a.outcomes.len()).max(a.fenced.len()));
                 if tx.send(answer).await.is_err() || failed {
                     break;
                 }

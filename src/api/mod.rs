@@ -13,6 +13,7 @@ pub mod consent;
 pub mod convert;
 pub mod decision;
 pub mod error;
+pub mod fence;
 pub mod metrics;
 pub mod trace;
 pub mod webhooks;

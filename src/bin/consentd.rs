@@ -26,6 +26,8 @@ async fn main() -> anyhow::Result<()> {
         Some(Operation::CreateAdminKey(description))
     } else if args.rotate_link_key {
         Some(Operation::RotateLinkKey)
+    } else if args.rotate_receipt_key {
+        Some(Operation::RotateReceiptKey)
     } else {
         None
     };

@@ -99,6 +99,7 @@ fn router(store: Store, options: &EdgeOptions) -> Router {
         .route("/c/{token}", get(confirm_page).post(confirm))
         .route("/p/{token}", get(preferences_page).post(save_preferences))
         .route("/api/v1/preferences/{token}", get(api_get).post(api_post))
+        .route("/receipt-keys", get(receipt_keys))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(axum::middleware::from_fn_with_state(edge.clone(), guard))
         .layer(DefaultBodyLimit::max(Limits::EDGE_BODY_BYTES_MAX))
@@ -538,6 +539,27 @@ fn api_error(e: &EdgeError) -> Response {
 
 fn api_refusal(status: StatusCode, error: String) -> Response {
     (status, Json(serde_json::json!({ "error": error }))).into_response()
+}
+
+/// The public keys that verify decision receipts (docs/receipts.md): anyone holding a
+/// receipt may check it, so they are served without a key.
+async fn receipt_keys(State(edge): State<Edge>) -> Response {
+    use base64::Engine;
+    let keys = edge.store.receipt_keys();
+    let signing = keys.signing().id;
+    let keys: Vec<_> = keys
+        .all()
+        .iter()
+        .map(|k| {
+            serde_json::json!({
+                "id": k.id,
+                "algorithm": "Ed25519",
+                "public_key": base64::engine::general_purpose::STANDARD.encode(k.public_key()),
+                "signing": k.id == signing,
+            })
+        })
+        .collect();
+    Json(serde_json::json!({ "keys": keys })).into_response()
 }
 
 async fn api_get(State(edge): State<Edge>, Path(token): Path<String>) -> Response {

@@ -409,9 +409,13 @@ async fn the_readme_example_answers_the_regulators_question() {
     let script =
         block.replacen("C=target/release/consentctl", &format!("C={}", crate::support::consentctl_bin().display()), 1);
     let addr = format!("http://{}", server.addr);
+    // The snippet writes its send list, receipts and keys where it runs.
+    let dir = tempfile::tempdir().expect("dir");
+    let cwd = dir.path().to_owned();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("bash")
             .args(["-c", &script])
+            .current_dir(cwd)
             .env("CONSENTD_ADDR", addr)
             .env_remove("CONSENTD_API_KEY")
             .output()
@@ -427,6 +431,13 @@ async fn the_readme_example_answers_the_regulators_question() {
         .unwrap_or_else(|| panic!("a block as occurred: {stdout}"));
     assert!(sent < blocked, "{stdout}");
     assert!(stdout.contains("source: crm_sync") && stdout.contains("verification.intact: true"), "{stdout}");
+    // The receipt verifies offline, replays as recorded without a difference, and as
+    // occurred names Jane.
+    assert!(stdout.contains("\"valid\":true"), "{stdout}");
+    let replayed: Vec<&str> = stdout.lines().filter(|l| l.contains("\"replay\"")).collect();
+    assert_eq!(replayed.len(), 1, "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(replayed[0].contains("jane@example.com") && replayed[0].contains("block/purpose_opted_out"), "{stdout}");
+    assert!(out.status.code() == Some(3), "the last command found a difference: {:?}", out.status);
     server.stop().await;
 }
 

@@ -21,6 +21,7 @@ mod nats;
 mod otlp;
 mod packed;
 mod presets;
+mod receipts;
 mod recover;
 mod store;
 mod support;

@@ -16158,6 +16158,7 @@ __export(admin_exports, {
   ListWebhooksResponse: () => ListWebhooksResponse,
   Profile: () => Profile,
   Purpose: () => Purpose,
+  ReceiptKey: () => ReceiptKey,
   ReplayWebhookRequest: () => ReplayWebhookRequest,
   ReplayWebhookResponse: () => ReplayWebhookResponse,
   RevokeApiKeyRequest: () => RevokeApiKeyRequest,
@@ -21094,7 +21095,8 @@ function createBaseGetServerInfoResponse() {
     cluster: false,
     clusterEntriesSkipped: 0,
     clusterLastSkippedSeq: 0,
-    clusterLastSkippedReason: ""
+    clusterLastSkippedReason: "",
+    receiptKeys: []
   };
 }
 var GetServerInfoResponse = {
@@ -21116,6 +21118,9 @@ var GetServerInfoResponse = {
     }
     if (message.clusterLastSkippedReason !== "") {
       writer.uint32(50).string(message.clusterLastSkippedReason);
+    }
+    for (const v of message.receiptKeys) {
+      ReceiptKey.encode(v, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -21174,6 +21179,13 @@ var GetServerInfoResponse = {
             message.clusterLastSkippedReason = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+            message.receiptKeys.push(ReceiptKey.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -21192,7 +21204,8 @@ var GetServerInfoResponse = {
       cluster: isSet4(object.cluster) ? globalThis.Boolean(object.cluster) : false,
       clusterEntriesSkipped: isSet4(object.clusterEntriesSkipped) ? globalThis.Number(object.clusterEntriesSkipped) : isSet4(object.cluster_entries_skipped) ? globalThis.Number(object.cluster_entries_skipped) : 0,
       clusterLastSkippedSeq: isSet4(object.clusterLastSkippedSeq) ? globalThis.Number(object.clusterLastSkippedSeq) : isSet4(object.cluster_last_skipped_seq) ? globalThis.Number(object.cluster_last_skipped_seq) : 0,
-      clusterLastSkippedReason: isSet4(object.clusterLastSkippedReason) ? globalThis.String(object.clusterLastSkippedReason) : isSet4(object.cluster_last_skipped_reason) ? globalThis.String(object.cluster_last_skipped_reason) : ""
+      clusterLastSkippedReason: isSet4(object.clusterLastSkippedReason) ? globalThis.String(object.clusterLastSkippedReason) : isSet4(object.cluster_last_skipped_reason) ? globalThis.String(object.cluster_last_skipped_reason) : "",
+      receiptKeys: globalThis.Array.isArray(object?.receiptKeys) ? object.receiptKeys.map((e) => ReceiptKey.fromJSON(e)) : globalThis.Array.isArray(object?.receipt_keys) ? object.receipt_keys.map((e) => ReceiptKey.fromJSON(e)) : []
     };
   },
   toJSON(message) {
@@ -21215,6 +21228,9 @@ var GetServerInfoResponse = {
     if (message.clusterLastSkippedReason !== "") {
       obj.clusterLastSkippedReason = message.clusterLastSkippedReason;
     }
+    if (message.receiptKeys?.length) {
+      obj.receiptKeys = message.receiptKeys.map((e) => ReceiptKey.toJSON(e));
+    }
     return obj;
   },
   create(base) {
@@ -21228,6 +21244,99 @@ var GetServerInfoResponse = {
     message.clusterEntriesSkipped = object.clusterEntriesSkipped ?? 0;
     message.clusterLastSkippedSeq = object.clusterLastSkippedSeq ?? 0;
     message.clusterLastSkippedReason = object.clusterLastSkippedReason ?? "";
+    message.receiptKeys = object.receiptKeys?.map((e) => ReceiptKey.fromPartial(e)) || [];
+    return message;
+  }
+};
+function createBaseReceiptKey() {
+  return { id: 0, publicKey: Buffer.alloc(0), signing: false };
+}
+var ReceiptKey = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.id !== 0) {
+      writer.uint32(8).uint32(message.id);
+    }
+    if (message.publicKey.length !== 0) {
+      writer.uint32(18).bytes(message.publicKey);
+    }
+    if (message.signing !== false) {
+      writer.uint32(24).bool(message.signing);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseReceiptKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.id = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.publicKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+            message.signing = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      id: isSet4(object.id) ? globalThis.Number(object.id) : 0,
+      publicKey: isSet4(object.publicKey) ? Buffer.from(bytesFromBase64(object.publicKey)) : isSet4(object.public_key) ? Buffer.from(bytesFromBase64(object.public_key)) : Buffer.alloc(0),
+      signing: isSet4(object.signing) ? globalThis.Boolean(object.signing) : false
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.publicKey.length !== 0) {
+      obj.publicKey = base64FromBytes(message.publicKey);
+    }
+    if (message.signing !== false) {
+      obj.signing = message.signing;
+    }
+    return obj;
+  },
+  create(base) {
+    return ReceiptKey.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseReceiptKey();
+    message.id = object.id ?? 0;
+    message.publicKey = object.publicKey ?? Buffer.alloc(0);
+    message.signing = object.signing ?? false;
     return message;
   }
 };
@@ -22631,6 +22740,12 @@ var AdminServiceClient = (0, import_grpc_js2.makeGenericClientConstructor)(
   AdminServiceService,
   "consent.v1.AdminService"
 );
+function bytesFromBase64(b64) {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+function base64FromBytes(arr) {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 function toTimestamp2(date) {
   const seconds = Math.trunc(date.getTime() / 1e3);
   const nanos = date.getTime() % 1e3 * 1e6;
@@ -26082,8 +26197,10 @@ __export(decision_exports, {
   CheckStreamResponse: () => CheckStreamResponse,
   Clock: () => Clock,
   Decision: () => Decision,
+  DecisionReceipt: () => DecisionReceipt,
   DecisionServiceClient: () => DecisionServiceClient,
   DecisionServiceService: () => DecisionServiceService,
+  FencedItem: () => FencedItem,
   ItemLinks: () => ItemLinks,
   ItemOverride: () => ItemOverride,
   MintLinksRequest: () => MintLinksRequest,
@@ -26793,7 +26910,10 @@ function createBaseCheckStreamRequest() {
     contactPointsPacked: Buffer.alloc(0),
     packedAnswers: false,
     asOf: void 0,
-    asOfClock: 0
+    asOfClock: 0,
+    receipts: false,
+    changedSinceRevision: void 0,
+    asOfRevision: void 0
   };
 }
 var CheckStreamRequest = {
@@ -26836,6 +26956,15 @@ var CheckStreamRequest = {
     }
     if (message.asOfClock !== 0) {
       writer.uint32(104).int32(message.asOfClock);
+    }
+    if (message.receipts !== false) {
+      writer.uint32(112).bool(message.receipts);
+    }
+    if (message.changedSinceRevision !== void 0) {
+      writer.uint32(120).uint64(message.changedSinceRevision);
+    }
+    if (message.asOfRevision !== void 0) {
+      writer.uint32(128).uint64(message.asOfRevision);
     }
     return writer;
   },
@@ -26943,6 +27072,27 @@ var CheckStreamRequest = {
             message.asOfClock = reader.int32();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+            message.receipts = reader.bool();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+            message.changedSinceRevision = longToNumber6(reader.uint64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+            message.asOfRevision = longToNumber6(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -26965,10 +27115,13 @@ var CheckStreamRequest = {
       overrides: globalThis.Array.isArray(object?.overrides) ? object.overrides.map((e) => ItemOverride.fromJSON(e)) : [],
       minRevision: isSet6(object.minRevision) ? globalThis.Number(object.minRevision) : isSet6(object.min_revision) ? globalThis.Number(object.min_revision) : 0,
       includeLinks: isSet6(object.includeLinks) ? globalThis.Boolean(object.includeLinks) : isSet6(object.include_links) ? globalThis.Boolean(object.include_links) : false,
-      contactPointsPacked: isSet6(object.contactPointsPacked) ? Buffer.from(bytesFromBase64(object.contactPointsPacked)) : isSet6(object.contact_points_packed) ? Buffer.from(bytesFromBase64(object.contact_points_packed)) : Buffer.alloc(0),
+      contactPointsPacked: isSet6(object.contactPointsPacked) ? Buffer.from(bytesFromBase642(object.contactPointsPacked)) : isSet6(object.contact_points_packed) ? Buffer.from(bytesFromBase642(object.contact_points_packed)) : Buffer.alloc(0),
       packedAnswers: isSet6(object.packedAnswers) ? globalThis.Boolean(object.packedAnswers) : isSet6(object.packed_answers) ? globalThis.Boolean(object.packed_answers) : false,
       asOf: isSet6(object.asOf) ? fromJsonTimestamp4(object.asOf) : isSet6(object.as_of) ? fromJsonTimestamp4(object.as_of) : void 0,
-      asOfClock: isSet6(object.asOfClock) ? clockFromJSON(object.asOfClock) : isSet6(object.as_of_clock) ? clockFromJSON(object.as_of_clock) : 0
+      asOfClock: isSet6(object.asOfClock) ? clockFromJSON(object.asOfClock) : isSet6(object.as_of_clock) ? clockFromJSON(object.as_of_clock) : 0,
+      receipts: isSet6(object.receipts) ? globalThis.Boolean(object.receipts) : false,
+      changedSinceRevision: isSet6(object.changedSinceRevision) ? globalThis.Number(object.changedSinceRevision) : isSet6(object.changed_since_revision) ? globalThis.Number(object.changed_since_revision) : void 0,
+      asOfRevision: isSet6(object.asOfRevision) ? globalThis.Number(object.asOfRevision) : isSet6(object.as_of_revision) ? globalThis.Number(object.as_of_revision) : void 0
     };
   },
   toJSON(message) {
@@ -27001,7 +27154,7 @@ var CheckStreamRequest = {
       obj.includeLinks = message.includeLinks;
     }
     if (message.contactPointsPacked.length !== 0) {
-      obj.contactPointsPacked = base64FromBytes(message.contactPointsPacked);
+      obj.contactPointsPacked = base64FromBytes2(message.contactPointsPacked);
     }
     if (message.packedAnswers !== false) {
       obj.packedAnswers = message.packedAnswers;
@@ -27011,6 +27164,15 @@ var CheckStreamRequest = {
     }
     if (message.asOfClock !== 0) {
       obj.asOfClock = clockToJSON(message.asOfClock);
+    }
+    if (message.receipts !== false) {
+      obj.receipts = message.receipts;
+    }
+    if (message.changedSinceRevision !== void 0) {
+      obj.changedSinceRevision = Math.round(message.changedSinceRevision);
+    }
+    if (message.asOfRevision !== void 0) {
+      obj.asOfRevision = Math.round(message.asOfRevision);
     }
     return obj;
   },
@@ -27032,6 +27194,9 @@ var CheckStreamRequest = {
     message.packedAnswers = object.packedAnswers ?? false;
     message.asOf = object.asOf ?? void 0;
     message.asOfClock = object.asOfClock ?? 0;
+    message.receipts = object.receipts ?? false;
+    message.changedSinceRevision = object.changedSinceRevision ?? void 0;
+    message.asOfRevision = object.asOfRevision ?? void 0;
     return message;
   }
 };
@@ -27128,7 +27293,17 @@ var ItemOverride = {
   }
 };
 function createBaseCheckStreamResponse() {
-  return { batchId: 0, revision: 0, decisions: [], reasons: [], suppressed: [], links: [], outcomes: Buffer.alloc(0) };
+  return {
+    batchId: 0,
+    revision: 0,
+    decisions: [],
+    reasons: [],
+    suppressed: [],
+    links: [],
+    outcomes: Buffer.alloc(0),
+    receipt: void 0,
+    fenced: []
+  };
 }
 var CheckStreamResponse = {
   encode(message, writer = new BinaryWriter()) {
@@ -27160,6 +27335,12 @@ var CheckStreamResponse = {
     }
     if (message.outcomes.length !== 0) {
       writer.uint32(58).bytes(message.outcomes);
+    }
+    if (message.receipt !== void 0) {
+      DecisionReceipt.encode(message.receipt, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.fenced) {
+      FencedItem.encode(v, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -27239,6 +27420,20 @@ var CheckStreamResponse = {
             message.outcomes = Buffer.from(reader.bytes());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+            message.receipt = DecisionReceipt.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+            message.fenced.push(FencedItem.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -27258,7 +27453,9 @@ var CheckStreamResponse = {
       reasons: globalThis.Array.isArray(object?.reasons) ? object.reasons.map((e) => reasonFromJSON(e)) : [],
       suppressed: globalThis.Array.isArray(object?.suppressed) ? object.suppressed.map((e) => SuppressedItem.fromJSON(e)) : [],
       links: globalThis.Array.isArray(object?.links) ? object.links.map((e) => ItemLinks.fromJSON(e)) : [],
-      outcomes: isSet6(object.outcomes) ? Buffer.from(bytesFromBase64(object.outcomes)) : Buffer.alloc(0)
+      outcomes: isSet6(object.outcomes) ? Buffer.from(bytesFromBase642(object.outcomes)) : Buffer.alloc(0),
+      receipt: isSet6(object.receipt) ? DecisionReceipt.fromJSON(object.receipt) : void 0,
+      fenced: globalThis.Array.isArray(object?.fenced) ? object.fenced.map((e) => FencedItem.fromJSON(e)) : []
     };
   },
   toJSON(message) {
@@ -27282,7 +27479,13 @@ var CheckStreamResponse = {
       obj.links = message.links.map((e) => ItemLinks.toJSON(e));
     }
     if (message.outcomes.length !== 0) {
-      obj.outcomes = base64FromBytes(message.outcomes);
+      obj.outcomes = base64FromBytes2(message.outcomes);
+    }
+    if (message.receipt !== void 0) {
+      obj.receipt = DecisionReceipt.toJSON(message.receipt);
+    }
+    if (message.fenced?.length) {
+      obj.fenced = message.fenced.map((e) => FencedItem.toJSON(e));
     }
     return obj;
   },
@@ -27298,6 +27501,237 @@ var CheckStreamResponse = {
     message.suppressed = object.suppressed?.map((e) => SuppressedItem.fromPartial(e)) || [];
     message.links = object.links?.map((e) => ItemLinks.fromPartial(e)) || [];
     message.outcomes = object.outcomes ?? Buffer.alloc(0);
+    message.receipt = object.receipt !== void 0 && object.receipt !== null ? DecisionReceipt.fromPartial(object.receipt) : void 0;
+    message.fenced = object.fenced?.map((e) => FencedItem.fromPartial(e)) || [];
+    return message;
+  }
+};
+function createBaseDecisionReceipt() {
+  return { body: Buffer.alloc(0), signature: Buffer.alloc(0), keyId: 0 };
+}
+var DecisionReceipt = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.body.length !== 0) {
+      writer.uint32(10).bytes(message.body);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(18).bytes(message.signature);
+    }
+    if (message.keyId !== 0) {
+      writer.uint32(24).uint32(message.keyId);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseDecisionReceipt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.body = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+            message.keyId = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      body: isSet6(object.body) ? Buffer.from(bytesFromBase642(object.body)) : Buffer.alloc(0),
+      signature: isSet6(object.signature) ? Buffer.from(bytesFromBase642(object.signature)) : Buffer.alloc(0),
+      keyId: isSet6(object.keyId) ? globalThis.Number(object.keyId) : isSet6(object.key_id) ? globalThis.Number(object.key_id) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.body.length !== 0) {
+      obj.body = base64FromBytes2(message.body);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes2(message.signature);
+    }
+    if (message.keyId !== 0) {
+      obj.keyId = Math.round(message.keyId);
+    }
+    return obj;
+  },
+  create(base) {
+    return DecisionReceipt.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseDecisionReceipt();
+    message.body = object.body ?? Buffer.alloc(0);
+    message.signature = object.signature ?? Buffer.alloc(0);
+    message.keyId = object.keyId ?? 0;
+    return message;
+  }
+};
+function createBaseFencedItem() {
+  return { index: 0, decision: 0, reason: 0, suppressionKind: 0, wasDecision: 0, wasReason: 0 };
+}
+var FencedItem = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.decision !== 0) {
+      writer.uint32(16).int32(message.decision);
+    }
+    if (message.reason !== 0) {
+      writer.uint32(24).int32(message.reason);
+    }
+    if (message.suppressionKind !== 0) {
+      writer.uint32(32).int32(message.suppressionKind);
+    }
+    if (message.wasDecision !== 0) {
+      writer.uint32(40).int32(message.wasDecision);
+    }
+    if (message.wasReason !== 0) {
+      writer.uint32(48).int32(message.wasReason);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseFencedItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.decision = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+            message.reason = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+            message.suppressionKind = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+            message.wasDecision = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+            message.wasReason = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      index: isSet6(object.index) ? globalThis.Number(object.index) : 0,
+      decision: isSet6(object.decision) ? decisionFromJSON(object.decision) : 0,
+      reason: isSet6(object.reason) ? reasonFromJSON(object.reason) : 0,
+      suppressionKind: isSet6(object.suppressionKind) ? suppressionKindFromJSON(object.suppressionKind) : isSet6(object.suppression_kind) ? suppressionKindFromJSON(object.suppression_kind) : 0,
+      wasDecision: isSet6(object.wasDecision) ? decisionFromJSON(object.wasDecision) : isSet6(object.was_decision) ? decisionFromJSON(object.was_decision) : 0,
+      wasReason: isSet6(object.wasReason) ? reasonFromJSON(object.wasReason) : isSet6(object.was_reason) ? reasonFromJSON(object.was_reason) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.decision !== 0) {
+      obj.decision = decisionToJSON(message.decision);
+    }
+    if (message.reason !== 0) {
+      obj.reason = reasonToJSON(message.reason);
+    }
+    if (message.suppressionKind !== 0) {
+      obj.suppressionKind = suppressionKindToJSON(message.suppressionKind);
+    }
+    if (message.wasDecision !== 0) {
+      obj.wasDecision = decisionToJSON(message.wasDecision);
+    }
+    if (message.wasReason !== 0) {
+      obj.wasReason = reasonToJSON(message.wasReason);
+    }
+    return obj;
+  },
+  create(base) {
+    return FencedItem.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseFencedItem();
+    message.index = object.index ?? 0;
+    message.decision = object.decision ?? 0;
+    message.reason = object.reason ?? 0;
+    message.suppressionKind = object.suppressionKind ?? 0;
+    message.wasDecision = object.wasDecision ?? 0;
+    message.wasReason = object.wasReason ?? 0;
     return message;
   }
 };
@@ -27519,10 +27953,10 @@ var DecisionServiceClient = (0, import_grpc_js4.makeGenericClientConstructor)(
   DecisionServiceService,
   "consent.v1.DecisionService"
 );
-function bytesFromBase64(b64) {
+function bytesFromBase642(b64) {
   return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
 }
-function base64FromBytes(arr) {
+function base64FromBytes2(arr) {
   return globalThis.Buffer.from(arr).toString("base64");
 }
 function toTimestamp4(date) {
@@ -27687,7 +28121,8 @@ var CheckStream = class {
             minRevision: s.minRevision,
             includeLinks: s.includeLinks,
             asOf: s.asOf,
-            asOfClock: s.asOfClock
+            asOfClock: s.asOfClock,
+            receipts: false
           };
           if (!call.write(request)) await drained(call);
         }

@@ -210,6 +210,7 @@ export class CheckStream implements AsyncIterable<CheckDecision> {
             includeLinks: s.includeLinks,
             asOf: s.asOf,
             asOfClock: s.asOfClock,
+            receipts: false,
           };
           if (!call.write(request)) await drained(call);
         }

@@ -7,3 +7,4 @@ pub mod bench;
 pub mod bulk;
 pub mod connect;
 pub mod packed;
+pub mod receipt;

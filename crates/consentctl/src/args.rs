@@ -133,6 +133,12 @@ pub(crate) enum Command {
     /// Reports read from the change feed.
     #[command(subcommand)]
     Report(ReportCmd),
+    /// Signed decision receipts (`check-file --receipts`): verify them offline, replay them.
+    #[command(subcommand)]
+    Receipt(ReceiptCmd),
+    /// The revocation fence: of a list decided allowed at a revision, write the recipients
+    /// whose decision changed since (now blocked), so they can be pulled from a queued send.
+    Fence(FenceArgs),
     /// Tail the change feed as JSON lines.
     Watch {
         /// Start after this revision (0: from the beginning).
@@ -141,6 +147,75 @@ pub(crate) enum Command {
         #[arg(long)]
         profile: Vec<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ReceiptCmd {
+    /// The server's receipt public keys, as JSON (the HTTP edge serves the same at
+    /// /receipt-keys); keep them to verify receipts offline.
+    Keys,
+    /// Check receipts' signatures offline, with the public keys (exit 3 when one fails).
+    Verify {
+        /// Receipt files (`receipt-<batch>.json`).
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// The keys, as `consentctl receipt keys` or the edge's /receipt-keys print them.
+        #[arg(long, value_name = "FILE", required_unless_present = "public_key")]
+        keys: Option<std::path::PathBuf>,
+        /// A public key as ID=BASE64 (repeatable), instead of or beside --keys.
+        #[arg(long, value_name = "ID=BASE64")]
+        public_key: Vec<String>,
+    },
+    /// Decide a receipt's recipients again and print every recipient whose answer differs
+    /// from the receipt's, as JSON lines (exit 3 when any does).
+    Replay {
+        file: std::path::PathBuf,
+        /// The recipient file the receipt's batch came from (check-file's input); only the
+        /// receipt's rows of it are read. The server checks they are the receipt's.
+        #[arg(long)]
+        recipients: std::path::PathBuf,
+        #[arg(long)]
+        no_header: bool,
+        /// `recorded`: the state at the receipt's revision, at its time (differences mean
+        /// the receipt does not match history); `occurred`: what had happened by its time,
+        /// including changes recorded later (the sends a late sync exposed); `now`: today.
+        #[arg(long, value_enum, default_value = "recorded")]
+        against: ReplayArg,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReplayArg {
+    Recorded,
+    Occurred,
+    Now,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct FenceArgs {
+    /// The revision the list was decided at (check-file's receipts and answers name it).
+    #[arg(long)]
+    pub since_revision: u64,
+    /// The recipients decided allowed then (check-file's allowed.csv).
+    #[arg(long)]
+    pub file: std::path::PathBuf,
+    #[arg(long)]
+    pub no_header: bool,
+    #[arg(long)]
+    pub profile: String,
+    #[arg(long, value_enum)]
+    pub channel: ChannelArg,
+    #[arg(long)]
+    pub purpose: String,
+    #[arg(long, default_value = "")]
+    pub topic: String,
+    /// Where the recipients now blocked go, with the reason.
+    #[arg(long, default_value = "pull-back.csv")]
+    pub out: std::path::PathBuf,
+    #[arg(long, default_value_t = 4096)]
+    pub batch: usize,
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -326,6 +401,10 @@ pub(crate) struct CheckFileArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub as_of: AsOfArgs,
+    /// Keep each batch's signed decision receipt in this directory (created when missing):
+    /// `receipt-<batch>.json`, checked with `consentctl receipt verify` and `replay`.
+    #[arg(long, value_name = "DIR")]
+    pub receipts: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -980,6 +1059,9 @@ pub(crate) struct StreamArgs {
     /// Also mint links for every SEND (needs the server's HTTP edge).
     #[arg(long)]
     pub include_links: bool,
+    /// Ask for a signed decision receipt with every batch.
+    #[arg(long)]
+    pub receipts: bool,
 }
 
 /// `500ms`, `10s`, `2m`, `1h`, or plain seconds.

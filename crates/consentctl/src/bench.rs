@@ -69,6 +69,8 @@ fn shape(s: &StreamArgs) -> StreamShape {
         overrides: s.overrides,
         include_links: s.include_links,
         packed: true,
+        receipts: s.receipts,
+        fence: None,
     }
 }
 

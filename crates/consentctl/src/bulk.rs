@@ -4,39 +4,27 @@
 //! One file for the four because they share the streaming machinery (bounded in-flight
 //! batches, progress, reject and output files); each command is one function.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
-use std::time::{Duration, Instant};
+use std::io::{BufWriter, Write};
+use std::time::Instant;
 
 use consentd_client::bulk::{self, ImportRow, Preset, RowStatus};
 use consentd_proto::pb;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tokio::task::JoinSet;
 
 use crate::args::{ChannelArg, CheckFileArgs, ExportArgs, Format, ImportArgs};
 use crate::client::{Clients, Failure, exit, usage};
-use crate::files::{FIRST_REJECTS, Rows, change_label, io_err, mapping_of, output, preset_of};
+use crate::files::{FIRST_REJECTS, Rows, change_label, io_err, mapping_of, output, preset_of, progress};
 use crate::presets::export_preset;
 use crate::render::{enum_name, print, ts};
+use crate::stream::{Recipients, stream_recipients};
 
 /// A channel named in an import row.
 pub(crate) fn channel_arg(name: &str) -> Result<i32, Failure> {
     use clap::ValueEnum;
     ChannelArg::from_str(name, true).map(ChannelArg::pb).map_err(|_| usage(format!("unknown channel `{name}`")))
-}
-
-fn progress(total_bytes: u64, quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total_bytes);
-    let style = ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} eta {eta}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.enable_steady_tick(Duration::from_millis(250));
-    bar
 }
 
 fn ts_of(t: Option<(i64, i32)>) -> Option<prost_types::Timestamp> {
@@ -509,32 +497,7 @@ pub async fn export(c: &Clients, a: ExportArgs) -> Result<u8, Failure> {
 }
 
 pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<u8, Failure> {
-    let channel = a.channel.pb();
-    let size = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
-    let file = File::open(&a.file)
-        .map_err(|e| Failure { code: exit::NO_INPUT, message: format!("cannot read `{}`: {e}", a.file.display()) })?;
-    let mut reader =
-        csv::ReaderBuilder::new().flexible(true).has_headers(!a.no_header).from_reader(BufReader::new(file));
-    // Every line of `allowed.csv` must be a recipient a decision allowed. A header is
-    // copied unchecked, so a first line counts as one only when it names a contact column;
-    // otherwise it is most likely the first recipient, and guessing would let it through.
-    let (headers, contact_col) = if a.no_header {
-        (None, 0)
-    } else {
-        let headers = reader.headers().map_err(|e| io_err("reading the header", e))?.clone();
-        let Some(col) = bulk::contact_column(headers.iter()) else {
-            return Err(Failure {
-                code: exit::DATA_ERR,
-                message: format!(
-                    "the first line of `{}` names no contact column (one of {}): if the file has no \
-                     header row, pass --no-header (the first column is then the contact point)",
-                    a.file.display(),
-                    bulk::CONTACT_HEADERS.join(", ")
-                ),
-            });
-        };
-        (Some(headers), col)
-    };
+    let mut file = Recipients::open(&a.file, a.no_header)?;
     let mut allowed = csv::WriterBuilder::new()
         .flexible(true)
         .from_path(&a.allowed)
@@ -543,83 +506,29 @@ pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<
         .flexible(true)
         .from_path(&a.blocked)
         .map_err(|e| io_err(&format!("blocked file `{}`", a.blocked.display()), e))?;
-    if let Some(headers) = &headers {
+    if let Some(headers) = &file.headers {
         allowed.write_record(headers).map_err(|e| io_err("allowed file", e))?;
         let mut bh: Vec<String> = headers.iter().map(str::to_owned).collect();
         bh.push("reason".to_owned());
         blocked.write_record(&bh).map_err(|e| io_err("blocked file", e))?;
     }
-
-    let (tx, rx) = tokio::sync::mpsc::channel::<pb::CheckStreamRequest>(4);
-    let mut client = c.decision().max_decoding_message_size(64 << 20).max_encoding_message_size(64 << 20);
-    let mut answers = client.check_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await?.into_inner();
-    let bar = progress(size, a.quiet);
+    if let Some(dir) = &a.receipts {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(&format!("receipts directory `{}`", dir.display()), e))?;
+    }
+    let template = pb::CheckStreamRequest {
+        profile_id: a.profile.clone(),
+        channel: a.channel.pb(),
+        purpose_id: a.purpose.clone(),
+        topic_id: a.topic.clone(),
+        as_of: a.as_of.pb().0,
+        as_of_clock: a.as_of.pb().1,
+        receipts: a.receipts.is_some(),
+        ..Default::default()
+    };
     let started = Instant::now();
-    // Rows of batches sent and not yet answered, oldest first (answers keep batch order).
-    let mut pending: VecDeque<Vec<csv::StringRecord>> = VecDeque::new();
     let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut total, mut sends) = (0u64, 0u64);
-    let mut next_id = 0u64;
-    let mut eof = false;
-    let mut tx = Some(tx);
-    while !eof || !pending.is_empty() {
-        // Keep up to four batches in flight; then wait for the oldest answer.
-        if !eof && pending.len() < 4 {
-            let mut rows = Vec::with_capacity(a.batch);
-            let mut record = csv::StringRecord::new();
-            while rows.len() < a.batch {
-                match reader.read_record(&mut record) {
-                    Ok(true) => rows.push(record.clone()),
-                    Ok(false) => {
-                        eof = true;
-                        break;
-                    }
-                    Err(e) => return Err(io_err("reading recipients", e)),
-                }
-            }
-            if !rows.is_empty() {
-                let points = rows.iter().map(|r| r.get(contact_col).unwrap_or(""));
-                // Packed (one buffer each way); a batch with a line feed in a contact point
-                // goes listed.
-                let (contact_points, contact_points_packed) = match consentd_client::packed::pack(points.clone()) {
-                    Some(bytes) => (Vec::new(), bytes),
-                    None => (points.map(str::to_owned).collect(), Vec::new()),
-                };
-                let req = pb::CheckStreamRequest {
-                    batch_id: next_id,
-                    profile_id: a.profile.clone(),
-                    channel,
-                    purpose_id: a.purpose.clone(),
-                    topic_id: a.topic.clone(),
-                    contact_points,
-                    overrides: vec![],
-                    min_revision: 0,
-                    include_links: false,
-                    contact_points_packed,
-                    packed_answers: true,
-                    as_of: a.as_of.pb().0,
-                    as_of_clock: a.as_of.pb().1,
-                };
-                next_id += 1;
-                if let Some(t) = &tx
-                    && t.send(req).await.is_err()
-                {
-                    // The server ended the stream, and its answer says why (an unknown
-                    // profile or purpose, a missing scope): show that, not the symptom.
-                    return Err(match answers.message().await {
-                        Err(status) => status.into(),
-                        Ok(_) => io_err("check stream", "closed by the server without a reason"),
-                    });
-                }
-                pending.push_back(rows);
-            }
-            if eof {
-                tx = None;
-            }
-            continue;
-        }
-        let answer = answers.message().await?.ok_or_else(|| io_err("check stream", "ended early"))?;
-        let rows = pending.pop_front().ok_or_else(|| io_err("check stream", "answer without a batch"))?;
+    let mut sends = 0u64;
+    let total = stream_recipients(c, &mut file, a.batch, &template, a.quiet, |first, rows, answer| {
         // A short answer would silently drop recipients: refuse it instead.
         if answer.outcomes.len() != rows.len() {
             return Err(io_err(
@@ -627,8 +536,10 @@ pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<
                 format!("{} recipients sent, {} decisions back", rows.len(), answer.outcomes.len()),
             ));
         }
+        if let Some(dir) = &a.receipts {
+            crate::proof::keep_receipt(dir, &a.file, first, &answer)?;
+        }
         for (row, outcome) in rows.iter().zip(&answer.outcomes) {
-            total += 1;
             let (decision, reason) = consentd_client::packed::answer(*outcome);
             let reason = enum_name(pb::Reason::try_from(reason).unwrap_or_default().as_str_name(), "REASON_");
             *by_reason.entry(reason.clone()).or_default() += 1;
@@ -641,13 +552,11 @@ pub async fn check_file(c: &Clients, a: CheckFileArgs, as_json: bool) -> Result<
                 blocked.write_record(&out).map_err(|e| io_err("blocked file", e))?;
             }
         }
-        bar.set_position(reader.position().byte());
-        bar.set_message(format!("{total} checked, {:.0}/s", total as f64 / started.elapsed().as_secs_f64().max(1e-9)));
-    }
-    drop(tx);
+        Ok(())
+    })
+    .await?;
     allowed.flush().map_err(|e| io_err("allowed file", e))?;
     blocked.flush().map_err(|e| io_err("blocked file", e))?;
-    bar.finish_and_clear();
     let summary = json!({"checked": total, "send": sends, "block": total - sends, "by_reason": by_reason, "seconds": started.elapsed().as_secs_f64()});
     print(&summary, as_json);
     Ok(exit::OK)

@@ -450,8 +450,10 @@ pub(crate) async fn server_info(c: &Clients, j: bool) -> Result<u8, Failure> {
         cluster_entries_skipped,
         cluster_last_skipped_seq,
         cluster_last_skipped_reason,
+        receipt_keys,
     } = c.admin().get_server_info(pb::GetServerInfoRequest {}).await?.into_inner();
-    let mut info = json!({"version": version, "revision": revision, "cluster": cluster});
+    let signing = receipt_keys.iter().find(|k| k.signing).map_or(0, |k| k.id);
+    let mut info = json!({"version": version, "revision": revision, "cluster": cluster, "receipt_key": signing});
     if cluster {
         // An alert when not 0: entries something other than a cluster node published.
         info["cluster_entries_skipped"] = json!(cluster_entries_skipped);

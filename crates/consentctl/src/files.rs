@@ -5,11 +5,13 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::time::Duration;
 
 use std::collections::BTreeSet;
 
 use consentd_client::bulk::mapping::{parse_status_arg, split_purpose};
 use consentd_client::bulk::{self, ImportRow, Importer, Mapping, Preset, RowError, RowStatus, time};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::{Format, ImportArgs, MappingArgs};
 use crate::client::{Failure, exit, usage};
@@ -227,6 +229,19 @@ impl Rows {
             }
         }
     }
+}
+
+/// A progress bar over a file's bytes (hidden with --quiet).
+pub(crate) fn progress(total_bytes: u64, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total_bytes);
+    let style = ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {msg} eta {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
 }
 
 #[cfg(test)]

@@ -24,7 +24,9 @@ mod consent;
 mod docs;
 mod files;
 mod presets;
+mod proof;
 mod render;
+mod stream;
 
 use args::{Cli, Command};
 use client::Failure;
@@ -54,6 +56,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         // `bench` connects to every --addr itself; `bench compare` to none.
         Command::Bench(cmd) => return bench::bench(&cli, cmd.clone()).await,
+        // Offline: a receipt verifies with the public keys alone.
+        Command::Receipt(args::ReceiptCmd::Verify { files, keys, public_key }) => {
+            return proof::verify(files, keys.as_deref(), public_key);
+        }
         _ => {}
     }
     let c = client::connect(&cli).await?;
@@ -80,6 +86,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Import(a) => bulk::import(&c, a, j).await,
         Command::Export(a) => bulk::export(&c, a).await,
         Command::CheckFile(a) => bulk::check_file(&c, a, j).await,
+        Command::Receipt(cmd) => proof::receipt(&c, cmd, j).await,
+        Command::Fence(a) => proof::fence(&c, a, j).await,
         Command::Generate { .. } | Command::Bench(_) | Command::Completions { .. } | Command::Man { .. } => {
             Ok(client::exit::OK)
         }

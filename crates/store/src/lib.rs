@@ -33,6 +33,7 @@ pub mod op;
 mod open;
 pub mod past;
 mod read;
+pub mod receipt;
 pub mod replica;
 pub mod token;
 pub mod verify;
@@ -296,6 +297,7 @@ struct Inner {
     /// Told of every API key change, so open streams re-check their key.
     keys_changed: watch::Sender<()>,
     link_keys: ArcSwap<link::LinkKeys>,
+    receipt_keys: ArcSwap<receipt::ReceiptKeys>,
     /// Cluster mode: the replicated log every write goes through (see [`replica`]).
     log: std::sync::OnceLock<Arc<dyn replica::Log>>,
     /// Cluster mode: still applying what the log held when this node started.

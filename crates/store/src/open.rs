@@ -278,6 +278,8 @@ impl Store {
         super::past::seed_catalog_history(&db).map_err(refuse)?;
         let first_link_key = options.cluster_secret.as_ref().map(|c| LinkKey { id: 1, secret: c.link_key() });
         let link_keys = load_link_keys(&db, first_link_key).map_err(|d| refuse(d.0))?;
+        let receipt_keys =
+            super::receipt::load(&db, options.cluster_secret.as_ref().map(|c| c.receipt_seed())).map_err(refuse)?;
         let index = load_index(&db).map_err(|d| refuse(d.0))?;
         let contacts = index.len();
         // Checked and loaded: record the revision, and drop the pre-open links. In cluster
@@ -320,6 +322,7 @@ impl Store {
                 quotas: (options.purposes_per_profile_max, options.topics_per_profile_max),
                 keys_changed: watch::Sender::new(()),
                 link_keys: ArcSwap::from_pointee(link_keys),
+                receipt_keys: ArcSwap::from_pointee(receipt_keys),
                 log: std::sync::OnceLock::new(),
                 catching_up: std::sync::atomic::AtomicBool::new(false),
                 apply_lag: super::replica::ApplyLag::default(),

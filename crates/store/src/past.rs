@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use prost::Message;
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
-use super::codec::{self, CF_CONFIG, CF_HISTORY, CF_META, ContactKey, EventBody, StoredEvent};
+use super::codec::{self, CF_CHANGES, CF_CONFIG, CF_HISTORY, CF_META, ContactKey, EventBody, StoredEvent};
 use super::model::EventKind;
 use super::view::{event_kind_from_stored, status_from_stored, suppression_kind_from_stored};
 use super::{StorageError, Store};
@@ -32,6 +32,10 @@ use consentd_core::decision::{Catalog, Channel, ContactState, Record, StateSourc
 pub enum Clock {
     Recorded,
     Occurred,
+    /// The recorded clock bounded by a revision instead of a time: the state right after
+    /// the change of this revision, as a receipt or a fence names it (the moment's `at_us`
+    /// is then only when the decision is made).
+    Revision(u64),
 }
 
 /// A past moment (microseconds since the Unix epoch) on one clock.
@@ -113,6 +117,49 @@ impl Store {
     /// subjects of history events (purpose and topic numbers never change).
     pub fn past<'a>(&'a self, as_of: AsOf, catalog: &'a Catalog) -> PastSource<'a> {
         PastSource { store: self, as_of, catalog, error: RefCell::new(None) }
+    }
+
+    /// When revision `r` was recorded: the recording time of the last change at or before
+    /// it (`None`: no change is that old).
+    pub fn revision_time(&self, r: u64) -> Result<Option<i64>, StorageError> {
+        let s = self.shared();
+        let start = codec::revision_key(r);
+        let mut it = s.db.iterator_cf(s.cf(CF_CHANGES)?, IteratorMode::From(&start, Direction::Reverse));
+        let Some(item) = it.next() else { return Ok(None) };
+        let (_, v) = item.map_err(|e| s.read_error(e))?;
+        let bad = || s.undecodable("change feed entry is damaged".to_owned());
+        let hist = s.db.get_pinned_cf(s.cf(CF_HISTORY)?, &*v).map_err(|e| s.read_error(e))?.ok_or_else(bad)?;
+        let event =
+            StoredEvent::decode(hist.as_ref()).and_then(|e| EventBody::decode(e.body.as_slice())).map_err(|_| bad())?;
+        Ok(Some(event.recorded_at_us))
+    }
+
+    /// Adds to `into` the key of every contact point changed after revision `after`, from
+    /// the change feed (no history read); answers the last revision read, or `after` when
+    /// none. Refuses to collect more than `max` changes.
+    pub fn contacts_changed_after(
+        &self,
+        after: u64,
+        max: usize,
+        into: &mut std::collections::HashSet<ContactKey>,
+    ) -> Result<u64, StorageError> {
+        let s = self.shared();
+        let start = codec::revision_key(after.saturating_add(1));
+        let mut last = after;
+        for (n, item) in s.db.iterator_cf(s.cf(CF_CHANGES)?, IteratorMode::From(&start, Direction::Forward)).enumerate()
+        {
+            if n >= max {
+                return Err(StorageError::Refused(super::Refusal::Limit(format!(
+                    "more than {max} changes since revision {after}"
+                ))));
+            }
+            let (k, v) = item.map_err(|e| s.read_error(e))?;
+            let bad = || s.undecodable("change feed entry is damaged".to_owned());
+            last = codec::decode_u64(&k).ok_or_else(bad)?;
+            let key: [u8; 16] = v.get(..16).and_then(|k| k.try_into().ok()).ok_or_else(bad)?;
+            into.insert(ContactKey(key));
+        }
+        Ok(last)
     }
 
     fn history_events(&self, key: &ContactKey) -> Result<Vec<EventBody>, StorageError> {
@@ -201,8 +248,12 @@ pub fn state_as_of(
     let mut records: BTreeMap<Subject, Record> = BTreeMap::new();
     let mut suppressions: BTreeMap<u32, bool> = BTreeMap::new();
     match as_of.clock {
-        Clock::Recorded => {
-            for e in events.iter().filter(|e| e.applied && e.recorded_at_us <= as_of.at_us) {
+        Clock::Recorded | Clock::Revision(_) => {
+            let up_to = |e: &EventBody| match as_of.clock {
+                Clock::Revision(r) => e.revision <= r,
+                _ => e.recorded_at_us <= as_of.at_us,
+            };
+            for e in events.iter().filter(|e| e.applied && up_to(e)) {
                 match event_kind_from_stored(e.kind) {
                     Some(EventKind::Consent | EventKind::Confirmation) => {
                         if let (Some(subject), Some(status)) = (subject_of(e), status_from_stored(e.status)) {

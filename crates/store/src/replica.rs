@@ -167,6 +167,10 @@ impl ClusterSecret {
         self.derive("consentd link key 1")
     }
 
+    pub(super) fn receipt_seed(&self) -> [u8; 32] {
+        self.derive("consentd receipt key 1")
+    }
+
     pub(super) fn webhook_key(&self) -> [u8; 32] {
         self.derive("consentd webhook secrets key 1")
     }

@@ -390,6 +390,11 @@ pub struct StreamShape {
     pub include_links: bool,
     /// Recipients and answers in the packed form (else the listed one, as older clients).
     pub packed: bool,
+    /// Ask for a signed receipt with every batch (an answer without one is an error).
+    pub receipts: bool,
+    /// The revocation fence since this revision: answers name only the changed recipients;
+    /// items count the recipients checked, `sends` the changed ones.
+    pub fence: Option<u64>,
 }
 
 /// Batch `b` of a send.
@@ -422,8 +427,9 @@ fn make_batch(pop: &Population, shape: StreamShape, b: u64) -> pb::CheckStreamRe
         include_links: shape.include_links,
         contact_points_packed,
         packed_answers: shape.packed,
-        as_of: None,
-        as_of_clock: 0,
+        receipts: shape.receipts,
+        changed_since_revision: shape.fence,
+        ..Default::default()
     }
 }
 
@@ -506,7 +512,9 @@ pub async fn stream(target: &Target, pop: &Population, shape: StreamShape, run: 
                                 let t = sent.lock().ok().and_then(|mut q| q.pop_front());
                                 let us = t.map_or(0, |t| t.elapsed().as_micros() as u64);
                                 let send = pb::Decision::Send as i32;
-                                let (items, sends) = if shape.packed {
+                                let (items, sends) = if shape.fence.is_some() {
+                                    (shape.batch, a.fenced.len())
+                                } else if shape.packed {
                                     let sends =
                                         a.outcomes.iter().filter(|b| crate::packed::answer(**b).0 == send).count();
                                     (a.outcomes.len(), sends)
@@ -518,6 +526,9 @@ pub async fn stream(target: &Target, pop: &Population, shape: StreamShape, run: 
                                     local.error(&tonic::Status::data_loss(
                                         "an answer without one set of links per SEND",
                                     ));
+                                }
+                                if shape.receipts && a.receipt.is_none() {
+                                    local.error(&tonic::Status::data_loss("an answer without its receipt"));
                                 }
                                 local.sends(sends as u64);
                             }

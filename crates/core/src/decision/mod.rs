@@ -82,7 +82,7 @@ fn key_of<S: StateSource>(target: &Target<'_>, raw_contact_point: &str, source: 
 
 /// Rows 3 to 12 for the state of `key`, or row 1's answer for an invalid contact point.
 #[inline]
-fn decide_key<S: StateSource>(target: &Target<'_>, key: Option<&S::Key>, source: &S, now: UnixSeconds) -> Decision {
+pub fn decide_key<S: StateSource>(target: &Target<'_>, key: Option<&S::Key>, source: &S, now: UnixSeconds) -> Decision {
     match key {
         Some(key) => source.with_key(key, |state| decide(target.model, state, target.subject, now)),
         None => Decision::new(Reason::InvalidContactPoint),
@@ -103,6 +103,19 @@ pub fn check_many<'t, 'c: 't, S: StateSource, P: AsRef<str>>(
     now: UnixSeconds,
     mut each: impl FnMut(usize, Decision),
 ) {
+    check_many_keyed(target_of, contact_points, source, now, |i, _, d| each(i, d));
+}
+
+/// [`check_many`], handing `each` the recipient's key too (`None`: an invalid contact
+/// point), for callers that name recipients by it (receipts, the revocation fence).
+#[inline]
+pub fn check_many_keyed<'t, 'c: 't, S: StateSource, P: AsRef<str>>(
+    target_of: impl Fn(usize) -> &'t Target<'c>,
+    contact_points: &[P],
+    source: &S,
+    now: UnixSeconds,
+    mut each: impl FnMut(usize, Option<&S::Key>, Decision),
+) {
     let mut keys: Vec<Option<S::Key>> = Vec::with_capacity(PREFETCH_WINDOW.min(contact_points.len()));
     for (w, window) in contact_points.chunks(PREFETCH_WINDOW).enumerate() {
         let first = w * PREFETCH_WINDOW;
@@ -115,7 +128,7 @@ pub fn check_many<'t, 'c: 't, S: StateSource, P: AsRef<str>>(
             keys.push(key);
         }
         for (j, key) in keys.iter().enumerate() {
-            each(first + j, decide_key(target_of(first + j), key.as_ref(), source, now));
+            each(first + j, key.as_ref(), decide_key(target_of(first + j), key.as_ref(), source, now));
         }
     }
 }

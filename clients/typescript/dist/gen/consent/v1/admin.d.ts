@@ -282,6 +282,14 @@ export interface GetServerInfoResponse {
     /** The stream position of the last skipped entry (0: none) and why it was skipped. */
     clusterLastSkippedSeq: number;
     clusterLastSkippedReason: string;
+    /** The public keys that verify decision receipts; the one marked signing signs new ones. */
+    receiptKeys: ReceiptKey[];
+}
+export interface ReceiptKey {
+    id: number;
+    /** Ed25519, 32 bytes. */
+    publicKey: Buffer;
+    signing: boolean;
 }
 export interface Webhook {
     webhookId: string;
@@ -420,6 +428,7 @@ export declare const GetStateDigestRequest: MessageFns<GetStateDigestRequest>;
 export declare const GetStateDigestResponse: MessageFns<GetStateDigestResponse>;
 export declare const GetServerInfoRequest: MessageFns<GetServerInfoRequest>;
 export declare const GetServerInfoResponse: MessageFns<GetServerInfoResponse>;
+export declare const ReceiptKey: MessageFns<ReceiptKey>;
 export declare const Webhook: MessageFns<Webhook>;
 export declare const CreateWebhookRequest: MessageFns<CreateWebhookRequest>;
 export declare const CreateWebhookResponse: MessageFns<CreateWebhookResponse>;

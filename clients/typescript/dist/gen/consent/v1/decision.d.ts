@@ -144,6 +144,26 @@ export interface CheckStreamRequest {
      */
     asOf: Date | undefined;
     asOfClock: Clock;
+    /**
+     * Sign what this batch was answered with: the answer carries a DecisionReceipt
+     * (docs/receipts.md). Not with changed_since_revision.
+     */
+    receipts: boolean;
+    /**
+     * The revocation fence: answer only the recipients whose decision changed since this
+     * revision (a campaign decided at it and sent later pulls back exactly those), in
+     * `fenced`; `decisions`, `reasons` and `outcomes` stay empty. Read from the change feed by
+     * contact key: contacts changed since are replayed from history; for the others only the
+     * time and the catalog can have changed the decision. Not with as_of, as_of_revision,
+     * include_links, overrides or receipts. At most Limits' fence changes since the revision.
+     */
+    changedSinceRevision?: number | undefined;
+    /**
+     * Replay: the state right after this revision (changes recorded later ignored), decided
+     * at as_of (CLOCK_RECORDED or unspecified), or, without as_of, at the time the revision
+     * was recorded. A receipt names the revision and time it was answered at.
+     */
+    asOfRevision?: number | undefined;
 }
 export interface ItemOverride {
     index: number;
@@ -169,6 +189,35 @@ export interface CheckStreamResponse {
      * 64 plus the Reason's number (decision = byte >> 6, reason = byte & 63).
      */
     outcomes: Buffer;
+    /** With receipts: the signed receipt of this answer. */
+    receipt: DecisionReceipt | undefined;
+    /** With changed_since_revision: the recipients whose decision changed, in request order. */
+    fenced: FencedItem[];
+}
+/**
+ * A signed statement of what one batch was answered with. `body` is the canonical
+ * encoding (docs/receipts.md: profile, channel, purpose, topic, the ordered digest of the
+ * recipients' keyed hashes, every decision and reason, the revision read, the time, the
+ * key id); `signature` is Ed25519 over `body` by receipt key `key_id`, whose public key
+ * GetServerInfo and the HTTP edge's /receipt-keys serve. Keep `body` as received: it is
+ * what the signature covers.
+ */
+export interface DecisionReceipt {
+    body: Buffer;
+    signature: Buffer;
+    keyId: number;
+}
+/** One recipient whose decision changed since the fence's revision. */
+export interface FencedItem {
+    index: number;
+    /** Now. */
+    decision: Decision;
+    reason: Reason;
+    /** Set when reason is REASON_SUPPRESSED. */
+    suppressionKind: SuppressionKind;
+    /** At the fence's revision. */
+    wasDecision: Decision;
+    wasReason: Reason;
 }
 /**
  * One recipient's links. The List-Unsubscribe header is `<unsubscribe_url>`, and
@@ -190,6 +239,8 @@ export declare const CheckResponse: MessageFns<CheckResponse>;
 export declare const CheckStreamRequest: MessageFns<CheckStreamRequest>;
 export declare const ItemOverride: MessageFns<ItemOverride>;
 export declare const CheckStreamResponse: MessageFns<CheckStreamResponse>;
+export declare const DecisionReceipt: MessageFns<DecisionReceipt>;
+export declare const FencedItem: MessageFns<FencedItem>;
 export declare const ItemLinks: MessageFns<ItemLinks>;
 export declare const SuppressedItem: MessageFns<SuppressedItem>;
 /** Send-time decisions. Every answer carries a reason and the revision of the state read. */

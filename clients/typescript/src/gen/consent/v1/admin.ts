@@ -478,6 +478,15 @@ export interface GetServerInfoResponse {
   /** The stream position of the last skipped entry (0: none) and why it was skipped. */
   clusterLastSkippedSeq: number;
   clusterLastSkippedReason: string;
+  /** The public keys that verify decision receipts; the one marked signing signs new ones. */
+  receiptKeys: ReceiptKey[];
+}
+
+export interface ReceiptKey {
+  id: number;
+  /** Ed25519, 32 bytes. */
+  publicKey: Buffer;
+  signing: boolean;
 }
 
 export interface Webhook {
@@ -5000,6 +5009,7 @@ function createBaseGetServerInfoResponse(): GetServerInfoResponse {
     clusterEntriesSkipped: 0,
     clusterLastSkippedSeq: 0,
     clusterLastSkippedReason: "",
+    receiptKeys: [],
   };
 }
 
@@ -5022,6 +5032,9 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     }
     if (message.clusterLastSkippedReason !== "") {
       writer.uint32(50).string(message.clusterLastSkippedReason);
+    }
+    for (const v of message.receiptKeys) {
+      ReceiptKey.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -5087,6 +5100,14 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
             message.clusterLastSkippedReason = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.receiptKeys.push(ReceiptKey.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5119,6 +5140,11 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
         : isSet(object.cluster_last_skipped_reason)
         ? globalThis.String(object.cluster_last_skipped_reason)
         : "",
+      receiptKeys: globalThis.Array.isArray(object?.receiptKeys)
+        ? object.receiptKeys.map((e: any) => ReceiptKey.fromJSON(e))
+        : globalThis.Array.isArray(object?.receipt_keys)
+        ? object.receipt_keys.map((e: any) => ReceiptKey.fromJSON(e))
+        : [],
     };
   },
 
@@ -5142,6 +5168,9 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     if (message.clusterLastSkippedReason !== "") {
       obj.clusterLastSkippedReason = message.clusterLastSkippedReason;
     }
+    if (message.receiptKeys?.length) {
+      obj.receiptKeys = message.receiptKeys.map((e) => ReceiptKey.toJSON(e));
+    }
     return obj;
   },
 
@@ -5156,6 +5185,112 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
     message.clusterEntriesSkipped = object.clusterEntriesSkipped ?? 0;
     message.clusterLastSkippedSeq = object.clusterLastSkippedSeq ?? 0;
     message.clusterLastSkippedReason = object.clusterLastSkippedReason ?? "";
+    message.receiptKeys = object.receiptKeys?.map((e) => ReceiptKey.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseReceiptKey(): ReceiptKey {
+  return { id: 0, publicKey: Buffer.alloc(0), signing: false };
+}
+
+export const ReceiptKey: MessageFns<ReceiptKey> = {
+  encode(message: ReceiptKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint32(message.id);
+    }
+    if (message.publicKey.length !== 0) {
+      writer.uint32(18).bytes(message.publicKey);
+    }
+    if (message.signing !== false) {
+      writer.uint32(24).bool(message.signing);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReceiptKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReceiptKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.publicKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.signing = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReceiptKey {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      publicKey: isSet(object.publicKey)
+        ? Buffer.from(bytesFromBase64(object.publicKey))
+        : isSet(object.public_key)
+        ? Buffer.from(bytesFromBase64(object.public_key))
+        : Buffer.alloc(0),
+      signing: isSet(object.signing) ? globalThis.Boolean(object.signing) : false,
+    };
+  },
+
+  toJSON(message: ReceiptKey): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.publicKey.length !== 0) {
+      obj.publicKey = base64FromBytes(message.publicKey);
+    }
+    if (message.signing !== false) {
+      obj.signing = message.signing;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReceiptKey>, I>>(base?: I): ReceiptKey {
+    return ReceiptKey.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReceiptKey>, I>>(object: I): ReceiptKey {
+    const message = createBaseReceiptKey();
+    message.id = object.id ?? 0;
+    message.publicKey = object.publicKey ?? Buffer.alloc(0);
+    message.signing = object.signing ?? false;
     return message;
   },
 };
@@ -7251,6 +7386,14 @@ export const AdminServiceClient = makeGenericClientConstructor(
   service: typeof AdminServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

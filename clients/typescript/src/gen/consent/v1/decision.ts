@@ -319,6 +319,28 @@ export interface CheckStreamRequest {
    */
   asOf: Date | undefined;
   asOfClock: Clock;
+  /**
+   * Sign what this batch was answered with: the answer carries a DecisionReceipt
+   * (docs/receipts.md). Not with changed_since_revision.
+   */
+  receipts: boolean;
+  /**
+   * The revocation fence: answer only the recipients whose decision changed since this
+   * revision (a campaign decided at it and sent later pulls back exactly those), in
+   * `fenced`; `decisions`, `reasons` and `outcomes` stay empty. Read from the change feed by
+   * contact key: contacts changed since are replayed from history; for the others only the
+   * time and the catalog can have changed the decision. Not with as_of, as_of_revision,
+   * include_links, overrides or receipts. At most Limits' fence changes since the revision.
+   */
+  changedSinceRevision?:
+    | number
+    | undefined;
+  /**
+   * Replay: the state right after this revision (changes recorded later ignored), decided
+   * at as_of (CLOCK_RECORDED or unspecified), or, without as_of, at the time the revision
+   * was recorded. A receipt names the revision and time it was answered at.
+   */
+  asOfRevision?: number | undefined;
 }
 
 export interface ItemOverride {
@@ -346,6 +368,39 @@ export interface CheckStreamResponse {
    * 64 plus the Reason's number (decision = byte >> 6, reason = byte & 63).
    */
   outcomes: Buffer;
+  /** With receipts: the signed receipt of this answer. */
+  receipt:
+    | DecisionReceipt
+    | undefined;
+  /** With changed_since_revision: the recipients whose decision changed, in request order. */
+  fenced: FencedItem[];
+}
+
+/**
+ * A signed statement of what one batch was answered with. `body` is the canonical
+ * encoding (docs/receipts.md: profile, channel, purpose, topic, the ordered digest of the
+ * recipients' keyed hashes, every decision and reason, the revision read, the time, the
+ * key id); `signature` is Ed25519 over `body` by receipt key `key_id`, whose public key
+ * GetServerInfo and the HTTP edge's /receipt-keys serve. Keep `body` as received: it is
+ * what the signature covers.
+ */
+export interface DecisionReceipt {
+  body: Buffer;
+  signature: Buffer;
+  keyId: number;
+}
+
+/** One recipient whose decision changed since the fence's revision. */
+export interface FencedItem {
+  index: number;
+  /** Now. */
+  decision: Decision;
+  reason: Reason;
+  /** Set when reason is REASON_SUPPRESSED. */
+  suppressionKind: SuppressionKind;
+  /** At the fence's revision. */
+  wasDecision: Decision;
+  wasReason: Reason;
 }
 
 /**
@@ -999,6 +1054,9 @@ function createBaseCheckStreamRequest(): CheckStreamRequest {
     packedAnswers: false,
     asOf: undefined,
     asOfClock: 0,
+    receipts: false,
+    changedSinceRevision: undefined,
+    asOfRevision: undefined,
   };
 }
 
@@ -1042,6 +1100,15 @@ export const CheckStreamRequest: MessageFns<CheckStreamRequest> = {
     }
     if (message.asOfClock !== 0) {
       writer.uint32(104).int32(message.asOfClock);
+    }
+    if (message.receipts !== false) {
+      writer.uint32(112).bool(message.receipts);
+    }
+    if (message.changedSinceRevision !== undefined) {
+      writer.uint32(120).uint64(message.changedSinceRevision);
+    }
+    if (message.asOfRevision !== undefined) {
+      writer.uint32(128).uint64(message.asOfRevision);
     }
     return writer;
   },
@@ -1163,6 +1230,30 @@ export const CheckStreamRequest: MessageFns<CheckStreamRequest> = {
             message.asOfClock = reader.int32() as any;
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.receipts = reader.bool();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.changedSinceRevision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.asOfRevision = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1236,6 +1327,17 @@ export const CheckStreamRequest: MessageFns<CheckStreamRequest> = {
         : isSet(object.as_of_clock)
         ? clockFromJSON(object.as_of_clock)
         : 0,
+      receipts: isSet(object.receipts) ? globalThis.Boolean(object.receipts) : false,
+      changedSinceRevision: isSet(object.changedSinceRevision)
+        ? globalThis.Number(object.changedSinceRevision)
+        : isSet(object.changed_since_revision)
+        ? globalThis.Number(object.changed_since_revision)
+        : undefined,
+      asOfRevision: isSet(object.asOfRevision)
+        ? globalThis.Number(object.asOfRevision)
+        : isSet(object.as_of_revision)
+        ? globalThis.Number(object.as_of_revision)
+        : undefined,
     };
   },
 
@@ -1280,6 +1382,15 @@ export const CheckStreamRequest: MessageFns<CheckStreamRequest> = {
     if (message.asOfClock !== 0) {
       obj.asOfClock = clockToJSON(message.asOfClock);
     }
+    if (message.receipts !== false) {
+      obj.receipts = message.receipts;
+    }
+    if (message.changedSinceRevision !== undefined) {
+      obj.changedSinceRevision = Math.round(message.changedSinceRevision);
+    }
+    if (message.asOfRevision !== undefined) {
+      obj.asOfRevision = Math.round(message.asOfRevision);
+    }
     return obj;
   },
 
@@ -1301,6 +1412,9 @@ export const CheckStreamRequest: MessageFns<CheckStreamRequest> = {
     message.packedAnswers = object.packedAnswers ?? false;
     message.asOf = object.asOf ?? undefined;
     message.asOfClock = object.asOfClock ?? 0;
+    message.receipts = object.receipts ?? false;
+    message.changedSinceRevision = object.changedSinceRevision ?? undefined;
+    message.asOfRevision = object.asOfRevision ?? undefined;
     return message;
   },
 };
@@ -1411,7 +1525,17 @@ export const ItemOverride: MessageFns<ItemOverride> = {
 };
 
 function createBaseCheckStreamResponse(): CheckStreamResponse {
-  return { batchId: 0, revision: 0, decisions: [], reasons: [], suppressed: [], links: [], outcomes: Buffer.alloc(0) };
+  return {
+    batchId: 0,
+    revision: 0,
+    decisions: [],
+    reasons: [],
+    suppressed: [],
+    links: [],
+    outcomes: Buffer.alloc(0),
+    receipt: undefined,
+    fenced: [],
+  };
 }
 
 export const CheckStreamResponse: MessageFns<CheckStreamResponse> = {
@@ -1444,6 +1568,12 @@ export const CheckStreamResponse: MessageFns<CheckStreamResponse> = {
     }
     if (message.outcomes.length !== 0) {
       writer.uint32(58).bytes(message.outcomes);
+    }
+    if (message.receipt !== undefined) {
+      DecisionReceipt.encode(message.receipt, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.fenced) {
+      FencedItem.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1537,6 +1667,22 @@ export const CheckStreamResponse: MessageFns<CheckStreamResponse> = {
             message.outcomes = Buffer.from(reader.bytes());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.receipt = DecisionReceipt.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.fenced.push(FencedItem.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1566,6 +1712,8 @@ export const CheckStreamResponse: MessageFns<CheckStreamResponse> = {
         : [],
       links: globalThis.Array.isArray(object?.links) ? object.links.map((e: any) => ItemLinks.fromJSON(e)) : [],
       outcomes: isSet(object.outcomes) ? Buffer.from(bytesFromBase64(object.outcomes)) : Buffer.alloc(0),
+      receipt: isSet(object.receipt) ? DecisionReceipt.fromJSON(object.receipt) : undefined,
+      fenced: globalThis.Array.isArray(object?.fenced) ? object.fenced.map((e: any) => FencedItem.fromJSON(e)) : [],
     };
   },
 
@@ -1592,6 +1740,12 @@ export const CheckStreamResponse: MessageFns<CheckStreamResponse> = {
     if (message.outcomes.length !== 0) {
       obj.outcomes = base64FromBytes(message.outcomes);
     }
+    if (message.receipt !== undefined) {
+      obj.receipt = DecisionReceipt.toJSON(message.receipt);
+    }
+    if (message.fenced?.length) {
+      obj.fenced = message.fenced.map((e) => FencedItem.toJSON(e));
+    }
     return obj;
   },
 
@@ -1607,6 +1761,276 @@ export const CheckStreamResponse: MessageFns<CheckStreamResponse> = {
     message.suppressed = object.suppressed?.map((e) => SuppressedItem.fromPartial(e)) || [];
     message.links = object.links?.map((e) => ItemLinks.fromPartial(e)) || [];
     message.outcomes = object.outcomes ?? Buffer.alloc(0);
+    message.receipt = (object.receipt !== undefined && object.receipt !== null)
+      ? DecisionReceipt.fromPartial(object.receipt)
+      : undefined;
+    message.fenced = object.fenced?.map((e) => FencedItem.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDecisionReceipt(): DecisionReceipt {
+  return { body: Buffer.alloc(0), signature: Buffer.alloc(0), keyId: 0 };
+}
+
+export const DecisionReceipt: MessageFns<DecisionReceipt> = {
+  encode(message: DecisionReceipt, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.body.length !== 0) {
+      writer.uint32(10).bytes(message.body);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(18).bytes(message.signature);
+    }
+    if (message.keyId !== 0) {
+      writer.uint32(24).uint32(message.keyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecisionReceipt {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecisionReceipt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.body = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.keyId = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecisionReceipt {
+    return {
+      body: isSet(object.body) ? Buffer.from(bytesFromBase64(object.body)) : Buffer.alloc(0),
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+      keyId: isSet(object.keyId)
+        ? globalThis.Number(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.Number(object.key_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: DecisionReceipt): unknown {
+    const obj: any = {};
+    if (message.body.length !== 0) {
+      obj.body = base64FromBytes(message.body);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    if (message.keyId !== 0) {
+      obj.keyId = Math.round(message.keyId);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecisionReceipt>, I>>(base?: I): DecisionReceipt {
+    return DecisionReceipt.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecisionReceipt>, I>>(object: I): DecisionReceipt {
+    const message = createBaseDecisionReceipt();
+    message.body = object.body ?? Buffer.alloc(0);
+    message.signature = object.signature ?? Buffer.alloc(0);
+    message.keyId = object.keyId ?? 0;
+    return message;
+  },
+};
+
+function createBaseFencedItem(): FencedItem {
+  return { index: 0, decision: 0, reason: 0, suppressionKind: 0, wasDecision: 0, wasReason: 0 };
+}
+
+export const FencedItem: MessageFns<FencedItem> = {
+  encode(message: FencedItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.decision !== 0) {
+      writer.uint32(16).int32(message.decision);
+    }
+    if (message.reason !== 0) {
+      writer.uint32(24).int32(message.reason);
+    }
+    if (message.suppressionKind !== 0) {
+      writer.uint32(32).int32(message.suppressionKind);
+    }
+    if (message.wasDecision !== 0) {
+      writer.uint32(40).int32(message.wasDecision);
+    }
+    if (message.wasReason !== 0) {
+      writer.uint32(48).int32(message.wasReason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FencedItem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFencedItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.decision = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.suppressionKind = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.wasDecision = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.wasReason = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FencedItem {
+    return {
+      index: isSet(object.index) ? globalThis.Number(object.index) : 0,
+      decision: isSet(object.decision) ? decisionFromJSON(object.decision) : 0,
+      reason: isSet(object.reason) ? reasonFromJSON(object.reason) : 0,
+      suppressionKind: isSet(object.suppressionKind)
+        ? suppressionKindFromJSON(object.suppressionKind)
+        : isSet(object.suppression_kind)
+        ? suppressionKindFromJSON(object.suppression_kind)
+        : 0,
+      wasDecision: isSet(object.wasDecision)
+        ? decisionFromJSON(object.wasDecision)
+        : isSet(object.was_decision)
+        ? decisionFromJSON(object.was_decision)
+        : 0,
+      wasReason: isSet(object.wasReason)
+        ? reasonFromJSON(object.wasReason)
+        : isSet(object.was_reason)
+        ? reasonFromJSON(object.was_reason)
+        : 0,
+    };
+  },
+
+  toJSON(message: FencedItem): unknown {
+    const obj: any = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.decision !== 0) {
+      obj.decision = decisionToJSON(message.decision);
+    }
+    if (message.reason !== 0) {
+      obj.reason = reasonToJSON(message.reason);
+    }
+    if (message.suppressionKind !== 0) {
+      obj.suppressionKind = suppressionKindToJSON(message.suppressionKind);
+    }
+    if (message.wasDecision !== 0) {
+      obj.wasDecision = decisionToJSON(message.wasDecision);
+    }
+    if (message.wasReason !== 0) {
+      obj.wasReason = reasonToJSON(message.wasReason);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FencedItem>, I>>(base?: I): FencedItem {
+    return FencedItem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FencedItem>, I>>(object: I): FencedItem {
+    const message = createBaseFencedItem();
+    message.index = object.index ?? 0;
+    message.decision = object.decision ?? 0;
+    message.reason = object.reason ?? 0;
+    message.suppressionKind = object.suppressionKind ?? 0;
+    message.wasDecision = object.wasDecision ?? 0;
+    message.wasReason = object.wasReason ?? 0;
     return message;
   },
 };

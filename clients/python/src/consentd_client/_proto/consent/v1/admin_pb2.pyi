@@ -434,20 +434,32 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
-    __slots__ = ("version", "revision", "cluster", "cluster_entries_skipped", "cluster_last_skipped_seq", "cluster_last_skipped_reason")
+    __slots__ = ("version", "revision", "cluster", "cluster_entries_skipped", "cluster_last_skipped_seq", "cluster_last_skipped_reason", "receipt_keys")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_ENTRIES_SKIPPED_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_LAST_SKIPPED_SEQ_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_LAST_SKIPPED_REASON_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_KEYS_FIELD_NUMBER: _ClassVar[int]
     version: str
     revision: int
     cluster: bool
     cluster_entries_skipped: int
     cluster_last_skipped_seq: int
     cluster_last_skipped_reason: str
-    def __init__(self, version: _Optional[str] = ..., revision: _Optional[int] = ..., cluster: bool = ..., cluster_entries_skipped: _Optional[int] = ..., cluster_last_skipped_seq: _Optional[int] = ..., cluster_last_skipped_reason: _Optional[str] = ...) -> None: ...
+    receipt_keys: _containers.RepeatedCompositeFieldContainer[ReceiptKey]
+    def __init__(self, version: _Optional[str] = ..., revision: _Optional[int] = ..., cluster: bool = ..., cluster_entries_skipped: _Optional[int] = ..., cluster_last_skipped_seq: _Optional[int] = ..., cluster_last_skipped_reason: _Optional[str] = ..., receipt_keys: _Optional[_Iterable[_Union[ReceiptKey, _Mapping]]] = ...) -> None: ...
+
+class ReceiptKey(_message.Message):
+    __slots__ = ("id", "public_key", "signing")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    public_key: bytes
+    signing: bool
+    def __init__(self, id: _Optional[int] = ..., public_key: _Optional[bytes] = ..., signing: bool = ...) -> None: ...
 
 class Webhook(_message.Message):
     __slots__ = ("webhook_id", "url", "profile_ids", "event_kinds", "personal_data", "description", "paused", "delivered_revision", "lag_revisions", "last_error", "last_error_time", "create_time", "secrets", "delivered_by")

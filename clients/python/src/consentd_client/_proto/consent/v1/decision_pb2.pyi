@@ -112,7 +112,7 @@ class CheckResponse(_message.Message):
     def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., reason: _Optional[_Union[Reason, str]] = ..., suppression_kind: _Optional[_Union[_types_pb2.SuppressionKind, str]] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class CheckStreamRequest(_message.Message):
-    __slots__ = ("batch_id", "profile_id", "channel", "purpose_id", "topic_id", "contact_points", "overrides", "min_revision", "include_links", "contact_points_packed", "packed_answers", "as_of", "as_of_clock")
+    __slots__ = ("batch_id", "profile_id", "channel", "purpose_id", "topic_id", "contact_points", "overrides", "min_revision", "include_links", "contact_points_packed", "packed_answers", "as_of", "as_of_clock", "receipts", "changed_since_revision", "as_of_revision")
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
@@ -126,6 +126,9 @@ class CheckStreamRequest(_message.Message):
     PACKED_ANSWERS_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     AS_OF_CLOCK_FIELD_NUMBER: _ClassVar[int]
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_SINCE_REVISION_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_REVISION_FIELD_NUMBER: _ClassVar[int]
     batch_id: int
     profile_id: str
     channel: _types_pb2.Channel
@@ -139,7 +142,10 @@ class CheckStreamRequest(_message.Message):
     packed_answers: bool
     as_of: _timestamp_pb2.Timestamp
     as_of_clock: Clock
-    def __init__(self, batch_id: _Optional[int] = ..., profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ..., contact_points: _Optional[_Iterable[str]] = ..., overrides: _Optional[_Iterable[_Union[ItemOverride, _Mapping]]] = ..., min_revision: _Optional[int] = ..., include_links: bool = ..., contact_points_packed: _Optional[bytes] = ..., packed_answers: bool = ..., as_of: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., as_of_clock: _Optional[_Union[Clock, str]] = ...) -> None: ...
+    receipts: bool
+    changed_since_revision: int
+    as_of_revision: int
+    def __init__(self, batch_id: _Optional[int] = ..., profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ..., contact_points: _Optional[_Iterable[str]] = ..., overrides: _Optional[_Iterable[_Union[ItemOverride, _Mapping]]] = ..., min_revision: _Optional[int] = ..., include_links: bool = ..., contact_points_packed: _Optional[bytes] = ..., packed_answers: bool = ..., as_of: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., as_of_clock: _Optional[_Union[Clock, str]] = ..., receipts: bool = ..., changed_since_revision: _Optional[int] = ..., as_of_revision: _Optional[int] = ...) -> None: ...
 
 class ItemOverride(_message.Message):
     __slots__ = ("index", "channel", "topic_id")
@@ -152,7 +158,7 @@ class ItemOverride(_message.Message):
     def __init__(self, index: _Optional[int] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., topic_id: _Optional[str] = ...) -> None: ...
 
 class CheckStreamResponse(_message.Message):
-    __slots__ = ("batch_id", "revision", "decisions", "reasons", "suppressed", "links", "outcomes")
+    __slots__ = ("batch_id", "revision", "decisions", "reasons", "suppressed", "links", "outcomes", "receipt", "fenced")
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     DECISIONS_FIELD_NUMBER: _ClassVar[int]
@@ -160,6 +166,8 @@ class CheckStreamResponse(_message.Message):
     SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
     LINKS_FIELD_NUMBER: _ClassVar[int]
     OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    FENCED_FIELD_NUMBER: _ClassVar[int]
     batch_id: int
     revision: int
     decisions: _containers.RepeatedScalarFieldContainer[Decision]
@@ -167,7 +175,35 @@ class CheckStreamResponse(_message.Message):
     suppressed: _containers.RepeatedCompositeFieldContainer[SuppressedItem]
     links: _containers.RepeatedCompositeFieldContainer[ItemLinks]
     outcomes: bytes
-    def __init__(self, batch_id: _Optional[int] = ..., revision: _Optional[int] = ..., decisions: _Optional[_Iterable[_Union[Decision, str]]] = ..., reasons: _Optional[_Iterable[_Union[Reason, str]]] = ..., suppressed: _Optional[_Iterable[_Union[SuppressedItem, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[ItemLinks, _Mapping]]] = ..., outcomes: _Optional[bytes] = ...) -> None: ...
+    receipt: DecisionReceipt
+    fenced: _containers.RepeatedCompositeFieldContainer[FencedItem]
+    def __init__(self, batch_id: _Optional[int] = ..., revision: _Optional[int] = ..., decisions: _Optional[_Iterable[_Union[Decision, str]]] = ..., reasons: _Optional[_Iterable[_Union[Reason, str]]] = ..., suppressed: _Optional[_Iterable[_Union[SuppressedItem, _Mapping]]] = ..., links: _Optional[_Iterable[_Union[ItemLinks, _Mapping]]] = ..., outcomes: _Optional[bytes] = ..., receipt: _Optional[_Union[DecisionReceipt, _Mapping]] = ..., fenced: _Optional[_Iterable[_Union[FencedItem, _Mapping]]] = ...) -> None: ...
+
+class DecisionReceipt(_message.Message):
+    __slots__ = ("body", "signature", "key_id")
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    body: bytes
+    signature: bytes
+    key_id: int
+    def __init__(self, body: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., key_id: _Optional[int] = ...) -> None: ...
+
+class FencedItem(_message.Message):
+    __slots__ = ("index", "decision", "reason", "suppression_kind", "was_decision", "was_reason")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSION_KIND_FIELD_NUMBER: _ClassVar[int]
+    WAS_DECISION_FIELD_NUMBER: _ClassVar[int]
+    WAS_REASON_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    decision: Decision
+    reason: Reason
+    suppression_kind: _types_pb2.SuppressionKind
+    was_decision: Decision
+    was_reason: Reason
+    def __init__(self, index: _Optional[int] = ..., decision: _Optional[_Union[Decision, str]] = ..., reason: _Optional[_Union[Reason, str]] = ..., suppression_kind: _Optional[_Union[_types_pb2.SuppressionKind, str]] = ..., was_decision: _Optional[_Union[Decision, str]] = ..., was_reason: _Optional[_Union[Reason, str]] = ...) -> None: ...
 
 class ItemLinks(_message.Message):
     __slots__ = ("index", "unsubscribe_url", "preferences_url")
