@@ -1235,6 +1235,37 @@ async fn every_node_answers_alike_as_of_a_past_moment() {
         ];
         assert_eq!(answers, want, "node {}", node.id);
     }
+    // Receipts: every node signs with the cluster's key (derived from the cluster secret),
+    // so a receipt from either verifies with the keys node a serves.
+    let mut keys = Vec::new();
+    for node in [a, b] {
+        let info = node.admin().await.get_server_info(pb::GetServerInfoRequest {}).await.expect("info");
+        keys.push(info.into_inner().receipt_keys);
+    }
+    assert_eq!(keys[0], keys[1], "one set of receipt keys");
+    let keys_a = &keys[0];
+    let public: Vec<(u32, [u8; 32])> =
+        keys_a.iter().map(|k| (k.id, k.public_key.clone().try_into().expect("32 bytes"))).collect();
+    let mut bodies = Vec::new();
+    for node in [a, b] {
+        let batch = pb::CheckStreamRequest {
+            batch_id: 1,
+            profile_id: "acme".into(),
+            channel: pb::Channel::Email as i32,
+            purpose_id: "newsletter".into(),
+            contact_points: vec!["jane@example.com".into(), "bob@example.com".into()],
+            min_revision: settled,
+            receipts: true,
+            ..Default::default()
+        };
+        let mut answers =
+            node.decision().await.check_stream(tokio_stream::iter([batch])).await.expect("stream").into_inner();
+        let r = answers.message().await.expect("answer").expect("one").receipt.expect("a receipt");
+        let receipt = consentd_client::receipt::verify(&r.body, &r.signature, &public)
+            .unwrap_or_else(|e| panic!("node {}'s receipt: {e}", node.id));
+        bodies.push((receipt.recipients_digest, receipt.outcomes));
+    }
+    assert_eq!(bodies[0], bodies[1], "the same recipients and answers on both nodes");
     // The late opt-out counts where it was received.
     let text = b.metrics().await;
     assert_eq!(

@@ -146,6 +146,17 @@ async fn receipts_verify_offline_fail_on_a_flipped_byte_and_replays_name_exactly
     assert_eq!(code, 3, "{out}");
     assert_eq!(differing(&out), [(2, "c@example.com".to_owned())]);
 
+    // The late-opt-out report with the receipts: the send c's opt-out would have blocked.
+    let (code, out, _) = ctl_at(&addr, s(&["report", "late-opt-outs", "--receipts", &path(&receipts)])).await;
+    assert_eq!(code, 3, "{out}");
+    let exposed: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get("exposed_send").cloned())
+        .collect();
+    assert_eq!(exposed.len(), 1, "{out}");
+    assert_eq!((exposed[0]["contact_point"].as_str(), exposed[0]["row"].as_u64()), (Some("c@example.com"), Some(2)));
+
     // Another list is not the receipt's: the server's digest says so.
     let other = dir.path().join("other.csv");
     std::fs::write(&other, "email\na@example.com\nc@example.com\nb@example.com\n").expect("write");

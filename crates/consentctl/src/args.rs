@@ -240,6 +240,12 @@ pub(crate) struct LateOptOutsArgs {
     /// Only these profiles (repeatable; default: every profile the key may read).
     #[arg(long)]
     pub profile: Vec<String>,
+    /// Receipts kept by `check-file --receipts`: also list the sends they allowed that an
+    /// opt-out made before them, but recorded after them, would have blocked (each receipt
+    /// decided since --since is replayed on the occurred clock; its recipient file is read
+    /// from where check-file read it).
+    #[arg(long, value_name = "DIR")]
+    pub receipts: Option<std::path::PathBuf>,
 }
 
 /// How long after an opt-out occurred it must be recorded.

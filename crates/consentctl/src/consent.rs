@@ -386,7 +386,15 @@ pub(crate) async fn late_opt_outs(c: &Clients, a: LateOptOutsArgs) -> Result<u8,
         }
     }
     eprintln!("{late} late of {read} opt-outs recorded since then, up to revision {until}");
-    Ok(if late > 0 { exit::FINDINGS } else { exit::OK })
+    let exposed = match &a.receipts {
+        Some(dir) => {
+            let n = crate::proof::exposed_sends(c, dir, since).await?;
+            eprintln!("{n} sends allowed by kept receipts before an opt-out made earlier was recorded");
+            n
+        }
+        None => 0,
+    };
+    Ok(if late > 0 || exposed > 0 { exit::FINDINGS } else { exit::OK })
 }
 
 /// The links of one recipient, from `DecisionService.MintLinks`.

@@ -52,6 +52,8 @@ struct Kept {
     body: Vec<u8>,
     signature: Vec<u8>,
     first_row: u64,
+    /// The file the batch was read from, as check-file was given it.
+    rows_file: std::path::PathBuf,
 }
 
 fn read_kept(path: &Path) -> Result<Kept, Failure> {
@@ -72,6 +74,7 @@ fn read_kept(path: &Path) -> Result<Kept, Failure> {
         body: field("body")?,
         signature: field("signature")?,
         first_row: doc["rows"]["first"].as_u64().unwrap_or(0),
+        rows_file: doc["rows"]["file"].as_str().unwrap_or_default().into(),
     })
 }
 
@@ -163,38 +166,53 @@ pub(crate) async fn receipt(c: &Clients, cmd: ReceiptCmd, as_json: bool) -> Resu
     }
 }
 
-/// `receipt replay`: the receipt's recipients decided again, each difference a JSON line.
-async fn replay(
+/// One recipient a replay answered differently: its row in the file, contact point, and the
+/// receipt's and the replay's answers (decision × 64 + reason).
+pub(crate) struct Difference {
+    pub row: u64,
+    pub contact_point: String,
+    pub was: u8,
+    pub now: u8,
+}
+
+/// A receipt's rows of `recipients`: the rows it names, or the whole file when it holds
+/// only those.
+fn receipt_rows(
+    kept: &Kept,
+    r: &Receipt,
+    recipients: &Path,
+    no_header: bool,
+) -> Result<(Recipients, Vec<csv::StringRecord>), Failure> {
+    let (file, rows) = Recipients::open(recipients, no_header)?.all()?;
+    let n = r.recipients as usize;
+    if rows.len() == n {
+        return Ok((file, rows));
+    }
+    let first = usize::try_from(kept.first_row).unwrap_or(usize::MAX);
+    let rows = rows.get(first..first.saturating_add(n)).map(<[_]>::to_vec).ok_or_else(|| Failure {
+        code: exit::DATA_ERR,
+        message: format!(
+            "`{}` has {} recipients; the receipt names {n} from row {}",
+            recipients.display(),
+            rows.len(),
+            kept.first_row
+        ),
+    })?;
+    Ok((file, rows))
+}
+
+/// The receipt's recipients decided again `against` a clock; every recipient answered
+/// differently, and the revision the replay read.
+async fn differences(
     c: &Clients,
-    path: &Path,
+    kept: &Kept,
+    r: &Receipt,
     recipients: &Path,
     no_header: bool,
     against: ReplayArg,
-    as_json: bool,
-) -> Result<u8, Failure> {
-    let kept = read_kept(path)?;
-    let r = Receipt::decode(&kept.body).map_err(|e| Failure { code: exit::DATA_ERR, message: e.to_string() })?;
-    let (file, rows) = Recipients::open(recipients, no_header)?.all()?;
-    // The receipt's rows of the file, or the whole file when it holds only those.
-    let n = r.recipients as usize;
-    let rows = if rows.len() == n {
-        rows
-    } else {
-        let first = usize::try_from(kept.first_row).unwrap_or(usize::MAX);
-        rows.get(first..first.saturating_add(n)).map(<[_]>::to_vec).ok_or_else(|| Failure {
-            code: exit::DATA_ERR,
-            message: format!(
-                "`{}` has {} recipients; the receipt names {n} from row {}",
-                recipients.display(),
-                rows.len(),
-                kept.first_row
-            ),
-        })?
-    };
-    let at = Some(prost_types::Timestamp {
-        seconds: r.decided_at_us.div_euclid(1_000_000),
-        nanos: (r.decided_at_us.rem_euclid(1_000_000) * 1000) as i32,
-    });
+) -> Result<(Vec<Difference>, u64), Failure> {
+    let (file, rows) = receipt_rows(kept, r, recipients, no_header)?;
+    let at = Some(timestamp(r.decided_at_us));
     let (as_of, as_of_clock, as_of_revision) = match (against, r.as_of) {
         // A receipt of a decision as of a past moment replays that moment.
         (ReplayArg::Recorded, Some((us, clock))) => (Some(timestamp(us)), clock, None),
@@ -242,40 +260,105 @@ async fn replay(
             ),
         });
     }
-    let name = |b: u8| {
-        let (d, reason) = consentd_client::packed::answer(b);
-        format!(
-            "{}/{}",
-            enum_name(pb::Decision::try_from(d).unwrap_or_default().as_str_name(), "DECISION_"),
-            enum_name(pb::Reason::try_from(reason).unwrap_or_default().as_str_name(), "REASON_")
-        )
-    };
-    let mut differ = 0u64;
-    for (i, (was, now)) in r.outcomes.iter().zip(&answer.outcomes).enumerate() {
-        if was != now {
-            differ += 1;
-            let row = kept.first_row + i as u64;
-            println!(
-                "{}",
-                json!({"row": row, "contact_point": file.contact(&rows[i]), "receipt": name(*was), "replay": name(*now)})
-            );
-        }
+    let differ = r
+        .outcomes
+        .iter()
+        .zip(&answer.outcomes)
+        .enumerate()
+        .filter(|(_, (was, now))| was != now)
+        .map(|(i, (was, now))| Difference {
+            row: kept.first_row + i as u64,
+            contact_point: file.contact(&rows[i]).to_owned(),
+            was: *was,
+            now: *now,
+        })
+        .collect();
+    Ok((differ, answer.revision))
+}
+
+/// `send/opted_in`: an answer byte's decision and reason.
+fn answer_name(b: u8) -> String {
+    let (d, reason) = consentd_client::packed::answer(b);
+    format!(
+        "{}/{}",
+        enum_name(pb::Decision::try_from(d).unwrap_or_default().as_str_name(), "DECISION_"),
+        enum_name(pb::Reason::try_from(reason).unwrap_or_default().as_str_name(), "REASON_")
+    )
+}
+
+/// `receipt replay`: the receipt's recipients decided again, each difference a JSON line.
+async fn replay(
+    c: &Clients,
+    path: &Path,
+    recipients: &Path,
+    no_header: bool,
+    against: ReplayArg,
+    as_json: bool,
+) -> Result<u8, Failure> {
+    let kept = read_kept(path)?;
+    let r = Receipt::decode(&kept.body).map_err(|e| Failure { code: exit::DATA_ERR, message: e.to_string() })?;
+    let (differ, revision) = differences(c, &kept, &r, recipients, no_header, against).await?;
+    for d in &differ {
+        println!(
+            "{}",
+            json!({"row": d.row, "contact_point": d.contact_point, "receipt": answer_name(d.was), "replay": answer_name(d.now)})
+        );
     }
     let against = match against {
         ReplayArg::Recorded => "recorded",
         ReplayArg::Occurred => "occurred",
         ReplayArg::Now => "now",
     };
-    let s = json!({"receipt": summary(&r), "against": against, "replay_revision": answer.revision, "differ": differ});
+    let n = differ.len();
+    let s = json!({"receipt": summary(&r), "against": against, "replay_revision": revision, "differ": n});
     if as_json {
         eprintln!("{s}");
     } else {
         eprintln!(
-            "{differ} of {} recipients answered differently ({against}) than receipt batch {} (revision {})",
+            "{n} of {} recipients answered differently ({against}) than receipt batch {} (revision {})",
             r.recipients, r.batch_id, r.revision
         );
     }
-    Ok(if differ > 0 { exit::FINDINGS } else { exit::OK })
+    Ok(if n > 0 { exit::FINDINGS } else { exit::OK })
+}
+
+/// The sends kept receipts allowed that an opt-out made before them but recorded after
+/// them would have blocked: every receipt in `dir` decided at or after `since_s` (Unix
+/// seconds) replayed on the occurred clock, each such recipient a JSON line. Answers how
+/// many.
+pub(crate) async fn exposed_sends(c: &Clients, dir: &Path, since_s: i64) -> Result<u64, Failure> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Failure { code: exit::NO_INPUT, message: format!("cannot read `{}`: {e}", dir.display()) })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let send = pb::Decision::Send as i32;
+    let mut exposed = 0u64;
+    for path in files {
+        let kept = read_kept(&path)?;
+        let r = Receipt::decode(&kept.body).map_err(|e| Failure { code: exit::DATA_ERR, message: e.to_string() })?;
+        if r.decided_at_us.div_euclid(1_000_000) < since_s || r.as_of.is_some() {
+            continue;
+        }
+        let (differ, _) = differences(c, &kept, &r, &kept.rows_file, false, ReplayArg::Occurred).await?;
+        for d in differ {
+            let (was, now) = (consentd_client::packed::answer(d.was).0, consentd_client::packed::answer(d.now).0);
+            if was == send && now != send {
+                exposed += 1;
+                println!(
+                    "{}",
+                    json!({"exposed_send": {
+                        "receipt": path.display().to_string(), "row": d.row, "contact_point": d.contact_point,
+                        "profile_id": r.profile_id, "purpose": r.purpose_id, "topic": r.topic_id,
+                        "decided_at": r.decided_at_us.div_euclid(1_000_000),
+                        "answered": answer_name(d.was), "as_occurred": answer_name(d.now),
+                    }})
+                );
+            }
+        }
+    }
+    Ok(exposed)
 }
 
 fn timestamp(us: i64) -> prost_types::Timestamp {
