@@ -90,7 +90,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, bytes)) = data.split_first() else { return };
     let w = world();
     w.rt.block_on(async {
-        match which % 14 {
+        match which % 15 {
             0 => if let Some(m) = decode(bytes) { let _ = w.decision.check(req(m)).await; },
             1 => if let Some(m) = decode::<pb::CheckStreamRequest>(bytes) {
                 let store = &w.decision.store;
@@ -108,6 +108,14 @@ fuzz_target!(|data: &[u8]| {
             10 => if let Some(m) = decode(bytes) { let _ = w.admin.update_profile(req(m)).await; },
             12 => if let Some(m) = decode(bytes) { let _ = w.admin.create_webhook(req(m)).await; },
             13 => if let Some(m) = decode(bytes) { let _ = w.admin.update_webhook(req(m)).await; },
+            // The revocation fence, with a fence kept across the batches of one stream.
+            14 => if let Some(m) = decode::<pb::CheckStreamRequest>(bytes) {
+                let store = &w.decision.store;
+                let mut counts = [0u64; consentd::decision::Reason::ALL.len()];
+                let mut fence = None;
+                let _ = consentd::api::fence::evaluate_fence(store, &store.catalog(), &Principal::local(), &Limits::DEFAULT, m.clone(), 0, &mut counts, &mut fence);
+                let _ = consentd::api::fence::evaluate_fence(store, &store.catalog(), &Principal::local(), &Limits::DEFAULT, m, 0, &mut counts, &mut fence);
+            },
             _ => if let Some(m) = decode(bytes) { let _ = w.admin.create_topic(req(m)).await; },
         }
     });

@@ -13,7 +13,7 @@
 //! last two are found by deciding that one state twice: at R's time with R's catalog, and
 //! now with today's. Both are hot-index lookups.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use super::auth::Principal;
 use super::convert;
@@ -22,7 +22,6 @@ use super::error::{ApiError, ApiResult};
 use super::pb;
 use crate::config::Limits;
 use crate::decision::{self, Catalog, Reason, Target};
-use crate::storage::past::{AsOf, Clock};
 use crate::storage::{ContactKey, Refusal, StorageError, Store};
 
 /// What one stream knows about its fence: the contacts changed since R up to `read_to`.
@@ -32,19 +31,25 @@ pub struct Fence {
     changes: u64,
     then_us: i64,
     then_catalog: Catalog,
-    touched: HashSet<ContactKey>,
+    /// Contacts changed since, with the history sequence number of their first change.
+    touched: HashMap<ContactKey, u64>,
 }
 
 impl Fence {
     fn new(store: &Store, since: u64) -> ApiResult<Fence> {
         let then_us = store.revision_time(since).map_err(ApiError::Storage)?.unwrap_or(0);
         let then_catalog = store.catalog_as_of(then_us).map_err(ApiError::Storage)?;
-        Ok(Fence { since, read_to: since, changes: 0, then_us, then_catalog, touched: HashSet::new() })
+        Ok(Fence { since, read_to: since, changes: 0, then_us, then_catalog, touched: HashMap::new() })
     }
 }
 
 /// Reads the change feed on to its end: the contacts changed after `read_to` join `touched`.
-fn catch_up(store: &Store, read_to: &mut u64, changes: &mut u64, touched: &mut HashSet<ContactKey>) -> ApiResult<()> {
+fn catch_up(
+    store: &Store,
+    read_to: &mut u64,
+    changes: &mut u64,
+    touched: &mut HashMap<ContactKey, u64>,
+) -> ApiResult<()> {
     let max = Limits::FENCE_CHANGES_MAX.saturating_sub(*changes as usize);
     let last = store.contacts_changed_after(*read_to, max, touched).map_err(|e| match e {
         StorageError::Refused(Refusal::Limit(why)) => ApiError::FailedPrecondition(format!(
@@ -153,16 +158,19 @@ pub fn evaluate_fence(
     );
     catch_up(store, &mut f.read_to, &mut f.changes, &mut f.touched)?;
     let then_secs = f.then_us.div_euclid(1_000_000);
-    let past = store.past(AsOf { at_us: f.then_us, clock: Clock::Revision(since) }, catalog);
     let mut fenced = Vec::new();
     for (i, (key, d)) in now_decisions.into_iter().enumerate() {
         counts[d.reason.index()] += 1;
         // An invalid contact point was invalid at R too.
         let Some(key) = key else { continue };
-        let was = if f.touched.contains(&key) {
-            decision::decide_key(&then_target, Some(&key), &past, then_secs)
-        } else {
-            decision::decide_key(&then_target, Some(&key), store, then_secs)
+        let was = match f.touched.get(&key) {
+            // Changed since: its state at R from the history events before its first change.
+            Some(&first_after) => {
+                let then = store.state_before(&key, first_after, since, catalog).map_err(ApiError::Storage)?;
+                decision::decide(then_target.model, then.as_ref(), then_target.subject, then_secs)
+            }
+            // Unchanged: its state now is its state at R.
+            None => decision::decide_key(&then_target, Some(&key), store, then_secs),
         };
         if (was.outcome(), was.reason) != (d.outcome(), d.reason) {
             fenced.push(pb::FencedItem {
@@ -177,9 +185,6 @@ pub fn evaluate_fence(
                 was_reason: convert::reason_to_pb(was.reason) as i32,
             });
         }
-    }
-    if let Some(e) = past.error() {
-        return Err(ApiError::Storage(e));
     }
     Ok(pb::CheckStreamResponse { batch_id, revision, fenced, ..Default::default() })
 }

@@ -134,14 +134,15 @@ impl Store {
         Ok(Some(event.recorded_at_us))
     }
 
-    /// Adds to `into` the key of every contact point changed after revision `after`, from
-    /// the change feed (no history read); answers the last revision read, or `after` when
-    /// none. Refuses to collect more than `max` changes.
+    /// Adds to `into` every contact point changed after revision `after`, with the history
+    /// sequence number of its first change since (kept when already there), from the change
+    /// feed (no history read); answers the last revision read, or `after` when none.
+    /// Refuses to read more than `max` changes.
     pub fn contacts_changed_after(
         &self,
         after: u64,
         max: usize,
-        into: &mut std::collections::HashSet<ContactKey>,
+        into: &mut std::collections::HashMap<ContactKey, u64>,
     ) -> Result<u64, StorageError> {
         let s = self.shared();
         let start = codec::revision_key(after.saturating_add(1));
@@ -157,9 +158,48 @@ impl Store {
             let bad = || s.undecodable("change feed entry is damaged".to_owned());
             last = codec::decode_u64(&k).ok_or_else(bad)?;
             let key: [u8; 16] = v.get(..16).and_then(|k| k.try_into().ok()).ok_or_else(bad)?;
-            into.insert(ContactKey(key));
+            let seq = v.get(16..24).and_then(codec::decode_u64).ok_or_else(bad)?;
+            into.entry(ContactKey(key)).or_insert(seq);
         }
         Ok(last)
+    }
+
+    /// The decision state of `key` right after revision `r`, when its first change after
+    /// `r` is its history event `first_after` (as the change feed names it): the events
+    /// before that one decide it, read by key (a batched point read, no iterator); `catalog`
+    /// names their subjects. `None`: no event before it.
+    pub fn state_before(
+        &self,
+        key: &ContactKey,
+        first_after: u64,
+        r: u64,
+        catalog: &Catalog,
+    ) -> Result<Option<ContactState>, StorageError> {
+        let s = self.shared();
+        let n = first_after.saturating_sub(1);
+        if n == 0 {
+            return Ok(None);
+        }
+        let events = if n > 256 {
+            // A long history: one iterator is cheaper than that many point reads.
+            let mut all = self.history_events(key)?;
+            all.truncate(n as usize);
+            all
+        } else {
+            let cf = s.cf(CF_HISTORY)?;
+            let mut events = Vec::with_capacity(n as usize);
+            for (seq, v) in (1..=n).zip(s.db.multi_get_cf((1..=n).map(|seq| (cf, codec::history_key(key, seq))))) {
+                let bad = |e: String| s.undecodable(format!("history event {seq} of {} {e}", key.log_tag()));
+                let v = v.map_err(|e| s.read_error(e))?.ok_or_else(|| bad("is missing".to_owned()))?;
+                let event = StoredEvent::decode(v.as_slice())
+                    .and_then(|e| EventBody::decode(e.body.as_slice()))
+                    .map_err(|e| bad(format!("is undecodable: {e}")))?;
+                events.push(event);
+            }
+            events
+        };
+        let as_of = AsOf { at_us: i64::MAX, clock: Clock::Revision(r) };
+        Ok(Some(state_as_of(&events, |e| subject_of(catalog, e), as_of)))
     }
 
     fn history_events(&self, key: &ContactKey) -> Result<Vec<EventBody>, StorageError> {
