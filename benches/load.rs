@@ -569,12 +569,16 @@ async fn main() {
         receipts: true,
         fence: None,
     };
-    let (plain, _) = hot_stream(&server, recipients.len() / 2, scale.batch, scale.connections).await;
-    let (with_receipts, _) = shaped(&server, recipients.len() / 2, shape).await;
+    // Alternated, best of two each: the difference is smaller than this machine's drift.
+    let (mut plain, mut with_receipts) = (0f64, 0f64);
+    for _ in 0..2 {
+        plain = plain.max(hot_stream(&server, recipients.len() / 2, scale.batch, scale.connections).await.0);
+        with_receipts = with_receipts.max(shaped(&server, recipients.len() / 2, shape).await.0);
+    }
     row(
         "hot stream with receipts",
         format!("{with_receipts:.0} dec/s"),
-        format!("{:.2}x of the same stream without them ({plain:.0} dec/s)", with_receipts / plain),
+        format!("{:.2}x of the same stream without them ({plain:.0} dec/s), best of two each", with_receipts / plain),
     );
     let receipts = json!({"decisions_per_s": with_receipts, "without_per_s": plain, "ratio": with_receipts / plain});
 
@@ -722,7 +726,6 @@ async fn main() {
     )
     .await;
     assert!(changed.errors.is_empty(), "write errors: {:?}", changed.errors);
-    let (recheck, _) = hot_stream(&server, fence_n, scale.batch, scale.connections).await;
     let shape = StreamShape {
         connections: scale.connections,
         streams_per_connection: 1,
@@ -733,12 +736,17 @@ async fn main() {
         receipts: false,
         fence: Some(since),
     };
-    let (fence_rate, fenced) = shaped(&server, fence_n, shape).await;
+    let (mut recheck, mut fence_rate, mut fenced) = (0f64, 0f64, 0);
+    for _ in 0..2 {
+        recheck = recheck.max(hot_stream(&server, fence_n, scale.batch, scale.connections).await.0);
+        let (rate, answers) = shaped(&server, fence_n, shape).await;
+        (fence_rate, fenced) = (fence_rate.max(rate), answers);
+    }
     row(
         &format!("revocation fence: {fence_n} recipients after {} changes", changed.ok),
         format!("{fence_rate:.0} rec/s"),
         format!(
-            "{:.2}x of checking them all again ({recheck:.0} dec/s); {fenced} answers instead of {fence_n}",
+            "{:.2}x of checking them all again ({recheck:.0} dec/s), best of two each; {fenced} answers instead of {fence_n}",
             fence_rate / recheck
         ),
     );

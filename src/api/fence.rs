@@ -146,31 +146,44 @@ pub fn evaluate_fence(
     })?;
     let then_target = Target::new(&then, channel);
 
-    // Now first, then the feed: a change that lands meanwhile is in the feed before it is
-    // in the index, so a decision that saw it always finds its contact among the touched.
-    let mut now_decisions = Vec::with_capacity(contact_points.len());
-    decision::check_many_keyed(
-        |_| &now_target,
-        &contact_points,
-        store,
-        now,
-        |_, key, d| now_decisions.push((key.copied(), d)),
-    );
+    // One pass decides each recipient now and, for a contact the feed does not name, at R
+    // from the same index entry while it is in cache. Then the feed is read on: a change
+    // that landed during the pass is in the feed before it is in the index, so a decision
+    // that saw it finds its contact among the changed ones, which are decided at R from
+    // history.
     catch_up(store, &mut f.read_to, &mut f.changes, &mut f.touched)?;
     let then_secs = f.then_us.div_euclid(1_000_000);
+    let mut items = Vec::with_capacity(contact_points.len());
+    {
+        let touched = &f.touched;
+        decision::check_many_keyed(
+            |_| &now_target,
+            &contact_points,
+            store,
+            now,
+            |_, key, d| {
+                let was = key
+                    .filter(|k| !touched.contains_key(k))
+                    .map(|k| decision::decide_key(&then_target, Some(k), store, then_secs));
+                items.push((key.copied(), d, was));
+            },
+        );
+    }
+    catch_up(store, &mut f.read_to, &mut f.changes, &mut f.touched)?;
     let mut fenced = Vec::new();
-    for (i, (key, d)) in now_decisions.into_iter().enumerate() {
+    for (i, (key, d, was)) in items.into_iter().enumerate() {
         counts[d.reason.index()] += 1;
         // An invalid contact point was invalid at R too.
         let Some(key) = key else { continue };
-        let was = match f.touched.get(&key) {
+        let was = match (f.touched.get(&key), was) {
             // Changed since: its state at R from the history events before its first change.
-            Some(&first_after) => {
+            (Some(&first_after), _) => {
                 let then = store.state_before(&key, first_after, since, catalog).map_err(ApiError::Storage)?;
                 decision::decide(then_target.model, then.as_ref(), then_target.subject, then_secs)
             }
             // Unchanged: its state now is its state at R.
-            None => decision::decide_key(&then_target, Some(&key), store, then_secs),
+            (None, Some(was)) => was,
+            (None, None) => decision::decide_key(&then_target, Some(&key), store, then_secs),
         };
         if (was.outcome(), was.reason) != (d.outcome(), d.reason) {
             fenced.push(pb::FencedItem {
