@@ -544,22 +544,10 @@ fn api_refusal(status: StatusCode, error: String) -> Response {
 /// The public keys that verify decision receipts (docs/receipts.md): anyone holding a
 /// receipt may check it, so they are served without a key.
 async fn receipt_keys(State(edge): State<Edge>) -> Response {
-    use base64::Engine;
     let keys = edge.store.receipt_keys();
     let signing = keys.signing().id;
-    let keys: Vec<_> = keys
-        .all()
-        .iter()
-        .map(|k| {
-            serde_json::json!({
-                "id": k.id,
-                "algorithm": "Ed25519",
-                "public_key": base64::engine::general_purpose::STANDARD.encode(k.public_key()),
-                "signing": k.id == signing,
-            })
-        })
-        .collect();
-    Json(serde_json::json!({ "keys": keys })).into_response()
+    let keys = keys.all().iter().map(|k| (u32::from(k.id), k.public_key(), k.id == signing));
+    Json(consentd_client::receipt::keys_json(keys)).into_response()
 }
 
 async fn api_get(State(edge): State<Edge>, Path(token): Path<String>) -> Response {

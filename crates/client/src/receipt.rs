@@ -25,7 +25,7 @@
 //! contact point that is not valid. It names the recipients without showing them: only the
 //! server (which holds the hash key) can say whether a list is the one a receipt covers.
 
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
 const MAGIC: &[u8] = b"consentd-receipt/1\n";
@@ -240,14 +240,23 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Signs `body` (the server's side).
-pub fn sign(key: &SigningKey, body: &[u8]) -> [u8; 64] {
-    key.sign(body).to_bytes()
-}
-
-/// The signing key of a 32-byte seed, and its public key.
-pub fn signing_key(seed: &[u8; 32]) -> SigningKey {
-    SigningKey::from_bytes(seed)
+/// The public keys as JSON, the one document `consentctl receipt keys` and the HTTP edge's
+/// `/receipt-keys` print and `receipt verify --keys` reads: `{"keys": [{"id", "algorithm",
+/// "public_key" (base64), "signing"}]}`. `keys`: (id, Ed25519 public key, signs new ones).
+pub fn keys_json(keys: impl IntoIterator<Item = (u32, [u8; 32], bool)>) -> serde_json::Value {
+    use base64::Engine;
+    let keys: Vec<serde_json::Value> = keys
+        .into_iter()
+        .map(|(id, public, signing)| {
+            serde_json::json!({
+                "id": id,
+                "algorithm": "Ed25519",
+                "public_key": base64::engine::general_purpose::STANDARD.encode(public),
+                "signing": signing,
+            })
+        })
+        .collect();
+    serde_json::json!({ "keys": keys })
 }
 
 /// Checks `signature` over `body` with the public key of the body's key id among `keys`
@@ -264,7 +273,18 @@ pub fn verify(body: &[u8], signature: &[u8], keys: &[(u32, [u8; 32])]) -> Result
 
 #[cfg(test)]
 mod tests {
+    use ed25519_dalek::{Signer as _, SigningKey};
+
     use super::*;
+
+    // The server signs with the store's receipt keys; these stand in for them.
+    fn sign(key: &SigningKey, body: &[u8]) -> [u8; 64] {
+        key.sign(body).to_bytes()
+    }
+
+    fn signing_key(seed: &[u8; 32]) -> SigningKey {
+        SigningKey::from_bytes(seed)
+    }
 
     fn sample() -> Receipt {
         let mut d = RecipientsDigest::default();

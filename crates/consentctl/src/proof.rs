@@ -149,14 +149,12 @@ pub(crate) async fn receipt(c: &Clients, cmd: ReceiptCmd, as_json: bool) -> Resu
     match cmd {
         ReceiptCmd::Keys => {
             let info = c.admin().get_server_info(pb::GetServerInfoRequest {}).await?.into_inner();
-            let keys: Vec<Value> = info
+            // Ed25519 public keys are 32 bytes; anything else is no key to verify with.
+            let keys = info
                 .receipt_keys
                 .iter()
-                .map(|k| {
-                    json!({"id": k.id, "algorithm": "Ed25519", "public_key": STANDARD.encode(&k.public_key), "signing": k.signing})
-                })
-                .collect();
-            println!("{:#}", json!({ "keys": keys }));
+                .filter_map(|k| Some((k.id, <[u8; 32]>::try_from(k.public_key.as_slice()).ok()?, k.signing)));
+            println!("{:#}", receipt::keys_json(keys));
             Ok(exit::OK)
         }
         ReceiptCmd::Verify { files, keys, public_key } => verify(&files, keys.as_deref(), &public_key),
