@@ -52,7 +52,7 @@ pub(super) struct Applier {
 /// entry left unapplied by an I/O error) it starts again from the stored position.
 pub(super) async fn apply_loop(applier: Applier) {
     loop {
-        let start = applier.store.revision() + 1;
+        let start = applier.store.log_position() + 1;
         match applier.run_consumer(start).await {
             Ok(()) => return,
             Err(e) => tracing::warn!(error = %e, from = start, "applying the replicated log stopped; starting again"),
@@ -221,9 +221,9 @@ impl Applier {
 /// Waits until every entry before `seq` is applied (admin entries and skips are not
 /// queued behind the writer's groups); false when the consumer broke meanwhile.
 async fn follows(store: &Store, seq: u64, broken_rx: &mut watch::Receiver<Option<String>>) -> bool {
-    let mut revision = store.subscribe();
+    let mut position = store.subscribe_log_position();
     tokio::select! {
-        r = revision.wait_for(|r| *r + 1 >= seq) => r.is_ok(),
+        r = position.wait_for(|p| *p + 1 >= seq) => r.is_ok(),
         _ = broken_rx.changed() => false,
     }
 }

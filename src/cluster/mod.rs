@@ -3,12 +3,15 @@
 //!
 //! A write is validated and normalized by the node that received it (as in standalone
 //! mode), stamped with that node's time and any random it needs, published to the stream
-//! (`Nats-Msg-Id`: the idempotency key's hash, or the node's own unique request id, so
-//! JetStream's de-duplication window absorbs retries), and answered once this node has
-//! applied it, with its stream position as its revision. Every node applies every entry
-//! through the store's single writer (see `storage::replica`); the applied position is
-//! stored in the same synced batch as the state, so a restart resumes right after it.
-//! Checks never touch the log: they read the local store, also while the log is down.
+//! (`Nats-Msg-Id`: the node's own unique request id, so JetStream's de-duplication window
+//! absorbs its publish retries), and answered once this node has applied it, with the
+//! revision applying gave it. Changes that reach a node while its earlier publishes wait
+//! for their acknowledgements go out together, as one batch entry: a whole
+//! `BatchSetConsent`, or concurrent single writes, cost one replicated append instead of
+//! one each. Every node applies every entry through the store's single writer (see
+//! `storage::replica`, which also says how revisions are counted); the applied position is
+//! stored in the same batch as the state, so a restart resumes right after it. Checks
+//! never touch the log: they read the local store, also while the log is down.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,13 +20,13 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 use rand::{Rng, RngExt};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 mod apply;
 pub mod leases;
 pub mod snapshot;
 
-use crate::storage::op::{Entry, Op, OpResult};
+use crate::storage::op::{BatchItem, Entry, Op, OpResult};
 use crate::storage::replica::Log;
 use crate::storage::wire::{self, LogKey};
 use crate::storage::{Clock, StorageError, Store};
@@ -85,6 +88,12 @@ const APPLY_WAIT: Duration = Duration::from_secs(30);
 const STARTUP_WAIT: Duration = Duration::from_secs(300);
 /// Failed tries logged at info before they are logged as warnings.
 const QUIET_TRIES: u32 = 5;
+/// Publishes of batch entries one node keeps waiting for their acknowledgement at once.
+/// While they wait, new changes queue and go out together in the next entry: fewer slots
+/// make larger batches, more make shorter waits at low load.
+const PUBLISHES_IN_FLIGHT: usize = 4;
+/// Changes waiting for a publish slot, per node; a caller past it waits for room.
+const BATCH_QUEUE_MAX: usize = 16_384;
 /// JetStream's de-duplication window for `Nats-Msg-Id`: a copy of an entry published
 /// again under its own id within it is dropped by JetStream.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
@@ -279,8 +288,21 @@ where
     }
 }
 
-/// The store's view of the stream (see [`Log`]).
+/// The store's view of the stream (see [`Log`]): admin changes are published alone;
+/// consent, suppression and confirmation changes queue for the batcher.
 struct JetStreamLog {
+    publisher: Arc<Publisher>,
+    queue: mpsc::Sender<Queued>,
+}
+
+/// A change waiting to be published in a batch entry, and where its answer goes.
+struct Queued {
+    op: Op,
+    reply: oneshot::Sender<Result<OpResult, StorageError>>,
+}
+
+/// Publishes entries and waits for this node to apply them.
+struct Publisher {
     js: jetstream::Context,
     subject: String,
     /// Node id plus a random per start, so message ids never repeat across restarts.
@@ -348,7 +370,7 @@ impl Cluster {
             .await
             .map_err(|detail| ClusterError::Stream { stream: leases::bucket_name(&config.stream), detail })?;
         let waiters: Waiters = Arc::default();
-        let log = JetStreamLog {
+        let publisher = Arc::new(Publisher {
             js: js.clone(),
             subject,
             origin: origin.clone(),
@@ -356,11 +378,13 @@ impl Cluster {
             waiters: Arc::clone(&waiters),
             clock: store.clock(),
             key: key.clone(),
-        };
-        store.attach_log(Arc::new(log));
-        if store.revision() < last {
+        });
+        let (queue, queued) = mpsc::channel(BATCH_QUEUE_MAX);
+        let batcher = tokio::spawn(batch_loop(Arc::clone(&publisher), queued));
+        store.attach_log(Arc::new(JetStreamLog { publisher, queue }));
+        if store.log_position() < last {
             store.set_catching_up(true);
-            tracing::info!(applied = store.revision(), log = last, "catching up with the replicated log");
+            tracing::info!(applied = store.log_position(), log = last, "catching up with the replicated log");
         }
         let applier = apply::Applier {
             store: store.clone(),
@@ -370,7 +394,7 @@ impl Cluster {
             keys: vec![key.clone()],
             catch_up_to: last,
         };
-        let mut tasks = vec![tokio::spawn(apply::apply_loop(applier))];
+        let mut tasks = vec![tokio::spawn(apply::apply_loop(applier)), batcher];
         if config.snapshot_interval_secs > 0 {
             tasks.push(tokio::spawn(snapshot::schedule(
                 js.clone(),
@@ -396,7 +420,7 @@ impl Cluster {
     }
 }
 
-impl JetStreamLog {
+impl Publisher {
     /// Unique per submission, also across restarts. A client's retry with the same
     /// idempotency key is a new submission, a new entry: JetStream's de-duplication only
     /// absorbs this node's own publish retries, and the store's idempotency table answers
@@ -429,12 +453,11 @@ impl JetStreamLog {
         Err(last)
     }
 
-    async fn submit_op(&self, op: Op) -> Result<OpResult, StorageError> {
+    /// Publishes `op` as one entry and waits for this node to apply it.
+    async fn submit_entry(&self, op: Op) -> Result<OpResult, StorageError> {
         let request = self.next_request.fetch_add(1, Ordering::Relaxed) + 1;
         let id = self.message_id(request);
-        let mut token_id = [0u8; 16];
-        rand::rng().fill_bytes(&mut token_id);
-        let entry = Entry { origin: self.origin.clone(), request, at_us: (self.clock)(), token_id, op };
+        let entry = Entry { origin: self.origin.clone(), request, at_us: (self.clock)(), token_id: token_id(), op };
         let payload = wire::seal(&entry, &id, &self.key);
         let (tx, rx) = oneshot::channel();
         lock(&self.waiters).insert(request, tx);
@@ -462,6 +485,102 @@ impl JetStreamLog {
                 )))
             }
         }
+    }
+
+    /// Publishes the queued changes as one entry (one change: an entry of its own, in the
+    /// format every release reads) and gives each its answer.
+    async fn submit_batch(&self, queued: Vec<Queued>) {
+        let (mut ops, mut replies): (Vec<Op>, Vec<_>) = queued.into_iter().map(|q| (q.op, q.reply)).unzip();
+        if ops.len() == 1
+            && let (Some(op), Some(reply)) = (ops.pop(), replies.pop())
+        {
+            let _ = reply.send(self.submit_entry(op).await);
+            return;
+        }
+        let items = ops.into_iter().map(|op| BatchItem { token_id: token_id(), op }).collect();
+        match self.submit_entry(Op::Batch(items)).await {
+            Ok(OpResult::Batch(results)) if results.len() == replies.len() => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            Ok(_) => {
+                for reply in replies {
+                    let _ = reply.send(Err(StorageError::Replica(
+                        "the log answered a batch entry with another kind of result".to_owned(),
+                    )));
+                }
+            }
+            Err(e) => {
+                for reply in replies {
+                    let _ = reply.send(Err(again(&e)));
+                }
+            }
+        }
+    }
+}
+
+/// A random id for a confirmation token an entry's change may issue (drawn by the
+/// receiving node, so every node issues the same token).
+fn token_id() -> [u8; 16] {
+    let mut id = [0u8; 16];
+    rand::rng().fill_bytes(&mut id);
+    id
+}
+
+/// The same failure for every change of a batch entry: the log did not take it, or this
+/// node did not apply it in time (deterministic refusals are per change, inside the batch).
+fn again(e: &StorageError) -> StorageError {
+    match e {
+        StorageError::Closed => StorageError::Closed,
+        StorageError::Unavailable(m) => StorageError::Unavailable(m.clone()),
+        other => StorageError::Unavailable(other.to_string()),
+    }
+}
+
+/// Takes queued changes into batch entries: waits for a publish slot, then takes every
+/// change queued by then (up to the entry's limits) into one entry. Under load the slots
+/// are busy and batches grow; at rest a change goes out at once, alone.
+async fn batch_loop(publisher: Arc<Publisher>, mut queued: mpsc::Receiver<Queued>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(PUBLISHES_IN_FLIGHT));
+    let mut carried: Option<Queued> = None;
+    loop {
+        let first = match carried.take() {
+            Some(q) => q,
+            None => match queued.recv().await {
+                Some(q) => q,
+                None => return,
+            },
+        };
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { return };
+        let mut bytes = wire::op_len(&first.op);
+        let mut batch = vec![first];
+        while batch.len() < wire::BATCH_ITEMS_MAX {
+            let Ok(next) = queued.try_recv() else { break };
+            let len = wire::op_len(&next.op);
+            if bytes + len > wire::BATCH_BYTES_MAX {
+                carried = Some(next);
+                break;
+            }
+            bytes += len;
+            batch.push(next);
+        }
+        let publisher = Arc::clone(&publisher);
+        tokio::spawn(async move {
+            publisher.submit_batch(batch).await;
+            drop(slot);
+        });
+    }
+}
+
+impl JetStreamLog {
+    async fn submit_op(&self, op: Op) -> Result<OpResult, StorageError> {
+        if !op.batchable() {
+            return self.publisher.submit_entry(op).await;
+        }
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Queued { op, reply }).await.map_err(|_| StorageError::Closed)?;
+        answer.await.unwrap_or(Err(StorageError::Closed))
     }
 }
 

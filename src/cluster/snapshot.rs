@@ -3,12 +3,12 @@
 //!
 //! A snapshot is a RocksDB checkpoint packed as a flat archive (per file: name length
 //! (u16), name, size (u64), bytes; big-endian), stored as object `snapshot` in bucket
-//! `<stream>-snapshots` with its revision in the object's metadata. Any node may take one
-//! when the stored one is older than the interval; after storing one at revision R the
-//! taker trims the log to keep the entries after `R - retain`.
+//! `<stream>-snapshots` with the log position it holds in the object's metadata. Any node
+//! may take one when the stored one is older than the interval; after storing one at
+//! position P the taker trims the log to keep the entries after `P - retain`.
 //!
 //! A snapshot is authenticated like a log entry: its metadata carries the id of the log
-//! key and an HMAC-SHA256 over its revision, its time and the whole archive, and a node
+//! key and an HMAC-SHA256 over its position, its time and the whole archive, and a node
 //! refuses a snapshot whose MAC does not match before anything of it is used. It carries
 //! no secrets: the store's keys are scrubbed from the checkpoint (`Store::checkpoint`) and
 //! derived from the cluster secret by the node that restores it.
@@ -46,6 +46,7 @@ async fn bucket(js: &jetstream::Context, stream: &str, replicas: usize) -> Resul
 
 /// What the stored snapshot's metadata says.
 struct Described {
+    /// The log position the snapshot holds at least (what trimming needs).
     revision: u64,
     taken_at_us: i64,
     key_id: String,
@@ -66,7 +67,8 @@ async fn stored(b: &object_store::ObjectStore) -> Result<Option<Described>, Stri
     let number =
         |name: &str| field(name)?.parse::<u64>().map_err(|_| format!("the stored snapshot's `{name}` is not a number"));
     Ok(Some(Described {
-        revision: number("revision")?,
+        // `revision` in snapshots taken before batch entries, when the two were one number.
+        revision: number("log_position").or_else(|_| number("revision"))?,
         taken_at_us: number("taken_at_us")? as i64,
         key_id: field("key_id")?,
         mac: field("mac")?,
@@ -241,7 +243,7 @@ async fn take(
     let b = bucket(js, stream, replicas).await?;
     let now = (store.clock())();
     if let Some(d) = stored(&b).await?
-        && (now - d.taken_at_us < interval.as_micros() as i64 || d.revision >= store.revision())
+        && (now - d.taken_at_us < interval.as_micros() as i64 || d.revision >= store.log_position())
     {
         return Ok(None);
     }
@@ -303,9 +305,9 @@ async fn upload(
     });
     let meta = object_store::ObjectMetadata {
         name: OBJECT.to_owned(),
-        description: Some(format!("consentd store at revision {revision} or later")),
+        description: Some(format!("consentd store at log position {revision} or later")),
         metadata: [
-            ("revision".to_owned(), revision.to_string()),
+            ("log_position".to_owned(), revision.to_string()),
             ("taken_at_us".to_owned(), now.to_string()),
             ("key_id".to_owned(), key.id_hex()),
             ("mac".to_owned(), mac),

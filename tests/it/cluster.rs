@@ -644,6 +644,130 @@ async fn a_reused_idempotency_key_with_other_content_is_refused_on_every_node() 
     same_digests(&nodes, last).await;
 }
 
+/// Changes that reach a node together go out as one log entry (a whole BatchSetConsent,
+/// and concurrent single writes), and still each takes a revision of its own: the same on
+/// every node, one per change, with nothing between. Retries replay, `min_revision` waits
+/// for exactly the change, and the replicas' digests (which cover the change feed) agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_sent_together_share_log_entries_and_each_keeps_its_own_revision() {
+    let mut s = cluster_of(3).await;
+    let js = async_nats::jetstream::new(s.nats.client(NODE_USER).await);
+    let log_end = || async {
+        js.get_stream("consentd").await.expect("stream").get_info().await.expect("info").state.last_sequence
+    };
+    let (revision_before, entries_before) = (s.nodes[0].digest(0).await.revision, log_end().await);
+    const BATCH: usize = 600;
+    const SINGLE: usize = 64;
+    let requests: Vec<pb::SetConsentRequest> = (0..BATCH)
+        .map(|i| pb::SetConsentRequest {
+            change: Some(change(&format!("b{i}@example.com"), "newsletter", "", status_for(i))),
+            idempotency_key: format!("batch-{i}"),
+        })
+        .collect();
+    // One BatchSetConsent on node a and 64 concurrent SetConsent calls on node b, at once.
+    let batch = {
+        let mut consent = s.nodes[0].consent().await;
+        let requests = requests.clone();
+        tokio::spawn(async move {
+            consent.batch_set_consent(pb::BatchSetConsentRequest { requests, validate_only: false }).await
+        })
+    };
+    let mut singles = Vec::new();
+    for i in 0..SINGLE {
+        let mut consent = s.nodes[1].consent().await;
+        let c = change(&format!("s{i}@example.com"), "newsletter", "", status_for(i));
+        singles.push(tokio::spawn(async move { set_retrying(&mut consent, c, &format!("single-{i}"), 3).await }));
+    }
+    let results = batch.await.expect("join").expect("batch").into_inner().results;
+    let mut revisions: Vec<u64> = results
+        .iter()
+        .map(|r| match &r.result {
+            Some(pb::batch_set_consent_result::Result::Change(c)) => {
+                assert!(!c.replayed);
+                c.revision
+            }
+            other => panic!("a batch item: {other:?}"),
+        })
+        .collect();
+    for t in singles {
+        revisions.push(t.await.expect("join").expect("single").revision);
+    }
+    // One revision per change, each its own, and none left out: exactly the next ones.
+    revisions.sort_unstable();
+    let want: Vec<u64> = (revision_before + 1..=revision_before + (BATCH + SINGLE) as u64).collect();
+    assert_eq!(revisions, want);
+    // Far fewer log entries than changes.
+    let entries = log_end().await - entries_before;
+    assert!(entries * 4 <= (BATCH + SINGLE) as u64, "{entries} log entries for {} changes", BATCH + SINGLE);
+
+    // Every node: the same revision for each change (its history event names it), the
+    // right answer once it reached that revision, and the same replica.
+    let top = *revisions.last().expect("revisions");
+    for n in &s.nodes {
+        for i in [0, 1, BATCH / 2, BATCH - 1] {
+            let contact = format!("b{i}@example.com");
+            let d = check_at(&mut n.decision().await, &contact, top).await;
+            assert_eq!(d.decision, decision_for(status_for(i)), "node {} {contact}", n.id);
+            let history = n
+                .consent()
+                .await
+                .get_history(pb::GetHistoryRequest {
+                    profile_id: "acme".into(),
+                    channel: pb::Channel::Email as i32,
+                    contact_point: contact.clone(),
+                    page_size: 10,
+                    page_token: String::new(),
+                })
+                .await
+                .expect("history")
+                .into_inner();
+            let batch_revision = match &results[i].result {
+                Some(pb::batch_set_consent_result::Result::Change(c)) => c.revision,
+                _ => unreachable!(),
+            };
+            assert_eq!(history.events.len(), 1, "node {} {contact}", n.id);
+            assert_eq!(history.events[0].revision, batch_revision, "node {} {contact}", n.id);
+        }
+    }
+    let nodes: Vec<&Node> = s.nodes.iter().collect();
+    same_digests(&nodes, top).await;
+
+    // The whole batch again, on another node: every item replays its first answer.
+    let again = s.nodes[2]
+        .consent()
+        .await
+        .batch_set_consent(pb::BatchSetConsentRequest { requests, validate_only: false })
+        .await
+        .expect("retry")
+        .into_inner()
+        .results;
+    for (first, retry) in results.iter().zip(&again) {
+        match (&first.result, &retry.result) {
+            (
+                Some(pb::batch_set_consent_result::Result::Change(a)),
+                Some(pb::batch_set_consent_result::Result::Change(b)),
+            ) => {
+                assert!(b.replayed);
+                assert_eq!(a.revision, b.revision);
+            }
+            other => panic!("a retried item: {other:?}"),
+        }
+    }
+    // A node killed after all this resumes after the last entry it applied, and goes on.
+    let after = s.nodes[2].digest(top).await.revision;
+    let (nats, secret) = (&s.nats, s.secret.clone());
+    s.nodes[2].kill9();
+    s.nodes[2].restart(nats, &secret);
+    s.nodes[2].serving().await;
+    assert_eq!(s.nodes[2].digest(after).await.revision, after);
+    let next = change("after@example.com", "newsletter", "", pb::ConsentStatus::OptedIn);
+    let r = set_retrying(&mut s.nodes[0].consent().await, next, "after", 3).await.expect("write");
+    assert_eq!(r.revision, after + 1);
+    let nodes: Vec<&Node> = s.nodes.iter().collect();
+    same_digests(&nodes, r.revision).await;
+    let _ = &s.dir;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_published_by_an_outsider_are_skipped_by_every_node() {
     let s = cluster_of(3).await;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use prost::Message;
 use rocksdb::WriteOptions;
 
-use super::codec::{CF_CONFIG, CF_META, META_REVISION, StoredApiKey, StoredProfile, StoredPurpose, StoredTopic};
+use super::codec::{CF_CONFIG, CF_META, StoredApiKey, StoredProfile, StoredPurpose, StoredTopic};
 use super::link::LinkKeys;
 use super::op::{Op, OpResult, Stamp};
 use super::view::ApiKey;
@@ -58,14 +58,14 @@ impl Store {
         }
         batch.put_cf(s.cf(CF_CONFIG)?, key, value);
         if let Some(stamp) = stamp {
-            batch.put_cf(s.cf(CF_META)?, META_REVISION, stamp.revision.to_be_bytes());
+            stamp.write(&mut batch, s.cf(CF_META)?);
         }
         s.db.write_opt(batch, &wo)?;
         if let Some(catalog) = catalog {
             s.catalog.store(Arc::new(catalog));
         }
         if let Some(stamp) = stamp {
-            s.revision_tx.send_replace(stamp.revision);
+            stamp.publish(s);
         }
         Ok(())
     }

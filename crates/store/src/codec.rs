@@ -31,6 +31,9 @@ pub const CF_META: &str = "meta";
 pub const ALL_CFS: [&str; 7] = [CF_STATE, CF_INDEX, CF_HISTORY, CF_CHANGES, CF_CONFIG, CF_IDEM, CF_META];
 
 pub const META_REVISION: &[u8] = b"revision";
+/// Cluster mode: the last log entry applied (or skipped). Absent in a store written before
+/// batch entries, where it was the revision: every entry then took exactly one revision.
+pub const META_LOG_POSITION: &[u8] = b"log_position";
 pub const META_CONTACT_KEY: &[u8] = b"contact_key";
 pub const META_TOKEN_KEY: &[u8] = b"token_key/1";
 /// Followed by the key id as one byte.

@@ -235,6 +235,9 @@ struct Shared {
     /// The revision of the last committed change: the writer's, and in cluster mode also
     /// the admin entries' (both bump it only while applying the log in order).
     revision_tx: watch::Sender<u64>,
+    /// Cluster mode: the last log entry applied or skipped. Each entry moves the revision
+    /// on by one, a batch entry by its number of changes: the two are counted apart.
+    position_tx: watch::Sender<u64>,
     /// Chains `GetHistory` verified already (see [`history::VerifiedPrefixes`]).
     verified: history::VerifiedPrefixes,
 }
@@ -371,6 +374,16 @@ impl Store {
     /// A receiver that sees every new revision; for the change feed.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.inner.revision.clone()
+    }
+
+    /// Cluster mode: the last log entry applied or skipped (where applying resumes).
+    pub fn log_position(&self) -> u64 {
+        *self.shared().position_tx.borrow()
+    }
+
+    /// Cluster mode: a receiver that sees every new log position.
+    pub fn subscribe_log_position(&self) -> watch::Receiver<u64> {
+        self.shared().position_tx.subscribe()
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {

@@ -30,11 +30,27 @@ pub enum Op {
     },
     ApiKey(ApiKey),
     Webhook(WebhookOp),
+    /// Cluster mode: consent, suppression and confirmation changes that reached one node
+    /// together, carried by one log entry and applied in their order. Each takes a revision
+    /// of its own (see `replica`); never nested, never an admin change.
+    Batch(Vec<BatchItem>),
+}
+
+/// One change of an [`Op::Batch`], with the token id it may issue.
+#[derive(Clone, Debug)]
+pub struct BatchItem {
+    pub token_id: [u8; 16],
+    pub op: Op,
 }
 
 impl Op {
     pub fn is_admin(&self) -> bool {
         matches!(self, Op::Profile { .. } | Op::Purpose { .. } | Op::Topic { .. } | Op::ApiKey(_) | Op::Webhook(_))
+    }
+
+    /// A change a batch entry may carry: consent, suppression or confirmation.
+    pub fn batchable(&self) -> bool {
+        matches!(self, Op::Consent(_) | Op::Suppression(_) | Op::Confirm(..))
     }
 }
 
@@ -52,7 +68,7 @@ pub struct Entry {
 }
 
 /// What applying an entry answered.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum OpResult {
     Change(ChangeResult),
     Suppression(SuppressionResult),
@@ -61,6 +77,8 @@ pub enum OpResult {
     Topic(Topic),
     ApiKey,
     Webhook,
+    /// Of an [`Op::Batch`]: each change's answer, in its order (a refusal is one change's).
+    Batch(Vec<Result<OpResult, StorageError>>),
 }
 
 /// The answer of an entry given to the writer, once its group is committed.
@@ -69,6 +87,24 @@ pub type Applied = tokio::sync::oneshot::Receiver<Result<OpResult, StorageError>
 /// Cluster mode: the log entry an admin change is applied as.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Stamp {
+    /// The revision the change takes.
     pub revision: u64,
+    /// The entry's position in the log.
+    pub position: u64,
     pub at_us: i64,
+}
+
+impl Stamp {
+    /// Puts the entry's revision and position into the batch that applies it.
+    pub(super) fn write(&self, batch: &mut rocksdb::WriteBatch, meta: &impl rocksdb::AsColumnFamilyRef) {
+        batch.put_cf(meta, super::codec::META_REVISION, self.revision.to_be_bytes());
+        batch.put_cf(meta, super::codec::META_LOG_POSITION, self.position.to_be_bytes());
+    }
+
+    /// Once that batch is written: the position last, since the applier waits on it and
+    /// then reads the revision.
+    pub(super) fn publish(&self, shared: &super::Shared) {
+        shared.revision_tx.send_replace(self.revision);
+        shared.position_tx.send_replace(self.position);
+    }
 }

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::codec::{
     self, ALL_CFS, CF_CHANGES, CF_CONFIG, CF_IDEM, CF_INDEX, CF_META, CF_STATE, ContactKey, FORMAT_VERSION,
-    META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_REVISION, META_TOKEN_KEY,
+    META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_LOG_POSITION, META_REVISION, META_TOKEN_KEY,
 };
 use super::index::{HotIndex, KeyedIndex, SHARDS};
 use super::link::{LinkKey, LinkKeys};
@@ -260,6 +260,12 @@ impl Store {
                 guard::current_manifest(path)
             )));
         }
+        // Before batch entries every log entry took one revision, so a store without its
+        // own position was at the position of its revision.
+        let position = match db.get_cf(meta, META_LOG_POSITION)? {
+            Some(v) => codec::decode_u64(&v).ok_or_else(|| refuse("log position is damaged".to_owned()))?,
+            None => revision,
+        };
         // The change feed must not run ahead of the stored revision.
         let changes =
             db.cf_handle(CF_CHANGES).ok_or_else(|| refuse("column family `changes` is missing".to_owned()))?;
@@ -300,6 +306,7 @@ impl Store {
             clock: options.clock.clone(),
             health: health::Health::new(options.disk_free_min_bytes),
             revision_tx: watch::Sender::new(revision),
+            position_tx: watch::Sender::new(position),
             verified: super::history::VerifiedPrefixes::default(),
         });
         shared.health.check_space(path);

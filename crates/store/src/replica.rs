@@ -4,10 +4,18 @@
 //! An [`Entry`] is a change already validated and normalized by the node that received
 //! it, stamped there with its time and any random it needs (a confirmation token's id), so
 //! that applying it reads no clock and draws no random: every node that applies the log in
-//! order reaches the same state, the same hash chains and the same tokens. The revision of
-//! an entry's change is its position in the log; the applied position is stored in the
-//! same synced batch as the state it produced (`meta/revision`), so a node that restarts
-//! resumes exactly after it, and applying an entry twice is refused, not repeated.
+//! order reaches the same state, the same hash chains and the same tokens.
+//!
+//! Revisions and log positions are counted apart, and both deterministically: every entry
+//! (applied, refused or skipped) moves the revision on by one, and a batch entry of n
+//! changes by n, one per change in its order. So every node gives each change the same
+//! revision, the change feed has one key per change as in standalone mode, `min_revision`
+//! means "this change and everything before it" on every node, and the digests (which
+//! cover the feed) compare as before. Before batch entries the two numbers were equal,
+//! which is how a store without a stored position reads it (see `open`). The applied
+//! position (`meta/log_position`) is stored in the same batch as the state it produced, so
+//! a node that restarts resumes exactly after it, and applying an entry twice is refused,
+//! not repeated.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -284,14 +292,14 @@ impl Store {
     }
 
     fn apply_admin(&self, seq: u64, at_us: i64, op: Op) -> Result<OpResult, StorageError> {
-        let current = self.revision();
+        let current = self.log_position();
         if seq <= current {
             return Err(StorageError::Replica(format!("entry {seq} is applied already (at {current})")));
         }
         if seq != current + 1 {
             return Err(StorageError::Replica(format!("entry {seq} does not follow the applied entry {current}")));
         }
-        let stamp = Stamp { revision: seq, at_us };
+        let stamp = Stamp { revision: self.revision() + 1, position: seq, at_us };
         let _guard = self.admin_guard();
         let result = match op {
             Op::Profile { profile, create } => {
@@ -303,7 +311,7 @@ impl Store {
             Op::Topic { topic, create } => self.put_topic_locked(topic, create, Some(stamp)).map(OpResult::Topic),
             Op::ApiKey(key) => self.put_api_key_locked(key, Some(stamp)).map(|()| OpResult::ApiKey),
             Op::Webhook(op) => self.apply_webhook_locked(op, Some(stamp)).map(|()| OpResult::Webhook),
-            Op::Consent(_) | Op::Suppression(_) | Op::Confirm(..) => {
+            Op::Consent(_) | Op::Suppression(_) | Op::Confirm(..) | Op::Batch(_) => {
                 return Err(StorageError::Replica("a consent entry reached the admin path".to_owned()));
             }
         };
@@ -312,20 +320,23 @@ impl Store {
             // Refused the same way on every node: the entry is applied as a refusal, and the
             // position moves on with nothing else written.
             Err(e) if e.is_deterministic() => {
-                self.write_position(seq)?;
+                self.write_position(stamp)?;
                 Err(e)
             }
             Err(e) => Err(e),
         }
     }
 
-    /// Records that entry `seq` is applied when it changed nothing.
-    fn write_position(&self, seq: u64) -> Result<(), StorageError> {
+    /// Records that entry `stamp.position` is applied when it changed nothing: it still
+    /// takes its revision, as every entry does.
+    fn write_position(&self, stamp: Stamp) -> Result<(), StorageError> {
         let s = self.shared();
         let mut wo = rocksdb::WriteOptions::default();
         wo.set_sync(true);
-        s.db.put_cf_opt(s.cf(CF_META)?, META_REVISION, seq.to_be_bytes(), &wo)?;
-        s.revision_tx.send_replace(seq);
+        let mut batch = rocksdb::WriteBatch::default();
+        stamp.write(&mut batch, s.cf(CF_META)?);
+        s.db.write_opt(batch, &wo)?;
+        stamp.publish(s);
         Ok(())
     }
 
@@ -334,11 +345,11 @@ impl Store {
     /// alike. The caller waits until entry `seq - 1` is applied first.
     pub fn skip_entry(&self, seq: u64, kind: &'static str, why: &str) -> Result<(), StorageError> {
         let _guard = self.admin_guard();
-        let current = self.revision();
+        let current = self.log_position();
         if seq != current + 1 {
             return Err(StorageError::Replica(format!("entry {seq} does not follow the applied entry {current}")));
         }
-        self.write_position(seq)?;
+        self.write_position(Stamp { revision: self.revision() + 1, position: seq, at_us: 0 })?;
         self.inner.skipped.record(seq, kind, why);
         Ok(())
     }
@@ -386,17 +397,17 @@ impl StorageError {
 }
 
 impl Store {
-    /// A RocksDB checkpoint of the store in `dir` (hard links where it can), and a revision
-    /// it holds at least: read before the checkpoint, whose state is at or after it (the
-    /// exact one is in the checkpoint's `meta`, read when it is opened). A lower bound is
-    /// what trimming the log needs: every entry up to it is in the checkpoint.
+    /// A RocksDB checkpoint of the store in `dir` (hard links where it can), and a log
+    /// position it holds at least: read before the checkpoint, whose state is at or after it
+    /// (the exact one is in the checkpoint's `meta`, read when it is opened). A lower bound
+    /// is what trimming the log needs: every entry up to it is in the checkpoint.
     ///
     /// The checkpoint leaves the node, so it is scrubbed of the store's keys (contact,
     /// token and link keys: in cluster mode every node derives them from the cluster
     /// secret, which never travels): they are deleted and the `meta` family compacted, so
     /// no file of the checkpoint holds them (its write-ahead log holds the deletions only).
     pub fn checkpoint(&self, dir: &std::path::Path) -> Result<u64, StorageError> {
-        let covered = self.revision();
+        let covered = self.log_position();
         rocksdb::checkpoint::Checkpoint::new(&self.shared().db)?.create_checkpoint(dir)?;
         let cfs = ALL_CFS.iter().map(|name| rocksdb::ColumnFamilyDescriptor::new(*name, rocksdb::Options::default()));
         let db = rocksdb::DB::open_cf_descriptors(&rocksdb::Options::default(), dir, cfs)?;

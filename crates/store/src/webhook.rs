@@ -23,7 +23,7 @@ use prost::Message;
 use rand::Rng;
 use rocksdb::{Direction, IteratorMode, WriteOptions};
 
-use super::codec::{CF_META, META_REVISION};
+use super::codec::CF_META;
 pub use super::model::{Expect, Position, WebhookDef, WebhookOp, WebhookSecret};
 use super::op::{Op, OpResult, Stamp};
 use super::{Refusal, StorageError, Store};
@@ -206,13 +206,13 @@ impl Store {
             }
         }
         if let Some(stamp) = stamp {
-            batch.put_cf(meta, META_REVISION, stamp.revision.to_be_bytes());
+            stamp.write(&mut batch, meta);
         }
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         s.db.write_opt(batch, &wo)?;
         if let Some(stamp) = stamp {
-            s.revision_tx.send_replace(stamp.revision);
+            stamp.publish(s);
         }
         self.inner.webhooks_changed.send_modify(|n| *n += 1);
         Ok(())

@@ -28,16 +28,27 @@ use sha2::Sha256;
 use super::codec::{ContactKey, StoredApiKey, StoredProfile, StoredProof, StoredPurpose, StoredTopic};
 use super::model::{Confirmation, ConsentChange, ContactRef, Idempotency, SuppressionChange};
 use super::model::{Expect, WebhookDef, WebhookOp};
-use super::op::{Entry, Op};
+use super::op::{BatchItem, Entry, Op};
 use super::token::TokenClaims;
 use super::view;
 use consentd_core::decision::{Profile, Purpose, Status, Subject, Topic};
 
-/// The one version this build writes and applies.
-pub const VERSION: u32 = 1;
-/// Largest envelope a node opens (an entry is one change; the largest are catalog
-/// entries with their bounded lists).
+/// The newest version this build writes and applies. Version 2 added batch entries (many
+/// changes in one entry); an entry of one change is still written as version 1, byte for
+/// byte as before, so a node of the previous release keeps applying those and stops, saying
+/// to upgrade it, at the first batch.
+pub const VERSION: u32 = 2;
+/// The version of an entry of one change (and of records kept beside the log).
+const VERSION_SINGLE: u32 = 1;
+/// Largest envelope a node opens (a catalog entry with its bounded lists, or a batch of
+/// changes, which the publishing node keeps below [`BATCH_BYTES_MAX`]).
 pub const SEALED_BYTES_MAX: usize = 1 << 20;
+/// What a publishing node puts into one batch entry at most: the changes' encoded bytes
+/// (a quarter of what a node opens, so the envelope, ids and MAC always fit, and well below
+/// NATS's default 1 MiB message).
+pub const BATCH_BYTES_MAX: usize = 256 << 10;
+/// Changes in one batch entry at most.
+pub const BATCH_ITEMS_MAX: usize = 4096;
 const MAC_LABEL: &[u8] = b"consentd log entry";
 
 /// The key that authenticates log entries: derived from the cluster secret, named by an
@@ -123,7 +134,7 @@ impl SnapshotMac {
 /// its own, so that no record opens as another kind or under another name.
 pub fn seal_record(label: &str, name: &str, body: Vec<u8>, key: &LogKey) -> Vec<u8> {
     let mac = record_mac(key, label, name, &body).finalize().into_bytes().to_vec();
-    Sealed { version: VERSION, key_id: key.id.to_vec(), entry: body, mac }.encode_to_vec()
+    Sealed { version: VERSION_SINGLE, key_id: key.id.to_vec(), entry: body, mac }.encode_to_vec()
 }
 
 /// Opens a record [`seal_record`] sealed with `label` under `name`: its body.
@@ -139,7 +150,7 @@ pub fn open_record(label: &str, name: &str, bytes: &[u8], keys: &[LogKey]) -> Re
     if record_mac(key, label, name, &entry).verify_slice(&mac).is_err() {
         return Err(WireError::Unauthentic(format!("its MAC does not match (`{name}`)")));
     }
-    if version != VERSION {
+    if version != VERSION_SINGLE {
         return Err(WireError::UnknownVersion(version));
     }
     Ok(entry)
@@ -162,7 +173,7 @@ pub enum WireError {
     #[error("not authentic: {0}")]
     Unauthentic(String),
     /// Authentic, but of a format version this node does not know.
-    #[error("format version {0} is not known to this node (it knows {VERSION}): upgrade it")]
+    #[error("format version {0} is not known to this node (it knows 1 to {VERSION}): upgrade it")]
     UnknownVersion(u32),
     /// Authentic and of a known version, but not a valid entry.
     #[error("not a valid entry: {0}")]
@@ -183,8 +194,15 @@ impl WireError {
 /// Encodes `entry` and seals it for publication under `msg_id`.
 pub fn seal(entry: &Entry, msg_id: &str, key: &LogKey) -> Vec<u8> {
     let body = WireEntry::from(entry).encode_to_vec();
-    let mac = key.tag(msg_id, VERSION, &body).to_vec();
-    Sealed { version: VERSION, key_id: key.id.to_vec(), entry: body, mac }.encode_to_vec()
+    let version = if matches!(entry.op, Op::Batch(_)) { VERSION } else { VERSION_SINGLE };
+    let mac = key.tag(msg_id, version, &body).to_vec();
+    Sealed { version, key_id: key.id.to_vec(), entry: body, mac }.encode_to_vec()
+}
+
+/// The bytes `op` takes in an entry: what a publishing node counts against
+/// [`BATCH_BYTES_MAX`].
+pub fn op_len(op: &Op) -> usize {
+    WireOp::from(op).encoded_len()
 }
 
 /// Authenticates and decodes an envelope published under `msg_id`.
@@ -200,11 +218,17 @@ pub fn open(bytes: &[u8], msg_id: &str, keys: &[LogKey]) -> Result<Entry, WireEr
     if !key.verify(msg_id, version, &entry, &mac) {
         return Err(WireError::Unauthentic(format!("its MAC does not match (message id `{msg_id}`)")));
     }
-    if version != VERSION {
+    if !(VERSION_SINGLE..=VERSION).contains(&version) {
         return Err(WireError::UnknownVersion(version));
     }
     let wire = WireEntry::decode(entry.as_slice()).map_err(|e| WireError::Invalid(e.to_string()))?;
-    Entry::try_from(wire).map_err(WireError::Invalid)
+    let entry = Entry::try_from(wire).map_err(WireError::Invalid)?;
+    // A node of version 1 reads a batch as an entry without a change and skips it; so does
+    // this one, so that every node does the same with it.
+    if version < VERSION && matches!(entry.op, Op::Batch(_)) {
+        return Err(WireError::Invalid(format!("a batch entry in format version {version}")));
+    }
+    Ok(entry)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -237,7 +261,23 @@ struct WireEntry {
     at_us: i64,
     #[prost(bytes = "vec", tag = "4")]
     token_id: Vec<u8>,
-    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18")]
+    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19")]
+    op: Option<WireOp>,
+}
+
+/// Version 2: changes that one node received together, in their order.
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireBatch {
+    #[prost(message, repeated, tag = "1")]
+    items: Vec<WireBatchItem>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireBatchItem {
+    #[prost(bytes = "vec", tag = "4")]
+    token_id: Vec<u8>,
+    /// Consent, suppression or confirmation only.
+    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19")]
     op: Option<WireOp>,
 }
 
@@ -261,6 +301,8 @@ enum WireOp {
     WebhookPut(WireWebhookPut),
     #[prost(message, tag = "18")]
     WebhookDelete(WireWebhookDelete),
+    #[prost(message, tag = "19")]
+    Batch(WireBatch),
 }
 
 /// A subscription as stored (its secrets encrypted, see `webhook`), and what it replaces.
@@ -472,6 +514,15 @@ impl From<&Op> for WireOp {
             Op::Webhook(WebhookOp::Delete { webhook_id }) => {
                 WireOp::WebhookDelete(WireWebhookDelete { webhook_id: webhook_id.clone() })
             }
+            Op::Batch(items) => WireOp::Batch(WireBatch {
+                items: items
+                    .iter()
+                    .map(|BatchItem { token_id, op }| WireBatchItem {
+                        token_id: token_id.to_vec(),
+                        op: Some(WireOp::from(op)),
+                    })
+                    .collect(),
+            }),
         }
     }
 }
@@ -545,7 +596,14 @@ impl TryFrom<WireEntry> for Entry {
     type Error = String;
     fn try_from(e: WireEntry) -> Result<Self, String> {
         let WireEntry { origin, request, at_us, token_id, op } = e;
-        let op = match op.ok_or("the entry carries no change")? {
+        let op = op_from_wire(op.ok_or("the entry carries no change")?)?;
+        Ok(Entry { origin, request, at_us, token_id: fixed("token_id", &token_id)?, op })
+    }
+}
+
+fn op_from_wire(op: WireOp) -> Result<Op, String> {
+    {
+        let op = match op {
             WireOp::Consent(c) => Op::Consent(ConsentChange::try_from(c)?),
             WireOp::Suppression(s) => {
                 let WireSuppression { contact, kind, add, occurred_at_us, source, actor, reason } = s;
@@ -607,8 +665,25 @@ impl TryFrom<WireEntry> for Entry {
                 Op::Webhook(WebhookOp::Put { def: Box::new(def), expect })
             }
             WireOp::WebhookDelete(WireWebhookDelete { webhook_id }) => Op::Webhook(WebhookOp::Delete { webhook_id }),
+            WireOp::Batch(WireBatch { items }) => {
+                if items.is_empty() || items.len() > BATCH_ITEMS_MAX {
+                    return Err(format!("a batch of {} changes (1 to {BATCH_ITEMS_MAX})", items.len()));
+                }
+                let items = items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, WireBatchItem { token_id, op })| {
+                        let op = op_from_wire(op.ok_or_else(|| format!("batch item {i} carries no change"))?)?;
+                        if !op.batchable() {
+                            return Err(format!("batch item {i} is not a consent, suppression or confirmation"));
+                        }
+                        Ok(BatchItem { token_id: fixed("token_id", &token_id)?, op })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                Op::Batch(items)
+            }
         };
-        Ok(Entry { origin, request, at_us, token_id: fixed("token_id", &token_id)?, op })
+        Ok(op)
     }
 }
 

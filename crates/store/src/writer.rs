@@ -15,15 +15,15 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::apply::{self, ConfirmRefusal};
 use super::codec::{
-    CF_CHANGES, CF_HISTORY, CF_IDEM, CF_INDEX, CF_META, CF_STATE, ContactKey, EventBody, META_REVISION, StoredContact,
-    StoredEvent, StoredIdem, encode_index_entry, history_key, revision_key,
+    CF_CHANGES, CF_HISTORY, CF_IDEM, CF_INDEX, CF_META, CF_STATE, ContactKey, EventBody, META_LOG_POSITION,
+    META_REVISION, StoredContact, StoredEvent, StoredIdem, encode_index_entry, history_key, revision_key,
 };
 use super::guard::AckFile;
 use super::history::{GENESIS_HASH, chain_hash};
 use super::model::{
     ChangeOutcome, ChangeResult, Confirmation, ConsentChange, ContactRef, SuppressionChange, SuppressionResult,
 };
-use super::op::{Op, OpResult};
+use super::op::{BatchItem, Op, OpResult};
 use super::token::{TokenClaims, TokenError};
 use super::view::{self, Record};
 use super::{Refusal, Shared, StorageError};
@@ -81,11 +81,14 @@ pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, ack: AckFil
         let revision = *revision_tx.borrow();
         let mut group = Group::new(shared, revision);
         let pending: Vec<Pending> = jobs.drain(..).map(|job| group.apply(job)).collect();
+        let position = group.next_position;
         match group.commit().map_err(|e| classify(shared, e)) {
             Ok((next, false)) => {
                 // Log entries alone: durable in the log, so answered without the marker,
-                // which only covers what this node's disk holds for certain.
+                // which only covers what this node's disk holds for certain. The position
+                // last: the applier waits on it and then reads the revision.
                 revision_tx.send_replace(next);
+                shared.position_tx.send_if_modified(|p| std::mem::replace(p, position) != position);
                 for p in pending {
                     p.send();
                 }
@@ -94,6 +97,7 @@ pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, ack: AckFil
                 // Durable in the WAL and visible to decisions: readers may see it now;
                 // writers hear back once the marker covers it.
                 revision_tx.send_replace(next);
+                shared.position_tx.send_if_modified(|p| std::mem::replace(p, position) != position);
                 if let Err(std::sync::mpsc::SendError((_, pending))) = answers.send((next, pending)) {
                     for p in pending {
                         p.fail(&StorageError::Closed);
@@ -233,6 +237,11 @@ struct Group<'a> {
     now_us: i64,
     base_revision: u64,
     next_revision: u64,
+    /// Cluster mode: the log position applied before the group, and after its entries.
+    base_position: u64,
+    next_position: u64,
+    /// A batch entry failed half-way (I/O): nothing of the group may be committed.
+    poisoned: Option<StorageError>,
     contacts: HashMap<ContactKey, StoredContact>,
     touched: HashSet<ContactKey>,
     idem: HashMap<[u8; 32], StoredIdem>,
@@ -286,11 +295,15 @@ impl SortedBatch {
 
 impl<'a> Group<'a> {
     fn new(shared: &'a Shared, revision: u64) -> Group<'a> {
+        let position = *shared.position_tx.borrow();
         Group {
             shared,
             now_us: (shared.clock)(),
             base_revision: revision,
             next_revision: revision,
+            base_position: position,
+            next_position: position,
+            poisoned: None,
             contacts: HashMap::new(),
             touched: HashSet::new(),
             idem: HashMap::new(),
@@ -323,13 +336,15 @@ impl<'a> Group<'a> {
         }
     }
 
-    /// Applies log entry `seq`, only right after entry `seq - 1`: the entry's revision is
-    /// its position, whatever the outcome, and a deterministic refusal is its outcome on
-    /// every node. Anything else leaves the position where it was; the entries after it then
-    /// refuse, and the applier starts again from the stored position.
+    /// Applies log entry `seq`, only right after entry `seq - 1`. Every entry takes the
+    /// next revision whatever its outcome, a batch entry one per change (in its order), and
+    /// a deterministic refusal is a change's outcome on every node. Anything else leaves the
+    /// position where it was (the entries after it then refuse, and the applier starts
+    /// again from the stored position); within a batch it fails the whole group, since the
+    /// batch's earlier changes are already in the overlay.
     fn replicated(&mut self, job: Replicated) -> Result<OpResult, StorageError> {
         let Replicated { seq, at_us, token_id, op } = job;
-        let at = self.next_revision;
+        let at = self.next_position;
         if seq <= at {
             return Err(StorageError::Replica(format!("entry {seq} is applied already (at {at})")));
         }
@@ -337,20 +352,53 @@ impl<'a> Group<'a> {
             return Err(StorageError::Replica(format!("entry {seq} does not follow the applied entry {at}")));
         }
         self.now_us = at_us;
+        let base = self.next_revision;
+        let r = match op {
+            Op::Batch(items) => {
+                let mut results = Vec::with_capacity(items.len());
+                for (i, BatchItem { token_id, op }) in items.into_iter().enumerate() {
+                    let r = self.one_replicated(token_id, op);
+                    if let Err(e) = &r
+                        && !e.is_deterministic()
+                    {
+                        self.poisoned = Some(duplicate(e));
+                        return r;
+                    }
+                    self.next_revision = base + i as u64 + 1;
+                    results.push(r);
+                }
+                Ok(OpResult::Batch(results))
+            }
+            op => {
+                let r = self.one_replicated(token_id, op);
+                match &r {
+                    Err(e) if !e.is_deterministic() => return r,
+                    _ => self.next_revision = base + 1,
+                }
+                r
+            }
+        };
+        self.next_position = seq;
+        r
+    }
+
+    /// One consent, suppression or confirmation change of a log entry.
+    fn one_replicated(&mut self, token_id: [u8; 16], op: Op) -> Result<OpResult, StorageError> {
         self.token_id = Some(token_id);
         let r = match op {
             Op::Consent(c) => self.consent(&c).map(OpResult::Change),
             Op::Suppression(c) => self.suppression(&c).map(OpResult::Suppression),
             Op::Confirm(c, claims) => self.confirm(&c, &claims).map(OpResult::Change),
-            Op::Profile { .. } | Op::Purpose { .. } | Op::Topic { .. } | Op::ApiKey(_) | Op::Webhook(_) => {
-                Err(StorageError::Replica("an admin entry reached the writer".to_owned()))
+            Op::Profile { .. }
+            | Op::Purpose { .. }
+            | Op::Topic { .. }
+            | Op::ApiKey(_)
+            | Op::Webhook(_)
+            | Op::Batch(_) => {
+                Err(StorageError::Replica("an admin or nested batch entry reached the writer".to_owned()))
             }
         };
         self.token_id = None;
-        match &r {
-            Err(e) if !e.is_deterministic() => {}
-            _ => self.next_revision = seq,
-        }
         r
     }
 
@@ -535,8 +583,23 @@ impl<'a> Group<'a> {
     /// the same entries again. Sparing the fsync takes this node's disk off the path
     /// between a write and its visibility on every replica (docs/operations.md, "Running a cluster").
     fn commit(self) -> Result<(u64, bool), StorageError> {
-        let Group { shared, mut batch, contacts, touched, next_revision, base_revision, local, .. } = self;
-        if touched.is_empty() && next_revision == base_revision && batch.is_empty() {
+        let Group {
+            shared,
+            mut batch,
+            contacts,
+            touched,
+            next_revision,
+            base_revision,
+            next_position,
+            base_position,
+            local,
+            poisoned,
+            ..
+        } = self;
+        if let Some(e) = poisoned {
+            return Err(e);
+        }
+        if touched.is_empty() && next_revision == base_revision && next_position == base_position && batch.is_empty() {
             return Ok((next_revision, local));
         }
         let mut states = Vec::with_capacity(touched.len());
@@ -553,6 +616,9 @@ impl<'a> Group<'a> {
             }
         }
         batch.put(CF_META, META_REVISION, next_revision.to_be_bytes().to_vec());
+        if next_position != base_position {
+            batch.put(CF_META, META_LOG_POSITION, next_position.to_be_bytes().to_vec());
+        }
         let mut wo = WriteOptions::default();
         wo.set_sync(local);
         let batch = batch.into_write_batch(shared)?;
