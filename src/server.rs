@@ -133,8 +133,8 @@ pub async fn run(
             r = crate::cluster::restore_if_new(&c.log, &dir, key) => r?,
             () = &mut shutdown => { stopped(); return Ok(()) }
         };
-        if let Some(revision) = restored {
-            tracing::info!(revision, data_dir = %dir.display(), "restored the newest snapshot; replaying the log after it");
+        if let Some(position) = restored {
+            tracing::info!(log_position = position, data_dir = %dir.display(), "restored the newest snapshot; replaying the log after it");
         }
     }
     // `Store::open` creates the directory (0700) if it is missing.

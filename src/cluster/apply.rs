@@ -233,7 +233,7 @@ async fn follows(store: &Store, seq: u64, broken_rx: &mut watch::Receiver<Option
 fn passed(store: &Store, seq: u64, catch_up_to: u64) {
     if seq >= catch_up_to && store.catching_up() {
         store.set_catching_up(false);
-        tracing::info!(revision = seq, "caught up with the replicated log");
+        tracing::info!(log_position = seq, "caught up with the replicated log");
     }
 }
 

@@ -245,7 +245,7 @@ pub fn redacted(urls: &str) -> String {
 }
 
 /// Before the store opens: a node with an empty data directory starts from the newest
-/// snapshot, if the cluster has one. Returns the snapshot's revision.
+/// snapshot, if the cluster has one. Returns the snapshot's log position.
 pub async fn restore_if_new(
     config: &ClusterConfig,
     data_dir: &std::path::Path,
@@ -553,10 +553,18 @@ async fn batch_loop(publisher: Arc<Publisher>, mut queued: mpsc::Receiver<Queued
             },
         };
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { return };
+        // A caller that went away while its change waited (its deadline passed: "outcome
+        // unknown") is not published: it would be work for every node that nobody waits for.
+        if first.reply.is_closed() {
+            continue;
+        }
         let mut bytes = wire::op_len(&first.op);
         let mut batch = vec![first];
         while batch.len() < wire::BATCH_ITEMS_MAX {
             let Ok(next) = queued.try_recv() else { break };
+            if next.reply.is_closed() {
+                continue;
+            }
             let len = wire::op_len(&next.op);
             if bytes + len > wire::BATCH_BYTES_MAX {
                 carried = Some(next);

@@ -47,7 +47,7 @@ async fn bucket(js: &jetstream::Context, stream: &str, replicas: usize) -> Resul
 /// What the stored snapshot's metadata says.
 struct Described {
     /// The log position the snapshot holds at least (what trimming needs).
-    revision: u64,
+    position: u64,
     taken_at_us: i64,
     key_id: String,
     mac: String,
@@ -68,7 +68,7 @@ async fn stored(b: &object_store::ObjectStore) -> Result<Option<Described>, Stri
         |name: &str| field(name)?.parse::<u64>().map_err(|_| format!("the stored snapshot's `{name}` is not a number"));
     Ok(Some(Described {
         // `revision` in snapshots taken before batch entries, when the two were one number.
-        revision: number("log_position").or_else(|_| number("revision"))?,
+        position: number("log_position").or_else(|_| number("revision"))?,
         taken_at_us: number("taken_at_us")? as i64,
         key_id: field("key_id")?,
         mac: field("mac")?,
@@ -81,7 +81,7 @@ pub fn is_empty_store_dir(data_dir: &Path) -> bool {
     crate::storage::guard::holds_no_store(data_dir)
 }
 
-/// A new node: fills an empty `data_dir` from the newest snapshot. Returns its revision,
+/// A new node: fills an empty `data_dir` from the newest snapshot. Returns its log position,
 /// or `None` when there is no snapshot (the node then replays the whole log).
 pub async fn restore(
     js: &jetstream::Context,
@@ -97,7 +97,7 @@ pub async fn restore(
     })
     .await?;
     let Some(described) = found else { return Ok(None) };
-    let revision = described.revision;
+    let revision = described.position;
     if described.key_id != key.id_hex() {
         return Err(format!(
             "the stored snapshot is signed with key `{}`, not this cluster's `{}`: refused",
@@ -243,7 +243,7 @@ async fn take(
     let b = bucket(js, stream, replicas).await?;
     let now = (store.clock())();
     if let Some(d) = stored(&b).await?
-        && (now - d.taken_at_us < interval.as_micros() as i64 || d.revision >= store.log_position())
+        && (now - d.taken_at_us < interval.as_micros() as i64 || d.position >= store.log_position())
     {
         return Ok(None);
     }
@@ -258,7 +258,7 @@ async fn take(
     result?;
     // Trim only below what the stored snapshot covers (another node may have replaced ours).
     if let Some(d) = stored(&b).await? {
-        let keep_from = d.revision.saturating_sub(retain) + 1;
+        let keep_from = d.position.saturating_sub(retain) + 1;
         if keep_from > 1 {
             log.purge().sequence(keep_from).await.map_err(|e| e.to_string())?;
         }

@@ -780,7 +780,8 @@ async fn entries_published_by_an_outsider_are_skipped_by_every_node() {
     // An outsider: NATS credentials that may publish, but not the cluster secret.
     let js = async_nats::jetstream::new(s.nats.client(OUTSIDER).await);
     let stream = js.get_stream("consentd").await.expect("stream");
-    let real = stream.get_raw_message(out.revision).await.expect("the opt-out's entry");
+    // The opt-out's entry is the log's last (revisions count changes, not log positions).
+    let real = stream.get_last_raw_message_by_subject("consentd.consentd.log").await.expect("the opt-out's entry");
     let real_id = real.headers.get(async_nats::header::NATS_MESSAGE_ID).expect("message id").as_str().to_owned();
     let mut published = 0;
 
@@ -819,6 +820,8 @@ async fn entries_published_by_an_outsider_are_skipped_by_every_node() {
     )
     .await;
     assert!(after.revision > out.revision + published, "the outsider's entries are in the log before it");
+    let after_position =
+        stream.get_last_raw_message_by_subject("consentd.consentd.log").await.expect("the last write's entry").sequence;
     let nodes: Vec<&Node> = s.nodes.iter().collect();
     same_digests(&nodes, after.revision).await;
     for n in &s.nodes {
@@ -835,7 +838,7 @@ async fn entries_published_by_an_outsider_are_skipped_by_every_node() {
         // The alert: counted, with the last one's position.
         let info = server_info(n).await;
         assert_eq!(info.cluster_entries_skipped, published, "node {}: {info:?}", n.id);
-        assert!(info.cluster_last_skipped_seq > out.revision && info.cluster_last_skipped_seq < after.revision);
+        assert!(info.cluster_last_skipped_seq > real.sequence && info.cluster_last_skipped_seq < after_position);
         assert!(info.cluster_last_skipped_reason.contains("not authentic"), "{info:?}");
         let text = n.metrics().await;
         let unauthentic = metric_value(&text, "consentd_cluster_entries_skipped_total{kind=\"unauthentic\"}");

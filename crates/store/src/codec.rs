@@ -39,7 +39,12 @@ pub const META_TOKEN_KEY: &[u8] = b"token_key/1";
 /// Followed by the key id as one byte.
 pub const META_LINK_KEY_PREFIX: &[u8] = b"link_key/";
 pub const META_FORMAT: &[u8] = b"format";
-pub const FORMAT_VERSION: &[u8] = b"consentd-1";
+/// `consentd-2`: the log position is stored apart from the revision (`META_LOG_POSITION`).
+/// A store of `consentd-1` is the same but for that key, and is upgraded when it opens:
+/// a release that knows only `consentd-1` must refuse it afterwards, since it would take
+/// the revision for the position and skip log entries.
+pub const FORMAT_VERSION: &[u8] = b"consentd-2";
+pub const FORMAT_VERSION_1: &[u8] = b"consentd-1";
 
 /// A contact point's identity in the store: a keyed 128-bit SipHash-1-3 of profile, channel
 /// and normalized value. Keyed with a secret made when the data directory was created, so

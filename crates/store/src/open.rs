@@ -17,7 +17,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::codec::{
     self, ALL_CFS, CF_CHANGES, CF_CONFIG, CF_IDEM, CF_INDEX, CF_META, CF_STATE, ContactKey, FORMAT_VERSION,
-    META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_LOG_POSITION, META_REVISION, META_TOKEN_KEY,
+    FORMAT_VERSION_1, META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_LOG_POSITION, META_REVISION,
+    META_TOKEN_KEY,
 };
 use super::index::{HotIndex, KeyedIndex, SHARDS};
 use super::link::{LinkKey, LinkKeys};
@@ -178,7 +179,7 @@ impl Store {
 
         let meta = db.cf_handle(CF_META).ok_or_else(|| refuse("column family `meta` is missing".to_owned()))?;
         let (contact_secret, token_secret) = match db.get_cf(meta, META_FORMAT)? {
-            Some(format) if format == FORMAT_VERSION => {
+            Some(format) if format == FORMAT_VERSION || format == FORMAT_VERSION_1 => {
                 let stored = (db.get_cf(meta, META_CONTACT_KEY)?, db.get_cf(meta, META_TOKEN_KEY)?);
                 let (c, t) = match (stored, &options.cluster_secret) {
                     ((Some(c), Some(t)), _) => (c, t),
@@ -261,11 +262,21 @@ impl Store {
             )));
         }
         // Before batch entries every log entry took one revision, so a store without its
-        // own position was at the position of its revision.
+        // own position was at the position of its revision. Such a store (`consentd-1`) is
+        // upgraded now, with its position, so that an earlier release refuses it from now
+        // on instead of reading a revision as a position.
         let position = match db.get_cf(meta, META_LOG_POSITION)? {
             Some(v) => codec::decode_u64(&v).ok_or_else(|| refuse("log position is damaged".to_owned()))?,
             None => revision,
         };
+        if db.get_cf(meta, META_FORMAT)?.as_deref() != Some(FORMAT_VERSION) {
+            let mut batch = rocksdb::WriteBatch::default();
+            batch.put_cf(meta, META_LOG_POSITION, position.to_be_bytes());
+            batch.put_cf(meta, META_FORMAT, FORMAT_VERSION);
+            let mut wo = WriteOptions::default();
+            wo.set_sync(true);
+            db.write_opt(batch, &wo).map_err(|e| refuse(format!("cannot upgrade the store's format: {e}")))?;
+        }
         // The change feed must not run ahead of the stored revision.
         let changes =
             db.cf_handle(CF_CHANGES).ok_or_else(|| refuse("column family `changes` is missing".to_owned()))?;

@@ -432,7 +432,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::{APPLY_LAG_BOUNDS_US, ApplyLag, ClusterSecret};
+    use super::{ALL_CFS, APPLY_LAG_BOUNDS_US, ApplyLag, CF_META, ClusterSecret, META_REVISION};
 
     /// A snapshot leaves the node: none of its files may hold the store's keys, and it
     /// opens again with the cluster secret alone, with the same state.
@@ -462,6 +462,41 @@ mod tests {
         let (restored, _) = Store::open(&checkpoint, options).expect("reopen");
         let after = restored.digest().expect("digest");
         assert_eq!((after.revision, after.digest), (before.revision, before.digest));
+    }
+
+    /// A store from before batch entries (format `consentd-1`, no stored log position)
+    /// reads its position as its revision, the two being one number then, and is marked
+    /// `consentd-2` so that a release which would take the revision for the position
+    /// refuses it from now on.
+    #[test]
+    fn a_store_from_before_batch_entries_reads_its_position_as_its_revision_and_is_marked() {
+        use crate::codec::{FORMAT_VERSION, FORMAT_VERSION_1, META_FORMAT, META_LOG_POSITION};
+        use crate::{Store, StoreOptions, system_clock};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("data");
+        let (store, _) = Store::open(&path, StoreOptions::new(system_clock())).expect("open");
+        drop(store);
+        let raw = |f: &dyn Fn(&rocksdb::DB, &rocksdb::ColumnFamily)| {
+            let cfs = ALL_CFS.iter().map(|n| rocksdb::ColumnFamilyDescriptor::new(*n, rocksdb::Options::default()));
+            let db = rocksdb::DB::open_cf_descriptors(&rocksdb::Options::default(), &path, cfs).expect("raw open");
+            f(&db, db.cf_handle(CF_META).expect("meta"));
+        };
+        raw(&|db, meta| {
+            db.put_cf(meta, META_FORMAT, FORMAT_VERSION_1).expect("format");
+            db.put_cf(meta, META_REVISION, 7u64.to_be_bytes()).expect("revision");
+            db.delete_cf(meta, META_LOG_POSITION).expect("position");
+            db.flush_wal(true).expect("sync");
+        });
+        let (store, _) = Store::open(&path, StoreOptions::new(system_clock())).expect("reopen");
+        assert_eq!((store.revision(), store.log_position()), (7, 7));
+        drop(store);
+        raw(&|db, meta| {
+            assert_eq!(db.get_cf(meta, META_FORMAT).expect("read").as_deref(), Some(FORMAT_VERSION));
+            assert_eq!(
+                db.get_cf(meta, META_LOG_POSITION).expect("read").as_deref(),
+                Some(7u64.to_be_bytes().as_slice())
+            );
+        });
     }
 
     #[test]

@@ -64,10 +64,15 @@ pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, ack: AckFil
     }
     let mut jobs = Vec::with_capacity(group_max);
     while let Some(first) = rx.blocking_recv() {
+        // At most `group_max` changes, counting each change of a batch entry.
+        let mut changes = first.changes();
         jobs.push(first);
-        while jobs.len() < group_max {
+        while changes < group_max {
             match rx.try_recv() {
-                Ok(job) => jobs.push(job),
+                Ok(job) => {
+                    changes += job.changes();
+                    jobs.push(job);
+                }
                 Err(_) => break,
             }
         }
@@ -86,9 +91,10 @@ pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, ack: AckFil
             Ok((next, false)) => {
                 // Log entries alone: durable in the log, so answered without the marker,
                 // which only covers what this node's disk holds for certain. The position
-                // last: the applier waits on it and then reads the revision.
-                revision_tx.send_replace(next);
-                shared.position_tx.send_if_modified(|p| std::mem::replace(p, position) != position);
+                // last: the applier waits on it and then reads the revision. Only forward:
+                // a group that changed nothing brings back the values it started from.
+                advance(revision_tx, next);
+                advance(&shared.position_tx, position);
                 for p in pending {
                     p.send();
                 }
@@ -96,8 +102,8 @@ pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, ack: AckFil
             Ok((next, true)) => {
                 // Durable in the WAL and visible to decisions: readers may see it now;
                 // writers hear back once the marker covers it.
-                revision_tx.send_replace(next);
-                shared.position_tx.send_if_modified(|p| std::mem::replace(p, position) != position);
+                advance(revision_tx, next);
+                advance(&shared.position_tx, position);
                 if let Err(std::sync::mpsc::SendError((_, pending))) = answers.send((next, pending)) {
                     for p in pending {
                         p.fail(&StorageError::Closed);
@@ -112,6 +118,17 @@ pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, ack: AckFil
             }
         }
     }
+}
+
+/// Moves a revision or position watch forward to `to`, never back.
+fn advance(tx: &tokio::sync::watch::Sender<u64>, to: u64) {
+    tx.send_if_modified(|v| {
+        let forward = to > *v;
+        if forward {
+            *v = to;
+        }
+        forward
+    });
 }
 
 /// Records each committed revision in the directory's marker (synced), then answers its
@@ -160,6 +177,17 @@ fn classify(shared: &Shared, e: StorageError) -> StorageError {
 }
 
 impl Job {
+    /// The changes the job holds: a batch entry's, or one.
+    fn changes(&self) -> usize {
+        match self {
+            Job::Replicated(r, _) => match &r.op {
+                Op::Batch(items) => items.len().max(1),
+                _ => 1,
+            },
+            _ => 1,
+        }
+    }
+
     /// Answers without applying: writes are refused for now.
     fn refuse(self, why: &StorageError) {
         let err = || duplicate(why);
@@ -338,10 +366,10 @@ impl<'a> Group<'a> {
 
     /// Applies log entry `seq`, only right after entry `seq - 1`. Every entry takes the
     /// next revision whatever its outcome, a batch entry one per change (in its order), and
-    /// a deterministic refusal is a change's outcome on every node. Anything else leaves the
-    /// position where it was (the entries after it then refuse, and the applier starts
-    /// again from the stored position); within a batch it fails the whole group, since the
-    /// batch's earlier changes are already in the overlay.
+    /// a deterministic refusal is a change's outcome on every node. Anything else fails the
+    /// whole group, which commits nothing (the failing change, or a batch's earlier
+    /// changes, may already be in the overlay); the applier then starts again from the
+    /// stored position.
     fn replicated(&mut self, job: Replicated) -> Result<OpResult, StorageError> {
         let Replicated { seq, at_us, token_id, op } = job;
         let at = self.next_position;
@@ -372,7 +400,11 @@ impl<'a> Group<'a> {
             op => {
                 let r = self.one_replicated(token_id, op);
                 match &r {
-                    Err(e) if !e.is_deterministic() => return r,
+                    // The change may have written to the overlay before it failed.
+                    Err(e) if !e.is_deterministic() => {
+                        self.poisoned = Some(duplicate(e));
+                        return r;
+                    }
                     _ => self.next_revision = base + 1,
                 }
                 r
