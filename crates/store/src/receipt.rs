@@ -15,7 +15,7 @@ use super::codec::CF_META;
 use super::{Refusal, StorageError, Store};
 
 /// The meta key prefix of receipt keys: the id byte follows; the value is the 32-byte seed.
-const META_RECEIPT_KEY_PREFIX: &[u8] = b"receipt_key/";
+pub(super) const META_RECEIPT_KEY_PREFIX: &[u8] = b"receipt_key/";
 
 /// One receipt key.
 #[derive(Clone)]

@@ -403,9 +403,11 @@ impl Store {
     /// is what trimming the log needs: every entry up to it is in the checkpoint.
     ///
     /// The checkpoint leaves the node, so it is scrubbed of the store's keys (contact,
-    /// token and link keys: in cluster mode every node derives them from the cluster
-    /// secret, which never travels): they are deleted and the `meta` family compacted, so
-    /// no file of the checkpoint holds them (its write-ahead log holds the deletions only).
+    /// token, link and receipt keys: in cluster mode every node derives them from the
+    /// cluster secret, which never travels): they are deleted and the `meta` family
+    /// compacted, so no file of the checkpoint holds them (its write-ahead log holds the
+    /// deletions only). A receipt key in a snapshot would let anyone who can read the
+    /// snapshot's bucket sign receipts the cluster never gave.
     pub fn checkpoint(&self, dir: &std::path::Path) -> Result<u64, StorageError> {
         let covered = self.log_position();
         rocksdb::checkpoint::Checkpoint::new(&self.shared().db)?.create_checkpoint(dir)?;
@@ -415,10 +417,12 @@ impl Store {
         let mut batch = rocksdb::WriteBatch::default();
         batch.delete_cf(meta, super::codec::META_CONTACT_KEY);
         batch.delete_cf(meta, super::codec::META_TOKEN_KEY);
-        let mut end = super::codec::META_LINK_KEY_PREFIX.to_vec();
-        end.push(0xff);
-        end.push(0xff);
-        batch.delete_range_cf(meta, super::codec::META_LINK_KEY_PREFIX, end.as_slice());
+        for prefix in [super::codec::META_LINK_KEY_PREFIX, super::receipt::META_RECEIPT_KEY_PREFIX] {
+            let mut end = prefix.to_vec();
+            end.push(0xff);
+            end.push(0xff);
+            batch.delete_range_cf(meta, prefix, end.as_slice());
+        }
         db.write(batch)?;
         db.flush_cf(meta)?;
         let mut compact = rocksdb::CompactOptions::default();
@@ -445,10 +449,16 @@ mod tests {
         options.cluster_secret = Some(secret.clone());
         let (store, _) = Store::open(&dir.path().join("data"), options.clone()).expect("open");
         let before = store.digest().expect("digest");
+        let receipt_public = store.receipt_keys().signing().public_key();
         let checkpoint = dir.path().join("checkpoint");
         store.checkpoint(&checkpoint).expect("checkpoint");
         drop(store);
-        let keys = [secret.contact_key().to_vec(), secret.token_key().to_vec(), secret.link_key().to_vec()];
+        let keys = [
+            secret.contact_key().to_vec(),
+            secret.token_key().to_vec(),
+            secret.link_key().to_vec(),
+            secret.receipt_seed().to_vec(),
+        ];
         let mut files = 0;
         for entry in std::fs::read_dir(&checkpoint).expect("read_dir") {
             let path = entry.expect("entry").path();
@@ -462,6 +472,8 @@ mod tests {
         let (restored, _) = Store::open(&checkpoint, options).expect("reopen");
         let after = restored.digest().expect("digest");
         assert_eq!((after.revision, after.digest), (before.revision, before.digest));
+        // The receipt key comes back from the secret: receipts signed before still verify.
+        assert_eq!(restored.receipt_keys().signing().public_key(), receipt_public);
     }
 
     /// A store from before batch entries (format `consentd-1`, no stored log position)
