@@ -23,7 +23,7 @@ pub enum Operation {
 #[derive(Debug, thiserror::Error)]
 pub enum OfflineError {
     #[error(
-        "{0} works on a standalone data directory only; in cluster mode create keys through AdminService (every local caller may while no key exists)"
+        "{0} works on a standalone data directory only; in cluster mode create API keys through AdminService (every local caller may while no key exists) and rotate link or receipt keys with `consentctl key rotate-signing link|receipt` (AdminService.RotateSigningKey), which every node applies alike"
     )]
     ClusterMode(&'static str),
     #[error("`{0}` holds no store to verify")]

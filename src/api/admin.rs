@@ -11,6 +11,7 @@ use super::webhooks;
 use crate::config::Limits;
 use crate::decision::{Profile, Purpose, Topic};
 use crate::storage::Store;
+use crate::storage::op::SigningKeyKind;
 use crate::storage::view::ApiKey;
 
 #[derive(Clone)]
@@ -461,6 +462,30 @@ impl pb::admin_service_server::AdminService for AdminApi {
         req: Request<pb::TestWebhookRequest>,
     ) -> Result<Response<pb::TestWebhookResponse>, Status> {
         webhooks::test(&self.store, &self.webhooks, req).await
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        req: Request<pb::RotateSigningKeyRequest>,
+    ) -> Result<Response<pb::RotateSigningKeyResponse>, Status> {
+        let p = admin(&req)?;
+        p.require_unrestricted()?;
+        let kind = req.into_inner().kind;
+        let kind = match pb::SigningKeyKind::try_from(kind) {
+            Ok(pb::SigningKeyKind::Link) => SigningKeyKind::Link,
+            Ok(pb::SigningKeyKind::Receipt) => SigningKeyKind::Receipt,
+            _ => {
+                return Err(ApiError::invalid(
+                    "kind",
+                    &kind.to_string(),
+                    "SIGNING_KEY_KIND_LINK (1) or SIGNING_KEY_KIND_RECEIPT (2)",
+                )
+                .into());
+            }
+        };
+        let id = self.store.rotate_signing_key(kind).await.map_err(ApiError::from)?;
+        tracing::info!(?kind, id, "signing key rotated");
+        Ok(Response::new(pb::RotateSigningKeyResponse { key_id: u32::from(id) }))
     }
 }
 

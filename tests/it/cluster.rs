@@ -327,8 +327,13 @@ async fn check_at(decision: &mut Decision, contact: &str, min_revision: u64) -> 
 }
 
 async fn same_digests(nodes: &[&Node], revision: u64) {
-    let first = nodes[0].digest(revision).await;
-    // Quiet cluster: every node is at the same revision once it reached `revision`.
+    // Quiet cluster: once every node has reached the newest revision any of them reached
+    // (a node may still be applying the last entry when another is asked), all are there.
+    let mut top = revision;
+    for n in nodes {
+        top = top.max(n.digest(revision).await.revision);
+    }
+    let first = nodes[0].digest(top).await;
     assert!(first.revision >= revision);
     for n in &nodes[1..] {
         let d = n.digest(first.revision).await;
@@ -765,6 +770,51 @@ async fn changes_sent_together_share_log_entries_and_each_keeps_its_own_revision
     assert_eq!(r.revision, after + 1);
     let nodes: Vec<&Node> = s.nodes.iter().collect();
     same_digests(&nodes, r.revision).await;
+    let _ = &s.dir;
+}
+
+/// Link and receipt keys rotate through the log: every node adds the same key (derived
+/// from the cluster secret, so no key is in the log), keeps it across a restart, and the
+/// key is not in the log's bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_keys_rotate_through_the_log_alike_on_every_node() {
+    let mut s = cluster_of(2).await;
+    let rotate = |kind: pb::SigningKeyKind| pb::RotateSigningKeyRequest { kind: kind as i32 };
+    let mut admin_a = s.nodes[0].admin().await;
+    let mut admin_b = s.nodes[1].admin().await;
+    let receipt = admin_b.rotate_signing_key(rotate(pb::SigningKeyKind::Receipt)).await.expect("rotate").into_inner();
+    assert_eq!(receipt.key_id, 2);
+    let link = admin_a.rotate_signing_key(rotate(pb::SigningKeyKind::Link)).await.expect("rotate").into_inner();
+    assert_eq!(link.key_id, 2);
+    // Node b applied a's link rotation before it takes its own: the next one is 3.
+    let link = admin_b.rotate_signing_key(rotate(pb::SigningKeyKind::Link)).await.expect("rotate").into_inner();
+    assert_eq!(link.key_id, 3);
+    let err = admin_a.rotate_signing_key(rotate(pb::SigningKeyKind::Unspecified)).await.expect_err("no kind");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("kind"), "{err:?}");
+
+    let top = s.nodes[1].digest(0).await.revision;
+    let keys_of = |info: pb::GetServerInfoResponse| {
+        info.receipt_keys.iter().map(|k| (k.id, k.public_key.clone(), k.signing)).collect::<Vec<_>>()
+    };
+    let mut sets = Vec::new();
+    for n in &s.nodes {
+        n.digest(top).await;
+        sets.push(keys_of(server_info(n).await));
+    }
+    assert_eq!(sets[0], sets[1], "one set of receipt keys");
+    assert_eq!(sets[0].len(), 2);
+    assert!(sets[0][1].2 && !sets[0][0].2, "key 2 signs: {:?}", sets[0]);
+    assert_ne!(sets[0][0].1, sets[0][1].1);
+    let nodes: Vec<&Node> = s.nodes.iter().collect();
+    same_digests(&nodes, top).await;
+
+    // Kept across a restart (derived again from the secret; the store keeps only the id).
+    let (nats, secret) = (&s.nats, s.secret.clone());
+    s.nodes[0].kill9();
+    s.nodes[0].restart(nats, &secret);
+    s.nodes[0].serving().await;
+    assert_eq!(keys_of(server_info(&s.nodes[0]).await), sets[1]);
     let _ = &s.dir;
 }
 

@@ -191,6 +191,48 @@ async fn a_rotated_receipt_key_signs_and_the_old_one_still_verifies() {
     public.verify(body, &ed25519_dalek::Signature::from_bytes(&old.2)).expect("the old signature verifies");
 }
 
+/// A running server rotates its keys on request (AdminService.RotateSigningKey, as
+/// `consentctl key rotate-signing` sends it); the new receipt key signs and is served.
+#[tokio::test]
+async fn a_running_server_rotates_its_signing_keys_on_request() {
+    let server = TestServer::start().await;
+    let addr = format!("http://{}", server.addr);
+    let (code, before, _) = ctl_at(&addr, s(&["receipt", "keys"])).await;
+    assert_eq!(code, 0, "{before}");
+    let (code, out, _) = ctl_at(&addr, s(&["--json", "key", "rotate-signing", "receipt"])).await;
+    assert_eq!(code, 0, "{out}");
+    let rotated: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!((rotated["kind"].as_str(), rotated["key_id"].as_u64()), (Some("receipt"), Some(2)));
+    let (code, out, _) = ctl_at(&addr, s(&["--json", "key", "rotate-signing", "link"])).await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).expect("json")["key_id"], 2);
+    let (_, after, _) = ctl_at(&addr, s(&["receipt", "keys"])).await;
+    let (before, after): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_str(&before).expect("json"), serde_json::from_str(&after).expect("json"));
+    let after = after["keys"].as_array().expect("keys").clone();
+    assert_eq!(after.len(), 2);
+    assert_eq!(
+        after[0],
+        before["keys"][0]
+            .clone()
+            .as_object()
+            .map(|o| {
+                let mut o = o.clone();
+                o.insert("signing".into(), false.into());
+                serde_json::Value::Object(o)
+            })
+            .expect("key 1"),
+        "key 1 is kept, no longer signing"
+    );
+    assert_eq!((after[1]["id"].as_u64(), after[1]["signing"].as_bool()), (Some(2), Some(true)));
+    // A kind the server does not know is refused, naming the field.
+    let mut admin = server.admin(None).await;
+    let err = admin.rotate_signing_key(pb::RotateSigningKeyRequest { kind: 9 }).await.expect_err("unknown kind");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("kind") && err.message().contains('9'), "{err:?}");
+    server.stop().await;
+}
+
 /// One stream batch of `who`, fenced since `since` or decided as of revision `as_of`.
 fn batch(who: &[String], since: Option<u64>, as_of_revision: Option<u64>) -> pb::CheckStreamRequest {
     pb::CheckStreamRequest {

@@ -16163,6 +16163,9 @@ __export(admin_exports, {
   ReplayWebhookResponse: () => ReplayWebhookResponse,
   RevokeApiKeyRequest: () => RevokeApiKeyRequest,
   RevokeApiKeyResponse: () => RevokeApiKeyResponse,
+  RotateSigningKeyRequest: () => RotateSigningKeyRequest,
+  RotateSigningKeyResponse: () => RotateSigningKeyResponse,
+  SigningKeyKind: () => SigningKeyKind,
   TestWebhookRequest: () => TestWebhookRequest,
   TestWebhookResponse: () => TestWebhookResponse,
   Topic: () => Topic,
@@ -16182,6 +16185,8 @@ __export(admin_exports, {
   doubleOptInModeToJSON: () => doubleOptInModeToJSON,
   protobufFileName: () => protobufFileName2,
   protobufPackage: () => protobufPackage2,
+  signingKeyKindFromJSON: () => signingKeyKindFromJSON,
+  signingKeyKindToJSON: () => signingKeyKindToJSON,
   webhookEventKindFromJSON: () => webhookEventKindFromJSON,
   webhookEventKindToJSON: () => webhookEventKindToJSON
 });
@@ -17240,6 +17245,43 @@ function isSet3(value) {
 // .build/src/gen/consent/v1/admin.ts
 var protobufPackage2 = "consent.v1";
 var protobufFileName2 = "consent/v1/admin.proto";
+var SigningKeyKind = /* @__PURE__ */ ((SigningKeyKind2) => {
+  SigningKeyKind2[SigningKeyKind2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
+  SigningKeyKind2[SigningKeyKind2["LINK"] = 1] = "LINK";
+  SigningKeyKind2[SigningKeyKind2["RECEIPT"] = 2] = "RECEIPT";
+  SigningKeyKind2[SigningKeyKind2["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
+  return SigningKeyKind2;
+})(SigningKeyKind || {});
+function signingKeyKindFromJSON(object) {
+  switch (object) {
+    case 0:
+    case "SIGNING_KEY_KIND_UNSPECIFIED":
+      return 0 /* UNSPECIFIED */;
+    case 1:
+    case "SIGNING_KEY_KIND_LINK":
+      return 1 /* LINK */;
+    case 2:
+    case "SIGNING_KEY_KIND_RECEIPT":
+      return 2 /* RECEIPT */;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return -1 /* UNRECOGNIZED */;
+  }
+}
+function signingKeyKindToJSON(object) {
+  switch (object) {
+    case 0 /* UNSPECIFIED */:
+      return "SIGNING_KEY_KIND_UNSPECIFIED";
+    case 1 /* LINK */:
+      return "SIGNING_KEY_KIND_LINK";
+    case 2 /* RECEIPT */:
+      return "SIGNING_KEY_KIND_RECEIPT";
+    case -1 /* UNRECOGNIZED */:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 var DoubleOptInMode = /* @__PURE__ */ ((DoubleOptInMode2) => {
   DoubleOptInMode2[DoubleOptInMode2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
   DoubleOptInMode2[DoubleOptInMode2["OFF"] = 1] = "OFF";
@@ -17369,6 +17411,128 @@ function webhookEventKindToJSON(object) {
       return "UNRECOGNIZED";
   }
 }
+function createBaseRotateSigningKeyRequest() {
+  return { kind: 0 };
+}
+var RotateSigningKeyRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseRotateSigningKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.kind = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return { kind: isSet4(object.kind) ? signingKeyKindFromJSON(object.kind) : 0 };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.kind !== 0) {
+      obj.kind = signingKeyKindToJSON(message.kind);
+    }
+    return obj;
+  },
+  create(base) {
+    return RotateSigningKeyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseRotateSigningKeyRequest();
+    message.kind = object.kind ?? 0;
+    return message;
+  }
+};
+function createBaseRotateSigningKeyResponse() {
+  return { keyId: 0 };
+}
+var RotateSigningKeyResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.keyId !== 0) {
+      writer.uint32(8).uint32(message.keyId);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseRotateSigningKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.keyId = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      keyId: isSet4(object.keyId) ? globalThis.Number(object.keyId) : isSet4(object.key_id) ? globalThis.Number(object.key_id) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.keyId !== 0) {
+      obj.keyId = Math.round(message.keyId);
+    }
+    return obj;
+  },
+  create(base) {
+    return RotateSigningKeyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseRotateSigningKeyResponse();
+    message.keyId = object.keyId ?? 0;
+    return message;
+  }
+};
 function createBaseDoubleOptInSetting() {
   return { channel: 0, mode: 0 };
 }
@@ -22734,6 +22898,21 @@ var AdminServiceService = {
     requestDeserialize: (value) => TestWebhookRequest.decode(value),
     responseSerialize: (value) => Buffer.from(TestWebhookResponse.encode(value).finish()),
     responseDeserialize: (value) => TestWebhookResponse.decode(value)
+  },
+  /**
+   * Adds a key that signs the edge's links, or decision receipts, from now on; links and
+   * receipts signed with the older keys keep verifying. In a cluster the rotation goes
+   * through the log and every node adds the same key, derived from the cluster secret (no
+   * key travels). Needs an unrestricted admin key.
+   */
+  rotateSigningKey: {
+    path: "/consent.v1.AdminService/RotateSigningKey",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(RotateSigningKeyRequest.encode(value).finish()),
+    requestDeserialize: (value) => RotateSigningKeyRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(RotateSigningKeyResponse.encode(value).finish()),
+    responseDeserialize: (value) => RotateSigningKeyResponse.decode(value)
   }
 };
 var AdminServiceClient = (0, import_grpc_js2.makeGenericClientConstructor)(

@@ -4,7 +4,7 @@
 use consentd_proto::pb;
 use serde_json::json;
 
-use crate::args::{KeyCmd, ProfileCmd, PurposeCmd, TopicCmd, WebhookCmd};
+use crate::args::{KeyCmd, ProfileCmd, PurposeCmd, SigningKindArg, TopicCmd, WebhookCmd};
 use crate::client::{Clients, Failure, exit};
 use crate::render::{key_json, print, profile_json, purpose_json, topic_json, ts};
 
@@ -203,6 +203,15 @@ pub(crate) async fn key(c: &Clients, cmd: KeyCmd, j: bool) -> Result<u8, Failure
         KeyCmd::Revoke { key_id } => {
             let r = c.admin().revoke_api_key(pb::RevokeApiKeyRequest { key_id }).await?.into_inner();
             print(&r.api_key.as_ref().map(key_json).unwrap_or_default(), j);
+        }
+        KeyCmd::RotateSigning { kind } => {
+            let (pb_kind, name) = match kind {
+                SigningKindArg::Link => (pb::SigningKeyKind::Link, "link"),
+                SigningKindArg::Receipt => (pb::SigningKeyKind::Receipt, "receipt"),
+            };
+            let r =
+                c.admin().rotate_signing_key(pb::RotateSigningKeyRequest { kind: pb_kind as i32 }).await?.into_inner();
+            print(&json!({ "kind": name, "key_id": r.key_id }), j);
         }
     }
     Ok(exit::OK)

@@ -534,6 +534,21 @@ pub(crate) enum KeyCmd {
     Revoke {
         key_id: String,
     },
+    /// Add a key that signs the edge's links, or decision receipts, from now on (the older
+    /// ones keep verifying); in a cluster every node adds the same one. Prints its id.
+    RotateSigning {
+        #[arg(value_enum)]
+        kind: SigningKindArg,
+    },
+}
+
+/// Which signing key `key rotate-signing` adds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SigningKindArg {
+    /// The edge's unsubscribe and preference links.
+    Link,
+    /// Decision receipts.
+    Receipt,
 }
 
 /// The kinds of change a webhook subscription receives.

@@ -15,7 +15,7 @@ use rocksdb::WriteOptions;
 
 use super::codec::{CF_CONFIG, CF_META, StoredApiKey, StoredProfile, StoredPurpose, StoredTopic};
 use super::link::LinkKeys;
-use super::op::{Op, OpResult, Stamp};
+use super::op::{Op, OpResult, SigningKeyKind, Stamp};
 use super::view::ApiKey;
 use super::{Refusal, StorageError, Store, config};
 use consentd_core::decision::{Catalog, Profile, Purpose, Subject, Topic};
@@ -370,23 +370,84 @@ impl Store {
     }
 
     /// Adds a new link key that signs from now on; links signed with older keys keep
-    /// working. Returns the new key's id.
+    /// working. Returns the new key's id. Offline (standalone): see [`Store::rotate_signing_key`].
     pub fn rotate_link_key(&self) -> Result<u8, StorageError> {
         let _guard = self.admin_guard();
-        let current = self.link_keys();
-        let id = current.newest_id().checked_add(1).ok_or_else(|| {
-            StorageError::Refused(Refusal::Limit("255 link keys exist; no further rotation".to_owned()))
-        })?;
-        let key = super::link::new_link_key(id);
+        self.rotate_key_locked(SigningKeyKind::Link, None)
+    }
+
+    /// Adds a link or receipt key that signs from now on (the older ones keep verifying),
+    /// and returns its id. In a cluster it goes through the log, and every node derives
+    /// the same key from the cluster secret.
+    pub async fn rotate_signing_key(&self, kind: SigningKeyKind) -> Result<u8, StorageError> {
+        if let Some(r) = self.submit_admin(Op::RotateKey(kind)).await {
+            return match r? {
+                OpResult::KeyRotated(id) => Ok(id),
+                _ => Err(StorageError::Replica("the log answered a key rotation with another kind of result".into())),
+            };
+        }
+        let _guard = self.admin_guard();
+        self.rotate_key_locked(kind, None)
+    }
+
+    /// Adds key `newest + 1` of `kind`. Standalone (no stamp) it is random and stored; a
+    /// log entry's key is derived from the cluster secret, and only its id is stored (an
+    /// empty value, which `open` derives again).
+    pub(super) fn rotate_key_locked(&self, kind: SigningKeyKind, stamp: Option<Stamp>) -> Result<u8, StorageError> {
         let s = self.shared();
+        if let Some(refusal) = s.write_refusal() {
+            return Err(refusal);
+        }
+        let cluster = match (stamp, &self.inner.cluster_secret) {
+            (Some(_), Some(secret)) => Some(secret),
+            (Some(_), None) => {
+                return Err(StorageError::Replica("a key rotation from the log, but no cluster secret".to_owned()));
+            }
+            (None, _) => None,
+        };
+        let meta = s.cf(CF_META)?;
+        let mut batch = rocksdb::WriteBatch::default();
+        let full =
+            |what: &str| StorageError::Refused(Refusal::Limit(format!("255 {what} keys exist; no further rotation")));
+        let id = match kind {
+            SigningKeyKind::Link => self.link_keys().newest_id().checked_add(1).ok_or_else(|| full("link"))?,
+            SigningKeyKind::Receipt => {
+                self.receipt_keys().signing().id.checked_add(1).ok_or_else(|| full("receipt"))?
+            }
+        };
+        let secret = match (kind, cluster) {
+            (SigningKeyKind::Link, Some(c)) => c.link_key_of(id),
+            (SigningKeyKind::Receipt, Some(c)) => c.receipt_seed_of(id),
+            (_, None) => super::link::new_link_key(id).secret,
+        };
+        let stored: &[u8] = if cluster.is_some() { &[] } else { &secret };
+        match kind {
+            SigningKeyKind::Link => batch.put_cf(meta, super::link::link_key_name(id), stored),
+            SigningKeyKind::Receipt => batch.put_cf(meta, super::receipt::key_name(id), stored),
+        }
+        if let Some(stamp) = stamp {
+            stamp.write(&mut batch, meta);
+        }
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
-        s.db.put_cf_opt(s.cf(CF_META)?, super::link::link_key_name(id), key.secret, &wo)?;
-        let mut keys = current.all().to_vec();
-        keys.push(key);
-        let keys =
-            LinkKeys::new(keys).ok_or_else(|| StorageError::Refused(Refusal::Limit("no link key".to_owned())))?;
-        self.inner.link_keys.store(Arc::new(keys));
+        s.db.write_opt(batch, &wo)?;
+        match kind {
+            SigningKeyKind::Link => {
+                let mut keys = self.link_keys().all().to_vec();
+                keys.push(super::link::LinkKey { id, secret });
+                if let Some(keys) = LinkKeys::new(keys) {
+                    self.inner.link_keys.store(Arc::new(keys));
+                }
+            }
+            SigningKeyKind::Receipt => {
+                let mut keys = self.receipt_keys().all().to_vec();
+                keys.push(super::receipt::ReceiptKey::from_seed(id, &secret));
+                self.inner.receipt_keys.store(Arc::new(super::receipt::ReceiptKeys::new(keys)));
+            }
+        }
+        if let Some(stamp) = stamp {
+            stamp.publish(s);
+        }
         Ok(id)
     }
 }

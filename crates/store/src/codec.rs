@@ -38,6 +38,9 @@ pub const META_CONTACT_KEY: &[u8] = b"contact_key";
 pub const META_TOKEN_KEY: &[u8] = b"token_key/1";
 /// Followed by the key id as one byte.
 pub const META_LINK_KEY_PREFIX: &[u8] = b"link_key/";
+/// Receipt keys: the id byte follows; the value is the 32-byte seed (empty: derived from
+/// the cluster secret).
+pub const META_RECEIPT_KEY_PREFIX: &[u8] = b"receipt_key/";
 pub const META_FORMAT: &[u8] = b"format";
 /// `consentd-2`: the log position is stored apart from the revision (`META_LOG_POSITION`).
 /// A store of `consentd-1` is the same but for that key, and is upgraded when it opens:

@@ -301,6 +301,8 @@ struct Inner {
     keys_changed: watch::Sender<()>,
     link_keys: ArcSwap<link::LinkKeys>,
     receipt_keys: ArcSwap<receipt::ReceiptKeys>,
+    /// Cluster mode: what rotated link and receipt keys are derived from.
+    cluster_secret: Option<replica::ClusterSecret>,
     /// Cluster mode: the replicated log every write goes through (see [`replica`]).
     log: std::sync::OnceLock<Arc<dyn replica::Log>>,
     /// Cluster mode: still applying what the log held when this node started.

@@ -30,10 +30,22 @@ pub enum Op {
     },
     ApiKey(ApiKey),
     Webhook(WebhookOp),
+    /// A new link or receipt key signs from now on; in a cluster every node derives it
+    /// from the cluster secret with its id.
+    RotateKey(SigningKeyKind),
     /// Cluster mode: consent, suppression and confirmation changes that reached one node
     /// together, carried by one log entry and applied in their order. Each takes a revision
     /// of its own (see `replica`); never nested, never an admin change.
     Batch(Vec<BatchItem>),
+}
+
+/// Which signing key [`Op::RotateKey`] rotates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigningKeyKind {
+    /// The edge's link tokens.
+    Link,
+    /// Decision receipts.
+    Receipt,
 }
 
 /// One change of an [`Op::Batch`], with the token id it may issue.
@@ -45,7 +57,15 @@ pub struct BatchItem {
 
 impl Op {
     pub fn is_admin(&self) -> bool {
-        matches!(self, Op::Profile { .. } | Op::Purpose { .. } | Op::Topic { .. } | Op::ApiKey(_) | Op::Webhook(_))
+        matches!(
+            self,
+            Op::Profile { .. }
+                | Op::Purpose { .. }
+                | Op::Topic { .. }
+                | Op::ApiKey(_)
+                | Op::Webhook(_)
+                | Op::RotateKey(_)
+        )
     }
 
     /// A change a batch entry may carry: consent, suppression or confirmation.
@@ -77,6 +97,8 @@ pub enum OpResult {
     Topic(Topic),
     ApiKey,
     Webhook,
+    /// The id of the new signing key.
+    KeyRotated(u8),
     /// Of an [`Op::Batch`]: each change's answer, in its order (a refusal is one change's).
     Batch(Vec<Result<OpResult, StorageError>>),
 }

@@ -293,10 +293,8 @@ impl Store {
         let (catalog, api_keys) = load_config(&db).map_err(|d| refuse(d.0))?;
         // A directory from before the catalog kept its history starts it now.
         super::past::seed_catalog_history(&db).map_err(refuse)?;
-        let first_link_key = options.cluster_secret.as_ref().map(|c| LinkKey { id: 1, secret: c.link_key() });
-        let link_keys = load_link_keys(&db, first_link_key).map_err(|d| refuse(d.0))?;
-        let receipt_keys =
-            super::receipt::load(&db, options.cluster_secret.as_ref().map(|c| c.receipt_seed())).map_err(refuse)?;
+        let link_keys = load_link_keys(&db, options.cluster_secret.as_ref()).map_err(|d| refuse(d.0))?;
+        let receipt_keys = super::receipt::load(&db, options.cluster_secret.as_ref()).map_err(refuse)?;
         let index = load_index(&db).map_err(|d| refuse(d.0))?;
         let contacts = index.len();
         // Checked and loaded: record the revision, and drop the pre-open links. In cluster
@@ -347,6 +345,7 @@ impl Store {
                 skipped: super::replica::SkippedEntries::default(),
                 webhooks_changed: watch::Sender::new(0),
                 webhook_key: options.cluster_secret.as_ref().map(|c| c.webhook_key()),
+                cluster_secret: options.cluster_secret.clone(),
                 opt_out_delays: super::late::OptOutDelays::default(),
             }),
         };
@@ -429,20 +428,30 @@ fn load_shards(
 }
 
 /// Every link key of the store; a store without one (new, or made before links existed)
-/// gets its first (`first`, derived from the cluster secret, or a new random one).
-fn load_link_keys(db: &DB, first: Option<LinkKey>) -> Result<LinkKeys, Damage> {
+/// gets its first (derived from the cluster secret, or a new random one). A key stored
+/// without its secret (a cluster's rotated key, or any key of a restored snapshot) is
+/// derived from the cluster secret.
+fn load_link_keys(db: &DB, cluster: Option<&super::replica::ClusterSecret>) -> Result<LinkKeys, Damage> {
     let meta = db.cf_handle(CF_META).ok_or("column family `meta` is missing")?;
     let mut keys = Vec::new();
     for item in db.prefix_iterator_cf(meta, META_LINK_KEY_PREFIX) {
         let (k, v) = item.map_err(|e| Damage(format!("reading link keys: {e}")))?;
         let Some(id) = k.strip_prefix(META_LINK_KEY_PREFIX) else { break };
-        let (&[id], Ok(secret)) = (id, <[u8; 32]>::try_from(v.as_ref())) else {
-            return Err(Damage(format!("link key `{}` is damaged", String::from_utf8_lossy(&k))));
+        let damaged = || Damage(format!("link key `{}` is damaged", String::from_utf8_lossy(&k)));
+        let &[id] = id else { return Err(damaged()) };
+        let secret = match (v.is_empty(), cluster) {
+            (true, Some(c)) => c.link_key_of(id),
+            (true, None) => {
+                return Err(Damage(format!(
+                    "link key {id} is derived from a cluster secret: start the node with its cluster secret"
+                )));
+            }
+            (false, _) => <[u8; 32]>::try_from(v.as_ref()).map_err(|_| damaged())?,
         };
         keys.push(LinkKey { id, secret });
     }
     if keys.is_empty() {
-        let key = first.unwrap_or_else(|| new_link_key(1));
+        let key = cluster.map(|c| LinkKey { id: 1, secret: c.link_key() }).unwrap_or_else(|| new_link_key(1));
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         db.put_cf_opt(meta, link_key_name(1), key.secret, &wo)

@@ -11,11 +11,8 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use rand::Rng;
 use rocksdb::{DB, WriteOptions};
 
-use super::codec::CF_META;
-use super::{Refusal, StorageError, Store};
-
-/// The meta key prefix of receipt keys: the id byte follows; the value is the 32-byte seed.
-pub(super) const META_RECEIPT_KEY_PREFIX: &[u8] = b"receipt_key/";
+use super::codec::{CF_META, META_RECEIPT_KEY_PREFIX};
+use super::{StorageError, Store};
 
 /// One receipt key.
 #[derive(Clone)]
@@ -51,6 +48,12 @@ pub struct ReceiptKeys {
 }
 
 impl ReceiptKeys {
+    /// `keys` in id order.
+    pub(super) fn new(mut keys: Vec<ReceiptKey>) -> ReceiptKeys {
+        keys.sort_by_key(|k| k.id);
+        ReceiptKeys { keys }
+    }
+
     pub fn signing(&self) -> &ReceiptKey {
         // `load` never makes an empty set.
         &self.keys[self.keys.len() - 1]
@@ -61,7 +64,7 @@ impl ReceiptKeys {
     }
 }
 
-fn key_name(id: u8) -> Vec<u8> {
+pub(super) fn key_name(id: u8) -> Vec<u8> {
     [META_RECEIPT_KEY_PREFIX, &[id]].concat()
 }
 
@@ -71,21 +74,32 @@ fn new_seed() -> [u8; 32] {
     seed
 }
 
-/// The store's receipt keys; a store without one gets its first (`first`, derived from
-/// the cluster secret, or a new random one), stored synced.
-pub(super) fn load(db: &DB, first: Option<[u8; 32]>) -> Result<ReceiptKeys, String> {
+/// The store's receipt keys; a store without one gets its first (derived from the
+/// cluster secret, or a new random one), stored synced. A key stored without its seed (a
+/// cluster's rotated key, or any key of a restored snapshot) is derived from the secret.
+pub(super) fn load(db: &DB, cluster: Option<&super::replica::ClusterSecret>) -> Result<ReceiptKeys, String> {
     let meta = db.cf_handle(CF_META).ok_or("column family `meta` is missing")?;
     let mut keys = Vec::new();
     for item in db.prefix_iterator_cf(meta, META_RECEIPT_KEY_PREFIX) {
         let (k, v) = item.map_err(|e| format!("reading receipt keys: {e}"))?;
         let Some(id) = k.strip_prefix(META_RECEIPT_KEY_PREFIX) else { break };
-        let (&[id], Ok(seed)) = (id, <[u8; 32]>::try_from(v.as_ref())) else {
-            return Err(format!("receipt key `{}` is damaged", String::from_utf8_lossy(&k)));
+        let seed = match (id, v.is_empty(), cluster) {
+            (&[id], true, Some(c)) => (id, c.receipt_seed_of(id)),
+            (&[id], true, None) => {
+                return Err(format!(
+                    "receipt key {id} is derived from a cluster secret: start the node with its cluster secret"
+                ));
+            }
+            (&[id], false, _) => match <[u8; 32]>::try_from(v.as_ref()) {
+                Ok(seed) => (id, seed),
+                Err(_) => return Err(format!("receipt key `{}` is damaged", String::from_utf8_lossy(&k))),
+            },
+            _ => return Err(format!("receipt key `{}` is damaged", String::from_utf8_lossy(&k))),
         };
-        keys.push(ReceiptKey::from_seed(id, &seed));
+        keys.push(ReceiptKey::from_seed(seed.0, &seed.1));
     }
     if keys.is_empty() {
-        let seed = first.unwrap_or_else(new_seed);
+        let seed = cluster.map(|c| c.receipt_seed_of(1)).unwrap_or_else(new_seed);
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
         db.put_cf_opt(meta, key_name(1), seed, &wo).map_err(|e| format!("cannot store a receipt key: {e}"))?;
@@ -101,21 +115,10 @@ impl Store {
         self.inner.receipt_keys.load_full()
     }
 
-    /// Adds a receipt key, which signs from now on; the older ones still verify.
+    /// Adds a receipt key, which signs from now on; the older ones still verify. Offline
+    /// (standalone): see [`Store::rotate_signing_key`].
     pub fn rotate_receipt_key(&self) -> Result<u8, StorageError> {
         let _guard = self.admin_guard();
-        let current = self.receipt_keys();
-        let id = current.signing().id.checked_add(1).ok_or_else(|| {
-            StorageError::Refused(Refusal::Limit("255 receipt keys exist; no further rotation".to_owned()))
-        })?;
-        let seed = new_seed();
-        let s = self.shared();
-        let mut wo = WriteOptions::default();
-        wo.set_sync(true);
-        s.db.put_cf_opt(s.cf(CF_META)?, key_name(id), seed, &wo)?;
-        let mut keys = current.all().to_vec();
-        keys.push(ReceiptKey::from_seed(id, &seed));
-        self.inner.receipt_keys.store(Arc::new(ReceiptKeys { keys }));
-        Ok(id)
+        self.rotate_key_locked(super::op::SigningKeyKind::Receipt, None)
     }
 }

@@ -172,11 +172,18 @@ impl ClusterSecret {
     }
 
     pub(super) fn link_key(&self) -> [u8; 32] {
-        self.derive("consentd link key 1")
+        self.link_key_of(1)
     }
 
-    pub(super) fn receipt_seed(&self) -> [u8; 32] {
-        self.derive("consentd receipt key 1")
+    /// Link key `id`: every node derives the same one, so rotating it through the log
+    /// carries no key.
+    pub(super) fn link_key_of(&self, id: u8) -> [u8; 32] {
+        self.derive(&format!("consentd link key {id}"))
+    }
+
+    /// The seed of receipt key `id`, derived like [`ClusterSecret::link_key_of`].
+    pub(super) fn receipt_seed_of(&self, id: u8) -> [u8; 32] {
+        self.derive(&format!("consentd receipt key {id}"))
     }
 
     pub(super) fn webhook_key(&self) -> [u8; 32] {
@@ -311,6 +318,7 @@ impl Store {
             Op::Topic { topic, create } => self.put_topic_locked(topic, create, Some(stamp)).map(OpResult::Topic),
             Op::ApiKey(key) => self.put_api_key_locked(key, Some(stamp)).map(|()| OpResult::ApiKey),
             Op::Webhook(op) => self.apply_webhook_locked(op, Some(stamp)).map(|()| OpResult::Webhook),
+            Op::RotateKey(kind) => self.rotate_key_locked(kind, Some(stamp)).map(OpResult::KeyRotated),
             Op::Consent(_) | Op::Suppression(_) | Op::Confirm(..) | Op::Batch(_) => {
                 return Err(StorageError::Replica("a consent entry reached the admin path".to_owned()));
             }
@@ -404,9 +412,9 @@ impl Store {
     ///
     /// The checkpoint leaves the node, so it is scrubbed of the store's keys (contact,
     /// token, link and receipt keys: in cluster mode every node derives them from the
-    /// cluster secret, which never travels): they are deleted and the `meta` family
-    /// compacted, so no file of the checkpoint holds them (its write-ahead log holds the
-    /// deletions only). A receipt key in a snapshot would let anyone who can read the
+    /// cluster secret, which never travels): they are deleted (link and receipt keys keep
+    /// their ids, so a rotated key is derived again) and the `meta` family compacted, so no
+    /// file of the checkpoint holds them (its write-ahead log holds the deletions only). A receipt key in a snapshot would let anyone who can read the
     /// snapshot's bucket sign receipts the cluster never gave.
     pub fn checkpoint(&self, dir: &std::path::Path) -> Result<u64, StorageError> {
         let covered = self.log_position();
@@ -417,11 +425,16 @@ impl Store {
         let mut batch = rocksdb::WriteBatch::default();
         batch.delete_cf(meta, super::codec::META_CONTACT_KEY);
         batch.delete_cf(meta, super::codec::META_TOKEN_KEY);
-        for prefix in [super::codec::META_LINK_KEY_PREFIX, super::receipt::META_RECEIPT_KEY_PREFIX] {
-            let mut end = prefix.to_vec();
-            end.push(0xff);
-            end.push(0xff);
-            batch.delete_range_cf(meta, prefix, end.as_slice());
+        // Link and receipt keys keep their ids with an empty value: "derived from the
+        // cluster secret", as every cluster node's keys are (see `open`).
+        for prefix in [super::codec::META_LINK_KEY_PREFIX, super::codec::META_RECEIPT_KEY_PREFIX] {
+            for item in db.prefix_iterator_cf(meta, prefix) {
+                let (k, _) = item?;
+                if !k.starts_with(prefix) {
+                    break;
+                }
+                batch.put_cf(meta, &k, []);
+            }
         }
         db.write(batch)?;
         db.flush_cf(meta)?;
@@ -448,6 +461,10 @@ mod tests {
         let mut options = StoreOptions::new(system_clock());
         options.cluster_secret = Some(secret.clone());
         let (store, _) = Store::open(&dir.path().join("data"), options.clone()).expect("open");
+        // A key rotated through the log (key 2): stored without its seed, derived again.
+        let stamp = crate::op::Stamp { revision: 1, position: 1, at_us: 0 };
+        let rotated = store.rotate_key_locked(crate::op::SigningKeyKind::Receipt, Some(stamp)).expect("rotate");
+        assert_eq!(rotated, 2);
         let before = store.digest().expect("digest");
         let receipt_public = store.receipt_keys().signing().public_key();
         let checkpoint = dir.path().join("checkpoint");
@@ -457,7 +474,8 @@ mod tests {
             secret.contact_key().to_vec(),
             secret.token_key().to_vec(),
             secret.link_key().to_vec(),
-            secret.receipt_seed().to_vec(),
+            secret.receipt_seed_of(1).to_vec(),
+            secret.receipt_seed_of(2).to_vec(),
         ];
         let mut files = 0;
         for entry in std::fs::read_dir(&checkpoint).expect("read_dir") {
@@ -472,8 +490,10 @@ mod tests {
         let (restored, _) = Store::open(&checkpoint, options).expect("reopen");
         let after = restored.digest().expect("digest");
         assert_eq!((after.revision, after.digest), (before.revision, before.digest));
-        // The receipt key comes back from the secret: receipts signed before still verify.
+        // The receipt keys come back from the secret: receipts signed before still verify.
+        assert_eq!(restored.receipt_keys().signing().id, 2);
         assert_eq!(restored.receipt_keys().signing().public_key(), receipt_public);
+        assert_eq!(restored.receipt_keys().all().len(), 2);
     }
 
     /// A store from before batch entries (format `consentd-1`, no stored log position)

@@ -28,15 +28,15 @@ use sha2::Sha256;
 use super::codec::{ContactKey, StoredApiKey, StoredProfile, StoredProof, StoredPurpose, StoredTopic};
 use super::model::{Confirmation, ConsentChange, ContactRef, Idempotency, SuppressionChange};
 use super::model::{Expect, WebhookDef, WebhookOp};
-use super::op::{BatchItem, Entry, Op};
+use super::op::{BatchItem, Entry, Op, SigningKeyKind};
 use super::token::TokenClaims;
 use super::view;
 use consentd_core::decision::{Profile, Purpose, Status, Subject, Topic};
 
 /// The newest version this build writes and applies. Version 2 added batch entries (many
-/// changes in one entry); an entry of one change is still written as version 1, byte for
-/// byte as before, so a node of the previous release keeps applying those and stops, saying
-/// to upgrade it, at the first batch.
+/// changes in one entry) and key rotations; every other entry is still written as version
+/// 1, byte for byte as before, so a node of the previous release keeps applying those and
+/// stops, saying to upgrade it, at the first entry it could not apply alike.
 pub const VERSION: u32 = 2;
 /// The version of an entry of one change (and of records kept beside the log).
 const VERSION_SINGLE: u32 = 1;
@@ -194,9 +194,14 @@ impl WireError {
 /// Encodes `entry` and seals it for publication under `msg_id`.
 pub fn seal(entry: &Entry, msg_id: &str, key: &LogKey) -> Vec<u8> {
     let body = WireEntry::from(entry).encode_to_vec();
-    let version = if matches!(entry.op, Op::Batch(_)) { VERSION } else { VERSION_SINGLE };
+    let version = if since_version_2(&entry.op) { VERSION } else { VERSION_SINGLE };
     let mac = key.tag(msg_id, version, &body).to_vec();
     Sealed { version, key_id: key.id.to_vec(), entry: body, mac }.encode_to_vec()
+}
+
+/// Entries a node of version 1 would read as "no change" and skip: written as version 2.
+fn since_version_2(op: &Op) -> bool {
+    matches!(op, Op::Batch(_) | Op::RotateKey(_))
 }
 
 /// The bytes `op` takes in an entry: what a publishing node counts against
@@ -223,10 +228,10 @@ pub fn open(bytes: &[u8], msg_id: &str, keys: &[LogKey]) -> Result<Entry, WireEr
     }
     let wire = WireEntry::decode(entry.as_slice()).map_err(|e| WireError::Invalid(e.to_string()))?;
     let entry = Entry::try_from(wire).map_err(WireError::Invalid)?;
-    // A node of version 1 reads a batch as an entry without a change and skips it; so does
-    // this one, so that every node does the same with it.
-    if version < VERSION && matches!(entry.op, Op::Batch(_)) {
-        return Err(WireError::Invalid(format!("a batch entry in format version {version}")));
+    // A node of version 1 reads a batch or a key rotation as an entry without a change
+    // and skips it; so does this one, so that every node does the same with it.
+    if version < VERSION && since_version_2(&entry.op) {
+        return Err(WireError::Invalid(format!("a batch or key rotation entry in format version {version}")));
     }
     Ok(entry)
 }
@@ -261,8 +266,16 @@ struct WireEntry {
     at_us: i64,
     #[prost(bytes = "vec", tag = "4")]
     token_id: Vec<u8>,
-    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19")]
+    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20")]
     op: Option<WireOp>,
+}
+
+/// Version 2: a new link (1) or receipt (2) key, derived from the cluster secret by
+/// every node; no key travels.
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireRotateKey {
+    #[prost(uint32, tag = "1")]
+    kind: u32,
 }
 
 /// Version 2: changes that one node received together, in their order.
@@ -277,7 +290,7 @@ struct WireBatchItem {
     #[prost(bytes = "vec", tag = "4")]
     token_id: Vec<u8>,
     /// Consent, suppression or confirmation only.
-    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19")]
+    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20")]
     op: Option<WireOp>,
 }
 
@@ -303,6 +316,8 @@ enum WireOp {
     WebhookDelete(WireWebhookDelete),
     #[prost(message, tag = "19")]
     Batch(WireBatch),
+    #[prost(message, tag = "20")]
+    RotateKey(WireRotateKey),
 }
 
 /// A subscription as stored (its secrets encrypted, see `webhook`), and what it replaces.
@@ -514,6 +529,12 @@ impl From<&Op> for WireOp {
             Op::Webhook(WebhookOp::Delete { webhook_id }) => {
                 WireOp::WebhookDelete(WireWebhookDelete { webhook_id: webhook_id.clone() })
             }
+            Op::RotateKey(kind) => WireOp::RotateKey(WireRotateKey {
+                kind: match kind {
+                    SigningKeyKind::Link => 1,
+                    SigningKeyKind::Receipt => 2,
+                },
+            }),
             Op::Batch(items) => WireOp::Batch(WireBatch {
                 items: items
                     .iter()
@@ -665,6 +686,11 @@ fn op_from_wire(op: WireOp) -> Result<Op, String> {
                 Op::Webhook(WebhookOp::Put { def: Box::new(def), expect })
             }
             WireOp::WebhookDelete(WireWebhookDelete { webhook_id }) => Op::Webhook(WebhookOp::Delete { webhook_id }),
+            WireOp::RotateKey(WireRotateKey { kind }) => Op::RotateKey(match kind {
+                1 => SigningKeyKind::Link,
+                2 => SigningKeyKind::Receipt,
+                other => return Err(format!("unknown signing key kind {other}")),
+            }),
             WireOp::Batch(WireBatch { items }) => {
                 if items.is_empty() || items.len() > BATCH_ITEMS_MAX {
                     return Err(format!("a batch of {} changes (1 to {BATCH_ITEMS_MAX})", items.len()));

@@ -426,6 +426,7 @@ impl<'a> Group<'a> {
             | Op::Topic { .. }
             | Op::ApiKey(_)
             | Op::Webhook(_)
+            | Op::RotateKey(_)
             | Op::Batch(_) => {
                 Err(StorageError::Replica("an admin or nested batch entry reached the writer".to_owned()))
             }

@@ -25,6 +25,16 @@ class ProtoEnum(enum.IntEnum):
         return self.name
 
 
+class SigningKeyKind(ProtoEnum):
+    """SigningKeyKind (consent.v1.SigningKeyKind, consent/v1/admin.proto)"""
+
+    UNSPECIFIED = 0
+    LINK = 1
+    """The keys of the edge's link tokens (unsubscribe and preference links)."""
+    RECEIPT = 2
+    """The Ed25519 keys of decision receipts (GetServerInfo.receipt_keys)."""
+
+
 class DoubleOptInMode(ProtoEnum):
     """DoubleOptInMode (consent.v1.DoubleOptInMode, consent/v1/admin.proto)"""
 
@@ -210,4 +220,4 @@ class ChangeSource(ProtoEnum):
     DOUBLE_OPT_IN_CONFIRMATION = 9
 
 
-__all__ = ["ProtoEnum", "DoubleOptInMode", "ApiKeyScope", "WebhookEventKind", "ChangeOutcome", "EventKind", "KeywordClass", "Decision", "Reason", "Clock", "Channel", "EnforcementModel", "PurposeKind", "ConsentStatus", "SuppressionKind", "ChangeSource"]
+__all__ = ["ProtoEnum", "SigningKeyKind", "DoubleOptInMode", "ApiKeyScope", "WebhookEventKind", "ChangeOutcome", "EventKind", "KeywordClass", "Decision", "Reason", "Clock", "Channel", "EnforcementModel", "PurposeKind", "ConsentStatus", "SuppressionKind", "ChangeSource"]

@@ -4,7 +4,7 @@ use super::{LogKey, Sealed, VERSION, VERSION_SINGLE, WireEntry, WireError, open,
 use crate::codec::ContactKey;
 use crate::model::{Confirmation, ConsentChange, ContactRef, Idempotency, Proof, Source, SuppressionChange};
 use crate::model::{Expect, WebhookDef, WebhookOp, WebhookSecret};
-use crate::op::{BatchItem, Entry, Op};
+use crate::op::{BatchItem, Entry, Op, SigningKeyKind};
 use crate::token::TokenClaims;
 use crate::view::{ApiKey, Scope};
 use consentd_core::decision::{
@@ -128,6 +128,7 @@ fn every_kind() -> Vec<(&'static str, Entry)> {
         ),
         ("webhook_delete", entry(Op::Webhook(WebhookOp::Delete { webhook_id: "wh_1".into() }))),
         ("batch", entry(batch)),
+        ("rotate_key", entry(Op::RotateKey(SigningKeyKind::Receipt))),
     ]
 }
 
@@ -255,7 +256,7 @@ fn an_authentic_envelope_around_an_invalid_entry_is_invalid() {
 fn a_batch_is_sealed_as_version_2_and_one_change_as_version_1() {
     for (kind, e) in every_kind() {
         let sealed = Sealed::decode(seal(&e, "a/1", &key()).as_slice()).expect("envelope");
-        let want = if kind == "batch" { VERSION } else { VERSION_SINGLE };
+        let want = if kind == "batch" || kind == "rotate_key" { VERSION } else { VERSION_SINGLE };
         assert_eq!(sealed.version, want, "{kind}");
     }
 }
@@ -272,6 +273,9 @@ fn a_batch_in_version_1_an_empty_batch_and_a_batch_of_admin_changes_are_invalid(
     };
     let invalid = |bytes: Vec<u8>| matches!(open(&bytes, "a/1", &[key()]), Err(WireError::Invalid(_)));
     assert!(invalid(sealed_as(VERSION_SINGLE, &batch)), "a batch in version 1");
+    let rotation = entry(Op::RotateKey(SigningKeyKind::Link));
+    assert!(invalid(sealed_as(VERSION_SINGLE, &rotation)), "a key rotation in version 1");
+    assert!(open(&sealed_as(VERSION, &rotation), "a/1", &[key()]).is_ok());
     assert!(open(&sealed_as(VERSION, &batch), "a/1", &[key()]).is_ok());
     assert!(invalid(sealed_as(VERSION, &entry(Op::Batch(Vec::new())))), "an empty batch");
     for (kind, e) in every_kind() {
@@ -284,7 +288,7 @@ fn a_batch_in_version_1_an_empty_batch_and_a_batch_of_admin_changes_are_invalid(
     }
 }
 
-const GOLDEN: [(&str, &str); 10] = [
+const GOLDEN: [(&str, &str); 11] = [
     (
         "consent",
         "0801120807070707070707071ae8010a12612f30303030303030303030303030306666102a188080f9c0c1c4820322100303030303030303030303030303030352b4010a160a0461636d651a0e6a616e406578616d706c652e6e6c12046e6577731a066576656e747320032805300238c0fbbbc0c1c4820340054a04656467655207636c69636b65645a1b0a093139322e302e322e31120275611a016e2201322a01683201746080a4a7da0668017080a3057a20010101010101010101010101010101010101010101010101010101010101010182012002020202020202020202020202020202020202020202020202020202020202022220049eeec86d796e0c002aee06154a58e951ae24583139e622a43e8d42d3b2dc03",
@@ -324,5 +328,9 @@ const GOLDEN: [(&str, &str); 10] = [
     (
         "batch",
         "0802120807070707070707071aa1030a12612f30303030303030303030303030306666102a188080f9c0c1c482032210030303030303030303030303030303039a01ec020ac90122100404040404040404040404040404040452b4010a160a0461636d651a0e6a616e406578616d706c652e6e6c12046e6577731a066576656e747320032805300238c0fbbbc0c1c4820340054a04656467655207636c69636b65645a1b0a093139322e302e322e31120275611a016e2201322a01683201746080a4a7da0668017080a3057a20010101010101010101010101010101010101010101010101010101010101010182012002020202020202020202020202020202020202020202020202020202020202020a432210050505050505050505050505050505055a2f0a160a0461636d651a0e6a616e406578616d706c652e6e6c1001180120052807320267773a09636f6d706c61696e740a5922100606060606060606060606060606060662450a03746f6b12093139322e302e322e321a0375613220062a046564676532100404040404040404040404040404040438034a1005050505050505050505050505050505506322202f78feb1f0b867859da087e9b6e98c43fc648594b3fa7e96d34a39c197062413",
+    ),
+    (
+        "rotate_key",
+        "0802120807070707070707071a360a12612f30303030303030303030303030306666102a188080f9c0c1c48203221003030303030303030303030303030303a20102080222208949a52b138c8bc875e33f8172a3173dec7df774f03c71068f1a5ce376013a29",
     ),
 ];

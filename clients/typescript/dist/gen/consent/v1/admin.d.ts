@@ -4,6 +4,16 @@ import { Duration } from "../../google/protobuf/duration";
 import { Channel, EnforcementModel, PurposeKind } from "./types";
 export declare const protobufPackage = "consent.v1";
 export declare const protobufFileName = "consent/v1/admin.proto";
+export declare enum SigningKeyKind {
+    UNSPECIFIED = 0,
+    /** LINK - The keys of the edge's link tokens (unsubscribe and preference links). */
+    LINK = 1,
+    /** RECEIPT - The Ed25519 keys of decision receipts (GetServerInfo.receipt_keys). */
+    RECEIPT = 2,
+    UNRECOGNIZED = -1
+}
+export declare function signingKeyKindFromJSON(object: any): SigningKeyKind;
+export declare function signingKeyKindToJSON(object: SigningKeyKind): string;
 export declare enum DoubleOptInMode {
     UNSPECIFIED = 0,
     OFF = 1,
@@ -36,6 +46,13 @@ export declare enum WebhookEventKind {
 }
 export declare function webhookEventKindFromJSON(object: any): WebhookEventKind;
 export declare function webhookEventKindToJSON(object: WebhookEventKind): string;
+export interface RotateSigningKeyRequest {
+    kind: SigningKeyKind;
+}
+export interface RotateSigningKeyResponse {
+    /** The new key's id (the older ones are 1 up to it). */
+    keyId: number;
+}
 export interface DoubleOptInSetting {
     channel: Channel;
     mode: DoubleOptInMode;
@@ -382,6 +399,8 @@ export interface TestWebhookResponse {
     /** The webhook-id of the test message. */
     messageId: string;
 }
+export declare const RotateSigningKeyRequest: MessageFns<RotateSigningKeyRequest>;
+export declare const RotateSigningKeyResponse: MessageFns<RotateSigningKeyResponse>;
 export declare const DoubleOptInSetting: MessageFns<DoubleOptInSetting>;
 export declare const Profile: MessageFns<Profile>;
 export declare const ChannelEnforcement: MessageFns<ChannelEnforcement>;
@@ -699,6 +718,21 @@ export declare const AdminServiceService: {
         readonly responseSerialize: (value: TestWebhookResponse) => Buffer;
         readonly responseDeserialize: (value: Buffer) => TestWebhookResponse;
     };
+    /**
+     * Adds a key that signs the edge's links, or decision receipts, from now on; links and
+     * receipts signed with the older keys keep verifying. In a cluster the rotation goes
+     * through the log and every node adds the same key, derived from the cluster secret (no
+     * key travels). Needs an unrestricted admin key.
+     */
+    readonly rotateSigningKey: {
+        readonly path: "/consent.v1.AdminService/RotateSigningKey";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: RotateSigningKeyRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => RotateSigningKeyRequest;
+        readonly responseSerialize: (value: RotateSigningKeyResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => RotateSigningKeyResponse;
+    };
 };
 export interface AdminServiceServer extends UntypedServiceImplementation {
     createProfile: handleUnaryCall<CreateProfileRequest, CreateProfileResponse>;
@@ -744,6 +778,13 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
     replayWebhook: handleUnaryCall<ReplayWebhookRequest, ReplayWebhookResponse>;
     /** Sends one signed test event now and answers what the receiver said. */
     testWebhook: handleUnaryCall<TestWebhookRequest, TestWebhookResponse>;
+    /**
+     * Adds a key that signs the edge's links, or decision receipts, from now on; links and
+     * receipts signed with the older keys keep verifying. In a cluster the rotation goes
+     * through the log and every node adds the same key, derived from the cluster secret (no
+     * key travels). Needs an unrestricted admin key.
+     */
+    rotateSigningKey: handleUnaryCall<RotateSigningKeyRequest, RotateSigningKeyResponse>;
 }
 export interface AdminServiceClient extends Client {
     createProfile(request: CreateProfileRequest, callback: (error: ServiceError | null, response: CreateProfileResponse) => void): ClientUnaryCall;
@@ -841,6 +882,15 @@ export interface AdminServiceClient extends Client {
     testWebhook(request: TestWebhookRequest, callback: (error: ServiceError | null, response: TestWebhookResponse) => void): ClientUnaryCall;
     testWebhook(request: TestWebhookRequest, metadata: Metadata, callback: (error: ServiceError | null, response: TestWebhookResponse) => void): ClientUnaryCall;
     testWebhook(request: TestWebhookRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: TestWebhookResponse) => void): ClientUnaryCall;
+    /**
+     * Adds a key that signs the edge's links, or decision receipts, from now on; links and
+     * receipts signed with the older keys keep verifying. In a cluster the rotation goes
+     * through the log and every node adds the same key, derived from the cluster secret (no
+     * key travels). Needs an unrestricted admin key.
+     */
+    rotateSigningKey(request: RotateSigningKeyRequest, callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void): ClientUnaryCall;
+    rotateSigningKey(request: RotateSigningKeyRequest, metadata: Metadata, callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void): ClientUnaryCall;
+    rotateSigningKey(request: RotateSigningKeyRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void): ClientUnaryCall;
 }
 export declare const AdminServiceClient: {
     new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): AdminServiceClient;

@@ -37,6 +37,47 @@ export const protobufPackage = "consent.v1";
 
 export const protobufFileName = "consent/v1/admin.proto";
 
+export enum SigningKeyKind {
+  UNSPECIFIED = 0,
+  /** LINK - The keys of the edge's link tokens (unsubscribe and preference links). */
+  LINK = 1,
+  /** RECEIPT - The Ed25519 keys of decision receipts (GetServerInfo.receipt_keys). */
+  RECEIPT = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function signingKeyKindFromJSON(object: any): SigningKeyKind {
+  switch (object) {
+    case 0:
+    case "SIGNING_KEY_KIND_UNSPECIFIED":
+      return SigningKeyKind.UNSPECIFIED;
+    case 1:
+    case "SIGNING_KEY_KIND_LINK":
+      return SigningKeyKind.LINK;
+    case 2:
+    case "SIGNING_KEY_KIND_RECEIPT":
+      return SigningKeyKind.RECEIPT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SigningKeyKind.UNRECOGNIZED;
+  }
+}
+
+export function signingKeyKindToJSON(object: SigningKeyKind): string {
+  switch (object) {
+    case SigningKeyKind.UNSPECIFIED:
+      return "SIGNING_KEY_KIND_UNSPECIFIED";
+    case SigningKeyKind.LINK:
+      return "SIGNING_KEY_KIND_LINK";
+    case SigningKeyKind.RECEIPT:
+      return "SIGNING_KEY_KIND_RECEIPT";
+    case SigningKeyKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum DoubleOptInMode {
   UNSPECIFIED = 0,
   OFF = 1,
@@ -175,6 +216,15 @@ export function webhookEventKindToJSON(object: WebhookEventKind): string {
     default:
       return "UNRECOGNIZED";
   }
+}
+
+export interface RotateSigningKeyRequest {
+  kind: SigningKeyKind;
+}
+
+export interface RotateSigningKeyResponse {
+  /** The new key's id (the older ones are 1 up to it). */
+  keyId: number;
 }
 
 export interface DoubleOptInSetting {
@@ -604,6 +654,146 @@ export interface TestWebhookResponse {
   /** The webhook-id of the test message. */
   messageId: string;
 }
+
+function createBaseRotateSigningKeyRequest(): RotateSigningKeyRequest {
+  return { kind: 0 };
+}
+
+export const RotateSigningKeyRequest: MessageFns<RotateSigningKeyRequest> = {
+  encode(message: RotateSigningKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateSigningKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateSigningKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateSigningKeyRequest {
+    return { kind: isSet(object.kind) ? signingKeyKindFromJSON(object.kind) : 0 };
+  },
+
+  toJSON(message: RotateSigningKeyRequest): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = signingKeyKindToJSON(message.kind);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateSigningKeyRequest>, I>>(base?: I): RotateSigningKeyRequest {
+    return RotateSigningKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateSigningKeyRequest>, I>>(object: I): RotateSigningKeyRequest {
+    const message = createBaseRotateSigningKeyRequest();
+    message.kind = object.kind ?? 0;
+    return message;
+  },
+};
+
+function createBaseRotateSigningKeyResponse(): RotateSigningKeyResponse {
+  return { keyId: 0 };
+}
+
+export const RotateSigningKeyResponse: MessageFns<RotateSigningKeyResponse> = {
+  encode(message: RotateSigningKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyId !== 0) {
+      writer.uint32(8).uint32(message.keyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateSigningKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateSigningKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.keyId = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateSigningKeyResponse {
+    return {
+      keyId: isSet(object.keyId)
+        ? globalThis.Number(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.Number(object.key_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: RotateSigningKeyResponse): unknown {
+    const obj: any = {};
+    if (message.keyId !== 0) {
+      obj.keyId = Math.round(message.keyId);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateSigningKeyResponse>, I>>(base?: I): RotateSigningKeyResponse {
+    return RotateSigningKeyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateSigningKeyResponse>, I>>(object: I): RotateSigningKeyResponse {
+    const message = createBaseRotateSigningKeyResponse();
+    message.keyId = object.keyId ?? 0;
+    return message;
+  },
+};
 
 function createBaseDoubleOptInSetting(): DoubleOptInSetting {
   return { channel: 0, mode: 0 };
@@ -6920,6 +7110,23 @@ export const AdminServiceService = {
     responseSerialize: (value: TestWebhookResponse): Buffer => Buffer.from(TestWebhookResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TestWebhookResponse => TestWebhookResponse.decode(value),
   },
+  /**
+   * Adds a key that signs the edge's links, or decision receipts, from now on; links and
+   * receipts signed with the older keys keep verifying. In a cluster the rotation goes
+   * through the log and every node adds the same key, derived from the cluster secret (no
+   * key travels). Needs an unrestricted admin key.
+   */
+  rotateSigningKey: {
+    path: "/consent.v1.AdminService/RotateSigningKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateSigningKeyRequest): Buffer =>
+      Buffer.from(RotateSigningKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateSigningKeyRequest => RotateSigningKeyRequest.decode(value),
+    responseSerialize: (value: RotateSigningKeyResponse): Buffer =>
+      Buffer.from(RotateSigningKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RotateSigningKeyResponse => RotateSigningKeyResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -6966,6 +7173,13 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   replayWebhook: handleUnaryCall<ReplayWebhookRequest, ReplayWebhookResponse>;
   /** Sends one signed test event now and answers what the receiver said. */
   testWebhook: handleUnaryCall<TestWebhookRequest, TestWebhookResponse>;
+  /**
+   * Adds a key that signs the edge's links, or decision receipts, from now on; links and
+   * receipts signed with the older keys keep verifying. In a cluster the rotation goes
+   * through the log and every node adds the same key, derived from the cluster secret (no
+   * key travels). Needs an unrestricted admin key.
+   */
+  rotateSigningKey: handleUnaryCall<RotateSigningKeyRequest, RotateSigningKeyResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -7375,6 +7589,27 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TestWebhookResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Adds a key that signs the edge's links, or decision receipts, from now on; links and
+   * receipts signed with the older keys keep verifying. In a cluster the rotation goes
+   * through the log and every node adds the same key, derived from the cluster secret (no
+   * key travels). Needs an unrestricted admin key.
+   */
+  rotateSigningKey(
+    request: RotateSigningKeyRequest,
+    callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void,
+  ): ClientUnaryCall;
+  rotateSigningKey(
+    request: RotateSigningKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void,
+  ): ClientUnaryCall;
+  rotateSigningKey(
+    request: RotateSigningKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RotateSigningKeyResponse) => void,
   ): ClientUnaryCall;
 }
 

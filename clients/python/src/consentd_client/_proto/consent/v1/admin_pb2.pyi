@@ -10,6 +10,12 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class SigningKeyKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SIGNING_KEY_KIND_UNSPECIFIED: _ClassVar[SigningKeyKind]
+    SIGNING_KEY_KIND_LINK: _ClassVar[SigningKeyKind]
+    SIGNING_KEY_KIND_RECEIPT: _ClassVar[SigningKeyKind]
+
 class DoubleOptInMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DOUBLE_OPT_IN_MODE_UNSPECIFIED: _ClassVar[DoubleOptInMode]
@@ -30,6 +36,9 @@ class WebhookEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WEBHOOK_EVENT_KIND_CONSENT: _ClassVar[WebhookEventKind]
     WEBHOOK_EVENT_KIND_SUPPRESSION: _ClassVar[WebhookEventKind]
     WEBHOOK_EVENT_KIND_CONFIRMATION: _ClassVar[WebhookEventKind]
+SIGNING_KEY_KIND_UNSPECIFIED: SigningKeyKind
+SIGNING_KEY_KIND_LINK: SigningKeyKind
+SIGNING_KEY_KIND_RECEIPT: SigningKeyKind
 DOUBLE_OPT_IN_MODE_UNSPECIFIED: DoubleOptInMode
 DOUBLE_OPT_IN_MODE_OFF: DoubleOptInMode
 DOUBLE_OPT_IN_MODE_EVERY_OPT_IN: DoubleOptInMode
@@ -42,6 +51,18 @@ WEBHOOK_EVENT_KIND_UNSPECIFIED: WebhookEventKind
 WEBHOOK_EVENT_KIND_CONSENT: WebhookEventKind
 WEBHOOK_EVENT_KIND_SUPPRESSION: WebhookEventKind
 WEBHOOK_EVENT_KIND_CONFIRMATION: WebhookEventKind
+
+class RotateSigningKeyRequest(_message.Message):
+    __slots__ = ("kind",)
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    kind: SigningKeyKind
+    def __init__(self, kind: _Optional[_Union[SigningKeyKind, str]] = ...) -> None: ...
+
+class RotateSigningKeyResponse(_message.Message):
+    __slots__ = ("key_id",)
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    key_id: int
+    def __init__(self, key_id: _Optional[int] = ...) -> None: ...
 
 class DoubleOptInSetting(_message.Message):
     __slots__ = ("channel", "mode")

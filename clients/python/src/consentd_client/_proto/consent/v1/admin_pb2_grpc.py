@@ -166,6 +166,11 @@ class AdminServiceStub(object):
                 request_serializer=consent_dot_v1_dot_admin__pb2.TestWebhookRequest.SerializeToString,
                 response_deserializer=consent_dot_v1_dot_admin__pb2.TestWebhookResponse.FromString,
                 _registered_method=True)
+        self.RotateSigningKey = channel.unary_unary(
+                '/consent.v1.AdminService/RotateSigningKey',
+                request_serializer=consent_dot_v1_dot_admin__pb2.RotateSigningKeyRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_admin__pb2.RotateSigningKeyResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer(object):
@@ -340,6 +345,16 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RotateSigningKey(self, request, context):
+        """Adds a key that signs the edge's links, or decision receipts, from now on; links and
+        receipts signed with the older keys keep verifying. In a cluster the rotation goes
+        through the log and every node adds the same key, derived from the cluster secret (no
+        key travels). Needs an unrestricted admin key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -472,6 +487,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.TestWebhook,
                     request_deserializer=consent_dot_v1_dot_admin__pb2.TestWebhookRequest.FromString,
                     response_serializer=consent_dot_v1_dot_admin__pb2.TestWebhookResponse.SerializeToString,
+            ),
+            'RotateSigningKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateSigningKey,
+                    request_deserializer=consent_dot_v1_dot_admin__pb2.RotateSigningKeyRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_admin__pb2.RotateSigningKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1178,6 +1198,33 @@ class AdminService(object):
             '/consent.v1.AdminService/TestWebhook',
             consent_dot_v1_dot_admin__pb2.TestWebhookRequest.SerializeToString,
             consent_dot_v1_dot_admin__pb2.TestWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateSigningKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.AdminService/RotateSigningKey',
+            consent_dot_v1_dot_admin__pb2.RotateSigningKeyRequest.SerializeToString,
+            consent_dot_v1_dot_admin__pb2.RotateSigningKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,
