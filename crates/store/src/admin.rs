@@ -418,7 +418,8 @@ impl Store {
         let secret = match (kind, cluster) {
             (SigningKeyKind::Link, Some(c)) => c.link_key_of(id),
             (SigningKeyKind::Receipt, Some(c)) => c.receipt_seed_of(id),
-            (_, None) => super::link::new_link_key(id).secret,
+            (SigningKeyKind::Link, None) => super::link::new_link_key(id).secret,
+            (SigningKeyKind::Receipt, None) => super::receipt::new_seed(),
         };
         let stored: &[u8] = if cluster.is_some() { &[] } else { &secret };
         match kind {

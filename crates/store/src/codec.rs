@@ -41,6 +41,20 @@ pub const META_LINK_KEY_PREFIX: &[u8] = b"link_key/";
 /// Receipt keys: the id byte follows; the value is the 32-byte seed (empty: derived from
 /// the cluster secret).
 pub const META_RECEIPT_KEY_PREFIX: &[u8] = b"receipt_key/";
+
+/// The 32 bytes of a link or receipt key stored as `value` under `name`: the value itself,
+/// or, when it is empty (a key derived from the cluster secret: rotated through the log, or
+/// restored from a snapshot), `derive`'s. A store opened without the secret has none.
+pub fn stored_key(name: &[u8], value: &[u8], derive: Option<impl FnOnce() -> [u8; 32]>) -> Result<[u8; 32], String> {
+    let name = String::from_utf8_lossy(name);
+    match (value.is_empty(), derive) {
+        (true, Some(derive)) => Ok(derive()),
+        (true, None) => {
+            Err(format!("key `{name}` is derived from a cluster secret: start the node with its cluster secret"))
+        }
+        (false, _) => <[u8; 32]>::try_from(value).map_err(|_| format!("key `{name}` is damaged")),
+    }
+}
 pub const META_FORMAT: &[u8] = b"format";
 /// `consentd-2`: the log position is stored apart from the revision (`META_LOG_POSITION`).
 /// A store of `consentd-1` is the same but for that key, and is upgraded when it opens:

@@ -437,17 +437,10 @@ fn load_link_keys(db: &DB, cluster: Option<&super::replica::ClusterSecret>) -> R
     for item in db.prefix_iterator_cf(meta, META_LINK_KEY_PREFIX) {
         let (k, v) = item.map_err(|e| Damage(format!("reading link keys: {e}")))?;
         let Some(id) = k.strip_prefix(META_LINK_KEY_PREFIX) else { break };
-        let damaged = || Damage(format!("link key `{}` is damaged", String::from_utf8_lossy(&k)));
-        let &[id] = id else { return Err(damaged()) };
-        let secret = match (v.is_empty(), cluster) {
-            (true, Some(c)) => c.link_key_of(id),
-            (true, None) => {
-                return Err(Damage(format!(
-                    "link key {id} is derived from a cluster secret: start the node with its cluster secret"
-                )));
-            }
-            (false, _) => <[u8; 32]>::try_from(v.as_ref()).map_err(|_| damaged())?,
+        let &[id] = id else {
+            return Err(Damage(format!("link key `{}` is damaged", String::from_utf8_lossy(&k))));
         };
+        let secret = codec::stored_key(&k, &v, cluster.map(|c| move || c.link_key_of(id))).map_err(Damage)?;
         keys.push(LinkKey { id, secret });
     }
     if keys.is_empty() {

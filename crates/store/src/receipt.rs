@@ -68,7 +68,7 @@ pub(super) fn key_name(id: u8) -> Vec<u8> {
     [META_RECEIPT_KEY_PREFIX, &[id]].concat()
 }
 
-fn new_seed() -> [u8; 32] {
+pub(super) fn new_seed() -> [u8; 32] {
     let mut seed = [0u8; 32];
     rand::rng().fill_bytes(&mut seed);
     seed
@@ -83,20 +83,11 @@ pub(super) fn load(db: &DB, cluster: Option<&super::replica::ClusterSecret>) -> 
     for item in db.prefix_iterator_cf(meta, META_RECEIPT_KEY_PREFIX) {
         let (k, v) = item.map_err(|e| format!("reading receipt keys: {e}"))?;
         let Some(id) = k.strip_prefix(META_RECEIPT_KEY_PREFIX) else { break };
-        let seed = match (id, v.is_empty(), cluster) {
-            (&[id], true, Some(c)) => (id, c.receipt_seed_of(id)),
-            (&[id], true, None) => {
-                return Err(format!(
-                    "receipt key {id} is derived from a cluster secret: start the node with its cluster secret"
-                ));
-            }
-            (&[id], false, _) => match <[u8; 32]>::try_from(v.as_ref()) {
-                Ok(seed) => (id, seed),
-                Err(_) => return Err(format!("receipt key `{}` is damaged", String::from_utf8_lossy(&k))),
-            },
-            _ => return Err(format!("receipt key `{}` is damaged", String::from_utf8_lossy(&k))),
+        let &[id] = id else {
+            return Err(format!("receipt key `{}` is damaged", String::from_utf8_lossy(&k)));
         };
-        keys.push(ReceiptKey::from_seed(seed.0, &seed.1));
+        let seed = super::codec::stored_key(&k, &v, cluster.map(|c| move || c.receipt_seed_of(id)))?;
+        keys.push(ReceiptKey::from_seed(id, &seed));
     }
     if keys.is_empty() {
         let seed = cluster.map(|c| c.receipt_seed_of(1)).unwrap_or_else(new_seed);

@@ -414,8 +414,9 @@ impl Store {
     /// token, link and receipt keys: in cluster mode every node derives them from the
     /// cluster secret, which never travels): they are deleted (link and receipt keys keep
     /// their ids, so a rotated key is derived again) and the `meta` family compacted, so no
-    /// file of the checkpoint holds them (its write-ahead log holds the deletions only). A receipt key in a snapshot would let anyone who can read the
-    /// snapshot's bucket sign receipts the cluster never gave.
+    /// file of the checkpoint holds them (its write-ahead log holds the deletions only). A
+    /// receipt key in a snapshot would let anyone who can read the snapshot's bucket sign
+    /// receipts the cluster never gave.
     pub fn checkpoint(&self, dir: &std::path::Path) -> Result<u64, StorageError> {
         let covered = self.log_position();
         rocksdb::checkpoint::Checkpoint::new(&self.shared().db)?.create_checkpoint(dir)?;

@@ -623,94 +623,92 @@ impl TryFrom<WireEntry> for Entry {
 }
 
 fn op_from_wire(op: WireOp) -> Result<Op, String> {
-    {
-        let op = match op {
-            WireOp::Consent(c) => Op::Consent(ConsentChange::try_from(c)?),
-            WireOp::Suppression(s) => {
-                let WireSuppression { contact, kind, add, occurred_at_us, source, actor, reason } = s;
-                Op::Suppression(SuppressionChange {
-                    contact: ContactRef::try_from(contact.ok_or("a suppression without its contact point")?)?,
-                    kind: known("suppression kind", kind, view::suppression_kind_from_stored(kind))?,
-                    add,
-                    occurred_at_us,
-                    source: known("source", source, view::source_from_stored(source))?,
-                    actor,
-                    reason,
+    let op = match op {
+        WireOp::Consent(c) => Op::Consent(ConsentChange::try_from(c)?),
+        WireOp::Suppression(s) => {
+            let WireSuppression { contact, kind, add, occurred_at_us, source, actor, reason } = s;
+            Op::Suppression(SuppressionChange {
+                contact: ContactRef::try_from(contact.ok_or("a suppression without its contact point")?)?,
+                kind: known("suppression kind", kind, view::suppression_kind_from_stored(kind))?,
+                add,
+                occurred_at_us,
+                source: known("source", source, view::source_from_stored(source))?,
+                actor,
+                reason,
+            })
+        }
+        WireOp::Confirm(c) => {
+            let WireConfirm {
+                token,
+                ip_address,
+                user_agent,
+                occurred_at_us,
+                actor,
+                claims_contact,
+                claims_purpose_no,
+                claims_topic_no,
+                claims_token_id,
+                claims_expires_at,
+            } = c;
+            let claims = TokenClaims {
+                contact: ContactKey(fixed("claims_contact", &claims_contact)?),
+                subject: Subject {
+                    purpose: number("claims_purpose_no", claims_purpose_no)?,
+                    topic: number("claims_topic_no", claims_topic_no)?,
+                },
+                token_id: fixed("claims_token_id", &claims_token_id)?,
+                expires_at: claims_expires_at,
+            };
+            Op::Confirm(Confirmation { token, ip_address, user_agent, occurred_at_us, actor }, claims)
+        }
+        WireOp::Profile(WireProfile { profile, create }) => {
+            Op::Profile { profile: Profile::from(&profile.ok_or("a profile entry without its profile")?), create }
+        }
+        WireOp::Purpose(WirePurpose { purpose, create }) => Op::Purpose {
+            purpose: Purpose::try_from(&purpose.ok_or("a purpose entry without its purpose")?).map_err(|d| d.0)?,
+            create,
+        },
+        WireOp::Topic(WireTopic { topic, create }) => Op::Topic {
+            topic: Topic::try_from(&topic.ok_or("a topic entry without its topic")?).map_err(|d| d.0)?,
+            create,
+        },
+        WireOp::ApiKey(key) => Op::ApiKey(view::ApiKey::try_from(key).map_err(|d| d.0)?),
+        WireOp::WebhookPut(WireWebhookPut { def, expect_generation }) => {
+            let def = def.ok_or("a webhook entry without its subscription")?;
+            if def.webhook_id.is_empty() {
+                return Err("a webhook entry without an id".to_owned());
+            }
+            if !def.secrets.is_empty() {
+                return Err("a webhook entry with its secrets in the clear".to_owned());
+            }
+            let expect = expect_generation.map_or(Expect::Absent, Expect::Generation);
+            Op::Webhook(WebhookOp::Put { def: Box::new(def), expect })
+        }
+        WireOp::WebhookDelete(WireWebhookDelete { webhook_id }) => Op::Webhook(WebhookOp::Delete { webhook_id }),
+        WireOp::RotateKey(WireRotateKey { kind }) => Op::RotateKey(match kind {
+            1 => SigningKeyKind::Link,
+            2 => SigningKeyKind::Receipt,
+            other => return Err(format!("unknown signing key kind {other}")),
+        }),
+        WireOp::Batch(WireBatch { items }) => {
+            if items.is_empty() || items.len() > BATCH_ITEMS_MAX {
+                return Err(format!("a batch of {} changes (1 to {BATCH_ITEMS_MAX})", items.len()));
+            }
+            let items = items
+                .into_iter()
+                .enumerate()
+                .map(|(i, WireBatchItem { token_id, op })| {
+                    let op = op_from_wire(op.ok_or_else(|| format!("batch item {i} carries no change"))?)?;
+                    if !op.batchable() {
+                        return Err(format!("batch item {i} is not a consent, suppression or confirmation"));
+                    }
+                    Ok(BatchItem { token_id: fixed("token_id", &token_id)?, op })
                 })
-            }
-            WireOp::Confirm(c) => {
-                let WireConfirm {
-                    token,
-                    ip_address,
-                    user_agent,
-                    occurred_at_us,
-                    actor,
-                    claims_contact,
-                    claims_purpose_no,
-                    claims_topic_no,
-                    claims_token_id,
-                    claims_expires_at,
-                } = c;
-                let claims = TokenClaims {
-                    contact: ContactKey(fixed("claims_contact", &claims_contact)?),
-                    subject: Subject {
-                        purpose: number("claims_purpose_no", claims_purpose_no)?,
-                        topic: number("claims_topic_no", claims_topic_no)?,
-                    },
-                    token_id: fixed("claims_token_id", &claims_token_id)?,
-                    expires_at: claims_expires_at,
-                };
-                Op::Confirm(Confirmation { token, ip_address, user_agent, occurred_at_us, actor }, claims)
-            }
-            WireOp::Profile(WireProfile { profile, create }) => {
-                Op::Profile { profile: Profile::from(&profile.ok_or("a profile entry without its profile")?), create }
-            }
-            WireOp::Purpose(WirePurpose { purpose, create }) => Op::Purpose {
-                purpose: Purpose::try_from(&purpose.ok_or("a purpose entry without its purpose")?).map_err(|d| d.0)?,
-                create,
-            },
-            WireOp::Topic(WireTopic { topic, create }) => Op::Topic {
-                topic: Topic::try_from(&topic.ok_or("a topic entry without its topic")?).map_err(|d| d.0)?,
-                create,
-            },
-            WireOp::ApiKey(key) => Op::ApiKey(view::ApiKey::try_from(key).map_err(|d| d.0)?),
-            WireOp::WebhookPut(WireWebhookPut { def, expect_generation }) => {
-                let def = def.ok_or("a webhook entry without its subscription")?;
-                if def.webhook_id.is_empty() {
-                    return Err("a webhook entry without an id".to_owned());
-                }
-                if !def.secrets.is_empty() {
-                    return Err("a webhook entry with its secrets in the clear".to_owned());
-                }
-                let expect = expect_generation.map_or(Expect::Absent, Expect::Generation);
-                Op::Webhook(WebhookOp::Put { def: Box::new(def), expect })
-            }
-            WireOp::WebhookDelete(WireWebhookDelete { webhook_id }) => Op::Webhook(WebhookOp::Delete { webhook_id }),
-            WireOp::RotateKey(WireRotateKey { kind }) => Op::RotateKey(match kind {
-                1 => SigningKeyKind::Link,
-                2 => SigningKeyKind::Receipt,
-                other => return Err(format!("unknown signing key kind {other}")),
-            }),
-            WireOp::Batch(WireBatch { items }) => {
-                if items.is_empty() || items.len() > BATCH_ITEMS_MAX {
-                    return Err(format!("a batch of {} changes (1 to {BATCH_ITEMS_MAX})", items.len()));
-                }
-                let items = items
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, WireBatchItem { token_id, op })| {
-                        let op = op_from_wire(op.ok_or_else(|| format!("batch item {i} carries no change"))?)?;
-                        if !op.batchable() {
-                            return Err(format!("batch item {i} is not a consent, suppression or confirmation"));
-                        }
-                        Ok(BatchItem { token_id: fixed("token_id", &token_id)?, op })
-                    })
-                    .collect::<Result<Vec<_>, String>>()?;
-                Op::Batch(items)
-            }
-        };
-        Ok(op)
-    }
+                .collect::<Result<Vec<_>, String>>()?;
+            Op::Batch(items)
+        }
+    };
+    Ok(op)
 }
 
 impl TryFrom<WireConsent> for ConsentChange {

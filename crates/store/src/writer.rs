@@ -190,7 +190,7 @@ impl Job {
 
     /// Answers without applying: writes are refused for now.
     fn refuse(self, why: &StorageError) {
-        let err = || duplicate(why);
+        let err = || why.duplicate();
         match self {
             Job::Consent(_, tx) | Job::Confirm(_, tx) => drop(tx.send(Err(err()))),
             Job::Suppression(_, tx) => drop(tx.send(Err(err()))),
@@ -199,30 +199,37 @@ impl Job {
     }
 }
 
-/// The same error for every waiter of a group (a closed queue stays `Closed`).
-fn duplicate(e: &StorageError) -> StorageError {
-    match e {
-        StorageError::Db(db) => StorageError::Db(db.clone()),
-        StorageError::Closed => StorageError::Closed,
-        StorageError::Corrupt { path, detail } => StorageError::Corrupt { path: path.clone(), detail: detail.clone() },
-        StorageError::Io { what, source } => {
-            StorageError::Io { what: what.clone(), source: std::io::Error::new(source.kind(), source.to_string()) }
+impl StorageError {
+    /// The same error again, for each of several waiters: every waiter of a write group, or
+    /// every change of a batch log entry (a closed queue stays `Closed`).
+    pub fn duplicate(&self) -> StorageError {
+        match self {
+            StorageError::Db(db) => StorageError::Db(db.clone()),
+            StorageError::Closed => StorageError::Closed,
+            StorageError::Corrupt { path, detail } => {
+                StorageError::Corrupt { path: path.clone(), detail: detail.clone() }
+            }
+            StorageError::Io { what, source } => {
+                StorageError::Io { what: what.clone(), source: std::io::Error::new(source.kind(), source.to_string()) }
+            }
+            StorageError::DiskFull(m) => StorageError::DiskFull(m.clone()),
+            StorageError::WritesStopped(m) => StorageError::WritesStopped(m.clone()),
+            StorageError::Refused(Refusal::IdempotencyConflict) => StorageError::Refused(Refusal::IdempotencyConflict),
+            StorageError::Refused(Refusal::Token(t)) => StorageError::Refused(Refusal::Token(t.clone())),
+            StorageError::Refused(Refusal::TokenUsed) => StorageError::Refused(Refusal::TokenUsed),
+            StorageError::Refused(Refusal::NotFound(m)) => StorageError::Refused(Refusal::NotFound(m.clone())),
+            StorageError::Refused(Refusal::AlreadyExists(m)) => {
+                StorageError::Refused(Refusal::AlreadyExists(m.clone()))
+            }
+            StorageError::Refused(Refusal::Limit(m)) => StorageError::Refused(Refusal::Limit(m.clone())),
+            StorageError::Refused(Refusal::Stale(m)) => StorageError::Refused(Refusal::Stale(m.clone())),
+            StorageError::Refused(Refusal::Deactivated(m)) => StorageError::Refused(Refusal::Deactivated(m.clone())),
+            StorageError::Refused(Refusal::ConfirmedBeforeRequest) => {
+                StorageError::Refused(Refusal::ConfirmedBeforeRequest)
+            }
+            StorageError::Replica(m) => StorageError::Replica(m.clone()),
+            StorageError::Unavailable(m) => StorageError::Unavailable(m.clone()),
         }
-        StorageError::DiskFull(m) => StorageError::DiskFull(m.clone()),
-        StorageError::WritesStopped(m) => StorageError::WritesStopped(m.clone()),
-        StorageError::Refused(Refusal::IdempotencyConflict) => StorageError::Refused(Refusal::IdempotencyConflict),
-        StorageError::Refused(Refusal::Token(t)) => StorageError::Refused(Refusal::Token(t.clone())),
-        StorageError::Refused(Refusal::TokenUsed) => StorageError::Refused(Refusal::TokenUsed),
-        StorageError::Refused(Refusal::NotFound(m)) => StorageError::Refused(Refusal::NotFound(m.clone())),
-        StorageError::Refused(Refusal::AlreadyExists(m)) => StorageError::Refused(Refusal::AlreadyExists(m.clone())),
-        StorageError::Refused(Refusal::Limit(m)) => StorageError::Refused(Refusal::Limit(m.clone())),
-        StorageError::Refused(Refusal::Stale(m)) => StorageError::Refused(Refusal::Stale(m.clone())),
-        StorageError::Refused(Refusal::Deactivated(m)) => StorageError::Refused(Refusal::Deactivated(m.clone())),
-        StorageError::Refused(Refusal::ConfirmedBeforeRequest) => {
-            StorageError::Refused(Refusal::ConfirmedBeforeRequest)
-        }
-        StorageError::Replica(m) => StorageError::Replica(m.clone()),
-        StorageError::Unavailable(m) => StorageError::Unavailable(m.clone()),
     }
 }
 
@@ -238,9 +245,9 @@ impl Pending {
 
     fn fail(self, e: &StorageError) {
         match self {
-            Pending::Change(tx, _) => drop(tx.send(Err(duplicate(e)))),
-            Pending::Suppression(tx, _) => drop(tx.send(Err(duplicate(e)))),
-            Pending::Replicated(tx, _) => drop(tx.send(Err(duplicate(e)))),
+            Pending::Change(tx, _) => drop(tx.send(Err(e.duplicate()))),
+            Pending::Suppression(tx, _) => drop(tx.send(Err(e.duplicate()))),
+            Pending::Replicated(tx, _) => drop(tx.send(Err(e.duplicate()))),
         }
     }
 }
@@ -389,7 +396,7 @@ impl<'a> Group<'a> {
                     if let Err(e) = &r
                         && !e.is_deterministic()
                     {
-                        self.poisoned = Some(duplicate(e));
+                        self.poisoned = Some(e.duplicate());
                         return r;
                     }
                     self.next_revision = base + i as u64 + 1;
@@ -402,7 +409,7 @@ impl<'a> Group<'a> {
                 match &r {
                     // The change may have written to the overlay before it failed.
                     Err(e) if !e.is_deterministic() => {
-                        self.poisoned = Some(duplicate(e));
+                        self.poisoned = Some(e.duplicate());
                         return r;
                     }
                     _ => self.next_revision = base + 1,
@@ -421,15 +428,8 @@ impl<'a> Group<'a> {
             Op::Consent(c) => self.consent(&c).map(OpResult::Change),
             Op::Suppression(c) => self.suppression(&c).map(OpResult::Suppression),
             Op::Confirm(c, claims) => self.confirm(&c, &claims).map(OpResult::Change),
-            Op::Profile { .. }
-            | Op::Purpose { .. }
-            | Op::Topic { .. }
-            | Op::ApiKey(_)
-            | Op::Webhook(_)
-            | Op::RotateKey(_)
-            | Op::Batch(_) => {
-                Err(StorageError::Replica("an admin or nested batch entry reached the writer".to_owned()))
-            }
+            // Admin entries are applied outside the writer, and a batch never nests (`wire`).
+            _ => Err(StorageError::Replica("an admin or nested batch entry reached the writer".to_owned())),
         };
         self.token_id = None;
         r
