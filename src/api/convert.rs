@@ -57,6 +57,7 @@ pub fn reason_to_pb(r: Reason) -> pb::Reason {
         Reason::NoTopicOptIn => pb::Reason::NoTopicOptIn,
         Reason::OptedIn => pb::Reason::OptedIn,
         Reason::NotOptedOut => pb::Reason::NotOptedOut,
+        Reason::ContactPointReassigned => pb::Reason::ContactPointReassigned,
     }
 }
 
@@ -73,6 +74,11 @@ pub fn suppression_kind(field: &str, n: i32) -> ApiResult<SuppressionKind> {
         Ok(pb::SuppressionKind::SpamComplaint) => Ok(SuppressionKind::SpamComplaint),
         Ok(pb::SuppressionKind::SmsStop) => Ok(SuppressionKind::SmsStop),
         Ok(pb::SuppressionKind::Manual) => Ok(SuppressionKind::Manual),
+        Ok(pb::SuppressionKind::Erased) => Err(ApiError::invalid(
+            field,
+            "SUPPRESSION_KIND_ERASED",
+            "the tombstone of an erasure is set by EraseContactPoint and lifted only by a new opt-in with proof",
+        )),
         Ok(pb::SuppressionKind::Unspecified) => Err(ApiError::invalid_field(field, "a suppression kind is required")),
         Err(_) => Err(ApiError::invalid(field, &n.to_string(), "unknown suppression kind")),
     }
@@ -84,6 +90,7 @@ pub fn suppression_kind_to_pb(k: SuppressionKind) -> pb::SuppressionKind {
         SuppressionKind::SpamComplaint => pb::SuppressionKind::SpamComplaint,
         SuppressionKind::SmsStop => pb::SuppressionKind::SmsStop,
         SuppressionKind::Manual => pb::SuppressionKind::Manual,
+        SuppressionKind::Erased => pb::SuppressionKind::Erased,
     }
 }
 
@@ -310,6 +317,8 @@ pub fn event_kind_to_pb(k: EventKind) -> pb::EventKind {
         EventKind::Confirmation => pb::EventKind::Confirmation,
         EventKind::SuppressionAdded => pb::EventKind::SuppressionAdded,
         EventKind::SuppressionLifted => pb::EventKind::SuppressionLifted,
+        EventKind::Erased => pb::EventKind::Erased,
+        EventKind::Reassigned => pb::EventKind::Reassigned,
     }
 }
 
@@ -336,6 +345,7 @@ fn hex(bytes: &[u8]) -> String {
 
 pub fn event_to_pb(event: Event) -> pb::HistoryEvent {
     let Event {
+        contact_key: _,
         seq,
         kind,
         applied,
@@ -357,6 +367,8 @@ pub fn event_to_pb(event: Event) -> pb::HistoryEvent {
         token_id,
         confirmation_proof,
         confirmed_at_us,
+        lifts_erasure,
+        redacted,
         hash,
         prev_hash,
     } = event;
@@ -381,6 +393,8 @@ pub fn event_to_pb(event: Event) -> pb::HistoryEvent {
         confirmed_at: confirmed_at_us.map(ts_from_us),
         hash: hex(&hash),
         prev_hash: hex(&prev_hash),
+        redacted,
+        lifts_erasure,
     }
 }
 

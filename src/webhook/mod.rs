@@ -485,8 +485,7 @@ impl Webhooks {
     }
 
     fn message(&self, def: &WebhookDef, revision: u64, event: &Event) -> Bytes {
-        let key = self.store.contact_key(&event.profile_id, event.channel, &event.contact_point);
-        let hex: String = key.0.iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = event.contact_key.0.iter().map(|b| format!("{b:02x}")).collect();
         Bytes::from(payload::body(revision, event, &hex, def.personal_data).to_string())
     }
 

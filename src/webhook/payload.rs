@@ -18,6 +18,7 @@ pub fn kind_of(kind: EventKind) -> WebhookEventKind {
         EventKind::Consent => K::Consent,
         EventKind::Confirmation => K::Confirmation,
         EventKind::SuppressionAdded | EventKind::SuppressionLifted => K::Suppression,
+        EventKind::Erased | EventKind::Reassigned => K::Life,
     }
 }
 
@@ -32,6 +33,8 @@ fn type_of(kind: EventKind) -> &'static str {
         EventKind::Confirmation => "consent.confirmed",
         EventKind::SuppressionAdded => "suppression.added",
         EventKind::SuppressionLifted => "suppression.lifted",
+        EventKind::Erased => "contact_point.erased",
+        EventKind::Reassigned => "contact_point.reassigned",
     }
 }
 

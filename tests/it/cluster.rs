@@ -18,7 +18,8 @@ use tonic::Code;
 
 use crate::nats::NatsCluster;
 use crate::support::{
-    Admin, Consent, Decision, TestServer, change, connect, free_port, metric_value, scrape_metrics, seed, set, signal,
+    Admin, Consent, Decision, TestServer, change, check, connect, free_port, metric_value, now_us, reason,
+    scrape_metrics, seed, set, signal, ts,
 };
 
 /// Three NATS servers in one JetStream cluster, each with TLS and authorization.
@@ -1450,5 +1451,86 @@ async fn every_node_answers_alike_as_of_a_past_moment() {
         1.0,
         "{text}"
     );
+    let _ = &s.dir;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasures_and_reassignments_go_through_the_log_alike_on_every_node() {
+    let mut s = cluster_of(2).await;
+    let address = "cluster-erase-5d21@example.com";
+    let mut consent_a = s.nodes[0].consent().await;
+    let mut consent_b = s.nodes[1].consent().await;
+    let mut opt_in = change(address, "newsletter", "", pb::ConsentStatus::OptedIn);
+    opt_in.proof = Some(pb::Proof { ip_address: "192.0.2.199".into(), ..Default::default() });
+    set_retrying(&mut consent_a, opt_in, "", 20).await.expect("opt in");
+    let mut sms = change("+31612345678", "newsletter", "", pb::ConsentStatus::OptedIn);
+    sms.channel = pb::Channel::Sms as i32;
+    sms.occurred_at = Some(ts(now_us() - 10 * 86_400_000_000));
+    set_retrying(&mut consent_b, sms, "", 20).await.expect("sms opt in");
+
+    let erased = consent_b
+        .erase_contact_point(pb::EraseContactPointRequest {
+            profile_id: "acme".into(),
+            channel: pb::Channel::Email as i32,
+            contact_point: address.into(),
+        })
+        .await
+        .expect("erase")
+        .into_inner();
+    let reported = consent_a
+        .report_reassigned_numbers(pb::ReportReassignedNumbersRequest {
+            numbers: vec![pb::ReassignedNumber {
+                number: "+31612345678".into(),
+                disconnected_at: Some(ts(now_us() - 86_400_000_000)),
+            }],
+            default_region: String::new(),
+        })
+        .await
+        .expect("report")
+        .into_inner();
+    assert!(reported.results[0].applied, "{reported:?}");
+    let top = erased.revision.max(reported.revision);
+    for n in &s.nodes {
+        let mut d = n.decision().await;
+        let r = check_at(&mut d, address, top).await;
+        assert_eq!(
+            (r.reason, r.suppression_kind),
+            (pb::Reason::Suppressed as i32, pb::SuppressionKind::Erased as i32),
+            "node {}",
+            n.id
+        );
+        let r = check(&mut d, pb::Channel::Sms, "+31612345678", "newsletter", "").await;
+        assert_eq!(reason(&r), pb::Reason::ContactPointReassigned, "node {}", n.id);
+    }
+    let nodes: Vec<&Node> = s.nodes.iter().collect();
+    same_digests(&nodes, top).await;
+    // Every node verifies the redacted chain, and after a restart no node's directory holds
+    // the address or the IP address.
+    let (nats, secret) = (&s.nats, s.secret.clone());
+    for n in &mut s.nodes {
+        n.kill9();
+        n.restart(nats, &secret);
+    }
+    for n in &s.nodes {
+        n.serving().await;
+        let history = n
+            .consent()
+            .await
+            .get_history(pb::GetHistoryRequest {
+                profile_id: "acme".into(),
+                channel: pb::Channel::Email as i32,
+                contact_point: address.into(),
+                page_size: 10,
+                page_token: String::new(),
+            })
+            .await
+            .expect("history")
+            .into_inner();
+        assert!(history.verification.expect("verification").intact, "node {}", n.id);
+        for needle in ["cluster-erase-5d21", "192.0.2.199"] {
+            let files = crate::life::files_holding(&n.dir, needle);
+            assert!(files.is_empty(), "node {}: `{needle}` is still in {files:?}", n.id);
+        }
+    }
     let _ = &s.dir;
 }

@@ -16,6 +16,7 @@ mod damage;
 mod decision;
 mod edge;
 mod edges;
+mod life;
 mod layers;
 mod nats;
 mod otlp;

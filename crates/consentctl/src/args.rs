@@ -81,6 +81,14 @@ pub(crate) enum Command {
     /// Add or lift a suppression.
     #[command(subcommand)]
     Suppression(SuppressionCmd),
+    /// Erase a contact point at its owner's request (GDPR Art. 17) on every channel of its
+    /// kind: records, plaintext and the personal data of its history go; an opt-out tombstone
+    /// stays under the keyed hash until a new opt-in with proof.
+    Erase(ContactArgs),
+    /// Report permanently disconnected phone numbers from a CSV file (number, disconnection
+    /// date; the US Reassigned Numbers Database's layout is accepted): consent recorded up
+    /// to a number's disconnection no longer counts for it.
+    ImportReassigned(ImportReassignedArgs),
     /// Confirm a double opt-in token.
     Confirm {
         token: String,
@@ -757,6 +765,19 @@ pub(crate) enum LinkField {
     PreferencesUrl,
     /// The preference center as JSON (`/api/v1/preferences/{token}`).
     PreferencesApiUrl,
+}
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ImportReassignedArgs {
+    /// CSV: a number column and a disconnection-date column, found by their headers
+    /// (`number`/`phone`/`tn`, `disconnected_at`/`disconnect_date`/`date`), or number then date
+    /// without a header. Dates: YYYY-MM-DD, YYYYMMDD, MM/DD/YYYY or RFC 3339; a date alone
+    /// means the end of that day (UTC).
+    #[arg(long)]
+    pub file: String,
+    /// Region of numbers without a country code (the Reassigned Numbers Database's are US).
+    #[arg(long, default_value = "US")]
+    pub region: String,
 }
 
 #[derive(Subcommand, Debug)]

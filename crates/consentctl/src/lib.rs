@@ -25,6 +25,7 @@ mod docs;
 mod files;
 mod presets;
 mod proof;
+mod reassigned;
 mod render;
 mod stream;
 
@@ -79,6 +80,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Health { service } => consent::health(&c, service, j).await,
         Command::Digest { min_revision } => consent::digest(&c, min_revision, j).await,
         Command::Suppression(cmd) => consent::suppression(&c, cmd, j).await,
+        Command::Erase(a) => reassigned::erase(&c, a, j).await,
+        Command::ImportReassigned(a) => reassigned::import(&c, a, j).await,
         Command::Confirm { token, ip, user_agent } => consent::confirm(&c, token, ip, user_agent, j).await,
         Command::Sms { profile, from, body } => consent::sms(&c, profile, from, body, j).await,
         Command::Watch { after, profile } => consent::watch(&c, after, profile).await,

@@ -6,18 +6,32 @@
 //! an opt-out wins over an opt-in; at the same instant and direction, the larger content
 //! hash wins (arbitrary but the same on every replica and in every arrival order). A change
 //! that loses is kept in the history as superseded.
+//!
+//! A contact point's life (DECISION-RULES.md): an erasure at T clears the records and the
+//! plaintext and leaves the tombstone, a suppression of kind `erased`. A change that occurred
+//! at or before T is superseded. A later opt-in lifts the tombstone only when it carries
+//! proof of a new consent: source `form` or `preference_center` with a proof (IP address,
+//! user agent or notice), and not left pending by double opt-in; or the confirmation of a
+//! double opt-in that occurred after T. While the tombstone stands, events are written
+//! without personal data (see [`redact`]) and the plaintext is not kept, except from a
+//! change that carries such proof (the person gave the address again). A reassignment at D
+//! voids the records that occurred at or before D where they are read ([`index_state`]);
+//! the stored records stay as they were, so the ordering rules are not touched and any
+//! arrival order of changes and reassignments ends in the same state.
 
 use prost::Message;
 use sha2::{Digest, Sha256};
 
 use super::codec::{EventBody, StoredContact, StoredProof, StoredRecord, StoredSuppression};
-use super::model::{ChangeOutcome, Confirmation, ConsentChange, EventKind, Source, SuppressionChange};
+use super::model::{ChangeOutcome, Confirmation, ConsentChange, EventKind, LifeChange, Source, SuppressionChange};
 use super::token::TokenClaims;
 use super::view::{
     channel_to_stored, event_kind_to_stored, source_to_stored, status_from_stored, status_to_stored,
     suppression_kind_from_stored, suppression_kind_to_stored,
 };
-use consentd_core::decision::{ContactState, DoubleOptInMode, Record, Status, Subject, Suppressions};
+use consentd_core::decision::{
+    ContactState, DoubleOptInMode, Record, Status, Subject, SuppressionKind, Suppressions, after_reassignment,
+};
 
 /// Why a confirmation cannot apply to the stored state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +84,43 @@ fn event_for(change: &ConsentChange) -> EventBody {
     }
 }
 
+/// The time of the contact point's erasure while its tombstone stands.
+pub fn tombstone(contact: &StoredContact) -> Option<i64> {
+    let erased = suppression_kind_to_stored(SuppressionKind::Erased);
+    let active = contact.suppressions.iter().any(|s| s.kind == erased && s.active);
+    if active { contact.erased_at_us } else { None }
+}
+
+/// Whether `change` carries proof of a new consent, as lifting a tombstone needs.
+fn proves_new_consent(change: &ConsentChange) -> bool {
+    let proof = change.proof.as_ref().is_some_and(|p| {
+        !(p.ip_address.is_empty() && p.user_agent.is_empty() && p.notice_id.is_empty() && p.notice_hash.is_empty())
+    });
+    matches!(change.source, Source::Form | Source::PreferenceCenter) && proof
+}
+
+/// Removes the personal data of an event: the contact point, the IP addresses and user
+/// agents of its proofs, and its free text. What the notice was (id, version, hash, text),
+/// who recorded it and every time and status stay: they are the sender's proof, not the
+/// person's data.
+pub fn redact(body: &mut EventBody) {
+    body.contact_point.clear();
+    body.reason.clear();
+    for proof in [&mut body.proof, &mut body.confirmation_proof].into_iter().flatten() {
+        proof.ip_address.clear();
+        proof.user_agent.clear();
+    }
+}
+
+fn lift_tombstone(contact: &mut StoredContact, occurred_at_us: i64, revision: u64) {
+    let erased = suppression_kind_to_stored(SuppressionKind::Erased);
+    if let Some(s) = contact.suppressions.iter_mut().find(|s| s.kind == erased) {
+        s.active = false;
+        s.occurred_at_us = occurred_at_us;
+        s.revision = revision;
+    }
+}
+
 /// Applies `change` if it is newer than the stored record of its subject. `revision` is
 /// used if it applies; `now_us` is the server's time; `token_id` names the confirmation
 /// token if the change becomes pending.
@@ -85,6 +136,21 @@ pub fn apply_consent(
     let tiebreak = Sha256::digest(event.encode_to_vec())[..8].to_vec();
     event.recorded_at_us = now_us;
     let pos = find(contact, change.subject);
+    let tomb = tombstone(contact);
+    let new_proof = tomb.is_some_and(|t| change.occurred_at_us > t) && proves_new_consent(change);
+    if tomb.is_some() && !new_proof {
+        redact(&mut event);
+    }
+    // An erasure supersedes everything that occurred up to it, also after its tombstone
+    // was lifted.
+    if contact.erased_at_us.is_some_and(|t| change.occurred_at_us <= t) {
+        return ConsentApplied {
+            outcome: ChangeOutcome::Superseded,
+            event,
+            record: pos.map(|i| contact.records[i].clone()),
+            pending: None,
+        };
+    }
     let newer = pos.is_none_or(|i| {
         let stored = &contact.records[i];
         order_key(change.occurred_at_us, status_to_stored(change.status), &tiebreak)
@@ -141,6 +207,13 @@ pub fn apply_consent(
         Some(i) => contact.records[i] = record.clone(),
         None => contact.records.push(record.clone()),
     }
+    if new_proof {
+        contact.contact_point = change.contact.contact_point.clone();
+        if change.status == Status::OptedIn && pending.is_none() {
+            lift_tombstone(contact, change.occurred_at_us, revision);
+            event.lifts_erasure = true;
+        }
+    }
     let outcome = if pending.is_some() { ChangeOutcome::PendingConfirmation } else { ChangeOutcome::Applied };
     ConsentApplied { outcome, event, record: Some(record), pending }
 }
@@ -162,7 +235,7 @@ pub fn apply_confirmation(
     subject_names: (&str, &str),
 ) -> Result<(EventBody, StoredRecord), ConfirmRefusal> {
     let i = find(contact, claims.subject).ok_or(ConfirmRefusal::NotPending)?;
-    let record = &mut contact.records[i];
+    let record = &contact.records[i];
     if record.status != status_to_stored(Status::Pending) || record.token_id != claims.token_id {
         return Err(ConfirmRefusal::NotPending);
     }
@@ -172,11 +245,21 @@ pub fn apply_confirmation(
     if confirmation.occurred_at_us < record.occurred_at_us {
         return Err(ConfirmRefusal::BeforeRequest);
     }
+    // Requested before the number's reassignment: the request was the previous owner's.
+    if contact.reassigned_at_us.is_some_and(|d| record.occurred_at_us <= d) {
+        return Err(ConfirmRefusal::NotPending);
+    }
+    let lifts = tombstone(contact).is_some_and(|t| confirmation.occurred_at_us > t);
+    let record = &mut contact.records[i];
     record.status = status_to_stored(Status::OptedIn);
     record.expires_at = record.requested_expires_at.take();
     record.revision = revision;
     let token_id = std::mem::take(&mut record.token_id);
-    let event = EventBody {
+    let record = record.clone();
+    if lifts {
+        lift_tombstone(contact, confirmation.occurred_at_us, revision);
+    }
+    let mut event = EventBody {
         kind: event_kind_to_stored(EventKind::Confirmation),
         applied: true,
         revision,
@@ -198,9 +281,13 @@ pub fn apply_confirmation(
             ..StoredProof::default()
         }),
         confirmed_at_us: Some(confirmation.occurred_at_us),
+        lifts_erasure: lifts,
         ..EventBody::default()
     };
-    Ok((event, record.clone()))
+    if tombstone(contact).is_some() {
+        redact(&mut event);
+    }
+    Ok((event, record))
 }
 
 /// Adds or lifts one suppression kind if the change is newer than the kind's last change
@@ -232,6 +319,9 @@ pub fn apply_suppression(
         reason: change.reason.clone(),
         ..EventBody::default()
     };
+    if tombstone(contact).is_some() {
+        redact(&mut event);
+    }
     if !newer {
         return (false, false, event);
     }
@@ -251,7 +341,66 @@ pub fn apply_suppression(
     (true, was_active != change.add, event)
 }
 
-/// The decision state of a stored contact point, as the hot index keeps it.
+/// Erases the contact point at `now_us`: its records and plaintext go, the tombstone (a
+/// suppression of kind `erased`) stays with the other suppressions. A second erasure moves
+/// T on. The caller redacts the earlier events and fills in `redacted_digest`.
+pub fn apply_erasure(contact: &mut StoredContact, change: &LifeChange, revision: u64, now_us: i64) -> EventBody {
+    contact.records.clear();
+    contact.contact_point.clear();
+    let t = contact.erased_at_us.map_or(now_us, |t| t.max(now_us));
+    contact.erased_at_us = Some(t);
+    let kind = suppression_kind_to_stored(SuppressionKind::Erased);
+    let stored = StoredSuppression { kind, active: true, occurred_at_us: t, reason: String::new(), revision };
+    match contact.suppressions.iter_mut().find(|s| s.kind == kind) {
+        Some(s) => *s = stored,
+        None => contact.suppressions.push(stored),
+    }
+    EventBody {
+        kind: event_kind_to_stored(EventKind::Erased),
+        applied: true,
+        revision,
+        profile_id: contact.profile_id.clone(),
+        channel: contact.channel,
+        suppression_kind: kind + 1,
+        occurred_at_us: t,
+        recorded_at_us: now_us,
+        source: source_to_stored(change.source),
+        actor: change.actor.clone(),
+        ..EventBody::default()
+    }
+}
+
+/// Records that the number was reassigned at `at_us`; applied when later than the date
+/// stored (so the same report again changes nothing). Returns (applied, event).
+pub fn apply_reassignment(
+    contact: &mut StoredContact,
+    change: &LifeChange,
+    at_us: i64,
+    revision: u64,
+    now_us: i64,
+) -> (bool, EventBody) {
+    let applied = contact.reassigned_at_us.is_none_or(|d| at_us > d);
+    if applied {
+        contact.reassigned_at_us = Some(at_us);
+    }
+    let event = EventBody {
+        kind: event_kind_to_stored(EventKind::Reassigned),
+        applied,
+        revision: if applied { revision } else { 0 },
+        profile_id: contact.profile_id.clone(),
+        channel: contact.channel,
+        contact_point: contact.contact_point.clone(),
+        occurred_at_us: at_us,
+        recorded_at_us: now_us,
+        source: source_to_stored(change.source),
+        actor: change.actor.clone(),
+        ..EventBody::default()
+    };
+    (applied, event)
+}
+
+/// The decision state of a stored contact point, as the hot index keeps it: records a
+/// reassignment voided read as DECISION-RULES.md says ([`after_reassignment`]).
 pub fn index_state(contact: &StoredContact) -> ContactState {
     let mut suppressions = Suppressions::NONE;
     for s in contact.suppressions.iter().filter(|s| s.active) {
@@ -262,9 +411,9 @@ pub fn index_state(contact: &StoredContact) -> ContactState {
     let records = contact.records.iter().filter_map(|r| {
         let status = status_from_stored(r.status)?;
         let subject = Subject { purpose: u16::try_from(r.purpose_no).ok()?, topic: u16::try_from(r.topic_no).ok()? };
-        Some((subject, Record { status, expires_at: r.expires_at }))
+        after_reassignment(subject, Record { status, expires_at: r.expires_at }, r.occurred_at_us, contact.reassigned_at_us)
     });
-    ContactState::new(suppressions, records)
+    ContactState::from_packed(suppressions, records.collect())
 }
 
 #[cfg(test)]

@@ -56,11 +56,14 @@ pub fn stored_key(name: &[u8], value: &[u8], derive: Option<impl FnOnce() -> [u8
     }
 }
 pub const META_FORMAT: &[u8] = b"format";
-/// `consentd-2`: the log position is stored apart from the revision (`META_LOG_POSITION`).
-/// A store of `consentd-1` is the same but for that key, and is upgraded when it opens:
-/// a release that knows only `consentd-1` must refuse it afterwards, since it would take
-/// the revision for the position and skip log entries.
-pub const FORMAT_VERSION: &[u8] = b"consentd-2";
+/// `consentd-3`: contact points may carry an erasure's tombstone (suppression bit 4, which a
+/// release before it masks away, sending to an erased address) and a reassignment date
+/// (`StoredContact` fields 8 and 9). `consentd-2`: the log position is stored apart from the
+/// revision (`META_LOG_POSITION`). A store of `consentd-1` is the same but for that key.
+/// Older formats are upgraded when they open (nothing else changes); a release that knows
+/// only an older one must refuse the directory afterwards.
+pub const FORMAT_VERSION: &[u8] = b"consentd-3";
+pub const FORMAT_VERSION_2: &[u8] = b"consentd-2";
 pub const FORMAT_VERSION_1: &[u8] = b"consentd-1";
 
 /// A contact point's identity in the store: a keyed 128-bit SipHash-1-3 of profile, channel
@@ -175,6 +178,15 @@ pub struct StoredContact {
     /// Hash of the last history event (the chain head), empty before the first.
     #[prost(bytes = "vec", tag = "7")]
     pub last_hash: Vec<u8>,
+    /// Phone numbers: the latest reassignment date (microseconds). Records that occurred at
+    /// or before it no longer count (DECISION-RULES.md, "Reassigned numbers").
+    #[prost(int64, optional, tag = "8")]
+    pub reassigned_at_us: Option<i64>,
+    /// When the contact point was erased (microseconds): the tombstone's time T. Changes
+    /// that occurred at or before it are superseded; while the tombstone is active the
+    /// contact point's plaintext is not kept (`contact_point` is empty).
+    #[prost(int64, optional, tag = "9")]
+    pub erased_at_us: Option<i64>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -223,6 +235,9 @@ pub struct StoredSuppression {
 }
 
 /// One history event: its canonical body and its place in the hash chain.
+/// Kinds (`EventBody::kind`): 1 consent, 2 confirmation, 3 suppression added, 4 suppression
+/// lifted, 5 erased (suppression kind `erased`, at T), 6 reassigned (`occurred_at_us` is the
+/// reassignment date).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct StoredEvent {
     /// Encoded [`EventBody`]; hashed as stored, so re-encoding can never change a hash.
@@ -233,6 +248,10 @@ pub struct StoredEvent {
     /// SHA-256(prev_hash ++ body).
     #[prost(bytes = "vec", tag = "3")]
     pub hash: Vec<u8>,
+    /// The body was redacted by an erasure: its personal data removed, `hash` kept as it was
+    /// computed over the original body, so the chain still links (see `history`).
+    #[prost(bool, tag = "4")]
+    pub redacted: bool,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -299,6 +318,13 @@ pub struct EventBody {
     pub confirmation_proof: Option<StoredProof>,
     #[prost(int64, optional, tag = "21")]
     pub confirmed_at_us: Option<i64>,
+    /// A consent or confirmation event whose opt-in lifted the tombstone of an erasure.
+    #[prost(bool, tag = "22")]
+    pub lifts_erasure: bool,
+    /// An erasure event: the digest of every event redacted before it (see
+    /// `history::RedactionDigest`), so a redacted body edited later breaks the chain.
+    #[prost(bytes = "vec", tag = "23")]
+    pub redacted_digest: Vec<u8>,
 }
 
 /// The answer kept for an idempotency key.

@@ -1,9 +1,19 @@
 //! The tamper-evident history: each contact point's events form a SHA-256 hash chain, so a
 //! removed, reordered or edited event is detectable.
+//!
+//! An erasure redacts a contact point's events (`StoredEvent::redacted`): the personal data
+//! leaves the body, the hash stays. Verification then checks that every link holds and
+//! every unredacted body matches its hash; what a redacted body says is no longer proven
+//! by its hash (it was the erased data's), only its place in the chain.
 
 use sha2::{Digest, Sha256};
 
-use super::codec::StoredEvent;
+use prost::Message;
+
+use super::codec::{EventBody, StoredEvent};
+
+/// `EventBody::kind` of an erasure (`view::event_kind_to_stored(EventKind::Erased)`).
+const ERASED_KIND: u32 = 5;
 
 /// The previous hash of a chain's first event.
 pub const GENESIS_HASH: [u8; 32] = [0u8; 32];
@@ -14,6 +24,28 @@ pub fn chain_hash(prev_hash: &[u8], body: &[u8]) -> [u8; 32] {
     h.update(prev_hash);
     h.update(body);
     h.finalize().into()
+}
+
+/// The running digest of a chain's redacted events, in order: each one's sequence number,
+/// body length and redacted body. The erasure event that follows them stores it in its
+/// own (hashed) body, so what a redacted body says is proven by that event's hash.
+#[derive(Clone, Default)]
+pub struct RedactionDigest {
+    hasher: Sha256,
+    any: bool,
+}
+
+impl RedactionDigest {
+    pub fn add(&mut self, seq: u64, redacted_body: &[u8]) {
+        self.hasher.update(seq.to_be_bytes());
+        self.hasher.update((redacted_body.len() as u64).to_be_bytes());
+        self.hasher.update(redacted_body);
+        self.any = true;
+    }
+
+    pub fn value(&self) -> Vec<u8> {
+        if self.any { self.hasher.clone().finalize().to_vec() } else { Vec::new() }
+    }
 }
 
 /// The result of checking one chain from its first event to its stored head.
@@ -56,6 +88,9 @@ pub fn verify_chain_from(
 ) -> ChainVerification {
     let mut prev: Vec<u8> = from_hash.to_vec();
     let mut checked = from_len;
+    let mut redactions = RedactionDigest::default();
+    // Redacted events seen since the last erasure event that vouched for them.
+    let mut unvouched = false;
     for (seq, event) in events {
         let want_seq = checked + 1;
         if seq != want_seq {
@@ -64,11 +99,34 @@ pub fn verify_chain_from(
         if event.prev_hash != prev {
             return ChainVerification::broken(checked, seq, format!("event {seq} does not link to event {}", seq - 1));
         }
-        if event.hash.as_slice() != chain_hash(&event.prev_hash, &event.body) {
+        // A redacted event's body lost its personal data, and its hash is the original
+        // body's: it cannot be recomputed, but the chain still links through it, so a
+        // removed, reordered or inserted event is still found.
+        if !event.redacted && event.hash.as_slice() != chain_hash(&event.prev_hash, &event.body) {
             return ChainVerification::broken(checked, seq, format!("event {seq} does not match its hash"));
+        }
+        if event.redacted {
+            redactions.add(seq, &event.body);
+            unvouched = true;
+        } else if unvouched {
+            // The first event after redacted ones is the erasure that redacted them, and it
+            // names every redacted body so far.
+            let vouches = EventBody::decode(event.body.as_slice())
+                .is_ok_and(|b| b.kind == ERASED_KIND && b.redacted_digest == redactions.value());
+            if !vouches {
+                return ChainVerification::broken(
+                    checked,
+                    seq,
+                    format!("the redacted events before event {seq} do not match the erasure that redacted them"),
+                );
+            }
+            unvouched = false;
         }
         prev = event.hash;
         checked += 1;
+    }
+    if unvouched {
+        return ChainVerification::broken(checked, checked, "redacted events without their erasure event".to_owned());
     }
     if checked != expected_len {
         return ChainVerification::broken(
@@ -135,7 +193,7 @@ mod tests {
             .map(|seq| {
                 let body = format!("event {seq}").into_bytes();
                 let hash = chain_hash(&prev, &body).to_vec();
-                let e = StoredEvent { body, prev_hash: prev.clone(), hash: hash.clone() };
+                let e = StoredEvent { body, prev_hash: prev.clone(), hash: hash.clone(), redacted: false };
                 prev = hash;
                 (seq, e)
             })

@@ -35,6 +35,7 @@ pub mod past;
 mod read;
 pub mod receipt;
 pub mod replica;
+mod scrub;
 pub mod token;
 pub mod verify;
 pub mod view;
@@ -441,6 +442,16 @@ impl Store {
             self.inner.opt_out_delays.record(source, self.now_us() - occurred_us);
         }
         result
+    }
+
+    /// Erases a contact point or records a number's reassignment, on one channel of one
+    /// profile (see [`apply`]); an erasure answers once its old values are gone from the
+    /// directory's files too.
+    pub async fn set_life(&self, change: model::LifeChange) -> Result<SuppressionResult, StorageError> {
+        match self.log() {
+            Some(log) => self.submit_life(log.as_ref(), change).await,
+            None => self.submit(|tx| writer::Job::Life(Box::new(change), tx)).await,
+        }
     }
 
     /// How late opt-outs arrived at this node, per source (see [`late`]).

@@ -164,6 +164,31 @@ pub enum EventKind {
     Confirmation,
     SuppressionAdded,
     SuppressionLifted,
+    /// The contact point was erased; its earlier events were redacted.
+    Erased,
+    /// The phone number was reassigned; `occurred_at` is the reassignment date.
+    Reassigned,
+}
+
+/// A change to a contact point's life on one channel of one profile (DECISION-RULES.md,
+/// "A contact point's life"). Named by its keyed hash only: an erasure carries no
+/// plaintext, in the writer's queue or in the cluster's log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LifeChange {
+    pub profile_id: String,
+    pub channel: Channel,
+    pub key: super::ContactKey,
+    pub event: LifeEvent,
+    pub source: Source,
+    pub actor: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LifeEvent {
+    /// Erasure at the time the store applies it.
+    Erase,
+    /// The number was disconnected (and may be someone else's) at `at_us`.
+    Reassign { at_us: i64 },
 }
 
 /// One signing secret; `not_after` (seconds) ends a secret replaced by a rotation.

@@ -3,7 +3,9 @@
 //! changes, the log's wire encoding and replication all speak it; it imports none of them.
 
 use super::StorageError;
-use super::model::{ChangeResult, Confirmation, ConsentChange, SuppressionChange, SuppressionResult, WebhookOp};
+use super::model::{
+    ChangeResult, Confirmation, ConsentChange, LifeChange, SuppressionChange, SuppressionResult, WebhookOp,
+};
 use super::token::TokenClaims;
 use super::view::ApiKey;
 use consentd_core::decision::{Profile, Purpose, Topic};
@@ -16,6 +18,8 @@ pub enum Op {
     Suppression(SuppressionChange),
     /// A confirmation whose token the receiving node verified.
     Confirm(Confirmation, TokenClaims),
+    /// An erasure or a reassignment of one contact point (by its keyed hash).
+    Life(LifeChange),
     Profile {
         profile: Profile,
         create: bool,
@@ -68,9 +72,10 @@ impl Op {
         )
     }
 
-    /// A change a batch entry may carry: consent, suppression or confirmation.
+    /// A change a batch entry may carry: one contact point's consent, suppression,
+    /// confirmation, erasure or reassignment.
     pub fn batchable(&self) -> bool {
-        matches!(self, Op::Consent(_) | Op::Suppression(_) | Op::Confirm(..))
+        matches!(self, Op::Consent(_) | Op::Suppression(_) | Op::Confirm(..) | Op::Life(_))
     }
 }
 

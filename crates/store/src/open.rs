@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::codec::{
     self, ALL_CFS, CF_CHANGES, CF_CONFIG, CF_IDEM, CF_INDEX, CF_META, CF_STATE, ContactKey, FORMAT_VERSION,
-    FORMAT_VERSION_1, META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_LOG_POSITION, META_REVISION,
+    FORMAT_VERSION_1, FORMAT_VERSION_2, META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_LOG_POSITION, META_REVISION,
     META_TOKEN_KEY,
 };
 use super::index::{HotIndex, KeyedIndex, SHARDS};
@@ -179,7 +179,7 @@ impl Store {
 
         let meta = db.cf_handle(CF_META).ok_or_else(|| refuse("column family `meta` is missing".to_owned()))?;
         let (contact_secret, token_secret) = match db.get_cf(meta, META_FORMAT)? {
-            Some(format) if format == FORMAT_VERSION || format == FORMAT_VERSION_1 => {
+            Some(format) if [FORMAT_VERSION, FORMAT_VERSION_2, FORMAT_VERSION_1].contains(&format.as_slice()) => {
                 let stored = (db.get_cf(meta, META_CONTACT_KEY)?, db.get_cf(meta, META_TOKEN_KEY)?);
                 let (c, t) = match (stored, &options.cluster_secret) {
                     ((Some(c), Some(t)), _) => (c, t),
@@ -295,6 +295,10 @@ impl Store {
         super::past::seed_catalog_history(&db).map_err(refuse)?;
         let link_keys = load_link_keys(&db, options.cluster_secret.as_ref()).map_err(|d| refuse(d.0))?;
         let receipt_keys = super::receipt::load(&db, options.cluster_secret.as_ref()).map_err(refuse)?;
+        let scrubbed = super::scrub::finish_pending(&db).map_err(refuse)?;
+        if scrubbed > 0 {
+            tracing::info!(contacts = scrubbed, "removed erased data an interrupted erasure left in the directory's files");
+        }
         let index = load_index(&db).map_err(|d| refuse(d.0))?;
         let contacts = index.len();
         // Checked and loaded: record the revision, and drop the pre-open links. In cluster

@@ -23,9 +23,14 @@ use rocksdb::{Direction, IteratorMode, WriteBatch};
 
 use super::codec::{self, CF_CHANGES, CF_CONFIG, CF_HISTORY, CF_META, ContactKey, EventBody, StoredEvent};
 use super::model::EventKind;
-use super::view::{event_kind_from_stored, status_from_stored, suppression_kind_from_stored};
+use super::view::{
+    event_kind_from_stored, status_from_stored, suppression_kind_from_stored, suppression_kind_to_stored,
+};
 use super::{StorageError, Store};
-use consentd_core::decision::{Catalog, Channel, ContactState, Record, StateSource, Status, Subject, Suppressions};
+use consentd_core::decision::{
+    Catalog, Channel, ContactState, Record, StateSource, Status, Subject, SuppressionKind, Suppressions,
+    after_reassignment,
+};
 
 /// Which clock a past moment is read on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -285,8 +290,13 @@ pub fn state_as_of(
     subject_of: impl Fn(&EventBody) -> Option<Subject>,
     as_of: AsOf,
 ) -> ContactState {
-    let mut records: BTreeMap<Subject, Record> = BTreeMap::new();
+    // Per subject: the record and when the change that set it occurred (what a
+    // reassignment is compared with; a confirmation keeps its request's).
+    let mut records: BTreeMap<Subject, (Record, i64)> = BTreeMap::new();
     let mut suppressions: BTreeMap<u32, bool> = BTreeMap::new();
+    let mut reassigned: Option<i64> = None;
+    // Suppression events store the kind + 1.
+    let erased_kind = suppression_kind_to_stored(SuppressionKind::Erased) + 1;
     match as_of.clock {
         Clock::Recorded | Clock::Revision(_) => {
             let up_to = |e: &EventBody| match as_of.clock {
@@ -295,13 +305,27 @@ pub fn state_as_of(
             };
             for e in events.iter().filter(|e| e.applied && up_to(e)) {
                 match event_kind_from_stored(e.kind) {
-                    Some(EventKind::Consent | EventKind::Confirmation) => {
+                    Some(kind @ (EventKind::Consent | EventKind::Confirmation)) => {
                         if let (Some(subject), Some(status)) = (subject_of(e), status_from_stored(e.status)) {
-                            records.insert(subject, record_of(e, status));
+                            let occurred = match (kind, records.get(&subject)) {
+                                (EventKind::Confirmation, Some((_, requested))) => *requested,
+                                _ => e.occurred_at_us,
+                            };
+                            records.insert(subject, (record_of(e, status), occurred));
+                        }
+                        if e.lifts_erasure {
+                            suppressions.insert(erased_kind, false);
                         }
                     }
                     Some(kind @ (EventKind::SuppressionAdded | EventKind::SuppressionLifted)) => {
                         suppressions.insert(e.suppression_kind, kind == EventKind::SuppressionAdded);
+                    }
+                    Some(EventKind::Erased) => {
+                        records.clear();
+                        suppressions.insert(erased_kind, true);
+                    }
+                    Some(EventKind::Reassigned) => {
+                        reassigned = reassigned.max(Some(e.occurred_at_us));
                     }
                     None => {}
                 }
@@ -309,27 +333,44 @@ pub fn state_as_of(
         }
         Clock::Occurred => {
             let happened = events.iter().enumerate().filter(|(_, e)| e.occurred_at_us <= as_of.at_us);
+            // An erasure that had happened supersedes every change up to it.
+            let erased_at = happened
+                .clone()
+                .filter(|(_, e)| event_kind_from_stored(e.kind) == Some(EventKind::Erased))
+                .map(|(_, e)| e.occurred_at_us)
+                .max();
             // Per subject the winning consent event: (occurred, opt-out, recording order).
             let mut winners: BTreeMap<Subject, (i64, bool, usize)> = BTreeMap::new();
             // Per suppression kind: (occurred, added, recording order).
             let mut kinds: BTreeMap<u32, (i64, bool, usize)> = BTreeMap::new();
+            let mut rank_kind = |kind: u32, rank: (i64, bool, usize)| {
+                let w = kinds.entry(kind).or_insert(rank);
+                *w = (*w).max(rank);
+            };
             for (i, e) in happened.clone() {
-                match event_kind_from_stored(e.kind) {
+                let kind = event_kind_from_stored(e.kind);
+                if e.lifts_erasure {
+                    rank_kind(erased_kind, (e.occurred_at_us, false, i));
+                }
+                match kind {
                     Some(EventKind::Consent) => {
+                        if erased_at.is_some_and(|t| e.occurred_at_us <= t) {
+                            continue;
+                        }
                         let Some(subject) = subject_of(e) else { continue };
                         let rank = (e.occurred_at_us, status_from_stored(e.status) == Some(Status::OptedOut), i);
                         let w = winners.entry(subject).or_insert(rank);
                         *w = (*w).max(rank);
                     }
                     Some(kind @ (EventKind::SuppressionAdded | EventKind::SuppressionLifted)) => {
-                        let rank = (e.occurred_at_us, kind == EventKind::SuppressionAdded, i);
-                        let w = kinds.entry(e.suppression_kind).or_insert(rank);
-                        *w = (*w).max(rank);
+                        rank_kind(e.suppression_kind, (e.occurred_at_us, kind == EventKind::SuppressionAdded, i));
                     }
+                    Some(EventKind::Erased) => rank_kind(erased_kind, (e.occurred_at_us, true, i)),
+                    Some(EventKind::Reassigned) => reassigned = reassigned.max(Some(e.occurred_at_us)),
                     Some(EventKind::Confirmation) | None => {}
                 }
             }
-            for (subject, (_, _, i)) in winners {
+            for (subject, (occurred, _, i)) in winners {
                 let e = &events[i];
                 let Some(status) = status_from_stored(e.status) else { continue };
                 let confirmed = (status == Status::Pending && !e.token_id.is_empty())
@@ -343,7 +384,7 @@ pub fn state_as_of(
                     Some(c) => record_of(c, Status::OptedIn),
                     None => record_of(e, status),
                 };
-                records.insert(subject, record);
+                records.insert(subject, (record, occurred));
             }
             for (kind, (_, added, _)) in kinds {
                 suppressions.insert(kind, added);
@@ -352,12 +393,15 @@ pub fn state_as_of(
     }
     let mut active = Suppressions::NONE;
     for (stored, added) in suppressions {
-        // Suppression events store the kind + 1.
         if added && let Some(kind) = stored.checked_sub(1).and_then(suppression_kind_from_stored) {
             active = active.with(kind);
         }
     }
-    ContactState::new(active, records)
+    let records = records
+        .into_iter()
+        .filter_map(|(subject, (record, occurred))| after_reassignment(subject, record, occurred, reassigned))
+        .collect();
+    ContactState::from_packed(active, records)
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ impl Store {
                 break;
             }
             let (_, event) = item?;
-            out.push(self.decode_event(event)?);
+            out.push(self.decode_event(key, event)?);
         }
         Ok(out)
     }
@@ -71,15 +71,15 @@ impl Store {
                 return Ok((out, true));
             }
             bytes += size;
-            out.push(self.decode_event(event)?);
+            out.push(self.decode_event(key, event)?);
         }
         Ok((out, false))
     }
 
-    fn decode_event(&self, event: StoredEvent) -> Result<Event, StorageError> {
+    fn decode_event(&self, key: &ContactKey, event: StoredEvent) -> Result<Event, StorageError> {
         let bad = |e: String| self.shared().undecodable(format!("history event undecodable: {e}"));
         let body = EventBody::decode(event.body.as_slice()).map_err(|e| bad(e.to_string()))?;
-        Event::from_stored(body, event).map_err(|d| bad(d.0))
+        Event::from_stored(*key, body, event).map_err(|d| bad(d.0))
     }
 
     fn history_iter(
@@ -112,14 +112,16 @@ impl Store {
     /// events this call read.
     pub fn verify_history(&self, key: &ContactKey) -> Result<(ChainVerification, u64), StorageError> {
         let s = self.shared();
-        let (len, head) = match self.get_stored(key)? {
-            Some(c) => (c.history_len, c.last_hash),
-            None => (0, Vec::new()),
+        let (len, head, erased) = match self.get_stored(key)? {
+            Some(c) => (c.history_len, c.last_hash, c.erased_at_us.is_some()),
+            None => (0, Vec::new(), false),
         };
         // Resume after the verified prefix, if the event at its end is still the one
         // verified then (same hash, and its hash still covers its body).
         let mut from = (0u64, history::GENESIS_HASH);
-        if let Some((at, hash)) = s.verified.get(&key.0).filter(|(at, _)| *at <= len && *at > 0) {
+        // An erased chain is read whole: its erasure events vouch for every redacted event
+        // before them (see `history::RedactionDigest`).
+        if let Some((at, hash)) = s.verified.get(&key.0).filter(|(at, _)| *at <= len && *at > 0 && !erased) {
             let same = match self.history_iter(key, at - 1)?.next() {
                 Some(Ok((seq, e))) => {
                     seq == at && e.hash.as_slice() == hash && history::chain_hash(&e.prev_hash, &e.body) == hash
@@ -190,20 +192,22 @@ impl Store {
             let rev = codec::decode_u64(&k).ok_or_else(bad)?;
             let hist = s.db.get_pinned_cf(s.cf(CF_HISTORY)?, &*v).map_err(|e| s.read_error(e))?.ok_or_else(bad)?;
             let event = StoredEvent::decode(hist.as_ref()).map_err(|_| bad())?;
-            out.push((rev, self.decode_event(event)?));
+            let key = v.get(..16).and_then(ContactKey::from_slice).ok_or_else(bad)?;
+            out.push((rev, self.decode_event(&key, event)?));
         }
         Ok(out)
     }
 
-    /// Every stored contact point, in key order, for export.
-    pub fn for_each_contact(&self, mut f: impl FnMut(Contact) -> bool) -> Result<(), StorageError> {
+    /// Every stored contact point with its key, in key order, for export.
+    pub fn for_each_contact(&self, mut f: impl FnMut(ContactKey, Contact) -> bool) -> Result<(), StorageError> {
         let s = self.shared();
         for item in s.db.iterator_cf(s.cf(CF_STATE)?, IteratorMode::Start) {
-            let (_, v) = item.map_err(|e| s.read_error(e))?;
+            let (k, v) = item.map_err(|e| s.read_error(e))?;
+            let key = ContactKey::from_slice(&k).ok_or_else(|| s.undecodable("a contact key is damaged"))?;
             let bad = |e: String| s.undecodable(format!("contact undecodable: {e}"));
             let contact = StoredContact::decode(v.as_ref()).map_err(|e| bad(e.to_string()))?;
             let contact = Contact::try_from(contact).map_err(|d| bad(d.0))?;
-            if !f(contact) {
+            if !f(key, contact) {
                 break;
             }
         }

@@ -25,7 +25,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::codec::{ALL_CFS, CF_META, META_REVISION};
-use super::model::{ChangeResult, SuppressionChange, SuppressionResult};
+use super::model::{ChangeResult, LifeChange, SuppressionChange, SuppressionResult};
 use super::op::{Applied, Entry, Op, OpResult, Stamp};
 use super::{StorageError, Store, writer};
 
@@ -282,6 +282,13 @@ impl Store {
         }
     }
 
+    pub(super) async fn submit_life(&self, log: &dyn Log, change: LifeChange) -> Result<SuppressionResult, StorageError> {
+        match log.submit(Op::Life(change)).await? {
+            OpResult::Suppression(r) => Ok(r),
+            _ => Err(unexpected("erasure or reassignment")),
+        }
+    }
+
     /// Hands log entry `seq` to the writer (entries must be handed over in log order) and
     /// returns where its answer will come. Admin entries are applied here, at once: the
     /// caller waits until entry `seq - 1` is applied before handing one over.
@@ -319,7 +326,7 @@ impl Store {
             Op::ApiKey(key) => self.put_api_key_locked(key, Some(stamp)).map(|()| OpResult::ApiKey),
             Op::Webhook(op) => self.apply_webhook_locked(op, Some(stamp)).map(|()| OpResult::Webhook),
             Op::RotateKey(kind) => self.rotate_key_locked(kind, Some(stamp)).map(OpResult::KeyRotated),
-            Op::Consent(_) | Op::Suppression(_) | Op::Confirm(..) | Op::Batch(_) => {
+            Op::Consent(_) | Op::Suppression(_) | Op::Confirm(..) | Op::Life(_) | Op::Batch(_) => {
                 return Err(StorageError::Replica("a consent entry reached the admin path".to_owned()));
             }
         };

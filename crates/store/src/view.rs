@@ -29,11 +29,17 @@ pub struct Contact {
     pub records: Vec<Record>,
     pub suppressions: Vec<Suppression>,
     pub history_len: u64,
+    /// The latest reassignment date of a phone number (microseconds).
+    pub reassigned_at_us: Option<i64>,
+    /// When it was erased (microseconds); its plaintext is then not kept.
+    pub erased_at_us: Option<i64>,
 }
 
 /// One history event with its place in the hash chain.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
+    /// The contact point's keyed hash (its plaintext may have been erased).
+    pub contact_key: super::ContactKey,
     pub seq: u64,
     pub kind: EventKind,
     pub applied: bool,
@@ -57,6 +63,10 @@ pub struct Event {
     pub token_id: Vec<u8>,
     pub confirmation_proof: Option<Proof>,
     pub confirmed_at_us: Option<i64>,
+    /// An opt-in that lifted an erasure's tombstone.
+    pub lifts_erasure: bool,
+    /// Personal data removed by an erasure; `hash` is the original body's.
+    pub redacted: bool,
     pub hash: Vec<u8>,
     pub prev_hash: Vec<u8>,
 }
@@ -122,6 +132,8 @@ pub(super) fn event_kind_to_stored(k: EventKind) -> u32 {
         EventKind::Confirmation => 2,
         EventKind::SuppressionAdded => 3,
         EventKind::SuppressionLifted => 4,
+        EventKind::Erased => 5,
+        EventKind::Reassigned => 6,
     }
 }
 
@@ -131,6 +143,8 @@ pub(super) fn event_kind_from_stored(n: u32) -> Option<EventKind> {
         2 => Some(EventKind::Confirmation),
         3 => Some(EventKind::SuppressionAdded),
         4 => Some(EventKind::SuppressionLifted),
+        5 => Some(EventKind::Erased),
+        6 => Some(EventKind::Reassigned),
         _ => None,
     }
 }
@@ -272,7 +286,17 @@ impl TryFrom<&StoredSuppression> for Suppression {
 impl TryFrom<StoredContact> for Contact {
     type Error = Undecodable;
     fn try_from(c: StoredContact) -> Result<Contact, Undecodable> {
-        let StoredContact { profile_id, channel, contact_point, records, suppressions, history_len, last_hash: _ } = c;
+        let StoredContact {
+            profile_id,
+            channel,
+            contact_point,
+            records,
+            suppressions,
+            history_len,
+            last_hash: _,
+            reassigned_at_us,
+            erased_at_us,
+        } = c;
         Ok(Contact {
             profile_id,
             channel: known("channel", channel, channel_from_stored(channel))?,
@@ -280,12 +304,18 @@ impl TryFrom<StoredContact> for Contact {
             records: records.iter().map(Record::try_from).collect::<Result<_, _>>()?,
             suppressions: suppressions.iter().map(Suppression::try_from).collect::<Result<_, _>>()?,
             history_len,
+            reassigned_at_us,
+            erased_at_us,
         })
     }
 }
 
 impl Event {
-    pub(super) fn from_stored(body: EventBody, stored: StoredEvent) -> Result<Event, Undecodable> {
+    pub(super) fn from_stored(
+        contact_key: super::ContactKey,
+        body: EventBody,
+        stored: StoredEvent,
+    ) -> Result<Event, Undecodable> {
         let EventBody {
             seq,
             kind,
@@ -308,9 +338,12 @@ impl Event {
             token_id,
             confirmation_proof,
             confirmed_at_us,
+            lifts_erasure,
+            redacted_digest: _,
         } = body;
-        let StoredEvent { body: _, prev_hash, hash } = stored;
+        let StoredEvent { body: _, prev_hash, hash, redacted } = stored;
         Ok(Event {
+            contact_key,
             seq,
             kind: known("event kind", kind, event_kind_from_stored(kind))?,
             applied,
@@ -339,6 +372,8 @@ impl Event {
             token_id,
             confirmation_proof: confirmation_proof.map(Proof::from),
             confirmed_at_us,
+            lifts_erasure,
+            redacted,
             hash,
             prev_hash,
         })

@@ -26,7 +26,7 @@ use prost::Message;
 use sha2::Sha256;
 
 use super::codec::{ContactKey, StoredApiKey, StoredProfile, StoredProof, StoredPurpose, StoredTopic};
-use super::model::{Confirmation, ConsentChange, ContactRef, Idempotency, SuppressionChange};
+use super::model::{Confirmation, ConsentChange, ContactRef, Idempotency, LifeChange, LifeEvent, SuppressionChange};
 use super::model::{Expect, WebhookDef, WebhookOp};
 use super::op::{BatchItem, Entry, Op, SigningKeyKind};
 use super::token::TokenClaims;
@@ -201,7 +201,7 @@ pub fn seal(entry: &Entry, msg_id: &str, key: &LogKey) -> Vec<u8> {
 
 /// Entries a node of version 1 would read as "no change" and skip: written as version 2.
 fn since_version_2(op: &Op) -> bool {
-    matches!(op, Op::Batch(_) | Op::RotateKey(_))
+    matches!(op, Op::Batch(_) | Op::RotateKey(_) | Op::Life(_))
 }
 
 /// The bytes `op` takes in an entry: what a publishing node counts against
@@ -231,7 +231,9 @@ pub fn open(bytes: &[u8], msg_id: &str, keys: &[LogKey]) -> Result<Entry, WireEr
     // A node of version 1 reads a batch or a key rotation as an entry without a change
     // and skips it; so does this one, so that every node does the same with it.
     if version < VERSION && since_version_2(&entry.op) {
-        return Err(WireError::Invalid(format!("a batch or key rotation entry in format version {version}")));
+        return Err(WireError::Invalid(format!(
+            "a batch, key rotation, erasure or reassignment entry in format version {version}"
+        )));
     }
     Ok(entry)
 }
@@ -266,8 +268,26 @@ struct WireEntry {
     at_us: i64,
     #[prost(bytes = "vec", tag = "4")]
     token_id: Vec<u8>,
-    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20")]
+    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21")]
     op: Option<WireOp>,
+}
+
+/// Version 2: an erasure (no `reassigned_at_us`) or a reassignment of one contact point,
+/// named by its keyed hash.
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireLife {
+    #[prost(string, tag = "1")]
+    profile_id: String,
+    #[prost(uint32, tag = "2")]
+    channel: u32,
+    #[prost(bytes = "vec", tag = "3")]
+    key: Vec<u8>,
+    #[prost(int64, optional, tag = "4")]
+    reassigned_at_us: Option<i64>,
+    #[prost(uint32, tag = "5")]
+    source: u32,
+    #[prost(string, tag = "6")]
+    actor: String,
 }
 
 /// Version 2: a new link (1) or receipt (2) key, derived from the cluster secret by
@@ -290,7 +310,7 @@ struct WireBatchItem {
     #[prost(bytes = "vec", tag = "4")]
     token_id: Vec<u8>,
     /// Consent, suppression or confirmation only.
-    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20")]
+    #[prost(oneof = "WireOp", tags = "10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21")]
     op: Option<WireOp>,
 }
 
@@ -318,6 +338,8 @@ enum WireOp {
     Batch(WireBatch),
     #[prost(message, tag = "20")]
     RotateKey(WireRotateKey),
+    #[prost(message, tag = "21")]
+    Life(WireLife),
 }
 
 /// A subscription as stored (its secrets encrypted, see `webhook`), and what it replaces.
@@ -529,6 +551,20 @@ impl From<&Op> for WireOp {
             Op::Webhook(WebhookOp::Delete { webhook_id }) => {
                 WireOp::WebhookDelete(WireWebhookDelete { webhook_id: webhook_id.clone() })
             }
+            Op::Life(c) => {
+                let LifeChange { profile_id, channel, key, event, source, actor } = c;
+                WireOp::Life(WireLife {
+                    profile_id: profile_id.clone(),
+                    channel: view::channel_to_stored(*channel),
+                    key: key.0.to_vec(),
+                    reassigned_at_us: match event {
+                        LifeEvent::Erase => None,
+                        LifeEvent::Reassign { at_us } => Some(*at_us),
+                    },
+                    source: view::source_to_stored(*source),
+                    actor: actor.clone(),
+                })
+            }
             Op::RotateKey(kind) => WireOp::RotateKey(WireRotateKey {
                 kind: match kind {
                     SigningKeyKind::Link => 1,
@@ -685,6 +721,14 @@ fn op_from_wire(op: WireOp) -> Result<Op, String> {
             Op::Webhook(WebhookOp::Put { def: Box::new(def), expect })
         }
         WireOp::WebhookDelete(WireWebhookDelete { webhook_id }) => Op::Webhook(WebhookOp::Delete { webhook_id }),
+        WireOp::Life(WireLife { profile_id, channel, key, reassigned_at_us, source, actor }) => Op::Life(LifeChange {
+            profile_id,
+            channel: known("channel", channel, view::channel_from_stored(channel))?,
+            key: ContactKey(fixed("key", &key)?),
+            event: reassigned_at_us.map_or(LifeEvent::Erase, |at_us| LifeEvent::Reassign { at_us }),
+            source: known("source", source, view::source_from_stored(source))?,
+            actor,
+        }),
         WireOp::RotateKey(WireRotateKey { kind }) => Op::RotateKey(match kind {
             1 => SigningKeyKind::Link,
             2 => SigningKeyKind::Receipt,
@@ -700,7 +744,7 @@ fn op_from_wire(op: WireOp) -> Result<Op, String> {
                 .map(|(i, WireBatchItem { token_id, op })| {
                     let op = op_from_wire(op.ok_or_else(|| format!("batch item {i} carries no change"))?)?;
                     if !op.batchable() {
-                        return Err(format!("batch item {i} is not a consent, suppression or confirmation"));
+                        return Err(format!("batch item {i} is not a change of one contact point"));
                     }
                     Ok(BatchItem { token_id: fixed("token_id", &token_id)?, op })
                 })

@@ -21,7 +21,8 @@ use super::codec::{
 use super::guard::AckFile;
 use super::history::{GENESIS_HASH, chain_hash};
 use super::model::{
-    ChangeOutcome, ChangeResult, Confirmation, ConsentChange, ContactRef, SuppressionChange, SuppressionResult,
+    ChangeOutcome, ChangeResult, Confirmation, ConsentChange, ContactRef, LifeChange, LifeEvent, SuppressionChange,
+    SuppressionResult,
 };
 use super::op::{BatchItem, Op, OpResult};
 use super::token::{TokenClaims, TokenError};
@@ -34,6 +35,8 @@ pub(super) enum Job {
     Consent(Box<ConsentChange>, Reply<ChangeResult>),
     Suppression(Box<SuppressionChange>, Reply<SuppressionResult>),
     Confirm(Box<(Confirmation, TokenClaims)>, Reply<ChangeResult>),
+    /// An erasure or a reassignment of one contact point.
+    Life(Box<LifeChange>, Reply<SuppressionResult>),
     /// Cluster mode: entry `seq` of the replicated log.
     Replicated(Box<Replicated>, Reply<OpResult>),
 }
@@ -87,7 +90,16 @@ pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, ack: AckFil
         let mut group = Group::new(shared, revision);
         let pending: Vec<Pending> = jobs.drain(..).map(|job| group.apply(job)).collect();
         let position = group.next_position;
-        match group.commit().map_err(|e| classify(shared, e)) {
+        let erased = std::mem::take(&mut group.erased);
+        let committed = group.commit().map_err(|e| classify(shared, e));
+        // An erasure is answered once no file of the directory holds what it removed.
+        if committed.is_ok()
+            && !erased.is_empty()
+            && let Err(e) = super::scrub::scrub(shared, &erased)
+        {
+            tracing::error!(error = %e, "cannot remove erased data from the data directory's files yet; retried at the next start");
+        }
+        match committed {
             Ok((next, false)) => {
                 // Log entries alone: durable in the log, so answered without the marker,
                 // which only covers what this node's disk holds for certain. The position
@@ -193,7 +205,7 @@ impl Job {
         let err = || why.duplicate();
         match self {
             Job::Consent(_, tx) | Job::Confirm(_, tx) => drop(tx.send(Err(err()))),
-            Job::Suppression(_, tx) => drop(tx.send(Err(err()))),
+            Job::Suppression(_, tx) | Job::Life(_, tx) => drop(tx.send(Err(err()))),
             Job::Replicated(_, tx) => drop(tx.send(Err(err()))),
         }
     }
@@ -283,6 +295,9 @@ struct Group<'a> {
     batch: SortedBatch,
     /// Cluster mode: the token id the entry being applied brought.
     token_id: Option<[u8; 16]>,
+    /// Contact points erased by this group: their old values are scrubbed from the
+    /// directory's files once it is committed (see `scrub`).
+    erased: Vec<ContactKey>,
     /// Whether the group holds a change this node answers for alone (not a log entry),
     /// which must be on disk before it is answered; see [`Group::commit`].
     local: bool,
@@ -344,6 +359,7 @@ impl<'a> Group<'a> {
             idem: HashMap::new(),
             batch: SortedBatch::default(),
             token_id: None,
+            erased: Vec::new(),
             local: false,
         }
     }
@@ -363,6 +379,10 @@ impl<'a> Group<'a> {
                 let (confirmation, claims) = *boxed;
                 let r = self.confirm(&confirmation, &claims);
                 Pending::Change(tx, r)
+            }
+            Job::Life(change, tx) => {
+                let r = self.life(&change);
+                Pending::Suppression(tx, r)
             }
             Job::Replicated(job, tx) => {
                 let r = self.replicated(*job);
@@ -428,6 +448,7 @@ impl<'a> Group<'a> {
             Op::Consent(c) => self.consent(&c).map(OpResult::Change),
             Op::Suppression(c) => self.suppression(&c).map(OpResult::Suppression),
             Op::Confirm(c, claims) => self.confirm(&c, &claims).map(OpResult::Change),
+            Op::Life(c) => self.life(&c).map(OpResult::Suppression),
             // Admin entries are applied outside the writer, and a batch never nests (`wire`).
             _ => Err(StorageError::Replica("an admin or nested batch entry reached the writer".to_owned())),
         };
@@ -485,7 +506,7 @@ impl<'a> Group<'a> {
         let prev = if contact.last_hash.is_empty() { GENESIS_HASH.to_vec() } else { contact.last_hash.clone() };
         let hash = chain_hash(&prev, &bytes);
         let hkey = history_key(&key, seq);
-        let event = StoredEvent { body: bytes, prev_hash: prev, hash: hash.to_vec() };
+        let event = StoredEvent { body: bytes, prev_hash: prev, hash: hash.to_vec(), redacted: false };
         self.batch.put(CF_HISTORY, &hkey, event.encode_to_vec());
         if body.applied && body.revision > 0 {
             self.batch.put(CF_CHANGES, &revision_key(body.revision), hkey.to_vec());
@@ -564,6 +585,82 @@ impl<'a> Group<'a> {
         }
         self.append(key, event)?;
         Ok(SuppressionResult { changed, applied, revision: self.next_revision })
+    }
+
+    /// An erasure or a reassignment. Either leaves a state for the key even where nothing
+    /// was stored (keyed hash only, no plaintext), so that a late change is judged by it.
+    fn life(&mut self, change: &LifeChange) -> Result<SuppressionResult, StorageError> {
+        let key = change.key;
+        let revision = self.next_revision + 1;
+        let now_us = self.now_us;
+        let blank = ContactRef { profile_id: change.profile_id.clone(), channel: change.channel, contact_point: String::new() };
+        self.load(key, Some(&blank))?.ok_or(StorageError::Closed)?;
+        let (applied, event) = match change.event {
+            LifeEvent::Erase => {
+                let digest = self.redact_history(key)?;
+                let contact = self.contacts.get_mut(&key).ok_or(StorageError::Closed)?;
+                let mut event = apply::apply_erasure(contact, change, revision, now_us);
+                event.redacted_digest = digest;
+                self.batch.put(CF_META, &super::scrub::marker(&key), Vec::new());
+                self.erased.push(key);
+                self.shared.verified.forget(&key.0);
+                (true, event)
+            }
+            LifeEvent::Reassign { at_us } => {
+                let contact = self.contacts.get_mut(&key).ok_or(StorageError::Closed)?;
+                apply::apply_reassignment(contact, change, at_us, revision, now_us)
+            }
+        };
+        if applied {
+            self.next_revision = revision;
+        }
+        self.append(key, event)?;
+        Ok(SuppressionResult { changed: applied, applied, revision: self.next_revision })
+    }
+
+    /// Rewrites every earlier event of `key` without its personal data ([`apply::redact`]),
+    /// keeping each one's hash; gives the digest of all redacted bodies (earlier erasures'
+    /// included), which the erasure event then names. Reads the stored events and those
+    /// this group appended.
+    fn redact_history(&mut self, key: ContactKey) -> Result<Vec<u8>, StorageError> {
+        let len = self.contacts.get(&key).map_or(0, |c| c.history_len);
+        let mut events: std::collections::BTreeMap<u64, Vec<u8>> = std::collections::BTreeMap::new();
+        let start = history_key(&key, 1);
+        let cf = self.shared.cf(CF_HISTORY)?;
+        for item in self.shared.db.iterator_cf(cf, rocksdb::IteratorMode::From(&start, rocksdb::Direction::Forward)) {
+            let (k, v) = item?;
+            if k.len() != 24 || k[..16] != key.0 {
+                break;
+            }
+            events.insert(super::codec::decode_u64(&k[16..]).unwrap_or(0), v.to_vec());
+        }
+        // This group's own events for the key: later writes to one key land last.
+        for (cf, k, v) in &self.batch.ops {
+            if *cf == CF_HISTORY && k.len() == 24 && k[..16] == key.0 && let Some(v) = v {
+                events.insert(super::codec::decode_u64(&k[16..]).unwrap_or(0), v.clone());
+            }
+        }
+        let mut digest = super::history::RedactionDigest::default();
+        for seq in 1..=len {
+            let bad = |e: String| self.shared.undecodable(format!("history event {seq} of {} {e}", key.log_tag()));
+            let bytes = events.get(&seq).ok_or_else(|| bad("is missing".to_owned()))?;
+            let mut stored = StoredEvent::decode(bytes.as_slice()).map_err(|e| bad(format!("is undecodable: {e}")))?;
+            if !stored.redacted {
+                let mut body =
+                    EventBody::decode(stored.body.as_slice()).map_err(|e| bad(format!("is undecodable: {e}")))?;
+                apply::redact(&mut body);
+                let redacted = body.encode_to_vec();
+                if redacted == stored.body {
+                    // Nothing personal in it: it keeps a hash that still covers it.
+                    continue;
+                }
+                stored.body = redacted;
+                stored.redacted = true;
+                self.batch.put(CF_HISTORY, &history_key(&key, seq), stored.encode_to_vec());
+            }
+            digest.add(seq, &stored.body);
+        }
+        Ok(digest.value())
     }
 
     fn confirm(&mut self, confirmation: &Confirmation, claims: &TokenClaims) -> Result<ChangeResult, StorageError> {

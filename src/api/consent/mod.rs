@@ -23,6 +23,7 @@ use crate::storage::Store;
 use crate::storage::model::{Confirmation, ConsentChange, ContactRef, Source, SuppressionChange};
 
 mod change;
+mod life;
 mod stream;
 
 use change::contact_ref;
@@ -129,11 +130,18 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let key = self.store.contact_key(&c.profile_id, c.channel, &c.contact_point);
         let stored = self.store.get_contact(&key).map_err(ApiError::from)?;
         let catalog = self.store.catalog();
-        let (records, suppressions) = match stored {
+        let (records, suppressions) = match &stored {
             None => (Vec::new(), Vec::new()),
-            Some(s) => convert::contact_to_pb(&catalog, &s, self.now_secs()),
+            Some(s) => convert::contact_to_pb(&catalog, s, self.now_secs()),
         };
-        Ok(Response::new(pb::GetConsentResponse { contact_point: c.contact_point, records, suppressions, revision }))
+        Ok(Response::new(pb::GetConsentResponse {
+            contact_point: c.contact_point,
+            records,
+            suppressions,
+            revision,
+            reassigned_at: stored.as_ref().and_then(|s| s.reassigned_at_us).map(convert::ts_from_us),
+            erased_at: stored.as_ref().and_then(|s| s.erased_at_us).map(convert::ts_from_us),
+        }))
     }
 
     async fn get_history(
@@ -273,6 +281,22 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         let r = self.store.set_suppression(change).await.map_err(ApiError::from)?;
         let (changed, revision) = (r.changed, r.revision);
         Ok(Response::new(pb::LiftSuppressionResponse { changed, revision }))
+    }
+
+    async fn erase_contact_point(
+        &self,
+        req: Request<pb::EraseContactPointRequest>,
+    ) -> Result<Response<pb::EraseContactPointResponse>, Status> {
+        let principal = write_principal(&req)?;
+        Ok(Response::new(self.erase(&principal, req.into_inner()).await?))
+    }
+
+    async fn report_reassigned_numbers(
+        &self,
+        req: Request<pb::ReportReassignedNumbersRequest>,
+    ) -> Result<Response<pb::ReportReassignedNumbersResponse>, Status> {
+        let principal = write_principal(&req)?;
+        Ok(Response::new(self.report_reassigned(&principal, req.into_inner()).await?))
     }
 
     async fn handle_inbound_sms(

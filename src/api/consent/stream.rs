@@ -26,7 +26,7 @@ pub(super) fn export(
     tokio::task::spawn_blocking(move || {
         let catalog = store.catalog();
         let now_secs = store.now_us().div_euclid(1_000_000);
-        let result = store.for_each_contact(|c| {
+        let result = store.for_each_contact(|key, c| {
             if c.profile_id != profile_id {
                 return true;
             }
@@ -38,6 +38,8 @@ pub(super) fn export(
                 records,
                 suppressions,
                 events: Vec::new(),
+                reassigned_at: c.reassigned_at_us.map(convert::ts_from_us),
+                erased_at: c.erased_at_us.map(convert::ts_from_us),
             };
             if !include_history {
                 return tx.blocking_send(Ok(msg)).is_ok();
@@ -45,7 +47,6 @@ pub(super) fn export(
             // A long history goes out in pages: the first message carries the records,
             // the next ones only further events of the same contact point, so no
             // contact can outgrow the message limit.
-            let key = store.contact_key(&profile_id, channel, &msg.contact_point);
             let mut after_seq = 0;
             loop {
                 let page = store.history_page(

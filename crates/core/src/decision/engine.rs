@@ -1,6 +1,12 @@
 //! The decision: one pure function from (enforcement model, state, subject, now) to a
 //! decision with a reason. Implements rows 3 to 12 of DECISION-RULES.md; rows 1 and 2 are
 //! request checks done before it (see [`crate::decision::check`]).
+//!
+//! "A contact point's life" reaches the engine through the state alone: an erasure is a
+//! suppression of kind `erased` (row 4), and a reassignment leaves voided opt-ins that read
+//! as `not_set` except that a restrictive row 8 or 10 reports `CONTACT_POINT_REASSIGNED`.
+//! The store decides which records a reassignment voids (their `occurred_at` against its
+//! date), since the hot index keeps no `occurred_at`.
 
 use super::model::{ContactState, EnforcementModel, Record, Status, Subject, SuppressionKind, UnixSeconds};
 
@@ -27,10 +33,12 @@ pub enum Reason {
     NoTopicOptIn = 8,
     OptedIn = 9,
     NotOptedOut = 10,
+    /// Restrictive, and the opt-in was recorded before the number's reassignment date.
+    ContactPointReassigned = 11,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 12] = [
         Reason::InvalidContactPoint,
         Reason::ConsentNotRequired,
         Reason::Suppressed,
@@ -42,6 +50,7 @@ impl Reason {
         Reason::NoTopicOptIn,
         Reason::OptedIn,
         Reason::NotOptedOut,
+        Reason::ContactPointReassigned,
     ];
 
     /// Position in [`Reason::ALL`].
@@ -59,7 +68,8 @@ impl Reason {
             | Reason::ConsentExpired
             | Reason::NoOptIn
             | Reason::TopicOptedOut
-            | Reason::NoTopicOptIn => Outcome::Block,
+            | Reason::NoTopicOptIn
+            | Reason::ContactPointReassigned => Outcome::Block,
         }
     }
 
@@ -77,6 +87,7 @@ impl Reason {
             Reason::NoTopicOptIn => "NO_TOPIC_OPT_IN",
             Reason::OptedIn => "OPTED_IN",
             Reason::NotOptedOut => "NOT_OPTED_OUT",
+            Reason::ContactPointReassigned => "CONTACT_POINT_REASSIGNED",
         }
     }
 }
@@ -154,7 +165,11 @@ pub fn decide(model: EnforcementModel, state: Option<&ContactState>, subject: Su
         match purpose {
             Effective::Pending => return Decision::new(Reason::PendingConfirmation), // Row 6.
             Effective::Expired => return Decision::new(Reason::ConsentExpired),      // Row 7.
-            Effective::NotSet => return Decision::new(Reason::NoOptIn),              // Row 8.
+            // Row 8; an opt-in a reassignment voided says so.
+            Effective::NotSet if state.voided(Subject::purpose(subject.purpose)) => {
+                return Decision::new(Reason::ContactPointReassigned);
+            }
+            Effective::NotSet => return Decision::new(Reason::NoOptIn),
             Effective::OptedIn | Effective::OptedOut => {}
         }
     }
@@ -169,6 +184,9 @@ pub fn decide(model: EnforcementModel, state: Option<&ContactState>, subject: Su
             match topic {
                 Effective::Pending => return Decision::new(Reason::PendingConfirmation),
                 Effective::Expired => return Decision::new(Reason::ConsentExpired),
+                Effective::NotSet if state.voided(subject) => {
+                    return Decision::new(Reason::ContactPointReassigned);
+                }
                 Effective::NotSet => return Decision::new(Reason::NoTopicOptIn),
                 Effective::OptedIn | Effective::OptedOut => {}
             }

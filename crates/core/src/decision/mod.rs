@@ -21,7 +21,7 @@ mod tests;
 pub use catalog::{Catalog, DoubleOptInMode, Profile, Purpose, ResolveError, Resolved, Topic};
 pub use engine::{Decision, Outcome, Reason, decide};
 pub use model::{
-    Channel, ContactState, EnforcementModel, PackedRecord, PurposeKind, PurposeNo, Record, Status, Subject,
+    Channel, ContactState, EnforcementModel, PackedRecord, after_reassignment, PurposeKind, PurposeNo, Record, Status, Subject,
     SuppressionKind, Suppressions, TopicNo, UnixSeconds,
 };
 

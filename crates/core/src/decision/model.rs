@@ -150,15 +150,20 @@ pub enum SuppressionKind {
     SpamComplaint = 1,
     SmsStop = 2,
     Manual = 3,
+    /// The contact point was erased at a data subject's request: a tombstone under the keyed
+    /// hash that blocks every channel of it until a new, proven opt-in (DECISION-RULES.md,
+    /// "A contact point's life").
+    Erased = 4,
 }
 
 impl SuppressionKind {
     /// In the order a decision reports them when several are active.
-    pub const ALL: [SuppressionKind; 4] = [
+    pub const ALL: [SuppressionKind; 5] = [
         SuppressionKind::HardBounce,
         SuppressionKind::SpamComplaint,
         SuppressionKind::SmsStop,
         SuppressionKind::Manual,
+        SuppressionKind::Erased,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -167,6 +172,7 @@ impl SuppressionKind {
             SuppressionKind::SpamComplaint => "spam_complaint",
             SuppressionKind::SmsStop => "sms_stop",
             SuppressionKind::Manual => "manual",
+            SuppressionKind::Erased => "erased",
         }
     }
 
@@ -187,7 +193,7 @@ impl Suppressions {
     pub const NONE: Suppressions = Suppressions(0);
 
     pub fn from_bits(bits: u8) -> Suppressions {
-        Suppressions(bits & 0x0f)
+        Suppressions(bits & ((1 << SuppressionKind::ALL.len()) - 1))
     }
 
     pub fn bits(self) -> u8 {
@@ -251,6 +257,10 @@ pub struct Record {
 /// A record packed into 8 bytes for the hot index: 2 bits status, 14 bits purpose number,
 /// 16 bits topic number, 32 bits expiry as seconds since 2000-01-01 (`u32::MAX` = none).
 ///
+/// Status bits 0 mark a *voided opt-in*: an opt-in recorded before its phone number's
+/// reassignment date ([`PackedRecord::voided`]). It reads as no record ([`ContactState::get`]
+/// skips it), but a restrictive decision reports why ([`ContactState::voided`]).
+///
 /// Expiry range: 2000-01-01 to 2136-02-07. Earlier expiries clamp to the epoch (already
 /// expired either way); later ones to the last second of the range, which no send reaches.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -279,6 +289,19 @@ impl PackedRecord {
         PackedRecord { head, expires }
     }
 
+    /// The mark of an opt-in a reassignment voided (DECISION-RULES.md, "Reassigned
+    /// numbers"): no status, no expiry.
+    pub fn voided(subject: Subject) -> PackedRecord {
+        let purpose = u32::from(subject.purpose & Subject::PURPOSE_NO_MAX);
+        PackedRecord { head: (purpose << 16) | u32::from(subject.topic), expires: NO_EXPIRY }
+    }
+
+    /// Whether this is the mark of a voided opt-in rather than a record.
+    #[inline]
+    pub fn is_voided(self) -> bool {
+        self.head >> 30 == 0
+    }
+
     pub fn subject(self) -> Subject {
         Subject {
             purpose: ((self.head >> 16) & u32::from(Subject::PURPOSE_NO_MAX)) as u16,
@@ -290,11 +313,28 @@ impl PackedRecord {
         let status = match self.head >> 30 {
             1 => Status::OptedIn,
             2 => Status::OptedOut,
-            // Only the three statuses are ever packed; 3 is pending.
+            // 3 is pending; 0 is a voided opt-in, which callers skip (`is_voided`): read
+            // as a record it is the one that never counts as consent.
             _ => Status::Pending,
         };
         let expires_at = if self.expires == NO_EXPIRY { None } else { Some(PACK_EPOCH + i64::from(self.expires)) };
         Record { status, expires_at }
+    }
+}
+
+/// How a stored record reads once its phone number was reassigned at `reassigned_at`
+/// (DECISION-RULES.md, "Reassigned numbers"): a record that occurred at or before that moment
+/// no longer counts; an opt-in leaves the voided mark so that a restrictive decision says
+/// why; an opt-out or a pending one leaves nothing (`not_set`). Both times in one unit.
+pub fn after_reassignment(
+    subject: Subject,
+    record: Record,
+    occurred_at: i64,
+    reassigned_at: Option<i64>,
+) -> Option<PackedRecord> {
+    match reassigned_at {
+        Some(d) if occurred_at <= d => (record.status == Status::OptedIn).then(|| PackedRecord::voided(subject)),
+        _ => Some(PackedRecord::new(subject, record)),
     }
 }
 
@@ -306,11 +346,14 @@ impl PackedRecord {
         out
     }
 
-    /// `None` for bytes no [`PackedRecord::new`] produces (status bits zero).
+    /// `None` for bytes neither [`PackedRecord::new`] nor [`PackedRecord::voided`]
+    /// produces (a voided mark of purpose 0, which no purpose has, or one with an expiry).
     pub fn from_bytes(bytes: [u8; 8]) -> Option<PackedRecord> {
         let [a, b, c, d, e, f, g, h] = bytes;
         let head = u32::from_le_bytes([a, b, c, d]);
-        (head >> 30 != 0).then(|| PackedRecord { head, expires: u32::from_le_bytes([e, f, g, h]) })
+        let expires = u32::from_le_bytes([e, f, g, h]);
+        let r = PackedRecord { head, expires };
+        (!r.is_voided() || (r.subject().purpose != 0 && expires == NO_EXPIRY)).then_some(r)
     }
 }
 
@@ -424,14 +467,25 @@ impl ContactState {
         }
     }
 
+    /// The record of `subject`; `None` when there is none or a reassignment voided it.
     #[inline]
     pub fn get(&self, subject: Subject) -> Option<Record> {
+        self.packed(subject).filter(|r| !r.is_voided()).map(PackedRecord::record)
+    }
+
+    /// Whether `subject`'s opt-in was voided by its number's reassignment.
+    #[inline]
+    pub fn voided(&self, subject: Subject) -> bool {
+        self.packed(subject).is_some_and(PackedRecord::is_voided)
+    }
+
+    #[inline]
+    fn packed(&self, subject: Subject) -> Option<PackedRecord> {
         match &self.repr {
-            Repr::Small { len, expiring, heads, expires, .. } => (0..usize::from(*len))
-                .map(|i| small_record(i, *expiring, heads, *expires))
-                .find(|r| r.subject() == subject)
-                .map(PackedRecord::record),
-            Repr::Heap { records, .. } => records.iter().find(|r| r.subject() == subject).map(|r| r.record()),
+            Repr::Small { len, expiring, heads, expires, .. } => {
+                (0..usize::from(*len)).map(|i| small_record(i, *expiring, heads, *expires)).find(|r| r.subject() == subject)
+            }
+            Repr::Heap { records, .. } => records.iter().find(|r| r.subject() == subject).copied(),
         }
     }
 

@@ -67,6 +67,8 @@ struct StateSpec {
     suppressions: Vec<String>,
     #[serde(default)]
     records: Vec<RecordSpec>,
+    /// The number's reassignment date (seconds), compared with each record's `occurred_at`.
+    reassigned_at: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +78,8 @@ struct RecordSpec {
     topic: Option<String>,
     status: String,
     expires_at: Option<i64>,
+    /// When the change that set it occurred (seconds); only read against `reassigned_at`.
+    occurred_at: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -175,9 +179,14 @@ fn build_state(catalog: &Catalog, profile: &Profile, case: &Case) -> Result<OneC
             Some(t) => catalog.topic(&profile.id, &r.purpose, t).ok_or(format!("unknown topic {t}"))?.no,
         };
         let status = Status::parse(&r.status).ok_or(format!("bad status {}", r.status))?;
-        records.push((Subject { purpose: purpose.no, topic }, Record { status, expires_at: r.expires_at }));
+        let subject = Subject { purpose: purpose.no, topic };
+        let record = Record { status, expires_at: r.expires_at };
+        if spec.reassigned_at.is_some() && r.occurred_at.is_none() {
+            return Err("a record of a reassigned number needs its occurred_at".to_owned());
+        }
+        records.extend(after_reassignment(subject, record, r.occurred_at.unwrap_or(0), spec.reassigned_at));
     }
-    Ok(OneContact { key, state: ContactState::new(suppressions, records) })
+    Ok(OneContact { key, state: ContactState::from_packed(suppressions, records) })
 }
 
 /// What the case produced, in the corpus's vocabulary.
@@ -225,6 +234,8 @@ const REQUIRED_TAGS: &[&str] = &[
     "expired-non-restrictive-sends",
     "opt-out-never-expires",
     "expired-pending-not-set",
+    "erased",
+    "reassigned",
 ];
 
 #[test]

@@ -1,0 +1,78 @@
+//! Removing erased data from the data directory's files (DECISION-RULES.md, "Erasure").
+//!
+//! An erasure rewrites a contact point's state and history without its personal data, but
+//! RocksDB keeps the old values in the write-ahead log and in older table files until they
+//! are compacted away, which may take weeks on a quiet store. So after the group that erased
+//! is committed, the writer:
+//! 1. flushes every column family, after which no write-ahead log file is needed any more
+//!    and RocksDB deletes them (this store neither archives nor recycles them);
+//! 2. compacts the erased keys' ranges in `state` and `history` down to the last level,
+//!    which drops every older version of them (no snapshot is held across writes);
+//! 3. deletes the erasure's marker, `scrub/<key>` in `meta`, written with the erasure.
+//!
+//! A marker left by a crash between commit and scrub is scrubbed at the next start, before
+//! the store serves. Only the key ranges are compacted (a contact point's history is one
+//! range), so the cost is a flush and a few table files per level, not the store.
+//!
+//! The alternative, encrypting each contact point's personal data under a key of its own and
+//! deleting the key, needs the same scrub for the key itself (it lives in the same files),
+//! and costs an encryption on every write of the hot path for an operation that is rare.
+
+use rocksdb::{BottommostLevelCompaction, CompactOptions, Direction, FlushOptions, IteratorMode};
+
+use super::codec::{ALL_CFS, CF_HISTORY, CF_META, CF_STATE, ContactKey, history_key};
+use super::{Shared, StorageError};
+
+const MARKER_PREFIX: &[u8] = b"scrub/";
+
+/// The `meta` key that says `key` was erased and its old values may still be in files.
+pub(super) fn marker(key: &ContactKey) -> Vec<u8> {
+    [MARKER_PREFIX, &key.0].concat()
+}
+
+/// Flushes, compacts the ranges of `keys`, then deletes their markers.
+pub(super) fn scrub(shared: &Shared, keys: &[ContactKey]) -> Result<(), StorageError> {
+    scrub_db(&shared.db, keys).map_err(StorageError::Db)
+}
+
+fn scrub_db(db: &rocksdb::DB, keys: &[ContactKey]) -> Result<(), rocksdb::Error> {
+    let cfs: Vec<_> = ALL_CFS.iter().filter_map(|name| db.cf_handle(name)).collect();
+    let mut flush = FlushOptions::default();
+    flush.set_wait(true);
+    db.flush_cfs_opt(&cfs, &flush)?;
+    let mut compact = CompactOptions::default();
+    compact.set_bottommost_level_compaction(BottommostLevelCompaction::Force);
+    compact.set_exclusive_manual_compaction(false);
+    if let (Some(state), Some(history)) = (db.cf_handle(CF_STATE), db.cf_handle(CF_HISTORY)) {
+        for key in keys {
+            db.compact_range_cf_opt(state, Some(key.0), Some(key.0), &compact);
+            db.compact_range_cf_opt(history, Some(history_key(key, 0)), Some(history_key(key, u64::MAX)), &compact);
+        }
+    }
+    if let Some(meta) = db.cf_handle(CF_META) {
+        let mut batch = rocksdb::WriteBatch::default();
+        for key in keys {
+            batch.delete_cf(meta, marker(key));
+        }
+        db.write(batch)?;
+    }
+    Ok(())
+}
+
+/// At open: scrubs what an erasure committed before a crash left unscrubbed.
+pub(super) fn finish_pending(db: &rocksdb::DB) -> Result<usize, String> {
+    let meta = db.cf_handle(CF_META).ok_or("column family `meta` is missing")?;
+    let mut keys = Vec::new();
+    for item in db.iterator_cf(meta, IteratorMode::From(MARKER_PREFIX, Direction::Forward)) {
+        let (k, _) = item.map_err(|e| format!("reading erasure markers: {e}"))?;
+        if !k.starts_with(MARKER_PREFIX) {
+            break;
+        }
+        let key = ContactKey::from_slice(&k[MARKER_PREFIX.len()..]).ok_or("an erasure marker is damaged")?;
+        keys.push(key);
+    }
+    if !keys.is_empty() {
+        scrub_db(db, &keys).map_err(|e| format!("cannot remove erased data from the directory's files: {e}"))?;
+    }
+    Ok(keys.len())
+}
