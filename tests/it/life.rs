@@ -67,7 +67,10 @@ async fn erasure_keeps_the_opt_out_and_leaves_no_personal_data_in_any_file() {
     assert_eq!(reason_for(&mut d, pb::Channel::Email, ADDRESS, "newsletter").await.0, pb::Reason::OptedIn);
     // The grep below can see them: before the erasure they are in the directory's files.
     for needle in [LOCAL_PART, IP, USER_AGENT, FREE_TEXT] {
-        assert!(!files_holding(server.dir.path(), needle).is_empty(), "`{needle}` is not in any file before the erasure");
+        assert!(
+            !files_holding(server.dir.path(), needle).is_empty(),
+            "`{needle}` is not in any file before the erasure"
+        );
     }
 
     // Erasure, spelled differently: the same contact point.
@@ -87,7 +90,10 @@ async fn erasure_keeps_the_opt_out_and_leaves_no_personal_data_in_any_file() {
     assert_eq!(reason_for(&mut d, pb::Channel::Email, ADDRESS, "newsletter").await, blocked);
     // Transactional mail needs consent too where an erasure was asked for: no send at all.
     assert_eq!(reason_for(&mut d, pb::Channel::Email, ADDRESS, "invoices").await, blocked);
-    assert_eq!(reason_for(&mut d, pb::Channel::Email, "keep-me@example.com", "newsletter").await.0, pb::Reason::OptedIn);
+    assert_eq!(
+        reason_for(&mut d, pb::Channel::Email, "keep-me@example.com", "newsletter").await.0,
+        pb::Reason::OptedIn
+    );
 
     let dir = server.stop().await;
     let server = TestServer::start_in(dir, |_| {}).await;
@@ -347,8 +353,11 @@ async fn consentctl_erases_and_imports_reassigned_numbers_in_the_databases_layou
     let file = dir.path().join("rnd.csv");
     let yesterday = consentd_client::bulk::time::rfc3339_us(now_us() - day);
     let date = &yesterday[..10];
-    std::fs::write(&file, format!("TN,Disconnect Date\n2015550123,{}\n2015550124,{date}\n2015550125,not-a-date\n", date.replace('-', "")))
-        .expect("write");
+    std::fs::write(
+        &file,
+        format!("TN,Disconnect Date\n2015550123,{}\n2015550124,{date}\n2015550125,not-a-date\n", date.replace('-', "")),
+    )
+    .expect("write");
     let (code, out) = ctl(&server, s(&["--json", "import-reassigned", "--file", &p(&file)])).await;
     assert_eq!(code, 3, "one row is rejected: {out}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");

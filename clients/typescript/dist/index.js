@@ -16691,6 +16691,7 @@ var SuppressionKind = /* @__PURE__ */ ((SuppressionKind4) => {
   SuppressionKind4[SuppressionKind4["SPAM_COMPLAINT"] = 2] = "SPAM_COMPLAINT";
   SuppressionKind4[SuppressionKind4["SMS_STOP"] = 3] = "SMS_STOP";
   SuppressionKind4[SuppressionKind4["MANUAL"] = 4] = "MANUAL";
+  SuppressionKind4[SuppressionKind4["ERASED"] = 5] = "ERASED";
   SuppressionKind4[SuppressionKind4["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
   return SuppressionKind4;
 })(SuppressionKind || {});
@@ -16711,6 +16712,9 @@ function suppressionKindFromJSON(object) {
     case 4:
     case "SUPPRESSION_KIND_MANUAL":
       return 4 /* MANUAL */;
+    case 5:
+    case "SUPPRESSION_KIND_ERASED":
+      return 5 /* ERASED */;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -16729,6 +16733,8 @@ function suppressionKindToJSON(object) {
       return "SUPPRESSION_KIND_SMS_STOP";
     case 4 /* MANUAL */:
       return "SUPPRESSION_KIND_MANUAL";
+    case 5 /* ERASED */:
+      return "SUPPRESSION_KIND_ERASED";
     case -1 /* UNRECOGNIZED */:
     default:
       return "UNRECOGNIZED";
@@ -17373,6 +17379,7 @@ var WebhookEventKind = /* @__PURE__ */ ((WebhookEventKind2) => {
   WebhookEventKind2[WebhookEventKind2["CONSENT"] = 1] = "CONSENT";
   WebhookEventKind2[WebhookEventKind2["SUPPRESSION"] = 2] = "SUPPRESSION";
   WebhookEventKind2[WebhookEventKind2["CONFIRMATION"] = 3] = "CONFIRMATION";
+  WebhookEventKind2[WebhookEventKind2["LIFE"] = 4] = "LIFE";
   WebhookEventKind2[WebhookEventKind2["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
   return WebhookEventKind2;
 })(WebhookEventKind || {});
@@ -17390,6 +17397,9 @@ function webhookEventKindFromJSON(object) {
     case 3:
     case "WEBHOOK_EVENT_KIND_CONFIRMATION":
       return 3 /* CONFIRMATION */;
+    case 4:
+    case "WEBHOOK_EVENT_KIND_LIFE":
+      return 4 /* LIFE */;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -17406,6 +17416,8 @@ function webhookEventKindToJSON(object) {
       return "WEBHOOK_EVENT_KIND_SUPPRESSION";
     case 3 /* CONFIRMATION */:
       return "WEBHOOK_EVENT_KIND_CONFIRMATION";
+    case 4 /* LIFE */:
+      return "WEBHOOK_EVENT_KIND_LIFE";
     case -1 /* UNRECOGNIZED */:
     default:
       return "UNRECOGNIZED";
@@ -22974,6 +22986,8 @@ __export(consent_exports, {
   ConsentChange: () => ConsentChange,
   ConsentServiceClient: () => ConsentServiceClient,
   ConsentServiceService: () => ConsentServiceService,
+  EraseContactPointRequest: () => EraseContactPointRequest,
+  EraseContactPointResponse: () => EraseContactPointResponse,
   EventKind: () => EventKind,
   ExportRecordsRequest: () => ExportRecordsRequest,
   ExportRecordsResponse: () => ExportRecordsResponse,
@@ -22988,6 +23002,10 @@ __export(consent_exports, {
   KeywordClass: () => KeywordClass,
   LiftSuppressionRequest: () => LiftSuppressionRequest,
   LiftSuppressionResponse: () => LiftSuppressionResponse,
+  ReassignedNumber: () => ReassignedNumber,
+  ReassignedNumberResult: () => ReassignedNumberResult,
+  ReportReassignedNumbersRequest: () => ReportReassignedNumbersRequest,
+  ReportReassignedNumbersResponse: () => ReportReassignedNumbersResponse,
   SetConsentRequest: () => SetConsentRequest,
   SetConsentResponse: () => SetConsentResponse,
   ValidatedChange: () => ValidatedChange,
@@ -23054,6 +23072,8 @@ var EventKind = /* @__PURE__ */ ((EventKind3) => {
   EventKind3[EventKind3["CONFIRMATION"] = 2] = "CONFIRMATION";
   EventKind3[EventKind3["SUPPRESSION_ADDED"] = 3] = "SUPPRESSION_ADDED";
   EventKind3[EventKind3["SUPPRESSION_LIFTED"] = 4] = "SUPPRESSION_LIFTED";
+  EventKind3[EventKind3["ERASED"] = 5] = "ERASED";
+  EventKind3[EventKind3["REASSIGNED"] = 6] = "REASSIGNED";
   EventKind3[EventKind3["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
   return EventKind3;
 })(EventKind || {});
@@ -23074,6 +23094,12 @@ function eventKindFromJSON(object) {
     case 4:
     case "EVENT_KIND_SUPPRESSION_LIFTED":
       return 4 /* SUPPRESSION_LIFTED */;
+    case 5:
+    case "EVENT_KIND_ERASED":
+      return 5 /* ERASED */;
+    case 6:
+    case "EVENT_KIND_REASSIGNED":
+      return 6 /* REASSIGNED */;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -23092,6 +23118,10 @@ function eventKindToJSON(object) {
       return "EVENT_KIND_SUPPRESSION_ADDED";
     case 4 /* SUPPRESSION_LIFTED */:
       return "EVENT_KIND_SUPPRESSION_LIFTED";
+    case 5 /* ERASED */:
+      return "EVENT_KIND_ERASED";
+    case 6 /* REASSIGNED */:
+      return "EVENT_KIND_REASSIGNED";
     case -1 /* UNRECOGNIZED */:
     default:
       return "UNRECOGNIZED";
@@ -23146,6 +23176,509 @@ function keywordClassToJSON(object) {
       return "UNRECOGNIZED";
   }
 }
+function createBaseEraseContactPointRequest() {
+  return { profileId: "", channel: 0, contactPoint: "" };
+}
+var EraseContactPointRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.profileId !== "") {
+      writer.uint32(10).string(message.profileId);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(16).int32(message.channel);
+    }
+    if (message.contactPoint !== "") {
+      writer.uint32(26).string(message.contactPoint);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseEraseContactPointRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.profileId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.channel = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.contactPoint = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.profileId !== "") {
+      obj.profileId = message.profileId;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.contactPoint !== "") {
+      obj.contactPoint = message.contactPoint;
+    }
+    return obj;
+  },
+  create(base) {
+    return EraseContactPointRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseEraseContactPointRequest();
+    message.profileId = object.profileId ?? "";
+    message.channel = object.channel ?? 0;
+    message.contactPoint = object.contactPoint ?? "";
+    return message;
+  }
+};
+function createBaseEraseContactPointResponse() {
+  return { channels: [], revision: 0 };
+}
+var EraseContactPointResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.channels.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.channels) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.revision !== 0) {
+      writer.uint32(16).uint64(message.revision);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseEraseContactPointResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.channels.push(reader.int32());
+              continue;
+            }
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.channels.push(reader.int32());
+              }
+              continue;
+            }
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.revision = longToNumber5(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      channels: globalThis.Array.isArray(object?.channels) ? object.channels.map((e) => channelFromJSON(e)) : [],
+      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.channels?.length) {
+      obj.channels = message.channels.map((e) => channelToJSON(e));
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+  create(base) {
+    return EraseContactPointResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseEraseContactPointResponse();
+    message.channels = object.channels?.map((e) => e) || [];
+    message.revision = object.revision ?? 0;
+    return message;
+  }
+};
+function createBaseReassignedNumber() {
+  return { number: "", disconnectedAt: void 0 };
+}
+var ReassignedNumber = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.number !== "") {
+      writer.uint32(10).string(message.number);
+    }
+    if (message.disconnectedAt !== void 0) {
+      Timestamp.encode(toTimestamp3(message.disconnectedAt), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseReassignedNumber();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.number = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.disconnectedAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      number: isSet5(object.number) ? globalThis.String(object.number) : "",
+      disconnectedAt: isSet5(object.disconnectedAt) ? fromJsonTimestamp3(object.disconnectedAt) : isSet5(object.disconnected_at) ? fromJsonTimestamp3(object.disconnected_at) : void 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.number !== "") {
+      obj.number = message.number;
+    }
+    if (message.disconnectedAt !== void 0) {
+      obj.disconnectedAt = message.disconnectedAt.toISOString();
+    }
+    return obj;
+  },
+  create(base) {
+    return ReassignedNumber.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseReassignedNumber();
+    message.number = object.number ?? "";
+    message.disconnectedAt = object.disconnectedAt ?? void 0;
+    return message;
+  }
+};
+function createBaseReportReassignedNumbersRequest() {
+  return { numbers: [], defaultRegion: "" };
+}
+var ReportReassignedNumbersRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    for (const v of message.numbers) {
+      ReassignedNumber.encode(v, writer.uint32(10).fork()).join();
+    }
+    if (message.defaultRegion !== "") {
+      writer.uint32(18).string(message.defaultRegion);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseReportReassignedNumbersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.numbers.push(ReassignedNumber.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.defaultRegion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      numbers: globalThis.Array.isArray(object?.numbers) ? object.numbers.map((e) => ReassignedNumber.fromJSON(e)) : [],
+      defaultRegion: isSet5(object.defaultRegion) ? globalThis.String(object.defaultRegion) : isSet5(object.default_region) ? globalThis.String(object.default_region) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.numbers?.length) {
+      obj.numbers = message.numbers.map((e) => ReassignedNumber.toJSON(e));
+    }
+    if (message.defaultRegion !== "") {
+      obj.defaultRegion = message.defaultRegion;
+    }
+    return obj;
+  },
+  create(base) {
+    return ReportReassignedNumbersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseReportReassignedNumbersRequest();
+    message.numbers = object.numbers?.map((e) => ReassignedNumber.fromPartial(e)) || [];
+    message.defaultRegion = object.defaultRegion ?? "";
+    return message;
+  }
+};
+function createBaseReassignedNumberResult() {
+  return { number: "", applied: false, error: "" };
+}
+var ReassignedNumberResult = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.number !== "") {
+      writer.uint32(10).string(message.number);
+    }
+    if (message.applied !== false) {
+      writer.uint32(16).bool(message.applied);
+    }
+    if (message.error !== "") {
+      writer.uint32(26).string(message.error);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseReassignedNumberResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.number = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.applied = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      number: isSet5(object.number) ? globalThis.String(object.number) : "",
+      applied: isSet5(object.applied) ? globalThis.Boolean(object.applied) : false,
+      error: isSet5(object.error) ? globalThis.String(object.error) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.number !== "") {
+      obj.number = message.number;
+    }
+    if (message.applied !== false) {
+      obj.applied = message.applied;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+  create(base) {
+    return ReassignedNumberResult.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseReassignedNumberResult();
+    message.number = object.number ?? "";
+    message.applied = object.applied ?? false;
+    message.error = object.error ?? "";
+    return message;
+  }
+};
+function createBaseReportReassignedNumbersResponse() {
+  return { results: [], revision: 0 };
+}
+var ReportReassignedNumbersResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    for (const v of message.results) {
+      ReassignedNumberResult.encode(v, writer.uint32(10).fork()).join();
+    }
+    if (message.revision !== 0) {
+      writer.uint32(16).uint64(message.revision);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseReportReassignedNumbersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.results.push(ReassignedNumberResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.revision = longToNumber5(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      results: globalThis.Array.isArray(object?.results) ? object.results.map((e) => ReassignedNumberResult.fromJSON(e)) : [],
+      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => ReassignedNumberResult.toJSON(e));
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+  create(base) {
+    return ReportReassignedNumbersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseReportReassignedNumbersResponse();
+    message.results = object.results?.map((e) => ReassignedNumberResult.fromPartial(e)) || [];
+    message.revision = object.revision ?? 0;
+    return message;
+  }
+};
 function createBaseConsentChange() {
   return {
     profileId: "",
@@ -24145,7 +24678,7 @@ var GetConsentRequest = {
   }
 };
 function createBaseGetConsentResponse() {
-  return { contactPoint: "", records: [], suppressions: [], revision: 0 };
+  return { contactPoint: "", records: [], suppressions: [], revision: 0, reassignedAt: void 0, erasedAt: void 0 };
 }
 var GetConsentResponse = {
   encode(message, writer = new BinaryWriter()) {
@@ -24160,6 +24693,12 @@ var GetConsentResponse = {
     }
     if (message.revision !== 0) {
       writer.uint32(32).uint64(message.revision);
+    }
+    if (message.reassignedAt !== void 0) {
+      Timestamp.encode(toTimestamp3(message.reassignedAt), writer.uint32(42).fork()).join();
+    }
+    if (message.erasedAt !== void 0) {
+      Timestamp.encode(toTimestamp3(message.erasedAt), writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -24204,6 +24743,20 @@ var GetConsentResponse = {
             message.revision = longToNumber5(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+            message.reassignedAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+            message.erasedAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -24220,7 +24773,9 @@ var GetConsentResponse = {
       contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : "",
       records: globalThis.Array.isArray(object?.records) ? object.records.map((e) => ConsentRecord.fromJSON(e)) : [],
       suppressions: globalThis.Array.isArray(object?.suppressions) ? object.suppressions.map((e) => Suppression.fromJSON(e)) : [],
-      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0
+      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0,
+      reassignedAt: isSet5(object.reassignedAt) ? fromJsonTimestamp3(object.reassignedAt) : isSet5(object.reassigned_at) ? fromJsonTimestamp3(object.reassigned_at) : void 0,
+      erasedAt: isSet5(object.erasedAt) ? fromJsonTimestamp3(object.erasedAt) : isSet5(object.erased_at) ? fromJsonTimestamp3(object.erased_at) : void 0
     };
   },
   toJSON(message) {
@@ -24237,6 +24792,12 @@ var GetConsentResponse = {
     if (message.revision !== 0) {
       obj.revision = Math.round(message.revision);
     }
+    if (message.reassignedAt !== void 0) {
+      obj.reassignedAt = message.reassignedAt.toISOString();
+    }
+    if (message.erasedAt !== void 0) {
+      obj.erasedAt = message.erasedAt.toISOString();
+    }
     return obj;
   },
   create(base) {
@@ -24248,6 +24809,8 @@ var GetConsentResponse = {
     message.records = object.records?.map((e) => ConsentRecord.fromPartial(e)) || [];
     message.suppressions = object.suppressions?.map((e) => Suppression.fromPartial(e)) || [];
     message.revision = object.revision ?? 0;
+    message.reassignedAt = object.reassignedAt ?? void 0;
+    message.erasedAt = object.erasedAt ?? void 0;
     return message;
   }
 };
@@ -24608,7 +25171,9 @@ function createBaseHistoryEvent() {
     confirmationProof: void 0,
     confirmedAt: void 0,
     hash: "",
-    prevHash: ""
+    prevHash: "",
+    redacted: false,
+    liftsErasure: false
   };
 }
 var HistoryEvent = {
@@ -24672,6 +25237,12 @@ var HistoryEvent = {
     }
     if (message.prevHash !== "") {
       writer.uint32(162).string(message.prevHash);
+    }
+    if (message.redacted !== false) {
+      writer.uint32(168).bool(message.redacted);
+    }
+    if (message.liftsErasure !== false) {
+      writer.uint32(176).bool(message.liftsErasure);
     }
     return writer;
   },
@@ -24828,6 +25399,20 @@ var HistoryEvent = {
             message.prevHash = reader.string();
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+            message.redacted = reader.bool();
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+            message.liftsErasure = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -24860,7 +25445,9 @@ var HistoryEvent = {
       confirmationProof: isSet5(object.confirmationProof) ? Proof.fromJSON(object.confirmationProof) : isSet5(object.confirmation_proof) ? Proof.fromJSON(object.confirmation_proof) : void 0,
       confirmedAt: isSet5(object.confirmedAt) ? fromJsonTimestamp3(object.confirmedAt) : isSet5(object.confirmed_at) ? fromJsonTimestamp3(object.confirmed_at) : void 0,
       hash: isSet5(object.hash) ? globalThis.String(object.hash) : "",
-      prevHash: isSet5(object.prevHash) ? globalThis.String(object.prevHash) : isSet5(object.prev_hash) ? globalThis.String(object.prev_hash) : ""
+      prevHash: isSet5(object.prevHash) ? globalThis.String(object.prevHash) : isSet5(object.prev_hash) ? globalThis.String(object.prev_hash) : "",
+      redacted: isSet5(object.redacted) ? globalThis.Boolean(object.redacted) : false,
+      liftsErasure: isSet5(object.liftsErasure) ? globalThis.Boolean(object.liftsErasure) : isSet5(object.lifts_erasure) ? globalThis.Boolean(object.lifts_erasure) : false
     };
   },
   toJSON(message) {
@@ -24925,6 +25512,12 @@ var HistoryEvent = {
     if (message.prevHash !== "") {
       obj.prevHash = message.prevHash;
     }
+    if (message.redacted !== false) {
+      obj.redacted = message.redacted;
+    }
+    if (message.liftsErasure !== false) {
+      obj.liftsErasure = message.liftsErasure;
+    }
     return obj;
   },
   create(base) {
@@ -24952,6 +25545,8 @@ var HistoryEvent = {
     message.confirmedAt = object.confirmedAt ?? void 0;
     message.hash = object.hash ?? "";
     message.prevHash = object.prevHash ?? "";
+    message.redacted = object.redacted ?? false;
+    message.liftsErasure = object.liftsErasure ?? false;
     return message;
   }
 };
@@ -26095,7 +26690,15 @@ var ExportRecordsRequest = {
   }
 };
 function createBaseExportRecordsResponse() {
-  return { channel: 0, contactPoint: "", records: [], suppressions: [], events: [] };
+  return {
+    channel: 0,
+    contactPoint: "",
+    records: [],
+    suppressions: [],
+    events: [],
+    reassignedAt: void 0,
+    erasedAt: void 0
+  };
 }
 var ExportRecordsResponse = {
   encode(message, writer = new BinaryWriter()) {
@@ -26113,6 +26716,12 @@ var ExportRecordsResponse = {
     }
     for (const v of message.events) {
       HistoryEvent.encode(v, writer.uint32(42).fork()).join();
+    }
+    if (message.reassignedAt !== void 0) {
+      Timestamp.encode(toTimestamp3(message.reassignedAt), writer.uint32(50).fork()).join();
+    }
+    if (message.erasedAt !== void 0) {
+      Timestamp.encode(toTimestamp3(message.erasedAt), writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -26164,6 +26773,20 @@ var ExportRecordsResponse = {
             message.events.push(HistoryEvent.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+            message.reassignedAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+            message.erasedAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -26181,7 +26804,9 @@ var ExportRecordsResponse = {
       contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : "",
       records: globalThis.Array.isArray(object?.records) ? object.records.map((e) => ConsentRecord.fromJSON(e)) : [],
       suppressions: globalThis.Array.isArray(object?.suppressions) ? object.suppressions.map((e) => Suppression.fromJSON(e)) : [],
-      events: globalThis.Array.isArray(object?.events) ? object.events.map((e) => HistoryEvent.fromJSON(e)) : []
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e) => HistoryEvent.fromJSON(e)) : [],
+      reassignedAt: isSet5(object.reassignedAt) ? fromJsonTimestamp3(object.reassignedAt) : isSet5(object.reassigned_at) ? fromJsonTimestamp3(object.reassigned_at) : void 0,
+      erasedAt: isSet5(object.erasedAt) ? fromJsonTimestamp3(object.erasedAt) : isSet5(object.erased_at) ? fromJsonTimestamp3(object.erased_at) : void 0
     };
   },
   toJSON(message) {
@@ -26201,6 +26826,12 @@ var ExportRecordsResponse = {
     if (message.events?.length) {
       obj.events = message.events.map((e) => HistoryEvent.toJSON(e));
     }
+    if (message.reassignedAt !== void 0) {
+      obj.reassignedAt = message.reassignedAt.toISOString();
+    }
+    if (message.erasedAt !== void 0) {
+      obj.erasedAt = message.erasedAt.toISOString();
+    }
     return obj;
   },
   create(base) {
@@ -26213,6 +26844,8 @@ var ExportRecordsResponse = {
     message.records = object.records?.map((e) => ConsentRecord.fromPartial(e)) || [];
     message.suppressions = object.suppressions?.map((e) => Suppression.fromPartial(e)) || [];
     message.events = object.events?.map((e) => HistoryEvent.fromPartial(e)) || [];
+    message.reassignedAt = object.reassignedAt ?? void 0;
+    message.erasedAt = object.erasedAt ?? void 0;
     return message;
   }
 };
@@ -26328,6 +26961,36 @@ var ConsentServiceService = {
     requestDeserialize: (value) => ExportRecordsRequest.decode(value),
     responseSerialize: (value) => Buffer.from(ExportRecordsResponse.encode(value).finish()),
     responseDeserialize: (value) => ExportRecordsResponse.decode(value)
+  },
+  /**
+   * Erases a contact point at its owner's request (GDPR Art. 17) on every channel of its
+   * kind in one profile: its records and plaintext go, its history loses its personal data
+   * (IP addresses, user agents, free text; each event keeps its hash), and a tombstone
+   * (suppression kind ERASED) stays under the keyed hash. Answered once the erased data is
+   * gone from the data directory's files too.
+   */
+  eraseContactPoint: {
+    path: "/consent.v1.ConsentService/EraseContactPoint",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(EraseContactPointRequest.encode(value).finish()),
+    requestDeserialize: (value) => EraseContactPointRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(EraseContactPointResponse.encode(value).finish()),
+    responseDeserialize: (value) => EraseContactPointResponse.decode(value)
+  },
+  /**
+   * Phone numbers that were permanently disconnected: consent recorded up to each number's
+   * disconnection no longer counts (REASON_CONTACT_POINT_REASSIGNED); on every profile the
+   * key may write and every phone channel. Partial success: one result per number.
+   */
+  reportReassignedNumbers: {
+    path: "/consent.v1.ConsentService/ReportReassignedNumbers",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(ReportReassignedNumbersRequest.encode(value).finish()),
+    requestDeserialize: (value) => ReportReassignedNumbersRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(ReportReassignedNumbersResponse.encode(value).finish()),
+    responseDeserialize: (value) => ReportReassignedNumbersResponse.decode(value)
   }
 };
 var ConsentServiceClient = (0, import_grpc_js3.makeGenericClientConstructor)(
@@ -26448,6 +27111,7 @@ var Reason = /* @__PURE__ */ ((Reason2) => {
   Reason2[Reason2["NO_TOPIC_OPT_IN"] = 9] = "NO_TOPIC_OPT_IN";
   Reason2[Reason2["OPTED_IN"] = 10] = "OPTED_IN";
   Reason2[Reason2["NOT_OPTED_OUT"] = 11] = "NOT_OPTED_OUT";
+  Reason2[Reason2["CONTACT_POINT_REASSIGNED"] = 12] = "CONTACT_POINT_REASSIGNED";
   Reason2[Reason2["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
   return Reason2;
 })(Reason || {});
@@ -26489,6 +27153,9 @@ function reasonFromJSON(object) {
     case 11:
     case "REASON_NOT_OPTED_OUT":
       return 11 /* NOT_OPTED_OUT */;
+    case 12:
+    case "REASON_CONTACT_POINT_REASSIGNED":
+      return 12 /* CONTACT_POINT_REASSIGNED */;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -26521,6 +27188,8 @@ function reasonToJSON(object) {
       return "REASON_OPTED_IN";
     case 11 /* NOT_OPTED_OUT */:
       return "REASON_NOT_OPTED_OUT";
+    case 12 /* CONTACT_POINT_REASSIGNED */:
+      return "REASON_CONTACT_POINT_REASSIGNED";
     case -1 /* UNRECOGNIZED */:
     default:
       return "UNRECOGNIZED";

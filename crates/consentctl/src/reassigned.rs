@@ -123,10 +123,18 @@ pub(crate) async fn import(c: &Clients, a: ImportReassignedArgs, j: bool) -> Res
     let failed = errors.len();
     if !j {
         for e in &errors {
-            eprintln!("line {}: {} ({})", e["line"], e["error"].as_str().unwrap_or(""), e["number"].as_str().unwrap_or(""));
+            eprintln!(
+                "line {}: {} ({})",
+                e["line"],
+                e["error"].as_str().unwrap_or(""),
+                e["number"].as_str().unwrap_or("")
+            );
         }
     }
-    print(&json!({"numbers": read, "applied": applied, "unchanged": unchanged, "rejected": failed, "errors": errors}), j);
+    print(
+        &json!({"numbers": read, "applied": applied, "unchanged": unchanged, "rejected": failed, "errors": errors}),
+        j,
+    );
     Ok(if failed == 0 { exit::OK } else { exit::FINDINGS })
 }
 

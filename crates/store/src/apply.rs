@@ -411,7 +411,12 @@ pub fn index_state(contact: &StoredContact) -> ContactState {
     let records = contact.records.iter().filter_map(|r| {
         let status = status_from_stored(r.status)?;
         let subject = Subject { purpose: u16::try_from(r.purpose_no).ok()?, topic: u16::try_from(r.topic_no).ok()? };
-        after_reassignment(subject, Record { status, expires_at: r.expires_at }, r.occurred_at_us, contact.reassigned_at_us)
+        after_reassignment(
+            subject,
+            Record { status, expires_at: r.expires_at },
+            r.occurred_at_us,
+            contact.reassigned_at_us,
+        )
     });
     ContactState::from_packed(suppressions, records.collect())
 }

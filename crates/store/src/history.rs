@@ -232,4 +232,30 @@ mod tests {
         rewritten[4].1.hash = chain_hash(&rewritten[4].1.prev_hash, &rewritten[4].1.body).to_vec();
         assert!(!verify_chain(rewritten, 5, &head).intact);
     }
+
+    /// A redacted event keeps its hash and the chain verifies; editing its redacted body
+    /// afterwards, or redacting without an erasure event to vouch for it, does not.
+    #[test]
+    fn redacted_events_are_vouched_for_by_their_erasure() {
+        let original = EventBody { seq: 1, kind: 1, contact_point: "jane@example.com".into(), ..EventBody::default() };
+        let redacted = EventBody { contact_point: String::new(), ..original.clone() }.encode_to_vec();
+        let h1 = chain_hash(&GENESIS_HASH, &original.encode_to_vec()).to_vec();
+        let mut digest = RedactionDigest::default();
+        digest.add(1, &redacted);
+        let erasure = EventBody { seq: 2, kind: ERASED_KIND, redacted_digest: digest.value(), ..EventBody::default() }
+            .encode_to_vec();
+        let h2 = chain_hash(&h1, &erasure).to_vec();
+        let first = StoredEvent { body: redacted, prev_hash: GENESIS_HASH.to_vec(), hash: h1.clone(), redacted: true };
+        let second = StoredEvent { body: erasure, prev_hash: h1, hash: h2.clone(), redacted: false };
+        let v = verify_chain(vec![(1, first.clone()), (2, second.clone())], 2, &h2);
+        assert!(v.intact, "{v:?}");
+        let mut edited = first.clone();
+        edited.body =
+            EventBody { contact_point: "x".into(), ..EventBody::decode(first.body.as_slice()).unwrap_or_default() }
+                .encode_to_vec();
+        let v = verify_chain(vec![(1, edited), (2, second)], 2, &h2);
+        assert!(!v.intact && v.first_broken_seq == 2, "{v:?}");
+        let v = verify_chain(vec![(1, first)], 1, &h2);
+        assert!(!v.intact, "{v:?}");
+    }
 }

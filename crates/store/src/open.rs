@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::codec::{
     self, ALL_CFS, CF_CHANGES, CF_CONFIG, CF_IDEM, CF_INDEX, CF_META, CF_STATE, ContactKey, FORMAT_VERSION,
-    FORMAT_VERSION_1, FORMAT_VERSION_2, META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_LOG_POSITION, META_REVISION,
-    META_TOKEN_KEY,
+    FORMAT_VERSION_1, FORMAT_VERSION_2, META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_LOG_POSITION,
+    META_REVISION, META_TOKEN_KEY,
 };
 use super::index::{HotIndex, KeyedIndex, SHARDS};
 use super::link::{LinkKey, LinkKeys};
@@ -297,7 +297,10 @@ impl Store {
         let receipt_keys = super::receipt::load(&db, options.cluster_secret.as_ref()).map_err(refuse)?;
         let scrubbed = super::scrub::finish_pending(&db).map_err(refuse)?;
         if scrubbed > 0 {
-            tracing::info!(contacts = scrubbed, "removed erased data an interrupted erasure left in the directory's files");
+            tracing::info!(
+                contacts = scrubbed,
+                "removed erased data an interrupted erasure left in the directory's files"
+            );
         }
         let index = load_index(&db).map_err(|d| refuse(d.0))?;
         let contacts = index.len();

@@ -333,12 +333,15 @@ pub fn state_as_of(
         }
         Clock::Occurred => {
             let happened = events.iter().enumerate().filter(|(_, e)| e.occurred_at_us <= as_of.at_us);
-            // An erasure that had happened supersedes every change up to it.
-            let erased_at = happened
+            // An erasure that had happened supersedes every change that occurred up to it,
+            // and removed every record (and lifted no tombstone) recorded before it.
+            let erasure = happened
                 .clone()
                 .filter(|(_, e)| event_kind_from_stored(e.kind) == Some(EventKind::Erased))
-                .map(|(_, e)| e.occurred_at_us)
+                .map(|(i, e)| (e.occurred_at_us, i))
                 .max();
+            let erased_at = erasure.map(|(t, _)| t);
+            let before_erasure = |i: usize| erasure.is_some_and(|(_, at)| i < at);
             // Per subject the winning consent event: (occurred, opt-out, recording order).
             let mut winners: BTreeMap<Subject, (i64, bool, usize)> = BTreeMap::new();
             // Per suppression kind: (occurred, added, recording order).
@@ -349,12 +352,12 @@ pub fn state_as_of(
             };
             for (i, e) in happened.clone() {
                 let kind = event_kind_from_stored(e.kind);
-                if e.lifts_erasure {
+                if e.lifts_erasure && !before_erasure(i) {
                     rank_kind(erased_kind, (e.occurred_at_us, false, i));
                 }
                 match kind {
                     Some(EventKind::Consent) => {
-                        if erased_at.is_some_and(|t| e.occurred_at_us <= t) {
+                        if erased_at.is_some_and(|t| e.occurred_at_us <= t) || before_erasure(i) {
                             continue;
                         }
                         let Some(subject) = subject_of(e) else { continue };

@@ -282,7 +282,11 @@ impl Store {
         }
     }
 
-    pub(super) async fn submit_life(&self, log: &dyn Log, change: LifeChange) -> Result<SuppressionResult, StorageError> {
+    pub(super) async fn submit_life(
+        &self,
+        log: &dyn Log,
+        change: LifeChange,
+    ) -> Result<SuppressionResult, StorageError> {
         match log.submit(Op::Life(change)).await? {
             OpResult::Suppression(r) => Ok(r),
             _ => Err(unexpected("erasure or reassignment")),

@@ -593,7 +593,8 @@ impl<'a> Group<'a> {
         let key = change.key;
         let revision = self.next_revision + 1;
         let now_us = self.now_us;
-        let blank = ContactRef { profile_id: change.profile_id.clone(), channel: change.channel, contact_point: String::new() };
+        let blank =
+            ContactRef { profile_id: change.profile_id.clone(), channel: change.channel, contact_point: String::new() };
         self.load(key, Some(&blank))?.ok_or(StorageError::Closed)?;
         let (applied, event) = match change.event {
             LifeEvent::Erase => {
@@ -636,7 +637,11 @@ impl<'a> Group<'a> {
         }
         // This group's own events for the key: later writes to one key land last.
         for (cf, k, v) in &self.batch.ops {
-            if *cf == CF_HISTORY && k.len() == 24 && k[..16] == key.0 && let Some(v) = v {
+            if *cf == CF_HISTORY
+                && k.len() == 24
+                && k[..16] == key.0
+                && let Some(v) = v
+            {
                 events.insert(super::codec::decode_u64(&k[16..]).unwrap_or(0), v.clone());
             }
         }

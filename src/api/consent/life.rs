@@ -74,9 +74,8 @@ impl ConsentApi {
         let mut results = Vec::with_capacity(numbers.len());
         let mut changes = Vec::new();
         for (i, pb::ReassignedNumber { number, disconnected_at }) in numbers.into_iter().enumerate() {
-            let checked = contact::normalize(contact::Kind::Phone, &number, region)
-                .map_err(|e| e.to_string())
-                .and_then(|n| {
+            let checked =
+                contact::normalize(contact::Kind::Phone, &number, region).map_err(|e| e.to_string()).and_then(|n| {
                     let at = convert::occurred_at(&format!("numbers[{i}].disconnected_at"), disconnected_at, now_us)
                         .map_err(|e| e.to_string())?;
                     if disconnected_at.is_none() {

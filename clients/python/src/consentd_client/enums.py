@@ -65,6 +65,8 @@ class WebhookEventKind(ProtoEnum):
     """Suppressions added or lifted."""
     CONFIRMATION = 3
     """Double opt-in confirmations."""
+    LIFE = 4
+    """Erasures and number reassignments (the contact point's life)."""
 
 
 class ChangeOutcome(ProtoEnum):
@@ -87,6 +89,10 @@ class EventKind(ProtoEnum):
     CONFIRMATION = 2
     SUPPRESSION_ADDED = 3
     SUPPRESSION_LIFTED = 4
+    ERASED = 5
+    """The contact point was erased; the events before it were redacted."""
+    REASSIGNED = 6
+    """The number was reassigned; occurred_at is its disconnection."""
 
 
 class KeywordClass(ProtoEnum):
@@ -134,6 +140,8 @@ class Reason(ProtoEnum):
     """Send: restrictive purpose with a current opt-in."""
     NOT_OPTED_OUT = 11
     """Send: non-restrictive purpose, not opted out."""
+    CONTACT_POINT_REASSIGNED = 12
+    """Block: restrictive, and the opt-in was recorded before the phone number's reassignment date (ReportReassignedNumbers): it was the previous owner's."""
 
 
 class Clock(ProtoEnum):
@@ -203,6 +211,8 @@ class SuppressionKind(ProtoEnum):
     SPAM_COMPLAINT = 2
     SMS_STOP = 3
     MANUAL = 4
+    ERASED = 5
+    """The contact point was erased at its owner's request: the tombstone that blocks every channel of it until a new opt-in with proof (EraseContactPoint). Cannot be added or lifted by AddSuppression or LiftSuppression."""
 
 
 class ChangeSource(ProtoEnum):

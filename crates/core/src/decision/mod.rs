@@ -21,8 +21,8 @@ mod tests;
 pub use catalog::{Catalog, DoubleOptInMode, Profile, Purpose, ResolveError, Resolved, Topic};
 pub use engine::{Decision, Outcome, Reason, decide};
 pub use model::{
-    Channel, ContactState, EnforcementModel, PackedRecord, after_reassignment, PurposeKind, PurposeNo, Record, Status, Subject,
-    SuppressionKind, Suppressions, TopicNo, UnixSeconds,
+    Channel, ContactState, EnforcementModel, PackedRecord, PurposeKind, PurposeNo, Record, Status, Subject,
+    SuppressionKind, Suppressions, TopicNo, UnixSeconds, after_reassignment,
 };
 
 use crate::contact;

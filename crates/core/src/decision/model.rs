@@ -482,9 +482,9 @@ impl ContactState {
     #[inline]
     fn packed(&self, subject: Subject) -> Option<PackedRecord> {
         match &self.repr {
-            Repr::Small { len, expiring, heads, expires, .. } => {
-                (0..usize::from(*len)).map(|i| small_record(i, *expiring, heads, *expires)).find(|r| r.subject() == subject)
-            }
+            Repr::Small { len, expiring, heads, expires, .. } => (0..usize::from(*len))
+                .map(|i| small_record(i, *expiring, heads, *expires))
+                .find(|r| r.subject() == subject),
             Repr::Heap { records, .. } => records.iter().find(|r| r.subject() == subject).copied(),
         }
     }

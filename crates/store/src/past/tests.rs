@@ -5,11 +5,24 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::apply::{apply_confirmation, apply_consent, apply_suppression, index_state};
+use crate::apply::{
+    apply_confirmation, apply_consent, apply_erasure, apply_reassignment, apply_suppression, index_state,
+};
 use crate::codec::StoredContact;
-use crate::model::{Confirmation, ConsentChange, ContactRef, Source, SuppressionChange};
+use crate::model::{Confirmation, ConsentChange, ContactRef, LifeChange, LifeEvent, Proof, Source, SuppressionChange};
 use crate::token::TokenClaims;
 use consentd_core::decision::{DoubleOptInMode, SuppressionKind};
+
+fn life(event: LifeEvent) -> LifeChange {
+    LifeChange {
+        profile_id: "acme".into(),
+        channel: Channel::Email,
+        key: ContactKey([0; 16]),
+        event,
+        source: Source::Api,
+        actor: "t".into(),
+    }
+}
 
 fn contact_ref() -> ContactRef {
     ContactRef { profile_id: "acme".into(), channel: Channel::Email, contact_point: "jane@example.com".into() }
@@ -30,6 +43,8 @@ enum Change {
         occurred: i64,
         double_opt_in: bool,
         expires_at: Option<i64>,
+        /// From a form with proof: lifts an erasure's tombstone.
+        proven: bool,
     },
     Suppression {
         kind: usize,
@@ -41,15 +56,23 @@ enum Change {
         subject: Subject,
         occurred: i64,
     },
+    /// An erasure, at the moment it is recorded.
+    Erase,
+    /// The number was reassigned at `occurred`.
+    Reassign {
+        occurred: i64,
+    },
 }
 
 fn arb_change() -> impl Strategy<Value = Change> {
     let subject = (1u16..3, 0u16..2).prop_map(|(purpose, topic)| Subject { purpose, topic });
     prop_oneof![
-        4 => (subject.clone(), any::<bool>(), 0i64..40, any::<bool>(), proptest::option::of(0i64..100))
-            .prop_map(|(subject, opt_in, occurred, double_opt_in, expires_at)| Change::Consent {
-                subject, opt_in, occurred, double_opt_in, expires_at
+        4 => (subject.clone(), any::<bool>(), 0i64..40, any::<bool>(), proptest::option::of(0i64..100), any::<bool>())
+            .prop_map(|(subject, opt_in, occurred, double_opt_in, expires_at, proven)| Change::Consent {
+                subject, opt_in, occurred, double_opt_in, expires_at, proven
             }),
+        1 => Just(Change::Erase),
+        1 => (0i64..40).prop_map(|occurred| Change::Reassign { occurred }),
         2 => (0usize..2, any::<bool>(), 0i64..40).prop_map(|(kind, add, occurred)| Change::Suppression { kind, add, occurred }),
         1 => (subject, 0i64..40).prop_map(|(subject, occurred)| Change::Confirm { subject, occurred }),
     ]
@@ -65,7 +88,7 @@ fn apply_all(changes: &[Change], occurred: impl Fn(usize, i64) -> i64) -> (Vec<E
         let now_us = recorded(i);
         let token_id = [u8::try_from(i % 256).unwrap_or(0); 16];
         let event = match c {
-            Change::Consent { subject, opt_in, occurred: at, double_opt_in, expires_at } => {
+            Change::Consent { subject, opt_in, occurred: at, double_opt_in, expires_at, proven } => {
                 let change = ConsentChange {
                     contact: contact_ref(),
                     purpose_id: format!("p{}", subject.purpose),
@@ -73,10 +96,10 @@ fn apply_all(changes: &[Change], occurred: impl Fn(usize, i64) -> i64) -> (Vec<E
                     subject: *subject,
                     status: if *opt_in { Status::OptedIn } else { Status::OptedOut },
                     occurred_at_us: occurred(i, *at),
-                    source: Source::Api,
+                    source: if *proven { Source::Form } else { Source::Api },
                     actor: "t".into(),
                     reason: String::new(),
-                    proof: None,
+                    proof: proven.then(|| Proof { ip_address: "192.0.2.1".into(), ..Proof::default() }),
                     expires_at: *expires_at,
                     double_opt_in: if *double_opt_in { DoubleOptInMode::EveryOptIn } else { DoubleOptInMode::Off },
                     confirmation_validity_secs: 1_000_000,
@@ -119,6 +142,12 @@ fn apply_all(changes: &[Change], occurred: impl Fn(usize, i64) -> i64) -> (Vec<E
                         .map(|(event, _)| event)
                 })
             }
+            Change::Erase => Some(apply_erasure(&mut contact, &life(LifeEvent::Erase), revision + 1, now_us)),
+            Change::Reassign { occurred: at } => {
+                let at_us = occurred(i, *at);
+                let life = life(LifeEvent::Reassign { at_us });
+                Some(apply_reassignment(&mut contact, &life, at_us, revision + 1, now_us).1)
+            }
         };
         if let Some(e) = event {
             if e.applied {
@@ -160,11 +189,12 @@ proptest! {
         let changes: Vec<Change> = changes
             .into_iter()
             .filter_map(|c| match c {
-                Change::Consent { subject, opt_in, occurred, expires_at, .. } => {
-                    Some(Change::Consent { subject, opt_in, occurred, double_opt_in: false, expires_at })
+                Change::Consent { subject, opt_in, occurred, expires_at, proven, .. } => {
+                    Some(Change::Consent { subject, opt_in, occurred, double_opt_in: false, expires_at, proven })
                 }
-                Change::Confirm { .. } => None,
-                s @ Change::Suppression { .. } => Some(s),
+                // An erasure happens when it is recorded: replaying a subset would move it.
+                Change::Confirm { .. } | Change::Erase => None,
+                s @ (Change::Suppression { .. } | Change::Reassign { .. }) => Some(s),
             })
             .collect();
         // Distinct times (seconds, the change's index below them): no exact ties, which
@@ -201,9 +231,11 @@ proptest! {
 
 fn time_of(c: &Change) -> i64 {
     match c {
-        Change::Consent { occurred, .. } | Change::Suppression { occurred, .. } | Change::Confirm { occurred, .. } => {
-            *occurred
-        }
+        Change::Consent { occurred, .. }
+        | Change::Suppression { occurred, .. }
+        | Change::Confirm { occurred, .. }
+        | Change::Reassign { occurred } => *occurred,
+        Change::Erase => 0,
     }
 }
 
@@ -216,6 +248,7 @@ fn a_late_opt_out_shows_as_the_exposure_between_the_clocks() {
             occurred: 1,
             double_opt_in: false,
             expires_at: None,
+            proven: false,
         },
         // Clicked at second 5, recorded as the second change (after the first).
         Change::Consent {
@@ -224,6 +257,7 @@ fn a_late_opt_out_shows_as_the_exposure_between_the_clocks() {
             occurred: 5,
             double_opt_in: false,
             expires_at: None,
+            proven: false,
         },
     ];
     let (events, _) = apply_all(&changes, |_, at| at * 1_000_000);

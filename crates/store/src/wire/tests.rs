@@ -2,7 +2,9 @@ use prost::Message;
 
 use super::{LogKey, Sealed, VERSION, VERSION_SINGLE, WireEntry, WireError, open, open_record, seal, seal_record};
 use crate::codec::ContactKey;
-use crate::model::{Confirmation, ConsentChange, ContactRef, Idempotency, Proof, Source, SuppressionChange};
+use crate::model::{
+    Confirmation, ConsentChange, ContactRef, Idempotency, LifeChange, LifeEvent, Proof, Source, SuppressionChange,
+};
 use crate::model::{Expect, WebhookDef, WebhookOp, WebhookSecret};
 use crate::op::{BatchItem, Entry, Op, SigningKeyKind};
 use crate::token::TokenClaims;
@@ -129,7 +131,20 @@ fn every_kind() -> Vec<(&'static str, Entry)> {
         ("webhook_delete", entry(Op::Webhook(WebhookOp::Delete { webhook_id: "wh_1".into() }))),
         ("batch", entry(batch)),
         ("rotate_key", entry(Op::RotateKey(SigningKeyKind::Receipt))),
+        ("erase", entry(Op::Life(life(LifeEvent::Erase)))),
+        ("reassign", entry(Op::Life(life(LifeEvent::Reassign { at_us: 1_764_633_599_999_999 })))),
     ]
+}
+
+fn life(event: LifeEvent) -> LifeChange {
+    LifeChange {
+        profile_id: "acme".into(),
+        channel: Channel::Sms,
+        key: ContactKey([9; 16]),
+        event,
+        source: Source::Import,
+        actor: "ops".into(),
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -256,7 +271,7 @@ fn an_authentic_envelope_around_an_invalid_entry_is_invalid() {
 fn a_batch_is_sealed_as_version_2_and_one_change_as_version_1() {
     for (kind, e) in every_kind() {
         let sealed = Sealed::decode(seal(&e, "a/1", &key()).as_slice()).expect("envelope");
-        let want = if kind == "batch" || kind == "rotate_key" { VERSION } else { VERSION_SINGLE };
+        let want = if ["batch", "rotate_key", "erase", "reassign"].contains(&kind) { VERSION } else { VERSION_SINGLE };
         assert_eq!(sealed.version, want, "{kind}");
     }
 }
@@ -276,6 +291,10 @@ fn a_batch_in_version_1_an_empty_batch_and_a_batch_of_admin_changes_are_invalid(
     let rotation = entry(Op::RotateKey(SigningKeyKind::Link));
     assert!(invalid(sealed_as(VERSION_SINGLE, &rotation)), "a key rotation in version 1");
     assert!(open(&sealed_as(VERSION, &rotation), "a/1", &[key()]).is_ok());
+    let erasure = entry(Op::Life(life(LifeEvent::Erase)));
+    assert!(invalid(sealed_as(VERSION_SINGLE, &erasure)), "an erasure in version 1");
+    let wrapped = entry(Op::Batch(vec![BatchItem { token_id: [1; 16], op: erasure.op.clone() }]));
+    assert!(open(&sealed_as(VERSION, &wrapped), "a/1", &[key()]).is_ok(), "an erasure inside a batch");
     assert!(open(&sealed_as(VERSION, &batch), "a/1", &[key()]).is_ok());
     assert!(invalid(sealed_as(VERSION, &entry(Op::Batch(Vec::new())))), "an empty batch");
     for (kind, e) in every_kind() {
@@ -288,7 +307,7 @@ fn a_batch_in_version_1_an_empty_batch_and_a_batch_of_admin_changes_are_invalid(
     }
 }
 
-const GOLDEN: [(&str, &str); 11] = [
+const GOLDEN: [(&str, &str); 13] = [
     (
         "consent",
         "0801120807070707070707071ae8010a12612f30303030303030303030303030306666102a188080f9c0c1c4820322100303030303030303030303030303030352b4010a160a0461636d651a0e6a616e406578616d706c652e6e6c12046e6577731a066576656e747320032805300238c0fbbbc0c1c4820340054a04656467655207636c69636b65645a1b0a093139322e302e322e31120275611a016e2201322a01683201746080a4a7da0668017080a3057a20010101010101010101010101010101010101010101010101010101010101010182012002020202020202020202020202020202020202020202020202020202020202022220049eeec86d796e0c002aee06154a58e951ae24583139e622a43e8d42d3b2dc03",
@@ -332,5 +351,13 @@ const GOLDEN: [(&str, &str); 11] = [
     (
         "rotate_key",
         "0802120807070707070707071a360a12612f30303030303030303030303030306666102a188080f9c0c1c48203221003030303030303030303030303030303a20102080222208949a52b138c8bc875e33f8172a3173dec7df774f03c71068f1a5ce376013a29",
+    ),
+    (
+        "erase",
+        "0802120807070707070707071a550a12612f30303030303030303030303030306666102a188080f9c0c1c48203221003030303030303030303030303030303aa01210a0461636d6510011a1009090909090909090909090909090909280332036f7073222005639dc6b2001a7b08ea30b73445a75cb8fefab0e7529e9231fd9642e8a9d67b",
+    ),
+    (
+        "reassign",
+        "0802120807070707070707071a5e0a12612f30303030303030303030303030306666102a188080f9c0c1c48203221003030303030303030303030303030303aa012a0a0461636d6510011a100909090909090909090909090909090920ffff8bb7cc9d9103280332036f707322209a1059c0fefed8afd3f46bee464ffaa2b2976acafffe8ae3b41a59835b8c1ab5",
     ),
 ];

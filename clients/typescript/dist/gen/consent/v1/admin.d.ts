@@ -42,6 +42,8 @@ export declare enum WebhookEventKind {
     SUPPRESSION = 2,
     /** CONFIRMATION - Double opt-in confirmations. */
     CONFIRMATION = 3,
+    /** LIFE - Erasures and number reassignments (the contact point's life). */
+    LIFE = 4,
     UNRECOGNIZED = -1
 }
 export declare function webhookEventKindFromJSON(object: any): WebhookEventKind;

@@ -21,6 +21,10 @@ export declare enum EventKind {
     CONFIRMATION = 2,
     SUPPRESSION_ADDED = 3,
     SUPPRESSION_LIFTED = 4,
+    /** ERASED - The contact point was erased; the events before it were redacted. */
+    ERASED = 5,
+    /** REASSIGNED - The number was reassigned; occurred_at is its disconnection. */
+    REASSIGNED = 6,
     UNRECOGNIZED = -1
 }
 export declare function eventKindFromJSON(object: any): EventKind;
@@ -36,6 +40,49 @@ export declare enum KeywordClass {
 }
 export declare function keywordClassFromJSON(object: any): KeywordClass;
 export declare function keywordClassToJSON(object: KeywordClass): string;
+export interface EraseContactPointRequest {
+    profileId: string;
+    /**
+     * Any channel of the contact point's kind: the erasure covers them all (email; sms,
+     * whatsapp and voice; push and custom).
+     */
+    channel: Channel;
+    contactPoint: string;
+}
+export interface EraseContactPointResponse {
+    /** The channels erased. */
+    channels: Channel[];
+    /** The revision of the last of them. */
+    revision: number;
+}
+export interface ReassignedNumber {
+    /** E.164 (`+12025550123`), or national with `default_region`. */
+    number: string;
+    /**
+     * When the number was permanently disconnected. Consent that occurred at or before it
+     * no longer counts. A date without a time means the end of that day (UTC).
+     */
+    disconnectedAt: Date | undefined;
+}
+export interface ReportReassignedNumbersRequest {
+    /** At most 1000. */
+    numbers: ReassignedNumber[];
+    /** ISO 3166 region for numbers without a country code, e.g. `US`; empty: E.164 only. */
+    defaultRegion: string;
+}
+export interface ReassignedNumberResult {
+    /** The number in E.164; the number as sent when it was refused. */
+    number: string;
+    /** False when an equal or later disconnection was recorded already, or on error. */
+    applied: boolean;
+    /** Why this number was refused (an invalid number or date); empty on success. */
+    error: string;
+}
+export interface ReportReassignedNumbersResponse {
+    results: ReassignedNumberResult[];
+    /** The store's revision after the last change of this request. */
+    revision: number;
+}
 /** One change to the consent of one contact point for one purpose or topic. */
 export interface ConsentChange {
     profileId: string;
@@ -130,6 +177,10 @@ export interface GetConsentResponse {
     records: ConsentRecord[];
     suppressions: Suppression[];
     revision: number;
+    /** Phone numbers: the latest reported disconnection (ReportReassignedNumbers). */
+    reassignedAt: Date | undefined;
+    /** When it was erased (EraseContactPoint); its plaintext is then not kept. */
+    erasedAt: Date | undefined;
 }
 export interface GetHistoryRequest {
     profileId: string;
@@ -189,6 +240,13 @@ export interface HistoryEvent {
     /** Hex SHA-256 of the previous event's hash and this event's canonical encoding. */
     hash: string;
     prevHash: string;
+    /**
+     * Personal data removed by an erasure: `hash` is the original event's, vouched for by
+     * the erasure event that follows.
+     */
+    redacted: boolean;
+    /** An opt-in with proof of a new consent that lifted an erasure's tombstone. */
+    liftsErasure: boolean;
 }
 export interface ConfirmOptInRequest {
     token: string;
@@ -279,7 +337,17 @@ export interface ExportRecordsResponse {
     records: ConsentRecord[];
     suppressions: Suppression[];
     events: HistoryEvent[];
+    /** Phone numbers: the latest reported disconnection. */
+    reassignedAt: Date | undefined;
+    /** An erased contact point's tombstone: `contact_point` is then empty. */
+    erasedAt: Date | undefined;
 }
+export declare const EraseContactPointRequest: MessageFns<EraseContactPointRequest>;
+export declare const EraseContactPointResponse: MessageFns<EraseContactPointResponse>;
+export declare const ReassignedNumber: MessageFns<ReassignedNumber>;
+export declare const ReportReassignedNumbersRequest: MessageFns<ReportReassignedNumbersRequest>;
+export declare const ReassignedNumberResult: MessageFns<ReassignedNumberResult>;
+export declare const ReportReassignedNumbersResponse: MessageFns<ReportReassignedNumbersResponse>;
 export declare const ConsentChange: MessageFns<ConsentChange>;
 export declare const ChangeResult: MessageFns<ChangeResult>;
 export declare const SetConsentRequest: MessageFns<SetConsentRequest>;
@@ -422,6 +490,36 @@ export declare const ConsentServiceService: {
         readonly responseSerialize: (value: ExportRecordsResponse) => Buffer;
         readonly responseDeserialize: (value: Buffer) => ExportRecordsResponse;
     };
+    /**
+     * Erases a contact point at its owner's request (GDPR Art. 17) on every channel of its
+     * kind in one profile: its records and plaintext go, its history loses its personal data
+     * (IP addresses, user agents, free text; each event keeps its hash), and a tombstone
+     * (suppression kind ERASED) stays under the keyed hash. Answered once the erased data is
+     * gone from the data directory's files too.
+     */
+    readonly eraseContactPoint: {
+        readonly path: "/consent.v1.ConsentService/EraseContactPoint";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: EraseContactPointRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => EraseContactPointRequest;
+        readonly responseSerialize: (value: EraseContactPointResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => EraseContactPointResponse;
+    };
+    /**
+     * Phone numbers that were permanently disconnected: consent recorded up to each number's
+     * disconnection no longer counts (REASON_CONTACT_POINT_REASSIGNED); on every profile the
+     * key may write and every phone channel. Partial success: one result per number.
+     */
+    readonly reportReassignedNumbers: {
+        readonly path: "/consent.v1.ConsentService/ReportReassignedNumbers";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: ReportReassignedNumbersRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => ReportReassignedNumbersRequest;
+        readonly responseSerialize: (value: ReportReassignedNumbersResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => ReportReassignedNumbersResponse;
+    };
 };
 export interface ConsentServiceServer extends UntypedServiceImplementation {
     /**
@@ -456,6 +554,20 @@ export interface ConsentServiceServer extends UntypedServiceImplementation {
      * request, its whole history), for bulk export. Streamed; order is by internal key.
      */
     exportRecords: handleServerStreamingCall<ExportRecordsRequest, ExportRecordsResponse>;
+    /**
+     * Erases a contact point at its owner's request (GDPR Art. 17) on every channel of its
+     * kind in one profile: its records and plaintext go, its history loses its personal data
+     * (IP addresses, user agents, free text; each event keeps its hash), and a tombstone
+     * (suppression kind ERASED) stays under the keyed hash. Answered once the erased data is
+     * gone from the data directory's files too.
+     */
+    eraseContactPoint: handleUnaryCall<EraseContactPointRequest, EraseContactPointResponse>;
+    /**
+     * Phone numbers that were permanently disconnected: consent recorded up to each number's
+     * disconnection no longer counts (REASON_CONTACT_POINT_REASSIGNED); on every profile the
+     * key may write and every phone channel. Partial success: one result per number.
+     */
+    reportReassignedNumbers: handleUnaryCall<ReportReassignedNumbersRequest, ReportReassignedNumbersResponse>;
 }
 export interface ConsentServiceClient extends Client {
     /**
@@ -508,6 +620,24 @@ export interface ConsentServiceClient extends Client {
      */
     exportRecords(request: ExportRecordsRequest, options?: Partial<CallOptions>): ClientReadableStream<ExportRecordsResponse>;
     exportRecords(request: ExportRecordsRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<ExportRecordsResponse>;
+    /**
+     * Erases a contact point at its owner's request (GDPR Art. 17) on every channel of its
+     * kind in one profile: its records and plaintext go, its history loses its personal data
+     * (IP addresses, user agents, free text; each event keeps its hash), and a tombstone
+     * (suppression kind ERASED) stays under the keyed hash. Answered once the erased data is
+     * gone from the data directory's files too.
+     */
+    eraseContactPoint(request: EraseContactPointRequest, callback: (error: ServiceError | null, response: EraseContactPointResponse) => void): ClientUnaryCall;
+    eraseContactPoint(request: EraseContactPointRequest, metadata: Metadata, callback: (error: ServiceError | null, response: EraseContactPointResponse) => void): ClientUnaryCall;
+    eraseContactPoint(request: EraseContactPointRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: EraseContactPointResponse) => void): ClientUnaryCall;
+    /**
+     * Phone numbers that were permanently disconnected: consent recorded up to each number's
+     * disconnection no longer counts (REASON_CONTACT_POINT_REASSIGNED); on every profile the
+     * key may write and every phone channel. Partial success: one result per number.
+     */
+    reportReassignedNumbers(request: ReportReassignedNumbersRequest, callback: (error: ServiceError | null, response: ReportReassignedNumbersResponse) => void): ClientUnaryCall;
+    reportReassignedNumbers(request: ReportReassignedNumbersRequest, metadata: Metadata, callback: (error: ServiceError | null, response: ReportReassignedNumbersResponse) => void): ClientUnaryCall;
+    reportReassignedNumbers(request: ReportReassignedNumbersRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: ReportReassignedNumbersResponse) => void): ClientUnaryCall;
 }
 export declare const ConsentServiceClient: {
     new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): ConsentServiceClient;

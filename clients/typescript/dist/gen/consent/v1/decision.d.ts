@@ -36,6 +36,11 @@ export declare enum Reason {
     OPTED_IN = 10,
     /** NOT_OPTED_OUT - Send: non-restrictive purpose, not opted out. */
     NOT_OPTED_OUT = 11,
+    /**
+     * CONTACT_POINT_REASSIGNED - Block: restrictive, and the opt-in was recorded before the phone number's reassignment
+     * date (ReportReassignedNumbers): it was the previous owner's.
+     */
+    CONTACT_POINT_REASSIGNED = 12,
     UNRECOGNIZED = -1
 }
 export declare function reasonFromJSON(object: any): Reason;

@@ -61,6 +61,12 @@ export declare enum SuppressionKind {
     SPAM_COMPLAINT = 2,
     SMS_STOP = 3,
     MANUAL = 4,
+    /**
+     * ERASED - The contact point was erased at its owner's request: the tombstone that blocks every
+     * channel of it until a new opt-in with proof (EraseContactPoint). Cannot be added or
+     * lifted by AddSuppression or LiftSuppression.
+     */
+    ERASED = 5,
     UNRECOGNIZED = -1
 }
 export declare function suppressionKindFromJSON(object: any): SuppressionKind;

@@ -178,6 +178,8 @@ export enum WebhookEventKind {
   SUPPRESSION = 2,
   /** CONFIRMATION - Double opt-in confirmations. */
   CONFIRMATION = 3,
+  /** LIFE - Erasures and number reassignments (the contact point's life). */
+  LIFE = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -195,6 +197,9 @@ export function webhookEventKindFromJSON(object: any): WebhookEventKind {
     case 3:
     case "WEBHOOK_EVENT_KIND_CONFIRMATION":
       return WebhookEventKind.CONFIRMATION;
+    case 4:
+    case "WEBHOOK_EVENT_KIND_LIFE":
+      return WebhookEventKind.LIFE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -212,6 +217,8 @@ export function webhookEventKindToJSON(object: WebhookEventKind): string {
       return "WEBHOOK_EVENT_KIND_SUPPRESSION";
     case WebhookEventKind.CONFIRMATION:
       return "WEBHOOK_EVENT_KIND_CONFIRMATION";
+    case WebhookEventKind.LIFE:
+      return "WEBHOOK_EVENT_KIND_LIFE";
     case WebhookEventKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

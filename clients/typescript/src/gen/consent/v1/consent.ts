@@ -97,6 +97,10 @@ export enum EventKind {
   CONFIRMATION = 2,
   SUPPRESSION_ADDED = 3,
   SUPPRESSION_LIFTED = 4,
+  /** ERASED - The contact point was erased; the events before it were redacted. */
+  ERASED = 5,
+  /** REASSIGNED - The number was reassigned; occurred_at is its disconnection. */
+  REASSIGNED = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -117,6 +121,12 @@ export function eventKindFromJSON(object: any): EventKind {
     case 4:
     case "EVENT_KIND_SUPPRESSION_LIFTED":
       return EventKind.SUPPRESSION_LIFTED;
+    case 5:
+    case "EVENT_KIND_ERASED":
+      return EventKind.ERASED;
+    case 6:
+    case "EVENT_KIND_REASSIGNED":
+      return EventKind.REASSIGNED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -136,6 +146,10 @@ export function eventKindToJSON(object: EventKind): string {
       return "EVENT_KIND_SUPPRESSION_ADDED";
     case EventKind.SUPPRESSION_LIFTED:
       return "EVENT_KIND_SUPPRESSION_LIFTED";
+    case EventKind.ERASED:
+      return "EVENT_KIND_ERASED";
+    case EventKind.REASSIGNED:
+      return "EVENT_KIND_REASSIGNED";
     case EventKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -192,6 +206,55 @@ export function keywordClassToJSON(object: KeywordClass): string {
     default:
       return "UNRECOGNIZED";
   }
+}
+
+export interface EraseContactPointRequest {
+  profileId: string;
+  /**
+   * Any channel of the contact point's kind: the erasure covers them all (email; sms,
+   * whatsapp and voice; push and custom).
+   */
+  channel: Channel;
+  contactPoint: string;
+}
+
+export interface EraseContactPointResponse {
+  /** The channels erased. */
+  channels: Channel[];
+  /** The revision of the last of them. */
+  revision: number;
+}
+
+export interface ReassignedNumber {
+  /** E.164 (`+12025550123`), or national with `default_region`. */
+  number: string;
+  /**
+   * When the number was permanently disconnected. Consent that occurred at or before it
+   * no longer counts. A date without a time means the end of that day (UTC).
+   */
+  disconnectedAt: Date | undefined;
+}
+
+export interface ReportReassignedNumbersRequest {
+  /** At most 1000. */
+  numbers: ReassignedNumber[];
+  /** ISO 3166 region for numbers without a country code, e.g. `US`; empty: E.164 only. */
+  defaultRegion: string;
+}
+
+export interface ReassignedNumberResult {
+  /** The number in E.164; the number as sent when it was refused. */
+  number: string;
+  /** False when an equal or later disconnection was recorded already, or on error. */
+  applied: boolean;
+  /** Why this number was refused (an invalid number or date); empty on success. */
+  error: string;
+}
+
+export interface ReportReassignedNumbersResponse {
+  results: ReassignedNumberResult[];
+  /** The store's revision after the last change of this request. */
+  revision: number;
 }
 
 /** One change to the consent of one contact point for one purpose or topic. */
@@ -308,6 +371,12 @@ export interface GetConsentResponse {
   records: ConsentRecord[];
   suppressions: Suppression[];
   revision: number;
+  /** Phone numbers: the latest reported disconnection (ReportReassignedNumbers). */
+  reassignedAt:
+    | Date
+    | undefined;
+  /** When it was erased (EraseContactPoint); its plaintext is then not kept. */
+  erasedAt: Date | undefined;
 }
 
 export interface GetHistoryRequest {
@@ -375,6 +444,13 @@ export interface HistoryEvent {
   /** Hex SHA-256 of the previous event's hash and this event's canonical encoding. */
   hash: string;
   prevHash: string;
+  /**
+   * Personal data removed by an erasure: `hash` is the original event's, vouched for by
+   * the erasure event that follows.
+   */
+  redacted: boolean;
+  /** An opt-in with proof of a new consent that lifted an erasure's tombstone. */
+  liftsErasure: boolean;
 }
 
 export interface ConfirmOptInRequest {
@@ -477,7 +553,593 @@ export interface ExportRecordsResponse {
   records: ConsentRecord[];
   suppressions: Suppression[];
   events: HistoryEvent[];
+  /** Phone numbers: the latest reported disconnection. */
+  reassignedAt:
+    | Date
+    | undefined;
+  /** An erased contact point's tombstone: `contact_point` is then empty. */
+  erasedAt: Date | undefined;
 }
+
+function createBaseEraseContactPointRequest(): EraseContactPointRequest {
+  return { profileId: "", channel: 0, contactPoint: "" };
+}
+
+export const EraseContactPointRequest: MessageFns<EraseContactPointRequest> = {
+  encode(message: EraseContactPointRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.profileId !== "") {
+      writer.uint32(10).string(message.profileId);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(16).int32(message.channel);
+    }
+    if (message.contactPoint !== "") {
+      writer.uint32(26).string(message.contactPoint);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseContactPointRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseContactPointRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.profileId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.contactPoint = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EraseContactPointRequest {
+    return {
+      profileId: isSet(object.profileId)
+        ? globalThis.String(object.profileId)
+        : isSet(object.profile_id)
+        ? globalThis.String(object.profile_id)
+        : "",
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoint: isSet(object.contactPoint)
+        ? globalThis.String(object.contactPoint)
+        : isSet(object.contact_point)
+        ? globalThis.String(object.contact_point)
+        : "",
+    };
+  },
+
+  toJSON(message: EraseContactPointRequest): unknown {
+    const obj: any = {};
+    if (message.profileId !== "") {
+      obj.profileId = message.profileId;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.contactPoint !== "") {
+      obj.contactPoint = message.contactPoint;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EraseContactPointRequest>, I>>(base?: I): EraseContactPointRequest {
+    return EraseContactPointRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EraseContactPointRequest>, I>>(object: I): EraseContactPointRequest {
+    const message = createBaseEraseContactPointRequest();
+    message.profileId = object.profileId ?? "";
+    message.channel = object.channel ?? 0;
+    message.contactPoint = object.contactPoint ?? "";
+    return message;
+  },
+};
+
+function createBaseEraseContactPointResponse(): EraseContactPointResponse {
+  return { channels: [], revision: 0 };
+}
+
+export const EraseContactPointResponse: MessageFns<EraseContactPointResponse> = {
+  encode(message: EraseContactPointResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channels.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.channels) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.revision !== 0) {
+      writer.uint32(16).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseContactPointResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseContactPointResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.channels.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.channels.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EraseContactPointResponse {
+    return {
+      channels: globalThis.Array.isArray(object?.channels) ? object.channels.map((e: any) => channelFromJSON(e)) : [],
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: EraseContactPointResponse): unknown {
+    const obj: any = {};
+    if (message.channels?.length) {
+      obj.channels = message.channels.map((e) => channelToJSON(e));
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EraseContactPointResponse>, I>>(base?: I): EraseContactPointResponse {
+    return EraseContactPointResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EraseContactPointResponse>, I>>(object: I): EraseContactPointResponse {
+    const message = createBaseEraseContactPointResponse();
+    message.channels = object.channels?.map((e) => e) || [];
+    message.revision = object.revision ?? 0;
+    return message;
+  },
+};
+
+function createBaseReassignedNumber(): ReassignedNumber {
+  return { number: "", disconnectedAt: undefined };
+}
+
+export const ReassignedNumber: MessageFns<ReassignedNumber> = {
+  encode(message: ReassignedNumber, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.number !== "") {
+      writer.uint32(10).string(message.number);
+    }
+    if (message.disconnectedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.disconnectedAt), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReassignedNumber {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReassignedNumber();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.number = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.disconnectedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReassignedNumber {
+    return {
+      number: isSet(object.number) ? globalThis.String(object.number) : "",
+      disconnectedAt: isSet(object.disconnectedAt)
+        ? fromJsonTimestamp(object.disconnectedAt)
+        : isSet(object.disconnected_at)
+        ? fromJsonTimestamp(object.disconnected_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ReassignedNumber): unknown {
+    const obj: any = {};
+    if (message.number !== "") {
+      obj.number = message.number;
+    }
+    if (message.disconnectedAt !== undefined) {
+      obj.disconnectedAt = message.disconnectedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReassignedNumber>, I>>(base?: I): ReassignedNumber {
+    return ReassignedNumber.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReassignedNumber>, I>>(object: I): ReassignedNumber {
+    const message = createBaseReassignedNumber();
+    message.number = object.number ?? "";
+    message.disconnectedAt = object.disconnectedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseReportReassignedNumbersRequest(): ReportReassignedNumbersRequest {
+  return { numbers: [], defaultRegion: "" };
+}
+
+export const ReportReassignedNumbersRequest: MessageFns<ReportReassignedNumbersRequest> = {
+  encode(message: ReportReassignedNumbersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.numbers) {
+      ReassignedNumber.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.defaultRegion !== "") {
+      writer.uint32(18).string(message.defaultRegion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportReassignedNumbersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportReassignedNumbersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.numbers.push(ReassignedNumber.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.defaultRegion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReportReassignedNumbersRequest {
+    return {
+      numbers: globalThis.Array.isArray(object?.numbers)
+        ? object.numbers.map((e: any) => ReassignedNumber.fromJSON(e))
+        : [],
+      defaultRegion: isSet(object.defaultRegion)
+        ? globalThis.String(object.defaultRegion)
+        : isSet(object.default_region)
+        ? globalThis.String(object.default_region)
+        : "",
+    };
+  },
+
+  toJSON(message: ReportReassignedNumbersRequest): unknown {
+    const obj: any = {};
+    if (message.numbers?.length) {
+      obj.numbers = message.numbers.map((e) => ReassignedNumber.toJSON(e));
+    }
+    if (message.defaultRegion !== "") {
+      obj.defaultRegion = message.defaultRegion;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReportReassignedNumbersRequest>, I>>(base?: I): ReportReassignedNumbersRequest {
+    return ReportReassignedNumbersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReportReassignedNumbersRequest>, I>>(
+    object: I,
+  ): ReportReassignedNumbersRequest {
+    const message = createBaseReportReassignedNumbersRequest();
+    message.numbers = object.numbers?.map((e) => ReassignedNumber.fromPartial(e)) || [];
+    message.defaultRegion = object.defaultRegion ?? "";
+    return message;
+  },
+};
+
+function createBaseReassignedNumberResult(): ReassignedNumberResult {
+  return { number: "", applied: false, error: "" };
+}
+
+export const ReassignedNumberResult: MessageFns<ReassignedNumberResult> = {
+  encode(message: ReassignedNumberResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.number !== "") {
+      writer.uint32(10).string(message.number);
+    }
+    if (message.applied !== false) {
+      writer.uint32(16).bool(message.applied);
+    }
+    if (message.error !== "") {
+      writer.uint32(26).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReassignedNumberResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReassignedNumberResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.number = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.applied = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReassignedNumberResult {
+    return {
+      number: isSet(object.number) ? globalThis.String(object.number) : "",
+      applied: isSet(object.applied) ? globalThis.Boolean(object.applied) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: ReassignedNumberResult): unknown {
+    const obj: any = {};
+    if (message.number !== "") {
+      obj.number = message.number;
+    }
+    if (message.applied !== false) {
+      obj.applied = message.applied;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReassignedNumberResult>, I>>(base?: I): ReassignedNumberResult {
+    return ReassignedNumberResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReassignedNumberResult>, I>>(object: I): ReassignedNumberResult {
+    const message = createBaseReassignedNumberResult();
+    message.number = object.number ?? "";
+    message.applied = object.applied ?? false;
+    message.error = object.error ?? "";
+    return message;
+  },
+};
+
+function createBaseReportReassignedNumbersResponse(): ReportReassignedNumbersResponse {
+  return { results: [], revision: 0 };
+}
+
+export const ReportReassignedNumbersResponse: MessageFns<ReportReassignedNumbersResponse> = {
+  encode(message: ReportReassignedNumbersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      ReassignedNumberResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.revision !== 0) {
+      writer.uint32(16).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportReassignedNumbersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportReassignedNumbersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(ReassignedNumberResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReportReassignedNumbersResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => ReassignedNumberResult.fromJSON(e))
+        : [],
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: ReportReassignedNumbersResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => ReassignedNumberResult.toJSON(e));
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReportReassignedNumbersResponse>, I>>(base?: I): ReportReassignedNumbersResponse {
+    return ReportReassignedNumbersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReportReassignedNumbersResponse>, I>>(
+    object: I,
+  ): ReportReassignedNumbersResponse {
+    const message = createBaseReportReassignedNumbersResponse();
+    message.results = object.results?.map((e) => ReassignedNumberResult.fromPartial(e)) || [];
+    message.revision = object.revision ?? 0;
+    return message;
+  },
+};
 
 function createBaseConsentChange(): ConsentChange {
   return {
@@ -1644,7 +2306,7 @@ export const GetConsentRequest: MessageFns<GetConsentRequest> = {
 };
 
 function createBaseGetConsentResponse(): GetConsentResponse {
-  return { contactPoint: "", records: [], suppressions: [], revision: 0 };
+  return { contactPoint: "", records: [], suppressions: [], revision: 0, reassignedAt: undefined, erasedAt: undefined };
 }
 
 export const GetConsentResponse: MessageFns<GetConsentResponse> = {
@@ -1660,6 +2322,12 @@ export const GetConsentResponse: MessageFns<GetConsentResponse> = {
     }
     if (message.revision !== 0) {
       writer.uint32(32).uint64(message.revision);
+    }
+    if (message.reassignedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.reassignedAt), writer.uint32(42).fork()).join();
+    }
+    if (message.erasedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.erasedAt), writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1709,6 +2377,22 @@ export const GetConsentResponse: MessageFns<GetConsentResponse> = {
             message.revision = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reassignedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.erasedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1735,6 +2419,16 @@ export const GetConsentResponse: MessageFns<GetConsentResponse> = {
         ? object.suppressions.map((e: any) => Suppression.fromJSON(e))
         : [],
       revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      reassignedAt: isSet(object.reassignedAt)
+        ? fromJsonTimestamp(object.reassignedAt)
+        : isSet(object.reassigned_at)
+        ? fromJsonTimestamp(object.reassigned_at)
+        : undefined,
+      erasedAt: isSet(object.erasedAt)
+        ? fromJsonTimestamp(object.erasedAt)
+        : isSet(object.erased_at)
+        ? fromJsonTimestamp(object.erased_at)
+        : undefined,
     };
   },
 
@@ -1752,6 +2446,12 @@ export const GetConsentResponse: MessageFns<GetConsentResponse> = {
     if (message.revision !== 0) {
       obj.revision = Math.round(message.revision);
     }
+    if (message.reassignedAt !== undefined) {
+      obj.reassignedAt = message.reassignedAt.toISOString();
+    }
+    if (message.erasedAt !== undefined) {
+      obj.erasedAt = message.erasedAt.toISOString();
+    }
     return obj;
   },
 
@@ -1764,6 +2464,8 @@ export const GetConsentResponse: MessageFns<GetConsentResponse> = {
     message.records = object.records?.map((e) => ConsentRecord.fromPartial(e)) || [];
     message.suppressions = object.suppressions?.map((e) => Suppression.fromPartial(e)) || [];
     message.revision = object.revision ?? 0;
+    message.reassignedAt = object.reassignedAt ?? undefined;
+    message.erasedAt = object.erasedAt ?? undefined;
     return message;
   },
 };
@@ -2191,6 +2893,8 @@ function createBaseHistoryEvent(): HistoryEvent {
     confirmedAt: undefined,
     hash: "",
     prevHash: "",
+    redacted: false,
+    liftsErasure: false,
   };
 }
 
@@ -2255,6 +2959,12 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
     }
     if (message.prevHash !== "") {
       writer.uint32(162).string(message.prevHash);
+    }
+    if (message.redacted !== false) {
+      writer.uint32(168).bool(message.redacted);
+    }
+    if (message.liftsErasure !== false) {
+      writer.uint32(176).bool(message.liftsErasure);
     }
     return writer;
   },
@@ -2432,6 +3142,22 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
             message.prevHash = reader.string();
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.redacted = reader.bool();
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.liftsErasure = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2506,6 +3232,12 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
         : isSet(object.prev_hash)
         ? globalThis.String(object.prev_hash)
         : "",
+      redacted: isSet(object.redacted) ? globalThis.Boolean(object.redacted) : false,
+      liftsErasure: isSet(object.liftsErasure)
+        ? globalThis.Boolean(object.liftsErasure)
+        : isSet(object.lifts_erasure)
+        ? globalThis.Boolean(object.lifts_erasure)
+        : false,
     };
   },
 
@@ -2571,6 +3303,12 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
     if (message.prevHash !== "") {
       obj.prevHash = message.prevHash;
     }
+    if (message.redacted !== false) {
+      obj.redacted = message.redacted;
+    }
+    if (message.liftsErasure !== false) {
+      obj.liftsErasure = message.liftsErasure;
+    }
     return obj;
   },
 
@@ -2601,6 +3339,8 @@ export const HistoryEvent: MessageFns<HistoryEvent> = {
     message.confirmedAt = object.confirmedAt ?? undefined;
     message.hash = object.hash ?? "";
     message.prevHash = object.prevHash ?? "";
+    message.redacted = object.redacted ?? false;
+    message.liftsErasure = object.liftsErasure ?? false;
     return message;
   },
 };
@@ -3936,7 +4676,15 @@ export const ExportRecordsRequest: MessageFns<ExportRecordsRequest> = {
 };
 
 function createBaseExportRecordsResponse(): ExportRecordsResponse {
-  return { channel: 0, contactPoint: "", records: [], suppressions: [], events: [] };
+  return {
+    channel: 0,
+    contactPoint: "",
+    records: [],
+    suppressions: [],
+    events: [],
+    reassignedAt: undefined,
+    erasedAt: undefined,
+  };
 }
 
 export const ExportRecordsResponse: MessageFns<ExportRecordsResponse> = {
@@ -3955,6 +4703,12 @@ export const ExportRecordsResponse: MessageFns<ExportRecordsResponse> = {
     }
     for (const v of message.events) {
       HistoryEvent.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.reassignedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.reassignedAt), writer.uint32(50).fork()).join();
+    }
+    if (message.erasedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.erasedAt), writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -4012,6 +4766,22 @@ export const ExportRecordsResponse: MessageFns<ExportRecordsResponse> = {
             message.events.push(HistoryEvent.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reassignedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.erasedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4039,6 +4809,16 @@ export const ExportRecordsResponse: MessageFns<ExportRecordsResponse> = {
         ? object.suppressions.map((e: any) => Suppression.fromJSON(e))
         : [],
       events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => HistoryEvent.fromJSON(e)) : [],
+      reassignedAt: isSet(object.reassignedAt)
+        ? fromJsonTimestamp(object.reassignedAt)
+        : isSet(object.reassigned_at)
+        ? fromJsonTimestamp(object.reassigned_at)
+        : undefined,
+      erasedAt: isSet(object.erasedAt)
+        ? fromJsonTimestamp(object.erasedAt)
+        : isSet(object.erased_at)
+        ? fromJsonTimestamp(object.erased_at)
+        : undefined,
     };
   },
 
@@ -4059,6 +4839,12 @@ export const ExportRecordsResponse: MessageFns<ExportRecordsResponse> = {
     if (message.events?.length) {
       obj.events = message.events.map((e) => HistoryEvent.toJSON(e));
     }
+    if (message.reassignedAt !== undefined) {
+      obj.reassignedAt = message.reassignedAt.toISOString();
+    }
+    if (message.erasedAt !== undefined) {
+      obj.erasedAt = message.erasedAt.toISOString();
+    }
     return obj;
   },
 
@@ -4072,6 +4858,8 @@ export const ExportRecordsResponse: MessageFns<ExportRecordsResponse> = {
     message.records = object.records?.map((e) => ConsentRecord.fromPartial(e)) || [];
     message.suppressions = object.suppressions?.map((e) => Suppression.fromPartial(e)) || [];
     message.events = object.events?.map((e) => HistoryEvent.fromPartial(e)) || [];
+    message.reassignedAt = object.reassignedAt ?? undefined;
+    message.erasedAt = object.erasedAt ?? undefined;
     return message;
   },
 };
@@ -4202,6 +4990,41 @@ export const ConsentServiceService = {
       Buffer.from(ExportRecordsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExportRecordsResponse => ExportRecordsResponse.decode(value),
   },
+  /**
+   * Erases a contact point at its owner's request (GDPR Art. 17) on every channel of its
+   * kind in one profile: its records and plaintext go, its history loses its personal data
+   * (IP addresses, user agents, free text; each event keeps its hash), and a tombstone
+   * (suppression kind ERASED) stays under the keyed hash. Answered once the erased data is
+   * gone from the data directory's files too.
+   */
+  eraseContactPoint: {
+    path: "/consent.v1.ConsentService/EraseContactPoint" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EraseContactPointRequest): Buffer =>
+      Buffer.from(EraseContactPointRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EraseContactPointRequest => EraseContactPointRequest.decode(value),
+    responseSerialize: (value: EraseContactPointResponse): Buffer =>
+      Buffer.from(EraseContactPointResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EraseContactPointResponse => EraseContactPointResponse.decode(value),
+  },
+  /**
+   * Phone numbers that were permanently disconnected: consent recorded up to each number's
+   * disconnection no longer counts (REASON_CONTACT_POINT_REASSIGNED); on every profile the
+   * key may write and every phone channel. Partial success: one result per number.
+   */
+  reportReassignedNumbers: {
+    path: "/consent.v1.ConsentService/ReportReassignedNumbers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReportReassignedNumbersRequest): Buffer =>
+      Buffer.from(ReportReassignedNumbersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReportReassignedNumbersRequest => ReportReassignedNumbersRequest.decode(value),
+    responseSerialize: (value: ReportReassignedNumbersResponse): Buffer =>
+      Buffer.from(ReportReassignedNumbersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReportReassignedNumbersResponse =>
+      ReportReassignedNumbersResponse.decode(value),
+  },
 } as const;
 
 export interface ConsentServiceServer extends UntypedServiceImplementation {
@@ -4237,6 +5060,20 @@ export interface ConsentServiceServer extends UntypedServiceImplementation {
    * request, its whole history), for bulk export. Streamed; order is by internal key.
    */
   exportRecords: handleServerStreamingCall<ExportRecordsRequest, ExportRecordsResponse>;
+  /**
+   * Erases a contact point at its owner's request (GDPR Art. 17) on every channel of its
+   * kind in one profile: its records and plaintext go, its history loses its personal data
+   * (IP addresses, user agents, free text; each event keeps its hash), and a tombstone
+   * (suppression kind ERASED) stays under the keyed hash. Answered once the erased data is
+   * gone from the data directory's files too.
+   */
+  eraseContactPoint: handleUnaryCall<EraseContactPointRequest, EraseContactPointResponse>;
+  /**
+   * Phone numbers that were permanently disconnected: consent recorded up to each number's
+   * disconnection no longer counts (REASON_CONTACT_POINT_REASSIGNED); on every profile the
+   * key may write and every phone channel. Partial success: one result per number.
+   */
+  reportReassignedNumbers: handleUnaryCall<ReportReassignedNumbersRequest, ReportReassignedNumbersResponse>;
 }
 
 export interface ConsentServiceClient extends Client {
@@ -4400,6 +5237,48 @@ export interface ConsentServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ExportRecordsResponse>;
+  /**
+   * Erases a contact point at its owner's request (GDPR Art. 17) on every channel of its
+   * kind in one profile: its records and plaintext go, its history loses its personal data
+   * (IP addresses, user agents, free text; each event keeps its hash), and a tombstone
+   * (suppression kind ERASED) stays under the keyed hash. Answered once the erased data is
+   * gone from the data directory's files too.
+   */
+  eraseContactPoint(
+    request: EraseContactPointRequest,
+    callback: (error: ServiceError | null, response: EraseContactPointResponse) => void,
+  ): ClientUnaryCall;
+  eraseContactPoint(
+    request: EraseContactPointRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EraseContactPointResponse) => void,
+  ): ClientUnaryCall;
+  eraseContactPoint(
+    request: EraseContactPointRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EraseContactPointResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Phone numbers that were permanently disconnected: consent recorded up to each number's
+   * disconnection no longer counts (REASON_CONTACT_POINT_REASSIGNED); on every profile the
+   * key may write and every phone channel. Partial success: one result per number.
+   */
+  reportReassignedNumbers(
+    request: ReportReassignedNumbersRequest,
+    callback: (error: ServiceError | null, response: ReportReassignedNumbersResponse) => void,
+  ): ClientUnaryCall;
+  reportReassignedNumbers(
+    request: ReportReassignedNumbersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReportReassignedNumbersResponse) => void,
+  ): ClientUnaryCall;
+  reportReassignedNumbers(
+    request: ReportReassignedNumbersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReportReassignedNumbersResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ConsentServiceClient = makeGenericClientConstructor(

@@ -98,6 +98,11 @@ export enum Reason {
   OPTED_IN = 10,
   /** NOT_OPTED_OUT - Send: non-restrictive purpose, not opted out. */
   NOT_OPTED_OUT = 11,
+  /**
+   * CONTACT_POINT_REASSIGNED - Block: restrictive, and the opt-in was recorded before the phone number's reassignment
+   * date (ReportReassignedNumbers): it was the previous owner's.
+   */
+  CONTACT_POINT_REASSIGNED = 12,
   UNRECOGNIZED = -1,
 }
 
@@ -139,6 +144,9 @@ export function reasonFromJSON(object: any): Reason {
     case 11:
     case "REASON_NOT_OPTED_OUT":
       return Reason.NOT_OPTED_OUT;
+    case 12:
+    case "REASON_CONTACT_POINT_REASSIGNED":
+      return Reason.CONTACT_POINT_REASSIGNED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -172,6 +180,8 @@ export function reasonToJSON(object: Reason): string {
       return "REASON_OPTED_IN";
     case Reason.NOT_OPTED_OUT:
       return "REASON_NOT_OPTED_OUT";
+    case Reason.CONTACT_POINT_REASSIGNED:
+      return "REASON_CONTACT_POINT_REASSIGNED";
     case Reason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

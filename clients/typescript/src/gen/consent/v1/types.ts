@@ -236,6 +236,12 @@ export enum SuppressionKind {
   SPAM_COMPLAINT = 2,
   SMS_STOP = 3,
   MANUAL = 4,
+  /**
+   * ERASED - The contact point was erased at its owner's request: the tombstone that blocks every
+   * channel of it until a new opt-in with proof (EraseContactPoint). Cannot be added or
+   * lifted by AddSuppression or LiftSuppression.
+   */
+  ERASED = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -256,6 +262,9 @@ export function suppressionKindFromJSON(object: any): SuppressionKind {
     case 4:
     case "SUPPRESSION_KIND_MANUAL":
       return SuppressionKind.MANUAL;
+    case 5:
+    case "SUPPRESSION_KIND_ERASED":
+      return SuppressionKind.ERASED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -275,6 +284,8 @@ export function suppressionKindToJSON(object: SuppressionKind): string {
       return "SUPPRESSION_KIND_SMS_STOP";
     case SuppressionKind.MANUAL:
       return "SUPPRESSION_KIND_MANUAL";
+    case SuppressionKind.ERASED:
+      return "SUPPRESSION_KIND_ERASED";
     case SuppressionKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

@@ -36,6 +36,7 @@ class WebhookEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WEBHOOK_EVENT_KIND_CONSENT: _ClassVar[WebhookEventKind]
     WEBHOOK_EVENT_KIND_SUPPRESSION: _ClassVar[WebhookEventKind]
     WEBHOOK_EVENT_KIND_CONFIRMATION: _ClassVar[WebhookEventKind]
+    WEBHOOK_EVENT_KIND_LIFE: _ClassVar[WebhookEventKind]
 SIGNING_KEY_KIND_UNSPECIFIED: SigningKeyKind
 SIGNING_KEY_KIND_LINK: SigningKeyKind
 SIGNING_KEY_KIND_RECEIPT: SigningKeyKind
@@ -51,6 +52,7 @@ WEBHOOK_EVENT_KIND_UNSPECIFIED: WebhookEventKind
 WEBHOOK_EVENT_KIND_CONSENT: WebhookEventKind
 WEBHOOK_EVENT_KIND_SUPPRESSION: WebhookEventKind
 WEBHOOK_EVENT_KIND_CONFIRMATION: WebhookEventKind
+WEBHOOK_EVENT_KIND_LIFE: WebhookEventKind
 
 class RotateSigningKeyRequest(_message.Message):
     __slots__ = ("kind",)

@@ -22,6 +22,8 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_CONFIRMATION: _ClassVar[EventKind]
     EVENT_KIND_SUPPRESSION_ADDED: _ClassVar[EventKind]
     EVENT_KIND_SUPPRESSION_LIFTED: _ClassVar[EventKind]
+    EVENT_KIND_ERASED: _ClassVar[EventKind]
+    EVENT_KIND_REASSIGNED: _ClassVar[EventKind]
 
 class KeywordClass(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -39,11 +41,65 @@ EVENT_KIND_CONSENT: EventKind
 EVENT_KIND_CONFIRMATION: EventKind
 EVENT_KIND_SUPPRESSION_ADDED: EventKind
 EVENT_KIND_SUPPRESSION_LIFTED: EventKind
+EVENT_KIND_ERASED: EventKind
+EVENT_KIND_REASSIGNED: EventKind
 KEYWORD_CLASS_UNSPECIFIED: KeywordClass
 KEYWORD_CLASS_NONE: KeywordClass
 KEYWORD_CLASS_STOP: KeywordClass
 KEYWORD_CLASS_START: KeywordClass
 KEYWORD_CLASS_HELP: KeywordClass
+
+class EraseContactPointRequest(_message.Message):
+    __slots__ = ("profile_id", "channel", "contact_point")
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_POINT_FIELD_NUMBER: _ClassVar[int]
+    profile_id: str
+    channel: _types_pb2.Channel
+    contact_point: str
+    def __init__(self, profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., contact_point: _Optional[str] = ...) -> None: ...
+
+class EraseContactPointResponse(_message.Message):
+    __slots__ = ("channels", "revision")
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    channels: _containers.RepeatedScalarFieldContainer[_types_pb2.Channel]
+    revision: int
+    def __init__(self, channels: _Optional[_Iterable[_Union[_types_pb2.Channel, str]]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class ReassignedNumber(_message.Message):
+    __slots__ = ("number", "disconnected_at")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    DISCONNECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    number: str
+    disconnected_at: _timestamp_pb2.Timestamp
+    def __init__(self, number: _Optional[str] = ..., disconnected_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ReportReassignedNumbersRequest(_message.Message):
+    __slots__ = ("numbers", "default_region")
+    NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_REGION_FIELD_NUMBER: _ClassVar[int]
+    numbers: _containers.RepeatedCompositeFieldContainer[ReassignedNumber]
+    default_region: str
+    def __init__(self, numbers: _Optional[_Iterable[_Union[ReassignedNumber, _Mapping]]] = ..., default_region: _Optional[str] = ...) -> None: ...
+
+class ReassignedNumberResult(_message.Message):
+    __slots__ = ("number", "applied", "error")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    number: str
+    applied: bool
+    error: str
+    def __init__(self, number: _Optional[str] = ..., applied: bool = ..., error: _Optional[str] = ...) -> None: ...
+
+class ReportReassignedNumbersResponse(_message.Message):
+    __slots__ = ("results", "revision")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ReassignedNumberResult]
+    revision: int
+    def __init__(self, results: _Optional[_Iterable[_Union[ReassignedNumberResult, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class ConsentChange(_message.Message):
     __slots__ = ("profile_id", "channel", "contact_point", "purpose_id", "topic_id", "status", "occurred_at", "source", "reason", "proof", "expires_at")
@@ -154,16 +210,20 @@ class GetConsentRequest(_message.Message):
     def __init__(self, profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., contact_point: _Optional[str] = ...) -> None: ...
 
 class GetConsentResponse(_message.Message):
-    __slots__ = ("contact_point", "records", "suppressions", "revision")
+    __slots__ = ("contact_point", "records", "suppressions", "revision", "reassigned_at", "erased_at")
     CONTACT_POINT_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     SUPPRESSIONS_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    REASSIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    ERASED_AT_FIELD_NUMBER: _ClassVar[int]
     contact_point: str
     records: _containers.RepeatedCompositeFieldContainer[_types_pb2.ConsentRecord]
     suppressions: _containers.RepeatedCompositeFieldContainer[_types_pb2.Suppression]
     revision: int
-    def __init__(self, contact_point: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_types_pb2.ConsentRecord, _Mapping]]] = ..., suppressions: _Optional[_Iterable[_Union[_types_pb2.Suppression, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
+    reassigned_at: _timestamp_pb2.Timestamp
+    erased_at: _timestamp_pb2.Timestamp
+    def __init__(self, contact_point: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_types_pb2.ConsentRecord, _Mapping]]] = ..., suppressions: _Optional[_Iterable[_Union[_types_pb2.Suppression, _Mapping]]] = ..., revision: _Optional[int] = ..., reassigned_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., erased_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetHistoryRequest(_message.Message):
     __slots__ = ("profile_id", "channel", "contact_point", "page_size", "page_token")
@@ -204,7 +264,7 @@ class ChainVerification(_message.Message):
     def __init__(self, intact: bool = ..., events_checked: _Optional[int] = ..., first_broken_seq: _Optional[int] = ..., detail: _Optional[str] = ..., events_read: _Optional[int] = ...) -> None: ...
 
 class HistoryEvent(_message.Message):
-    __slots__ = ("seq", "kind", "applied", "revision", "purpose_id", "topic_id", "status", "suppression_kind", "occurred_at", "recorded_at", "expires_at", "source", "actor", "reason", "proof", "token_id", "confirmation_proof", "confirmed_at", "hash", "prev_hash")
+    __slots__ = ("seq", "kind", "applied", "revision", "purpose_id", "topic_id", "status", "suppression_kind", "occurred_at", "recorded_at", "expires_at", "source", "actor", "reason", "proof", "token_id", "confirmation_proof", "confirmed_at", "hash", "prev_hash", "redacted", "lifts_erasure")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     APPLIED_FIELD_NUMBER: _ClassVar[int]
@@ -225,6 +285,8 @@ class HistoryEvent(_message.Message):
     CONFIRMED_AT_FIELD_NUMBER: _ClassVar[int]
     HASH_FIELD_NUMBER: _ClassVar[int]
     PREV_HASH_FIELD_NUMBER: _ClassVar[int]
+    REDACTED_FIELD_NUMBER: _ClassVar[int]
+    LIFTS_ERASURE_FIELD_NUMBER: _ClassVar[int]
     seq: int
     kind: EventKind
     applied: bool
@@ -245,7 +307,9 @@ class HistoryEvent(_message.Message):
     confirmed_at: _timestamp_pb2.Timestamp
     hash: str
     prev_hash: str
-    def __init__(self, seq: _Optional[int] = ..., kind: _Optional[_Union[EventKind, str]] = ..., applied: bool = ..., revision: _Optional[int] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.ConsentStatus, str]] = ..., suppression_kind: _Optional[_Union[_types_pb2.SuppressionKind, str]] = ..., occurred_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[_types_pb2.ChangeSource, str]] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., proof: _Optional[_Union[_types_pb2.Proof, _Mapping]] = ..., token_id: _Optional[str] = ..., confirmation_proof: _Optional[_Union[_types_pb2.Proof, _Mapping]] = ..., confirmed_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., hash: _Optional[str] = ..., prev_hash: _Optional[str] = ...) -> None: ...
+    redacted: bool
+    lifts_erasure: bool
+    def __init__(self, seq: _Optional[int] = ..., kind: _Optional[_Union[EventKind, str]] = ..., applied: bool = ..., revision: _Optional[int] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.ConsentStatus, str]] = ..., suppression_kind: _Optional[_Union[_types_pb2.SuppressionKind, str]] = ..., occurred_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[_types_pb2.ChangeSource, str]] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., proof: _Optional[_Union[_types_pb2.Proof, _Mapping]] = ..., token_id: _Optional[str] = ..., confirmation_proof: _Optional[_Union[_types_pb2.Proof, _Mapping]] = ..., confirmed_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., hash: _Optional[str] = ..., prev_hash: _Optional[str] = ..., redacted: bool = ..., lifts_erasure: bool = ...) -> None: ...
 
 class ConfirmOptInRequest(_message.Message):
     __slots__ = ("token", "ip_address", "user_agent", "occurred_at")
@@ -374,15 +438,19 @@ class ExportRecordsRequest(_message.Message):
     def __init__(self, profile_id: _Optional[str] = ..., include_history: bool = ...) -> None: ...
 
 class ExportRecordsResponse(_message.Message):
-    __slots__ = ("channel", "contact_point", "records", "suppressions", "events")
+    __slots__ = ("channel", "contact_point", "records", "suppressions", "events", "reassigned_at", "erased_at")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     CONTACT_POINT_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     SUPPRESSIONS_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    REASSIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    ERASED_AT_FIELD_NUMBER: _ClassVar[int]
     channel: _types_pb2.Channel
     contact_point: str
     records: _containers.RepeatedCompositeFieldContainer[_types_pb2.ConsentRecord]
     suppressions: _containers.RepeatedCompositeFieldContainer[_types_pb2.Suppression]
     events: _containers.RepeatedCompositeFieldContainer[HistoryEvent]
-    def __init__(self, channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., contact_point: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_types_pb2.ConsentRecord, _Mapping]]] = ..., suppressions: _Optional[_Iterable[_Union[_types_pb2.Suppression, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[HistoryEvent, _Mapping]]] = ...) -> None: ...
+    reassigned_at: _timestamp_pb2.Timestamp
+    erased_at: _timestamp_pb2.Timestamp
+    def __init__(self, channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., contact_point: _Optional[str] = ..., records: _Optional[_Iterable[_Union[_types_pb2.ConsentRecord, _Mapping]]] = ..., suppressions: _Optional[_Iterable[_Union[_types_pb2.Suppression, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[HistoryEvent, _Mapping]]] = ..., reassigned_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., erased_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -85,6 +85,16 @@ class ConsentServiceStub(object):
                 request_serializer=consent_dot_v1_dot_consent__pb2.ExportRecordsRequest.SerializeToString,
                 response_deserializer=consent_dot_v1_dot_consent__pb2.ExportRecordsResponse.FromString,
                 _registered_method=True)
+        self.EraseContactPoint = channel.unary_unary(
+                '/consent.v1.ConsentService/EraseContactPoint',
+                request_serializer=consent_dot_v1_dot_consent__pb2.EraseContactPointRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_consent__pb2.EraseContactPointResponse.FromString,
+                _registered_method=True)
+        self.ReportReassignedNumbers = channel.unary_unary(
+                '/consent.v1.ConsentService/ReportReassignedNumbers',
+                request_serializer=consent_dot_v1_dot_consent__pb2.ReportReassignedNumbersRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_consent__pb2.ReportReassignedNumbersResponse.FromString,
+                _registered_method=True)
 
 
 class ConsentServiceServicer(object):
@@ -165,6 +175,26 @@ class ConsentServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseContactPoint(self, request, context):
+        """Erases a contact point at its owner's request (GDPR Art. 17) on every channel of its
+        kind in one profile: its records and plaintext go, its history loses its personal data
+        (IP addresses, user agents, free text; each event keeps its hash), and a tombstone
+        (suppression kind ERASED) stays under the keyed hash. Answered once the erased data is
+        gone from the data directory's files too.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportReassignedNumbers(self, request, context):
+        """Phone numbers that were permanently disconnected: consent recorded up to each number's
+        disconnection no longer counts (REASON_CONTACT_POINT_REASSIGNED); on every profile the
+        key may write and every phone channel. Partial success: one result per number.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConsentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -217,6 +247,16 @@ def add_ConsentServiceServicer_to_server(servicer, server):
                     servicer.ExportRecords,
                     request_deserializer=consent_dot_v1_dot_consent__pb2.ExportRecordsRequest.FromString,
                     response_serializer=consent_dot_v1_dot_consent__pb2.ExportRecordsResponse.SerializeToString,
+            ),
+            'EraseContactPoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseContactPoint,
+                    request_deserializer=consent_dot_v1_dot_consent__pb2.EraseContactPointRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_consent__pb2.EraseContactPointResponse.SerializeToString,
+            ),
+            'ReportReassignedNumbers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportReassignedNumbers,
+                    request_deserializer=consent_dot_v1_dot_consent__pb2.ReportReassignedNumbersRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_consent__pb2.ReportReassignedNumbersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -490,6 +530,60 @@ class ConsentService(object):
             '/consent.v1.ConsentService/ExportRecords',
             consent_dot_v1_dot_consent__pb2.ExportRecordsRequest.SerializeToString,
             consent_dot_v1_dot_consent__pb2.ExportRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseContactPoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.ConsentService/EraseContactPoint',
+            consent_dot_v1_dot_consent__pb2.EraseContactPointRequest.SerializeToString,
+            consent_dot_v1_dot_consent__pb2.EraseContactPointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportReassignedNumbers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.ConsentService/ReportReassignedNumbers',
+            consent_dot_v1_dot_consent__pb2.ReportReassignedNumbersRequest.SerializeToString,
+            consent_dot_v1_dot_consent__pb2.ReportReassignedNumbersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -28,6 +28,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_NO_TOPIC_OPT_IN: _ClassVar[Reason]
     REASON_OPTED_IN: _ClassVar[Reason]
     REASON_NOT_OPTED_OUT: _ClassVar[Reason]
+    REASON_CONTACT_POINT_REASSIGNED: _ClassVar[Reason]
 
 class Clock(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -49,6 +50,7 @@ REASON_TOPIC_OPTED_OUT: Reason
 REASON_NO_TOPIC_OPT_IN: Reason
 REASON_OPTED_IN: Reason
 REASON_NOT_OPTED_OUT: Reason
+REASON_CONTACT_POINT_REASSIGNED: Reason
 CLOCK_UNSPECIFIED: Clock
 CLOCK_RECORDED: Clock
 CLOCK_OCCURRED: Clock

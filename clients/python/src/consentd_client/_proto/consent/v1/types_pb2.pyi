@@ -45,6 +45,7 @@ class SuppressionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUPPRESSION_KIND_SPAM_COMPLAINT: _ClassVar[SuppressionKind]
     SUPPRESSION_KIND_SMS_STOP: _ClassVar[SuppressionKind]
     SUPPRESSION_KIND_MANUAL: _ClassVar[SuppressionKind]
+    SUPPRESSION_KIND_ERASED: _ClassVar[SuppressionKind]
 
 class ChangeSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -83,6 +84,7 @@ SUPPRESSION_KIND_HARD_BOUNCE: SuppressionKind
 SUPPRESSION_KIND_SPAM_COMPLAINT: SuppressionKind
 SUPPRESSION_KIND_SMS_STOP: SuppressionKind
 SUPPRESSION_KIND_MANUAL: SuppressionKind
+SUPPRESSION_KIND_ERASED: SuppressionKind
 CHANGE_SOURCE_UNSPECIFIED: ChangeSource
 CHANGE_SOURCE_PREFERENCE_CENTER: ChangeSource
 CHANGE_SOURCE_FORM: ChangeSource
