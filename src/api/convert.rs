@@ -74,6 +74,7 @@ pub fn suppression_kind(field: &str, n: i32) -> ApiResult<SuppressionKind> {
         Ok(pb::SuppressionKind::SpamComplaint) => Ok(SuppressionKind::SpamComplaint),
         Ok(pb::SuppressionKind::SmsStop) => Ok(SuppressionKind::SmsStop),
         Ok(pb::SuppressionKind::Manual) => Ok(SuppressionKind::Manual),
+        Ok(pb::SuppressionKind::Moved) => Ok(SuppressionKind::Moved),
         Ok(pb::SuppressionKind::Erased) => Err(ApiError::invalid(
             field,
             "SUPPRESSION_KIND_ERASED",
@@ -91,6 +92,7 @@ pub fn suppression_kind_to_pb(k: SuppressionKind) -> pb::SuppressionKind {
         SuppressionKind::SmsStop => pb::SuppressionKind::SmsStop,
         SuppressionKind::Manual => pb::SuppressionKind::Manual,
         SuppressionKind::Erased => pb::SuppressionKind::Erased,
+        SuppressionKind::Moved => pb::SuppressionKind::Moved,
     }
 }
 

@@ -45,6 +45,17 @@ impl ApiError {
         ApiError::Invalid { field: field.into(), description: why.to_string() }
     }
 
+    /// The same error about field `to` where it named `from` (a request with two contact
+    /// points validated by one helper).
+    pub fn renamed(self, from: &str, to: &str) -> ApiError {
+        match self {
+            ApiError::Invalid { field, description } if field == from => {
+                ApiError::Invalid { field: to.to_owned(), description }
+            }
+            other => other,
+        }
+    }
+
     /// A row-2 resolution error, with the field name under `prefix` (e.g. "change.").
     pub fn resolve(prefix: &str, e: &ResolveError) -> ApiError {
         ApiError::Invalid { field: format!("{prefix}{}", e.field()), description: e.to_string() }

@@ -1502,6 +1502,25 @@ async fn erasures_and_reassignments_go_through_the_log_alike_on_every_node() {
         let r = check(&mut d, pb::Channel::Sms, "+31612345678", "newsletter", "").await;
         assert_eq!(reason(&r), pb::Reason::ContactPointReassigned, "node {}", n.id);
     }
+    // A move taken by one node is seen by the other: consent on the new address, the old
+    // one suppressed.
+    let moved = consent_a
+        .move_contact_point(pb::MoveContactPointRequest {
+            profile_id: "acme".into(),
+            channel: pb::Channel::Sms as i32,
+            from: "+31612345678".into(),
+            to: "+31687654321".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("move")
+        .into_inner();
+    assert!(moved.suppressed, "{moved:?}");
+    let top = top.max(moved.revision);
+    let mut d = s.nodes[1].decision().await;
+    check_at(&mut d, address, top).await;
+    let r = check(&mut d, pb::Channel::Sms, "+31612345678", "newsletter", "").await;
+    assert_eq!((reason(&r), r.suppression_kind), (pb::Reason::Suppressed, pb::SuppressionKind::Moved as i32));
     let nodes: Vec<&Node> = s.nodes.iter().collect();
     same_digests(&nodes, top).await;
     // Every node verifies the redacted chain, and after a restart no node's directory holds

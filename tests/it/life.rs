@@ -376,3 +376,93 @@ async fn consentctl_erases_and_imports_reassigned_numbers_in_the_databases_layou
     assert_eq!(reason_for(&mut d, pb::Channel::Voice, "+12015550123", "invoices").await.0, pb::Reason::Suppressed);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_move_takes_the_consent_to_the_new_address_once_and_suppresses_the_old_one() {
+    let server = TestServer::start().await;
+    seed(&mut server.admin(None).await, None).await;
+    let mut consent = server.consent(None).await;
+    let mut d = server.decision(None).await;
+    let (old, new) = ("jane@old.example", "jane@new.example");
+    let t = now_us() - 3_600_000_000;
+    let mut opt_in = change(old, "newsletter", "", OptedIn);
+    opt_in.source = pb::ChangeSource::Form as i32;
+    opt_in.occurred_at = Some(ts(t));
+    set(&mut consent, opt_in).await;
+    set(&mut consent, change(old, "newsletter", "events", OptedIn)).await;
+    set(&mut consent, change(old, "invoices", "", OptedOut)).await;
+    // The new address already has a newer opt-out of a topic: it stays.
+    set(&mut consent, change(new, "newsletter", "discounts", OptedOut)).await;
+    let request = || pb::MoveContactPointRequest {
+        profile_id: "acme".into(),
+        channel: pb::Channel::Email as i32,
+        from: old.into(),
+        to: new.into(),
+        proof: Some(pb::Proof { notice_id: "address-change-form".into(), ..Default::default() }),
+        occurred_at: None,
+        source: pb::ChangeSource::PreferenceCenter as i32,
+    };
+    let moved = consent.move_contact_point(request()).await.expect("move").into_inner();
+    assert_eq!((moved.moved, moved.suppressed), (3, true), "{moved:?}");
+    let d0 = d.clone();
+    let topic = |t: &'static str| {
+        let mut d = d0.clone();
+        async move { reason(&check(&mut d, pb::Channel::Email, new, "newsletter", t).await) }
+    };
+    assert_eq!(topic("").await, pb::Reason::OptedIn);
+    assert_eq!(topic("events").await, pb::Reason::OptedIn);
+    assert_eq!(topic("discounts").await, pb::Reason::TopicOptedOut);
+    assert_eq!(reason_for(&mut d, pb::Channel::Email, new, "invoices").await.0, pb::Reason::PurposeOptedOut);
+    let blocked = (pb::Reason::Suppressed, pb::SuppressionKind::Moved as i32);
+    assert_eq!(reason_for(&mut d, pb::Channel::Email, old, "newsletter").await, blocked);
+    assert_eq!(reason_for(&mut d, pb::Channel::Email, old, "invoices").await, blocked);
+
+    // Idempotent: again, nothing changes.
+    let again = consent.move_contact_point(request()).await.expect("again").into_inner();
+    assert_eq!((again.moved, again.suppressed), (0, false), "{again:?}");
+    assert_eq!(topic("").await, pb::Reason::OptedIn);
+
+    // A history event on both: the new one's opt-in keeps when and how it was given.
+    let history = |contact: &'static str| {
+        let mut consent = consent.clone();
+        async move {
+            consent
+                .get_history(pb::GetHistoryRequest {
+                    profile_id: "acme".into(),
+                    channel: pb::Channel::Email as i32,
+                    contact_point: contact.into(),
+                    page_size: 100,
+                    page_token: String::new(),
+                })
+                .await
+                .expect("history")
+                .into_inner()
+        }
+    };
+    let h = history(new).await;
+    let first = h
+        .events
+        .iter()
+        .find(|e| e.applied && e.purpose_id == "newsletter" && e.topic_id.is_empty())
+        .expect("moved opt-in");
+    assert_eq!(first.occurred_at, Some(ts(t)));
+    assert_eq!(first.source, pb::ChangeSource::Form as i32);
+    assert!(first.reason.contains(old), "{first:?}");
+    assert_eq!(first.proof.as_ref().map(|p| p.notice_id.as_str()), Some("address-change-form"));
+    let h = history(old).await;
+    let last = h.events.last().expect("events");
+    assert_eq!(
+        (last.kind, last.suppression_kind),
+        (pb::EventKind::SuppressionAdded as i32, pb::SuppressionKind::Moved as i32)
+    );
+
+    let mut same = request();
+    same.to = " Jane@Old.example".into();
+    let err = consent.move_contact_point(same).await.expect_err("same");
+    assert_eq!((err.code(), bad_field(&err).as_str()), (tonic::Code::InvalidArgument, "to"));
+    let mut bad = request();
+    bad.from = "nope".into();
+    let err = consent.move_contact_point(bad).await.expect_err("bad from");
+    assert_eq!((err.code(), bad_field(&err).as_str()), (tonic::Code::InvalidArgument, "from"));
+    server.stop().await;
+}

@@ -16692,6 +16692,7 @@ var SuppressionKind = /* @__PURE__ */ ((SuppressionKind4) => {
   SuppressionKind4[SuppressionKind4["SMS_STOP"] = 3] = "SMS_STOP";
   SuppressionKind4[SuppressionKind4["MANUAL"] = 4] = "MANUAL";
   SuppressionKind4[SuppressionKind4["ERASED"] = 5] = "ERASED";
+  SuppressionKind4[SuppressionKind4["MOVED"] = 6] = "MOVED";
   SuppressionKind4[SuppressionKind4["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
   return SuppressionKind4;
 })(SuppressionKind || {});
@@ -16715,6 +16716,9 @@ function suppressionKindFromJSON(object) {
     case 5:
     case "SUPPRESSION_KIND_ERASED":
       return 5 /* ERASED */;
+    case 6:
+    case "SUPPRESSION_KIND_MOVED":
+      return 6 /* MOVED */;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -16735,6 +16739,8 @@ function suppressionKindToJSON(object) {
       return "SUPPRESSION_KIND_MANUAL";
     case 5 /* ERASED */:
       return "SUPPRESSION_KIND_ERASED";
+    case 6 /* MOVED */:
+      return "SUPPRESSION_KIND_MOVED";
     case -1 /* UNRECOGNIZED */:
     default:
       return "UNRECOGNIZED";
@@ -23002,6 +23008,8 @@ __export(consent_exports, {
   KeywordClass: () => KeywordClass,
   LiftSuppressionRequest: () => LiftSuppressionRequest,
   LiftSuppressionResponse: () => LiftSuppressionResponse,
+  MoveContactPointRequest: () => MoveContactPointRequest,
+  MoveContactPointResponse: () => MoveContactPointResponse,
   ReassignedNumber: () => ReassignedNumber,
   ReassignedNumberResult: () => ReassignedNumberResult,
   ReportReassignedNumbersRequest: () => ReportReassignedNumbersRequest,
@@ -23176,6 +23184,276 @@ function keywordClassToJSON(object) {
       return "UNRECOGNIZED";
   }
 }
+function createBaseMoveContactPointRequest() {
+  return { profileId: "", channel: 0, from: "", to: "", proof: void 0, occurredAt: void 0, source: 0 };
+}
+var MoveContactPointRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.profileId !== "") {
+      writer.uint32(10).string(message.profileId);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(16).int32(message.channel);
+    }
+    if (message.from !== "") {
+      writer.uint32(26).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(34).string(message.to);
+    }
+    if (message.proof !== void 0) {
+      Proof.encode(message.proof, writer.uint32(42).fork()).join();
+    }
+    if (message.occurredAt !== void 0) {
+      Timestamp.encode(toTimestamp3(message.occurredAt), writer.uint32(50).fork()).join();
+    }
+    if (message.source !== 0) {
+      writer.uint32(56).int32(message.source);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseMoveContactPointRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.profileId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.channel = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.from = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+            message.to = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+            message.proof = Proof.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+            message.occurredAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+            message.source = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
+      from: isSet5(object.from) ? globalThis.String(object.from) : "",
+      to: isSet5(object.to) ? globalThis.String(object.to) : "",
+      proof: isSet5(object.proof) ? Proof.fromJSON(object.proof) : void 0,
+      occurredAt: isSet5(object.occurredAt) ? fromJsonTimestamp3(object.occurredAt) : isSet5(object.occurred_at) ? fromJsonTimestamp3(object.occurred_at) : void 0,
+      source: isSet5(object.source) ? changeSourceFromJSON(object.source) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.profileId !== "") {
+      obj.profileId = message.profileId;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.proof !== void 0) {
+      obj.proof = Proof.toJSON(message.proof);
+    }
+    if (message.occurredAt !== void 0) {
+      obj.occurredAt = message.occurredAt.toISOString();
+    }
+    if (message.source !== 0) {
+      obj.source = changeSourceToJSON(message.source);
+    }
+    return obj;
+  },
+  create(base) {
+    return MoveContactPointRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseMoveContactPointRequest();
+    message.profileId = object.profileId ?? "";
+    message.channel = object.channel ?? 0;
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.proof = object.proof !== void 0 && object.proof !== null ? Proof.fromPartial(object.proof) : void 0;
+    message.occurredAt = object.occurredAt ?? void 0;
+    message.source = object.source ?? 0;
+    return message;
+  }
+};
+function createBaseMoveContactPointResponse() {
+  return { channels: [], moved: 0, suppressed: false, revision: 0 };
+}
+var MoveContactPointResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.channels.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.channels) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.moved !== 0) {
+      writer.uint32(16).uint32(message.moved);
+    }
+    if (message.suppressed !== false) {
+      writer.uint32(24).bool(message.suppressed);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(32).uint64(message.revision);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseMoveContactPointResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.channels.push(reader.int32());
+              continue;
+            }
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.channels.push(reader.int32());
+              }
+              continue;
+            }
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.moved = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+            message.suppressed = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+            message.revision = longToNumber5(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      channels: globalThis.Array.isArray(object?.channels) ? object.channels.map((e) => channelFromJSON(e)) : [],
+      moved: isSet5(object.moved) ? globalThis.Number(object.moved) : 0,
+      suppressed: isSet5(object.suppressed) ? globalThis.Boolean(object.suppressed) : false,
+      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.channels?.length) {
+      obj.channels = message.channels.map((e) => channelToJSON(e));
+    }
+    if (message.moved !== 0) {
+      obj.moved = Math.round(message.moved);
+    }
+    if (message.suppressed !== false) {
+      obj.suppressed = message.suppressed;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+  create(base) {
+    return MoveContactPointResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseMoveContactPointResponse();
+    message.channels = object.channels?.map((e) => e) || [];
+    message.moved = object.moved ?? 0;
+    message.suppressed = object.suppressed ?? false;
+    message.revision = object.revision ?? 0;
+    return message;
+  }
+};
 function createBaseEraseContactPointRequest() {
   return { profileId: "", channel: 0, contactPoint: "" };
 }
@@ -26991,6 +27269,21 @@ var ConsentServiceService = {
     requestDeserialize: (value) => ReportReassignedNumbersRequest.decode(value),
     responseSerialize: (value) => Buffer.from(ReportReassignedNumbersResponse.encode(value).finish()),
     responseDeserialize: (value) => ReportReassignedNumbersResponse.decode(value)
+  },
+  /**
+   * The person moved to another address or number: their opt-ins and opt-outs (and their
+   * own objections: SMS STOP, spam complaint, manual suppression) are recorded on the new
+   * one with their original times, and the old one keeps a suppression of kind MOVED; on
+   * every channel of the kind. Idempotent: moving again changes nothing.
+   */
+  moveContactPoint: {
+    path: "/consent.v1.ConsentService/MoveContactPoint",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(MoveContactPointRequest.encode(value).finish()),
+    requestDeserialize: (value) => MoveContactPointRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(MoveContactPointResponse.encode(value).finish()),
+    responseDeserialize: (value) => MoveContactPointResponse.decode(value)
   }
 };
 var ConsentServiceClient = (0, import_grpc_js3.makeGenericClientConstructor)(

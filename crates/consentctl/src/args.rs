@@ -85,6 +85,16 @@ pub(crate) enum Command {
     /// kind: records, plaintext and the personal data of its history go; an opt-out tombstone
     /// stays under the keyed hash until a new opt-in with proof.
     Erase(ContactArgs),
+    /// The person moved to another address or number: consent (and their STOP, complaints
+    /// and manual suppressions) goes to --to with its original times; --contact keeps a
+    /// suppression of kind moved. Every channel of the kind; moving again changes nothing.
+    Move {
+        #[command(flatten)]
+        contact: ContactArgs,
+        /// The new email address, number or token.
+        #[arg(long)]
+        to: String,
+    },
     /// Report permanently disconnected phone numbers from a CSV file (number, disconnection
     /// date; the US Reassigned Numbers Database's layout is accepted): consent recorded up
     /// to a number's disconnection no longer counts for it.
@@ -861,6 +871,8 @@ pub(crate) enum SuppressionKindArg {
     SpamComplaint,
     SmsStop,
     Manual,
+    /// Lifted when the person moved back (`consentctl move` adds it).
+    Moved,
 }
 
 impl SuppressionKindArg {
@@ -870,6 +882,7 @@ impl SuppressionKindArg {
             SuppressionKindArg::SpamComplaint => pb::SuppressionKind::SpamComplaint,
             SuppressionKindArg::SmsStop => pb::SuppressionKind::SmsStop,
             SuppressionKindArg::Manual => pb::SuppressionKind::Manual,
+            SuppressionKindArg::Moved => pb::SuppressionKind::Moved,
         }) as i32
     }
 }

@@ -81,6 +81,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Digest { min_revision } => consent::digest(&c, min_revision, j).await,
         Command::Suppression(cmd) => consent::suppression(&c, cmd, j).await,
         Command::Erase(a) => reassigned::erase(&c, a, j).await,
+        Command::Move { contact, to } => reassigned::move_to(&c, contact, to, j).await,
         Command::ImportReassigned(a) => reassigned::import(&c, a, j).await,
         Command::Confirm { token, ip, user_agent } => consent::confirm(&c, token, ip, user_agent, j).await,
         Command::Sms { profile, from, body } => consent::sms(&c, profile, from, body, j).await,

@@ -1,4 +1,4 @@
-//! `consentctl erase` and `consentctl import-reassigned`: a contact point's life
+//! `consentctl erase`, `move` and `import-reassigned`: a contact point's life
 //! (DECISION-RULES.md, "A contact point's life").
 //!
 //! The reassigned-numbers file is CSV with a number column and a disconnection-date column,
@@ -35,16 +35,39 @@ pub(crate) async fn erase(c: &Clients, a: ContactArgs, j: bool) -> Result<u8, Fa
         })
         .await?
         .into_inner();
-    let channels: Vec<String> = r
-        .channels
+    print(&json!({"erased_channels": channel_names(&r.channels), "revision": r.revision}), j);
+    Ok(exit::OK)
+}
+
+pub(crate) async fn move_to(c: &Clients, a: ContactArgs, to: String, j: bool) -> Result<u8, Failure> {
+    let r = c
+        .consent()
+        .move_contact_point(pb::MoveContactPointRequest {
+            profile_id: a.profile,
+            channel: a.channel.pb(),
+            from: a.contact,
+            to,
+            proof: None,
+            occurred_at: None,
+            source: pb::ChangeSource::Admin as i32,
+        })
+        .await?
+        .into_inner();
+    print(
+        &json!({"channels": channel_names(&r.channels), "moved": r.moved, "suppressed": r.suppressed, "revision": r.revision}),
+        j,
+    );
+    Ok(exit::OK)
+}
+
+fn channel_names(channels: &[i32]) -> Vec<String> {
+    channels
         .iter()
         .map(|c| {
             pb::Channel::try_from(*c)
                 .map_or_else(|_| c.to_string(), |c| c.as_str_name().trim_start_matches("CHANNEL_").to_lowercase())
         })
-        .collect();
-    print(&json!({"erased_channels": channels, "revision": r.revision}), j);
-    Ok(exit::OK)
+        .collect()
 }
 
 fn header_is(cell: &str, names: &[&str]) -> bool {

@@ -12,8 +12,8 @@ use crate::api::convert;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::pb;
 use crate::contact;
-use crate::decision::Channel;
-use crate::storage::model::{LifeChange, LifeEvent, Source};
+use crate::decision::{Channel, DoubleOptInMode, Status, Subject, SuppressionKind};
+use crate::storage::model::{ConsentChange, ContactRef, LifeChange, LifeEvent, Source, SuppressionChange};
 
 /// Numbers one `ReportReassignedNumbers` request may carry.
 pub const REASSIGNED_NUMBERS_MAX: usize = 1000;
@@ -42,6 +42,109 @@ impl ConsentApi {
         }
         Ok(pb::EraseContactPointResponse {
             channels: channels.into_iter().map(|c| convert::channel_to_pb(c) as i32).collect(),
+            revision,
+        })
+    }
+
+    /// Copies the records and the person's own suppressions of `from` to `to` on every
+    /// channel of their kind, as changes with their original times (so the ordering rules
+    /// decide against what `to` holds already, and a repeat is superseded), then suppresses
+    /// `from` with kind `moved`. Pending opt-ins stay behind: their tokens name `from`.
+    pub(super) async fn move_contact(
+        &self,
+        principal: &Principal,
+        req: pb::MoveContactPointRequest,
+    ) -> ApiResult<pb::MoveContactPointResponse> {
+        let pb::MoveContactPointRequest { profile_id, channel, from, to, proof, occurred_at, source } = req;
+        let catalog = self.store.catalog();
+        let from_ref = contact_ref(&catalog, principal, "", &profile_id, channel, &from)
+            .map_err(|e| e.renamed("contact_point", "from"))?;
+        let to_ref = contact_ref(&catalog, principal, "", &profile_id, channel, &to)
+            .map_err(|e| e.renamed("contact_point", "to"))?;
+        if from_ref.contact_point == to_ref.contact_point {
+            return Err(ApiError::invalid("to", &to, "is the contact point it moves from"));
+        }
+        let proof = convert::proof("proof", proof)?;
+        let now_us = self.store.now_us();
+        let occurred_at_us = convert::occurred_at("occurred_at", occurred_at, now_us)?;
+        let source = convert::source("source", source)?;
+        let kind = from_ref.channel.contact_kind();
+        let channels: Vec<Channel> = Channel::ALL.into_iter().filter(|c| c.contact_kind() == kind).collect();
+        let (mut moved, mut suppressed, mut revision) = (0u32, false, 0u64);
+        for channel in &channels {
+            let at = |r: &ContactRef| ContactRef { channel: *channel, ..r.clone() };
+            let (from_c, to_c) = (at(&from_ref), at(&to_ref));
+            let key = self.store.contact_key(&profile_id, *channel, &from_c.contact_point);
+            let Some(stored) = self.store.get_contact(&key)? else { continue };
+            let reason = format!("moved from {}", from_c.contact_point);
+            for r in stored.records.iter().filter(|r| r.status != Status::Pending) {
+                let (Ok(purpose_no), Ok(topic_no)) = (u16::try_from(r.purpose_no), u16::try_from(r.topic_no)) else {
+                    continue;
+                };
+                let Some(purpose) = catalog.purpose_by_no(purpose_no) else { continue };
+                let topic_id = match topic_no {
+                    0 => String::new(),
+                    no => match catalog.topic_by_no(no) {
+                        Some(t) => t.id.clone(),
+                        None => continue,
+                    },
+                };
+                let change = ConsentChange {
+                    contact: to_c.clone(),
+                    purpose_id: purpose.id.clone(),
+                    topic_id,
+                    subject: Subject { purpose: purpose_no, topic: topic_no },
+                    status: r.status,
+                    occurred_at_us: r.occurred_at_us,
+                    // The source of the consent moved, so the proof says how it was given.
+                    source: r.source,
+                    actor: principal.key_id.clone(),
+                    reason: reason.clone(),
+                    proof: proof.clone(),
+                    expires_at: r.expires_at,
+                    // Consent verified on the old address is not asked for again.
+                    double_opt_in: DoubleOptInMode::Off,
+                    confirmation_validity_secs: 0,
+                    idempotency: None,
+                };
+                let result = self.store.set_consent(change).await?;
+                if result.outcome != crate::storage::model::ChangeOutcome::Superseded {
+                    moved += 1;
+                }
+                revision = revision.max(result.revision);
+            }
+            let objections = [SuppressionKind::SmsStop, SuppressionKind::SpamComplaint, SuppressionKind::Manual];
+            for s in stored.suppressions.iter().filter(|s| s.active && objections.contains(&s.kind)) {
+                let change = SuppressionChange {
+                    contact: to_c.clone(),
+                    kind: s.kind,
+                    add: true,
+                    occurred_at_us: s.occurred_at_us,
+                    source,
+                    actor: principal.key_id.clone(),
+                    reason: reason.clone(),
+                };
+                let r = self.store.set_suppression(change).await?;
+                moved += u32::from(r.changed);
+                revision = revision.max(r.revision);
+            }
+            let change = SuppressionChange {
+                contact: from_c,
+                kind: SuppressionKind::Moved,
+                add: true,
+                occurred_at_us,
+                source,
+                actor: principal.key_id.clone(),
+                reason: format!("moved to {}", to_c.contact_point),
+            };
+            let r = self.store.set_suppression(change).await?;
+            suppressed |= r.changed;
+            revision = revision.max(r.revision);
+        }
+        Ok(pb::MoveContactPointResponse {
+            channels: channels.into_iter().map(|c| convert::channel_to_pb(c) as i32).collect(),
+            moved,
+            suppressed,
             revision,
         })
     }

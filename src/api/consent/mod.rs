@@ -299,6 +299,14 @@ impl pb::consent_service_server::ConsentService for ConsentApi {
         Ok(Response::new(self.report_reassigned(&principal, req.into_inner()).await?))
     }
 
+    async fn move_contact_point(
+        &self,
+        req: Request<pb::MoveContactPointRequest>,
+    ) -> Result<Response<pb::MoveContactPointResponse>, Status> {
+        let principal = write_principal(&req)?;
+        Ok(Response::new(self.move_contact(&principal, req.into_inner()).await?))
+    }
+
     async fn handle_inbound_sms(
         &self,
         req: Request<pb::HandleInboundSmsRequest>,

@@ -213,6 +213,8 @@ class SuppressionKind(ProtoEnum):
     MANUAL = 4
     ERASED = 5
     """The contact point was erased at its owner's request: the tombstone that blocks every channel of it until a new opt-in with proof (EraseContactPoint). Cannot be added or lifted by AddSuppression or LiftSuppression."""
+    MOVED = 6
+    """The person moved to another contact point (MoveContactPoint)."""
 
 
 class ChangeSource(ProtoEnum):

@@ -154,16 +154,20 @@ pub enum SuppressionKind {
     /// hash that blocks every channel of it until a new, proven opt-in (DECISION-RULES.md,
     /// "A contact point's life").
     Erased = 4,
+    /// The person moved to another address or number (`MoveContactPoint`): their consent
+    /// went with them, and the old contact point no longer reaches them.
+    Moved = 5,
 }
 
 impl SuppressionKind {
     /// In the order a decision reports them when several are active.
-    pub const ALL: [SuppressionKind; 5] = [
+    pub const ALL: [SuppressionKind; 6] = [
         SuppressionKind::HardBounce,
         SuppressionKind::SpamComplaint,
         SuppressionKind::SmsStop,
         SuppressionKind::Manual,
         SuppressionKind::Erased,
+        SuppressionKind::Moved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -173,6 +177,7 @@ impl SuppressionKind {
             SuppressionKind::SmsStop => "sms_stop",
             SuppressionKind::Manual => "manual",
             SuppressionKind::Erased => "erased",
+            SuppressionKind::Moved => "moved",
         }
     }
 

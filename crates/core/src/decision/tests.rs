@@ -236,6 +236,7 @@ const REQUIRED_TAGS: &[&str] = &[
     "expired-pending-not-set",
     "erased",
     "reassigned",
+    "moved",
 ];
 
 #[test]

@@ -40,6 +40,27 @@ export declare enum KeywordClass {
 }
 export declare function keywordClassFromJSON(object: any): KeywordClass;
 export declare function keywordClassToJSON(object: KeywordClass): string;
+export interface MoveContactPointRequest {
+    profileId: string;
+    /** Any channel of the contact points' kind: the move covers them all. */
+    channel: Channel;
+    /** The contact point moved from, and to. */
+    from: string;
+    to: string;
+    /** Evidence of the move (the person's request); kept with every change it writes. */
+    proof: Proof | undefined;
+    /** When the person told of the move. Default: server time. */
+    occurredAt: Date | undefined;
+    source: ChangeSource;
+}
+export interface MoveContactPointResponse {
+    channels: Channel[];
+    /** Records and suppressions newly written on `to` (0 when moved before). */
+    moved: number;
+    /** Whether the MOVED suppression was newly added to `from` on some channel. */
+    suppressed: boolean;
+    revision: number;
+}
 export interface EraseContactPointRequest {
     profileId: string;
     /**
@@ -342,6 +363,8 @@ export interface ExportRecordsResponse {
     /** An erased contact point's tombstone: `contact_point` is then empty. */
     erasedAt: Date | undefined;
 }
+export declare const MoveContactPointRequest: MessageFns<MoveContactPointRequest>;
+export declare const MoveContactPointResponse: MessageFns<MoveContactPointResponse>;
 export declare const EraseContactPointRequest: MessageFns<EraseContactPointRequest>;
 export declare const EraseContactPointResponse: MessageFns<EraseContactPointResponse>;
 export declare const ReassignedNumber: MessageFns<ReassignedNumber>;
@@ -520,6 +543,21 @@ export declare const ConsentServiceService: {
         readonly responseSerialize: (value: ReportReassignedNumbersResponse) => Buffer;
         readonly responseDeserialize: (value: Buffer) => ReportReassignedNumbersResponse;
     };
+    /**
+     * The person moved to another address or number: their opt-ins and opt-outs (and their
+     * own objections: SMS STOP, spam complaint, manual suppression) are recorded on the new
+     * one with their original times, and the old one keeps a suppression of kind MOVED; on
+     * every channel of the kind. Idempotent: moving again changes nothing.
+     */
+    readonly moveContactPoint: {
+        readonly path: "/consent.v1.ConsentService/MoveContactPoint";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: MoveContactPointRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => MoveContactPointRequest;
+        readonly responseSerialize: (value: MoveContactPointResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => MoveContactPointResponse;
+    };
 };
 export interface ConsentServiceServer extends UntypedServiceImplementation {
     /**
@@ -568,6 +606,13 @@ export interface ConsentServiceServer extends UntypedServiceImplementation {
      * key may write and every phone channel. Partial success: one result per number.
      */
     reportReassignedNumbers: handleUnaryCall<ReportReassignedNumbersRequest, ReportReassignedNumbersResponse>;
+    /**
+     * The person moved to another address or number: their opt-ins and opt-outs (and their
+     * own objections: SMS STOP, spam complaint, manual suppression) are recorded on the new
+     * one with their original times, and the old one keeps a suppression of kind MOVED; on
+     * every channel of the kind. Idempotent: moving again changes nothing.
+     */
+    moveContactPoint: handleUnaryCall<MoveContactPointRequest, MoveContactPointResponse>;
 }
 export interface ConsentServiceClient extends Client {
     /**
@@ -638,6 +683,15 @@ export interface ConsentServiceClient extends Client {
     reportReassignedNumbers(request: ReportReassignedNumbersRequest, callback: (error: ServiceError | null, response: ReportReassignedNumbersResponse) => void): ClientUnaryCall;
     reportReassignedNumbers(request: ReportReassignedNumbersRequest, metadata: Metadata, callback: (error: ServiceError | null, response: ReportReassignedNumbersResponse) => void): ClientUnaryCall;
     reportReassignedNumbers(request: ReportReassignedNumbersRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: ReportReassignedNumbersResponse) => void): ClientUnaryCall;
+    /**
+     * The person moved to another address or number: their opt-ins and opt-outs (and their
+     * own objections: SMS STOP, spam complaint, manual suppression) are recorded on the new
+     * one with their original times, and the old one keeps a suppression of kind MOVED; on
+     * every channel of the kind. Idempotent: moving again changes nothing.
+     */
+    moveContactPoint(request: MoveContactPointRequest, callback: (error: ServiceError | null, response: MoveContactPointResponse) => void): ClientUnaryCall;
+    moveContactPoint(request: MoveContactPointRequest, metadata: Metadata, callback: (error: ServiceError | null, response: MoveContactPointResponse) => void): ClientUnaryCall;
+    moveContactPoint(request: MoveContactPointRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: MoveContactPointResponse) => void): ClientUnaryCall;
 }
 export declare const ConsentServiceClient: {
     new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): ConsentServiceClient;

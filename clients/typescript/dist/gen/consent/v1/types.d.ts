@@ -67,6 +67,8 @@ export declare enum SuppressionKind {
      * lifted by AddSuppression or LiftSuppression.
      */
     ERASED = 5,
+    /** MOVED - The person moved to another contact point (MoveContactPoint). */
+    MOVED = 6,
     UNRECOGNIZED = -1
 }
 export declare function suppressionKindFromJSON(object: any): SuppressionKind;

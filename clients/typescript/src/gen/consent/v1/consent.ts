@@ -208,6 +208,31 @@ export function keywordClassToJSON(object: KeywordClass): string {
   }
 }
 
+export interface MoveContactPointRequest {
+  profileId: string;
+  /** Any channel of the contact points' kind: the move covers them all. */
+  channel: Channel;
+  /** The contact point moved from, and to. */
+  from: string;
+  to: string;
+  /** Evidence of the move (the person's request); kept with every change it writes. */
+  proof:
+    | Proof
+    | undefined;
+  /** When the person told of the move. Default: server time. */
+  occurredAt: Date | undefined;
+  source: ChangeSource;
+}
+
+export interface MoveContactPointResponse {
+  channels: Channel[];
+  /** Records and suppressions newly written on `to` (0 when moved before). */
+  moved: number;
+  /** Whether the MOVED suppression was newly added to `from` on some channel. */
+  suppressed: boolean;
+  revision: number;
+}
+
 export interface EraseContactPointRequest {
   profileId: string;
   /**
@@ -560,6 +585,310 @@ export interface ExportRecordsResponse {
   /** An erased contact point's tombstone: `contact_point` is then empty. */
   erasedAt: Date | undefined;
 }
+
+function createBaseMoveContactPointRequest(): MoveContactPointRequest {
+  return { profileId: "", channel: 0, from: "", to: "", proof: undefined, occurredAt: undefined, source: 0 };
+}
+
+export const MoveContactPointRequest: MessageFns<MoveContactPointRequest> = {
+  encode(message: MoveContactPointRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.profileId !== "") {
+      writer.uint32(10).string(message.profileId);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(16).int32(message.channel);
+    }
+    if (message.from !== "") {
+      writer.uint32(26).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(34).string(message.to);
+    }
+    if (message.proof !== undefined) {
+      Proof.encode(message.proof, writer.uint32(42).fork()).join();
+    }
+    if (message.occurredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(50).fork()).join();
+    }
+    if (message.source !== 0) {
+      writer.uint32(56).int32(message.source);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MoveContactPointRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMoveContactPointRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.profileId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.proof = Proof.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.source = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MoveContactPointRequest {
+    return {
+      profileId: isSet(object.profileId)
+        ? globalThis.String(object.profileId)
+        : isSet(object.profile_id)
+        ? globalThis.String(object.profile_id)
+        : "",
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+      proof: isSet(object.proof) ? Proof.fromJSON(object.proof) : undefined,
+      occurredAt: isSet(object.occurredAt)
+        ? fromJsonTimestamp(object.occurredAt)
+        : isSet(object.occurred_at)
+        ? fromJsonTimestamp(object.occurred_at)
+        : undefined,
+      source: isSet(object.source) ? changeSourceFromJSON(object.source) : 0,
+    };
+  },
+
+  toJSON(message: MoveContactPointRequest): unknown {
+    const obj: any = {};
+    if (message.profileId !== "") {
+      obj.profileId = message.profileId;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.proof !== undefined) {
+      obj.proof = Proof.toJSON(message.proof);
+    }
+    if (message.occurredAt !== undefined) {
+      obj.occurredAt = message.occurredAt.toISOString();
+    }
+    if (message.source !== 0) {
+      obj.source = changeSourceToJSON(message.source);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MoveContactPointRequest>, I>>(base?: I): MoveContactPointRequest {
+    return MoveContactPointRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MoveContactPointRequest>, I>>(object: I): MoveContactPointRequest {
+    const message = createBaseMoveContactPointRequest();
+    message.profileId = object.profileId ?? "";
+    message.channel = object.channel ?? 0;
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.proof = (object.proof !== undefined && object.proof !== null) ? Proof.fromPartial(object.proof) : undefined;
+    message.occurredAt = object.occurredAt ?? undefined;
+    message.source = object.source ?? 0;
+    return message;
+  },
+};
+
+function createBaseMoveContactPointResponse(): MoveContactPointResponse {
+  return { channels: [], moved: 0, suppressed: false, revision: 0 };
+}
+
+export const MoveContactPointResponse: MessageFns<MoveContactPointResponse> = {
+  encode(message: MoveContactPointResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channels.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.channels) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.moved !== 0) {
+      writer.uint32(16).uint32(message.moved);
+    }
+    if (message.suppressed !== false) {
+      writer.uint32(24).bool(message.suppressed);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(32).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MoveContactPointResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMoveContactPointResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.channels.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.channels.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.moved = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.suppressed = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MoveContactPointResponse {
+    return {
+      channels: globalThis.Array.isArray(object?.channels) ? object.channels.map((e: any) => channelFromJSON(e)) : [],
+      moved: isSet(object.moved) ? globalThis.Number(object.moved) : 0,
+      suppressed: isSet(object.suppressed) ? globalThis.Boolean(object.suppressed) : false,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: MoveContactPointResponse): unknown {
+    const obj: any = {};
+    if (message.channels?.length) {
+      obj.channels = message.channels.map((e) => channelToJSON(e));
+    }
+    if (message.moved !== 0) {
+      obj.moved = Math.round(message.moved);
+    }
+    if (message.suppressed !== false) {
+      obj.suppressed = message.suppressed;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MoveContactPointResponse>, I>>(base?: I): MoveContactPointResponse {
+    return MoveContactPointResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MoveContactPointResponse>, I>>(object: I): MoveContactPointResponse {
+    const message = createBaseMoveContactPointResponse();
+    message.channels = object.channels?.map((e) => e) || [];
+    message.moved = object.moved ?? 0;
+    message.suppressed = object.suppressed ?? false;
+    message.revision = object.revision ?? 0;
+    return message;
+  },
+};
 
 function createBaseEraseContactPointRequest(): EraseContactPointRequest {
   return { profileId: "", channel: 0, contactPoint: "" };
@@ -5025,6 +5354,23 @@ export const ConsentServiceService = {
     responseDeserialize: (value: Buffer): ReportReassignedNumbersResponse =>
       ReportReassignedNumbersResponse.decode(value),
   },
+  /**
+   * The person moved to another address or number: their opt-ins and opt-outs (and their
+   * own objections: SMS STOP, spam complaint, manual suppression) are recorded on the new
+   * one with their original times, and the old one keeps a suppression of kind MOVED; on
+   * every channel of the kind. Idempotent: moving again changes nothing.
+   */
+  moveContactPoint: {
+    path: "/consent.v1.ConsentService/MoveContactPoint" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MoveContactPointRequest): Buffer =>
+      Buffer.from(MoveContactPointRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MoveContactPointRequest => MoveContactPointRequest.decode(value),
+    responseSerialize: (value: MoveContactPointResponse): Buffer =>
+      Buffer.from(MoveContactPointResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MoveContactPointResponse => MoveContactPointResponse.decode(value),
+  },
 } as const;
 
 export interface ConsentServiceServer extends UntypedServiceImplementation {
@@ -5074,6 +5420,13 @@ export interface ConsentServiceServer extends UntypedServiceImplementation {
    * key may write and every phone channel. Partial success: one result per number.
    */
   reportReassignedNumbers: handleUnaryCall<ReportReassignedNumbersRequest, ReportReassignedNumbersResponse>;
+  /**
+   * The person moved to another address or number: their opt-ins and opt-outs (and their
+   * own objections: SMS STOP, spam complaint, manual suppression) are recorded on the new
+   * one with their original times, and the old one keeps a suppression of kind MOVED; on
+   * every channel of the kind. Idempotent: moving again changes nothing.
+   */
+  moveContactPoint: handleUnaryCall<MoveContactPointRequest, MoveContactPointResponse>;
 }
 
 export interface ConsentServiceClient extends Client {
@@ -5278,6 +5631,27 @@ export interface ConsentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportReassignedNumbersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The person moved to another address or number: their opt-ins and opt-outs (and their
+   * own objections: SMS STOP, spam complaint, manual suppression) are recorded on the new
+   * one with their original times, and the old one keeps a suppression of kind MOVED; on
+   * every channel of the kind. Idempotent: moving again changes nothing.
+   */
+  moveContactPoint(
+    request: MoveContactPointRequest,
+    callback: (error: ServiceError | null, response: MoveContactPointResponse) => void,
+  ): ClientUnaryCall;
+  moveContactPoint(
+    request: MoveContactPointRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MoveContactPointResponse) => void,
+  ): ClientUnaryCall;
+  moveContactPoint(
+    request: MoveContactPointRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MoveContactPointResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -242,6 +242,8 @@ export enum SuppressionKind {
    * lifted by AddSuppression or LiftSuppression.
    */
   ERASED = 5,
+  /** MOVED - The person moved to another contact point (MoveContactPoint). */
+  MOVED = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -265,6 +267,9 @@ export function suppressionKindFromJSON(object: any): SuppressionKind {
     case 5:
     case "SUPPRESSION_KIND_ERASED":
       return SuppressionKind.ERASED;
+    case 6:
+    case "SUPPRESSION_KIND_MOVED":
+      return SuppressionKind.MOVED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -286,6 +291,8 @@ export function suppressionKindToJSON(object: SuppressionKind): string {
       return "SUPPRESSION_KIND_MANUAL";
     case SuppressionKind.ERASED:
       return "SUPPRESSION_KIND_ERASED";
+    case SuppressionKind.MOVED:
+      return "SUPPRESSION_KIND_MOVED";
     case SuppressionKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

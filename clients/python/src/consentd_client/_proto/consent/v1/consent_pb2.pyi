@@ -49,6 +49,35 @@ KEYWORD_CLASS_STOP: KeywordClass
 KEYWORD_CLASS_START: KeywordClass
 KEYWORD_CLASS_HELP: KeywordClass
 
+class MoveContactPointRequest(_message.Message):
+    __slots__ = ("profile_id", "channel", "to", "proof", "occurred_at", "source")
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    profile_id: str
+    channel: _types_pb2.Channel
+    to: str
+    proof: _types_pb2.Proof
+    occurred_at: _timestamp_pb2.Timestamp
+    source: _types_pb2.ChangeSource
+    def __init__(self, profile_id: _Optional[str] = ..., channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., to: _Optional[str] = ..., proof: _Optional[_Union[_types_pb2.Proof, _Mapping]] = ..., occurred_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[_Union[_types_pb2.ChangeSource, str]] = ..., **kwargs) -> None: ...
+
+class MoveContactPointResponse(_message.Message):
+    __slots__ = ("channels", "moved", "suppressed", "revision")
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    MOVED_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    channels: _containers.RepeatedScalarFieldContainer[_types_pb2.Channel]
+    moved: int
+    suppressed: bool
+    revision: int
+    def __init__(self, channels: _Optional[_Iterable[_Union[_types_pb2.Channel, str]]] = ..., moved: _Optional[int] = ..., suppressed: bool = ..., revision: _Optional[int] = ...) -> None: ...
+
 class EraseContactPointRequest(_message.Message):
     __slots__ = ("profile_id", "channel", "contact_point")
     PROFILE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -95,6 +95,11 @@ class ConsentServiceStub(object):
                 request_serializer=consent_dot_v1_dot_consent__pb2.ReportReassignedNumbersRequest.SerializeToString,
                 response_deserializer=consent_dot_v1_dot_consent__pb2.ReportReassignedNumbersResponse.FromString,
                 _registered_method=True)
+        self.MoveContactPoint = channel.unary_unary(
+                '/consent.v1.ConsentService/MoveContactPoint',
+                request_serializer=consent_dot_v1_dot_consent__pb2.MoveContactPointRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_consent__pb2.MoveContactPointResponse.FromString,
+                _registered_method=True)
 
 
 class ConsentServiceServicer(object):
@@ -195,6 +200,16 @@ class ConsentServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MoveContactPoint(self, request, context):
+        """The person moved to another address or number: their opt-ins and opt-outs (and their
+        own objections: SMS STOP, spam complaint, manual suppression) are recorded on the new
+        one with their original times, and the old one keeps a suppression of kind MOVED; on
+        every channel of the kind. Idempotent: moving again changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConsentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -257,6 +272,11 @@ def add_ConsentServiceServicer_to_server(servicer, server):
                     servicer.ReportReassignedNumbers,
                     request_deserializer=consent_dot_v1_dot_consent__pb2.ReportReassignedNumbersRequest.FromString,
                     response_serializer=consent_dot_v1_dot_consent__pb2.ReportReassignedNumbersResponse.SerializeToString,
+            ),
+            'MoveContactPoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.MoveContactPoint,
+                    request_deserializer=consent_dot_v1_dot_consent__pb2.MoveContactPointRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_consent__pb2.MoveContactPointResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -584,6 +604,33 @@ class ConsentService(object):
             '/consent.v1.ConsentService/ReportReassignedNumbers',
             consent_dot_v1_dot_consent__pb2.ReportReassignedNumbersRequest.SerializeToString,
             consent_dot_v1_dot_consent__pb2.ReportReassignedNumbersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MoveContactPoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.ConsentService/MoveContactPoint',
+            consent_dot_v1_dot_consent__pb2.MoveContactPointRequest.SerializeToString,
+            consent_dot_v1_dot_consent__pb2.MoveContactPointResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,6 +46,7 @@ class SuppressionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUPPRESSION_KIND_SMS_STOP: _ClassVar[SuppressionKind]
     SUPPRESSION_KIND_MANUAL: _ClassVar[SuppressionKind]
     SUPPRESSION_KIND_ERASED: _ClassVar[SuppressionKind]
+    SUPPRESSION_KIND_MOVED: _ClassVar[SuppressionKind]
 
 class ChangeSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -85,6 +86,7 @@ SUPPRESSION_KIND_SPAM_COMPLAINT: SuppressionKind
 SUPPRESSION_KIND_SMS_STOP: SuppressionKind
 SUPPRESSION_KIND_MANUAL: SuppressionKind
 SUPPRESSION_KIND_ERASED: SuppressionKind
+SUPPRESSION_KIND_MOVED: SuppressionKind
 CHANGE_SOURCE_UNSPECIFIED: ChangeSource
 CHANGE_SOURCE_PREFERENCE_CENTER: ChangeSource
 CHANGE_SOURCE_FORM: ChangeSource
