@@ -241,6 +241,9 @@ struct Shared {
     position_tx: watch::Sender<u64>,
     /// Chains `GetHistory` verified already (see [`history::VerifiedPrefixes`]).
     verified: history::VerifiedPrefixes,
+    /// The revision up to which erasures are scrubbed from the directory's files (see
+    /// `scrub`): an erasure is answered once this covers it.
+    scrubbed_tx: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -448,10 +451,16 @@ impl Store {
     /// profile (see [`apply`]); an erasure answers once its old values are gone from the
     /// directory's files too.
     pub async fn set_life(&self, change: model::LifeChange) -> Result<SuppressionResult, StorageError> {
-        match self.log() {
+        let erase = change.event == model::LifeEvent::Erase;
+        let result = match self.log() {
             Some(log) => self.submit_life(log.as_ref(), change).await,
             None => self.submit(|tx| writer::Job::Life(Box::new(change), tx)).await,
+        }?;
+        if erase {
+            let mut scrubbed = self.shared().scrubbed_tx.subscribe();
+            scrubbed.wait_for(|r| *r >= result.revision).await.map_err(|_| StorageError::Closed)?;
         }
+        Ok(result)
     }
 
     /// How late opt-outs arrived at this node, per source (see [`late`]).

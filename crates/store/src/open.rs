@@ -324,6 +324,7 @@ impl Store {
             revision_tx: watch::Sender::new(revision),
             position_tx: watch::Sender::new(position),
             verified: super::history::VerifiedPrefixes::default(),
+            scrubbed_tx: watch::Sender::new(revision),
         });
         shared.health.check_space(path);
         let (tx, rx) = mpsc::channel(options.write_queue_max.max(1));

@@ -3,7 +3,7 @@
 //! An erasure rewrites a contact point's state and history without its personal data, but
 //! RocksDB keeps the old values in the write-ahead log and in older table files until they
 //! are compacted away, which may take weeks on a quiet store. So after the group that erased
-//! is committed, the writer:
+//! is committed, a thread of its own (writes go on meanwhile):
 //! 1. flushes every column family, after which no write-ahead log file is needed any more
 //!    and RocksDB deletes them (this store neither archives nor recycles them);
 //! 2. compacts the erased keys' ranges in `state` and `history` down to the last level,
@@ -30,9 +30,27 @@ pub(super) fn marker(key: &ContactKey) -> Vec<u8> {
     [MARKER_PREFIX, &key.0].concat()
 }
 
-/// Flushes, compacts the ranges of `keys`, then deletes their markers.
-pub(super) fn scrub(shared: &Shared, keys: &[ContactKey]) -> Result<(), StorageError> {
-    scrub_db(&shared.db, keys).map_err(StorageError::Db)
+/// The scrub thread: takes the erased keys of each committed group (with the group's
+/// revision), scrubs all that queued up together, then moves `scrubbed` on. A failure is
+/// logged and the erasure answered anyway: it is committed, its tombstone stands, and its
+/// marker has the next start scrub it.
+pub(super) fn run(shared: &Shared, rx: &std::sync::mpsc::Receiver<(u64, Vec<ContactKey>)>) {
+    while let Ok(first) = rx.recv() {
+        let mut revision = first.0;
+        let mut keys = first.1;
+        for (r, more) in rx.try_iter() {
+            revision = revision.max(r);
+            keys.extend(more);
+        }
+        if let Err(e) = scrub_db(&shared.db, &keys).map_err(StorageError::Db) {
+            tracing::error!(error = %e, "cannot remove erased data from the data directory's files yet; retried at the next start");
+        }
+        shared.scrubbed_tx.send_if_modified(|r| {
+            let forward = revision > *r;
+            *r = (*r).max(revision);
+            forward
+        });
+    }
 }
 
 fn scrub_db(db: &rocksdb::DB, keys: &[ContactKey]) -> Result<(), rocksdb::Error> {

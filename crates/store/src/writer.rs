@@ -65,6 +65,16 @@ pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, ack: AckFil
     if let Err(e) = &acker {
         tracing::error!(error = %e, "cannot start the acknowledgement thread; writes cannot be answered");
     }
+    // Erased values are scrubbed from the files on a thread of their own: a flush and a
+    // compaction take long enough to stall every write behind them.
+    let (scrubs, scrubs_rx) = std::sync::mpsc::channel::<(u64, Vec<ContactKey>)>();
+    let scrub_shared = Arc::clone(shared);
+    let scrubber = std::thread::Builder::new()
+        .name("consentd-scrub".to_owned())
+        .spawn(move || super::scrub::run(&scrub_shared, &scrubs_rx));
+    if let Err(e) = &scrubber {
+        tracing::error!(error = %e, "cannot start the scrub thread; erasures cannot be answered");
+    }
     let mut jobs = Vec::with_capacity(group_max);
     while let Some(first) = rx.blocking_recv() {
         // At most `group_max` changes, counting each change of a batch entry.
@@ -93,11 +103,10 @@ pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, ack: AckFil
         let erased = std::mem::take(&mut group.erased);
         let committed = group.commit().map_err(|e| classify(shared, e));
         // An erasure is answered once no file of the directory holds what it removed.
-        if committed.is_ok()
+        if let Ok((next, _)) = &committed
             && !erased.is_empty()
-            && let Err(e) = super::scrub::scrub(shared, &erased)
         {
-            tracing::error!(error = %e, "cannot remove erased data from the data directory's files yet; retried at the next start");
+            let _ = scrubs.send((*next, erased));
         }
         match committed {
             Ok((next, false)) => {
@@ -129,6 +138,14 @@ pub(super) fn run(shared: &Arc<Shared>, mut rx: mpsc::Receiver<Job>, ack: AckFil
                 }
             }
         }
+    }
+    // The queue closed: the store is closing. A scrub under way finishes first, so the
+    // directory is not closed (and its lock not released) behind its back.
+    drop(scrubs);
+    if let Ok(handle) = scrubber
+        && handle.join().is_err()
+    {
+        tracing::error!("the scrub thread panicked");
     }
 }
 
