@@ -225,7 +225,7 @@ async fn as_of_the_moment_agrees_with_the_live_decision_on_the_whole_corpus() {
         Catalog, Channel, DoubleOptInMode, EnforcementModel, Profile, Purpose, PurposeKind, StateSource, Status,
         SuppressionKind, Target, Topic, check,
     };
-    use consentd::storage::model::{ConsentChange, ContactRef, Source, SuppressionChange};
+    use consentd::storage::model::{ConsentChange, ContactRef, LifeChange, LifeEvent, Source, SuppressionChange};
     use consentd::storage::past::{AsOf, Clock};
     use consentd::storage::{Store, StoreOptions};
     use serde_json::Value;
@@ -328,7 +328,8 @@ async fn as_of_the_moment_agrees_with_the_live_decision_on_the_whole_corpus() {
                         topic_id: topic.map(|t| t.id.clone()).unwrap_or_default(),
                         subject: consentd::decision::Subject { purpose: purpose.no, topic: topic.map_or(0, |t| t.no) },
                         status: if pending { Status::OptedIn } else { status },
-                        occurred_at_us: recorded * 1_000_000,
+                        // A reassigned number's records say when they occurred.
+                        occurred_at_us: r["occurred_at"].as_i64().unwrap_or(recorded) * 1_000_000,
                         source: Source::Api,
                         actor: "corpus".into(),
                         reason: String::new(),
@@ -352,6 +353,17 @@ async fn as_of_the_moment_agrees_with_the_live_decision_on_the_whole_corpus() {
                         reason: String::new(),
                     };
                     store.set_suppression(change).await.expect("suppression");
+                }
+                if let Some(d) = state["reassigned_at"].as_i64() {
+                    let change = LifeChange {
+                        profile_id: profile_id.clone(),
+                        channel,
+                        key: store.contact_key(&profile_id, channel, &contact.contact_point),
+                        event: LifeEvent::Reassign { at_us: d * 1_000_000 },
+                        source: Source::Import,
+                        actor: "corpus".into(),
+                    };
+                    store.set_life(change).await.expect("reassignment");
                 }
             }
             clock_us.store((now - 30_000) * 1_000_000, Ordering::SeqCst);

@@ -575,6 +575,8 @@ pub(crate) enum WebhookKindArg {
     Consent,
     Suppression,
     Confirmation,
+    /// Erasures and number reassignments.
+    Life,
 }
 
 impl WebhookKindArg {
@@ -583,6 +585,7 @@ impl WebhookKindArg {
             WebhookKindArg::Consent => pb::WebhookEventKind::Consent as i32,
             WebhookKindArg::Suppression => pb::WebhookEventKind::Suppression as i32,
             WebhookKindArg::Confirmation => pb::WebhookEventKind::Confirmation as i32,
+            WebhookKindArg::Life => pb::WebhookEventKind::Life as i32,
         }
     }
 }
