@@ -232,6 +232,28 @@ async fn erasing_a_number_covers_every_phone_channel_and_one_never_seen_is_block
         .await
         .expect_err("invalid");
     assert_eq!((err.code(), bad_field(&err).as_str()), (tonic::Code::InvalidArgument, "contact_point"));
+    // A brand that stopped sending still answers its erasure requests.
+    let mut admin = server.admin(None).await;
+    admin.deactivate_profile(pb::DeactivateProfileRequest { profile_id: "acme".into() }).await.expect("deactivate");
+    let erased = consent
+        .erase_contact_point(pb::EraseContactPointRequest {
+            profile_id: "acme".into(),
+            channel: pb::Channel::Email as i32,
+            contact_point: "late-request@example.com".into(),
+        })
+        .await
+        .expect("erase in a deactivated profile")
+        .into_inner();
+    assert_eq!(erased.channels, vec![pb::Channel::Email as i32]);
+    let err = consent
+        .erase_contact_point(pb::EraseContactPointRequest {
+            profile_id: "nobody".into(),
+            channel: pb::Channel::Email as i32,
+            contact_point: "a@example.com".into(),
+        })
+        .await
+        .expect_err("unknown profile");
+    assert_eq!(bad_field(&err), "profile_id");
     server.stop().await;
 }
 

@@ -25,20 +25,33 @@ impl ConsentApi {
         req: pb::EraseContactPointRequest,
     ) -> ApiResult<pb::EraseContactPointResponse> {
         let pb::EraseContactPointRequest { profile_id, channel, contact_point } = req;
-        let contact = contact_ref(&self.store.catalog(), principal, "", &profile_id, channel, &contact_point)?;
-        let kind = contact.channel.contact_kind();
+        principal.may(&profile_id)?;
+        // A deactivated profile still answers its erasure requests.
+        let catalog = self.store.catalog();
+        let profile = catalog.profile(&profile_id).ok_or_else(|| {
+            ApiError::invalid("profile_id", &profile_id, format!("profile `{profile_id}` does not exist"))
+        })?;
+        let channel = convert::channel("channel", channel)?;
+        let kind = channel.contact_kind();
+        let normalized = contact::normalize(kind, &contact_point, profile.default_region.as_deref())
+            .map_err(|e| ApiError::invalid("contact_point", &contact_point, e))?;
         let channels: Vec<Channel> = Channel::ALL.into_iter().filter(|c| c.contact_kind() == kind).collect();
-        let mut revision = 0;
-        for channel in &channels {
+        // Sent together: one write group, and one scrub of the directory's files for all.
+        let answers = join_all(channels.iter().map(|channel| {
             let change = LifeChange {
                 profile_id: profile_id.clone(),
                 channel: *channel,
-                key: self.store.contact_key(&profile_id, *channel, &contact.contact_point),
+                key: self.store.contact_key(&profile_id, *channel, normalized.as_str()),
                 event: LifeEvent::Erase,
                 source: Source::Api,
                 actor: principal.key_id.clone(),
             };
-            revision = self.store.set_life(change).await?.revision;
+            self.store.set_life(change)
+        }))
+        .await;
+        let mut revision = 0;
+        for answer in answers {
+            revision = revision.max(answer?.revision);
         }
         Ok(pb::EraseContactPointResponse {
             channels: channels.into_iter().map(|c| convert::channel_to_pb(c) as i32).collect(),
