@@ -94,3 +94,82 @@ pub(super) fn finish_pending(db: &rocksdb::DB) -> Result<usize, String> {
     }
     Ok(keys.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use crate::codec::{ALL_CFS, CF_HISTORY, CF_META, CF_STATE, EventBody, StoredContact, StoredEvent, history_key};
+    use crate::model::{ConsentChange, ContactRef, Source};
+    use crate::{Store, StoreOptions, system_clock};
+    use consentd_core::decision::{Channel, DoubleOptInMode, Status, Subject};
+
+    fn files_holding(dir: &std::path::Path, needle: &[u8]) -> usize {
+        std::fs::read_dir(dir)
+            .expect("dir")
+            .flatten()
+            .filter(|e| std::fs::read(e.path()).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle)))
+            .count()
+    }
+
+    /// A crash after an erasure was committed and before its scrub: its marker has the next
+    /// start scrub it, so the old values are gone from every file before the store serves.
+    #[tokio::test]
+    async fn an_erasure_interrupted_before_its_scrub_is_scrubbed_at_the_next_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("data");
+        let address = "interrupted-9c1@example.com";
+        let (store, _) = Store::open(&path, StoreOptions::new(system_clock())).expect("open");
+        let contact = ContactRef { profile_id: "acme".into(), channel: Channel::Email, contact_point: address.into() };
+        let change = ConsentChange {
+            contact,
+            purpose_id: "newsletter".into(),
+            topic_id: String::new(),
+            subject: Subject::purpose(1),
+            status: Status::OptedIn,
+            occurred_at_us: store.now_us(),
+            source: Source::Form,
+            actor: "test".into(),
+            reason: String::new(),
+            proof: None,
+            expires_at: None,
+            double_opt_in: DoubleOptInMode::Off,
+            confirmation_validity_secs: 0,
+            idempotency: None,
+        };
+        store.set_consent(change).await.expect("write");
+        store.flush().expect("flush");
+        let key = store.contact_key("acme", Channel::Email, address);
+        drop(store);
+        assert!(files_holding(&path, address.as_bytes()) > 0, "the address is in a table file");
+
+        // What the erasure committed, without its scrub: redacted values and the marker.
+        {
+            let cfs = ALL_CFS.iter().map(|n| rocksdb::ColumnFamilyDescriptor::new(*n, rocksdb::Options::default()));
+            let db = rocksdb::DB::open_cf_descriptors(&rocksdb::Options::default(), &path, cfs).expect("raw open");
+            let (state, history, meta) = (
+                db.cf_handle(CF_STATE).expect("state"),
+                db.cf_handle(CF_HISTORY).expect("h"),
+                db.cf_handle(CF_META).expect("m"),
+            );
+            let mut stored = StoredContact::decode(db.get_cf(state, key.0).expect("read").expect("state").as_slice())
+                .expect("decode");
+            stored.contact_point.clear();
+            db.put_cf(state, key.0, stored.encode_to_vec()).expect("put");
+            let hkey = history_key(&key, 1);
+            let mut event = StoredEvent::decode(db.get_cf(history, hkey).expect("read").expect("event").as_slice())
+                .expect("decode");
+            let mut body = EventBody::decode(event.body.as_slice()).expect("body");
+            crate::apply::redact(&mut body);
+            (event.body, event.redacted) = (body.encode_to_vec(), true);
+            db.put_cf(history, hkey, event.encode_to_vec()).expect("put");
+            db.put_cf(meta, super::marker(&key), []).expect("marker");
+            db.flush_wal(true).expect("sync");
+        }
+        assert!(files_holding(&path, address.as_bytes()) > 0, "not scrubbed yet");
+
+        let (store, _) = Store::open(&path, StoreOptions::new(system_clock())).expect("reopen");
+        assert_eq!(files_holding(&path, address.as_bytes()), 0, "scrubbed at start");
+        drop(store);
+    }
+}
