@@ -17,7 +17,7 @@ use consentd::decision::{
 use std::hash::BuildHasherDefault;
 
 use consentd::storage::ContactKey;
-use consentd::storage::index::{HotIndex, KeyedIndex, SHARDS};
+use consentd::storage::index::{HotIndex, KeyedIndex, Origin, SHARDS};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use dashmap::DashMap;
 
@@ -35,7 +35,7 @@ fn populated(n: usize) -> KeyedIndex {
             ],
         );
         let key = idx.key("acme", Channel::Email, &format!("user{i}@example.com"));
-        idx.index().put(key, state);
+        idx.index().put(key, Origin::new("acme", Channel::Email), state);
     }
     idx
 }
@@ -179,16 +179,17 @@ fn index_against_dashmap(c: &mut Criterion) {
         [(Subject::purpose(1), Record { status: Status::OptedIn, expires_at: None })],
     );
     // Filled as start-up fills it: whole shards at their exact count.
-    let mut shards: Vec<Vec<(ContactKey, ContactState)>> = vec![Vec::new(); SHARDS];
+    let origin = Origin::new("acme", Channel::Email);
+    let mut shards: Vec<Vec<(ContactKey, Origin, ContactState)>> = vec![Vec::new(); SHARDS];
     for i in 0..n {
         let k = key(i);
-        shards[HotIndex::shard_of(&k)].push((k, state.clone()));
+        shards[HotIndex::shard_of(&k)].push((k, origin, state.clone()));
     }
     let ours = HotIndex::default();
     let theirs: DashMap<ContactKey, ContactState, BuildHasherDefault<FirstWord>> =
         DashMap::with_capacity_and_hasher_and_shard_amount(n, Default::default(), 128);
     for (shard, entries) in shards.into_iter().enumerate() {
-        for (k, v) in &entries {
+        for (k, _, v) in &entries {
             theirs.insert(*k, v.clone());
         }
         ours.fill_shard(shard, entries);

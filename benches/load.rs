@@ -19,7 +19,7 @@ use consentd::decision::{
     check_many,
 };
 
-use consentd::storage::index::{HotIndex, KeyedIndex};
+use consentd::storage::index::{HotIndex, KeyedIndex, Origin};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use tonic::transport::{Channel as GrpcChannel, Endpoint};
@@ -185,6 +185,7 @@ fn baseline(scale: Scale, recipients: &[String]) -> (f64, f64) {
         let key = local.key("acme", Channel::Email, &pop.member(i));
         local.index().put(
             key,
+            Origin::new("acme", Channel::Email),
             ContactState::new(
                 Suppressions::NONE,
                 [(Subject::purpose(1), Record { status: status_of(i), expires_at: None })],

@@ -19,6 +19,7 @@ use std::hash::{Hash, Hasher};
 
 use siphasher::sip128::{Hasher128, SipHasher13};
 
+use super::index::Origin;
 use consentd_core::decision::{Channel, ContactState, PackedRecord, Suppressions};
 
 pub const CF_STATE: &str = "state";
@@ -56,13 +57,16 @@ pub fn stored_key(name: &[u8], value: &[u8], derive: Option<impl FnOnce() -> [u8
     }
 }
 pub const META_FORMAT: &[u8] = b"format";
-/// `consentd-3`: contact points may carry an erasure's tombstone (suppression bit 4, which a
+/// `consentd-4`: each `index` entry carries its [`Origin`] (profile tag and channel, for
+/// scans by profile: the policy simulation); a store of an earlier format has its `index`
+/// family rebuilt from `state` when it opens. `consentd-3`: contact points may carry an erasure's tombstone (suppression bit 4, which a
 /// release before it masks away, sending to an erased address) and a reassignment date
 /// (`StoredContact` fields 8 and 9). `consentd-2`: the log position is stored apart from the
 /// revision (`META_LOG_POSITION`). A store of `consentd-1` is the same but for that key.
 /// Older formats are upgraded when they open (nothing else changes); a release that knows
 /// only an older one must refuse the directory afterwards.
-pub const FORMAT_VERSION: &[u8] = b"consentd-3";
+pub const FORMAT_VERSION: &[u8] = b"consentd-4";
+pub const FORMAT_VERSION_3: &[u8] = b"consentd-3";
 pub const FORMAT_VERSION_2: &[u8] = b"consentd-2";
 pub const FORMAT_VERSION_1: &[u8] = b"consentd-1";
 
@@ -132,29 +136,36 @@ pub fn decode_u64(bytes: &[u8]) -> Option<u64> {
     <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
 }
 
-/// The hot-index entry as stored in the `index` family: one byte of suppression bits, then
-/// eight bytes per packed record. Start-up loads this family alone, which is much cheaper
-/// than decoding every full record.
-pub fn encode_index_entry(state: &ContactState) -> Vec<u8> {
+/// The hot-index entry as stored in the `index` family: one byte of suppression bits, the
+/// entry's [`Origin`] (4 bytes, little-endian), then eight bytes per packed record. Start-up
+/// loads this family alone, which is much cheaper than decoding every full record.
+///
+/// A store before `consentd-4` wrote no origin (1 + 8n bytes, told apart by the length);
+/// it is rewritten whole when such a store opens (`open::rebuild_index`).
+pub fn encode_index_entry(state: &ContactState, origin: Origin) -> Vec<u8> {
     let packed = state.to_packed();
-    let mut out = Vec::with_capacity(1 + 8 * packed.len());
+    let mut out = Vec::with_capacity(5 + 8 * packed.len());
     out.push(state.suppressions().bits());
+    out.extend_from_slice(&origin.to_bits().to_le_bytes());
     for r in packed {
         out.extend_from_slice(&r.to_bytes());
     }
     out
 }
 
-pub fn decode_index_entry(bytes: &[u8]) -> Option<ContactState> {
+/// An entry of the current form; `None` for damaged bytes or an entry without its origin.
+pub fn decode_index_entry(bytes: &[u8]) -> Option<(ContactState, Origin)> {
     let (&bits, rest) = bytes.split_first()?;
-    if rest.len() % 8 != 0 {
+    if rest.len() % 8 != 4 {
         return None;
     }
+    let (origin, rest) = rest.split_at(4);
+    let origin = Origin::from_bits(u32::from_le_bytes(<[u8; 4]>::try_from(origin).ok()?))?;
     let records = rest
         .chunks_exact(8)
         .map(|c| <[u8; 8]>::try_from(c).ok().and_then(PackedRecord::from_bytes))
         .collect::<Option<Vec<_>>>()?;
-    Some(ContactState::from_packed(Suppressions::from_bits(bits), records))
+    Some((ContactState::from_packed(Suppressions::from_bits(bits), records), origin))
 }
 
 /// Everything stored about one contact point on one channel of one profile.

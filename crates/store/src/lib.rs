@@ -36,6 +36,7 @@ mod read;
 pub mod receipt;
 pub mod replica;
 mod scrub;
+pub mod simulate;
 pub mod token;
 pub mod verify;
 pub mod view;

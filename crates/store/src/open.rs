@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
+use prost::Message;
 use rand::Rng;
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompressionType, DBRecoveryMode, IteratorMode, Options,
@@ -17,8 +18,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::codec::{
     self, ALL_CFS, CF_CHANGES, CF_CONFIG, CF_IDEM, CF_INDEX, CF_META, CF_STATE, ContactKey, FORMAT_VERSION,
-    FORMAT_VERSION_1, FORMAT_VERSION_2, META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX, META_LOG_POSITION,
-    META_REVISION, META_TOKEN_KEY,
+    FORMAT_VERSION_1, FORMAT_VERSION_2, FORMAT_VERSION_3, META_CONTACT_KEY, META_FORMAT, META_LINK_KEY_PREFIX,
+    META_LOG_POSITION, META_REVISION, META_TOKEN_KEY,
 };
 use super::index::{HotIndex, KeyedIndex, SHARDS};
 use super::link::{LinkKey, LinkKeys};
@@ -179,7 +180,10 @@ impl Store {
 
         let meta = db.cf_handle(CF_META).ok_or_else(|| refuse("column family `meta` is missing".to_owned()))?;
         let (contact_secret, token_secret) = match db.get_cf(meta, META_FORMAT)? {
-            Some(format) if [FORMAT_VERSION, FORMAT_VERSION_2, FORMAT_VERSION_1].contains(&format.as_slice()) => {
+            Some(format)
+                if [FORMAT_VERSION, FORMAT_VERSION_3, FORMAT_VERSION_2, FORMAT_VERSION_1]
+                    .contains(&format.as_slice()) =>
+            {
                 let stored = (db.get_cf(meta, META_CONTACT_KEY)?, db.get_cf(meta, META_TOKEN_KEY)?);
                 let (c, t) = match (stored, &options.cluster_secret) {
                     ((Some(c), Some(t)), _) => (c, t),
@@ -270,6 +274,15 @@ impl Store {
             None => revision,
         };
         if db.get_cf(meta, META_FORMAT)?.as_deref() != Some(FORMAT_VERSION) {
+            // Before `consentd-4` index entries had no origin: rewrite them all from `state`
+            // first, so that a crash before the new format is stored redoes the rewrite.
+            let started = Instant::now();
+            let rewritten = rebuild_index(&db).map_err(|d| refuse(d.0))?;
+            tracing::info!(
+                contacts = rewritten,
+                ms = started.elapsed().as_millis() as u64,
+                "upgraded the store's format: rebuilt the index family with each entry's profile and channel"
+            );
             let mut batch = rocksdb::WriteBatch::default();
             batch.put_cf(meta, META_LOG_POSITION, position.to_be_bytes());
             batch.put_cf(meta, META_FORMAT, FORMAT_VERSION);
@@ -397,6 +410,42 @@ fn load_index(db: &DB) -> Result<HotIndex, Damage> {
     Ok(index)
 }
 
+/// Rewrites the whole `index` family from `state` (every entry with its origin), in
+/// unsynced batches: the caller stores the new format, synced, only after it returns.
+fn rebuild_index(db: &DB) -> Result<usize, Damage> {
+    let state_cf = db.cf_handle(CF_STATE).ok_or("column family `state` is missing")?;
+    let index_cf = db.cf_handle(CF_INDEX).ok_or("column family `index` is missing")?;
+    let write = |batch: rocksdb::WriteBatch| db.write(batch).map_err(|e| Damage(format!("rewriting the index: {e}")));
+    // Entries without a state behind them cannot exist, but a rebuild leaves none either way.
+    let mut batch = rocksdb::WriteBatch::default();
+    batch.delete_range_cf(index_cf, &[0u8; 16][..], &[0xffu8; 17][..]);
+    write(std::mem::take(&mut batch))?;
+    let mut read = rocksdb::ReadOptions::default();
+    read.fill_cache(false);
+    let mut iter = db.raw_iterator_cf_opt(state_cf, read);
+    iter.seek_to_first();
+    let mut count = 0;
+    while let (Some(k), Some(v)) = (iter.key(), iter.value()) {
+        let key = ContactKey::from_slice(k).ok_or("state key is damaged")?;
+        let contact = codec::StoredContact::decode(v)
+            .map_err(|e| Damage(format!("state entry {} is damaged: {e}", key.log_tag())))?;
+        let origin = super::view::origin_of(&contact)
+            .ok_or_else(|| Damage(format!("state entry {} has an unknown channel", key.log_tag())))?;
+        let state = super::apply::index_state(&contact);
+        if !state.is_empty() {
+            batch.put_cf(index_cf, k, codec::encode_index_entry(&state, origin));
+            count += 1;
+        }
+        if batch.len() >= 10_000 {
+            write(std::mem::take(&mut batch))?;
+        }
+        iter.next();
+    }
+    iter.status().map_err(|e| format!("reading the state: {e}"))?;
+    write(batch)?;
+    Ok(count)
+}
+
 /// Start-up readers of the index family; more than cores gains nothing.
 const LOAD_THREADS_MAX: usize = 8;
 
@@ -421,13 +470,14 @@ fn load_shards(
     let mut entries = Vec::new();
     while let (Some(k), Some(v)) = (iter.key(), iter.value()) {
         let key = ContactKey::from_slice(k).ok_or("index key is damaged")?;
-        let state = codec::decode_index_entry(v).ok_or_else(|| format!("index entry {} is damaged", key.log_tag()))?;
+        let (state, origin) =
+            codec::decode_index_entry(v).ok_or_else(|| format!("index entry {} is damaged", key.log_tag()))?;
         let of = HotIndex::shard_of(&key);
         if of != shard {
             index.fill_shard(shard, std::mem::take(&mut entries));
             shard = of;
         }
-        entries.push((key, state));
+        entries.push((key, origin, state));
         iter.next();
     }
     iter.status().map_err(|e| format!("reading the index: {e}"))?;

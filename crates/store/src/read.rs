@@ -29,7 +29,7 @@ impl Store {
             .transpose()
     }
 
-    fn get_stored(&self, key: &ContactKey) -> Result<Option<StoredContact>, StorageError> {
+    pub(super) fn get_stored(&self, key: &ContactKey) -> Result<Option<StoredContact>, StorageError> {
         let s = self.shared();
         match s.db.get_pinned_cf(s.cf(CF_STATE)?, key.0).map_err(|e| s.read_error(e))? {
             None => Ok(None),

@@ -158,6 +158,11 @@ pub(super) fn suppression_kind_from_stored(n: u32) -> Option<SuppressionKind> {
     SuppressionKind::ALL.get(n as usize).copied()
 }
 
+/// Whose entry a stored contact point is in the hot index; `None` for an unknown channel.
+pub(super) fn origin_of(contact: &super::codec::StoredContact) -> Option<super::index::Origin> {
+    channel_from_stored(contact.channel).map(|c| super::index::Origin::new(&contact.profile_id, c))
+}
+
 /// Channels are stored as their index in [`Channel::ALL`].
 pub(super) fn channel_from_stored(n: u32) -> Option<Channel> {
     Channel::ALL.get(n as usize).copied()

@@ -758,13 +758,15 @@ impl<'a> Group<'a> {
         for key in &touched {
             if let Some(contact) = contacts.get(key) {
                 let state = apply::index_state(contact);
+                let origin = super::view::origin_of(contact)
+                    .ok_or_else(|| shared.undecodable(format!("contact {} has an unknown channel", key.log_tag())))?;
                 batch.put(CF_STATE, &key.0, contact.encode_to_vec());
                 if state.is_empty() {
                     batch.delete(CF_INDEX, &key.0);
                 } else {
-                    batch.put(CF_INDEX, &key.0, encode_index_entry(&state));
+                    batch.put(CF_INDEX, &key.0, encode_index_entry(&state, origin));
                 }
-                states.push((*key, state));
+                states.push((*key, origin, state));
             }
         }
         batch.put(CF_META, META_REVISION, next_revision.to_be_bytes().to_vec());
@@ -784,8 +786,8 @@ impl<'a> Group<'a> {
             }));
         }
         shared.db.write_opt(batch, &wo)?;
-        for (key, state) in states {
-            shared.keyed.index().put(key, state);
+        for (key, origin, state) in states {
+            shared.keyed.index().put(key, origin, state);
         }
         Ok((next_revision, local))
     }

@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod engine;
 pub mod keywords;
 pub mod model;
+pub mod simulate;
 
 #[cfg(test)]
 mod tests;

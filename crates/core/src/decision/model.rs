@@ -478,6 +478,17 @@ impl ContactState {
         self.packed(subject).filter(|r| !r.is_voided()).map(PackedRecord::record)
     }
 
+    /// The subject of the first record (voided ones included): every record of a state is
+    /// of one profile, so this names it; `None` without records.
+    #[inline]
+    pub fn first_subject(&self) -> Option<Subject> {
+        match &self.repr {
+            Repr::Small { len: 0, .. } => None,
+            Repr::Small { heads, .. } => Some(PackedRecord { head: heads[0], expires: NO_EXPIRY }.subject()),
+            Repr::Heap { records, .. } => records.first().map(|r| r.subject()),
+        }
+    }
+
     /// Whether `subject`'s opt-in was voided by its number's reassignment.
     #[inline]
     pub fn voided(&self, subject: Subject) -> bool {
