@@ -430,7 +430,7 @@ async fn serve(
     );
     app.spawn("webhooks", Arc::clone(&webhooks).run(app.until(Phase::Draining)));
     metrics.set_webhooks(Arc::clone(&webhooks));
-    let admin = pb::admin_service_server::AdminServiceServer::new(AdminApi { store: store.clone(), webhooks })
+    let admin = pb::admin_service_server::AdminServiceServer::new(AdminApi::new(store.clone(), webhooks))
         .max_decoding_message_size(limits.message_bytes_max);
 
     let connections = Arc::clone(&metrics.connections);

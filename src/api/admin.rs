@@ -18,6 +18,14 @@ use crate::storage::view::ApiKey;
 pub struct AdminApi {
     pub store: Store,
     pub webhooks: std::sync::Arc<crate::webhook::Webhooks>,
+    /// One policy simulation at a time: each takes every core for up to seconds.
+    pub simulations: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl AdminApi {
+    pub fn new(store: Store, webhooks: std::sync::Arc<crate::webhook::Webhooks>) -> AdminApi {
+        AdminApi { store, webhooks, simulations: std::sync::Arc::new(tokio::sync::Semaphore::new(1)) }
+    }
 }
 
 /// A page of `items` (already in order) after the opaque `token`, which is the last id seen.
@@ -45,6 +53,73 @@ fn page<T>(items: Vec<(String, T)>, page_size: i32, token: &str) -> ApiResult<(V
         out.push(item);
     }
     Ok((out, if more { last } else { String::new() }))
+}
+
+/// An `UpdateProfile` request, checked: the profile's new values and the fields to take.
+/// The real update and the policy simulation apply it alike.
+pub(super) struct ProfileUpdate {
+    pub new: Profile,
+    pub paths: Vec<String>,
+}
+
+impl ProfileUpdate {
+    pub const FIELDS: [&'static str; 8] = [
+        "display_name",
+        "default_region",
+        "double_opt_in",
+        "confirmation_validity",
+        "extra_stop_keywords",
+        "extra_start_keywords",
+        "brand_color",
+        "default_language",
+    ];
+
+    pub fn from_pb(req: pb::UpdateProfileRequest) -> ApiResult<ProfileUpdate> {
+        let pb::UpdateProfileRequest { profile, update_mask } = req;
+        let new = convert::profile_from_pb(profile.ok_or_else(|| ApiError::invalid_field("profile", "required"))?)?;
+        let paths = mask_paths(update_mask, &ProfileUpdate::FIELDS)?;
+        Ok(ProfileUpdate { new, paths })
+    }
+
+    pub fn apply(&self, current: &mut Profile) {
+        let new = &self.new;
+        for path in &self.paths {
+            match path.as_str() {
+                "display_name" => current.display_name = new.display_name.clone(),
+                "default_region" => current.default_region = new.default_region.clone(),
+                "double_opt_in" => current.double_opt_in = new.double_opt_in,
+                "confirmation_validity" => current.confirmation_validity_secs = new.confirmation_validity_secs,
+                "extra_stop_keywords" => current.extra_stop_keywords = new.extra_stop_keywords.clone(),
+                "brand_color" => current.brand_color = new.brand_color.clone(),
+                "default_language" => current.default_language = new.default_language.clone(),
+                _ => current.extra_start_keywords = new.extra_start_keywords.clone(),
+            }
+        }
+    }
+}
+
+/// An `UpdatePurpose` request, checked, like [`ProfileUpdate`].
+pub(super) struct PurposeUpdate {
+    pub new: Purpose,
+    pub paths: Vec<String>,
+}
+
+impl PurposeUpdate {
+    pub fn from_pb(req: pb::UpdatePurposeRequest) -> ApiResult<PurposeUpdate> {
+        let pb::UpdatePurposeRequest { purpose, update_mask } = req;
+        let new = convert::purpose_from_pb(purpose.ok_or_else(|| ApiError::invalid_field("purpose", "required"))?)?;
+        let paths = mask_paths(update_mask, &["display_name", "enforcement"])?;
+        Ok(PurposeUpdate { new, paths })
+    }
+
+    pub fn apply(&self, current: &mut Purpose) {
+        for path in &self.paths {
+            match path.as_str() {
+                "display_name" => current.display_name = self.new.display_name.clone(),
+                _ => current.models = self.new.models,
+            }
+        }
+    }
 }
 
 #[tonic::async_trait]
@@ -94,38 +169,11 @@ impl pb::admin_service_server::AdminService for AdminApi {
         req: Request<pb::UpdateProfileRequest>,
     ) -> Result<Response<pb::UpdateProfileResponse>, Status> {
         let p = admin(&req)?;
-        let pb::UpdateProfileRequest { profile, update_mask } = req.into_inner();
-        let new = convert::profile_from_pb(profile.ok_or_else(|| ApiError::invalid_field("profile", "required"))?)?;
-        p.may(&new.id)?;
-        let paths = mask_paths(
-            update_mask,
-            &[
-                "display_name",
-                "default_region",
-                "double_opt_in",
-                "confirmation_validity",
-                "extra_stop_keywords",
-                "extra_start_keywords",
-                "brand_color",
-                "default_language",
-            ],
-        )?;
+        let update = ProfileUpdate::from_pb(req.into_inner())?;
+        p.may(&update.new.id)?;
         let stored = self
             .store
-            .update_profile(&new.id, |current: &mut Profile| {
-                for path in &paths {
-                    match path.as_str() {
-                        "display_name" => current.display_name = new.display_name.clone(),
-                        "default_region" => current.default_region = new.default_region.clone(),
-                        "double_opt_in" => current.double_opt_in = new.double_opt_in,
-                        "confirmation_validity" => current.confirmation_validity_secs = new.confirmation_validity_secs,
-                        "extra_stop_keywords" => current.extra_stop_keywords = new.extra_stop_keywords.clone(),
-                        "brand_color" => current.brand_color = new.brand_color.clone(),
-                        "default_language" => current.default_language = new.default_language.clone(),
-                        _ => current.extra_start_keywords = new.extra_start_keywords.clone(),
-                    }
-                }
-            })
+            .update_profile(&update.new.id, |current: &mut Profile| update.apply(current))
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::UpdateProfileResponse { profile: Some(convert::profile_to_pb(&stored)) }))
@@ -189,20 +237,11 @@ impl pb::admin_service_server::AdminService for AdminApi {
         req: Request<pb::UpdatePurposeRequest>,
     ) -> Result<Response<pb::UpdatePurposeResponse>, Status> {
         let p = admin(&req)?;
-        let pb::UpdatePurposeRequest { purpose, update_mask } = req.into_inner();
-        let new = convert::purpose_from_pb(purpose.ok_or_else(|| ApiError::invalid_field("purpose", "required"))?)?;
-        p.may(&new.profile_id)?;
-        let paths = mask_paths(update_mask, &["display_name", "enforcement"])?;
+        let update = PurposeUpdate::from_pb(req.into_inner())?;
+        p.may(&update.new.profile_id)?;
         let stored = self
             .store
-            .update_purpose(&new.profile_id, &new.id, |current: &mut Purpose| {
-                for path in &paths {
-                    match path.as_str() {
-                        "display_name" => current.display_name = new.display_name.clone(),
-                        _ => current.models = new.models,
-                    }
-                }
-            })
+            .update_purpose(&update.new.profile_id, &update.new.id, |current: &mut Purpose| update.apply(current))
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::UpdatePurposeResponse { purpose: Some(convert::purpose_to_pb(&stored)) }))
@@ -293,6 +332,14 @@ impl pb::admin_service_server::AdminService for AdminApi {
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::DeactivateTopicResponse { topic: Some(convert::topic_to_pb(&stored)) }))
+    }
+
+    async fn simulate_catalog_change(
+        &self,
+        req: Request<pb::SimulateCatalogChangeRequest>,
+    ) -> Result<Response<pb::SimulateCatalogChangeResponse>, Status> {
+        let p = admin(&req)?;
+        Ok(Response::new(super::simulate::simulate(self, &p, req.into_inner()).await?))
     }
 
     async fn create_api_key(

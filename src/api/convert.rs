@@ -429,7 +429,7 @@ fn model(field: &str, n: i32) -> ApiResult<EnforcementModel> {
     }
 }
 
-fn model_to_pb(m: EnforcementModel) -> pb::EnforcementModel {
+pub fn model_to_pb(m: EnforcementModel) -> pb::EnforcementModel {
     match m {
         EnforcementModel::Restrictive => pb::EnforcementModel::Restrictive,
         EnforcementModel::NonRestrictive => pb::EnforcementModel::NonRestrictive,

@@ -26,6 +26,9 @@ pub enum ApiError {
     FailedPrecondition(String),
     #[error("{0}")]
     ResourceExhausted(String),
+    /// A failure of the server's own (a task that panicked): logged, never shown.
+    #[error("{0}")]
+    Internal(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -51,6 +54,17 @@ impl ApiError {
         match self {
             ApiError::Invalid { field, description } if field == from => {
                 ApiError::Invalid { field: to.to_owned(), description }
+            }
+            other => other,
+        }
+    }
+
+    /// The same error about a field of a message nested at `prefix` (e.g.
+    /// "purpose_updates[2]."), so that the field names the request's own path.
+    pub fn under(self, prefix: &str) -> ApiError {
+        match self {
+            ApiError::Invalid { field, description } => {
+                ApiError::Invalid { field: format!("{prefix}{field}"), description }
             }
             other => other,
         }
@@ -95,6 +109,7 @@ impl ApiError {
             ApiError::PermissionDenied(_) => Code::PermissionDenied,
             ApiError::FailedPrecondition(_) => Code::FailedPrecondition,
             ApiError::ResourceExhausted(_) => Code::ResourceExhausted,
+            ApiError::Internal(_) => Code::Internal,
             ApiError::Storage(e) => storage_code(e),
         }
     }
@@ -140,6 +155,10 @@ impl From<ApiError> for Status {
             ApiError::PermissionDenied(m) => Status::permission_denied(m),
             ApiError::FailedPrecondition(m) => Status::failed_precondition(m),
             ApiError::ResourceExhausted(m) => Status::resource_exhausted(m),
+            ApiError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                Status::internal("internal error; see the server log")
+            }
             ApiError::Storage(e) => storage_status(e),
         }
     }

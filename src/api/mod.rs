@@ -15,5 +15,6 @@ pub mod decision;
 pub mod error;
 pub mod fence;
 pub mod metrics;
+pub mod simulate;
 pub mod trace;
 pub mod webhooks;

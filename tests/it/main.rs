@@ -24,6 +24,7 @@ mod packed;
 mod presets;
 mod receipts;
 mod recover;
+mod simulate;
 mod store;
 mod support;
 mod tls;

@@ -16166,6 +16166,11 @@ __export(admin_exports, {
   RotateSigningKeyRequest: () => RotateSigningKeyRequest,
   RotateSigningKeyResponse: () => RotateSigningKeyResponse,
   SigningKeyKind: () => SigningKeyKind,
+  SimulateCatalogChangeRequest: () => SimulateCatalogChangeRequest,
+  SimulateCatalogChangeResponse: () => SimulateCatalogChangeResponse,
+  SimulatedGroup: () => SimulatedGroup,
+  SimulatedPopulation: () => SimulatedPopulation,
+  SimulatedTransition: () => SimulatedTransition,
   TestWebhookRequest: () => TestWebhookRequest,
   TestWebhookResponse: () => TestWebhookResponse,
   Topic: () => Topic,
@@ -16183,14 +16188,14 @@ __export(admin_exports, {
   apiKeyScopeToJSON: () => apiKeyScopeToJSON,
   doubleOptInModeFromJSON: () => doubleOptInModeFromJSON,
   doubleOptInModeToJSON: () => doubleOptInModeToJSON,
-  protobufFileName: () => protobufFileName2,
-  protobufPackage: () => protobufPackage2,
+  protobufFileName: () => protobufFileName3,
+  protobufPackage: () => protobufPackage3,
   signingKeyKindFromJSON: () => signingKeyKindFromJSON,
   signingKeyKindToJSON: () => signingKeyKindToJSON,
   webhookEventKindFromJSON: () => webhookEventKindFromJSON,
   webhookEventKindToJSON: () => webhookEventKindToJSON
 });
-var import_grpc_js2 = __toESM(require_src());
+var import_grpc_js3 = __toESM(require_src());
 
 // .build/src/gen/google/protobuf/duration.ts
 function createBaseDuration() {
@@ -16459,6 +16464,36 @@ function longToNumber2(int64) {
 function isSet2(value) {
   return value !== null && value !== void 0;
 }
+
+// .build/src/gen/consent/v1/decision.ts
+var decision_exports = {};
+__export(decision_exports, {
+  CheckRequest: () => CheckRequest,
+  CheckResponse: () => CheckResponse,
+  CheckStreamRequest: () => CheckStreamRequest,
+  CheckStreamResponse: () => CheckStreamResponse,
+  Clock: () => Clock,
+  Decision: () => Decision,
+  DecisionReceipt: () => DecisionReceipt,
+  DecisionServiceClient: () => DecisionServiceClient,
+  DecisionServiceService: () => DecisionServiceService,
+  FencedItem: () => FencedItem,
+  ItemLinks: () => ItemLinks,
+  ItemOverride: () => ItemOverride,
+  MintLinksRequest: () => MintLinksRequest,
+  MintLinksResponse: () => MintLinksResponse,
+  Reason: () => Reason,
+  SuppressedItem: () => SuppressedItem,
+  clockFromJSON: () => clockFromJSON,
+  clockToJSON: () => clockToJSON,
+  decisionFromJSON: () => decisionFromJSON,
+  decisionToJSON: () => decisionToJSON,
+  protobufFileName: () => protobufFileName2,
+  protobufPackage: () => protobufPackage2,
+  reasonFromJSON: () => reasonFromJSON,
+  reasonToJSON: () => reasonToJSON
+});
+var import_grpc_js2 = __toESM(require_src());
 
 // .build/src/gen/consent/v1/types.ts
 var types_exports = {};
@@ -17254,9 +17289,1791 @@ function isSet3(value) {
   return value !== null && value !== void 0;
 }
 
-// .build/src/gen/consent/v1/admin.ts
+// .build/src/gen/consent/v1/decision.ts
 var protobufPackage2 = "consent.v1";
-var protobufFileName2 = "consent/v1/admin.proto";
+var protobufFileName2 = "consent/v1/decision.proto";
+var Decision = /* @__PURE__ */ ((Decision2) => {
+  Decision2[Decision2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
+  Decision2[Decision2["SEND"] = 1] = "SEND";
+  Decision2[Decision2["BLOCK"] = 2] = "BLOCK";
+  Decision2[Decision2["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
+  return Decision2;
+})(Decision || {});
+function decisionFromJSON(object) {
+  switch (object) {
+    case 0:
+    case "DECISION_UNSPECIFIED":
+      return 0 /* UNSPECIFIED */;
+    case 1:
+    case "DECISION_SEND":
+      return 1 /* SEND */;
+    case 2:
+    case "DECISION_BLOCK":
+      return 2 /* BLOCK */;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return -1 /* UNRECOGNIZED */;
+  }
+}
+function decisionToJSON(object) {
+  switch (object) {
+    case 0 /* UNSPECIFIED */:
+      return "DECISION_UNSPECIFIED";
+    case 1 /* SEND */:
+      return "DECISION_SEND";
+    case 2 /* BLOCK */:
+      return "DECISION_BLOCK";
+    case -1 /* UNRECOGNIZED */:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+var Reason = /* @__PURE__ */ ((Reason3) => {
+  Reason3[Reason3["UNSPECIFIED"] = 0] = "UNSPECIFIED";
+  Reason3[Reason3["INVALID_CONTACT_POINT"] = 1] = "INVALID_CONTACT_POINT";
+  Reason3[Reason3["CONSENT_NOT_REQUIRED"] = 2] = "CONSENT_NOT_REQUIRED";
+  Reason3[Reason3["SUPPRESSED"] = 3] = "SUPPRESSED";
+  Reason3[Reason3["PURPOSE_OPTED_OUT"] = 4] = "PURPOSE_OPTED_OUT";
+  Reason3[Reason3["PENDING_CONFIRMATION"] = 5] = "PENDING_CONFIRMATION";
+  Reason3[Reason3["CONSENT_EXPIRED"] = 6] = "CONSENT_EXPIRED";
+  Reason3[Reason3["NO_OPT_IN"] = 7] = "NO_OPT_IN";
+  Reason3[Reason3["TOPIC_OPTED_OUT"] = 8] = "TOPIC_OPTED_OUT";
+  Reason3[Reason3["NO_TOPIC_OPT_IN"] = 9] = "NO_TOPIC_OPT_IN";
+  Reason3[Reason3["OPTED_IN"] = 10] = "OPTED_IN";
+  Reason3[Reason3["NOT_OPTED_OUT"] = 11] = "NOT_OPTED_OUT";
+  Reason3[Reason3["CONTACT_POINT_REASSIGNED"] = 12] = "CONTACT_POINT_REASSIGNED";
+  Reason3[Reason3["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
+  return Reason3;
+})(Reason || {});
+function reasonFromJSON(object) {
+  switch (object) {
+    case 0:
+    case "REASON_UNSPECIFIED":
+      return 0 /* UNSPECIFIED */;
+    case 1:
+    case "REASON_INVALID_CONTACT_POINT":
+      return 1 /* INVALID_CONTACT_POINT */;
+    case 2:
+    case "REASON_CONSENT_NOT_REQUIRED":
+      return 2 /* CONSENT_NOT_REQUIRED */;
+    case 3:
+    case "REASON_SUPPRESSED":
+      return 3 /* SUPPRESSED */;
+    case 4:
+    case "REASON_PURPOSE_OPTED_OUT":
+      return 4 /* PURPOSE_OPTED_OUT */;
+    case 5:
+    case "REASON_PENDING_CONFIRMATION":
+      return 5 /* PENDING_CONFIRMATION */;
+    case 6:
+    case "REASON_CONSENT_EXPIRED":
+      return 6 /* CONSENT_EXPIRED */;
+    case 7:
+    case "REASON_NO_OPT_IN":
+      return 7 /* NO_OPT_IN */;
+    case 8:
+    case "REASON_TOPIC_OPTED_OUT":
+      return 8 /* TOPIC_OPTED_OUT */;
+    case 9:
+    case "REASON_NO_TOPIC_OPT_IN":
+      return 9 /* NO_TOPIC_OPT_IN */;
+    case 10:
+    case "REASON_OPTED_IN":
+      return 10 /* OPTED_IN */;
+    case 11:
+    case "REASON_NOT_OPTED_OUT":
+      return 11 /* NOT_OPTED_OUT */;
+    case 12:
+    case "REASON_CONTACT_POINT_REASSIGNED":
+      return 12 /* CONTACT_POINT_REASSIGNED */;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return -1 /* UNRECOGNIZED */;
+  }
+}
+function reasonToJSON(object) {
+  switch (object) {
+    case 0 /* UNSPECIFIED */:
+      return "REASON_UNSPECIFIED";
+    case 1 /* INVALID_CONTACT_POINT */:
+      return "REASON_INVALID_CONTACT_POINT";
+    case 2 /* CONSENT_NOT_REQUIRED */:
+      return "REASON_CONSENT_NOT_REQUIRED";
+    case 3 /* SUPPRESSED */:
+      return "REASON_SUPPRESSED";
+    case 4 /* PURPOSE_OPTED_OUT */:
+      return "REASON_PURPOSE_OPTED_OUT";
+    case 5 /* PENDING_CONFIRMATION */:
+      return "REASON_PENDING_CONFIRMATION";
+    case 6 /* CONSENT_EXPIRED */:
+      return "REASON_CONSENT_EXPIRED";
+    case 7 /* NO_OPT_IN */:
+      return "REASON_NO_OPT_IN";
+    case 8 /* TOPIC_OPTED_OUT */:
+      return "REASON_TOPIC_OPTED_OUT";
+    case 9 /* NO_TOPIC_OPT_IN */:
+      return "REASON_NO_TOPIC_OPT_IN";
+    case 10 /* OPTED_IN */:
+      return "REASON_OPTED_IN";
+    case 11 /* NOT_OPTED_OUT */:
+      return "REASON_NOT_OPTED_OUT";
+    case 12 /* CONTACT_POINT_REASSIGNED */:
+      return "REASON_CONTACT_POINT_REASSIGNED";
+    case -1 /* UNRECOGNIZED */:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+var Clock = /* @__PURE__ */ ((Clock2) => {
+  Clock2[Clock2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
+  Clock2[Clock2["RECORDED"] = 1] = "RECORDED";
+  Clock2[Clock2["OCCURRED"] = 2] = "OCCURRED";
+  Clock2[Clock2["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
+  return Clock2;
+})(Clock || {});
+function clockFromJSON(object) {
+  switch (object) {
+    case 0:
+    case "CLOCK_UNSPECIFIED":
+      return 0 /* UNSPECIFIED */;
+    case 1:
+    case "CLOCK_RECORDED":
+      return 1 /* RECORDED */;
+    case 2:
+    case "CLOCK_OCCURRED":
+      return 2 /* OCCURRED */;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return -1 /* UNRECOGNIZED */;
+  }
+}
+function clockToJSON(object) {
+  switch (object) {
+    case 0 /* UNSPECIFIED */:
+      return "CLOCK_UNSPECIFIED";
+    case 1 /* RECORDED */:
+      return "CLOCK_RECORDED";
+    case 2 /* OCCURRED */:
+      return "CLOCK_OCCURRED";
+    case -1 /* UNRECOGNIZED */:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+function createBaseMintLinksRequest() {
+  return { profileId: "", channel: 0, contactPoint: "", purposeId: "", topicId: "" };
+}
+var MintLinksRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.profileId !== "") {
+      writer.uint32(10).string(message.profileId);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(16).int32(message.channel);
+    }
+    if (message.contactPoint !== "") {
+      writer.uint32(26).string(message.contactPoint);
+    }
+    if (message.purposeId !== "") {
+      writer.uint32(34).string(message.purposeId);
+    }
+    if (message.topicId !== "") {
+      writer.uint32(42).string(message.topicId);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseMintLinksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.profileId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.channel = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.contactPoint = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+            message.purposeId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+            message.topicId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet4(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoint: isSet4(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet4(object.contact_point) ? globalThis.String(object.contact_point) : "",
+      purposeId: isSet4(object.purposeId) ? globalThis.String(object.purposeId) : isSet4(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
+      topicId: isSet4(object.topicId) ? globalThis.String(object.topicId) : isSet4(object.topic_id) ? globalThis.String(object.topic_id) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.profileId !== "") {
+      obj.profileId = message.profileId;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.contactPoint !== "") {
+      obj.contactPoint = message.contactPoint;
+    }
+    if (message.purposeId !== "") {
+      obj.purposeId = message.purposeId;
+    }
+    if (message.topicId !== "") {
+      obj.topicId = message.topicId;
+    }
+    return obj;
+  },
+  create(base) {
+    return MintLinksRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseMintLinksRequest();
+    message.profileId = object.profileId ?? "";
+    message.channel = object.channel ?? 0;
+    message.contactPoint = object.contactPoint ?? "";
+    message.purposeId = object.purposeId ?? "";
+    message.topicId = object.topicId ?? "";
+    return message;
+  }
+};
+function createBaseMintLinksResponse() {
+  return { unsubscribeUrl: "", listUnsubscribe: "", listUnsubscribePost: "", preferencesUrl: "" };
+}
+var MintLinksResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.unsubscribeUrl !== "") {
+      writer.uint32(10).string(message.unsubscribeUrl);
+    }
+    if (message.listUnsubscribe !== "") {
+      writer.uint32(18).string(message.listUnsubscribe);
+    }
+    if (message.listUnsubscribePost !== "") {
+      writer.uint32(26).string(message.listUnsubscribePost);
+    }
+    if (message.preferencesUrl !== "") {
+      writer.uint32(34).string(message.preferencesUrl);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseMintLinksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.unsubscribeUrl = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.listUnsubscribe = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.listUnsubscribePost = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+            message.preferencesUrl = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      unsubscribeUrl: isSet4(object.unsubscribeUrl) ? globalThis.String(object.unsubscribeUrl) : isSet4(object.unsubscribe_url) ? globalThis.String(object.unsubscribe_url) : "",
+      listUnsubscribe: isSet4(object.listUnsubscribe) ? globalThis.String(object.listUnsubscribe) : isSet4(object.list_unsubscribe) ? globalThis.String(object.list_unsubscribe) : "",
+      listUnsubscribePost: isSet4(object.listUnsubscribePost) ? globalThis.String(object.listUnsubscribePost) : isSet4(object.list_unsubscribe_post) ? globalThis.String(object.list_unsubscribe_post) : "",
+      preferencesUrl: isSet4(object.preferencesUrl) ? globalThis.String(object.preferencesUrl) : isSet4(object.preferences_url) ? globalThis.String(object.preferences_url) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.unsubscribeUrl !== "") {
+      obj.unsubscribeUrl = message.unsubscribeUrl;
+    }
+    if (message.listUnsubscribe !== "") {
+      obj.listUnsubscribe = message.listUnsubscribe;
+    }
+    if (message.listUnsubscribePost !== "") {
+      obj.listUnsubscribePost = message.listUnsubscribePost;
+    }
+    if (message.preferencesUrl !== "") {
+      obj.preferencesUrl = message.preferencesUrl;
+    }
+    return obj;
+  },
+  create(base) {
+    return MintLinksResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseMintLinksResponse();
+    message.unsubscribeUrl = object.unsubscribeUrl ?? "";
+    message.listUnsubscribe = object.listUnsubscribe ?? "";
+    message.listUnsubscribePost = object.listUnsubscribePost ?? "";
+    message.preferencesUrl = object.preferencesUrl ?? "";
+    return message;
+  }
+};
+function createBaseCheckRequest() {
+  return {
+    profileId: "",
+    channel: 0,
+    contactPoint: "",
+    purposeId: "",
+    topicId: "",
+    minRevision: 0,
+    asOf: void 0,
+    asOfClock: 0
+  };
+}
+var CheckRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.profileId !== "") {
+      writer.uint32(10).string(message.profileId);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(16).int32(message.channel);
+    }
+    if (message.contactPoint !== "") {
+      writer.uint32(26).string(message.contactPoint);
+    }
+    if (message.purposeId !== "") {
+      writer.uint32(34).string(message.purposeId);
+    }
+    if (message.topicId !== "") {
+      writer.uint32(42).string(message.topicId);
+    }
+    if (message.minRevision !== 0) {
+      writer.uint32(48).uint64(message.minRevision);
+    }
+    if (message.asOf !== void 0) {
+      Timestamp.encode(toTimestamp2(message.asOf), writer.uint32(58).fork()).join();
+    }
+    if (message.asOfClock !== 0) {
+      writer.uint32(64).int32(message.asOfClock);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseCheckRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.profileId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.channel = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.contactPoint = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+            message.purposeId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+            message.topicId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+            message.minRevision = longToNumber4(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+            message.asOf = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+            message.asOfClock = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet4(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoint: isSet4(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet4(object.contact_point) ? globalThis.String(object.contact_point) : "",
+      purposeId: isSet4(object.purposeId) ? globalThis.String(object.purposeId) : isSet4(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
+      topicId: isSet4(object.topicId) ? globalThis.String(object.topicId) : isSet4(object.topic_id) ? globalThis.String(object.topic_id) : "",
+      minRevision: isSet4(object.minRevision) ? globalThis.Number(object.minRevision) : isSet4(object.min_revision) ? globalThis.Number(object.min_revision) : 0,
+      asOf: isSet4(object.asOf) ? fromJsonTimestamp2(object.asOf) : isSet4(object.as_of) ? fromJsonTimestamp2(object.as_of) : void 0,
+      asOfClock: isSet4(object.asOfClock) ? clockFromJSON(object.asOfClock) : isSet4(object.as_of_clock) ? clockFromJSON(object.as_of_clock) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.profileId !== "") {
+      obj.profileId = message.profileId;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.contactPoint !== "") {
+      obj.contactPoint = message.contactPoint;
+    }
+    if (message.purposeId !== "") {
+      obj.purposeId = message.purposeId;
+    }
+    if (message.topicId !== "") {
+      obj.topicId = message.topicId;
+    }
+    if (message.minRevision !== 0) {
+      obj.minRevision = Math.round(message.minRevision);
+    }
+    if (message.asOf !== void 0) {
+      obj.asOf = message.asOf.toISOString();
+    }
+    if (message.asOfClock !== 0) {
+      obj.asOfClock = clockToJSON(message.asOfClock);
+    }
+    return obj;
+  },
+  create(base) {
+    return CheckRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseCheckRequest();
+    message.profileId = object.profileId ?? "";
+    message.channel = object.channel ?? 0;
+    message.contactPoint = object.contactPoint ?? "";
+    message.purposeId = object.purposeId ?? "";
+    message.topicId = object.topicId ?? "";
+    message.minRevision = object.minRevision ?? 0;
+    message.asOf = object.asOf ?? void 0;
+    message.asOfClock = object.asOfClock ?? 0;
+    return message;
+  }
+};
+function createBaseCheckResponse() {
+  return { decision: 0, reason: 0, suppressionKind: 0, revision: 0 };
+}
+var CheckResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.decision !== 0) {
+      writer.uint32(8).int32(message.decision);
+    }
+    if (message.reason !== 0) {
+      writer.uint32(16).int32(message.reason);
+    }
+    if (message.suppressionKind !== 0) {
+      writer.uint32(24).int32(message.suppressionKind);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(32).uint64(message.revision);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseCheckResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.decision = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.reason = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+            message.suppressionKind = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+            message.revision = longToNumber4(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      decision: isSet4(object.decision) ? decisionFromJSON(object.decision) : 0,
+      reason: isSet4(object.reason) ? reasonFromJSON(object.reason) : 0,
+      suppressionKind: isSet4(object.suppressionKind) ? suppressionKindFromJSON(object.suppressionKind) : isSet4(object.suppression_kind) ? suppressionKindFromJSON(object.suppression_kind) : 0,
+      revision: isSet4(object.revision) ? globalThis.Number(object.revision) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.decision !== 0) {
+      obj.decision = decisionToJSON(message.decision);
+    }
+    if (message.reason !== 0) {
+      obj.reason = reasonToJSON(message.reason);
+    }
+    if (message.suppressionKind !== 0) {
+      obj.suppressionKind = suppressionKindToJSON(message.suppressionKind);
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+  create(base) {
+    return CheckResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseCheckResponse();
+    message.decision = object.decision ?? 0;
+    message.reason = object.reason ?? 0;
+    message.suppressionKind = object.suppressionKind ?? 0;
+    message.revision = object.revision ?? 0;
+    return message;
+  }
+};
+function createBaseCheckStreamRequest() {
+  return {
+    batchId: 0,
+    profileId: "",
+    channel: 0,
+    purposeId: "",
+    topicId: "",
+    contactPoints: [],
+    overrides: [],
+    minRevision: 0,
+    includeLinks: false,
+    contactPointsPacked: Buffer.alloc(0),
+    packedAnswers: false,
+    asOf: void 0,
+    asOfClock: 0,
+    receipts: false,
+    changedSinceRevision: void 0,
+    asOfRevision: void 0
+  };
+}
+var CheckStreamRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.batchId !== 0) {
+      writer.uint32(8).uint64(message.batchId);
+    }
+    if (message.profileId !== "") {
+      writer.uint32(18).string(message.profileId);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(24).int32(message.channel);
+    }
+    if (message.purposeId !== "") {
+      writer.uint32(34).string(message.purposeId);
+    }
+    if (message.topicId !== "") {
+      writer.uint32(42).string(message.topicId);
+    }
+    for (const v of message.contactPoints) {
+      writer.uint32(50).string(v);
+    }
+    for (const v of message.overrides) {
+      ItemOverride.encode(v, writer.uint32(58).fork()).join();
+    }
+    if (message.minRevision !== 0) {
+      writer.uint32(64).uint64(message.minRevision);
+    }
+    if (message.includeLinks !== false) {
+      writer.uint32(72).bool(message.includeLinks);
+    }
+    if (message.contactPointsPacked.length !== 0) {
+      writer.uint32(82).bytes(message.contactPointsPacked);
+    }
+    if (message.packedAnswers !== false) {
+      writer.uint32(88).bool(message.packedAnswers);
+    }
+    if (message.asOf !== void 0) {
+      Timestamp.encode(toTimestamp2(message.asOf), writer.uint32(98).fork()).join();
+    }
+    if (message.asOfClock !== 0) {
+      writer.uint32(104).int32(message.asOfClock);
+    }
+    if (message.receipts !== false) {
+      writer.uint32(112).bool(message.receipts);
+    }
+    if (message.changedSinceRevision !== void 0) {
+      writer.uint32(120).uint64(message.changedSinceRevision);
+    }
+    if (message.asOfRevision !== void 0) {
+      writer.uint32(128).uint64(message.asOfRevision);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseCheckStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.batchId = longToNumber4(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.profileId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+            message.channel = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+            message.purposeId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+            message.topicId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+            message.contactPoints.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+            message.overrides.push(ItemOverride.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+            message.minRevision = longToNumber4(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+            message.includeLinks = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+            message.contactPointsPacked = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+            message.packedAnswers = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+            message.asOf = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+            message.asOfClock = reader.int32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+            message.receipts = reader.bool();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+            message.changedSinceRevision = longToNumber4(reader.uint64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+            message.asOfRevision = longToNumber4(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      batchId: isSet4(object.batchId) ? globalThis.Number(object.batchId) : isSet4(object.batch_id) ? globalThis.Number(object.batch_id) : 0,
+      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet4(object.channel) ? channelFromJSON(object.channel) : 0,
+      purposeId: isSet4(object.purposeId) ? globalThis.String(object.purposeId) : isSet4(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
+      topicId: isSet4(object.topicId) ? globalThis.String(object.topicId) : isSet4(object.topic_id) ? globalThis.String(object.topic_id) : "",
+      contactPoints: globalThis.Array.isArray(object?.contactPoints) ? object.contactPoints.map((e) => globalThis.String(e)) : globalThis.Array.isArray(object?.contact_points) ? object.contact_points.map((e) => globalThis.String(e)) : [],
+      overrides: globalThis.Array.isArray(object?.overrides) ? object.overrides.map((e) => ItemOverride.fromJSON(e)) : [],
+      minRevision: isSet4(object.minRevision) ? globalThis.Number(object.minRevision) : isSet4(object.min_revision) ? globalThis.Number(object.min_revision) : 0,
+      includeLinks: isSet4(object.includeLinks) ? globalThis.Boolean(object.includeLinks) : isSet4(object.include_links) ? globalThis.Boolean(object.include_links) : false,
+      contactPointsPacked: isSet4(object.contactPointsPacked) ? Buffer.from(bytesFromBase64(object.contactPointsPacked)) : isSet4(object.contact_points_packed) ? Buffer.from(bytesFromBase64(object.contact_points_packed)) : Buffer.alloc(0),
+      packedAnswers: isSet4(object.packedAnswers) ? globalThis.Boolean(object.packedAnswers) : isSet4(object.packed_answers) ? globalThis.Boolean(object.packed_answers) : false,
+      asOf: isSet4(object.asOf) ? fromJsonTimestamp2(object.asOf) : isSet4(object.as_of) ? fromJsonTimestamp2(object.as_of) : void 0,
+      asOfClock: isSet4(object.asOfClock) ? clockFromJSON(object.asOfClock) : isSet4(object.as_of_clock) ? clockFromJSON(object.as_of_clock) : 0,
+      receipts: isSet4(object.receipts) ? globalThis.Boolean(object.receipts) : false,
+      changedSinceRevision: isSet4(object.changedSinceRevision) ? globalThis.Number(object.changedSinceRevision) : isSet4(object.changed_since_revision) ? globalThis.Number(object.changed_since_revision) : void 0,
+      asOfRevision: isSet4(object.asOfRevision) ? globalThis.Number(object.asOfRevision) : isSet4(object.as_of_revision) ? globalThis.Number(object.as_of_revision) : void 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.batchId !== 0) {
+      obj.batchId = Math.round(message.batchId);
+    }
+    if (message.profileId !== "") {
+      obj.profileId = message.profileId;
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.purposeId !== "") {
+      obj.purposeId = message.purposeId;
+    }
+    if (message.topicId !== "") {
+      obj.topicId = message.topicId;
+    }
+    if (message.contactPoints?.length) {
+      obj.contactPoints = message.contactPoints;
+    }
+    if (message.overrides?.length) {
+      obj.overrides = message.overrides.map((e) => ItemOverride.toJSON(e));
+    }
+    if (message.minRevision !== 0) {
+      obj.minRevision = Math.round(message.minRevision);
+    }
+    if (message.includeLinks !== false) {
+      obj.includeLinks = message.includeLinks;
+    }
+    if (message.contactPointsPacked.length !== 0) {
+      obj.contactPointsPacked = base64FromBytes(message.contactPointsPacked);
+    }
+    if (message.packedAnswers !== false) {
+      obj.packedAnswers = message.packedAnswers;
+    }
+    if (message.asOf !== void 0) {
+      obj.asOf = message.asOf.toISOString();
+    }
+    if (message.asOfClock !== 0) {
+      obj.asOfClock = clockToJSON(message.asOfClock);
+    }
+    if (message.receipts !== false) {
+      obj.receipts = message.receipts;
+    }
+    if (message.changedSinceRevision !== void 0) {
+      obj.changedSinceRevision = Math.round(message.changedSinceRevision);
+    }
+    if (message.asOfRevision !== void 0) {
+      obj.asOfRevision = Math.round(message.asOfRevision);
+    }
+    return obj;
+  },
+  create(base) {
+    return CheckStreamRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseCheckStreamRequest();
+    message.batchId = object.batchId ?? 0;
+    message.profileId = object.profileId ?? "";
+    message.channel = object.channel ?? 0;
+    message.purposeId = object.purposeId ?? "";
+    message.topicId = object.topicId ?? "";
+    message.contactPoints = object.contactPoints?.map((e) => e) || [];
+    message.overrides = object.overrides?.map((e) => ItemOverride.fromPartial(e)) || [];
+    message.minRevision = object.minRevision ?? 0;
+    message.includeLinks = object.includeLinks ?? false;
+    message.contactPointsPacked = object.contactPointsPacked ?? Buffer.alloc(0);
+    message.packedAnswers = object.packedAnswers ?? false;
+    message.asOf = object.asOf ?? void 0;
+    message.asOfClock = object.asOfClock ?? 0;
+    message.receipts = object.receipts ?? false;
+    message.changedSinceRevision = object.changedSinceRevision ?? void 0;
+    message.asOfRevision = object.asOfRevision ?? void 0;
+    return message;
+  }
+};
+function createBaseItemOverride() {
+  return { index: 0, channel: 0, topicId: "" };
+}
+var ItemOverride = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.channel !== 0) {
+      writer.uint32(16).int32(message.channel);
+    }
+    if (message.topicId !== "") {
+      writer.uint32(26).string(message.topicId);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseItemOverride();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.channel = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.topicId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      index: isSet4(object.index) ? globalThis.Number(object.index) : 0,
+      channel: isSet4(object.channel) ? channelFromJSON(object.channel) : 0,
+      topicId: isSet4(object.topicId) ? globalThis.String(object.topicId) : isSet4(object.topic_id) ? globalThis.String(object.topic_id) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.topicId !== "") {
+      obj.topicId = message.topicId;
+    }
+    return obj;
+  },
+  create(base) {
+    return ItemOverride.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseItemOverride();
+    message.index = object.index ?? 0;
+    message.channel = object.channel ?? 0;
+    message.topicId = object.topicId ?? "";
+    return message;
+  }
+};
+function createBaseCheckStreamResponse() {
+  return {
+    batchId: 0,
+    revision: 0,
+    decisions: [],
+    reasons: [],
+    suppressed: [],
+    links: [],
+    outcomes: Buffer.alloc(0),
+    receipt: void 0,
+    fenced: []
+  };
+}
+var CheckStreamResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.batchId !== 0) {
+      writer.uint32(8).uint64(message.batchId);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(16).uint64(message.revision);
+    }
+    if (message.decisions.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.decisions) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.reasons.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.reasons) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.suppressed) {
+      SuppressedItem.encode(v, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.links) {
+      ItemLinks.encode(v, writer.uint32(50).fork()).join();
+    }
+    if (message.outcomes.length !== 0) {
+      writer.uint32(58).bytes(message.outcomes);
+    }
+    if (message.receipt !== void 0) {
+      DecisionReceipt.encode(message.receipt, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.fenced) {
+      FencedItem.encode(v, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseCheckStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.batchId = longToNumber4(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.revision = longToNumber4(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.decisions.push(reader.int32());
+              continue;
+            }
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.decisions.push(reader.int32());
+              }
+              continue;
+            }
+            break;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.reasons.push(reader.int32());
+              continue;
+            }
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.reasons.push(reader.int32());
+              }
+              continue;
+            }
+            break;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+            message.suppressed.push(SuppressedItem.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+            message.links.push(ItemLinks.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+            message.outcomes = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+            message.receipt = DecisionReceipt.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+            message.fenced.push(FencedItem.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      batchId: isSet4(object.batchId) ? globalThis.Number(object.batchId) : isSet4(object.batch_id) ? globalThis.Number(object.batch_id) : 0,
+      revision: isSet4(object.revision) ? globalThis.Number(object.revision) : 0,
+      decisions: globalThis.Array.isArray(object?.decisions) ? object.decisions.map((e) => decisionFromJSON(e)) : [],
+      reasons: globalThis.Array.isArray(object?.reasons) ? object.reasons.map((e) => reasonFromJSON(e)) : [],
+      suppressed: globalThis.Array.isArray(object?.suppressed) ? object.suppressed.map((e) => SuppressedItem.fromJSON(e)) : [],
+      links: globalThis.Array.isArray(object?.links) ? object.links.map((e) => ItemLinks.fromJSON(e)) : [],
+      outcomes: isSet4(object.outcomes) ? Buffer.from(bytesFromBase64(object.outcomes)) : Buffer.alloc(0),
+      receipt: isSet4(object.receipt) ? DecisionReceipt.fromJSON(object.receipt) : void 0,
+      fenced: globalThis.Array.isArray(object?.fenced) ? object.fenced.map((e) => FencedItem.fromJSON(e)) : []
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.batchId !== 0) {
+      obj.batchId = Math.round(message.batchId);
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.decisions?.length) {
+      obj.decisions = message.decisions.map((e) => decisionToJSON(e));
+    }
+    if (message.reasons?.length) {
+      obj.reasons = message.reasons.map((e) => reasonToJSON(e));
+    }
+    if (message.suppressed?.length) {
+      obj.suppressed = message.suppressed.map((e) => SuppressedItem.toJSON(e));
+    }
+    if (message.links?.length) {
+      obj.links = message.links.map((e) => ItemLinks.toJSON(e));
+    }
+    if (message.outcomes.length !== 0) {
+      obj.outcomes = base64FromBytes(message.outcomes);
+    }
+    if (message.receipt !== void 0) {
+      obj.receipt = DecisionReceipt.toJSON(message.receipt);
+    }
+    if (message.fenced?.length) {
+      obj.fenced = message.fenced.map((e) => FencedItem.toJSON(e));
+    }
+    return obj;
+  },
+  create(base) {
+    return CheckStreamResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseCheckStreamResponse();
+    message.batchId = object.batchId ?? 0;
+    message.revision = object.revision ?? 0;
+    message.decisions = object.decisions?.map((e) => e) || [];
+    message.reasons = object.reasons?.map((e) => e) || [];
+    message.suppressed = object.suppressed?.map((e) => SuppressedItem.fromPartial(e)) || [];
+    message.links = object.links?.map((e) => ItemLinks.fromPartial(e)) || [];
+    message.outcomes = object.outcomes ?? Buffer.alloc(0);
+    message.receipt = object.receipt !== void 0 && object.receipt !== null ? DecisionReceipt.fromPartial(object.receipt) : void 0;
+    message.fenced = object.fenced?.map((e) => FencedItem.fromPartial(e)) || [];
+    return message;
+  }
+};
+function createBaseDecisionReceipt() {
+  return { body: Buffer.alloc(0), signature: Buffer.alloc(0), keyId: 0 };
+}
+var DecisionReceipt = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.body.length !== 0) {
+      writer.uint32(10).bytes(message.body);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(18).bytes(message.signature);
+    }
+    if (message.keyId !== 0) {
+      writer.uint32(24).uint32(message.keyId);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseDecisionReceipt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.body = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+            message.keyId = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      body: isSet4(object.body) ? Buffer.from(bytesFromBase64(object.body)) : Buffer.alloc(0),
+      signature: isSet4(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
+      keyId: isSet4(object.keyId) ? globalThis.Number(object.keyId) : isSet4(object.key_id) ? globalThis.Number(object.key_id) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.body.length !== 0) {
+      obj.body = base64FromBytes(message.body);
+    }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
+    if (message.keyId !== 0) {
+      obj.keyId = Math.round(message.keyId);
+    }
+    return obj;
+  },
+  create(base) {
+    return DecisionReceipt.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseDecisionReceipt();
+    message.body = object.body ?? Buffer.alloc(0);
+    message.signature = object.signature ?? Buffer.alloc(0);
+    message.keyId = object.keyId ?? 0;
+    return message;
+  }
+};
+function createBaseFencedItem() {
+  return { index: 0, decision: 0, reason: 0, suppressionKind: 0, wasDecision: 0, wasReason: 0 };
+}
+var FencedItem = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.decision !== 0) {
+      writer.uint32(16).int32(message.decision);
+    }
+    if (message.reason !== 0) {
+      writer.uint32(24).int32(message.reason);
+    }
+    if (message.suppressionKind !== 0) {
+      writer.uint32(32).int32(message.suppressionKind);
+    }
+    if (message.wasDecision !== 0) {
+      writer.uint32(40).int32(message.wasDecision);
+    }
+    if (message.wasReason !== 0) {
+      writer.uint32(48).int32(message.wasReason);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseFencedItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.decision = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+            message.reason = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+            message.suppressionKind = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+            message.wasDecision = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+            message.wasReason = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      index: isSet4(object.index) ? globalThis.Number(object.index) : 0,
+      decision: isSet4(object.decision) ? decisionFromJSON(object.decision) : 0,
+      reason: isSet4(object.reason) ? reasonFromJSON(object.reason) : 0,
+      suppressionKind: isSet4(object.suppressionKind) ? suppressionKindFromJSON(object.suppressionKind) : isSet4(object.suppression_kind) ? suppressionKindFromJSON(object.suppression_kind) : 0,
+      wasDecision: isSet4(object.wasDecision) ? decisionFromJSON(object.wasDecision) : isSet4(object.was_decision) ? decisionFromJSON(object.was_decision) : 0,
+      wasReason: isSet4(object.wasReason) ? reasonFromJSON(object.wasReason) : isSet4(object.was_reason) ? reasonFromJSON(object.was_reason) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.decision !== 0) {
+      obj.decision = decisionToJSON(message.decision);
+    }
+    if (message.reason !== 0) {
+      obj.reason = reasonToJSON(message.reason);
+    }
+    if (message.suppressionKind !== 0) {
+      obj.suppressionKind = suppressionKindToJSON(message.suppressionKind);
+    }
+    if (message.wasDecision !== 0) {
+      obj.wasDecision = decisionToJSON(message.wasDecision);
+    }
+    if (message.wasReason !== 0) {
+      obj.wasReason = reasonToJSON(message.wasReason);
+    }
+    return obj;
+  },
+  create(base) {
+    return FencedItem.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseFencedItem();
+    message.index = object.index ?? 0;
+    message.decision = object.decision ?? 0;
+    message.reason = object.reason ?? 0;
+    message.suppressionKind = object.suppressionKind ?? 0;
+    message.wasDecision = object.wasDecision ?? 0;
+    message.wasReason = object.wasReason ?? 0;
+    return message;
+  }
+};
+function createBaseItemLinks() {
+  return { index: 0, unsubscribeUrl: "", preferencesUrl: "" };
+}
+var ItemLinks = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.unsubscribeUrl !== "") {
+      writer.uint32(18).string(message.unsubscribeUrl);
+    }
+    if (message.preferencesUrl !== "") {
+      writer.uint32(26).string(message.preferencesUrl);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseItemLinks();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.unsubscribeUrl = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.preferencesUrl = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      index: isSet4(object.index) ? globalThis.Number(object.index) : 0,
+      unsubscribeUrl: isSet4(object.unsubscribeUrl) ? globalThis.String(object.unsubscribeUrl) : isSet4(object.unsubscribe_url) ? globalThis.String(object.unsubscribe_url) : "",
+      preferencesUrl: isSet4(object.preferencesUrl) ? globalThis.String(object.preferencesUrl) : isSet4(object.preferences_url) ? globalThis.String(object.preferences_url) : ""
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.unsubscribeUrl !== "") {
+      obj.unsubscribeUrl = message.unsubscribeUrl;
+    }
+    if (message.preferencesUrl !== "") {
+      obj.preferencesUrl = message.preferencesUrl;
+    }
+    return obj;
+  },
+  create(base) {
+    return ItemLinks.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseItemLinks();
+    message.index = object.index ?? 0;
+    message.unsubscribeUrl = object.unsubscribeUrl ?? "";
+    message.preferencesUrl = object.preferencesUrl ?? "";
+    return message;
+  }
+};
+function createBaseSuppressedItem() {
+  return { index: 0, kind: 0 };
+}
+var SuppressedItem = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.index !== 0) {
+      writer.uint32(8).uint32(message.index);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseSuppressedItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.index = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.kind = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      index: isSet4(object.index) ? globalThis.Number(object.index) : 0,
+      kind: isSet4(object.kind) ? suppressionKindFromJSON(object.kind) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.index !== 0) {
+      obj.index = Math.round(message.index);
+    }
+    if (message.kind !== 0) {
+      obj.kind = suppressionKindToJSON(message.kind);
+    }
+    return obj;
+  },
+  create(base) {
+    return SuppressedItem.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseSuppressedItem();
+    message.index = object.index ?? 0;
+    message.kind = object.kind ?? 0;
+    return message;
+  }
+};
+var DecisionServiceService = {
+  /** One recipient: the SMS gateway's call. */
+  check: {
+    path: "/consent.v1.DecisionService/Check",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(CheckRequest.encode(value).finish()),
+    requestDeserialize: (value) => CheckRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(CheckResponse.encode(value).finish()),
+    responseDeserialize: (value) => CheckResponse.decode(value)
+  },
+  /**
+   * Bulk sends: the client streams batches of recipients; the server answers each batch
+   * with one CheckStreamResponse, in the order the batches were sent. A batch whose
+   * profile, purpose or topic is unknown ends the stream with INVALID_ARGUMENT naming the
+   * field; a malformed contact point is a per-item REASON_INVALID_CONTACT_POINT and the
+   * stream goes on.
+   */
+  checkStream: {
+    path: "/consent.v1.DecisionService/CheckStream",
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (value) => Buffer.from(CheckStreamRequest.encode(value).finish()),
+    requestDeserialize: (value) => CheckStreamRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(CheckStreamResponse.encode(value).finish()),
+    responseDeserialize: (value) => CheckStreamResponse.decode(value)
+  },
+  /**
+   * The recipient's links for one message: the RFC 8058 one-click unsubscribe URL with
+   * the List-Unsubscribe and List-Unsubscribe-Post header values, and the preference
+   * center URL. Links are signed tokens for the HTTP edge (`--http-addr`); they carry a
+   * keyed hash of the contact point and the contact point sealed, never in clear, and the
+   * id of the calling API key, which history records as the actor (`edge:<key id>`) of every
+   * change made with them. Needs the `write` scope: a preferences link opts in as well as out.
+   */
+  mintLinks: {
+    path: "/consent.v1.DecisionService/MintLinks",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(MintLinksRequest.encode(value).finish()),
+    requestDeserialize: (value) => MintLinksRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(MintLinksResponse.encode(value).finish()),
+    responseDeserialize: (value) => MintLinksResponse.decode(value)
+  }
+};
+var DecisionServiceClient = (0, import_grpc_js2.makeGenericClientConstructor)(
+  DecisionServiceService,
+  "consent.v1.DecisionService"
+);
+function bytesFromBase64(b64) {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+function base64FromBytes(arr) {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
+function toTimestamp2(date) {
+  const seconds = Math.trunc(date.getTime() / 1e3);
+  const nanos = date.getTime() % 1e3 * 1e6;
+  return { seconds, nanos };
+}
+function fromTimestamp2(t) {
+  let millis = (t.seconds || 0) * 1e3;
+  millis += (t.nanos || 0) / 1e6;
+  return new globalThis.Date(millis);
+}
+function fromJsonTimestamp2(o) {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp2(Timestamp.fromJSON(o));
+  }
+}
+function longToNumber4(int64) {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
+function isSet4(value) {
+  return value !== null && value !== void 0;
+}
+
+// .build/src/gen/consent/v1/admin.ts
+var protobufPackage3 = "consent.v1";
+var protobufFileName3 = "consent/v1/admin.proto";
 var SigningKeyKind = /* @__PURE__ */ ((SigningKeyKind2) => {
   SigningKeyKind2[SigningKeyKind2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
   SigningKeyKind2[SigningKeyKind2["LINK"] = 1] = "LINK";
@@ -17471,7 +19288,7 @@ var RotateSigningKeyRequest = {
     }
   },
   fromJSON(object) {
-    return { kind: isSet4(object.kind) ? signingKeyKindFromJSON(object.kind) : 0 };
+    return { kind: isSet5(object.kind) ? signingKeyKindFromJSON(object.kind) : 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -17532,7 +19349,7 @@ var RotateSigningKeyResponse = {
   },
   fromJSON(object) {
     return {
-      keyId: isSet4(object.keyId) ? globalThis.Number(object.keyId) : isSet4(object.key_id) ? globalThis.Number(object.key_id) : 0
+      keyId: isSet5(object.keyId) ? globalThis.Number(object.keyId) : isSet5(object.key_id) ? globalThis.Number(object.key_id) : 0
     };
   },
   toJSON(message) {
@@ -17604,8 +19421,8 @@ var DoubleOptInSetting = {
   },
   fromJSON(object) {
     return {
-      channel: isSet4(object.channel) ? channelFromJSON(object.channel) : 0,
-      mode: isSet4(object.mode) ? doubleOptInModeFromJSON(object.mode) : 0
+      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
+      mode: isSet5(object.mode) ? doubleOptInModeFromJSON(object.mode) : 0
     };
   },
   toJSON(message) {
@@ -17671,10 +19488,10 @@ var Profile = {
       writer.uint32(64).bool(message.active);
     }
     if (message.createTime !== void 0) {
-      Timestamp.encode(toTimestamp2(message.createTime), writer.uint32(74).fork()).join();
+      Timestamp.encode(toTimestamp3(message.createTime), writer.uint32(74).fork()).join();
     }
     if (message.updateTime !== void 0) {
-      Timestamp.encode(toTimestamp2(message.updateTime), writer.uint32(82).fork()).join();
+      Timestamp.encode(toTimestamp3(message.updateTime), writer.uint32(82).fork()).join();
     }
     if (message.brandColor !== "") {
       writer.uint32(90).string(message.brandColor);
@@ -17757,14 +19574,14 @@ var Profile = {
             if (tag !== 74) {
               break;
             }
-            message.createTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            message.createTime = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 10: {
             if (tag !== 82) {
               break;
             }
-            message.updateTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            message.updateTime = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 11: {
@@ -17794,18 +19611,18 @@ var Profile = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      displayName: isSet4(object.displayName) ? globalThis.String(object.displayName) : isSet4(object.display_name) ? globalThis.String(object.display_name) : "",
-      defaultRegion: isSet4(object.defaultRegion) ? globalThis.String(object.defaultRegion) : isSet4(object.default_region) ? globalThis.String(object.default_region) : "",
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      displayName: isSet5(object.displayName) ? globalThis.String(object.displayName) : isSet5(object.display_name) ? globalThis.String(object.display_name) : "",
+      defaultRegion: isSet5(object.defaultRegion) ? globalThis.String(object.defaultRegion) : isSet5(object.default_region) ? globalThis.String(object.default_region) : "",
       doubleOptIn: globalThis.Array.isArray(object?.doubleOptIn) ? object.doubleOptIn.map((e) => DoubleOptInSetting.fromJSON(e)) : globalThis.Array.isArray(object?.double_opt_in) ? object.double_opt_in.map((e) => DoubleOptInSetting.fromJSON(e)) : [],
-      confirmationValidity: isSet4(object.confirmationValidity) ? Duration.fromJSON(object.confirmationValidity) : isSet4(object.confirmation_validity) ? Duration.fromJSON(object.confirmation_validity) : void 0,
+      confirmationValidity: isSet5(object.confirmationValidity) ? Duration.fromJSON(object.confirmationValidity) : isSet5(object.confirmation_validity) ? Duration.fromJSON(object.confirmation_validity) : void 0,
       extraStopKeywords: globalThis.Array.isArray(object?.extraStopKeywords) ? object.extraStopKeywords.map((e) => globalThis.String(e)) : globalThis.Array.isArray(object?.extra_stop_keywords) ? object.extra_stop_keywords.map((e) => globalThis.String(e)) : [],
       extraStartKeywords: globalThis.Array.isArray(object?.extraStartKeywords) ? object.extraStartKeywords.map((e) => globalThis.String(e)) : globalThis.Array.isArray(object?.extra_start_keywords) ? object.extra_start_keywords.map((e) => globalThis.String(e)) : [],
-      active: isSet4(object.active) ? globalThis.Boolean(object.active) : false,
-      createTime: isSet4(object.createTime) ? fromJsonTimestamp2(object.createTime) : isSet4(object.create_time) ? fromJsonTimestamp2(object.create_time) : void 0,
-      updateTime: isSet4(object.updateTime) ? fromJsonTimestamp2(object.updateTime) : isSet4(object.update_time) ? fromJsonTimestamp2(object.update_time) : void 0,
-      brandColor: isSet4(object.brandColor) ? globalThis.String(object.brandColor) : isSet4(object.brand_color) ? globalThis.String(object.brand_color) : "",
-      defaultLanguage: isSet4(object.defaultLanguage) ? globalThis.String(object.defaultLanguage) : isSet4(object.default_language) ? globalThis.String(object.default_language) : ""
+      active: isSet5(object.active) ? globalThis.Boolean(object.active) : false,
+      createTime: isSet5(object.createTime) ? fromJsonTimestamp3(object.createTime) : isSet5(object.create_time) ? fromJsonTimestamp3(object.create_time) : void 0,
+      updateTime: isSet5(object.updateTime) ? fromJsonTimestamp3(object.updateTime) : isSet5(object.update_time) ? fromJsonTimestamp3(object.update_time) : void 0,
+      brandColor: isSet5(object.brandColor) ? globalThis.String(object.brandColor) : isSet5(object.brand_color) ? globalThis.String(object.brand_color) : "",
+      defaultLanguage: isSet5(object.defaultLanguage) ? globalThis.String(object.defaultLanguage) : isSet5(object.default_language) ? globalThis.String(object.default_language) : ""
     };
   },
   toJSON(message) {
@@ -17921,8 +19738,8 @@ var ChannelEnforcement = {
   },
   fromJSON(object) {
     return {
-      channel: isSet4(object.channel) ? channelFromJSON(object.channel) : 0,
-      model: isSet4(object.model) ? enforcementModelFromJSON(object.model) : 0
+      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
+      model: isSet5(object.model) ? enforcementModelFromJSON(object.model) : 0
     };
   },
   toJSON(message) {
@@ -17978,10 +19795,10 @@ var Purpose = {
       writer.uint32(48).bool(message.active);
     }
     if (message.createTime !== void 0) {
-      Timestamp.encode(toTimestamp2(message.createTime), writer.uint32(58).fork()).join();
+      Timestamp.encode(toTimestamp3(message.createTime), writer.uint32(58).fork()).join();
     }
     if (message.updateTime !== void 0) {
-      Timestamp.encode(toTimestamp2(message.updateTime), writer.uint32(66).fork()).join();
+      Timestamp.encode(toTimestamp3(message.updateTime), writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -18044,14 +19861,14 @@ var Purpose = {
             if (tag !== 58) {
               break;
             }
-            message.createTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            message.createTime = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 8: {
             if (tag !== 66) {
               break;
             }
-            message.updateTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            message.updateTime = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -18067,14 +19884,14 @@ var Purpose = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      purposeId: isSet4(object.purposeId) ? globalThis.String(object.purposeId) : isSet4(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
-      displayName: isSet4(object.displayName) ? globalThis.String(object.displayName) : isSet4(object.display_name) ? globalThis.String(object.display_name) : "",
-      kind: isSet4(object.kind) ? purposeKindFromJSON(object.kind) : 0,
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      purposeId: isSet5(object.purposeId) ? globalThis.String(object.purposeId) : isSet5(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
+      displayName: isSet5(object.displayName) ? globalThis.String(object.displayName) : isSet5(object.display_name) ? globalThis.String(object.display_name) : "",
+      kind: isSet5(object.kind) ? purposeKindFromJSON(object.kind) : 0,
       enforcement: globalThis.Array.isArray(object?.enforcement) ? object.enforcement.map((e) => ChannelEnforcement.fromJSON(e)) : [],
-      active: isSet4(object.active) ? globalThis.Boolean(object.active) : false,
-      createTime: isSet4(object.createTime) ? fromJsonTimestamp2(object.createTime) : isSet4(object.create_time) ? fromJsonTimestamp2(object.create_time) : void 0,
-      updateTime: isSet4(object.updateTime) ? fromJsonTimestamp2(object.updateTime) : isSet4(object.update_time) ? fromJsonTimestamp2(object.update_time) : void 0
+      active: isSet5(object.active) ? globalThis.Boolean(object.active) : false,
+      createTime: isSet5(object.createTime) ? fromJsonTimestamp3(object.createTime) : isSet5(object.create_time) ? fromJsonTimestamp3(object.create_time) : void 0,
+      updateTime: isSet5(object.updateTime) ? fromJsonTimestamp3(object.updateTime) : isSet5(object.update_time) ? fromJsonTimestamp3(object.update_time) : void 0
     };
   },
   toJSON(message) {
@@ -18150,10 +19967,10 @@ var Topic = {
       writer.uint32(40).bool(message.active);
     }
     if (message.createTime !== void 0) {
-      Timestamp.encode(toTimestamp2(message.createTime), writer.uint32(50).fork()).join();
+      Timestamp.encode(toTimestamp3(message.createTime), writer.uint32(50).fork()).join();
     }
     if (message.updateTime !== void 0) {
-      Timestamp.encode(toTimestamp2(message.updateTime), writer.uint32(58).fork()).join();
+      Timestamp.encode(toTimestamp3(message.updateTime), writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -18209,14 +20026,14 @@ var Topic = {
             if (tag !== 50) {
               break;
             }
-            message.createTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            message.createTime = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 7: {
             if (tag !== 58) {
               break;
             }
-            message.updateTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            message.updateTime = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -18232,13 +20049,13 @@ var Topic = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      purposeId: isSet4(object.purposeId) ? globalThis.String(object.purposeId) : isSet4(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
-      topicId: isSet4(object.topicId) ? globalThis.String(object.topicId) : isSet4(object.topic_id) ? globalThis.String(object.topic_id) : "",
-      displayName: isSet4(object.displayName) ? globalThis.String(object.displayName) : isSet4(object.display_name) ? globalThis.String(object.display_name) : "",
-      active: isSet4(object.active) ? globalThis.Boolean(object.active) : false,
-      createTime: isSet4(object.createTime) ? fromJsonTimestamp2(object.createTime) : isSet4(object.create_time) ? fromJsonTimestamp2(object.create_time) : void 0,
-      updateTime: isSet4(object.updateTime) ? fromJsonTimestamp2(object.updateTime) : isSet4(object.update_time) ? fromJsonTimestamp2(object.update_time) : void 0
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      purposeId: isSet5(object.purposeId) ? globalThis.String(object.purposeId) : isSet5(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
+      topicId: isSet5(object.topicId) ? globalThis.String(object.topicId) : isSet5(object.topic_id) ? globalThis.String(object.topic_id) : "",
+      displayName: isSet5(object.displayName) ? globalThis.String(object.displayName) : isSet5(object.display_name) ? globalThis.String(object.display_name) : "",
+      active: isSet5(object.active) ? globalThis.Boolean(object.active) : false,
+      createTime: isSet5(object.createTime) ? fromJsonTimestamp3(object.createTime) : isSet5(object.create_time) ? fromJsonTimestamp3(object.create_time) : void 0,
+      updateTime: isSet5(object.updateTime) ? fromJsonTimestamp3(object.updateTime) : isSet5(object.update_time) ? fromJsonTimestamp3(object.update_time) : void 0
     };
   },
   toJSON(message) {
@@ -18314,10 +20131,10 @@ var ApiKey = {
       writer.uint32(40).bool(message.revoked);
     }
     if (message.createTime !== void 0) {
-      Timestamp.encode(toTimestamp2(message.createTime), writer.uint32(50).fork()).join();
+      Timestamp.encode(toTimestamp3(message.createTime), writer.uint32(50).fork()).join();
     }
     if (message.expireTime !== void 0) {
-      Timestamp.encode(toTimestamp2(message.expireTime), writer.uint32(58).fork()).join();
+      Timestamp.encode(toTimestamp3(message.expireTime), writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -18380,14 +20197,14 @@ var ApiKey = {
             if (tag !== 50) {
               break;
             }
-            message.createTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            message.createTime = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 7: {
             if (tag !== 58) {
               break;
             }
-            message.expireTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            message.expireTime = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -18403,13 +20220,13 @@ var ApiKey = {
   },
   fromJSON(object) {
     return {
-      keyId: isSet4(object.keyId) ? globalThis.String(object.keyId) : isSet4(object.key_id) ? globalThis.String(object.key_id) : "",
-      description: isSet4(object.description) ? globalThis.String(object.description) : "",
+      keyId: isSet5(object.keyId) ? globalThis.String(object.keyId) : isSet5(object.key_id) ? globalThis.String(object.key_id) : "",
+      description: isSet5(object.description) ? globalThis.String(object.description) : "",
       scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e) => apiKeyScopeFromJSON(e)) : [],
       profileIds: globalThis.Array.isArray(object?.profileIds) ? object.profileIds.map((e) => globalThis.String(e)) : globalThis.Array.isArray(object?.profile_ids) ? object.profile_ids.map((e) => globalThis.String(e)) : [],
-      revoked: isSet4(object.revoked) ? globalThis.Boolean(object.revoked) : false,
-      createTime: isSet4(object.createTime) ? fromJsonTimestamp2(object.createTime) : isSet4(object.create_time) ? fromJsonTimestamp2(object.create_time) : void 0,
-      expireTime: isSet4(object.expireTime) ? fromJsonTimestamp2(object.expireTime) : isSet4(object.expire_time) ? fromJsonTimestamp2(object.expire_time) : void 0
+      revoked: isSet5(object.revoked) ? globalThis.Boolean(object.revoked) : false,
+      createTime: isSet5(object.createTime) ? fromJsonTimestamp3(object.createTime) : isSet5(object.create_time) ? fromJsonTimestamp3(object.create_time) : void 0,
+      expireTime: isSet5(object.expireTime) ? fromJsonTimestamp3(object.expireTime) : isSet5(object.expire_time) ? fromJsonTimestamp3(object.expire_time) : void 0
     };
   },
   toJSON(message) {
@@ -18494,7 +20311,7 @@ var CreateProfileRequest = {
     }
   },
   fromJSON(object) {
-    return { profile: isSet4(object.profile) ? Profile.fromJSON(object.profile) : void 0 };
+    return { profile: isSet5(object.profile) ? Profile.fromJSON(object.profile) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -18554,7 +20371,7 @@ var CreateProfileResponse = {
     }
   },
   fromJSON(object) {
-    return { profile: isSet4(object.profile) ? Profile.fromJSON(object.profile) : void 0 };
+    return { profile: isSet5(object.profile) ? Profile.fromJSON(object.profile) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -18615,7 +20432,7 @@ var GetProfileRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : ""
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : ""
     };
   },
   toJSON(message) {
@@ -18676,7 +20493,7 @@ var GetProfileResponse = {
     }
   },
   fromJSON(object) {
-    return { profile: isSet4(object.profile) ? Profile.fromJSON(object.profile) : void 0 };
+    return { profile: isSet5(object.profile) ? Profile.fromJSON(object.profile) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -18757,9 +20574,9 @@ var ListProfilesRequest = {
   },
   fromJSON(object) {
     return {
-      pageSize: isSet4(object.pageSize) ? globalThis.Number(object.pageSize) : isSet4(object.page_size) ? globalThis.Number(object.page_size) : 0,
-      pageToken: isSet4(object.pageToken) ? globalThis.String(object.pageToken) : isSet4(object.page_token) ? globalThis.String(object.page_token) : "",
-      includeInactive: isSet4(object.includeInactive) ? globalThis.Boolean(object.includeInactive) : isSet4(object.include_inactive) ? globalThis.Boolean(object.include_inactive) : false
+      pageSize: isSet5(object.pageSize) ? globalThis.Number(object.pageSize) : isSet5(object.page_size) ? globalThis.Number(object.page_size) : 0,
+      pageToken: isSet5(object.pageToken) ? globalThis.String(object.pageToken) : isSet5(object.page_token) ? globalThis.String(object.page_token) : "",
+      includeInactive: isSet5(object.includeInactive) ? globalThis.Boolean(object.includeInactive) : isSet5(object.include_inactive) ? globalThis.Boolean(object.include_inactive) : false
     };
   },
   toJSON(message) {
@@ -18840,7 +20657,7 @@ var ListProfilesResponse = {
   fromJSON(object) {
     return {
       profiles: globalThis.Array.isArray(object?.profiles) ? object.profiles.map((e) => Profile.fromJSON(e)) : [],
-      nextPageToken: isSet4(object.nextPageToken) ? globalThis.String(object.nextPageToken) : isSet4(object.next_page_token) ? globalThis.String(object.next_page_token) : ""
+      nextPageToken: isSet5(object.nextPageToken) ? globalThis.String(object.nextPageToken) : isSet5(object.next_page_token) ? globalThis.String(object.next_page_token) : ""
     };
   },
   toJSON(message) {
@@ -18916,8 +20733,8 @@ var UpdateProfileRequest = {
   },
   fromJSON(object) {
     return {
-      profile: isSet4(object.profile) ? Profile.fromJSON(object.profile) : void 0,
-      updateMask: isSet4(object.updateMask) ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask)) : isSet4(object.update_mask) ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask)) : void 0
+      profile: isSet5(object.profile) ? Profile.fromJSON(object.profile) : void 0,
+      updateMask: isSet5(object.updateMask) ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask)) : isSet5(object.update_mask) ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask)) : void 0
     };
   },
   toJSON(message) {
@@ -18982,7 +20799,7 @@ var UpdateProfileResponse = {
     }
   },
   fromJSON(object) {
-    return { profile: isSet4(object.profile) ? Profile.fromJSON(object.profile) : void 0 };
+    return { profile: isSet5(object.profile) ? Profile.fromJSON(object.profile) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -19043,7 +20860,7 @@ var DeactivateProfileRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : ""
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : ""
     };
   },
   toJSON(message) {
@@ -19104,7 +20921,7 @@ var DeactivateProfileResponse = {
     }
   },
   fromJSON(object) {
-    return { profile: isSet4(object.profile) ? Profile.fromJSON(object.profile) : void 0 };
+    return { profile: isSet5(object.profile) ? Profile.fromJSON(object.profile) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -19164,7 +20981,7 @@ var CreatePurposeRequest = {
     }
   },
   fromJSON(object) {
-    return { purpose: isSet4(object.purpose) ? Purpose.fromJSON(object.purpose) : void 0 };
+    return { purpose: isSet5(object.purpose) ? Purpose.fromJSON(object.purpose) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -19224,7 +21041,7 @@ var CreatePurposeResponse = {
     }
   },
   fromJSON(object) {
-    return { purpose: isSet4(object.purpose) ? Purpose.fromJSON(object.purpose) : void 0 };
+    return { purpose: isSet5(object.purpose) ? Purpose.fromJSON(object.purpose) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -19295,8 +21112,8 @@ var GetPurposeRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      purposeId: isSet4(object.purposeId) ? globalThis.String(object.purposeId) : isSet4(object.purpose_id) ? globalThis.String(object.purpose_id) : ""
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      purposeId: isSet5(object.purposeId) ? globalThis.String(object.purposeId) : isSet5(object.purpose_id) ? globalThis.String(object.purpose_id) : ""
     };
   },
   toJSON(message) {
@@ -19361,7 +21178,7 @@ var GetPurposeResponse = {
     }
   },
   fromJSON(object) {
-    return { purpose: isSet4(object.purpose) ? Purpose.fromJSON(object.purpose) : void 0 };
+    return { purpose: isSet5(object.purpose) ? Purpose.fromJSON(object.purpose) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -19452,10 +21269,10 @@ var ListPurposesRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      pageSize: isSet4(object.pageSize) ? globalThis.Number(object.pageSize) : isSet4(object.page_size) ? globalThis.Number(object.page_size) : 0,
-      pageToken: isSet4(object.pageToken) ? globalThis.String(object.pageToken) : isSet4(object.page_token) ? globalThis.String(object.page_token) : "",
-      includeInactive: isSet4(object.includeInactive) ? globalThis.Boolean(object.includeInactive) : isSet4(object.include_inactive) ? globalThis.Boolean(object.include_inactive) : false
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      pageSize: isSet5(object.pageSize) ? globalThis.Number(object.pageSize) : isSet5(object.page_size) ? globalThis.Number(object.page_size) : 0,
+      pageToken: isSet5(object.pageToken) ? globalThis.String(object.pageToken) : isSet5(object.page_token) ? globalThis.String(object.page_token) : "",
+      includeInactive: isSet5(object.includeInactive) ? globalThis.Boolean(object.includeInactive) : isSet5(object.include_inactive) ? globalThis.Boolean(object.include_inactive) : false
     };
   },
   toJSON(message) {
@@ -19540,7 +21357,7 @@ var ListPurposesResponse = {
   fromJSON(object) {
     return {
       purposes: globalThis.Array.isArray(object?.purposes) ? object.purposes.map((e) => Purpose.fromJSON(e)) : [],
-      nextPageToken: isSet4(object.nextPageToken) ? globalThis.String(object.nextPageToken) : isSet4(object.next_page_token) ? globalThis.String(object.next_page_token) : ""
+      nextPageToken: isSet5(object.nextPageToken) ? globalThis.String(object.nextPageToken) : isSet5(object.next_page_token) ? globalThis.String(object.next_page_token) : ""
     };
   },
   toJSON(message) {
@@ -19616,8 +21433,8 @@ var UpdatePurposeRequest = {
   },
   fromJSON(object) {
     return {
-      purpose: isSet4(object.purpose) ? Purpose.fromJSON(object.purpose) : void 0,
-      updateMask: isSet4(object.updateMask) ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask)) : isSet4(object.update_mask) ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask)) : void 0
+      purpose: isSet5(object.purpose) ? Purpose.fromJSON(object.purpose) : void 0,
+      updateMask: isSet5(object.updateMask) ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask)) : isSet5(object.update_mask) ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask)) : void 0
     };
   },
   toJSON(message) {
@@ -19682,7 +21499,7 @@ var UpdatePurposeResponse = {
     }
   },
   fromJSON(object) {
-    return { purpose: isSet4(object.purpose) ? Purpose.fromJSON(object.purpose) : void 0 };
+    return { purpose: isSet5(object.purpose) ? Purpose.fromJSON(object.purpose) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -19753,8 +21570,8 @@ var DeactivatePurposeRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      purposeId: isSet4(object.purposeId) ? globalThis.String(object.purposeId) : isSet4(object.purpose_id) ? globalThis.String(object.purpose_id) : ""
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      purposeId: isSet5(object.purposeId) ? globalThis.String(object.purposeId) : isSet5(object.purpose_id) ? globalThis.String(object.purpose_id) : ""
     };
   },
   toJSON(message) {
@@ -19819,7 +21636,7 @@ var DeactivatePurposeResponse = {
     }
   },
   fromJSON(object) {
-    return { purpose: isSet4(object.purpose) ? Purpose.fromJSON(object.purpose) : void 0 };
+    return { purpose: isSet5(object.purpose) ? Purpose.fromJSON(object.purpose) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -19879,7 +21696,7 @@ var CreateTopicRequest = {
     }
   },
   fromJSON(object) {
-    return { topic: isSet4(object.topic) ? Topic.fromJSON(object.topic) : void 0 };
+    return { topic: isSet5(object.topic) ? Topic.fromJSON(object.topic) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -19939,7 +21756,7 @@ var CreateTopicResponse = {
     }
   },
   fromJSON(object) {
-    return { topic: isSet4(object.topic) ? Topic.fromJSON(object.topic) : void 0 };
+    return { topic: isSet5(object.topic) ? Topic.fromJSON(object.topic) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -20020,9 +21837,9 @@ var GetTopicRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      purposeId: isSet4(object.purposeId) ? globalThis.String(object.purposeId) : isSet4(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
-      topicId: isSet4(object.topicId) ? globalThis.String(object.topicId) : isSet4(object.topic_id) ? globalThis.String(object.topic_id) : ""
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      purposeId: isSet5(object.purposeId) ? globalThis.String(object.purposeId) : isSet5(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
+      topicId: isSet5(object.topicId) ? globalThis.String(object.topicId) : isSet5(object.topic_id) ? globalThis.String(object.topic_id) : ""
     };
   },
   toJSON(message) {
@@ -20091,7 +21908,7 @@ var GetTopicResponse = {
     }
   },
   fromJSON(object) {
-    return { topic: isSet4(object.topic) ? Topic.fromJSON(object.topic) : void 0 };
+    return { topic: isSet5(object.topic) ? Topic.fromJSON(object.topic) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -20192,11 +22009,11 @@ var ListTopicsRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      purposeId: isSet4(object.purposeId) ? globalThis.String(object.purposeId) : isSet4(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
-      pageSize: isSet4(object.pageSize) ? globalThis.Number(object.pageSize) : isSet4(object.page_size) ? globalThis.Number(object.page_size) : 0,
-      pageToken: isSet4(object.pageToken) ? globalThis.String(object.pageToken) : isSet4(object.page_token) ? globalThis.String(object.page_token) : "",
-      includeInactive: isSet4(object.includeInactive) ? globalThis.Boolean(object.includeInactive) : isSet4(object.include_inactive) ? globalThis.Boolean(object.include_inactive) : false
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      purposeId: isSet5(object.purposeId) ? globalThis.String(object.purposeId) : isSet5(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
+      pageSize: isSet5(object.pageSize) ? globalThis.Number(object.pageSize) : isSet5(object.page_size) ? globalThis.Number(object.page_size) : 0,
+      pageToken: isSet5(object.pageToken) ? globalThis.String(object.pageToken) : isSet5(object.page_token) ? globalThis.String(object.page_token) : "",
+      includeInactive: isSet5(object.includeInactive) ? globalThis.Boolean(object.includeInactive) : isSet5(object.include_inactive) ? globalThis.Boolean(object.include_inactive) : false
     };
   },
   toJSON(message) {
@@ -20285,7 +22102,7 @@ var ListTopicsResponse = {
   fromJSON(object) {
     return {
       topics: globalThis.Array.isArray(object?.topics) ? object.topics.map((e) => Topic.fromJSON(e)) : [],
-      nextPageToken: isSet4(object.nextPageToken) ? globalThis.String(object.nextPageToken) : isSet4(object.next_page_token) ? globalThis.String(object.next_page_token) : ""
+      nextPageToken: isSet5(object.nextPageToken) ? globalThis.String(object.nextPageToken) : isSet5(object.next_page_token) ? globalThis.String(object.next_page_token) : ""
     };
   },
   toJSON(message) {
@@ -20361,8 +22178,8 @@ var UpdateTopicRequest = {
   },
   fromJSON(object) {
     return {
-      topic: isSet4(object.topic) ? Topic.fromJSON(object.topic) : void 0,
-      updateMask: isSet4(object.updateMask) ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask)) : isSet4(object.update_mask) ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask)) : void 0
+      topic: isSet5(object.topic) ? Topic.fromJSON(object.topic) : void 0,
+      updateMask: isSet5(object.updateMask) ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask)) : isSet5(object.update_mask) ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask)) : void 0
     };
   },
   toJSON(message) {
@@ -20427,7 +22244,7 @@ var UpdateTopicResponse = {
     }
   },
   fromJSON(object) {
-    return { topic: isSet4(object.topic) ? Topic.fromJSON(object.topic) : void 0 };
+    return { topic: isSet5(object.topic) ? Topic.fromJSON(object.topic) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -20508,9 +22325,9 @@ var DeactivateTopicRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet4(object.profileId) ? globalThis.String(object.profileId) : isSet4(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      purposeId: isSet4(object.purposeId) ? globalThis.String(object.purposeId) : isSet4(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
-      topicId: isSet4(object.topicId) ? globalThis.String(object.topicId) : isSet4(object.topic_id) ? globalThis.String(object.topic_id) : ""
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      purposeId: isSet5(object.purposeId) ? globalThis.String(object.purposeId) : isSet5(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
+      topicId: isSet5(object.topicId) ? globalThis.String(object.topicId) : isSet5(object.topic_id) ? globalThis.String(object.topic_id) : ""
     };
   },
   toJSON(message) {
@@ -20579,7 +22396,7 @@ var DeactivateTopicResponse = {
     }
   },
   fromJSON(object) {
-    return { topic: isSet4(object.topic) ? Topic.fromJSON(object.topic) : void 0 };
+    return { topic: isSet5(object.topic) ? Topic.fromJSON(object.topic) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -20616,7 +22433,7 @@ var CreateApiKeyRequest = {
       writer.uint32(26).string(v);
     }
     if (message.expireTime !== void 0) {
-      Timestamp.encode(toTimestamp2(message.expireTime), writer.uint32(34).fork()).join();
+      Timestamp.encode(toTimestamp3(message.expireTime), writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -20665,7 +22482,7 @@ var CreateApiKeyRequest = {
             if (tag !== 34) {
               break;
             }
-            message.expireTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            message.expireTime = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -20681,10 +22498,10 @@ var CreateApiKeyRequest = {
   },
   fromJSON(object) {
     return {
-      description: isSet4(object.description) ? globalThis.String(object.description) : "",
+      description: isSet5(object.description) ? globalThis.String(object.description) : "",
       scopes: globalThis.Array.isArray(object?.scopes) ? object.scopes.map((e) => apiKeyScopeFromJSON(e)) : [],
       profileIds: globalThis.Array.isArray(object?.profileIds) ? object.profileIds.map((e) => globalThis.String(e)) : globalThis.Array.isArray(object?.profile_ids) ? object.profile_ids.map((e) => globalThis.String(e)) : [],
-      expireTime: isSet4(object.expireTime) ? fromJsonTimestamp2(object.expireTime) : isSet4(object.expire_time) ? fromJsonTimestamp2(object.expire_time) : void 0
+      expireTime: isSet5(object.expireTime) ? fromJsonTimestamp3(object.expireTime) : isSet5(object.expire_time) ? fromJsonTimestamp3(object.expire_time) : void 0
     };
   },
   toJSON(message) {
@@ -20768,8 +22585,8 @@ var CreateApiKeyResponse = {
   },
   fromJSON(object) {
     return {
-      apiKey: isSet4(object.apiKey) ? ApiKey.fromJSON(object.apiKey) : isSet4(object.api_key) ? ApiKey.fromJSON(object.api_key) : void 0,
-      secret: isSet4(object.secret) ? globalThis.String(object.secret) : ""
+      apiKey: isSet5(object.apiKey) ? ApiKey.fromJSON(object.apiKey) : isSet5(object.api_key) ? ApiKey.fromJSON(object.api_key) : void 0,
+      secret: isSet5(object.secret) ? globalThis.String(object.secret) : ""
     };
   },
   toJSON(message) {
@@ -20845,8 +22662,8 @@ var ListApiKeysRequest = {
   },
   fromJSON(object) {
     return {
-      pageSize: isSet4(object.pageSize) ? globalThis.Number(object.pageSize) : isSet4(object.page_size) ? globalThis.Number(object.page_size) : 0,
-      pageToken: isSet4(object.pageToken) ? globalThis.String(object.pageToken) : isSet4(object.page_token) ? globalThis.String(object.page_token) : ""
+      pageSize: isSet5(object.pageSize) ? globalThis.Number(object.pageSize) : isSet5(object.page_size) ? globalThis.Number(object.page_size) : 0,
+      pageToken: isSet5(object.pageToken) ? globalThis.String(object.pageToken) : isSet5(object.page_token) ? globalThis.String(object.page_token) : ""
     };
   },
   toJSON(message) {
@@ -20923,7 +22740,7 @@ var ListApiKeysResponse = {
   fromJSON(object) {
     return {
       apiKeys: globalThis.Array.isArray(object?.apiKeys) ? object.apiKeys.map((e) => ApiKey.fromJSON(e)) : globalThis.Array.isArray(object?.api_keys) ? object.api_keys.map((e) => ApiKey.fromJSON(e)) : [],
-      nextPageToken: isSet4(object.nextPageToken) ? globalThis.String(object.nextPageToken) : isSet4(object.next_page_token) ? globalThis.String(object.next_page_token) : ""
+      nextPageToken: isSet5(object.nextPageToken) ? globalThis.String(object.nextPageToken) : isSet5(object.next_page_token) ? globalThis.String(object.next_page_token) : ""
     };
   },
   toJSON(message) {
@@ -20989,7 +22806,7 @@ var RevokeApiKeyRequest = {
   },
   fromJSON(object) {
     return {
-      keyId: isSet4(object.keyId) ? globalThis.String(object.keyId) : isSet4(object.key_id) ? globalThis.String(object.key_id) : ""
+      keyId: isSet5(object.keyId) ? globalThis.String(object.keyId) : isSet5(object.key_id) ? globalThis.String(object.key_id) : ""
     };
   },
   toJSON(message) {
@@ -21051,7 +22868,7 @@ var RevokeApiKeyResponse = {
   },
   fromJSON(object) {
     return {
-      apiKey: isSet4(object.apiKey) ? ApiKey.fromJSON(object.apiKey) : isSet4(object.api_key) ? ApiKey.fromJSON(object.api_key) : void 0
+      apiKey: isSet5(object.apiKey) ? ApiKey.fromJSON(object.apiKey) : isSet5(object.api_key) ? ApiKey.fromJSON(object.api_key) : void 0
     };
   },
   toJSON(message) {
@@ -21097,7 +22914,7 @@ var GetStateDigestRequest = {
             if (tag !== 8) {
               break;
             }
-            message.minRevision = longToNumber4(reader.uint64());
+            message.minRevision = longToNumber5(reader.uint64());
             continue;
           }
         }
@@ -21113,7 +22930,7 @@ var GetStateDigestRequest = {
   },
   fromJSON(object) {
     return {
-      minRevision: isSet4(object.minRevision) ? globalThis.Number(object.minRevision) : isSet4(object.min_revision) ? globalThis.Number(object.min_revision) : 0
+      minRevision: isSet5(object.minRevision) ? globalThis.Number(object.minRevision) : isSet5(object.min_revision) ? globalThis.Number(object.min_revision) : 0
     };
   },
   toJSON(message) {
@@ -21165,7 +22982,7 @@ var GetStateDigestResponse = {
             if (tag !== 8) {
               break;
             }
-            message.revision = longToNumber4(reader.uint64());
+            message.revision = longToNumber5(reader.uint64());
             continue;
           }
           case 2: {
@@ -21179,7 +22996,7 @@ var GetStateDigestResponse = {
             if (tag !== 24) {
               break;
             }
-            message.keys = longToNumber4(reader.uint64());
+            message.keys = longToNumber5(reader.uint64());
             continue;
           }
         }
@@ -21195,9 +23012,9 @@ var GetStateDigestResponse = {
   },
   fromJSON(object) {
     return {
-      revision: isSet4(object.revision) ? globalThis.Number(object.revision) : 0,
-      digest: isSet4(object.digest) ? globalThis.String(object.digest) : "",
-      keys: isSet4(object.keys) ? globalThis.Number(object.keys) : 0
+      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0,
+      digest: isSet5(object.digest) ? globalThis.String(object.digest) : "",
+      keys: isSet5(object.keys) ? globalThis.Number(object.keys) : 0
     };
   },
   toJSON(message) {
@@ -21330,7 +23147,7 @@ var GetServerInfoResponse = {
             if (tag !== 16) {
               break;
             }
-            message.revision = longToNumber4(reader.uint64());
+            message.revision = longToNumber5(reader.uint64());
             continue;
           }
           case 3: {
@@ -21344,14 +23161,14 @@ var GetServerInfoResponse = {
             if (tag !== 32) {
               break;
             }
-            message.clusterEntriesSkipped = longToNumber4(reader.uint64());
+            message.clusterEntriesSkipped = longToNumber5(reader.uint64());
             continue;
           }
           case 5: {
             if (tag !== 40) {
               break;
             }
-            message.clusterLastSkippedSeq = longToNumber4(reader.uint64());
+            message.clusterLastSkippedSeq = longToNumber5(reader.uint64());
             continue;
           }
           case 6: {
@@ -21381,12 +23198,12 @@ var GetServerInfoResponse = {
   },
   fromJSON(object) {
     return {
-      version: isSet4(object.version) ? globalThis.String(object.version) : "",
-      revision: isSet4(object.revision) ? globalThis.Number(object.revision) : 0,
-      cluster: isSet4(object.cluster) ? globalThis.Boolean(object.cluster) : false,
-      clusterEntriesSkipped: isSet4(object.clusterEntriesSkipped) ? globalThis.Number(object.clusterEntriesSkipped) : isSet4(object.cluster_entries_skipped) ? globalThis.Number(object.cluster_entries_skipped) : 0,
-      clusterLastSkippedSeq: isSet4(object.clusterLastSkippedSeq) ? globalThis.Number(object.clusterLastSkippedSeq) : isSet4(object.cluster_last_skipped_seq) ? globalThis.Number(object.cluster_last_skipped_seq) : 0,
-      clusterLastSkippedReason: isSet4(object.clusterLastSkippedReason) ? globalThis.String(object.clusterLastSkippedReason) : isSet4(object.cluster_last_skipped_reason) ? globalThis.String(object.cluster_last_skipped_reason) : "",
+      version: isSet5(object.version) ? globalThis.String(object.version) : "",
+      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0,
+      cluster: isSet5(object.cluster) ? globalThis.Boolean(object.cluster) : false,
+      clusterEntriesSkipped: isSet5(object.clusterEntriesSkipped) ? globalThis.Number(object.clusterEntriesSkipped) : isSet5(object.cluster_entries_skipped) ? globalThis.Number(object.cluster_entries_skipped) : 0,
+      clusterLastSkippedSeq: isSet5(object.clusterLastSkippedSeq) ? globalThis.Number(object.clusterLastSkippedSeq) : isSet5(object.cluster_last_skipped_seq) ? globalThis.Number(object.cluster_last_skipped_seq) : 0,
+      clusterLastSkippedReason: isSet5(object.clusterLastSkippedReason) ? globalThis.String(object.clusterLastSkippedReason) : isSet5(object.cluster_last_skipped_reason) ? globalThis.String(object.cluster_last_skipped_reason) : "",
       receiptKeys: globalThis.Array.isArray(object?.receiptKeys) ? object.receiptKeys.map((e) => ReceiptKey.fromJSON(e)) : globalThis.Array.isArray(object?.receipt_keys) ? object.receipt_keys.map((e) => ReceiptKey.fromJSON(e)) : []
     };
   },
@@ -21493,9 +23310,9 @@ var ReceiptKey = {
   },
   fromJSON(object) {
     return {
-      id: isSet4(object.id) ? globalThis.Number(object.id) : 0,
-      publicKey: isSet4(object.publicKey) ? Buffer.from(bytesFromBase64(object.publicKey)) : isSet4(object.public_key) ? Buffer.from(bytesFromBase64(object.public_key)) : Buffer.alloc(0),
-      signing: isSet4(object.signing) ? globalThis.Boolean(object.signing) : false
+      id: isSet5(object.id) ? globalThis.Number(object.id) : 0,
+      publicKey: isSet5(object.publicKey) ? Buffer.from(bytesFromBase642(object.publicKey)) : isSet5(object.public_key) ? Buffer.from(bytesFromBase642(object.public_key)) : Buffer.alloc(0),
+      signing: isSet5(object.signing) ? globalThis.Boolean(object.signing) : false
     };
   },
   toJSON(message) {
@@ -21504,7 +23321,7 @@ var ReceiptKey = {
       obj.id = Math.round(message.id);
     }
     if (message.publicKey.length !== 0) {
-      obj.publicKey = base64FromBytes(message.publicKey);
+      obj.publicKey = base64FromBytes2(message.publicKey);
     }
     if (message.signing !== false) {
       obj.signing = message.signing;
@@ -21577,10 +23394,10 @@ var Webhook = {
       writer.uint32(82).string(message.lastError);
     }
     if (message.lastErrorTime !== void 0) {
-      Timestamp.encode(toTimestamp2(message.lastErrorTime), writer.uint32(90).fork()).join();
+      Timestamp.encode(toTimestamp3(message.lastErrorTime), writer.uint32(90).fork()).join();
     }
     if (message.createTime !== void 0) {
-      Timestamp.encode(toTimestamp2(message.createTime), writer.uint32(98).fork()).join();
+      Timestamp.encode(toTimestamp3(message.createTime), writer.uint32(98).fork()).join();
     }
     if (message.secrets !== 0) {
       writer.uint32(104).int32(message.secrets);
@@ -21663,14 +23480,14 @@ var Webhook = {
             if (tag !== 64) {
               break;
             }
-            message.deliveredRevision = longToNumber4(reader.uint64());
+            message.deliveredRevision = longToNumber5(reader.uint64());
             continue;
           }
           case 9: {
             if (tag !== 72) {
               break;
             }
-            message.lagRevisions = longToNumber4(reader.uint64());
+            message.lagRevisions = longToNumber5(reader.uint64());
             continue;
           }
           case 10: {
@@ -21684,14 +23501,14 @@ var Webhook = {
             if (tag !== 90) {
               break;
             }
-            message.lastErrorTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            message.lastErrorTime = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 12: {
             if (tag !== 98) {
               break;
             }
-            message.createTime = fromTimestamp2(Timestamp.decode(reader, reader.uint32()));
+            message.createTime = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 13: {
@@ -21721,20 +23538,20 @@ var Webhook = {
   },
   fromJSON(object) {
     return {
-      webhookId: isSet4(object.webhookId) ? globalThis.String(object.webhookId) : isSet4(object.webhook_id) ? globalThis.String(object.webhook_id) : "",
-      url: isSet4(object.url) ? globalThis.String(object.url) : "",
+      webhookId: isSet5(object.webhookId) ? globalThis.String(object.webhookId) : isSet5(object.webhook_id) ? globalThis.String(object.webhook_id) : "",
+      url: isSet5(object.url) ? globalThis.String(object.url) : "",
       profileIds: globalThis.Array.isArray(object?.profileIds) ? object.profileIds.map((e) => globalThis.String(e)) : globalThis.Array.isArray(object?.profile_ids) ? object.profile_ids.map((e) => globalThis.String(e)) : [],
       eventKinds: globalThis.Array.isArray(object?.eventKinds) ? object.eventKinds.map((e) => webhookEventKindFromJSON(e)) : globalThis.Array.isArray(object?.event_kinds) ? object.event_kinds.map((e) => webhookEventKindFromJSON(e)) : [],
-      personalData: isSet4(object.personalData) ? globalThis.Boolean(object.personalData) : isSet4(object.personal_data) ? globalThis.Boolean(object.personal_data) : false,
-      description: isSet4(object.description) ? globalThis.String(object.description) : "",
-      paused: isSet4(object.paused) ? globalThis.Boolean(object.paused) : false,
-      deliveredRevision: isSet4(object.deliveredRevision) ? globalThis.Number(object.deliveredRevision) : isSet4(object.delivered_revision) ? globalThis.Number(object.delivered_revision) : 0,
-      lagRevisions: isSet4(object.lagRevisions) ? globalThis.Number(object.lagRevisions) : isSet4(object.lag_revisions) ? globalThis.Number(object.lag_revisions) : 0,
-      lastError: isSet4(object.lastError) ? globalThis.String(object.lastError) : isSet4(object.last_error) ? globalThis.String(object.last_error) : "",
-      lastErrorTime: isSet4(object.lastErrorTime) ? fromJsonTimestamp2(object.lastErrorTime) : isSet4(object.last_error_time) ? fromJsonTimestamp2(object.last_error_time) : void 0,
-      createTime: isSet4(object.createTime) ? fromJsonTimestamp2(object.createTime) : isSet4(object.create_time) ? fromJsonTimestamp2(object.create_time) : void 0,
-      secrets: isSet4(object.secrets) ? globalThis.Number(object.secrets) : 0,
-      deliveredBy: isSet4(object.deliveredBy) ? globalThis.String(object.deliveredBy) : isSet4(object.delivered_by) ? globalThis.String(object.delivered_by) : ""
+      personalData: isSet5(object.personalData) ? globalThis.Boolean(object.personalData) : isSet5(object.personal_data) ? globalThis.Boolean(object.personal_data) : false,
+      description: isSet5(object.description) ? globalThis.String(object.description) : "",
+      paused: isSet5(object.paused) ? globalThis.Boolean(object.paused) : false,
+      deliveredRevision: isSet5(object.deliveredRevision) ? globalThis.Number(object.deliveredRevision) : isSet5(object.delivered_revision) ? globalThis.Number(object.delivered_revision) : 0,
+      lagRevisions: isSet5(object.lagRevisions) ? globalThis.Number(object.lagRevisions) : isSet5(object.lag_revisions) ? globalThis.Number(object.lag_revisions) : 0,
+      lastError: isSet5(object.lastError) ? globalThis.String(object.lastError) : isSet5(object.last_error) ? globalThis.String(object.last_error) : "",
+      lastErrorTime: isSet5(object.lastErrorTime) ? fromJsonTimestamp3(object.lastErrorTime) : isSet5(object.last_error_time) ? fromJsonTimestamp3(object.last_error_time) : void 0,
+      createTime: isSet5(object.createTime) ? fromJsonTimestamp3(object.createTime) : isSet5(object.create_time) ? fromJsonTimestamp3(object.create_time) : void 0,
+      secrets: isSet5(object.secrets) ? globalThis.Number(object.secrets) : 0,
+      deliveredBy: isSet5(object.deliveredBy) ? globalThis.String(object.deliveredBy) : isSet5(object.delivered_by) ? globalThis.String(object.delivered_by) : ""
     };
   },
   toJSON(message) {
@@ -21858,8 +23675,8 @@ var CreateWebhookRequest = {
   },
   fromJSON(object) {
     return {
-      webhook: isSet4(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0,
-      secret: isSet4(object.secret) ? globalThis.String(object.secret) : ""
+      webhook: isSet5(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0,
+      secret: isSet5(object.secret) ? globalThis.String(object.secret) : ""
     };
   },
   toJSON(message) {
@@ -21935,8 +23752,8 @@ var CreateWebhookResponse = {
   },
   fromJSON(object) {
     return {
-      webhook: isSet4(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0,
-      secret: isSet4(object.secret) ? globalThis.String(object.secret) : ""
+      webhook: isSet5(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0,
+      secret: isSet5(object.secret) ? globalThis.String(object.secret) : ""
     };
   },
   toJSON(message) {
@@ -22150,11 +23967,11 @@ var UpdateWebhookRequest = {
   },
   fromJSON(object) {
     return {
-      webhook: isSet4(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0,
-      updateMask: isSet4(object.updateMask) ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask)) : isSet4(object.update_mask) ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask)) : void 0,
-      rotateSecret: isSet4(object.rotateSecret) ? globalThis.Boolean(object.rotateSecret) : isSet4(object.rotate_secret) ? globalThis.Boolean(object.rotate_secret) : false,
-      secret: isSet4(object.secret) ? globalThis.String(object.secret) : "",
-      previousSecretTtl: isSet4(object.previousSecretTtl) ? Duration.fromJSON(object.previousSecretTtl) : isSet4(object.previous_secret_ttl) ? Duration.fromJSON(object.previous_secret_ttl) : void 0
+      webhook: isSet5(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0,
+      updateMask: isSet5(object.updateMask) ? FieldMask.unwrap(FieldMask.fromJSON(object.updateMask)) : isSet5(object.update_mask) ? FieldMask.unwrap(FieldMask.fromJSON(object.update_mask)) : void 0,
+      rotateSecret: isSet5(object.rotateSecret) ? globalThis.Boolean(object.rotateSecret) : isSet5(object.rotate_secret) ? globalThis.Boolean(object.rotate_secret) : false,
+      secret: isSet5(object.secret) ? globalThis.String(object.secret) : "",
+      previousSecretTtl: isSet5(object.previousSecretTtl) ? Duration.fromJSON(object.previousSecretTtl) : isSet5(object.previous_secret_ttl) ? Duration.fromJSON(object.previous_secret_ttl) : void 0
     };
   },
   toJSON(message) {
@@ -22242,8 +24059,8 @@ var UpdateWebhookResponse = {
   },
   fromJSON(object) {
     return {
-      webhook: isSet4(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0,
-      secret: isSet4(object.secret) ? globalThis.String(object.secret) : ""
+      webhook: isSet5(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0,
+      secret: isSet5(object.secret) ? globalThis.String(object.secret) : ""
     };
   },
   toJSON(message) {
@@ -22309,7 +24126,7 @@ var DeleteWebhookRequest = {
   },
   fromJSON(object) {
     return {
-      webhookId: isSet4(object.webhookId) ? globalThis.String(object.webhookId) : isSet4(object.webhook_id) ? globalThis.String(object.webhook_id) : ""
+      webhookId: isSet5(object.webhookId) ? globalThis.String(object.webhookId) : isSet5(object.webhook_id) ? globalThis.String(object.webhook_id) : ""
     };
   },
   toJSON(message) {
@@ -22411,7 +24228,7 @@ var ReplayWebhookRequest = {
             if (tag !== 16) {
               break;
             }
-            message.fromRevision = longToNumber4(reader.uint64());
+            message.fromRevision = longToNumber5(reader.uint64());
             continue;
           }
         }
@@ -22427,8 +24244,8 @@ var ReplayWebhookRequest = {
   },
   fromJSON(object) {
     return {
-      webhookId: isSet4(object.webhookId) ? globalThis.String(object.webhookId) : isSet4(object.webhook_id) ? globalThis.String(object.webhook_id) : "",
-      fromRevision: isSet4(object.fromRevision) ? globalThis.Number(object.fromRevision) : isSet4(object.from_revision) ? globalThis.Number(object.from_revision) : 0
+      webhookId: isSet5(object.webhookId) ? globalThis.String(object.webhookId) : isSet5(object.webhook_id) ? globalThis.String(object.webhook_id) : "",
+      fromRevision: isSet5(object.fromRevision) ? globalThis.Number(object.fromRevision) : isSet5(object.from_revision) ? globalThis.Number(object.from_revision) : 0
     };
   },
   toJSON(message) {
@@ -22493,7 +24310,7 @@ var ReplayWebhookResponse = {
     }
   },
   fromJSON(object) {
-    return { webhook: isSet4(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0 };
+    return { webhook: isSet5(object.webhook) ? Webhook.fromJSON(object.webhook) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -22554,7 +24371,7 @@ var TestWebhookRequest = {
   },
   fromJSON(object) {
     return {
-      webhookId: isSet4(object.webhookId) ? globalThis.String(object.webhookId) : isSet4(object.webhook_id) ? globalThis.String(object.webhook_id) : ""
+      webhookId: isSet5(object.webhookId) ? globalThis.String(object.webhookId) : isSet5(object.webhook_id) ? globalThis.String(object.webhook_id) : ""
     };
   },
   toJSON(message) {
@@ -22636,9 +24453,9 @@ var TestWebhookResponse = {
   },
   fromJSON(object) {
     return {
-      statusCode: isSet4(object.statusCode) ? globalThis.Number(object.statusCode) : isSet4(object.status_code) ? globalThis.Number(object.status_code) : 0,
-      error: isSet4(object.error) ? globalThis.String(object.error) : "",
-      messageId: isSet4(object.messageId) ? globalThis.String(object.messageId) : isSet4(object.message_id) ? globalThis.String(object.message_id) : ""
+      statusCode: isSet5(object.statusCode) ? globalThis.Number(object.statusCode) : isSet5(object.status_code) ? globalThis.Number(object.status_code) : 0,
+      error: isSet5(object.error) ? globalThis.String(object.error) : "",
+      messageId: isSet5(object.messageId) ? globalThis.String(object.messageId) : isSet5(object.message_id) ? globalThis.String(object.message_id) : ""
     };
   },
   toJSON(message) {
@@ -22662,6 +24479,711 @@ var TestWebhookResponse = {
     message.statusCode = object.statusCode ?? 0;
     message.error = object.error ?? "";
     message.messageId = object.messageId ?? "";
+    return message;
+  }
+};
+function createBaseSimulateCatalogChangeRequest() {
+  return {
+    profileId: "",
+    purposeUpdates: [],
+    profileUpdate: void 0,
+    deactivateProfile: false,
+    deactivatePurposeIds: [],
+    deactivateTopics: [],
+    samplesPerChange: void 0
+  };
+}
+var SimulateCatalogChangeRequest = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.profileId !== "") {
+      writer.uint32(10).string(message.profileId);
+    }
+    for (const v of message.purposeUpdates) {
+      UpdatePurposeRequest.encode(v, writer.uint32(18).fork()).join();
+    }
+    if (message.profileUpdate !== void 0) {
+      UpdateProfileRequest.encode(message.profileUpdate, writer.uint32(26).fork()).join();
+    }
+    if (message.deactivateProfile !== false) {
+      writer.uint32(32).bool(message.deactivateProfile);
+    }
+    for (const v of message.deactivatePurposeIds) {
+      writer.uint32(42).string(v);
+    }
+    for (const v of message.deactivateTopics) {
+      DeactivateTopicRequest.encode(v, writer.uint32(50).fork()).join();
+    }
+    if (message.samplesPerChange !== void 0) {
+      writer.uint32(56).uint32(message.samplesPerChange);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseSimulateCatalogChangeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.profileId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.purposeUpdates.push(UpdatePurposeRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.profileUpdate = UpdateProfileRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+            message.deactivateProfile = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+            message.deactivatePurposeIds.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+            message.deactivateTopics.push(DeactivateTopicRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+            message.samplesPerChange = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      purposeUpdates: globalThis.Array.isArray(object?.purposeUpdates) ? object.purposeUpdates.map((e) => UpdatePurposeRequest.fromJSON(e)) : globalThis.Array.isArray(object?.purpose_updates) ? object.purpose_updates.map((e) => UpdatePurposeRequest.fromJSON(e)) : [],
+      profileUpdate: isSet5(object.profileUpdate) ? UpdateProfileRequest.fromJSON(object.profileUpdate) : isSet5(object.profile_update) ? UpdateProfileRequest.fromJSON(object.profile_update) : void 0,
+      deactivateProfile: isSet5(object.deactivateProfile) ? globalThis.Boolean(object.deactivateProfile) : isSet5(object.deactivate_profile) ? globalThis.Boolean(object.deactivate_profile) : false,
+      deactivatePurposeIds: globalThis.Array.isArray(object?.deactivatePurposeIds) ? object.deactivatePurposeIds.map((e) => globalThis.String(e)) : globalThis.Array.isArray(object?.deactivate_purpose_ids) ? object.deactivate_purpose_ids.map((e) => globalThis.String(e)) : [],
+      deactivateTopics: globalThis.Array.isArray(object?.deactivateTopics) ? object.deactivateTopics.map((e) => DeactivateTopicRequest.fromJSON(e)) : globalThis.Array.isArray(object?.deactivate_topics) ? object.deactivate_topics.map((e) => DeactivateTopicRequest.fromJSON(e)) : [],
+      samplesPerChange: isSet5(object.samplesPerChange) ? globalThis.Number(object.samplesPerChange) : isSet5(object.samples_per_change) ? globalThis.Number(object.samples_per_change) : void 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.profileId !== "") {
+      obj.profileId = message.profileId;
+    }
+    if (message.purposeUpdates?.length) {
+      obj.purposeUpdates = message.purposeUpdates.map((e) => UpdatePurposeRequest.toJSON(e));
+    }
+    if (message.profileUpdate !== void 0) {
+      obj.profileUpdate = UpdateProfileRequest.toJSON(message.profileUpdate);
+    }
+    if (message.deactivateProfile !== false) {
+      obj.deactivateProfile = message.deactivateProfile;
+    }
+    if (message.deactivatePurposeIds?.length) {
+      obj.deactivatePurposeIds = message.deactivatePurposeIds;
+    }
+    if (message.deactivateTopics?.length) {
+      obj.deactivateTopics = message.deactivateTopics.map((e) => DeactivateTopicRequest.toJSON(e));
+    }
+    if (message.samplesPerChange !== void 0) {
+      obj.samplesPerChange = Math.round(message.samplesPerChange);
+    }
+    return obj;
+  },
+  create(base) {
+    return SimulateCatalogChangeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseSimulateCatalogChangeRequest();
+    message.profileId = object.profileId ?? "";
+    message.purposeUpdates = object.purposeUpdates?.map((e) => UpdatePurposeRequest.fromPartial(e)) || [];
+    message.profileUpdate = object.profileUpdate !== void 0 && object.profileUpdate !== null ? UpdateProfileRequest.fromPartial(object.profileUpdate) : void 0;
+    message.deactivateProfile = object.deactivateProfile ?? false;
+    message.deactivatePurposeIds = object.deactivatePurposeIds?.map((e) => e) || [];
+    message.deactivateTopics = object.deactivateTopics?.map((e) => DeactivateTopicRequest.fromPartial(e)) || [];
+    message.samplesPerChange = object.samplesPerChange ?? void 0;
+    return message;
+  }
+};
+function createBaseSimulateCatalogChangeResponse() {
+  return { groups: [], populations: [], revision: 0, evaluateTime: void 0, notes: [], samplesTruncated: false };
+}
+var SimulateCatalogChangeResponse = {
+  encode(message, writer = new BinaryWriter()) {
+    for (const v of message.groups) {
+      SimulatedGroup.encode(v, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.populations) {
+      SimulatedPopulation.encode(v, writer.uint32(18).fork()).join();
+    }
+    if (message.revision !== 0) {
+      writer.uint32(24).uint64(message.revision);
+    }
+    if (message.evaluateTime !== void 0) {
+      Timestamp.encode(toTimestamp3(message.evaluateTime), writer.uint32(34).fork()).join();
+    }
+    for (const v of message.notes) {
+      writer.uint32(42).string(v);
+    }
+    if (message.samplesTruncated !== false) {
+      writer.uint32(48).bool(message.samplesTruncated);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseSimulateCatalogChangeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+            message.groups.push(SimulatedGroup.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.populations.push(SimulatedPopulation.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+            message.revision = longToNumber5(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+            message.evaluateTime = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+            message.notes.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+            message.samplesTruncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e) => SimulatedGroup.fromJSON(e)) : [],
+      populations: globalThis.Array.isArray(object?.populations) ? object.populations.map((e) => SimulatedPopulation.fromJSON(e)) : [],
+      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0,
+      evaluateTime: isSet5(object.evaluateTime) ? fromJsonTimestamp3(object.evaluateTime) : isSet5(object.evaluate_time) ? fromJsonTimestamp3(object.evaluate_time) : void 0,
+      notes: globalThis.Array.isArray(object?.notes) ? object.notes.map((e) => globalThis.String(e)) : [],
+      samplesTruncated: isSet5(object.samplesTruncated) ? globalThis.Boolean(object.samplesTruncated) : isSet5(object.samples_truncated) ? globalThis.Boolean(object.samples_truncated) : false
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.groups?.length) {
+      obj.groups = message.groups.map((e) => SimulatedGroup.toJSON(e));
+    }
+    if (message.populations?.length) {
+      obj.populations = message.populations.map((e) => SimulatedPopulation.toJSON(e));
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.evaluateTime !== void 0) {
+      obj.evaluateTime = message.evaluateTime.toISOString();
+    }
+    if (message.notes?.length) {
+      obj.notes = message.notes;
+    }
+    if (message.samplesTruncated !== false) {
+      obj.samplesTruncated = message.samplesTruncated;
+    }
+    return obj;
+  },
+  create(base) {
+    return SimulateCatalogChangeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseSimulateCatalogChangeResponse();
+    message.groups = object.groups?.map((e) => SimulatedGroup.fromPartial(e)) || [];
+    message.populations = object.populations?.map((e) => SimulatedPopulation.fromPartial(e)) || [];
+    message.revision = object.revision ?? 0;
+    message.evaluateTime = object.evaluateTime ?? void 0;
+    message.notes = object.notes?.map((e) => e) || [];
+    message.samplesTruncated = object.samplesTruncated ?? false;
+    return message;
+  }
+};
+function createBaseSimulatedPopulation() {
+  return { channel: 0, contactPoints: 0 };
+}
+var SimulatedPopulation = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.channel !== 0) {
+      writer.uint32(8).int32(message.channel);
+    }
+    if (message.contactPoints !== 0) {
+      writer.uint32(16).uint64(message.contactPoints);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseSimulatedPopulation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.channel = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.contactPoints = longToNumber5(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoints: isSet5(object.contactPoints) ? globalThis.Number(object.contactPoints) : isSet5(object.contact_points) ? globalThis.Number(object.contact_points) : 0
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.contactPoints !== 0) {
+      obj.contactPoints = Math.round(message.contactPoints);
+    }
+    return obj;
+  },
+  create(base) {
+    return SimulatedPopulation.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseSimulatedPopulation();
+    message.channel = object.channel ?? 0;
+    message.contactPoints = object.contactPoints ?? 0;
+    return message;
+  }
+};
+function createBaseSimulatedGroup() {
+  return {
+    channel: 0,
+    purposeId: "",
+    topicId: "",
+    modelBefore: 0,
+    modelAfter: 0,
+    refusedBecause: "",
+    contactPoints: 0,
+    sendBefore: 0,
+    sendAfter: 0,
+    decisionChanged: 0,
+    transitions: []
+  };
+}
+var SimulatedGroup = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.channel !== 0) {
+      writer.uint32(8).int32(message.channel);
+    }
+    if (message.purposeId !== "") {
+      writer.uint32(18).string(message.purposeId);
+    }
+    if (message.topicId !== "") {
+      writer.uint32(26).string(message.topicId);
+    }
+    if (message.modelBefore !== 0) {
+      writer.uint32(32).int32(message.modelBefore);
+    }
+    if (message.modelAfter !== 0) {
+      writer.uint32(40).int32(message.modelAfter);
+    }
+    if (message.refusedBecause !== "") {
+      writer.uint32(50).string(message.refusedBecause);
+    }
+    if (message.contactPoints !== 0) {
+      writer.uint32(56).uint64(message.contactPoints);
+    }
+    if (message.sendBefore !== 0) {
+      writer.uint32(64).uint64(message.sendBefore);
+    }
+    if (message.sendAfter !== 0) {
+      writer.uint32(72).uint64(message.sendAfter);
+    }
+    if (message.decisionChanged !== 0) {
+      writer.uint32(80).uint64(message.decisionChanged);
+    }
+    for (const v of message.transitions) {
+      SimulatedTransition.encode(v, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseSimulatedGroup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.channel = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+            message.purposeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+            message.topicId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+            message.modelBefore = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+            message.modelAfter = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+            message.refusedBecause = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+            message.contactPoints = longToNumber5(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+            message.sendBefore = longToNumber5(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+            message.sendAfter = longToNumber5(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+            message.decisionChanged = longToNumber5(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+            message.transitions.push(SimulatedTransition.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
+      purposeId: isSet5(object.purposeId) ? globalThis.String(object.purposeId) : isSet5(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
+      topicId: isSet5(object.topicId) ? globalThis.String(object.topicId) : isSet5(object.topic_id) ? globalThis.String(object.topic_id) : "",
+      modelBefore: isSet5(object.modelBefore) ? enforcementModelFromJSON(object.modelBefore) : isSet5(object.model_before) ? enforcementModelFromJSON(object.model_before) : 0,
+      modelAfter: isSet5(object.modelAfter) ? enforcementModelFromJSON(object.modelAfter) : isSet5(object.model_after) ? enforcementModelFromJSON(object.model_after) : 0,
+      refusedBecause: isSet5(object.refusedBecause) ? globalThis.String(object.refusedBecause) : isSet5(object.refused_because) ? globalThis.String(object.refused_because) : "",
+      contactPoints: isSet5(object.contactPoints) ? globalThis.Number(object.contactPoints) : isSet5(object.contact_points) ? globalThis.Number(object.contact_points) : 0,
+      sendBefore: isSet5(object.sendBefore) ? globalThis.Number(object.sendBefore) : isSet5(object.send_before) ? globalThis.Number(object.send_before) : 0,
+      sendAfter: isSet5(object.sendAfter) ? globalThis.Number(object.sendAfter) : isSet5(object.send_after) ? globalThis.Number(object.send_after) : 0,
+      decisionChanged: isSet5(object.decisionChanged) ? globalThis.Number(object.decisionChanged) : isSet5(object.decision_changed) ? globalThis.Number(object.decision_changed) : 0,
+      transitions: globalThis.Array.isArray(object?.transitions) ? object.transitions.map((e) => SimulatedTransition.fromJSON(e)) : []
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.purposeId !== "") {
+      obj.purposeId = message.purposeId;
+    }
+    if (message.topicId !== "") {
+      obj.topicId = message.topicId;
+    }
+    if (message.modelBefore !== 0) {
+      obj.modelBefore = enforcementModelToJSON(message.modelBefore);
+    }
+    if (message.modelAfter !== 0) {
+      obj.modelAfter = enforcementModelToJSON(message.modelAfter);
+    }
+    if (message.refusedBecause !== "") {
+      obj.refusedBecause = message.refusedBecause;
+    }
+    if (message.contactPoints !== 0) {
+      obj.contactPoints = Math.round(message.contactPoints);
+    }
+    if (message.sendBefore !== 0) {
+      obj.sendBefore = Math.round(message.sendBefore);
+    }
+    if (message.sendAfter !== 0) {
+      obj.sendAfter = Math.round(message.sendAfter);
+    }
+    if (message.decisionChanged !== 0) {
+      obj.decisionChanged = Math.round(message.decisionChanged);
+    }
+    if (message.transitions?.length) {
+      obj.transitions = message.transitions.map((e) => SimulatedTransition.toJSON(e));
+    }
+    return obj;
+  },
+  create(base) {
+    return SimulatedGroup.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseSimulatedGroup();
+    message.channel = object.channel ?? 0;
+    message.purposeId = object.purposeId ?? "";
+    message.topicId = object.topicId ?? "";
+    message.modelBefore = object.modelBefore ?? 0;
+    message.modelAfter = object.modelAfter ?? 0;
+    message.refusedBecause = object.refusedBecause ?? "";
+    message.contactPoints = object.contactPoints ?? 0;
+    message.sendBefore = object.sendBefore ?? 0;
+    message.sendAfter = object.sendAfter ?? 0;
+    message.decisionChanged = object.decisionChanged ?? 0;
+    message.transitions = object.transitions?.map((e) => SimulatedTransition.fromPartial(e)) || [];
+    return message;
+  }
+};
+function createBaseSimulatedTransition() {
+  return { fromReason: 0, toReason: 0, contactPoints: 0, samples: [] };
+}
+var SimulatedTransition = {
+  encode(message, writer = new BinaryWriter()) {
+    if (message.fromReason !== 0) {
+      writer.uint32(8).int32(message.fromReason);
+    }
+    if (message.toReason !== 0) {
+      writer.uint32(16).int32(message.toReason);
+    }
+    if (message.contactPoints !== 0) {
+      writer.uint32(24).uint64(message.contactPoints);
+    }
+    for (const v of message.samples) {
+      writer.uint32(34).string(v);
+    }
+    return writer;
+  },
+  decode(input, length) {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === void 0 ? reader.len : reader.pos + length;
+      const message = createBaseSimulatedTransition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+            message.fromReason = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+            message.toReason = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+            message.contactPoints = longToNumber5(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+            message.samples.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      reader.__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+  fromJSON(object) {
+    return {
+      fromReason: isSet5(object.fromReason) ? reasonFromJSON(object.fromReason) : isSet5(object.from_reason) ? reasonFromJSON(object.from_reason) : 0,
+      toReason: isSet5(object.toReason) ? reasonFromJSON(object.toReason) : isSet5(object.to_reason) ? reasonFromJSON(object.to_reason) : 0,
+      contactPoints: isSet5(object.contactPoints) ? globalThis.Number(object.contactPoints) : isSet5(object.contact_points) ? globalThis.Number(object.contact_points) : 0,
+      samples: globalThis.Array.isArray(object?.samples) ? object.samples.map((e) => globalThis.String(e)) : []
+    };
+  },
+  toJSON(message) {
+    const obj = {};
+    if (message.fromReason !== 0) {
+      obj.fromReason = reasonToJSON(message.fromReason);
+    }
+    if (message.toReason !== 0) {
+      obj.toReason = reasonToJSON(message.toReason);
+    }
+    if (message.contactPoints !== 0) {
+      obj.contactPoints = Math.round(message.contactPoints);
+    }
+    if (message.samples?.length) {
+      obj.samples = message.samples;
+    }
+    return obj;
+  },
+  create(base) {
+    return SimulatedTransition.fromPartial(base ?? {});
+  },
+  fromPartial(object) {
+    const message = createBaseSimulatedTransition();
+    message.fromReason = object.fromReason ?? 0;
+    message.toReason = object.toReason ?? 0;
+    message.contactPoints = object.contactPoints ?? 0;
+    message.samples = object.samples?.map((e) => e) || [];
     return message;
   }
 };
@@ -22801,6 +25323,22 @@ var AdminServiceService = {
     responseSerialize: (value) => Buffer.from(DeactivateTopicResponse.encode(value).finish()),
     responseDeserialize: (value) => DeactivateTopicResponse.decode(value)
   },
+  /**
+   * Policy simulation: how a proposed change of a profile's purposes, topics or settings
+   * would change the decisions of every contact point the server holds for the profile,
+   * without making it. Answers, per channel, purpose and topic, how many contact points
+   * would go from which reason to which, with samples. Reads the hot index, not the disk
+   * (but for the samples); one simulation runs at a time (RESOURCE_EXHAUSTED meanwhile).
+   */
+  simulateCatalogChange: {
+    path: "/consent.v1.AdminService/SimulateCatalogChange",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value) => Buffer.from(SimulateCatalogChangeRequest.encode(value).finish()),
+    requestDeserialize: (value) => SimulateCatalogChangeRequest.decode(value),
+    responseSerialize: (value) => Buffer.from(SimulateCatalogChangeResponse.encode(value).finish()),
+    responseDeserialize: (value) => SimulateCatalogChangeResponse.decode(value)
+  },
   /** The secret is returned once, at creation; only its hash is stored. */
   createApiKey: {
     path: "/consent.v1.AdminService/CreateApiKey",
@@ -22933,36 +25471,36 @@ var AdminServiceService = {
     responseDeserialize: (value) => RotateSigningKeyResponse.decode(value)
   }
 };
-var AdminServiceClient = (0, import_grpc_js2.makeGenericClientConstructor)(
+var AdminServiceClient = (0, import_grpc_js3.makeGenericClientConstructor)(
   AdminServiceService,
   "consent.v1.AdminService"
 );
-function bytesFromBase64(b64) {
+function bytesFromBase642(b64) {
   return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
 }
-function base64FromBytes(arr) {
+function base64FromBytes2(arr) {
   return globalThis.Buffer.from(arr).toString("base64");
 }
-function toTimestamp2(date) {
+function toTimestamp3(date) {
   const seconds = Math.trunc(date.getTime() / 1e3);
   const nanos = date.getTime() % 1e3 * 1e6;
   return { seconds, nanos };
 }
-function fromTimestamp2(t) {
+function fromTimestamp3(t) {
   let millis = (t.seconds || 0) * 1e3;
   millis += (t.nanos || 0) / 1e6;
   return new globalThis.Date(millis);
 }
-function fromJsonTimestamp2(o) {
+function fromJsonTimestamp3(o) {
   if (o instanceof globalThis.Date) {
     return o;
   } else if (typeof o === "string") {
     return new globalThis.Date(o);
   } else {
-    return fromTimestamp2(Timestamp.fromJSON(o));
+    return fromTimestamp3(Timestamp.fromJSON(o));
   }
 }
-function longToNumber4(int64) {
+function longToNumber5(int64) {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
     throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
@@ -22972,7 +25510,7 @@ function longToNumber4(int64) {
   }
   return num;
 }
-function isSet4(value) {
+function isSet5(value) {
   return value !== null && value !== void 0;
 }
 
@@ -23025,12 +25563,12 @@ __export(consent_exports, {
   eventKindToJSON: () => eventKindToJSON,
   keywordClassFromJSON: () => keywordClassFromJSON,
   keywordClassToJSON: () => keywordClassToJSON,
-  protobufFileName: () => protobufFileName3,
-  protobufPackage: () => protobufPackage3
+  protobufFileName: () => protobufFileName4,
+  protobufPackage: () => protobufPackage4
 });
-var import_grpc_js3 = __toESM(require_src());
-var protobufPackage3 = "consent.v1";
-var protobufFileName3 = "consent/v1/consent.proto";
+var import_grpc_js4 = __toESM(require_src());
+var protobufPackage4 = "consent.v1";
+var protobufFileName4 = "consent/v1/consent.proto";
 var ChangeOutcome = /* @__PURE__ */ ((ChangeOutcome2) => {
   ChangeOutcome2[ChangeOutcome2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
   ChangeOutcome2[ChangeOutcome2["APPLIED"] = 1] = "APPLIED";
@@ -23205,7 +25743,7 @@ var MoveContactPointRequest = {
       Proof.encode(message.proof, writer.uint32(42).fork()).join();
     }
     if (message.occurredAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.occurredAt), writer.uint32(50).fork()).join();
+      Timestamp.encode(toTimestamp4(message.occurredAt), writer.uint32(50).fork()).join();
     }
     if (message.source !== 0) {
       writer.uint32(56).int32(message.source);
@@ -23264,7 +25802,7 @@ var MoveContactPointRequest = {
             if (tag !== 50) {
               break;
             }
-            message.occurredAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.occurredAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 7: {
@@ -23287,13 +25825,13 @@ var MoveContactPointRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
-      from: isSet5(object.from) ? globalThis.String(object.from) : "",
-      to: isSet5(object.to) ? globalThis.String(object.to) : "",
-      proof: isSet5(object.proof) ? Proof.fromJSON(object.proof) : void 0,
-      occurredAt: isSet5(object.occurredAt) ? fromJsonTimestamp3(object.occurredAt) : isSet5(object.occurred_at) ? fromJsonTimestamp3(object.occurred_at) : void 0,
-      source: isSet5(object.source) ? changeSourceFromJSON(object.source) : 0
+      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
+      from: isSet6(object.from) ? globalThis.String(object.from) : "",
+      to: isSet6(object.to) ? globalThis.String(object.to) : "",
+      proof: isSet6(object.proof) ? Proof.fromJSON(object.proof) : void 0,
+      occurredAt: isSet6(object.occurredAt) ? fromJsonTimestamp4(object.occurredAt) : isSet6(object.occurred_at) ? fromJsonTimestamp4(object.occurred_at) : void 0,
+      source: isSet6(object.source) ? changeSourceFromJSON(object.source) : 0
     };
   },
   toJSON(message) {
@@ -23404,7 +25942,7 @@ var MoveContactPointResponse = {
             if (tag !== 32) {
               break;
             }
-            message.revision = longToNumber5(reader.uint64());
+            message.revision = longToNumber6(reader.uint64());
             continue;
           }
         }
@@ -23421,9 +25959,9 @@ var MoveContactPointResponse = {
   fromJSON(object) {
     return {
       channels: globalThis.Array.isArray(object?.channels) ? object.channels.map((e) => channelFromJSON(e)) : [],
-      moved: isSet5(object.moved) ? globalThis.Number(object.moved) : 0,
-      suppressed: isSet5(object.suppressed) ? globalThis.Boolean(object.suppressed) : false,
-      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0
+      moved: isSet6(object.moved) ? globalThis.Number(object.moved) : 0,
+      suppressed: isSet6(object.suppressed) ? globalThis.Boolean(object.suppressed) : false,
+      revision: isSet6(object.revision) ? globalThis.Number(object.revision) : 0
     };
   },
   toJSON(message) {
@@ -23517,9 +26055,9 @@ var EraseContactPointRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
-      contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : ""
+      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : ""
     };
   },
   toJSON(message) {
@@ -23594,7 +26132,7 @@ var EraseContactPointResponse = {
             if (tag !== 16) {
               break;
             }
-            message.revision = longToNumber5(reader.uint64());
+            message.revision = longToNumber6(reader.uint64());
             continue;
           }
         }
@@ -23611,7 +26149,7 @@ var EraseContactPointResponse = {
   fromJSON(object) {
     return {
       channels: globalThis.Array.isArray(object?.channels) ? object.channels.map((e) => channelFromJSON(e)) : [],
-      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0
+      revision: isSet6(object.revision) ? globalThis.Number(object.revision) : 0
     };
   },
   toJSON(message) {
@@ -23643,7 +26181,7 @@ var ReassignedNumber = {
       writer.uint32(10).string(message.number);
     }
     if (message.disconnectedAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.disconnectedAt), writer.uint32(18).fork()).join();
+      Timestamp.encode(toTimestamp4(message.disconnectedAt), writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -23671,7 +26209,7 @@ var ReassignedNumber = {
             if (tag !== 18) {
               break;
             }
-            message.disconnectedAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.disconnectedAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -23687,8 +26225,8 @@ var ReassignedNumber = {
   },
   fromJSON(object) {
     return {
-      number: isSet5(object.number) ? globalThis.String(object.number) : "",
-      disconnectedAt: isSet5(object.disconnectedAt) ? fromJsonTimestamp3(object.disconnectedAt) : isSet5(object.disconnected_at) ? fromJsonTimestamp3(object.disconnected_at) : void 0
+      number: isSet6(object.number) ? globalThis.String(object.number) : "",
+      disconnectedAt: isSet6(object.disconnectedAt) ? fromJsonTimestamp4(object.disconnectedAt) : isSet6(object.disconnected_at) ? fromJsonTimestamp4(object.disconnected_at) : void 0
     };
   },
   toJSON(message) {
@@ -23765,7 +26303,7 @@ var ReportReassignedNumbersRequest = {
   fromJSON(object) {
     return {
       numbers: globalThis.Array.isArray(object?.numbers) ? object.numbers.map((e) => ReassignedNumber.fromJSON(e)) : [],
-      defaultRegion: isSet5(object.defaultRegion) ? globalThis.String(object.defaultRegion) : isSet5(object.default_region) ? globalThis.String(object.default_region) : ""
+      defaultRegion: isSet6(object.defaultRegion) ? globalThis.String(object.defaultRegion) : isSet6(object.default_region) ? globalThis.String(object.default_region) : ""
     };
   },
   toJSON(message) {
@@ -23851,9 +26389,9 @@ var ReassignedNumberResult = {
   },
   fromJSON(object) {
     return {
-      number: isSet5(object.number) ? globalThis.String(object.number) : "",
-      applied: isSet5(object.applied) ? globalThis.Boolean(object.applied) : false,
-      error: isSet5(object.error) ? globalThis.String(object.error) : ""
+      number: isSet6(object.number) ? globalThis.String(object.number) : "",
+      applied: isSet6(object.applied) ? globalThis.Boolean(object.applied) : false,
+      error: isSet6(object.error) ? globalThis.String(object.error) : ""
     };
   },
   toJSON(message) {
@@ -23917,7 +26455,7 @@ var ReportReassignedNumbersResponse = {
             if (tag !== 16) {
               break;
             }
-            message.revision = longToNumber5(reader.uint64());
+            message.revision = longToNumber6(reader.uint64());
             continue;
           }
         }
@@ -23934,7 +26472,7 @@ var ReportReassignedNumbersResponse = {
   fromJSON(object) {
     return {
       results: globalThis.Array.isArray(object?.results) ? object.results.map((e) => ReassignedNumberResult.fromJSON(e)) : [],
-      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0
+      revision: isSet6(object.revision) ? globalThis.Number(object.revision) : 0
     };
   },
   toJSON(message) {
@@ -23993,7 +26531,7 @@ var ConsentChange = {
       writer.uint32(48).int32(message.status);
     }
     if (message.occurredAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.occurredAt), writer.uint32(58).fork()).join();
+      Timestamp.encode(toTimestamp4(message.occurredAt), writer.uint32(58).fork()).join();
     }
     if (message.source !== 0) {
       writer.uint32(64).int32(message.source);
@@ -24005,7 +26543,7 @@ var ConsentChange = {
       Proof.encode(message.proof, writer.uint32(82).fork()).join();
     }
     if (message.expiresAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.expiresAt), writer.uint32(90).fork()).join();
+      Timestamp.encode(toTimestamp4(message.expiresAt), writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -24068,7 +26606,7 @@ var ConsentChange = {
             if (tag !== 58) {
               break;
             }
-            message.occurredAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.occurredAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 8: {
@@ -24096,7 +26634,7 @@ var ConsentChange = {
             if (tag !== 90) {
               break;
             }
-            message.expiresAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.expiresAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -24112,17 +26650,17 @@ var ConsentChange = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
-      contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : "",
-      purposeId: isSet5(object.purposeId) ? globalThis.String(object.purposeId) : isSet5(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
-      topicId: isSet5(object.topicId) ? globalThis.String(object.topicId) : isSet5(object.topic_id) ? globalThis.String(object.topic_id) : "",
-      status: isSet5(object.status) ? consentStatusFromJSON(object.status) : 0,
-      occurredAt: isSet5(object.occurredAt) ? fromJsonTimestamp3(object.occurredAt) : isSet5(object.occurred_at) ? fromJsonTimestamp3(object.occurred_at) : void 0,
-      source: isSet5(object.source) ? changeSourceFromJSON(object.source) : 0,
-      reason: isSet5(object.reason) ? globalThis.String(object.reason) : "",
-      proof: isSet5(object.proof) ? Proof.fromJSON(object.proof) : void 0,
-      expiresAt: isSet5(object.expiresAt) ? fromJsonTimestamp3(object.expiresAt) : isSet5(object.expires_at) ? fromJsonTimestamp3(object.expires_at) : void 0
+      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : "",
+      purposeId: isSet6(object.purposeId) ? globalThis.String(object.purposeId) : isSet6(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
+      topicId: isSet6(object.topicId) ? globalThis.String(object.topicId) : isSet6(object.topic_id) ? globalThis.String(object.topic_id) : "",
+      status: isSet6(object.status) ? consentStatusFromJSON(object.status) : 0,
+      occurredAt: isSet6(object.occurredAt) ? fromJsonTimestamp4(object.occurredAt) : isSet6(object.occurred_at) ? fromJsonTimestamp4(object.occurred_at) : void 0,
+      source: isSet6(object.source) ? changeSourceFromJSON(object.source) : 0,
+      reason: isSet6(object.reason) ? globalThis.String(object.reason) : "",
+      proof: isSet6(object.proof) ? Proof.fromJSON(object.proof) : void 0,
+      expiresAt: isSet6(object.expiresAt) ? fromJsonTimestamp4(object.expiresAt) : isSet6(object.expires_at) ? fromJsonTimestamp4(object.expires_at) : void 0
     };
   },
   toJSON(message) {
@@ -24204,7 +26742,7 @@ var ChangeResult = {
       writer.uint32(26).string(message.confirmationToken);
     }
     if (message.confirmationExpiresAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.confirmationExpiresAt), writer.uint32(34).fork()).join();
+      Timestamp.encode(toTimestamp4(message.confirmationExpiresAt), writer.uint32(34).fork()).join();
     }
     if (message.record !== void 0) {
       ConsentRecord.encode(message.record, writer.uint32(42).fork()).join();
@@ -24241,7 +26779,7 @@ var ChangeResult = {
             if (tag !== 16) {
               break;
             }
-            message.revision = longToNumber5(reader.uint64());
+            message.revision = longToNumber6(reader.uint64());
             continue;
           }
           case 3: {
@@ -24255,7 +26793,7 @@ var ChangeResult = {
             if (tag !== 34) {
               break;
             }
-            message.confirmationExpiresAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.confirmationExpiresAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 5: {
@@ -24292,13 +26830,13 @@ var ChangeResult = {
   },
   fromJSON(object) {
     return {
-      outcome: isSet5(object.outcome) ? changeOutcomeFromJSON(object.outcome) : 0,
-      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0,
-      confirmationToken: isSet5(object.confirmationToken) ? globalThis.String(object.confirmationToken) : isSet5(object.confirmation_token) ? globalThis.String(object.confirmation_token) : "",
-      confirmationExpiresAt: isSet5(object.confirmationExpiresAt) ? fromJsonTimestamp3(object.confirmationExpiresAt) : isSet5(object.confirmation_expires_at) ? fromJsonTimestamp3(object.confirmation_expires_at) : void 0,
-      record: isSet5(object.record) ? ConsentRecord.fromJSON(object.record) : void 0,
-      replayed: isSet5(object.replayed) ? globalThis.Boolean(object.replayed) : false,
-      confirmationUrl: isSet5(object.confirmationUrl) ? globalThis.String(object.confirmationUrl) : isSet5(object.confirmation_url) ? globalThis.String(object.confirmation_url) : ""
+      outcome: isSet6(object.outcome) ? changeOutcomeFromJSON(object.outcome) : 0,
+      revision: isSet6(object.revision) ? globalThis.Number(object.revision) : 0,
+      confirmationToken: isSet6(object.confirmationToken) ? globalThis.String(object.confirmationToken) : isSet6(object.confirmation_token) ? globalThis.String(object.confirmation_token) : "",
+      confirmationExpiresAt: isSet6(object.confirmationExpiresAt) ? fromJsonTimestamp4(object.confirmationExpiresAt) : isSet6(object.confirmation_expires_at) ? fromJsonTimestamp4(object.confirmation_expires_at) : void 0,
+      record: isSet6(object.record) ? ConsentRecord.fromJSON(object.record) : void 0,
+      replayed: isSet6(object.replayed) ? globalThis.Boolean(object.replayed) : false,
+      confirmationUrl: isSet6(object.confirmationUrl) ? globalThis.String(object.confirmationUrl) : isSet6(object.confirmation_url) ? globalThis.String(object.confirmation_url) : ""
     };
   },
   toJSON(message) {
@@ -24394,8 +26932,8 @@ var SetConsentRequest = {
   },
   fromJSON(object) {
     return {
-      change: isSet5(object.change) ? ConsentChange.fromJSON(object.change) : void 0,
-      idempotencyKey: isSet5(object.idempotencyKey) ? globalThis.String(object.idempotencyKey) : isSet5(object.idempotency_key) ? globalThis.String(object.idempotency_key) : ""
+      change: isSet6(object.change) ? ConsentChange.fromJSON(object.change) : void 0,
+      idempotencyKey: isSet6(object.idempotencyKey) ? globalThis.String(object.idempotencyKey) : isSet6(object.idempotency_key) ? globalThis.String(object.idempotency_key) : ""
     };
   },
   toJSON(message) {
@@ -24460,7 +26998,7 @@ var SetConsentResponse = {
     }
   },
   fromJSON(object) {
-    return { result: isSet5(object.result) ? ChangeResult.fromJSON(object.result) : void 0 };
+    return { result: isSet6(object.result) ? ChangeResult.fromJSON(object.result) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -24532,7 +27070,7 @@ var BatchSetConsentRequest = {
   fromJSON(object) {
     return {
       requests: globalThis.Array.isArray(object?.requests) ? object.requests.map((e) => SetConsentRequest.fromJSON(e)) : [],
-      validateOnly: isSet5(object.validateOnly) ? globalThis.Boolean(object.validateOnly) : isSet5(object.validate_only) ? globalThis.Boolean(object.validate_only) : false
+      validateOnly: isSet6(object.validateOnly) ? globalThis.Boolean(object.validateOnly) : isSet6(object.validate_only) ? globalThis.Boolean(object.validate_only) : false
     };
   },
   toJSON(message) {
@@ -24680,9 +27218,9 @@ var BatchSetConsentResult = {
   },
   fromJSON(object) {
     return {
-      change: isSet5(object.change) ? ChangeResult.fromJSON(object.change) : void 0,
-      error: isSet5(object.error) ? ItemError.fromJSON(object.error) : void 0,
-      validated: isSet5(object.validated) ? ValidatedChange.fromJSON(object.validated) : void 0
+      change: isSet6(object.change) ? ChangeResult.fromJSON(object.change) : void 0,
+      error: isSet6(object.error) ? ItemError.fromJSON(object.error) : void 0,
+      validated: isSet6(object.validated) ? ValidatedChange.fromJSON(object.validated) : void 0
     };
   },
   toJSON(message) {
@@ -24752,7 +27290,7 @@ var ValidatedChange = {
   },
   fromJSON(object) {
     return {
-      contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : ""
+      contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : ""
     };
   },
   toJSON(message) {
@@ -24834,9 +27372,9 @@ var ItemError = {
   },
   fromJSON(object) {
     return {
-      code: isSet5(object.code) ? globalThis.Number(object.code) : 0,
-      field: isSet5(object.field) ? globalThis.String(object.field) : "",
-      message: isSet5(object.message) ? globalThis.String(object.message) : ""
+      code: isSet6(object.code) ? globalThis.Number(object.code) : 0,
+      field: isSet6(object.field) ? globalThis.String(object.field) : "",
+      message: isSet6(object.message) ? globalThis.String(object.message) : ""
     };
   },
   toJSON(message) {
@@ -24926,9 +27464,9 @@ var GetConsentRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
-      contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : ""
+      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : ""
     };
   },
   toJSON(message) {
@@ -24973,10 +27511,10 @@ var GetConsentResponse = {
       writer.uint32(32).uint64(message.revision);
     }
     if (message.reassignedAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.reassignedAt), writer.uint32(42).fork()).join();
+      Timestamp.encode(toTimestamp4(message.reassignedAt), writer.uint32(42).fork()).join();
     }
     if (message.erasedAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.erasedAt), writer.uint32(50).fork()).join();
+      Timestamp.encode(toTimestamp4(message.erasedAt), writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -25018,21 +27556,21 @@ var GetConsentResponse = {
             if (tag !== 32) {
               break;
             }
-            message.revision = longToNumber5(reader.uint64());
+            message.revision = longToNumber6(reader.uint64());
             continue;
           }
           case 5: {
             if (tag !== 42) {
               break;
             }
-            message.reassignedAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.reassignedAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 6: {
             if (tag !== 50) {
               break;
             }
-            message.erasedAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.erasedAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -25048,12 +27586,12 @@ var GetConsentResponse = {
   },
   fromJSON(object) {
     return {
-      contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : "",
+      contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : "",
       records: globalThis.Array.isArray(object?.records) ? object.records.map((e) => ConsentRecord.fromJSON(e)) : [],
       suppressions: globalThis.Array.isArray(object?.suppressions) ? object.suppressions.map((e) => Suppression.fromJSON(e)) : [],
-      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0,
-      reassignedAt: isSet5(object.reassignedAt) ? fromJsonTimestamp3(object.reassignedAt) : isSet5(object.reassigned_at) ? fromJsonTimestamp3(object.reassigned_at) : void 0,
-      erasedAt: isSet5(object.erasedAt) ? fromJsonTimestamp3(object.erasedAt) : isSet5(object.erased_at) ? fromJsonTimestamp3(object.erased_at) : void 0
+      revision: isSet6(object.revision) ? globalThis.Number(object.revision) : 0,
+      reassignedAt: isSet6(object.reassignedAt) ? fromJsonTimestamp4(object.reassignedAt) : isSet6(object.reassigned_at) ? fromJsonTimestamp4(object.reassigned_at) : void 0,
+      erasedAt: isSet6(object.erasedAt) ? fromJsonTimestamp4(object.erasedAt) : isSet6(object.erased_at) ? fromJsonTimestamp4(object.erased_at) : void 0
     };
   },
   toJSON(message) {
@@ -25175,11 +27713,11 @@ var GetHistoryRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
-      contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : "",
-      pageSize: isSet5(object.pageSize) ? globalThis.Number(object.pageSize) : isSet5(object.page_size) ? globalThis.Number(object.page_size) : 0,
-      pageToken: isSet5(object.pageToken) ? globalThis.String(object.pageToken) : isSet5(object.page_token) ? globalThis.String(object.page_token) : ""
+      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : "",
+      pageSize: isSet6(object.pageSize) ? globalThis.Number(object.pageSize) : isSet6(object.page_size) ? globalThis.Number(object.page_size) : 0,
+      pageToken: isSet6(object.pageToken) ? globalThis.String(object.pageToken) : isSet6(object.page_token) ? globalThis.String(object.page_token) : ""
     };
   },
   toJSON(message) {
@@ -25278,8 +27816,8 @@ var GetHistoryResponse = {
   fromJSON(object) {
     return {
       events: globalThis.Array.isArray(object?.events) ? object.events.map((e) => HistoryEvent.fromJSON(e)) : [],
-      nextPageToken: isSet5(object.nextPageToken) ? globalThis.String(object.nextPageToken) : isSet5(object.next_page_token) ? globalThis.String(object.next_page_token) : "",
-      verification: isSet5(object.verification) ? ChainVerification.fromJSON(object.verification) : void 0
+      nextPageToken: isSet6(object.nextPageToken) ? globalThis.String(object.nextPageToken) : isSet6(object.next_page_token) ? globalThis.String(object.next_page_token) : "",
+      verification: isSet6(object.verification) ? ChainVerification.fromJSON(object.verification) : void 0
     };
   },
   toJSON(message) {
@@ -25352,14 +27890,14 @@ var ChainVerification = {
             if (tag !== 16) {
               break;
             }
-            message.eventsChecked = longToNumber5(reader.uint64());
+            message.eventsChecked = longToNumber6(reader.uint64());
             continue;
           }
           case 3: {
             if (tag !== 24) {
               break;
             }
-            message.firstBrokenSeq = longToNumber5(reader.uint64());
+            message.firstBrokenSeq = longToNumber6(reader.uint64());
             continue;
           }
           case 4: {
@@ -25373,7 +27911,7 @@ var ChainVerification = {
             if (tag !== 40) {
               break;
             }
-            message.eventsRead = longToNumber5(reader.uint64());
+            message.eventsRead = longToNumber6(reader.uint64());
             continue;
           }
         }
@@ -25389,11 +27927,11 @@ var ChainVerification = {
   },
   fromJSON(object) {
     return {
-      intact: isSet5(object.intact) ? globalThis.Boolean(object.intact) : false,
-      eventsChecked: isSet5(object.eventsChecked) ? globalThis.Number(object.eventsChecked) : isSet5(object.events_checked) ? globalThis.Number(object.events_checked) : 0,
-      firstBrokenSeq: isSet5(object.firstBrokenSeq) ? globalThis.Number(object.firstBrokenSeq) : isSet5(object.first_broken_seq) ? globalThis.Number(object.first_broken_seq) : 0,
-      detail: isSet5(object.detail) ? globalThis.String(object.detail) : "",
-      eventsRead: isSet5(object.eventsRead) ? globalThis.Number(object.eventsRead) : isSet5(object.events_read) ? globalThis.Number(object.events_read) : 0
+      intact: isSet6(object.intact) ? globalThis.Boolean(object.intact) : false,
+      eventsChecked: isSet6(object.eventsChecked) ? globalThis.Number(object.eventsChecked) : isSet6(object.events_checked) ? globalThis.Number(object.events_checked) : 0,
+      firstBrokenSeq: isSet6(object.firstBrokenSeq) ? globalThis.Number(object.firstBrokenSeq) : isSet6(object.first_broken_seq) ? globalThis.Number(object.first_broken_seq) : 0,
+      detail: isSet6(object.detail) ? globalThis.String(object.detail) : "",
+      eventsRead: isSet6(object.eventsRead) ? globalThis.Number(object.eventsRead) : isSet6(object.events_read) ? globalThis.Number(object.events_read) : 0
     };
   },
   toJSON(message) {
@@ -25481,13 +28019,13 @@ var HistoryEvent = {
       writer.uint32(64).int32(message.suppressionKind);
     }
     if (message.occurredAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.occurredAt), writer.uint32(74).fork()).join();
+      Timestamp.encode(toTimestamp4(message.occurredAt), writer.uint32(74).fork()).join();
     }
     if (message.recordedAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.recordedAt), writer.uint32(82).fork()).join();
+      Timestamp.encode(toTimestamp4(message.recordedAt), writer.uint32(82).fork()).join();
     }
     if (message.expiresAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.expiresAt), writer.uint32(90).fork()).join();
+      Timestamp.encode(toTimestamp4(message.expiresAt), writer.uint32(90).fork()).join();
     }
     if (message.source !== 0) {
       writer.uint32(96).int32(message.source);
@@ -25508,7 +28046,7 @@ var HistoryEvent = {
       Proof.encode(message.confirmationProof, writer.uint32(138).fork()).join();
     }
     if (message.confirmedAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.confirmedAt), writer.uint32(146).fork()).join();
+      Timestamp.encode(toTimestamp4(message.confirmedAt), writer.uint32(146).fork()).join();
     }
     if (message.hash !== "") {
       writer.uint32(154).string(message.hash);
@@ -25541,7 +28079,7 @@ var HistoryEvent = {
             if (tag !== 8) {
               break;
             }
-            message.seq = longToNumber5(reader.uint64());
+            message.seq = longToNumber6(reader.uint64());
             continue;
           }
           case 2: {
@@ -25562,7 +28100,7 @@ var HistoryEvent = {
             if (tag !== 32) {
               break;
             }
-            message.revision = longToNumber5(reader.uint64());
+            message.revision = longToNumber6(reader.uint64());
             continue;
           }
           case 5: {
@@ -25597,21 +28135,21 @@ var HistoryEvent = {
             if (tag !== 74) {
               break;
             }
-            message.occurredAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.occurredAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 10: {
             if (tag !== 82) {
               break;
             }
-            message.recordedAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.recordedAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 11: {
             if (tag !== 90) {
               break;
             }
-            message.expiresAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.expiresAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 12: {
@@ -25660,7 +28198,7 @@ var HistoryEvent = {
             if (tag !== 146) {
               break;
             }
-            message.confirmedAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.confirmedAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 19: {
@@ -25704,28 +28242,28 @@ var HistoryEvent = {
   },
   fromJSON(object) {
     return {
-      seq: isSet5(object.seq) ? globalThis.Number(object.seq) : 0,
-      kind: isSet5(object.kind) ? eventKindFromJSON(object.kind) : 0,
-      applied: isSet5(object.applied) ? globalThis.Boolean(object.applied) : false,
-      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0,
-      purposeId: isSet5(object.purposeId) ? globalThis.String(object.purposeId) : isSet5(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
-      topicId: isSet5(object.topicId) ? globalThis.String(object.topicId) : isSet5(object.topic_id) ? globalThis.String(object.topic_id) : "",
-      status: isSet5(object.status) ? consentStatusFromJSON(object.status) : 0,
-      suppressionKind: isSet5(object.suppressionKind) ? suppressionKindFromJSON(object.suppressionKind) : isSet5(object.suppression_kind) ? suppressionKindFromJSON(object.suppression_kind) : 0,
-      occurredAt: isSet5(object.occurredAt) ? fromJsonTimestamp3(object.occurredAt) : isSet5(object.occurred_at) ? fromJsonTimestamp3(object.occurred_at) : void 0,
-      recordedAt: isSet5(object.recordedAt) ? fromJsonTimestamp3(object.recordedAt) : isSet5(object.recorded_at) ? fromJsonTimestamp3(object.recorded_at) : void 0,
-      expiresAt: isSet5(object.expiresAt) ? fromJsonTimestamp3(object.expiresAt) : isSet5(object.expires_at) ? fromJsonTimestamp3(object.expires_at) : void 0,
-      source: isSet5(object.source) ? changeSourceFromJSON(object.source) : 0,
-      actor: isSet5(object.actor) ? globalThis.String(object.actor) : "",
-      reason: isSet5(object.reason) ? globalThis.String(object.reason) : "",
-      proof: isSet5(object.proof) ? Proof.fromJSON(object.proof) : void 0,
-      tokenId: isSet5(object.tokenId) ? globalThis.String(object.tokenId) : isSet5(object.token_id) ? globalThis.String(object.token_id) : "",
-      confirmationProof: isSet5(object.confirmationProof) ? Proof.fromJSON(object.confirmationProof) : isSet5(object.confirmation_proof) ? Proof.fromJSON(object.confirmation_proof) : void 0,
-      confirmedAt: isSet5(object.confirmedAt) ? fromJsonTimestamp3(object.confirmedAt) : isSet5(object.confirmed_at) ? fromJsonTimestamp3(object.confirmed_at) : void 0,
-      hash: isSet5(object.hash) ? globalThis.String(object.hash) : "",
-      prevHash: isSet5(object.prevHash) ? globalThis.String(object.prevHash) : isSet5(object.prev_hash) ? globalThis.String(object.prev_hash) : "",
-      redacted: isSet5(object.redacted) ? globalThis.Boolean(object.redacted) : false,
-      liftsErasure: isSet5(object.liftsErasure) ? globalThis.Boolean(object.liftsErasure) : isSet5(object.lifts_erasure) ? globalThis.Boolean(object.lifts_erasure) : false
+      seq: isSet6(object.seq) ? globalThis.Number(object.seq) : 0,
+      kind: isSet6(object.kind) ? eventKindFromJSON(object.kind) : 0,
+      applied: isSet6(object.applied) ? globalThis.Boolean(object.applied) : false,
+      revision: isSet6(object.revision) ? globalThis.Number(object.revision) : 0,
+      purposeId: isSet6(object.purposeId) ? globalThis.String(object.purposeId) : isSet6(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
+      topicId: isSet6(object.topicId) ? globalThis.String(object.topicId) : isSet6(object.topic_id) ? globalThis.String(object.topic_id) : "",
+      status: isSet6(object.status) ? consentStatusFromJSON(object.status) : 0,
+      suppressionKind: isSet6(object.suppressionKind) ? suppressionKindFromJSON(object.suppressionKind) : isSet6(object.suppression_kind) ? suppressionKindFromJSON(object.suppression_kind) : 0,
+      occurredAt: isSet6(object.occurredAt) ? fromJsonTimestamp4(object.occurredAt) : isSet6(object.occurred_at) ? fromJsonTimestamp4(object.occurred_at) : void 0,
+      recordedAt: isSet6(object.recordedAt) ? fromJsonTimestamp4(object.recordedAt) : isSet6(object.recorded_at) ? fromJsonTimestamp4(object.recorded_at) : void 0,
+      expiresAt: isSet6(object.expiresAt) ? fromJsonTimestamp4(object.expiresAt) : isSet6(object.expires_at) ? fromJsonTimestamp4(object.expires_at) : void 0,
+      source: isSet6(object.source) ? changeSourceFromJSON(object.source) : 0,
+      actor: isSet6(object.actor) ? globalThis.String(object.actor) : "",
+      reason: isSet6(object.reason) ? globalThis.String(object.reason) : "",
+      proof: isSet6(object.proof) ? Proof.fromJSON(object.proof) : void 0,
+      tokenId: isSet6(object.tokenId) ? globalThis.String(object.tokenId) : isSet6(object.token_id) ? globalThis.String(object.token_id) : "",
+      confirmationProof: isSet6(object.confirmationProof) ? Proof.fromJSON(object.confirmationProof) : isSet6(object.confirmation_proof) ? Proof.fromJSON(object.confirmation_proof) : void 0,
+      confirmedAt: isSet6(object.confirmedAt) ? fromJsonTimestamp4(object.confirmedAt) : isSet6(object.confirmed_at) ? fromJsonTimestamp4(object.confirmed_at) : void 0,
+      hash: isSet6(object.hash) ? globalThis.String(object.hash) : "",
+      prevHash: isSet6(object.prevHash) ? globalThis.String(object.prevHash) : isSet6(object.prev_hash) ? globalThis.String(object.prev_hash) : "",
+      redacted: isSet6(object.redacted) ? globalThis.Boolean(object.redacted) : false,
+      liftsErasure: isSet6(object.liftsErasure) ? globalThis.Boolean(object.liftsErasure) : isSet6(object.lifts_erasure) ? globalThis.Boolean(object.lifts_erasure) : false
     };
   },
   toJSON(message) {
@@ -25843,7 +28381,7 @@ var ConfirmOptInRequest = {
       writer.uint32(26).string(message.userAgent);
     }
     if (message.occurredAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.occurredAt), writer.uint32(34).fork()).join();
+      Timestamp.encode(toTimestamp4(message.occurredAt), writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -25885,7 +28423,7 @@ var ConfirmOptInRequest = {
             if (tag !== 34) {
               break;
             }
-            message.occurredAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.occurredAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -25901,10 +28439,10 @@ var ConfirmOptInRequest = {
   },
   fromJSON(object) {
     return {
-      token: isSet5(object.token) ? globalThis.String(object.token) : "",
-      ipAddress: isSet5(object.ipAddress) ? globalThis.String(object.ipAddress) : isSet5(object.ip_address) ? globalThis.String(object.ip_address) : "",
-      userAgent: isSet5(object.userAgent) ? globalThis.String(object.userAgent) : isSet5(object.user_agent) ? globalThis.String(object.user_agent) : "",
-      occurredAt: isSet5(object.occurredAt) ? fromJsonTimestamp3(object.occurredAt) : isSet5(object.occurred_at) ? fromJsonTimestamp3(object.occurred_at) : void 0
+      token: isSet6(object.token) ? globalThis.String(object.token) : "",
+      ipAddress: isSet6(object.ipAddress) ? globalThis.String(object.ipAddress) : isSet6(object.ip_address) ? globalThis.String(object.ip_address) : "",
+      userAgent: isSet6(object.userAgent) ? globalThis.String(object.userAgent) : isSet6(object.user_agent) ? globalThis.String(object.user_agent) : "",
+      occurredAt: isSet6(object.occurredAt) ? fromJsonTimestamp4(object.occurredAt) : isSet6(object.occurred_at) ? fromJsonTimestamp4(object.occurred_at) : void 0
     };
   },
   toJSON(message) {
@@ -25977,7 +28515,7 @@ var ConfirmOptInResponse = {
     }
   },
   fromJSON(object) {
-    return { result: isSet5(object.result) ? ChangeResult.fromJSON(object.result) : void 0 };
+    return { result: isSet6(object.result) ? ChangeResult.fromJSON(object.result) : void 0 };
   },
   toJSON(message) {
     const obj = {};
@@ -26025,7 +28563,7 @@ var AddSuppressionRequest = {
       writer.uint32(42).string(message.reason);
     }
     if (message.occurredAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.occurredAt), writer.uint32(50).fork()).join();
+      Timestamp.encode(toTimestamp4(message.occurredAt), writer.uint32(50).fork()).join();
     }
     if (message.source !== 0) {
       writer.uint32(56).int32(message.source);
@@ -26087,7 +28625,7 @@ var AddSuppressionRequest = {
             if (tag !== 50) {
               break;
             }
-            message.occurredAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.occurredAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 7: {
@@ -26117,14 +28655,14 @@ var AddSuppressionRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
-      contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : "",
-      kind: isSet5(object.kind) ? suppressionKindFromJSON(object.kind) : 0,
-      reason: isSet5(object.reason) ? globalThis.String(object.reason) : "",
-      occurredAt: isSet5(object.occurredAt) ? fromJsonTimestamp3(object.occurredAt) : isSet5(object.occurred_at) ? fromJsonTimestamp3(object.occurred_at) : void 0,
-      source: isSet5(object.source) ? changeSourceFromJSON(object.source) : 0,
-      validateOnly: isSet5(object.validateOnly) ? globalThis.Boolean(object.validateOnly) : isSet5(object.validate_only) ? globalThis.Boolean(object.validate_only) : false
+      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : "",
+      kind: isSet6(object.kind) ? suppressionKindFromJSON(object.kind) : 0,
+      reason: isSet6(object.reason) ? globalThis.String(object.reason) : "",
+      occurredAt: isSet6(object.occurredAt) ? fromJsonTimestamp4(object.occurredAt) : isSet6(object.occurred_at) ? fromJsonTimestamp4(object.occurred_at) : void 0,
+      source: isSet6(object.source) ? changeSourceFromJSON(object.source) : 0,
+      validateOnly: isSet6(object.validateOnly) ? globalThis.Boolean(object.validateOnly) : isSet6(object.validate_only) ? globalThis.Boolean(object.validate_only) : false
     };
   },
   toJSON(message) {
@@ -26208,7 +28746,7 @@ var AddSuppressionResponse = {
             if (tag !== 16) {
               break;
             }
-            message.revision = longToNumber5(reader.uint64());
+            message.revision = longToNumber6(reader.uint64());
             continue;
           }
         }
@@ -26224,8 +28762,8 @@ var AddSuppressionResponse = {
   },
   fromJSON(object) {
     return {
-      changed: isSet5(object.changed) ? globalThis.Boolean(object.changed) : false,
-      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0
+      changed: isSet6(object.changed) ? globalThis.Boolean(object.changed) : false,
+      revision: isSet6(object.revision) ? globalThis.Number(object.revision) : 0
     };
   },
   toJSON(message) {
@@ -26269,7 +28807,7 @@ var LiftSuppressionRequest = {
       writer.uint32(42).string(message.reason);
     }
     if (message.occurredAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.occurredAt), writer.uint32(50).fork()).join();
+      Timestamp.encode(toTimestamp4(message.occurredAt), writer.uint32(50).fork()).join();
     }
     if (message.source !== 0) {
       writer.uint32(56).int32(message.source);
@@ -26328,7 +28866,7 @@ var LiftSuppressionRequest = {
             if (tag !== 50) {
               break;
             }
-            message.occurredAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.occurredAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 7: {
@@ -26351,13 +28889,13 @@ var LiftSuppressionRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
-      contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : "",
-      kind: isSet5(object.kind) ? suppressionKindFromJSON(object.kind) : 0,
-      reason: isSet5(object.reason) ? globalThis.String(object.reason) : "",
-      occurredAt: isSet5(object.occurredAt) ? fromJsonTimestamp3(object.occurredAt) : isSet5(object.occurred_at) ? fromJsonTimestamp3(object.occurred_at) : void 0,
-      source: isSet5(object.source) ? changeSourceFromJSON(object.source) : 0
+      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : "",
+      kind: isSet6(object.kind) ? suppressionKindFromJSON(object.kind) : 0,
+      reason: isSet6(object.reason) ? globalThis.String(object.reason) : "",
+      occurredAt: isSet6(object.occurredAt) ? fromJsonTimestamp4(object.occurredAt) : isSet6(object.occurred_at) ? fromJsonTimestamp4(object.occurred_at) : void 0,
+      source: isSet6(object.source) ? changeSourceFromJSON(object.source) : 0
     };
   },
   toJSON(message) {
@@ -26437,7 +28975,7 @@ var LiftSuppressionResponse = {
             if (tag !== 16) {
               break;
             }
-            message.revision = longToNumber5(reader.uint64());
+            message.revision = longToNumber6(reader.uint64());
             continue;
           }
         }
@@ -26453,8 +28991,8 @@ var LiftSuppressionResponse = {
   },
   fromJSON(object) {
     return {
-      changed: isSet5(object.changed) ? globalThis.Boolean(object.changed) : false,
-      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0
+      changed: isSet6(object.changed) ? globalThis.Boolean(object.changed) : false,
+      revision: isSet6(object.revision) ? globalThis.Number(object.revision) : 0
     };
   },
   toJSON(message) {
@@ -26492,7 +29030,7 @@ var HandleInboundSmsRequest = {
       writer.uint32(26).string(message.body);
     }
     if (message.occurredAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.occurredAt), writer.uint32(34).fork()).join();
+      Timestamp.encode(toTimestamp4(message.occurredAt), writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -26534,7 +29072,7 @@ var HandleInboundSmsRequest = {
             if (tag !== 34) {
               break;
             }
-            message.occurredAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.occurredAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -26550,10 +29088,10 @@ var HandleInboundSmsRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      fromNumber: isSet5(object.fromNumber) ? globalThis.String(object.fromNumber) : isSet5(object.from_number) ? globalThis.String(object.from_number) : "",
-      body: isSet5(object.body) ? globalThis.String(object.body) : "",
-      occurredAt: isSet5(object.occurredAt) ? fromJsonTimestamp3(object.occurredAt) : isSet5(object.occurred_at) ? fromJsonTimestamp3(object.occurred_at) : void 0
+      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      fromNumber: isSet6(object.fromNumber) ? globalThis.String(object.fromNumber) : isSet6(object.from_number) ? globalThis.String(object.from_number) : "",
+      body: isSet6(object.body) ? globalThis.String(object.body) : "",
+      occurredAt: isSet6(object.occurredAt) ? fromJsonTimestamp4(object.occurredAt) : isSet6(object.occurred_at) ? fromJsonTimestamp4(object.occurred_at) : void 0
     };
   },
   toJSON(message) {
@@ -26641,7 +29179,7 @@ var HandleInboundSmsResponse = {
             if (tag !== 32) {
               break;
             }
-            message.revision = longToNumber5(reader.uint64());
+            message.revision = longToNumber6(reader.uint64());
             continue;
           }
         }
@@ -26657,10 +29195,10 @@ var HandleInboundSmsResponse = {
   },
   fromJSON(object) {
     return {
-      keywordClass: isSet5(object.keywordClass) ? keywordClassFromJSON(object.keywordClass) : isSet5(object.keyword_class) ? keywordClassFromJSON(object.keyword_class) : 0,
-      keyword: isSet5(object.keyword) ? globalThis.String(object.keyword) : "",
-      changed: isSet5(object.changed) ? globalThis.Boolean(object.changed) : false,
-      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0
+      keywordClass: isSet6(object.keywordClass) ? keywordClassFromJSON(object.keywordClass) : isSet6(object.keyword_class) ? keywordClassFromJSON(object.keyword_class) : 0,
+      keyword: isSet6(object.keyword) ? globalThis.String(object.keyword) : "",
+      changed: isSet6(object.changed) ? globalThis.Boolean(object.changed) : false,
+      revision: isSet6(object.revision) ? globalThis.Number(object.revision) : 0
     };
   },
   toJSON(message) {
@@ -26721,7 +29259,7 @@ var WatchChangesRequest = {
             if (tag !== 8) {
               break;
             }
-            message.afterRevision = longToNumber5(reader.uint64());
+            message.afterRevision = longToNumber6(reader.uint64());
             continue;
           }
           case 2: {
@@ -26744,7 +29282,7 @@ var WatchChangesRequest = {
   },
   fromJSON(object) {
     return {
-      afterRevision: isSet5(object.afterRevision) ? globalThis.Number(object.afterRevision) : isSet5(object.after_revision) ? globalThis.Number(object.after_revision) : 0,
+      afterRevision: isSet6(object.afterRevision) ? globalThis.Number(object.afterRevision) : isSet6(object.after_revision) ? globalThis.Number(object.after_revision) : 0,
       profileIds: globalThis.Array.isArray(object?.profileIds) ? object.profileIds.map((e) => globalThis.String(e)) : globalThis.Array.isArray(object?.profile_ids) ? object.profile_ids.map((e) => globalThis.String(e)) : []
     };
   },
@@ -26807,7 +29345,7 @@ var WatchChangesResponse = {
             if (tag !== 8) {
               break;
             }
-            message.revision = longToNumber5(reader.uint64());
+            message.revision = longToNumber6(reader.uint64());
             continue;
           }
           case 2: {
@@ -26851,11 +29389,11 @@ var WatchChangesResponse = {
   },
   fromJSON(object) {
     return {
-      revision: isSet5(object.revision) ? globalThis.Number(object.revision) : 0,
-      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
-      contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : "",
-      event: isSet5(object.event) ? HistoryEvent.fromJSON(object.event) : void 0
+      revision: isSet6(object.revision) ? globalThis.Number(object.revision) : 0,
+      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : "",
+      event: isSet6(object.event) ? HistoryEvent.fromJSON(object.event) : void 0
     };
   },
   toJSON(message) {
@@ -26943,8 +29481,8 @@ var ExportRecordsRequest = {
   },
   fromJSON(object) {
     return {
-      profileId: isSet5(object.profileId) ? globalThis.String(object.profileId) : isSet5(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      includeHistory: isSet5(object.includeHistory) ? globalThis.Boolean(object.includeHistory) : isSet5(object.include_history) ? globalThis.Boolean(object.include_history) : false
+      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
+      includeHistory: isSet6(object.includeHistory) ? globalThis.Boolean(object.includeHistory) : isSet6(object.include_history) ? globalThis.Boolean(object.include_history) : false
     };
   },
   toJSON(message) {
@@ -26996,10 +29534,10 @@ var ExportRecordsResponse = {
       HistoryEvent.encode(v, writer.uint32(42).fork()).join();
     }
     if (message.reassignedAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.reassignedAt), writer.uint32(50).fork()).join();
+      Timestamp.encode(toTimestamp4(message.reassignedAt), writer.uint32(50).fork()).join();
     }
     if (message.erasedAt !== void 0) {
-      Timestamp.encode(toTimestamp3(message.erasedAt), writer.uint32(58).fork()).join();
+      Timestamp.encode(toTimestamp4(message.erasedAt), writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -27055,14 +29593,14 @@ var ExportRecordsResponse = {
             if (tag !== 50) {
               break;
             }
-            message.reassignedAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.reassignedAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
           case 7: {
             if (tag !== 58) {
               break;
             }
-            message.erasedAt = fromTimestamp3(Timestamp.decode(reader, reader.uint32()));
+            message.erasedAt = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -27078,13 +29616,13 @@ var ExportRecordsResponse = {
   },
   fromJSON(object) {
     return {
-      channel: isSet5(object.channel) ? channelFromJSON(object.channel) : 0,
-      contactPoint: isSet5(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet5(object.contact_point) ? globalThis.String(object.contact_point) : "",
+      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : "",
       records: globalThis.Array.isArray(object?.records) ? object.records.map((e) => ConsentRecord.fromJSON(e)) : [],
       suppressions: globalThis.Array.isArray(object?.suppressions) ? object.suppressions.map((e) => Suppression.fromJSON(e)) : [],
       events: globalThis.Array.isArray(object?.events) ? object.events.map((e) => HistoryEvent.fromJSON(e)) : [],
-      reassignedAt: isSet5(object.reassignedAt) ? fromJsonTimestamp3(object.reassignedAt) : isSet5(object.reassigned_at) ? fromJsonTimestamp3(object.reassigned_at) : void 0,
-      erasedAt: isSet5(object.erasedAt) ? fromJsonTimestamp3(object.erasedAt) : isSet5(object.erased_at) ? fromJsonTimestamp3(object.erased_at) : void 0
+      reassignedAt: isSet6(object.reassignedAt) ? fromJsonTimestamp4(object.reassignedAt) : isSet6(object.reassigned_at) ? fromJsonTimestamp4(object.reassigned_at) : void 0,
+      erasedAt: isSet6(object.erasedAt) ? fromJsonTimestamp4(object.erasedAt) : isSet6(object.erased_at) ? fromJsonTimestamp4(object.erased_at) : void 0
     };
   },
   toJSON(message) {
@@ -27286,1820 +29824,10 @@ var ConsentServiceService = {
     responseDeserialize: (value) => MoveContactPointResponse.decode(value)
   }
 };
-var ConsentServiceClient = (0, import_grpc_js3.makeGenericClientConstructor)(
+var ConsentServiceClient = (0, import_grpc_js4.makeGenericClientConstructor)(
   ConsentServiceService,
   "consent.v1.ConsentService"
 );
-function toTimestamp3(date) {
-  const seconds = Math.trunc(date.getTime() / 1e3);
-  const nanos = date.getTime() % 1e3 * 1e6;
-  return { seconds, nanos };
-}
-function fromTimestamp3(t) {
-  let millis = (t.seconds || 0) * 1e3;
-  millis += (t.nanos || 0) / 1e6;
-  return new globalThis.Date(millis);
-}
-function fromJsonTimestamp3(o) {
-  if (o instanceof globalThis.Date) {
-    return o;
-  } else if (typeof o === "string") {
-    return new globalThis.Date(o);
-  } else {
-    return fromTimestamp3(Timestamp.fromJSON(o));
-  }
-}
-function longToNumber5(int64) {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
-function isSet5(value) {
-  return value !== null && value !== void 0;
-}
-
-// .build/src/gen/consent/v1/decision.ts
-var decision_exports = {};
-__export(decision_exports, {
-  CheckRequest: () => CheckRequest,
-  CheckResponse: () => CheckResponse,
-  CheckStreamRequest: () => CheckStreamRequest,
-  CheckStreamResponse: () => CheckStreamResponse,
-  Clock: () => Clock,
-  Decision: () => Decision,
-  DecisionReceipt: () => DecisionReceipt,
-  DecisionServiceClient: () => DecisionServiceClient,
-  DecisionServiceService: () => DecisionServiceService,
-  FencedItem: () => FencedItem,
-  ItemLinks: () => ItemLinks,
-  ItemOverride: () => ItemOverride,
-  MintLinksRequest: () => MintLinksRequest,
-  MintLinksResponse: () => MintLinksResponse,
-  Reason: () => Reason,
-  SuppressedItem: () => SuppressedItem,
-  clockFromJSON: () => clockFromJSON,
-  clockToJSON: () => clockToJSON,
-  decisionFromJSON: () => decisionFromJSON,
-  decisionToJSON: () => decisionToJSON,
-  protobufFileName: () => protobufFileName4,
-  protobufPackage: () => protobufPackage4,
-  reasonFromJSON: () => reasonFromJSON,
-  reasonToJSON: () => reasonToJSON
-});
-var import_grpc_js4 = __toESM(require_src());
-var protobufPackage4 = "consent.v1";
-var protobufFileName4 = "consent/v1/decision.proto";
-var Decision = /* @__PURE__ */ ((Decision2) => {
-  Decision2[Decision2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
-  Decision2[Decision2["SEND"] = 1] = "SEND";
-  Decision2[Decision2["BLOCK"] = 2] = "BLOCK";
-  Decision2[Decision2["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
-  return Decision2;
-})(Decision || {});
-function decisionFromJSON(object) {
-  switch (object) {
-    case 0:
-    case "DECISION_UNSPECIFIED":
-      return 0 /* UNSPECIFIED */;
-    case 1:
-    case "DECISION_SEND":
-      return 1 /* SEND */;
-    case 2:
-    case "DECISION_BLOCK":
-      return 2 /* BLOCK */;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return -1 /* UNRECOGNIZED */;
-  }
-}
-function decisionToJSON(object) {
-  switch (object) {
-    case 0 /* UNSPECIFIED */:
-      return "DECISION_UNSPECIFIED";
-    case 1 /* SEND */:
-      return "DECISION_SEND";
-    case 2 /* BLOCK */:
-      return "DECISION_BLOCK";
-    case -1 /* UNRECOGNIZED */:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-var Reason = /* @__PURE__ */ ((Reason2) => {
-  Reason2[Reason2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
-  Reason2[Reason2["INVALID_CONTACT_POINT"] = 1] = "INVALID_CONTACT_POINT";
-  Reason2[Reason2["CONSENT_NOT_REQUIRED"] = 2] = "CONSENT_NOT_REQUIRED";
-  Reason2[Reason2["SUPPRESSED"] = 3] = "SUPPRESSED";
-  Reason2[Reason2["PURPOSE_OPTED_OUT"] = 4] = "PURPOSE_OPTED_OUT";
-  Reason2[Reason2["PENDING_CONFIRMATION"] = 5] = "PENDING_CONFIRMATION";
-  Reason2[Reason2["CONSENT_EXPIRED"] = 6] = "CONSENT_EXPIRED";
-  Reason2[Reason2["NO_OPT_IN"] = 7] = "NO_OPT_IN";
-  Reason2[Reason2["TOPIC_OPTED_OUT"] = 8] = "TOPIC_OPTED_OUT";
-  Reason2[Reason2["NO_TOPIC_OPT_IN"] = 9] = "NO_TOPIC_OPT_IN";
-  Reason2[Reason2["OPTED_IN"] = 10] = "OPTED_IN";
-  Reason2[Reason2["NOT_OPTED_OUT"] = 11] = "NOT_OPTED_OUT";
-  Reason2[Reason2["CONTACT_POINT_REASSIGNED"] = 12] = "CONTACT_POINT_REASSIGNED";
-  Reason2[Reason2["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
-  return Reason2;
-})(Reason || {});
-function reasonFromJSON(object) {
-  switch (object) {
-    case 0:
-    case "REASON_UNSPECIFIED":
-      return 0 /* UNSPECIFIED */;
-    case 1:
-    case "REASON_INVALID_CONTACT_POINT":
-      return 1 /* INVALID_CONTACT_POINT */;
-    case 2:
-    case "REASON_CONSENT_NOT_REQUIRED":
-      return 2 /* CONSENT_NOT_REQUIRED */;
-    case 3:
-    case "REASON_SUPPRESSED":
-      return 3 /* SUPPRESSED */;
-    case 4:
-    case "REASON_PURPOSE_OPTED_OUT":
-      return 4 /* PURPOSE_OPTED_OUT */;
-    case 5:
-    case "REASON_PENDING_CONFIRMATION":
-      return 5 /* PENDING_CONFIRMATION */;
-    case 6:
-    case "REASON_CONSENT_EXPIRED":
-      return 6 /* CONSENT_EXPIRED */;
-    case 7:
-    case "REASON_NO_OPT_IN":
-      return 7 /* NO_OPT_IN */;
-    case 8:
-    case "REASON_TOPIC_OPTED_OUT":
-      return 8 /* TOPIC_OPTED_OUT */;
-    case 9:
-    case "REASON_NO_TOPIC_OPT_IN":
-      return 9 /* NO_TOPIC_OPT_IN */;
-    case 10:
-    case "REASON_OPTED_IN":
-      return 10 /* OPTED_IN */;
-    case 11:
-    case "REASON_NOT_OPTED_OUT":
-      return 11 /* NOT_OPTED_OUT */;
-    case 12:
-    case "REASON_CONTACT_POINT_REASSIGNED":
-      return 12 /* CONTACT_POINT_REASSIGNED */;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return -1 /* UNRECOGNIZED */;
-  }
-}
-function reasonToJSON(object) {
-  switch (object) {
-    case 0 /* UNSPECIFIED */:
-      return "REASON_UNSPECIFIED";
-    case 1 /* INVALID_CONTACT_POINT */:
-      return "REASON_INVALID_CONTACT_POINT";
-    case 2 /* CONSENT_NOT_REQUIRED */:
-      return "REASON_CONSENT_NOT_REQUIRED";
-    case 3 /* SUPPRESSED */:
-      return "REASON_SUPPRESSED";
-    case 4 /* PURPOSE_OPTED_OUT */:
-      return "REASON_PURPOSE_OPTED_OUT";
-    case 5 /* PENDING_CONFIRMATION */:
-      return "REASON_PENDING_CONFIRMATION";
-    case 6 /* CONSENT_EXPIRED */:
-      return "REASON_CONSENT_EXPIRED";
-    case 7 /* NO_OPT_IN */:
-      return "REASON_NO_OPT_IN";
-    case 8 /* TOPIC_OPTED_OUT */:
-      return "REASON_TOPIC_OPTED_OUT";
-    case 9 /* NO_TOPIC_OPT_IN */:
-      return "REASON_NO_TOPIC_OPT_IN";
-    case 10 /* OPTED_IN */:
-      return "REASON_OPTED_IN";
-    case 11 /* NOT_OPTED_OUT */:
-      return "REASON_NOT_OPTED_OUT";
-    case 12 /* CONTACT_POINT_REASSIGNED */:
-      return "REASON_CONTACT_POINT_REASSIGNED";
-    case -1 /* UNRECOGNIZED */:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-var Clock = /* @__PURE__ */ ((Clock2) => {
-  Clock2[Clock2["UNSPECIFIED"] = 0] = "UNSPECIFIED";
-  Clock2[Clock2["RECORDED"] = 1] = "RECORDED";
-  Clock2[Clock2["OCCURRED"] = 2] = "OCCURRED";
-  Clock2[Clock2["UNRECOGNIZED"] = -1] = "UNRECOGNIZED";
-  return Clock2;
-})(Clock || {});
-function clockFromJSON(object) {
-  switch (object) {
-    case 0:
-    case "CLOCK_UNSPECIFIED":
-      return 0 /* UNSPECIFIED */;
-    case 1:
-    case "CLOCK_RECORDED":
-      return 1 /* RECORDED */;
-    case 2:
-    case "CLOCK_OCCURRED":
-      return 2 /* OCCURRED */;
-    case -1:
-    case "UNRECOGNIZED":
-    default:
-      return -1 /* UNRECOGNIZED */;
-  }
-}
-function clockToJSON(object) {
-  switch (object) {
-    case 0 /* UNSPECIFIED */:
-      return "CLOCK_UNSPECIFIED";
-    case 1 /* RECORDED */:
-      return "CLOCK_RECORDED";
-    case 2 /* OCCURRED */:
-      return "CLOCK_OCCURRED";
-    case -1 /* UNRECOGNIZED */:
-    default:
-      return "UNRECOGNIZED";
-  }
-}
-function createBaseMintLinksRequest() {
-  return { profileId: "", channel: 0, contactPoint: "", purposeId: "", topicId: "" };
-}
-var MintLinksRequest = {
-  encode(message, writer = new BinaryWriter()) {
-    if (message.profileId !== "") {
-      writer.uint32(10).string(message.profileId);
-    }
-    if (message.channel !== 0) {
-      writer.uint32(16).int32(message.channel);
-    }
-    if (message.contactPoint !== "") {
-      writer.uint32(26).string(message.contactPoint);
-    }
-    if (message.purposeId !== "") {
-      writer.uint32(34).string(message.purposeId);
-    }
-    if (message.topicId !== "") {
-      writer.uint32(42).string(message.topicId);
-    }
-    return writer;
-  },
-  decode(input, length) {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === void 0 ? reader.len : reader.pos + length;
-      const message = createBaseMintLinksRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-            message.profileId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-            message.channel = reader.int32();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-            message.contactPoint = reader.string();
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-            message.purposeId = reader.string();
-            continue;
-          }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-            message.topicId = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      reader.__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-  fromJSON(object) {
-    return {
-      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
-      contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : "",
-      purposeId: isSet6(object.purposeId) ? globalThis.String(object.purposeId) : isSet6(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
-      topicId: isSet6(object.topicId) ? globalThis.String(object.topicId) : isSet6(object.topic_id) ? globalThis.String(object.topic_id) : ""
-    };
-  },
-  toJSON(message) {
-    const obj = {};
-    if (message.profileId !== "") {
-      obj.profileId = message.profileId;
-    }
-    if (message.channel !== 0) {
-      obj.channel = channelToJSON(message.channel);
-    }
-    if (message.contactPoint !== "") {
-      obj.contactPoint = message.contactPoint;
-    }
-    if (message.purposeId !== "") {
-      obj.purposeId = message.purposeId;
-    }
-    if (message.topicId !== "") {
-      obj.topicId = message.topicId;
-    }
-    return obj;
-  },
-  create(base) {
-    return MintLinksRequest.fromPartial(base ?? {});
-  },
-  fromPartial(object) {
-    const message = createBaseMintLinksRequest();
-    message.profileId = object.profileId ?? "";
-    message.channel = object.channel ?? 0;
-    message.contactPoint = object.contactPoint ?? "";
-    message.purposeId = object.purposeId ?? "";
-    message.topicId = object.topicId ?? "";
-    return message;
-  }
-};
-function createBaseMintLinksResponse() {
-  return { unsubscribeUrl: "", listUnsubscribe: "", listUnsubscribePost: "", preferencesUrl: "" };
-}
-var MintLinksResponse = {
-  encode(message, writer = new BinaryWriter()) {
-    if (message.unsubscribeUrl !== "") {
-      writer.uint32(10).string(message.unsubscribeUrl);
-    }
-    if (message.listUnsubscribe !== "") {
-      writer.uint32(18).string(message.listUnsubscribe);
-    }
-    if (message.listUnsubscribePost !== "") {
-      writer.uint32(26).string(message.listUnsubscribePost);
-    }
-    if (message.preferencesUrl !== "") {
-      writer.uint32(34).string(message.preferencesUrl);
-    }
-    return writer;
-  },
-  decode(input, length) {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === void 0 ? reader.len : reader.pos + length;
-      const message = createBaseMintLinksResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-            message.unsubscribeUrl = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-            message.listUnsubscribe = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-            message.listUnsubscribePost = reader.string();
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-            message.preferencesUrl = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      reader.__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-  fromJSON(object) {
-    return {
-      unsubscribeUrl: isSet6(object.unsubscribeUrl) ? globalThis.String(object.unsubscribeUrl) : isSet6(object.unsubscribe_url) ? globalThis.String(object.unsubscribe_url) : "",
-      listUnsubscribe: isSet6(object.listUnsubscribe) ? globalThis.String(object.listUnsubscribe) : isSet6(object.list_unsubscribe) ? globalThis.String(object.list_unsubscribe) : "",
-      listUnsubscribePost: isSet6(object.listUnsubscribePost) ? globalThis.String(object.listUnsubscribePost) : isSet6(object.list_unsubscribe_post) ? globalThis.String(object.list_unsubscribe_post) : "",
-      preferencesUrl: isSet6(object.preferencesUrl) ? globalThis.String(object.preferencesUrl) : isSet6(object.preferences_url) ? globalThis.String(object.preferences_url) : ""
-    };
-  },
-  toJSON(message) {
-    const obj = {};
-    if (message.unsubscribeUrl !== "") {
-      obj.unsubscribeUrl = message.unsubscribeUrl;
-    }
-    if (message.listUnsubscribe !== "") {
-      obj.listUnsubscribe = message.listUnsubscribe;
-    }
-    if (message.listUnsubscribePost !== "") {
-      obj.listUnsubscribePost = message.listUnsubscribePost;
-    }
-    if (message.preferencesUrl !== "") {
-      obj.preferencesUrl = message.preferencesUrl;
-    }
-    return obj;
-  },
-  create(base) {
-    return MintLinksResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object) {
-    const message = createBaseMintLinksResponse();
-    message.unsubscribeUrl = object.unsubscribeUrl ?? "";
-    message.listUnsubscribe = object.listUnsubscribe ?? "";
-    message.listUnsubscribePost = object.listUnsubscribePost ?? "";
-    message.preferencesUrl = object.preferencesUrl ?? "";
-    return message;
-  }
-};
-function createBaseCheckRequest() {
-  return {
-    profileId: "",
-    channel: 0,
-    contactPoint: "",
-    purposeId: "",
-    topicId: "",
-    minRevision: 0,
-    asOf: void 0,
-    asOfClock: 0
-  };
-}
-var CheckRequest = {
-  encode(message, writer = new BinaryWriter()) {
-    if (message.profileId !== "") {
-      writer.uint32(10).string(message.profileId);
-    }
-    if (message.channel !== 0) {
-      writer.uint32(16).int32(message.channel);
-    }
-    if (message.contactPoint !== "") {
-      writer.uint32(26).string(message.contactPoint);
-    }
-    if (message.purposeId !== "") {
-      writer.uint32(34).string(message.purposeId);
-    }
-    if (message.topicId !== "") {
-      writer.uint32(42).string(message.topicId);
-    }
-    if (message.minRevision !== 0) {
-      writer.uint32(48).uint64(message.minRevision);
-    }
-    if (message.asOf !== void 0) {
-      Timestamp.encode(toTimestamp4(message.asOf), writer.uint32(58).fork()).join();
-    }
-    if (message.asOfClock !== 0) {
-      writer.uint32(64).int32(message.asOfClock);
-    }
-    return writer;
-  },
-  decode(input, length) {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === void 0 ? reader.len : reader.pos + length;
-      const message = createBaseCheckRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-            message.profileId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-            message.channel = reader.int32();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-            message.contactPoint = reader.string();
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-            message.purposeId = reader.string();
-            continue;
-          }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-            message.topicId = reader.string();
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-            message.minRevision = longToNumber6(reader.uint64());
-            continue;
-          }
-          case 7: {
-            if (tag !== 58) {
-              break;
-            }
-            message.asOf = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 8: {
-            if (tag !== 64) {
-              break;
-            }
-            message.asOfClock = reader.int32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      reader.__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-  fromJSON(object) {
-    return {
-      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
-      contactPoint: isSet6(object.contactPoint) ? globalThis.String(object.contactPoint) : isSet6(object.contact_point) ? globalThis.String(object.contact_point) : "",
-      purposeId: isSet6(object.purposeId) ? globalThis.String(object.purposeId) : isSet6(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
-      topicId: isSet6(object.topicId) ? globalThis.String(object.topicId) : isSet6(object.topic_id) ? globalThis.String(object.topic_id) : "",
-      minRevision: isSet6(object.minRevision) ? globalThis.Number(object.minRevision) : isSet6(object.min_revision) ? globalThis.Number(object.min_revision) : 0,
-      asOf: isSet6(object.asOf) ? fromJsonTimestamp4(object.asOf) : isSet6(object.as_of) ? fromJsonTimestamp4(object.as_of) : void 0,
-      asOfClock: isSet6(object.asOfClock) ? clockFromJSON(object.asOfClock) : isSet6(object.as_of_clock) ? clockFromJSON(object.as_of_clock) : 0
-    };
-  },
-  toJSON(message) {
-    const obj = {};
-    if (message.profileId !== "") {
-      obj.profileId = message.profileId;
-    }
-    if (message.channel !== 0) {
-      obj.channel = channelToJSON(message.channel);
-    }
-    if (message.contactPoint !== "") {
-      obj.contactPoint = message.contactPoint;
-    }
-    if (message.purposeId !== "") {
-      obj.purposeId = message.purposeId;
-    }
-    if (message.topicId !== "") {
-      obj.topicId = message.topicId;
-    }
-    if (message.minRevision !== 0) {
-      obj.minRevision = Math.round(message.minRevision);
-    }
-    if (message.asOf !== void 0) {
-      obj.asOf = message.asOf.toISOString();
-    }
-    if (message.asOfClock !== 0) {
-      obj.asOfClock = clockToJSON(message.asOfClock);
-    }
-    return obj;
-  },
-  create(base) {
-    return CheckRequest.fromPartial(base ?? {});
-  },
-  fromPartial(object) {
-    const message = createBaseCheckRequest();
-    message.profileId = object.profileId ?? "";
-    message.channel = object.channel ?? 0;
-    message.contactPoint = object.contactPoint ?? "";
-    message.purposeId = object.purposeId ?? "";
-    message.topicId = object.topicId ?? "";
-    message.minRevision = object.minRevision ?? 0;
-    message.asOf = object.asOf ?? void 0;
-    message.asOfClock = object.asOfClock ?? 0;
-    return message;
-  }
-};
-function createBaseCheckResponse() {
-  return { decision: 0, reason: 0, suppressionKind: 0, revision: 0 };
-}
-var CheckResponse = {
-  encode(message, writer = new BinaryWriter()) {
-    if (message.decision !== 0) {
-      writer.uint32(8).int32(message.decision);
-    }
-    if (message.reason !== 0) {
-      writer.uint32(16).int32(message.reason);
-    }
-    if (message.suppressionKind !== 0) {
-      writer.uint32(24).int32(message.suppressionKind);
-    }
-    if (message.revision !== 0) {
-      writer.uint32(32).uint64(message.revision);
-    }
-    return writer;
-  },
-  decode(input, length) {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === void 0 ? reader.len : reader.pos + length;
-      const message = createBaseCheckResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-            message.decision = reader.int32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-            message.reason = reader.int32();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-            message.suppressionKind = reader.int32();
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-            message.revision = longToNumber6(reader.uint64());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      reader.__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-  fromJSON(object) {
-    return {
-      decision: isSet6(object.decision) ? decisionFromJSON(object.decision) : 0,
-      reason: isSet6(object.reason) ? reasonFromJSON(object.reason) : 0,
-      suppressionKind: isSet6(object.suppressionKind) ? suppressionKindFromJSON(object.suppressionKind) : isSet6(object.suppression_kind) ? suppressionKindFromJSON(object.suppression_kind) : 0,
-      revision: isSet6(object.revision) ? globalThis.Number(object.revision) : 0
-    };
-  },
-  toJSON(message) {
-    const obj = {};
-    if (message.decision !== 0) {
-      obj.decision = decisionToJSON(message.decision);
-    }
-    if (message.reason !== 0) {
-      obj.reason = reasonToJSON(message.reason);
-    }
-    if (message.suppressionKind !== 0) {
-      obj.suppressionKind = suppressionKindToJSON(message.suppressionKind);
-    }
-    if (message.revision !== 0) {
-      obj.revision = Math.round(message.revision);
-    }
-    return obj;
-  },
-  create(base) {
-    return CheckResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object) {
-    const message = createBaseCheckResponse();
-    message.decision = object.decision ?? 0;
-    message.reason = object.reason ?? 0;
-    message.suppressionKind = object.suppressionKind ?? 0;
-    message.revision = object.revision ?? 0;
-    return message;
-  }
-};
-function createBaseCheckStreamRequest() {
-  return {
-    batchId: 0,
-    profileId: "",
-    channel: 0,
-    purposeId: "",
-    topicId: "",
-    contactPoints: [],
-    overrides: [],
-    minRevision: 0,
-    includeLinks: false,
-    contactPointsPacked: Buffer.alloc(0),
-    packedAnswers: false,
-    asOf: void 0,
-    asOfClock: 0,
-    receipts: false,
-    changedSinceRevision: void 0,
-    asOfRevision: void 0
-  };
-}
-var CheckStreamRequest = {
-  encode(message, writer = new BinaryWriter()) {
-    if (message.batchId !== 0) {
-      writer.uint32(8).uint64(message.batchId);
-    }
-    if (message.profileId !== "") {
-      writer.uint32(18).string(message.profileId);
-    }
-    if (message.channel !== 0) {
-      writer.uint32(24).int32(message.channel);
-    }
-    if (message.purposeId !== "") {
-      writer.uint32(34).string(message.purposeId);
-    }
-    if (message.topicId !== "") {
-      writer.uint32(42).string(message.topicId);
-    }
-    for (const v of message.contactPoints) {
-      writer.uint32(50).string(v);
-    }
-    for (const v of message.overrides) {
-      ItemOverride.encode(v, writer.uint32(58).fork()).join();
-    }
-    if (message.minRevision !== 0) {
-      writer.uint32(64).uint64(message.minRevision);
-    }
-    if (message.includeLinks !== false) {
-      writer.uint32(72).bool(message.includeLinks);
-    }
-    if (message.contactPointsPacked.length !== 0) {
-      writer.uint32(82).bytes(message.contactPointsPacked);
-    }
-    if (message.packedAnswers !== false) {
-      writer.uint32(88).bool(message.packedAnswers);
-    }
-    if (message.asOf !== void 0) {
-      Timestamp.encode(toTimestamp4(message.asOf), writer.uint32(98).fork()).join();
-    }
-    if (message.asOfClock !== 0) {
-      writer.uint32(104).int32(message.asOfClock);
-    }
-    if (message.receipts !== false) {
-      writer.uint32(112).bool(message.receipts);
-    }
-    if (message.changedSinceRevision !== void 0) {
-      writer.uint32(120).uint64(message.changedSinceRevision);
-    }
-    if (message.asOfRevision !== void 0) {
-      writer.uint32(128).uint64(message.asOfRevision);
-    }
-    return writer;
-  },
-  decode(input, length) {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === void 0 ? reader.len : reader.pos + length;
-      const message = createBaseCheckStreamRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-            message.batchId = longToNumber6(reader.uint64());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-            message.profileId = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-            message.channel = reader.int32();
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-            message.purposeId = reader.string();
-            continue;
-          }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-            message.topicId = reader.string();
-            continue;
-          }
-          case 6: {
-            if (tag !== 50) {
-              break;
-            }
-            message.contactPoints.push(reader.string());
-            continue;
-          }
-          case 7: {
-            if (tag !== 58) {
-              break;
-            }
-            message.overrides.push(ItemOverride.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 8: {
-            if (tag !== 64) {
-              break;
-            }
-            message.minRevision = longToNumber6(reader.uint64());
-            continue;
-          }
-          case 9: {
-            if (tag !== 72) {
-              break;
-            }
-            message.includeLinks = reader.bool();
-            continue;
-          }
-          case 10: {
-            if (tag !== 82) {
-              break;
-            }
-            message.contactPointsPacked = Buffer.from(reader.bytes());
-            continue;
-          }
-          case 11: {
-            if (tag !== 88) {
-              break;
-            }
-            message.packedAnswers = reader.bool();
-            continue;
-          }
-          case 12: {
-            if (tag !== 98) {
-              break;
-            }
-            message.asOf = fromTimestamp4(Timestamp.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 13: {
-            if (tag !== 104) {
-              break;
-            }
-            message.asOfClock = reader.int32();
-            continue;
-          }
-          case 14: {
-            if (tag !== 112) {
-              break;
-            }
-            message.receipts = reader.bool();
-            continue;
-          }
-          case 15: {
-            if (tag !== 120) {
-              break;
-            }
-            message.changedSinceRevision = longToNumber6(reader.uint64());
-            continue;
-          }
-          case 16: {
-            if (tag !== 128) {
-              break;
-            }
-            message.asOfRevision = longToNumber6(reader.uint64());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      reader.__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-  fromJSON(object) {
-    return {
-      batchId: isSet6(object.batchId) ? globalThis.Number(object.batchId) : isSet6(object.batch_id) ? globalThis.Number(object.batch_id) : 0,
-      profileId: isSet6(object.profileId) ? globalThis.String(object.profileId) : isSet6(object.profile_id) ? globalThis.String(object.profile_id) : "",
-      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
-      purposeId: isSet6(object.purposeId) ? globalThis.String(object.purposeId) : isSet6(object.purpose_id) ? globalThis.String(object.purpose_id) : "",
-      topicId: isSet6(object.topicId) ? globalThis.String(object.topicId) : isSet6(object.topic_id) ? globalThis.String(object.topic_id) : "",
-      contactPoints: globalThis.Array.isArray(object?.contactPoints) ? object.contactPoints.map((e) => globalThis.String(e)) : globalThis.Array.isArray(object?.contact_points) ? object.contact_points.map((e) => globalThis.String(e)) : [],
-      overrides: globalThis.Array.isArray(object?.overrides) ? object.overrides.map((e) => ItemOverride.fromJSON(e)) : [],
-      minRevision: isSet6(object.minRevision) ? globalThis.Number(object.minRevision) : isSet6(object.min_revision) ? globalThis.Number(object.min_revision) : 0,
-      includeLinks: isSet6(object.includeLinks) ? globalThis.Boolean(object.includeLinks) : isSet6(object.include_links) ? globalThis.Boolean(object.include_links) : false,
-      contactPointsPacked: isSet6(object.contactPointsPacked) ? Buffer.from(bytesFromBase642(object.contactPointsPacked)) : isSet6(object.contact_points_packed) ? Buffer.from(bytesFromBase642(object.contact_points_packed)) : Buffer.alloc(0),
-      packedAnswers: isSet6(object.packedAnswers) ? globalThis.Boolean(object.packedAnswers) : isSet6(object.packed_answers) ? globalThis.Boolean(object.packed_answers) : false,
-      asOf: isSet6(object.asOf) ? fromJsonTimestamp4(object.asOf) : isSet6(object.as_of) ? fromJsonTimestamp4(object.as_of) : void 0,
-      asOfClock: isSet6(object.asOfClock) ? clockFromJSON(object.asOfClock) : isSet6(object.as_of_clock) ? clockFromJSON(object.as_of_clock) : 0,
-      receipts: isSet6(object.receipts) ? globalThis.Boolean(object.receipts) : false,
-      changedSinceRevision: isSet6(object.changedSinceRevision) ? globalThis.Number(object.changedSinceRevision) : isSet6(object.changed_since_revision) ? globalThis.Number(object.changed_since_revision) : void 0,
-      asOfRevision: isSet6(object.asOfRevision) ? globalThis.Number(object.asOfRevision) : isSet6(object.as_of_revision) ? globalThis.Number(object.as_of_revision) : void 0
-    };
-  },
-  toJSON(message) {
-    const obj = {};
-    if (message.batchId !== 0) {
-      obj.batchId = Math.round(message.batchId);
-    }
-    if (message.profileId !== "") {
-      obj.profileId = message.profileId;
-    }
-    if (message.channel !== 0) {
-      obj.channel = channelToJSON(message.channel);
-    }
-    if (message.purposeId !== "") {
-      obj.purposeId = message.purposeId;
-    }
-    if (message.topicId !== "") {
-      obj.topicId = message.topicId;
-    }
-    if (message.contactPoints?.length) {
-      obj.contactPoints = message.contactPoints;
-    }
-    if (message.overrides?.length) {
-      obj.overrides = message.overrides.map((e) => ItemOverride.toJSON(e));
-    }
-    if (message.minRevision !== 0) {
-      obj.minRevision = Math.round(message.minRevision);
-    }
-    if (message.includeLinks !== false) {
-      obj.includeLinks = message.includeLinks;
-    }
-    if (message.contactPointsPacked.length !== 0) {
-      obj.contactPointsPacked = base64FromBytes2(message.contactPointsPacked);
-    }
-    if (message.packedAnswers !== false) {
-      obj.packedAnswers = message.packedAnswers;
-    }
-    if (message.asOf !== void 0) {
-      obj.asOf = message.asOf.toISOString();
-    }
-    if (message.asOfClock !== 0) {
-      obj.asOfClock = clockToJSON(message.asOfClock);
-    }
-    if (message.receipts !== false) {
-      obj.receipts = message.receipts;
-    }
-    if (message.changedSinceRevision !== void 0) {
-      obj.changedSinceRevision = Math.round(message.changedSinceRevision);
-    }
-    if (message.asOfRevision !== void 0) {
-      obj.asOfRevision = Math.round(message.asOfRevision);
-    }
-    return obj;
-  },
-  create(base) {
-    return CheckStreamRequest.fromPartial(base ?? {});
-  },
-  fromPartial(object) {
-    const message = createBaseCheckStreamRequest();
-    message.batchId = object.batchId ?? 0;
-    message.profileId = object.profileId ?? "";
-    message.channel = object.channel ?? 0;
-    message.purposeId = object.purposeId ?? "";
-    message.topicId = object.topicId ?? "";
-    message.contactPoints = object.contactPoints?.map((e) => e) || [];
-    message.overrides = object.overrides?.map((e) => ItemOverride.fromPartial(e)) || [];
-    message.minRevision = object.minRevision ?? 0;
-    message.includeLinks = object.includeLinks ?? false;
-    message.contactPointsPacked = object.contactPointsPacked ?? Buffer.alloc(0);
-    message.packedAnswers = object.packedAnswers ?? false;
-    message.asOf = object.asOf ?? void 0;
-    message.asOfClock = object.asOfClock ?? 0;
-    message.receipts = object.receipts ?? false;
-    message.changedSinceRevision = object.changedSinceRevision ?? void 0;
-    message.asOfRevision = object.asOfRevision ?? void 0;
-    return message;
-  }
-};
-function createBaseItemOverride() {
-  return { index: 0, channel: 0, topicId: "" };
-}
-var ItemOverride = {
-  encode(message, writer = new BinaryWriter()) {
-    if (message.index !== 0) {
-      writer.uint32(8).uint32(message.index);
-    }
-    if (message.channel !== 0) {
-      writer.uint32(16).int32(message.channel);
-    }
-    if (message.topicId !== "") {
-      writer.uint32(26).string(message.topicId);
-    }
-    return writer;
-  },
-  decode(input, length) {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === void 0 ? reader.len : reader.pos + length;
-      const message = createBaseItemOverride();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-            message.index = reader.uint32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-            message.channel = reader.int32();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-            message.topicId = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      reader.__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-  fromJSON(object) {
-    return {
-      index: isSet6(object.index) ? globalThis.Number(object.index) : 0,
-      channel: isSet6(object.channel) ? channelFromJSON(object.channel) : 0,
-      topicId: isSet6(object.topicId) ? globalThis.String(object.topicId) : isSet6(object.topic_id) ? globalThis.String(object.topic_id) : ""
-    };
-  },
-  toJSON(message) {
-    const obj = {};
-    if (message.index !== 0) {
-      obj.index = Math.round(message.index);
-    }
-    if (message.channel !== 0) {
-      obj.channel = channelToJSON(message.channel);
-    }
-    if (message.topicId !== "") {
-      obj.topicId = message.topicId;
-    }
-    return obj;
-  },
-  create(base) {
-    return ItemOverride.fromPartial(base ?? {});
-  },
-  fromPartial(object) {
-    const message = createBaseItemOverride();
-    message.index = object.index ?? 0;
-    message.channel = object.channel ?? 0;
-    message.topicId = object.topicId ?? "";
-    return message;
-  }
-};
-function createBaseCheckStreamResponse() {
-  return {
-    batchId: 0,
-    revision: 0,
-    decisions: [],
-    reasons: [],
-    suppressed: [],
-    links: [],
-    outcomes: Buffer.alloc(0),
-    receipt: void 0,
-    fenced: []
-  };
-}
-var CheckStreamResponse = {
-  encode(message, writer = new BinaryWriter()) {
-    if (message.batchId !== 0) {
-      writer.uint32(8).uint64(message.batchId);
-    }
-    if (message.revision !== 0) {
-      writer.uint32(16).uint64(message.revision);
-    }
-    if (message.decisions.length !== 0) {
-      writer.uint32(26).fork();
-      for (const v of message.decisions) {
-        writer.int32(v);
-      }
-      writer.join();
-    }
-    if (message.reasons.length !== 0) {
-      writer.uint32(34).fork();
-      for (const v of message.reasons) {
-        writer.int32(v);
-      }
-      writer.join();
-    }
-    for (const v of message.suppressed) {
-      SuppressedItem.encode(v, writer.uint32(42).fork()).join();
-    }
-    for (const v of message.links) {
-      ItemLinks.encode(v, writer.uint32(50).fork()).join();
-    }
-    if (message.outcomes.length !== 0) {
-      writer.uint32(58).bytes(message.outcomes);
-    }
-    if (message.receipt !== void 0) {
-      DecisionReceipt.encode(message.receipt, writer.uint32(66).fork()).join();
-    }
-    for (const v of message.fenced) {
-      FencedItem.encode(v, writer.uint32(74).fork()).join();
-    }
-    return writer;
-  },
-  decode(input, length) {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === void 0 ? reader.len : reader.pos + length;
-      const message = createBaseCheckStreamResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-            message.batchId = longToNumber6(reader.uint64());
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-            message.revision = longToNumber6(reader.uint64());
-            continue;
-          }
-          case 3: {
-            if (tag === 24) {
-              message.decisions.push(reader.int32());
-              continue;
-            }
-            if (tag === 26) {
-              const end2 = reader.uint32() + reader.pos;
-              while (reader.pos < end2) {
-                message.decisions.push(reader.int32());
-              }
-              continue;
-            }
-            break;
-          }
-          case 4: {
-            if (tag === 32) {
-              message.reasons.push(reader.int32());
-              continue;
-            }
-            if (tag === 34) {
-              const end2 = reader.uint32() + reader.pos;
-              while (reader.pos < end2) {
-                message.reasons.push(reader.int32());
-              }
-              continue;
-            }
-            break;
-          }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-            message.suppressed.push(SuppressedItem.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 6: {
-            if (tag !== 50) {
-              break;
-            }
-            message.links.push(ItemLinks.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 7: {
-            if (tag !== 58) {
-              break;
-            }
-            message.outcomes = Buffer.from(reader.bytes());
-            continue;
-          }
-          case 8: {
-            if (tag !== 66) {
-              break;
-            }
-            message.receipt = DecisionReceipt.decode(reader, reader.uint32());
-            continue;
-          }
-          case 9: {
-            if (tag !== 74) {
-              break;
-            }
-            message.fenced.push(FencedItem.decode(reader, reader.uint32()));
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      reader.__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-  fromJSON(object) {
-    return {
-      batchId: isSet6(object.batchId) ? globalThis.Number(object.batchId) : isSet6(object.batch_id) ? globalThis.Number(object.batch_id) : 0,
-      revision: isSet6(object.revision) ? globalThis.Number(object.revision) : 0,
-      decisions: globalThis.Array.isArray(object?.decisions) ? object.decisions.map((e) => decisionFromJSON(e)) : [],
-      reasons: globalThis.Array.isArray(object?.reasons) ? object.reasons.map((e) => reasonFromJSON(e)) : [],
-      suppressed: globalThis.Array.isArray(object?.suppressed) ? object.suppressed.map((e) => SuppressedItem.fromJSON(e)) : [],
-      links: globalThis.Array.isArray(object?.links) ? object.links.map((e) => ItemLinks.fromJSON(e)) : [],
-      outcomes: isSet6(object.outcomes) ? Buffer.from(bytesFromBase642(object.outcomes)) : Buffer.alloc(0),
-      receipt: isSet6(object.receipt) ? DecisionReceipt.fromJSON(object.receipt) : void 0,
-      fenced: globalThis.Array.isArray(object?.fenced) ? object.fenced.map((e) => FencedItem.fromJSON(e)) : []
-    };
-  },
-  toJSON(message) {
-    const obj = {};
-    if (message.batchId !== 0) {
-      obj.batchId = Math.round(message.batchId);
-    }
-    if (message.revision !== 0) {
-      obj.revision = Math.round(message.revision);
-    }
-    if (message.decisions?.length) {
-      obj.decisions = message.decisions.map((e) => decisionToJSON(e));
-    }
-    if (message.reasons?.length) {
-      obj.reasons = message.reasons.map((e) => reasonToJSON(e));
-    }
-    if (message.suppressed?.length) {
-      obj.suppressed = message.suppressed.map((e) => SuppressedItem.toJSON(e));
-    }
-    if (message.links?.length) {
-      obj.links = message.links.map((e) => ItemLinks.toJSON(e));
-    }
-    if (message.outcomes.length !== 0) {
-      obj.outcomes = base64FromBytes2(message.outcomes);
-    }
-    if (message.receipt !== void 0) {
-      obj.receipt = DecisionReceipt.toJSON(message.receipt);
-    }
-    if (message.fenced?.length) {
-      obj.fenced = message.fenced.map((e) => FencedItem.toJSON(e));
-    }
-    return obj;
-  },
-  create(base) {
-    return CheckStreamResponse.fromPartial(base ?? {});
-  },
-  fromPartial(object) {
-    const message = createBaseCheckStreamResponse();
-    message.batchId = object.batchId ?? 0;
-    message.revision = object.revision ?? 0;
-    message.decisions = object.decisions?.map((e) => e) || [];
-    message.reasons = object.reasons?.map((e) => e) || [];
-    message.suppressed = object.suppressed?.map((e) => SuppressedItem.fromPartial(e)) || [];
-    message.links = object.links?.map((e) => ItemLinks.fromPartial(e)) || [];
-    message.outcomes = object.outcomes ?? Buffer.alloc(0);
-    message.receipt = object.receipt !== void 0 && object.receipt !== null ? DecisionReceipt.fromPartial(object.receipt) : void 0;
-    message.fenced = object.fenced?.map((e) => FencedItem.fromPartial(e)) || [];
-    return message;
-  }
-};
-function createBaseDecisionReceipt() {
-  return { body: Buffer.alloc(0), signature: Buffer.alloc(0), keyId: 0 };
-}
-var DecisionReceipt = {
-  encode(message, writer = new BinaryWriter()) {
-    if (message.body.length !== 0) {
-      writer.uint32(10).bytes(message.body);
-    }
-    if (message.signature.length !== 0) {
-      writer.uint32(18).bytes(message.signature);
-    }
-    if (message.keyId !== 0) {
-      writer.uint32(24).uint32(message.keyId);
-    }
-    return writer;
-  },
-  decode(input, length) {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === void 0 ? reader.len : reader.pos + length;
-      const message = createBaseDecisionReceipt();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-            message.body = Buffer.from(reader.bytes());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-            message.signature = Buffer.from(reader.bytes());
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-            message.keyId = reader.uint32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      reader.__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-  fromJSON(object) {
-    return {
-      body: isSet6(object.body) ? Buffer.from(bytesFromBase642(object.body)) : Buffer.alloc(0),
-      signature: isSet6(object.signature) ? Buffer.from(bytesFromBase642(object.signature)) : Buffer.alloc(0),
-      keyId: isSet6(object.keyId) ? globalThis.Number(object.keyId) : isSet6(object.key_id) ? globalThis.Number(object.key_id) : 0
-    };
-  },
-  toJSON(message) {
-    const obj = {};
-    if (message.body.length !== 0) {
-      obj.body = base64FromBytes2(message.body);
-    }
-    if (message.signature.length !== 0) {
-      obj.signature = base64FromBytes2(message.signature);
-    }
-    if (message.keyId !== 0) {
-      obj.keyId = Math.round(message.keyId);
-    }
-    return obj;
-  },
-  create(base) {
-    return DecisionReceipt.fromPartial(base ?? {});
-  },
-  fromPartial(object) {
-    const message = createBaseDecisionReceipt();
-    message.body = object.body ?? Buffer.alloc(0);
-    message.signature = object.signature ?? Buffer.alloc(0);
-    message.keyId = object.keyId ?? 0;
-    return message;
-  }
-};
-function createBaseFencedItem() {
-  return { index: 0, decision: 0, reason: 0, suppressionKind: 0, wasDecision: 0, wasReason: 0 };
-}
-var FencedItem = {
-  encode(message, writer = new BinaryWriter()) {
-    if (message.index !== 0) {
-      writer.uint32(8).uint32(message.index);
-    }
-    if (message.decision !== 0) {
-      writer.uint32(16).int32(message.decision);
-    }
-    if (message.reason !== 0) {
-      writer.uint32(24).int32(message.reason);
-    }
-    if (message.suppressionKind !== 0) {
-      writer.uint32(32).int32(message.suppressionKind);
-    }
-    if (message.wasDecision !== 0) {
-      writer.uint32(40).int32(message.wasDecision);
-    }
-    if (message.wasReason !== 0) {
-      writer.uint32(48).int32(message.wasReason);
-    }
-    return writer;
-  },
-  decode(input, length) {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === void 0 ? reader.len : reader.pos + length;
-      const message = createBaseFencedItem();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-            message.index = reader.uint32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-            message.decision = reader.int32();
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-            message.reason = reader.int32();
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-            message.suppressionKind = reader.int32();
-            continue;
-          }
-          case 5: {
-            if (tag !== 40) {
-              break;
-            }
-            message.wasDecision = reader.int32();
-            continue;
-          }
-          case 6: {
-            if (tag !== 48) {
-              break;
-            }
-            message.wasReason = reader.int32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      reader.__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-  fromJSON(object) {
-    return {
-      index: isSet6(object.index) ? globalThis.Number(object.index) : 0,
-      decision: isSet6(object.decision) ? decisionFromJSON(object.decision) : 0,
-      reason: isSet6(object.reason) ? reasonFromJSON(object.reason) : 0,
-      suppressionKind: isSet6(object.suppressionKind) ? suppressionKindFromJSON(object.suppressionKind) : isSet6(object.suppression_kind) ? suppressionKindFromJSON(object.suppression_kind) : 0,
-      wasDecision: isSet6(object.wasDecision) ? decisionFromJSON(object.wasDecision) : isSet6(object.was_decision) ? decisionFromJSON(object.was_decision) : 0,
-      wasReason: isSet6(object.wasReason) ? reasonFromJSON(object.wasReason) : isSet6(object.was_reason) ? reasonFromJSON(object.was_reason) : 0
-    };
-  },
-  toJSON(message) {
-    const obj = {};
-    if (message.index !== 0) {
-      obj.index = Math.round(message.index);
-    }
-    if (message.decision !== 0) {
-      obj.decision = decisionToJSON(message.decision);
-    }
-    if (message.reason !== 0) {
-      obj.reason = reasonToJSON(message.reason);
-    }
-    if (message.suppressionKind !== 0) {
-      obj.suppressionKind = suppressionKindToJSON(message.suppressionKind);
-    }
-    if (message.wasDecision !== 0) {
-      obj.wasDecision = decisionToJSON(message.wasDecision);
-    }
-    if (message.wasReason !== 0) {
-      obj.wasReason = reasonToJSON(message.wasReason);
-    }
-    return obj;
-  },
-  create(base) {
-    return FencedItem.fromPartial(base ?? {});
-  },
-  fromPartial(object) {
-    const message = createBaseFencedItem();
-    message.index = object.index ?? 0;
-    message.decision = object.decision ?? 0;
-    message.reason = object.reason ?? 0;
-    message.suppressionKind = object.suppressionKind ?? 0;
-    message.wasDecision = object.wasDecision ?? 0;
-    message.wasReason = object.wasReason ?? 0;
-    return message;
-  }
-};
-function createBaseItemLinks() {
-  return { index: 0, unsubscribeUrl: "", preferencesUrl: "" };
-}
-var ItemLinks = {
-  encode(message, writer = new BinaryWriter()) {
-    if (message.index !== 0) {
-      writer.uint32(8).uint32(message.index);
-    }
-    if (message.unsubscribeUrl !== "") {
-      writer.uint32(18).string(message.unsubscribeUrl);
-    }
-    if (message.preferencesUrl !== "") {
-      writer.uint32(26).string(message.preferencesUrl);
-    }
-    return writer;
-  },
-  decode(input, length) {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === void 0 ? reader.len : reader.pos + length;
-      const message = createBaseItemLinks();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-            message.index = reader.uint32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-            message.unsubscribeUrl = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-            message.preferencesUrl = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      reader.__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-  fromJSON(object) {
-    return {
-      index: isSet6(object.index) ? globalThis.Number(object.index) : 0,
-      unsubscribeUrl: isSet6(object.unsubscribeUrl) ? globalThis.String(object.unsubscribeUrl) : isSet6(object.unsubscribe_url) ? globalThis.String(object.unsubscribe_url) : "",
-      preferencesUrl: isSet6(object.preferencesUrl) ? globalThis.String(object.preferencesUrl) : isSet6(object.preferences_url) ? globalThis.String(object.preferences_url) : ""
-    };
-  },
-  toJSON(message) {
-    const obj = {};
-    if (message.index !== 0) {
-      obj.index = Math.round(message.index);
-    }
-    if (message.unsubscribeUrl !== "") {
-      obj.unsubscribeUrl = message.unsubscribeUrl;
-    }
-    if (message.preferencesUrl !== "") {
-      obj.preferencesUrl = message.preferencesUrl;
-    }
-    return obj;
-  },
-  create(base) {
-    return ItemLinks.fromPartial(base ?? {});
-  },
-  fromPartial(object) {
-    const message = createBaseItemLinks();
-    message.index = object.index ?? 0;
-    message.unsubscribeUrl = object.unsubscribeUrl ?? "";
-    message.preferencesUrl = object.preferencesUrl ?? "";
-    return message;
-  }
-};
-function createBaseSuppressedItem() {
-  return { index: 0, kind: 0 };
-}
-var SuppressedItem = {
-  encode(message, writer = new BinaryWriter()) {
-    if (message.index !== 0) {
-      writer.uint32(8).uint32(message.index);
-    }
-    if (message.kind !== 0) {
-      writer.uint32(16).int32(message.kind);
-    }
-    return writer;
-  },
-  decode(input, length) {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = reader.__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    reader.__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === void 0 ? reader.len : reader.pos + length;
-      const message = createBaseSuppressedItem();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-            message.index = reader.uint32();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-            message.kind = reader.int32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      reader.__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-  fromJSON(object) {
-    return {
-      index: isSet6(object.index) ? globalThis.Number(object.index) : 0,
-      kind: isSet6(object.kind) ? suppressionKindFromJSON(object.kind) : 0
-    };
-  },
-  toJSON(message) {
-    const obj = {};
-    if (message.index !== 0) {
-      obj.index = Math.round(message.index);
-    }
-    if (message.kind !== 0) {
-      obj.kind = suppressionKindToJSON(message.kind);
-    }
-    return obj;
-  },
-  create(base) {
-    return SuppressedItem.fromPartial(base ?? {});
-  },
-  fromPartial(object) {
-    const message = createBaseSuppressedItem();
-    message.index = object.index ?? 0;
-    message.kind = object.kind ?? 0;
-    return message;
-  }
-};
-var DecisionServiceService = {
-  /** One recipient: the SMS gateway's call. */
-  check: {
-    path: "/consent.v1.DecisionService/Check",
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (value) => Buffer.from(CheckRequest.encode(value).finish()),
-    requestDeserialize: (value) => CheckRequest.decode(value),
-    responseSerialize: (value) => Buffer.from(CheckResponse.encode(value).finish()),
-    responseDeserialize: (value) => CheckResponse.decode(value)
-  },
-  /**
-   * Bulk sends: the client streams batches of recipients; the server answers each batch
-   * with one CheckStreamResponse, in the order the batches were sent. A batch whose
-   * profile, purpose or topic is unknown ends the stream with INVALID_ARGUMENT naming the
-   * field; a malformed contact point is a per-item REASON_INVALID_CONTACT_POINT and the
-   * stream goes on.
-   */
-  checkStream: {
-    path: "/consent.v1.DecisionService/CheckStream",
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: (value) => Buffer.from(CheckStreamRequest.encode(value).finish()),
-    requestDeserialize: (value) => CheckStreamRequest.decode(value),
-    responseSerialize: (value) => Buffer.from(CheckStreamResponse.encode(value).finish()),
-    responseDeserialize: (value) => CheckStreamResponse.decode(value)
-  },
-  /**
-   * The recipient's links for one message: the RFC 8058 one-click unsubscribe URL with
-   * the List-Unsubscribe and List-Unsubscribe-Post header values, and the preference
-   * center URL. Links are signed tokens for the HTTP edge (`--http-addr`); they carry a
-   * keyed hash of the contact point and the contact point sealed, never in clear, and the
-   * id of the calling API key, which history records as the actor (`edge:<key id>`) of every
-   * change made with them. Needs the `write` scope: a preferences link opts in as well as out.
-   */
-  mintLinks: {
-    path: "/consent.v1.DecisionService/MintLinks",
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (value) => Buffer.from(MintLinksRequest.encode(value).finish()),
-    requestDeserialize: (value) => MintLinksRequest.decode(value),
-    responseSerialize: (value) => Buffer.from(MintLinksResponse.encode(value).finish()),
-    responseDeserialize: (value) => MintLinksResponse.decode(value)
-  }
-};
-var DecisionServiceClient = (0, import_grpc_js4.makeGenericClientConstructor)(
-  DecisionServiceService,
-  "consent.v1.DecisionService"
-);
-function bytesFromBase642(b64) {
-  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
-}
-function base64FromBytes2(arr) {
-  return globalThis.Buffer.from(arr).toString("base64");
-}
 function toTimestamp4(date) {
   const seconds = Math.trunc(date.getTime() / 1e3);
   const nanos = date.getTime() % 1e3 * 1e6;

@@ -4,9 +4,21 @@
 use consentd_proto::pb;
 use serde_json::json;
 
-use crate::args::{KeyCmd, ProfileCmd, PurposeCmd, SigningKindArg, TopicCmd, WebhookCmd};
-use crate::client::{Clients, Failure, exit};
-use crate::render::{key_json, print, profile_json, purpose_json, topic_json, ts};
+use crate::args::{DryRun, KeyCmd, ProfileCmd, PurposeCmd, SigningKindArg, TopicCmd, WebhookCmd};
+use crate::client::{Clients, Failure, exit, usage};
+use crate::render::{key_json, print, print_simulation, profile_json, purpose_json, topic_json, ts};
+
+/// Asks for the policy simulation of `req` (a dry run) and prints it.
+async fn dry_run(c: &Clients, dry: DryRun, mut req: pb::SimulateCatalogChangeRequest, j: bool) -> Result<u8, Failure> {
+    req.samples_per_change = Some(dry.samples);
+    let r = c.admin().simulate_catalog_change(req).await?.into_inner();
+    print_simulation(&r, j);
+    Ok(exit::OK)
+}
+
+fn mask(paths: Vec<&str>) -> Option<prost_types::FieldMask> {
+    Some(prost_types::FieldMask { paths: paths.into_iter().map(str::to_owned).collect() })
+}
 
 const PAGE: i32 = 1000;
 
@@ -62,7 +74,71 @@ pub(crate) async fn profile(c: &Clients, cmd: ProfileCmd, j: bool) -> Result<u8,
             print(&json!({ "profiles": items }), j);
             return Ok(exit::OK);
         }
-        ProfileCmd::Deactivate { id } => {
+        ProfileCmd::Update {
+            id,
+            name,
+            region,
+            double_opt_in,
+            stop_keywords,
+            start_keywords,
+            brand_color,
+            language,
+            dry_run: dry,
+        } => {
+            let current = c
+                .admin()
+                .get_profile(pb::GetProfileRequest { profile_id: id.clone() })
+                .await?
+                .into_inner()
+                .profile
+                .unwrap_or_default();
+            let mut p = pb::Profile { profile_id: id.clone(), ..Default::default() };
+            let mut paths = Vec::new();
+            let mut set = |path, given: bool| {
+                if given {
+                    paths.push(path);
+                }
+            };
+            set("display_name", name.is_some());
+            set("default_region", region.is_some());
+            set("double_opt_in", !double_opt_in.is_empty());
+            set("extra_stop_keywords", stop_keywords.is_some());
+            set("extra_start_keywords", start_keywords.is_some());
+            set("brand_color", brand_color.is_some());
+            set("default_language", language.is_some());
+            if paths.is_empty() {
+                return Err(usage("nothing to update: give at least one setting".to_owned()));
+            }
+            p.display_name = name.unwrap_or_default();
+            p.default_region = region.unwrap_or_default();
+            p.brand_color = brand_color.unwrap_or_default();
+            p.default_language = language.unwrap_or_default();
+            p.extra_stop_keywords = stop_keywords.unwrap_or_default();
+            p.extra_start_keywords = start_keywords.unwrap_or_default();
+            // The modes given over the current ones: the others stay.
+            p.double_opt_in = current.double_opt_in;
+            for (channel, mode) in double_opt_in {
+                let (channel, mode) = (channel.pb(), mode.pb());
+                p.double_opt_in.retain(|s| s.channel != channel);
+                p.double_opt_in.push(pb::DoubleOptInSetting { channel, mode });
+            }
+            let req = pb::UpdateProfileRequest { profile: Some(p), update_mask: mask(paths) };
+            if dry.dry_run {
+                let sim = pb::SimulateCatalogChangeRequest {
+                    profile_id: id,
+                    profile_update: Some(req),
+                    ..Default::default()
+                };
+                return dry_run(c, dry, sim, j).await;
+            }
+            c.admin().update_profile(req).await?.into_inner().profile
+        }
+        ProfileCmd::Deactivate { id, dry_run: dry } => {
+            if dry.dry_run {
+                let sim =
+                    pb::SimulateCatalogChangeRequest { profile_id: id, deactivate_profile: true, ..Default::default() };
+                return dry_run(c, dry, sim, j).await;
+            }
             c.admin().deactivate_profile(pb::DeactivateProfileRequest { profile_id: id }).await?.into_inner().profile
         }
     };
@@ -108,7 +184,59 @@ pub(crate) async fn purpose(c: &Clients, cmd: PurposeCmd, j: bool) -> Result<u8,
             print(&json!({ "purposes": items }), j);
             return Ok(exit::OK);
         }
-        PurposeCmd::Deactivate { profile, id } => {
+        PurposeCmd::Update { profile, id, name, models, dry_run: dry } => {
+            let current = c
+                .admin()
+                .get_purpose(pb::GetPurposeRequest { profile_id: profile.clone(), purpose_id: id.clone() })
+                .await?
+                .into_inner()
+                .purpose
+                .unwrap_or_default();
+            let mut paths = Vec::new();
+            if name.is_some() {
+                paths.push("display_name");
+            }
+            if !models.is_empty() {
+                paths.push("enforcement");
+            }
+            if paths.is_empty() {
+                return Err(usage("nothing to update: give --name or --model".to_owned()));
+            }
+            // The models given over the current ones: the other channels keep theirs.
+            let mut enforcement = current.enforcement;
+            for (channel, model) in models {
+                let (channel, model) = (channel.pb(), model.pb());
+                enforcement.retain(|e| e.channel != channel);
+                enforcement.push(pb::ChannelEnforcement { channel, model });
+            }
+            let p = pb::Purpose {
+                profile_id: profile.clone(),
+                purpose_id: id,
+                display_name: name.unwrap_or_default(),
+                kind: current.kind,
+                enforcement,
+                ..Default::default()
+            };
+            let req = pb::UpdatePurposeRequest { purpose: Some(p), update_mask: mask(paths) };
+            if dry.dry_run {
+                let sim = pb::SimulateCatalogChangeRequest {
+                    profile_id: profile,
+                    purpose_updates: vec![req],
+                    ..Default::default()
+                };
+                return dry_run(c, dry, sim, j).await;
+            }
+            c.admin().update_purpose(req).await?.into_inner().purpose
+        }
+        PurposeCmd::Deactivate { profile, id, dry_run: dry } => {
+            if dry.dry_run {
+                let sim = pb::SimulateCatalogChangeRequest {
+                    profile_id: profile,
+                    deactivate_purpose_ids: vec![id],
+                    ..Default::default()
+                };
+                return dry_run(c, dry, sim, j).await;
+            }
             c.admin()
                 .deactivate_purpose(pb::DeactivatePurposeRequest { profile_id: profile, purpose_id: id })
                 .await?
@@ -149,12 +277,17 @@ pub(crate) async fn topic(c: &Clients, cmd: TopicCmd, j: bool) -> Result<u8, Fai
             print(&json!({ "topics": items }), j);
             return Ok(exit::OK);
         }
-        TopicCmd::Deactivate { profile, purpose, id } => {
-            c.admin()
-                .deactivate_topic(pb::DeactivateTopicRequest { profile_id: profile, purpose_id: purpose, topic_id: id })
-                .await?
-                .into_inner()
-                .topic
+        TopicCmd::Deactivate { profile, purpose, id, dry_run: dry } => {
+            let req = pb::DeactivateTopicRequest { profile_id: profile.clone(), purpose_id: purpose, topic_id: id };
+            if dry.dry_run {
+                let sim = pb::SimulateCatalogChangeRequest {
+                    profile_id: profile,
+                    deactivate_topics: vec![req],
+                    ..Default::default()
+                };
+                return dry_run(c, dry, sim, j).await;
+            }
+            c.admin().deactivate_topic(req).await?.into_inner().topic
         }
     };
     print(&t.as_ref().map(topic_json).unwrap_or_default(), j);

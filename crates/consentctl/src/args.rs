@@ -463,9 +463,48 @@ pub(crate) enum ProfileCmd {
         #[arg(long)]
         all: bool,
     },
+    /// Changes the given settings (the others stay). With --dry-run, changes nothing and
+    /// reports what the change would do.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        /// CHANNEL=MODE (repeatable); the channels not given keep their mode.
+        #[arg(long = "double-opt-in", value_name = "CHANNEL=MODE", value_parser = pair::<DoiArg>)]
+        double_opt_in: Vec<(ChannelArg, DoiArg)>,
+        /// Replaces the extra STOP keywords (repeatable).
+        #[arg(long = "stop-keyword")]
+        stop_keywords: Option<Vec<String>>,
+        /// Replaces the extra START keywords (repeatable).
+        #[arg(long = "start-keyword")]
+        start_keywords: Option<Vec<String>>,
+        #[arg(long)]
+        brand_color: Option<String>,
+        #[arg(long)]
+        language: Option<String>,
+        #[command(flatten)]
+        dry_run: DryRun,
+    },
     Deactivate {
         id: String,
+        #[command(flatten)]
+        dry_run: DryRun,
     },
+}
+
+/// Policy simulation instead of the change: every contact point of the profile decided
+/// under the settings as they are and as they would be (SimulateCatalogChange).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub(crate) struct DryRun {
+    /// Change nothing: report how many contact points would go from which decision to
+    /// which, per channel, purpose and topic, with samples.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Samples per change in a dry run (at most 100).
+    #[arg(long, default_value_t = 5, requires = "dry_run")]
+    pub samples: u32,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -495,10 +534,27 @@ pub(crate) enum PurposeCmd {
         #[arg(long)]
         profile: String,
     },
+    /// Changes the given settings (the others stay). With --dry-run, changes nothing and
+    /// reports what the change would do.
+    Update {
+        #[arg(long)]
+        profile: String,
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Enforcement on a channel, CHANNEL=MODEL (repeatable); the channels not given
+        /// keep their model.
+        #[arg(long = "model", value_name = "CHANNEL=MODEL", value_parser = pair::<ModelArg>)]
+        models: Vec<(ChannelArg, ModelArg)>,
+        #[command(flatten)]
+        dry_run: DryRun,
+    },
     Deactivate {
         #[arg(long)]
         profile: String,
         id: String,
+        #[command(flatten)]
+        dry_run: DryRun,
     },
 }
 
@@ -523,6 +579,8 @@ pub(crate) enum TopicCmd {
         #[arg(long)]
         purpose: String,
         id: String,
+        #[command(flatten)]
+        dry_run: DryRun,
     },
 }
 

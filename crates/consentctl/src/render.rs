@@ -111,3 +111,77 @@ pub(crate) fn print(value: &Value, as_json: bool) {
 pub(crate) fn topic_json(t: &pb::Topic) -> Value {
     json!({"profile_id": t.profile_id, "purpose_id": t.purpose_id, "topic_id": t.topic_id, "active": t.active})
 }
+
+/// A policy simulation (a dry run): JSON as the API answers it, or a summary per group
+/// with each change of reason and its samples.
+pub(crate) fn print_simulation(r: &pb::SimulateCatalogChangeResponse, as_json: bool) {
+    let channel = |c: i32| enum_name(pb::Channel::try_from(c).unwrap_or_default().as_str_name(), "CHANNEL_");
+    let model =
+        |m: i32| enum_name(pb::EnforcementModel::try_from(m).unwrap_or_default().as_str_name(), "ENFORCEMENT_MODEL_");
+    let reason = |m: i32| match pb::Reason::try_from(m).unwrap_or_default() {
+        pb::Reason::Unspecified => "REFUSED".to_owned(),
+        r => r.as_str_name().trim_start_matches("REASON_").to_owned(),
+    };
+    if as_json {
+        let value = json!({
+            "dry_run": true,
+            "revision": r.revision,
+            "evaluate_time": ts(&r.evaluate_time),
+            "populations": r.populations.iter().map(|p| json!({"channel": channel(p.channel), "contact_points": p.contact_points})).collect::<Vec<_>>(),
+            "groups": r.groups.iter().map(|g| json!({
+                "channel": channel(g.channel),
+                "purpose_id": g.purpose_id,
+                "topic_id": g.topic_id,
+                "model_before": model(g.model_before),
+                "model_after": if g.refused_because.is_empty() { json!(model(g.model_after)) } else { Value::Null },
+                "refused_because": g.refused_because,
+                "contact_points": g.contact_points,
+                "send_before": g.send_before,
+                "send_after": g.send_after,
+                "decision_changed": g.decision_changed,
+                "transitions": g.transitions.iter().map(|t| json!({
+                    "from": reason(t.from_reason),
+                    "to": reason(t.to_reason),
+                    "contact_points": t.contact_points,
+                    "samples": t.samples,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "notes": r.notes,
+            "samples_truncated": r.samples_truncated,
+        });
+        println!("{value}");
+        return;
+    }
+    println!("dry run: nothing was changed (as of revision {})", r.revision);
+    for p in &r.populations {
+        println!("{}: {} contact points", channel(p.channel), p.contact_points);
+    }
+    for g in &r.groups {
+        let what =
+            if g.topic_id.is_empty() { g.purpose_id.clone() } else { format!("{}/{}", g.purpose_id, g.topic_id) };
+        let after = if g.refused_because.is_empty() {
+            model(g.model_after)
+        } else {
+            format!("refused ({})", g.refused_because)
+        };
+        println!(
+            "{} {what}: {} -> {after}: {} send before, {} after, {} change decision",
+            channel(g.channel),
+            model(g.model_before),
+            g.send_before,
+            g.send_after,
+            g.decision_changed
+        );
+        for t in &g.transitions {
+            let samples =
+                if t.samples.is_empty() { String::new() } else { format!(" (e.g. {})", t.samples.join(", ")) };
+            println!("  {} -> {}: {}{samples}", reason(t.from_reason), reason(t.to_reason), t.contact_points);
+        }
+    }
+    for n in &r.notes {
+        println!("note: {n}");
+    }
+    if r.samples_truncated {
+        println!("note: samples stop at 10,000 in all; later groups have fewer");
+    }
+}

@@ -1,6 +1,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { type CallOptions, type ChannelCredentials, Client, type ClientOptions, type ClientUnaryCall, type handleUnaryCall, type Metadata, type ServiceError, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { Duration } from "../../google/protobuf/duration";
+import { Reason } from "./decision";
 import { Channel, EnforcementModel, PurposeKind } from "./types";
 export declare const protobufPackage = "consent.v1";
 export declare const protobufFileName = "consent/v1/admin.proto";
@@ -401,6 +402,84 @@ export interface TestWebhookResponse {
     /** The webhook-id of the test message. */
     messageId: string;
 }
+/**
+ * A proposed change, in the requests that would make it. Every request must be of
+ * `profile_id`; the simulation validates each as the real call would.
+ */
+export interface SimulateCatalogChangeRequest {
+    profileId: string;
+    /** As UpdatePurpose takes them: `enforcement` is what changes decisions. */
+    purposeUpdates: UpdatePurposeRequest[];
+    /**
+     * As UpdateProfile takes it. No profile setting changes a stored contact point's decision
+     * (default_region only changes how a number without a country code is read), so the
+     * answer says so and counts nothing for it.
+     */
+    profileUpdate: UpdateProfileRequest | undefined;
+    /** Deactivations: every request for what is deactivated would be refused. */
+    deactivateProfile: boolean;
+    deactivatePurposeIds: string[];
+    deactivateTopics: DeactivateTopicRequest[];
+    /** Samples (contact points) of each change: default 5, at most 100; 10,000 in all. */
+    samplesPerChange?: number | undefined;
+}
+export interface SimulateCatalogChangeResponse {
+    /**
+     * Sends whose answer the change alters, by channel, purpose and topic. Sends whose
+     * answer it does not alter are not listed: an empty list means no decision changes.
+     */
+    groups: SimulatedGroup[];
+    /**
+     * Contact points of the profile the server holds state for, per channel scanned (the
+     * channels of `groups`). A contact point the server has never recorded anything for
+     * is not counted: it decides NO_OPT_IN under restrictive and NOT_OPTED_OUT under
+     * non-restrictive, before and after alike.
+     */
+    populations: SimulatedPopulation[];
+    /** The revision the scan began at: changes written during the scan may or may not count. */
+    revision: number;
+    evaluateTime: Date | undefined;
+    /** Parts of the request that change no decision, and why. */
+    notes: string[];
+    /** Whether the 10,000-sample limit left later groups with fewer samples. */
+    samplesTruncated: boolean;
+}
+export interface SimulatedPopulation {
+    channel: Channel;
+    contactPoints: number;
+}
+export interface SimulatedGroup {
+    channel: Channel;
+    purposeId: string;
+    /** Empty: sends for the purpose without a topic. */
+    topicId: string;
+    modelBefore: EnforcementModel;
+    /** Unspecified when every such request would be refused (see `refused_because`). */
+    modelAfter: EnforcementModel;
+    /** Why every such request would be refused after the change (a deactivation), else empty. */
+    refusedBecause: string;
+    /**
+     * Of the channel's contact points: how many send before and after, and how many change
+     * between send and block.
+     */
+    contactPoints: number;
+    sendBefore: number;
+    sendAfter: number;
+    decisionChanged: number;
+    /** Each pair of different reasons with its count, most first. */
+    transitions: SimulatedTransition[];
+}
+export interface SimulatedTransition {
+    fromReason: Reason;
+    /** REASON_UNSPECIFIED when the request would be refused. */
+    toReason: Reason;
+    contactPoints: number;
+    /**
+     * Contact points that make this change; an erased one reads "(erased)", since only its
+     * keyed hash is kept.
+     */
+    samples: string[];
+}
 export declare const RotateSigningKeyRequest: MessageFns<RotateSigningKeyRequest>;
 export declare const RotateSigningKeyResponse: MessageFns<RotateSigningKeyResponse>;
 export declare const DoubleOptInSetting: MessageFns<DoubleOptInSetting>;
@@ -463,6 +542,11 @@ export declare const ReplayWebhookRequest: MessageFns<ReplayWebhookRequest>;
 export declare const ReplayWebhookResponse: MessageFns<ReplayWebhookResponse>;
 export declare const TestWebhookRequest: MessageFns<TestWebhookRequest>;
 export declare const TestWebhookResponse: MessageFns<TestWebhookResponse>;
+export declare const SimulateCatalogChangeRequest: MessageFns<SimulateCatalogChangeRequest>;
+export declare const SimulateCatalogChangeResponse: MessageFns<SimulateCatalogChangeResponse>;
+export declare const SimulatedPopulation: MessageFns<SimulatedPopulation>;
+export declare const SimulatedGroup: MessageFns<SimulatedGroup>;
+export declare const SimulatedTransition: MessageFns<SimulatedTransition>;
 /**
  * Compliance profiles, purposes, topics and API keys. Nothing is ever hard-deleted:
  * deactivation keeps history readable and makes new decisions and writes fail.
@@ -603,6 +687,22 @@ export declare const AdminServiceService: {
         readonly requestDeserialize: (value: Buffer) => DeactivateTopicRequest;
         readonly responseSerialize: (value: DeactivateTopicResponse) => Buffer;
         readonly responseDeserialize: (value: Buffer) => DeactivateTopicResponse;
+    };
+    /**
+     * Policy simulation: how a proposed change of a profile's purposes, topics or settings
+     * would change the decisions of every contact point the server holds for the profile,
+     * without making it. Answers, per channel, purpose and topic, how many contact points
+     * would go from which reason to which, with samples. Reads the hot index, not the disk
+     * (but for the samples); one simulation runs at a time (RESOURCE_EXHAUSTED meanwhile).
+     */
+    readonly simulateCatalogChange: {
+        readonly path: "/consent.v1.AdminService/SimulateCatalogChange";
+        readonly requestStream: false;
+        readonly responseStream: false;
+        readonly requestSerialize: (value: SimulateCatalogChangeRequest) => Buffer;
+        readonly requestDeserialize: (value: Buffer) => SimulateCatalogChangeRequest;
+        readonly responseSerialize: (value: SimulateCatalogChangeResponse) => Buffer;
+        readonly responseDeserialize: (value: Buffer) => SimulateCatalogChangeResponse;
     };
     /** The secret is returned once, at creation; only its hash is stored. */
     readonly createApiKey: {
@@ -752,6 +852,14 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
     listTopics: handleUnaryCall<ListTopicsRequest, ListTopicsResponse>;
     updateTopic: handleUnaryCall<UpdateTopicRequest, UpdateTopicResponse>;
     deactivateTopic: handleUnaryCall<DeactivateTopicRequest, DeactivateTopicResponse>;
+    /**
+     * Policy simulation: how a proposed change of a profile's purposes, topics or settings
+     * would change the decisions of every contact point the server holds for the profile,
+     * without making it. Answers, per channel, purpose and topic, how many contact points
+     * would go from which reason to which, with samples. Reads the hot index, not the disk
+     * (but for the samples); one simulation runs at a time (RESOURCE_EXHAUSTED meanwhile).
+     */
+    simulateCatalogChange: handleUnaryCall<SimulateCatalogChangeRequest, SimulateCatalogChangeResponse>;
     /** The secret is returned once, at creation; only its hash is stored. */
     createApiKey: handleUnaryCall<CreateApiKeyRequest, CreateApiKeyResponse>;
     listApiKeys: handleUnaryCall<ListApiKeysRequest, ListApiKeysResponse>;
@@ -834,6 +942,16 @@ export interface AdminServiceClient extends Client {
     deactivateTopic(request: DeactivateTopicRequest, callback: (error: ServiceError | null, response: DeactivateTopicResponse) => void): ClientUnaryCall;
     deactivateTopic(request: DeactivateTopicRequest, metadata: Metadata, callback: (error: ServiceError | null, response: DeactivateTopicResponse) => void): ClientUnaryCall;
     deactivateTopic(request: DeactivateTopicRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: DeactivateTopicResponse) => void): ClientUnaryCall;
+    /**
+     * Policy simulation: how a proposed change of a profile's purposes, topics or settings
+     * would change the decisions of every contact point the server holds for the profile,
+     * without making it. Answers, per channel, purpose and topic, how many contact points
+     * would go from which reason to which, with samples. Reads the hot index, not the disk
+     * (but for the samples); one simulation runs at a time (RESOURCE_EXHAUSTED meanwhile).
+     */
+    simulateCatalogChange(request: SimulateCatalogChangeRequest, callback: (error: ServiceError | null, response: SimulateCatalogChangeResponse) => void): ClientUnaryCall;
+    simulateCatalogChange(request: SimulateCatalogChangeRequest, metadata: Metadata, callback: (error: ServiceError | null, response: SimulateCatalogChangeResponse) => void): ClientUnaryCall;
+    simulateCatalogChange(request: SimulateCatalogChangeRequest, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: SimulateCatalogChangeResponse) => void): ClientUnaryCall;
     /** The secret is returned once, at creation; only its hash is stored. */
     createApiKey(request: CreateApiKeyRequest, callback: (error: ServiceError | null, response: CreateApiKeyResponse) => void): ClientUnaryCall;
     createApiKey(request: CreateApiKeyRequest, metadata: Metadata, callback: (error: ServiceError | null, response: CreateApiKeyResponse) => void): ClientUnaryCall;

@@ -21,6 +21,7 @@ import {
 import { Duration } from "../../google/protobuf/duration";
 import { FieldMask } from "../../google/protobuf/field_mask";
 import { Timestamp } from "../../google/protobuf/timestamp";
+import { Reason, reasonFromJSON, reasonToJSON } from "./decision";
 import {
   Channel,
   channelFromJSON,
@@ -660,6 +661,93 @@ export interface TestWebhookResponse {
   error: string;
   /** The webhook-id of the test message. */
   messageId: string;
+}
+
+/**
+ * A proposed change, in the requests that would make it. Every request must be of
+ * `profile_id`; the simulation validates each as the real call would.
+ */
+export interface SimulateCatalogChangeRequest {
+  profileId: string;
+  /** As UpdatePurpose takes them: `enforcement` is what changes decisions. */
+  purposeUpdates: UpdatePurposeRequest[];
+  /**
+   * As UpdateProfile takes it. No profile setting changes a stored contact point's decision
+   * (default_region only changes how a number without a country code is read), so the
+   * answer says so and counts nothing for it.
+   */
+  profileUpdate:
+    | UpdateProfileRequest
+    | undefined;
+  /** Deactivations: every request for what is deactivated would be refused. */
+  deactivateProfile: boolean;
+  deactivatePurposeIds: string[];
+  deactivateTopics: DeactivateTopicRequest[];
+  /** Samples (contact points) of each change: default 5, at most 100; 10,000 in all. */
+  samplesPerChange?: number | undefined;
+}
+
+export interface SimulateCatalogChangeResponse {
+  /**
+   * Sends whose answer the change alters, by channel, purpose and topic. Sends whose
+   * answer it does not alter are not listed: an empty list means no decision changes.
+   */
+  groups: SimulatedGroup[];
+  /**
+   * Contact points of the profile the server holds state for, per channel scanned (the
+   * channels of `groups`). A contact point the server has never recorded anything for
+   * is not counted: it decides NO_OPT_IN under restrictive and NOT_OPTED_OUT under
+   * non-restrictive, before and after alike.
+   */
+  populations: SimulatedPopulation[];
+  /** The revision the scan began at: changes written during the scan may or may not count. */
+  revision: number;
+  evaluateTime:
+    | Date
+    | undefined;
+  /** Parts of the request that change no decision, and why. */
+  notes: string[];
+  /** Whether the 10,000-sample limit left later groups with fewer samples. */
+  samplesTruncated: boolean;
+}
+
+export interface SimulatedPopulation {
+  channel: Channel;
+  contactPoints: number;
+}
+
+export interface SimulatedGroup {
+  channel: Channel;
+  purposeId: string;
+  /** Empty: sends for the purpose without a topic. */
+  topicId: string;
+  modelBefore: EnforcementModel;
+  /** Unspecified when every such request would be refused (see `refused_because`). */
+  modelAfter: EnforcementModel;
+  /** Why every such request would be refused after the change (a deactivation), else empty. */
+  refusedBecause: string;
+  /**
+   * Of the channel's contact points: how many send before and after, and how many change
+   * between send and block.
+   */
+  contactPoints: number;
+  sendBefore: number;
+  sendAfter: number;
+  decisionChanged: number;
+  /** Each pair of different reasons with its count, most first. */
+  transitions: SimulatedTransition[];
+}
+
+export interface SimulatedTransition {
+  fromReason: Reason;
+  /** REASON_UNSPECIFIED when the request would be refused. */
+  toReason: Reason;
+  contactPoints: number;
+  /**
+   * Contact points that make this change; an erased one reads "(erased)", since only its
+   * keyed hash is kept.
+   */
+  samples: string[];
 }
 
 function createBaseRotateSigningKeyRequest(): RotateSigningKeyRequest {
@@ -6838,6 +6926,867 @@ export const TestWebhookResponse: MessageFns<TestWebhookResponse> = {
   },
 };
 
+function createBaseSimulateCatalogChangeRequest(): SimulateCatalogChangeRequest {
+  return {
+    profileId: "",
+    purposeUpdates: [],
+    profileUpdate: undefined,
+    deactivateProfile: false,
+    deactivatePurposeIds: [],
+    deactivateTopics: [],
+    samplesPerChange: undefined,
+  };
+}
+
+export const SimulateCatalogChangeRequest: MessageFns<SimulateCatalogChangeRequest> = {
+  encode(message: SimulateCatalogChangeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.profileId !== "") {
+      writer.uint32(10).string(message.profileId);
+    }
+    for (const v of message.purposeUpdates) {
+      UpdatePurposeRequest.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.profileUpdate !== undefined) {
+      UpdateProfileRequest.encode(message.profileUpdate, writer.uint32(26).fork()).join();
+    }
+    if (message.deactivateProfile !== false) {
+      writer.uint32(32).bool(message.deactivateProfile);
+    }
+    for (const v of message.deactivatePurposeIds) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.deactivateTopics) {
+      DeactivateTopicRequest.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.samplesPerChange !== undefined) {
+      writer.uint32(56).uint32(message.samplesPerChange);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SimulateCatalogChangeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSimulateCatalogChangeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.profileId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.purposeUpdates.push(UpdatePurposeRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.profileUpdate = UpdateProfileRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.deactivateProfile = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.deactivatePurposeIds.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.deactivateTopics.push(DeactivateTopicRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.samplesPerChange = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SimulateCatalogChangeRequest {
+    return {
+      profileId: isSet(object.profileId)
+        ? globalThis.String(object.profileId)
+        : isSet(object.profile_id)
+        ? globalThis.String(object.profile_id)
+        : "",
+      purposeUpdates: globalThis.Array.isArray(object?.purposeUpdates)
+        ? object.purposeUpdates.map((e: any) => UpdatePurposeRequest.fromJSON(e))
+        : globalThis.Array.isArray(object?.purpose_updates)
+        ? object.purpose_updates.map((e: any) => UpdatePurposeRequest.fromJSON(e))
+        : [],
+      profileUpdate: isSet(object.profileUpdate)
+        ? UpdateProfileRequest.fromJSON(object.profileUpdate)
+        : isSet(object.profile_update)
+        ? UpdateProfileRequest.fromJSON(object.profile_update)
+        : undefined,
+      deactivateProfile: isSet(object.deactivateProfile)
+        ? globalThis.Boolean(object.deactivateProfile)
+        : isSet(object.deactivate_profile)
+        ? globalThis.Boolean(object.deactivate_profile)
+        : false,
+      deactivatePurposeIds: globalThis.Array.isArray(object?.deactivatePurposeIds)
+        ? object.deactivatePurposeIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.deactivate_purpose_ids)
+        ? object.deactivate_purpose_ids.map((e: any) => globalThis.String(e))
+        : [],
+      deactivateTopics: globalThis.Array.isArray(object?.deactivateTopics)
+        ? object.deactivateTopics.map((e: any) => DeactivateTopicRequest.fromJSON(e))
+        : globalThis.Array.isArray(object?.deactivate_topics)
+        ? object.deactivate_topics.map((e: any) => DeactivateTopicRequest.fromJSON(e))
+        : [],
+      samplesPerChange: isSet(object.samplesPerChange)
+        ? globalThis.Number(object.samplesPerChange)
+        : isSet(object.samples_per_change)
+        ? globalThis.Number(object.samples_per_change)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SimulateCatalogChangeRequest): unknown {
+    const obj: any = {};
+    if (message.profileId !== "") {
+      obj.profileId = message.profileId;
+    }
+    if (message.purposeUpdates?.length) {
+      obj.purposeUpdates = message.purposeUpdates.map((e) => UpdatePurposeRequest.toJSON(e));
+    }
+    if (message.profileUpdate !== undefined) {
+      obj.profileUpdate = UpdateProfileRequest.toJSON(message.profileUpdate);
+    }
+    if (message.deactivateProfile !== false) {
+      obj.deactivateProfile = message.deactivateProfile;
+    }
+    if (message.deactivatePurposeIds?.length) {
+      obj.deactivatePurposeIds = message.deactivatePurposeIds;
+    }
+    if (message.deactivateTopics?.length) {
+      obj.deactivateTopics = message.deactivateTopics.map((e) => DeactivateTopicRequest.toJSON(e));
+    }
+    if (message.samplesPerChange !== undefined) {
+      obj.samplesPerChange = Math.round(message.samplesPerChange);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SimulateCatalogChangeRequest>, I>>(base?: I): SimulateCatalogChangeRequest {
+    return SimulateCatalogChangeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SimulateCatalogChangeRequest>, I>>(object: I): SimulateCatalogChangeRequest {
+    const message = createBaseSimulateCatalogChangeRequest();
+    message.profileId = object.profileId ?? "";
+    message.purposeUpdates = object.purposeUpdates?.map((e) => UpdatePurposeRequest.fromPartial(e)) || [];
+    message.profileUpdate = (object.profileUpdate !== undefined && object.profileUpdate !== null)
+      ? UpdateProfileRequest.fromPartial(object.profileUpdate)
+      : undefined;
+    message.deactivateProfile = object.deactivateProfile ?? false;
+    message.deactivatePurposeIds = object.deactivatePurposeIds?.map((e) => e) || [];
+    message.deactivateTopics = object.deactivateTopics?.map((e) => DeactivateTopicRequest.fromPartial(e)) || [];
+    message.samplesPerChange = object.samplesPerChange ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSimulateCatalogChangeResponse(): SimulateCatalogChangeResponse {
+  return { groups: [], populations: [], revision: 0, evaluateTime: undefined, notes: [], samplesTruncated: false };
+}
+
+export const SimulateCatalogChangeResponse: MessageFns<SimulateCatalogChangeResponse> = {
+  encode(message: SimulateCatalogChangeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.groups) {
+      SimulatedGroup.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.populations) {
+      SimulatedPopulation.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.revision !== 0) {
+      writer.uint32(24).uint64(message.revision);
+    }
+    if (message.evaluateTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.evaluateTime), writer.uint32(34).fork()).join();
+    }
+    for (const v of message.notes) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.samplesTruncated !== false) {
+      writer.uint32(48).bool(message.samplesTruncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SimulateCatalogChangeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSimulateCatalogChangeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groups.push(SimulatedGroup.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.populations.push(SimulatedPopulation.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.evaluateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.notes.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.samplesTruncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SimulateCatalogChangeResponse {
+    return {
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => SimulatedGroup.fromJSON(e)) : [],
+      populations: globalThis.Array.isArray(object?.populations)
+        ? object.populations.map((e: any) => SimulatedPopulation.fromJSON(e))
+        : [],
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      evaluateTime: isSet(object.evaluateTime)
+        ? fromJsonTimestamp(object.evaluateTime)
+        : isSet(object.evaluate_time)
+        ? fromJsonTimestamp(object.evaluate_time)
+        : undefined,
+      notes: globalThis.Array.isArray(object?.notes) ? object.notes.map((e: any) => globalThis.String(e)) : [],
+      samplesTruncated: isSet(object.samplesTruncated)
+        ? globalThis.Boolean(object.samplesTruncated)
+        : isSet(object.samples_truncated)
+        ? globalThis.Boolean(object.samples_truncated)
+        : false,
+    };
+  },
+
+  toJSON(message: SimulateCatalogChangeResponse): unknown {
+    const obj: any = {};
+    if (message.groups?.length) {
+      obj.groups = message.groups.map((e) => SimulatedGroup.toJSON(e));
+    }
+    if (message.populations?.length) {
+      obj.populations = message.populations.map((e) => SimulatedPopulation.toJSON(e));
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.evaluateTime !== undefined) {
+      obj.evaluateTime = message.evaluateTime.toISOString();
+    }
+    if (message.notes?.length) {
+      obj.notes = message.notes;
+    }
+    if (message.samplesTruncated !== false) {
+      obj.samplesTruncated = message.samplesTruncated;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SimulateCatalogChangeResponse>, I>>(base?: I): SimulateCatalogChangeResponse {
+    return SimulateCatalogChangeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SimulateCatalogChangeResponse>, I>>(
+    object: I,
+  ): SimulateCatalogChangeResponse {
+    const message = createBaseSimulateCatalogChangeResponse();
+    message.groups = object.groups?.map((e) => SimulatedGroup.fromPartial(e)) || [];
+    message.populations = object.populations?.map((e) => SimulatedPopulation.fromPartial(e)) || [];
+    message.revision = object.revision ?? 0;
+    message.evaluateTime = object.evaluateTime ?? undefined;
+    message.notes = object.notes?.map((e) => e) || [];
+    message.samplesTruncated = object.samplesTruncated ?? false;
+    return message;
+  },
+};
+
+function createBaseSimulatedPopulation(): SimulatedPopulation {
+  return { channel: 0, contactPoints: 0 };
+}
+
+export const SimulatedPopulation: MessageFns<SimulatedPopulation> = {
+  encode(message: SimulatedPopulation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channel !== 0) {
+      writer.uint32(8).int32(message.channel);
+    }
+    if (message.contactPoints !== 0) {
+      writer.uint32(16).uint64(message.contactPoints);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SimulatedPopulation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSimulatedPopulation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.contactPoints = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SimulatedPopulation {
+    return {
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      contactPoints: isSet(object.contactPoints)
+        ? globalThis.Number(object.contactPoints)
+        : isSet(object.contact_points)
+        ? globalThis.Number(object.contact_points)
+        : 0,
+    };
+  },
+
+  toJSON(message: SimulatedPopulation): unknown {
+    const obj: any = {};
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.contactPoints !== 0) {
+      obj.contactPoints = Math.round(message.contactPoints);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SimulatedPopulation>, I>>(base?: I): SimulatedPopulation {
+    return SimulatedPopulation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SimulatedPopulation>, I>>(object: I): SimulatedPopulation {
+    const message = createBaseSimulatedPopulation();
+    message.channel = object.channel ?? 0;
+    message.contactPoints = object.contactPoints ?? 0;
+    return message;
+  },
+};
+
+function createBaseSimulatedGroup(): SimulatedGroup {
+  return {
+    channel: 0,
+    purposeId: "",
+    topicId: "",
+    modelBefore: 0,
+    modelAfter: 0,
+    refusedBecause: "",
+    contactPoints: 0,
+    sendBefore: 0,
+    sendAfter: 0,
+    decisionChanged: 0,
+    transitions: [],
+  };
+}
+
+export const SimulatedGroup: MessageFns<SimulatedGroup> = {
+  encode(message: SimulatedGroup, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.channel !== 0) {
+      writer.uint32(8).int32(message.channel);
+    }
+    if (message.purposeId !== "") {
+      writer.uint32(18).string(message.purposeId);
+    }
+    if (message.topicId !== "") {
+      writer.uint32(26).string(message.topicId);
+    }
+    if (message.modelBefore !== 0) {
+      writer.uint32(32).int32(message.modelBefore);
+    }
+    if (message.modelAfter !== 0) {
+      writer.uint32(40).int32(message.modelAfter);
+    }
+    if (message.refusedBecause !== "") {
+      writer.uint32(50).string(message.refusedBecause);
+    }
+    if (message.contactPoints !== 0) {
+      writer.uint32(56).uint64(message.contactPoints);
+    }
+    if (message.sendBefore !== 0) {
+      writer.uint32(64).uint64(message.sendBefore);
+    }
+    if (message.sendAfter !== 0) {
+      writer.uint32(72).uint64(message.sendAfter);
+    }
+    if (message.decisionChanged !== 0) {
+      writer.uint32(80).uint64(message.decisionChanged);
+    }
+    for (const v of message.transitions) {
+      SimulatedTransition.encode(v!, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SimulatedGroup {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSimulatedGroup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.channel = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.purposeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.topicId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.modelBefore = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.modelAfter = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.refusedBecause = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.contactPoints = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.sendBefore = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.sendAfter = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.decisionChanged = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.transitions.push(SimulatedTransition.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SimulatedGroup {
+    return {
+      channel: isSet(object.channel) ? channelFromJSON(object.channel) : 0,
+      purposeId: isSet(object.purposeId)
+        ? globalThis.String(object.purposeId)
+        : isSet(object.purpose_id)
+        ? globalThis.String(object.purpose_id)
+        : "",
+      topicId: isSet(object.topicId)
+        ? globalThis.String(object.topicId)
+        : isSet(object.topic_id)
+        ? globalThis.String(object.topic_id)
+        : "",
+      modelBefore: isSet(object.modelBefore)
+        ? enforcementModelFromJSON(object.modelBefore)
+        : isSet(object.model_before)
+        ? enforcementModelFromJSON(object.model_before)
+        : 0,
+      modelAfter: isSet(object.modelAfter)
+        ? enforcementModelFromJSON(object.modelAfter)
+        : isSet(object.model_after)
+        ? enforcementModelFromJSON(object.model_after)
+        : 0,
+      refusedBecause: isSet(object.refusedBecause)
+        ? globalThis.String(object.refusedBecause)
+        : isSet(object.refused_because)
+        ? globalThis.String(object.refused_because)
+        : "",
+      contactPoints: isSet(object.contactPoints)
+        ? globalThis.Number(object.contactPoints)
+        : isSet(object.contact_points)
+        ? globalThis.Number(object.contact_points)
+        : 0,
+      sendBefore: isSet(object.sendBefore)
+        ? globalThis.Number(object.sendBefore)
+        : isSet(object.send_before)
+        ? globalThis.Number(object.send_before)
+        : 0,
+      sendAfter: isSet(object.sendAfter)
+        ? globalThis.Number(object.sendAfter)
+        : isSet(object.send_after)
+        ? globalThis.Number(object.send_after)
+        : 0,
+      decisionChanged: isSet(object.decisionChanged)
+        ? globalThis.Number(object.decisionChanged)
+        : isSet(object.decision_changed)
+        ? globalThis.Number(object.decision_changed)
+        : 0,
+      transitions: globalThis.Array.isArray(object?.transitions)
+        ? object.transitions.map((e: any) => SimulatedTransition.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SimulatedGroup): unknown {
+    const obj: any = {};
+    if (message.channel !== 0) {
+      obj.channel = channelToJSON(message.channel);
+    }
+    if (message.purposeId !== "") {
+      obj.purposeId = message.purposeId;
+    }
+    if (message.topicId !== "") {
+      obj.topicId = message.topicId;
+    }
+    if (message.modelBefore !== 0) {
+      obj.modelBefore = enforcementModelToJSON(message.modelBefore);
+    }
+    if (message.modelAfter !== 0) {
+      obj.modelAfter = enforcementModelToJSON(message.modelAfter);
+    }
+    if (message.refusedBecause !== "") {
+      obj.refusedBecause = message.refusedBecause;
+    }
+    if (message.contactPoints !== 0) {
+      obj.contactPoints = Math.round(message.contactPoints);
+    }
+    if (message.sendBefore !== 0) {
+      obj.sendBefore = Math.round(message.sendBefore);
+    }
+    if (message.sendAfter !== 0) {
+      obj.sendAfter = Math.round(message.sendAfter);
+    }
+    if (message.decisionChanged !== 0) {
+      obj.decisionChanged = Math.round(message.decisionChanged);
+    }
+    if (message.transitions?.length) {
+      obj.transitions = message.transitions.map((e) => SimulatedTransition.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SimulatedGroup>, I>>(base?: I): SimulatedGroup {
+    return SimulatedGroup.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SimulatedGroup>, I>>(object: I): SimulatedGroup {
+    const message = createBaseSimulatedGroup();
+    message.channel = object.channel ?? 0;
+    message.purposeId = object.purposeId ?? "";
+    message.topicId = object.topicId ?? "";
+    message.modelBefore = object.modelBefore ?? 0;
+    message.modelAfter = object.modelAfter ?? 0;
+    message.refusedBecause = object.refusedBecause ?? "";
+    message.contactPoints = object.contactPoints ?? 0;
+    message.sendBefore = object.sendBefore ?? 0;
+    message.sendAfter = object.sendAfter ?? 0;
+    message.decisionChanged = object.decisionChanged ?? 0;
+    message.transitions = object.transitions?.map((e) => SimulatedTransition.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSimulatedTransition(): SimulatedTransition {
+  return { fromReason: 0, toReason: 0, contactPoints: 0, samples: [] };
+}
+
+export const SimulatedTransition: MessageFns<SimulatedTransition> = {
+  encode(message: SimulatedTransition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromReason !== 0) {
+      writer.uint32(8).int32(message.fromReason);
+    }
+    if (message.toReason !== 0) {
+      writer.uint32(16).int32(message.toReason);
+    }
+    if (message.contactPoints !== 0) {
+      writer.uint32(24).uint64(message.contactPoints);
+    }
+    for (const v of message.samples) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SimulatedTransition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSimulatedTransition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fromReason = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.toReason = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.contactPoints = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.samples.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SimulatedTransition {
+    return {
+      fromReason: isSet(object.fromReason)
+        ? reasonFromJSON(object.fromReason)
+        : isSet(object.from_reason)
+        ? reasonFromJSON(object.from_reason)
+        : 0,
+      toReason: isSet(object.toReason)
+        ? reasonFromJSON(object.toReason)
+        : isSet(object.to_reason)
+        ? reasonFromJSON(object.to_reason)
+        : 0,
+      contactPoints: isSet(object.contactPoints)
+        ? globalThis.Number(object.contactPoints)
+        : isSet(object.contact_points)
+        ? globalThis.Number(object.contact_points)
+        : 0,
+      samples: globalThis.Array.isArray(object?.samples) ? object.samples.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: SimulatedTransition): unknown {
+    const obj: any = {};
+    if (message.fromReason !== 0) {
+      obj.fromReason = reasonToJSON(message.fromReason);
+    }
+    if (message.toReason !== 0) {
+      obj.toReason = reasonToJSON(message.toReason);
+    }
+    if (message.contactPoints !== 0) {
+      obj.contactPoints = Math.round(message.contactPoints);
+    }
+    if (message.samples?.length) {
+      obj.samples = message.samples;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SimulatedTransition>, I>>(base?: I): SimulatedTransition {
+    return SimulatedTransition.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SimulatedTransition>, I>>(object: I): SimulatedTransition {
+    const message = createBaseSimulatedTransition();
+    message.fromReason = object.fromReason ?? 0;
+    message.toReason = object.toReason ?? 0;
+    message.contactPoints = object.contactPoints ?? 0;
+    message.samples = object.samples?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /**
  * Compliance profiles, purposes, topics and API keys. Nothing is ever hard-deleted:
  * deactivation keeps history readable and makes new decisions and writes fail.
@@ -6990,6 +7939,24 @@ export const AdminServiceService = {
     responseSerialize: (value: DeactivateTopicResponse): Buffer =>
       Buffer.from(DeactivateTopicResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeactivateTopicResponse => DeactivateTopicResponse.decode(value),
+  },
+  /**
+   * Policy simulation: how a proposed change of a profile's purposes, topics or settings
+   * would change the decisions of every contact point the server holds for the profile,
+   * without making it. Answers, per channel, purpose and topic, how many contact points
+   * would go from which reason to which, with samples. Reads the hot index, not the disk
+   * (but for the samples); one simulation runs at a time (RESOURCE_EXHAUSTED meanwhile).
+   */
+  simulateCatalogChange: {
+    path: "/consent.v1.AdminService/SimulateCatalogChange" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SimulateCatalogChangeRequest): Buffer =>
+      Buffer.from(SimulateCatalogChangeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SimulateCatalogChangeRequest => SimulateCatalogChangeRequest.decode(value),
+    responseSerialize: (value: SimulateCatalogChangeResponse): Buffer =>
+      Buffer.from(SimulateCatalogChangeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SimulateCatalogChangeResponse => SimulateCatalogChangeResponse.decode(value),
   },
   /** The secret is returned once, at creation; only its hash is stored. */
   createApiKey: {
@@ -7152,6 +8119,14 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   listTopics: handleUnaryCall<ListTopicsRequest, ListTopicsResponse>;
   updateTopic: handleUnaryCall<UpdateTopicRequest, UpdateTopicResponse>;
   deactivateTopic: handleUnaryCall<DeactivateTopicRequest, DeactivateTopicResponse>;
+  /**
+   * Policy simulation: how a proposed change of a profile's purposes, topics or settings
+   * would change the decisions of every contact point the server holds for the profile,
+   * without making it. Answers, per channel, purpose and topic, how many contact points
+   * would go from which reason to which, with samples. Reads the hot index, not the disk
+   * (but for the samples); one simulation runs at a time (RESOURCE_EXHAUSTED meanwhile).
+   */
+  simulateCatalogChange: handleUnaryCall<SimulateCatalogChangeRequest, SimulateCatalogChangeResponse>;
   /** The secret is returned once, at creation; only its hash is stored. */
   createApiKey: handleUnaryCall<CreateApiKeyRequest, CreateApiKeyResponse>;
   listApiKeys: handleUnaryCall<ListApiKeysRequest, ListApiKeysResponse>;
@@ -7414,6 +8389,28 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeactivateTopicResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Policy simulation: how a proposed change of a profile's purposes, topics or settings
+   * would change the decisions of every contact point the server holds for the profile,
+   * without making it. Answers, per channel, purpose and topic, how many contact points
+   * would go from which reason to which, with samples. Reads the hot index, not the disk
+   * (but for the samples); one simulation runs at a time (RESOURCE_EXHAUSTED meanwhile).
+   */
+  simulateCatalogChange(
+    request: SimulateCatalogChangeRequest,
+    callback: (error: ServiceError | null, response: SimulateCatalogChangeResponse) => void,
+  ): ClientUnaryCall;
+  simulateCatalogChange(
+    request: SimulateCatalogChangeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SimulateCatalogChangeResponse) => void,
+  ): ClientUnaryCall;
+  simulateCatalogChange(
+    request: SimulateCatalogChangeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SimulateCatalogChangeResponse) => void,
   ): ClientUnaryCall;
   /** The secret is returned once, at creation; only its hash is stored. */
   createApiKey(

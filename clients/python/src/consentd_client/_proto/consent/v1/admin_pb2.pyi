@@ -1,3 +1,4 @@
+from . import decision_pb2 as _decision_pb2
 from . import types_pb2 as _types_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -603,3 +604,83 @@ class TestWebhookResponse(_message.Message):
     error: str
     message_id: str
     def __init__(self, status_code: _Optional[int] = ..., error: _Optional[str] = ..., message_id: _Optional[str] = ...) -> None: ...
+
+class SimulateCatalogChangeRequest(_message.Message):
+    __slots__ = ("profile_id", "purpose_updates", "profile_update", "deactivate_profile", "deactivate_purpose_ids", "deactivate_topics", "samples_per_change")
+    PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_UPDATES_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_UPDATE_FIELD_NUMBER: _ClassVar[int]
+    DEACTIVATE_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    DEACTIVATE_PURPOSE_IDS_FIELD_NUMBER: _ClassVar[int]
+    DEACTIVATE_TOPICS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_PER_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    profile_id: str
+    purpose_updates: _containers.RepeatedCompositeFieldContainer[UpdatePurposeRequest]
+    profile_update: UpdateProfileRequest
+    deactivate_profile: bool
+    deactivate_purpose_ids: _containers.RepeatedScalarFieldContainer[str]
+    deactivate_topics: _containers.RepeatedCompositeFieldContainer[DeactivateTopicRequest]
+    samples_per_change: int
+    def __init__(self, profile_id: _Optional[str] = ..., purpose_updates: _Optional[_Iterable[_Union[UpdatePurposeRequest, _Mapping]]] = ..., profile_update: _Optional[_Union[UpdateProfileRequest, _Mapping]] = ..., deactivate_profile: bool = ..., deactivate_purpose_ids: _Optional[_Iterable[str]] = ..., deactivate_topics: _Optional[_Iterable[_Union[DeactivateTopicRequest, _Mapping]]] = ..., samples_per_change: _Optional[int] = ...) -> None: ...
+
+class SimulateCatalogChangeResponse(_message.Message):
+    __slots__ = ("groups", "populations", "revision", "evaluate_time", "notes", "samples_truncated")
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    POPULATIONS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    EVALUATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedCompositeFieldContainer[SimulatedGroup]
+    populations: _containers.RepeatedCompositeFieldContainer[SimulatedPopulation]
+    revision: int
+    evaluate_time: _timestamp_pb2.Timestamp
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    samples_truncated: bool
+    def __init__(self, groups: _Optional[_Iterable[_Union[SimulatedGroup, _Mapping]]] = ..., populations: _Optional[_Iterable[_Union[SimulatedPopulation, _Mapping]]] = ..., revision: _Optional[int] = ..., evaluate_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., notes: _Optional[_Iterable[str]] = ..., samples_truncated: bool = ...) -> None: ...
+
+class SimulatedPopulation(_message.Message):
+    __slots__ = ("channel", "contact_points")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_POINTS_FIELD_NUMBER: _ClassVar[int]
+    channel: _types_pb2.Channel
+    contact_points: int
+    def __init__(self, channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., contact_points: _Optional[int] = ...) -> None: ...
+
+class SimulatedGroup(_message.Message):
+    __slots__ = ("channel", "purpose_id", "topic_id", "model_before", "model_after", "refused_because", "contact_points", "send_before", "send_after", "decision_changed", "transitions")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_ID_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_AFTER_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_BECAUSE_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_POINTS_FIELD_NUMBER: _ClassVar[int]
+    SEND_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    SEND_AFTER_FIELD_NUMBER: _ClassVar[int]
+    DECISION_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    TRANSITIONS_FIELD_NUMBER: _ClassVar[int]
+    channel: _types_pb2.Channel
+    purpose_id: str
+    topic_id: str
+    model_before: _types_pb2.EnforcementModel
+    model_after: _types_pb2.EnforcementModel
+    refused_because: str
+    contact_points: int
+    send_before: int
+    send_after: int
+    decision_changed: int
+    transitions: _containers.RepeatedCompositeFieldContainer[SimulatedTransition]
+    def __init__(self, channel: _Optional[_Union[_types_pb2.Channel, str]] = ..., purpose_id: _Optional[str] = ..., topic_id: _Optional[str] = ..., model_before: _Optional[_Union[_types_pb2.EnforcementModel, str]] = ..., model_after: _Optional[_Union[_types_pb2.EnforcementModel, str]] = ..., refused_because: _Optional[str] = ..., contact_points: _Optional[int] = ..., send_before: _Optional[int] = ..., send_after: _Optional[int] = ..., decision_changed: _Optional[int] = ..., transitions: _Optional[_Iterable[_Union[SimulatedTransition, _Mapping]]] = ...) -> None: ...
+
+class SimulatedTransition(_message.Message):
+    __slots__ = ("from_reason", "to_reason", "contact_points", "samples")
+    FROM_REASON_FIELD_NUMBER: _ClassVar[int]
+    TO_REASON_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_POINTS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    from_reason: _decision_pb2.Reason
+    to_reason: _decision_pb2.Reason
+    contact_points: int
+    samples: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, from_reason: _Optional[_Union[_decision_pb2.Reason, str]] = ..., to_reason: _Optional[_Union[_decision_pb2.Reason, str]] = ..., contact_points: _Optional[int] = ..., samples: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -111,6 +111,11 @@ class AdminServiceStub(object):
                 request_serializer=consent_dot_v1_dot_admin__pb2.DeactivateTopicRequest.SerializeToString,
                 response_deserializer=consent_dot_v1_dot_admin__pb2.DeactivateTopicResponse.FromString,
                 _registered_method=True)
+        self.SimulateCatalogChange = channel.unary_unary(
+                '/consent.v1.AdminService/SimulateCatalogChange',
+                request_serializer=consent_dot_v1_dot_admin__pb2.SimulateCatalogChangeRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_admin__pb2.SimulateCatalogChangeResponse.FromString,
+                _registered_method=True)
         self.CreateApiKey = channel.unary_unary(
                 '/consent.v1.AdminService/CreateApiKey',
                 request_serializer=consent_dot_v1_dot_admin__pb2.CreateApiKeyRequest.SerializeToString,
@@ -264,6 +269,17 @@ class AdminServiceServicer(object):
 
     def DeactivateTopic(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SimulateCatalogChange(self, request, context):
+        """Policy simulation: how a proposed change of a profile's purposes, topics or settings
+        would change the decisions of every contact point the server holds for the profile,
+        without making it. Answers, per channel, purpose and topic, how many contact points
+        would go from which reason to which, with samples. Reads the hot index, not the disk
+        (but for the samples); one simulation runs at a time (RESOURCE_EXHAUSTED meanwhile).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -432,6 +448,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.DeactivateTopic,
                     request_deserializer=consent_dot_v1_dot_admin__pb2.DeactivateTopicRequest.FromString,
                     response_serializer=consent_dot_v1_dot_admin__pb2.DeactivateTopicResponse.SerializeToString,
+            ),
+            'SimulateCatalogChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.SimulateCatalogChange,
+                    request_deserializer=consent_dot_v1_dot_admin__pb2.SimulateCatalogChangeRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_admin__pb2.SimulateCatalogChangeResponse.SerializeToString,
             ),
             'CreateApiKey': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateApiKey,
@@ -901,6 +922,33 @@ class AdminService(object):
             '/consent.v1.AdminService/DeactivateTopic',
             consent_dot_v1_dot_admin__pb2.DeactivateTopicRequest.SerializeToString,
             consent_dot_v1_dot_admin__pb2.DeactivateTopicResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SimulateCatalogChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.AdminService/SimulateCatalogChange',
+            consent_dot_v1_dot_admin__pb2.SimulateCatalogChangeRequest.SerializeToString,
+            consent_dot_v1_dot_admin__pb2.SimulateCatalogChangeResponse.FromString,
             options,
             channel_credentials,
             insecure,
