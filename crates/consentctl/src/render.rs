@@ -153,10 +153,21 @@ pub(crate) fn print_simulation(r: &pb::SimulateCatalogChangeResponse, as_json: b
         return;
     }
     println!("dry run: nothing was changed (as of revision {})", r.revision);
-    for p in &r.populations {
-        println!("{}: {} contact points", channel(p.channel), p.contact_points);
+    let (held, empty): (Vec<&pb::SimulatedPopulation>, Vec<_>) =
+        r.populations.iter().partition(|p| p.contact_points > 0);
+    for p in held {
+        println!(
+            "{}: {} contact point{}",
+            channel(p.channel),
+            p.contact_points,
+            if p.contact_points == 1 { "" } else { "s" }
+        );
     }
-    for g in &r.groups {
+    if !empty.is_empty() {
+        let names: Vec<_> = empty.iter().map(|p| channel(p.channel)).collect();
+        println!("{}: no contact points (the change applies there too; --json lists it)", names.join(", "));
+    }
+    for g in r.groups.iter().filter(|g| g.contact_points > 0) {
         let what =
             if g.topic_id.is_empty() { g.purpose_id.clone() } else { format!("{}/{}", g.purpose_id, g.topic_id) };
         let after = if g.refused_because.is_empty() {

@@ -17,9 +17,9 @@
 
 use std::hash::{Hash, Hasher};
 
+use siphasher::sip::SipHasher13 as SipHasher13x64;
 use siphasher::sip128::{Hasher128, SipHasher13};
 
-use super::index::Origin;
 use consentd_core::decision::{Channel, ContactState, PackedRecord, Suppressions};
 
 pub const CF_STATE: &str = "state";
@@ -121,6 +121,51 @@ fn split_key(secret: &[u8; 16]) -> (u64, u64) {
     (u64::from_le_bytes(a), u64::from_le_bytes(b))
 }
 
+/// Whose entry it is: a 5-bit tag of the profile id and the channel (3 bits), one byte. It
+/// is stored in the `index` family, so the tag is part of the store's format: the top five
+/// bits of SipHash-1-3 of the id under the all-zero key, never changed.
+///
+/// One byte, not more, because the hot index keeps one per slot (1.2 bytes per contact
+/// point, inside the 40 its memory bound allows). Profiles share a tag often; the policy
+/// simulation tells their entries apart by their records' purposes, and reads the stored
+/// profile of the few entries with suppressions alone ([`crate::simulate`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Origin(u8);
+
+impl Origin {
+    const CHANNEL_BITS: u32 = 3;
+
+    pub fn new(profile_id: &str, channel: Channel) -> Origin {
+        Origin((Origin::profile_tag(profile_id) << Origin::CHANNEL_BITS) | channel as u8)
+    }
+
+    /// The tag [`Origin::new`] gives `profile_id`.
+    pub fn profile_tag(profile_id: &str) -> u8 {
+        let mut h = SipHasher13x64::new_with_keys(0, 0);
+        h.write(profile_id.as_bytes());
+        // The top five bits of the hash.
+        (h.finish() >> (64 - (8 - Origin::CHANNEL_BITS))) as u8
+    }
+
+    pub fn tag(self) -> u8 {
+        self.0 >> Origin::CHANNEL_BITS
+    }
+
+    pub fn channel(self) -> Option<Channel> {
+        Channel::ALL.get(usize::from(self.0 & ((1 << Origin::CHANNEL_BITS) - 1))).copied()
+    }
+
+    pub fn to_bits(self) -> u8 {
+        self.0
+    }
+
+    /// `None` for bits whose channel is not one.
+    pub fn from_bits(bits: u8) -> Option<Origin> {
+        let origin = Origin(bits);
+        origin.channel().map(|_| origin)
+    }
+}
+
 pub fn history_key(contact: &ContactKey, seq: u64) -> [u8; 24] {
     let mut k = [0u8; 24];
     k[..16].copy_from_slice(&contact.0);
@@ -137,16 +182,16 @@ pub fn decode_u64(bytes: &[u8]) -> Option<u64> {
 }
 
 /// The hot-index entry as stored in the `index` family: one byte of suppression bits, the
-/// entry's [`Origin`] (4 bytes, little-endian), then eight bytes per packed record. Start-up
+/// entry's [`Origin`] (one byte), then eight bytes per packed record. Start-up
 /// loads this family alone, which is much cheaper than decoding every full record.
 ///
 /// A store before `consentd-4` wrote no origin (1 + 8n bytes, told apart by the length);
 /// it is rewritten whole when such a store opens (`open::rebuild_index`).
 pub fn encode_index_entry(state: &ContactState, origin: Origin) -> Vec<u8> {
     let packed = state.to_packed();
-    let mut out = Vec::with_capacity(5 + 8 * packed.len());
+    let mut out = Vec::with_capacity(2 + 8 * packed.len());
     out.push(state.suppressions().bits());
-    out.extend_from_slice(&origin.to_bits().to_le_bytes());
+    out.push(origin.to_bits());
     for r in packed {
         out.extend_from_slice(&r.to_bytes());
     }
@@ -156,11 +201,11 @@ pub fn encode_index_entry(state: &ContactState, origin: Origin) -> Vec<u8> {
 /// An entry of the current form; `None` for damaged bytes or an entry without its origin.
 pub fn decode_index_entry(bytes: &[u8]) -> Option<(ContactState, Origin)> {
     let (&bits, rest) = bytes.split_first()?;
-    if rest.len() % 8 != 4 {
+    if rest.len() % 8 != 1 {
         return None;
     }
-    let (origin, rest) = rest.split_at(4);
-    let origin = Origin::from_bits(u32::from_le_bytes(<[u8; 4]>::try_from(origin).ok()?))?;
+    let (&origin, rest) = rest.split_first()?;
+    let origin = Origin::from_bits(origin)?;
     let records = rest
         .chunks_exact(8)
         .map(|c| <[u8; 8]>::try_from(c).ok().and_then(PackedRecord::from_bytes))

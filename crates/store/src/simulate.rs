@@ -4,14 +4,16 @@
 //!
 //! An entry belongs to the profile when its [`Origin`] carries the profile's tag and, if it
 //! has records, when their purpose is one of the profile's (purpose numbers are unique in a
-//! server). Two profiles may share a 29-bit tag; then an entry with suppressions alone is
+//! server). Profiles may share a tag (five bits); then an entry with suppressions alone is
 //! ambiguous, and is decided after the scan from its stored profile.
 
 use consentd_core::decision::simulate::{Scenario, Tally};
 use consentd_core::decision::{Channel, ContactState, UnixSeconds};
 
-use super::codec::ContactKey;
-use super::index::{HotIndex, Origin, SHARDS};
+use prost::Message;
+
+use super::codec::{CF_STATE, ContactKey, Origin, StoredContact};
+use super::index::{HotIndex, SHARDS};
 use super::{StorageError, Store};
 
 /// What one scan found.
@@ -29,7 +31,7 @@ pub struct Scan {
 pub fn scan(
     index: &HotIndex,
     scenario: &Scenario,
-    (tag, tag_shared): (u32, bool),
+    (tag, tag_shared): (u8, bool),
     now: UnixSeconds,
     samples_per_cell: usize,
     threads: usize,
@@ -68,7 +70,7 @@ pub fn scan(
 fn scan_shards(
     index: &HotIndex,
     scenario: &Scenario,
-    (tag, tag_shared): (u32, bool),
+    (tag, tag_shared): (u8, bool),
     now: UnixSeconds,
     samples_per_cell: usize,
     shards: std::ops::Range<usize>,
@@ -109,6 +111,9 @@ pub struct Simulation {
     pub revision: u64,
 }
 
+/// Keys of one read of the stored profiles of ambiguous entries.
+const RESOLVE_BATCH: usize = 4_096;
+
 /// Threads a simulation scans with: every core, up to this many.
 const THREADS_MAX: usize = 16;
 
@@ -133,14 +138,26 @@ impl Store {
         for (cell, _) in &scan.samples {
             taken[*cell] += 1;
         }
-        for (key, channel, state) in std::mem::take(&mut scan.unresolved) {
-            if self.get_stored(&key)?.is_some_and(|c| c.profile_id == profile) {
-                scenario.tally(channel, &state, now, &mut scan.tally, |_, cell| {
-                    if taken[cell] < samples_per_cell {
-                        taken[cell] += 1;
-                        scan.samples.push((cell, key));
-                    }
-                });
+        // Suppression-only entries of a profile that shares the tag: their stored profile,
+        // read in sorted batches (one pass over the `state` family's blocks).
+        let mut unresolved = std::mem::take(&mut scan.unresolved);
+        unresolved.sort_by_key(|(key, _, _)| *key);
+        let s = self.shared();
+        let cf = s.cf(CF_STATE)?;
+        for batch in unresolved.chunks(RESOLVE_BATCH) {
+            let values = s.db.batched_multi_get_cf(cf, batch.iter().map(|(key, _, _)| &key.0), true);
+            for ((key, channel, state), value) in batch.iter().zip(values) {
+                let Some(bytes) = value.map_err(|e| s.read_error(e))? else { continue };
+                let contact = StoredContact::decode(bytes.as_ref())
+                    .map_err(|e| s.undecodable(format!("contact {} is undecodable: {e}", key.log_tag())))?;
+                if contact.profile_id == profile {
+                    scenario.tally(*channel, state, now, &mut scan.tally, |_, cell| {
+                        if taken[cell] < samples_per_cell {
+                            taken[cell] += 1;
+                            scan.samples.push((cell, *key));
+                        }
+                    });
+                }
             }
         }
         scan.samples.sort_by_key(|(cell, _)| *cell);

@@ -159,8 +159,8 @@ pub(super) fn suppression_kind_from_stored(n: u32) -> Option<SuppressionKind> {
 }
 
 /// Whose entry a stored contact point is in the hot index; `None` for an unknown channel.
-pub(super) fn origin_of(contact: &super::codec::StoredContact) -> Option<super::index::Origin> {
-    channel_from_stored(contact.channel).map(|c| super::index::Origin::new(&contact.profile_id, c))
+pub(super) fn origin_of(contact: &super::codec::StoredContact) -> Option<super::codec::Origin> {
+    channel_from_stored(contact.channel).map(|c| super::codec::Origin::new(&contact.profile_id, c))
 }
 
 /// Channels are stored as their index in [`Channel::ALL`].

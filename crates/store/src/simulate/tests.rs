@@ -185,10 +185,10 @@ async fn the_scan_counts_what_deciding_each_contact_point_counts() {
 #[tokio::test]
 async fn profiles_that_share_a_tag_are_told_apart() {
     let mut seen = HashMap::new();
-    let (acme, twin) = (0..4_000_000u32)
+    let (acme, twin) = (0..1_000u32)
         .map(|i| format!("p{i}"))
         .find_map(|id| seen.insert(Origin::profile_tag(&id), id.clone()).map(|first| (first, id)))
-        .expect("a birthday pair among millions of 29-bit tags");
+        .expect("a pair among 5-bit tags");
     assert_eq!(Origin::profile_tag(&acme), Origin::profile_tag(&twin));
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, _) = Store::open(&dir.path().join("data"), StoreOptions::new(system_clock())).expect("open");
@@ -225,7 +225,7 @@ async fn a_store_before_origins_has_its_index_rebuilt_when_it_opens() {
         assert!(entries.len() > 300);
         for (k, v) in entries {
             let mut old = vec![v[0]];
-            old.extend_from_slice(&v[5..]);
+            old.extend_from_slice(&v[2..]);
             db.put_cf(index, k, old).expect("put");
         }
         db.put_cf(db.cf_handle(CF_META).expect("meta"), META_FORMAT, FORMAT_VERSION_3).expect("format");
