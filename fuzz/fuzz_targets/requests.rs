@@ -51,7 +51,7 @@ fn world() -> &'static World {
         };
         // Deliveries are not started: webhook calls are validated and stored, never sent.
         let webhooks = consentd::webhook::Webhooks::new(store.clone(), std::time::Duration::from_secs(60), None);
-        let admin = AdminApi { store, webhooks };
+        let admin = AdminApi::new(store, webhooks);
         let w = World { rt, decision, consent, admin, _dir: dir };
         w.rt.block_on(async {
             let _ = w
@@ -106,6 +106,7 @@ fuzz_target!(|data: &[u8]| {
             8 => if let Some(m) = decode(bytes) { let _ = w.consent.handle_inbound_sms(req(m)).await; },
             9 => if let Some(m) = decode(bytes) { let _ = w.admin.create_purpose(req(m)).await; },
             10 => if let Some(m) = decode(bytes) { let _ = w.admin.update_profile(req(m)).await; },
+            11 => if let Some(m) = decode(bytes) { let _ = w.admin.simulate_catalog_change(req(m)).await; },
             12 => if let Some(m) = decode(bytes) { let _ = w.admin.create_webhook(req(m)).await; },
             13 => if let Some(m) = decode(bytes) { let _ = w.admin.update_webhook(req(m)).await; },
             // The revocation fence, with a fence kept across the batches of one stream.

@@ -19,7 +19,8 @@ pub const SAMPLES_PER_CHANGE_MAX: u32 = 100;
 /// Samples of one answer in all (each one a read of the disk and a line of the answer).
 pub const SAMPLES_MAX: usize = 10_000;
 
-/// What an erased contact point's sample reads: only its keyed hash is kept.
+/// What a sample reads whose contact point is not kept in clear: an erased one (only its
+/// keyed hash is kept).
 const ERASED: &str = "(erased)";
 
 pub(super) async fn simulate(
@@ -51,14 +52,18 @@ pub(super) async fn simulate(
         answer.notes.push("no decision changes: every send answers as it does now".to_owned());
         return Ok(answer);
     }
-    let _permit = api.simulations.try_acquire().map_err(|_| {
+    // The permit goes with the scan, not with this call: a client that hangs up does not
+    // stop the scan, and must not let another one start beside it.
+    let permit = std::sync::Arc::clone(&api.simulations).try_acquire_owned().map_err(|_| {
         ApiError::ResourceExhausted("a policy simulation is running on this server; retry when it ends".to_owned())
     })?;
     let (store, run_profile) = (api.store.clone(), profile.clone());
     let scenario = std::sync::Arc::new(scenario);
     let run_scenario = std::sync::Arc::clone(&scenario);
     let sim = tokio::task::spawn_blocking(move || {
-        store.simulate(&run_scenario, &run_profile, (samples as usize, SAMPLES_MAX))
+        let sim = store.simulate(&run_scenario, &run_profile, (samples as usize, SAMPLES_MAX));
+        drop(permit);
+        sim
     })
     .await
     .map_err(|e| ApiError::Internal(format!("the policy simulation failed: {e}")))?
