@@ -35,7 +35,7 @@ impl ConsentApi {
         let kind = channel.contact_kind();
         let normalized = contact::normalize(kind, &contact_point, profile.default_region.as_deref())
             .map_err(|e| ApiError::invalid("contact_point", &contact_point, e))?;
-        let channels: Vec<Channel> = Channel::ALL.into_iter().filter(|c| c.contact_kind() == kind).collect();
+        let channels: Vec<Channel> = Channel::of_kind(kind).collect();
         // Sent together: one write group, and one scrub of the directory's files for all.
         let answers = join_all(channels.iter().map(|channel| {
             let change = LifeChange {
@@ -82,7 +82,7 @@ impl ConsentApi {
         let occurred_at_us = convert::occurred_at("occurred_at", occurred_at, now_us)?;
         let source = convert::source("source", source)?;
         let kind = from_ref.channel.contact_kind();
-        let channels: Vec<Channel> = Channel::ALL.into_iter().filter(|c| c.contact_kind() == kind).collect();
+        let channels: Vec<Channel> = Channel::of_kind(kind).collect();
         let (mut moved, mut suppressed, mut revision) = (0u32, false, 0u64);
         for channel in &channels {
             let at = |r: &ContactRef| ContactRef { channel: *channel, ..r.clone() };
@@ -203,7 +203,7 @@ impl ConsentApi {
                 Err(error) => results.push(pb::ReassignedNumberResult { number, applied: false, error }),
                 Ok((e164, at_us)) => {
                     for profile in &profiles {
-                        for channel in Channel::ALL.into_iter().filter(|c| c.contact_kind() == contact::Kind::Phone) {
+                        for channel in Channel::of_kind(contact::Kind::Phone) {
                             changes.push((
                                 results.len(),
                                 LifeChange {

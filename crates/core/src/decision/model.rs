@@ -37,6 +37,12 @@ impl Channel {
         }
     }
 
+    /// The channels that deliver to contact points of `kind` (a phone number's sms,
+    /// whatsapp and voice): what erasures and moves of one contact point cover.
+    pub fn of_kind(kind: crate::contact::Kind) -> impl Iterator<Item = Channel> {
+        Channel::ALL.into_iter().filter(move |c| c.contact_kind() == kind)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
