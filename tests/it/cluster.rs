@@ -18,8 +18,8 @@ use tonic::Code;
 
 use crate::nats::NatsCluster;
 use crate::support::{
-    Admin, Consent, Decision, TestServer, change, check, connect, free_port, metric_value, now_us, reason,
-    scrape_metrics, seed, set, signal, ts,
+    Admin, Consent, Decision, TestServer, change, check, connect, free_port, metric_value,
+    newsletter_non_restrictive_on_email, now_us, reason, scrape_metrics, seed, set, signal, ts,
 };
 
 /// Three NATS servers in one JetStream cluster, each with TLS and authorization.
@@ -1551,5 +1551,28 @@ async fn erasures_and_reassignments_go_through_the_log_alike_on_every_node() {
             assert!(files.is_empty(), "node {}: `{needle}` is still in {files:?}", n.id);
         }
     }
+    // The policy simulation reads each node's own hot index, loaded from its own directory
+    // after the kill: every node counts the same.
+    let mut answers = Vec::new();
+    let mut update = newsletter_non_restrictive_on_email();
+    if let Some(p) = update.purpose.as_mut() {
+        p.enforcement.push(pb::ChannelEnforcement {
+            channel: pb::Channel::Sms as i32,
+            model: pb::EnforcementModel::NonRestrictive as i32,
+        });
+    }
+    for n in &s.nodes {
+        let request = pb::SimulateCatalogChangeRequest {
+            profile_id: "acme".into(),
+            purpose_updates: vec![update.clone()],
+            samples_per_change: Some(0),
+            ..Default::default()
+        };
+        let mut answer = n.admin().await.simulate_catalog_change(request).await.expect("simulate").into_inner();
+        answer.evaluate_time = None;
+        answers.push(answer);
+    }
+    assert!(answers[0].groups.iter().any(|g| !g.transitions.is_empty()), "{:?}", answers[0]);
+    assert_eq!(answers[0], answers[1]);
     let _ = &s.dir;
 }
