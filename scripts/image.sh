@@ -69,8 +69,11 @@ stop() {
 trap stop EXIT
 port=$((20000 + RANDOM % 20000))
 run() { chroot --userspec=10001:10001 "$mnt" "$@"; }
-run /usr/local/bin/consentd --data-dir /var/lib/consentd --listen-addr "127.0.0.1:$port" --metrics-addr 127.0.0.1:0 \
-  > "$ctx/consentd.log" 2>&1 &
+# chroot itself in the background, not the function: chroot execs consentd, so `$!` is the
+# server's pid and `stop` ends it (a backgrounded function is a subshell, and killing that
+# left the server running after the script).
+chroot --userspec=10001:10001 "$mnt" /usr/local/bin/consentd --data-dir /var/lib/consentd \
+  --listen-addr "127.0.0.1:$port" --metrics-addr 127.0.0.1:0 > "$ctx/consentd.log" 2>&1 &
 pid=$!
 ctl() { run /usr/local/bin/consentctl --addr "http://127.0.0.1:$port" "$@"; }
 for _ in $(seq 1 60); do
