@@ -7,7 +7,7 @@ use super::auth::Principal;
 use super::convert;
 use super::error::{ApiError, ApiResult, not_found};
 use super::pb;
-use crate::decision::simulate::{AFTER_COLUMNS, Scenario, Tally};
+use crate::decision::simulate::{Scenario, Tally};
 use crate::decision::{Catalog, Channel, Outcome, Reason};
 
 /// Requests of one proposal (purpose updates, deactivations): more than a profile can have
@@ -69,8 +69,10 @@ pub(super) async fn simulate(
     .map_err(|e| ApiError::Internal(format!("the policy simulation failed: {e}")))?
     .map_err(ApiError::from)?;
     answer.revision = sim.revision;
-    let wanted: u64 =
-        (0..sim.tally.cells.len()).filter(|c| changes(*c)).map(|c| sim.tally.cells[c].min(u64::from(samples))).sum();
+    let wanted: u64 = (0..sim.tally.cells.len())
+        .filter(|c| Tally::is_change(*c))
+        .map(|c| sim.tally.cells[c].min(u64::from(samples)))
+        .sum();
     answer.samples_truncated = wanted > SAMPLES_MAX as u64;
     answer.populations = Channel::ALL
         .into_iter()
@@ -89,7 +91,6 @@ pub(super) async fn simulate(
         .iter()
         .enumerate()
         .map(|(g, group)| {
-            let cells = g * Reason::ALL.len() * AFTER_COLUMNS..(g + 1) * Reason::ALL.len() * AFTER_COLUMNS;
             let mut out = pb::SimulatedGroup {
                 channel: convert::channel_to_pb(group.channel) as i32,
                 purpose_id: group.purpose_id.clone(),
@@ -100,7 +101,7 @@ pub(super) async fn simulate(
                 contact_points: sim.tally.population[group.channel.index()],
                 ..Default::default()
             };
-            for cell in cells {
+            for cell in Tally::cells_of(g) {
                 let n = sim.tally.cells[cell];
                 if n == 0 {
                     continue;
@@ -110,7 +111,7 @@ pub(super) async fn simulate(
                 out.send_before += if sends(Some(before)) { n } else { 0 };
                 out.send_after += if sends(after) { n } else { 0 };
                 out.decision_changed += if sends(Some(before)) != sends(after) { n } else { 0 };
-                if changes(cell) {
+                if Tally::is_change(cell) {
                     out.transitions.push(pb::SimulatedTransition {
                         from_reason: convert::reason_to_pb(before) as i32,
                         to_reason: after.map_or(0, |r| convert::reason_to_pb(r) as i32),
@@ -124,12 +125,6 @@ pub(super) async fn simulate(
         })
         .collect();
     Ok(answer)
-}
-
-/// Whether a cell is a change of reason (or a refusal).
-fn changes(cell: usize) -> bool {
-    let (_, before, after) = Tally::parts(cell);
-    after != Some(before)
 }
 
 /// The catalog as the request proposes it, each part checked as its real request would be,

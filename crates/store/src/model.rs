@@ -106,6 +106,30 @@ pub struct ConsentChange {
     pub idempotency: Option<Idempotency>,
 }
 
+/// A change as the store's tests write one: from the API, without proof, double opt-in or
+/// idempotency key (each test overrides what it is about).
+#[cfg(test)]
+impl ConsentChange {
+    pub(crate) fn example(contact: ContactRef, subject: Subject, status: Status, occurred_at_us: i64) -> ConsentChange {
+        ConsentChange {
+            contact,
+            purpose_id: String::new(),
+            topic_id: String::new(),
+            subject,
+            status,
+            occurred_at_us,
+            source: Source::Api,
+            actor: "test".into(),
+            reason: String::new(),
+            proof: None,
+            expires_at: None,
+            double_opt_in: DoubleOptInMode::Off,
+            confirmation_validity_secs: 0,
+            idempotency: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ChangeOutcome {
     Applied,

@@ -33,10 +33,14 @@ impl Store {
         let s = self.shared();
         match s.db.get_pinned_cf(s.cf(CF_STATE)?, key.0).map_err(|e| s.read_error(e))? {
             None => Ok(None),
-            Some(bytes) => StoredContact::decode(bytes.as_ref())
-                .map(Some)
-                .map_err(|e| s.undecodable(format!("contact {} is undecodable: {e}", key.log_tag()))),
+            Some(bytes) => self.decode_stored(key, bytes.as_ref()).map(Some),
         }
+    }
+
+    /// The `state` value of `key`, decoded; damage is reported to the store's health.
+    pub(super) fn decode_stored(&self, key: &ContactKey, bytes: &[u8]) -> Result<StoredContact, StorageError> {
+        StoredContact::decode(bytes)
+            .map_err(|e| self.shared().undecodable(format!("contact {} is undecodable: {e}", key.log_tag())))
     }
 
     /// History events of one contact point with `seq > after_seq`, at most `limit`.

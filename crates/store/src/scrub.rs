@@ -102,7 +102,7 @@ mod tests {
     use crate::codec::{ALL_CFS, CF_HISTORY, CF_META, CF_STATE, EventBody, StoredContact, StoredEvent, history_key};
     use crate::model::{ConsentChange, ContactRef, Source};
     use crate::{Store, StoreOptions, system_clock};
-    use consentd_core::decision::{Channel, DoubleOptInMode, Status, Subject};
+    use consentd_core::decision::{Channel, Status, Subject};
 
     fn files_holding(dir: &std::path::Path, needle: &[u8]) -> usize {
         std::fs::read_dir(dir)
@@ -122,20 +122,9 @@ mod tests {
         let (store, _) = Store::open(&path, StoreOptions::new(system_clock())).expect("open");
         let contact = ContactRef { profile_id: "acme".into(), channel: Channel::Email, contact_point: address.into() };
         let change = ConsentChange {
-            contact,
             purpose_id: "newsletter".into(),
-            topic_id: String::new(),
-            subject: Subject::purpose(1),
-            status: Status::OptedIn,
-            occurred_at_us: store.now_us(),
             source: Source::Form,
-            actor: "test".into(),
-            reason: String::new(),
-            proof: None,
-            expires_at: None,
-            double_opt_in: DoubleOptInMode::Off,
-            confirmation_validity_secs: 0,
-            idempotency: None,
+            ..ConsentChange::example(contact, Subject::purpose(1), Status::OptedIn, store.now_us())
         };
         store.set_consent(change).await.expect("write");
         store.flush().expect("flush");

@@ -10,9 +10,7 @@
 use consentd_core::decision::simulate::{Scenario, Tally};
 use consentd_core::decision::{Channel, ContactState, UnixSeconds};
 
-use prost::Message;
-
-use super::codec::{CF_STATE, ContactKey, Origin, StoredContact};
+use super::codec::{CF_STATE, ContactKey, Origin};
 use super::index::{HotIndex, SHARDS};
 use super::{StorageError, Store};
 
@@ -20,10 +18,57 @@ use super::{StorageError, Store};
 #[derive(Debug)]
 pub struct Scan {
     pub tally: Tally,
-    /// Up to the asked number of keys per changed cell of [`Tally::cells`], in scan order.
-    pub samples: Vec<(usize, ContactKey)>,
+    pub samples: Samples,
     /// Entries whose profile their origin cannot tell (another profile shares the tag).
     pub unresolved: Vec<(ContactKey, Channel, ContactState)>,
+}
+
+impl Scan {
+    fn new(scenario: &Scenario, samples_per_cell: usize) -> Scan {
+        let tally = scenario.new_tally();
+        let samples = Samples::new(tally.cells.len(), samples_per_cell);
+        Scan { tally, samples, unresolved: Vec::new() }
+    }
+
+    /// Counts `state` (of the profile, on `channel`) and keeps `key` as a sample of each
+    /// change it makes, while that change has fewer than it may.
+    fn count(
+        &mut self,
+        scenario: &Scenario,
+        channel: Channel,
+        state: &ContactState,
+        now: UnixSeconds,
+        key: ContactKey,
+    ) {
+        let samples = &mut self.samples;
+        scenario.tally(channel, state, now, &mut self.tally, |cell| samples.offer(cell, key));
+    }
+}
+
+/// Up to a number of keys per changed cell of [`Tally::cells`], in the order offered.
+#[derive(Debug)]
+pub struct Samples {
+    per_cell: usize,
+    taken: Vec<usize>,
+    keys: Vec<(usize, ContactKey)>,
+}
+
+impl Samples {
+    fn new(cells: usize, per_cell: usize) -> Samples {
+        Samples { per_cell, taken: vec![0; cells], keys: Vec::new() }
+    }
+
+    fn offer(&mut self, cell: usize, key: ContactKey) {
+        if self.taken[cell] < self.per_cell {
+            self.taken[cell] += 1;
+            self.keys.push((cell, key));
+        }
+    }
+
+    /// (cell, key) pairs, in the order kept.
+    pub fn keys(&self) -> &[(usize, ContactKey)] {
+        &self.keys
+    }
 }
 
 /// Scans every shard of `index` on `threads` threads for the entries of the profile whose
@@ -52,15 +97,11 @@ pub fn scan(
         // one did, its shards would be missing from the counts, so say so loudly.
         handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     });
-    let mut all = Scan { tally: scenario.new_tally(), samples: Vec::new(), unresolved: Vec::new() };
-    let mut taken = vec![0usize; all.tally.cells.len()];
+    let mut all = Scan::new(scenario, samples_per_cell);
     for part in parts {
         all.tally.merge(&part.tally);
-        for (cell, key) in part.samples {
-            if taken[cell] < samples_per_cell {
-                taken[cell] += 1;
-                all.samples.push((cell, key));
-            }
+        for (cell, key) in part.samples.keys {
+            all.samples.offer(cell, key);
         }
         all.unresolved.extend(part.unresolved);
     }
@@ -75,8 +116,7 @@ fn scan_shards(
     samples_per_cell: usize,
     shards: std::ops::Range<usize>,
 ) -> Scan {
-    let mut out = Scan { tally: scenario.new_tally(), samples: Vec::new(), unresolved: Vec::new() };
-    let mut taken = vec![0usize; out.tally.cells.len()];
+    let mut out = Scan::new(scenario, samples_per_cell);
     index.scan(shards, |key, origin, state| {
         if origin.tag() != tag {
             return;
@@ -90,12 +130,7 @@ fn scan_shards(
             }
             Some(true) | None => {}
         }
-        scenario.tally(channel, state, now, &mut out.tally, |_, cell| {
-            if taken[cell] < samples_per_cell {
-                taken[cell] += 1;
-                out.samples.push((cell, *key));
-            }
-        });
+        out.count(scenario, channel, state, now, *key);
     });
     out
 }
@@ -134,10 +169,6 @@ impl Store {
         let shared = self.catalog().profiles().any(|p| p.id != profile && Origin::profile_tag(&p.id) == tag);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(THREADS_MAX);
         let mut scan = scan(self.index(), scenario, (tag, shared), now, samples_per_cell, threads);
-        let mut taken = vec![0usize; scan.tally.cells.len()];
-        for (cell, _) in &scan.samples {
-            taken[*cell] += 1;
-        }
         // Suppression-only entries of a profile that shares the tag: their stored profile,
         // read in sorted batches (one pass over the `state` family's blocks).
         let mut unresolved = std::mem::take(&mut scan.unresolved);
@@ -148,22 +179,16 @@ impl Store {
             let values = s.db.batched_multi_get_cf(cf, batch.iter().map(|(key, _, _)| &key.0), true);
             for ((key, channel, state), value) in batch.iter().zip(values) {
                 let Some(bytes) = value.map_err(|e| s.read_error(e))? else { continue };
-                let contact = StoredContact::decode(bytes.as_ref())
-                    .map_err(|e| s.undecodable(format!("contact {} is undecodable: {e}", key.log_tag())))?;
-                if contact.profile_id == profile {
-                    scenario.tally(*channel, state, now, &mut scan.tally, |_, cell| {
-                        if taken[cell] < samples_per_cell {
-                            taken[cell] += 1;
-                            scan.samples.push((cell, *key));
-                        }
-                    });
+                if self.decode_stored(key, bytes.as_ref())?.profile_id == profile {
+                    scan.count(scenario, *channel, state, now, *key);
                 }
             }
         }
-        scan.samples.sort_by_key(|(cell, _)| *cell);
-        scan.samples.truncate(samples_max);
-        let mut samples = Vec::with_capacity(scan.samples.len());
-        for (cell, key) in scan.samples {
+        let mut kept = scan.samples.keys;
+        kept.sort_by_key(|(cell, _)| *cell);
+        kept.truncate(samples_max);
+        let mut samples = Vec::with_capacity(kept.len());
+        for (cell, key) in kept {
             // Gone since the scan: no sample rather than a wrong one.
             if let Some(contact) = self.get_stored(&key)? {
                 samples.push((cell, Some(contact.contact_point).filter(|c| !c.is_empty())));

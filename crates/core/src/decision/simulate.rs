@@ -115,8 +115,8 @@ impl Scenario {
     }
 
     /// Decides `state`, a contact point of the profile on `channel`, in every group of the
-    /// channel before and after, counts it in `tally`, and tells `changed` of each group
-    /// whose reason changes (its number, the cell in [`Tally::cells`]).
+    /// channel before and after, counts it in `tally`, and tells `changed` the cell of
+    /// [`Tally::cells`] of each group whose reason changes.
     #[inline]
     pub fn tally(
         &self,
@@ -124,21 +124,17 @@ impl Scenario {
         state: &ContactState,
         now: UnixSeconds,
         tally: &mut Tally,
-        mut changed: impl FnMut(usize, usize),
+        mut changed: impl FnMut(usize),
     ) {
         tally.population[channel.index()] += 1;
         let range = self.by_channel[channel.index()].clone();
         for (g, group) in self.groups[range.clone()].iter().enumerate() {
-            let g = range.start + g;
             let before = decide(group.before, Some(state), group.subject, now).reason;
-            let after = match group.after {
-                Ok(model) => decide(model, Some(state), group.subject, now).reason.index(),
-                Err(_) => REFUSED,
-            };
-            let cell = g * CELLS_PER_GROUP + before.index() * AFTER_COLUMNS + after;
+            let after = group.after.as_ref().ok().map(|model| decide(*model, Some(state), group.subject, now).reason);
+            let cell = Tally::cell(range.start + g, before, after);
             tally.cells[cell] += 1;
-            if after != before.index() {
-                changed(g, cell);
+            if after != Some(before) {
+                changed(cell);
             }
         }
     }
@@ -170,6 +166,17 @@ impl Tally {
         let (group, rest) = (cell / CELLS_PER_GROUP, cell % CELLS_PER_GROUP);
         let (before, after) = (rest / AFTER_COLUMNS, rest % AFTER_COLUMNS);
         (group, Reason::ALL[before], Reason::ALL.get(after).copied())
+    }
+
+    /// Whether a cell counts a change of reason (or a refusal).
+    pub fn is_change(cell: usize) -> bool {
+        let (_, before, after) = Tally::parts(cell);
+        after != Some(before)
+    }
+
+    /// The cells of group `group`.
+    pub fn cells_of(group: usize) -> Range<usize> {
+        group * CELLS_PER_GROUP..(group + 1) * CELLS_PER_GROUP
     }
 
     /// Adds another tally of the same scenario (one per scanning thread).
@@ -257,7 +264,7 @@ mod tests {
             state(&[(Subject::purpose(1), Status::OptedIn), (Subject { purpose: 1, topic: 1 }, Status::OptedIn)]);
         let only_orders = state(&[(Subject::purpose(2), Status::OptedIn)]);
         for st in [&opted_in, &only_orders] {
-            s.tally(Channel::Email, st, 0, &mut tally, |g, cell| changes.push((g, cell)));
+            s.tally(Channel::Email, st, 0, &mut tally, |cell| changes.push(cell));
         }
         assert_eq!(tally.population[Channel::Email.index()], 2);
         // Opted in: OPTED_IN -> NOT_OPTED_OUT in both groups.
@@ -266,6 +273,7 @@ mod tests {
         // Nothing for news: NO_OPT_IN -> NOT_OPTED_OUT.
         assert_eq!(tally.cells[Tally::cell(0, Reason::NoOptIn, Some(Reason::NotOptedOut))], 1);
         assert_eq!(changes.len(), 4);
+        assert!(changes.iter().all(|c| Tally::is_change(*c)));
         assert_eq!(Tally::parts(Tally::cell(1, Reason::NoOptIn, None)), (1, Reason::NoOptIn, None));
         assert_eq!(s.owns(&only_orders), Some(true));
         assert_eq!(

@@ -13,20 +13,11 @@ fn contact_ref() -> ContactRef {
 
 fn change(subject: Subject, status: Status, occurred_at_us: i64, source: Source) -> ConsentChange {
     ConsentChange {
-        contact: contact_ref(),
         purpose_id: format!("p{}", subject.purpose),
         topic_id: if subject.topic == 0 { String::new() } else { format!("t{}", subject.topic) },
-        subject,
-        status,
-        occurred_at_us,
         source,
-        actor: "test".into(),
-        reason: String::new(),
-        proof: None,
-        expires_at: None,
-        double_opt_in: DoubleOptInMode::Off,
         confirmation_validity_secs: 3600,
-        idempotency: None,
+        ..ConsentChange::example(contact_ref(), subject, status, occurred_at_us)
     }
 }
 

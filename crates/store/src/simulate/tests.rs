@@ -8,29 +8,14 @@ use crate::model::{ConsentChange, ContactRef, Source, SuppressionChange};
 use crate::{StoreOptions, system_clock};
 use consentd_core::decision::simulate::REFUSED;
 use consentd_core::decision::{
-    Catalog, DoubleOptInMode, EnforcementModel, Profile, Purpose, PurposeKind, Reason, Status, Subject,
-    SuppressionKind, Topic, decide,
+    Catalog, EnforcementModel, Profile, Purpose, PurposeKind, Reason, Status, Subject, SuppressionKind, Topic, decide,
 };
 
 type Member = (String, Channel, String);
 
 fn change(store: &Store, who: &Member, subject: Subject, status: Status) -> ConsentChange {
-    ConsentChange {
-        contact: ContactRef { profile_id: who.0.clone(), channel: who.1, contact_point: who.2.clone() },
-        purpose_id: String::new(),
-        topic_id: String::new(),
-        subject,
-        status,
-        occurred_at_us: store.now_us(),
-        source: Source::Api,
-        actor: "test".into(),
-        reason: String::new(),
-        proof: None,
-        expires_at: None,
-        double_opt_in: DoubleOptInMode::Off,
-        confirmation_validity_secs: 0,
-        idempotency: None,
-    }
+    let contact = ContactRef { profile_id: who.0.clone(), channel: who.1, contact_point: who.2.clone() };
+    ConsentChange::example(contact, subject, status, store.now_us())
 }
 
 async fn suppress(store: &Store, who: &Member, kind: SuppressionKind) {
@@ -165,9 +150,7 @@ async fn the_scan_counts_what_deciding_each_contact_point_counts() {
         *per_cell.entry(*cell).or_default() += 1;
     }
     assert!(per_cell.values().all(|n| *n == 3), "{per_cell:?}");
-    let changed_cells = (0..sim.tally.cells.len())
-        .filter(|c| sim.tally.cells[*c] > 0 && Tally::parts(*c).2 != Some(Tally::parts(*c).1))
-        .count();
+    let changed_cells = (0..sim.tally.cells.len()).filter(|c| sim.tally.cells[*c] > 0 && Tally::is_change(*c)).count();
     assert_eq!(per_cell.len(), changed_cells);
     assert!(changed_cells >= 6, "orders' refusals on two channels and news' changes");
     // The overall cap holds.
