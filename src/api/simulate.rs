@@ -210,3 +210,40 @@ fn propose(current: &Catalog, req: pb::SimulateCatalogChangeRequest) -> ApiResul
     }
     Ok((proposed, notes))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{AdminApi, ApiError, pb, simulate};
+    use crate::api::auth::Principal;
+    use crate::decision::{Profile, Purpose, PurposeKind};
+    use crate::storage::{Store, StoreOptions, system_clock};
+
+    /// A second simulation while one runs is refused, and one may run once it has ended.
+    #[tokio::test]
+    async fn one_simulation_at_a_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, _) = Store::open(&dir.path().join("data"), StoreOptions::new(system_clock())).expect("open");
+        store.put_profile(Profile::new("acme"), true).await.expect("profile");
+        store.put_purpose(Purpose::new("acme", "news", PurposeKind::Commercial, 0), true).await.expect("purpose");
+        let webhooks = crate::webhook::Webhooks::new(store.clone(), Duration::from_secs(1), None);
+        let api = AdminApi::new(store, webhooks);
+        let req = || pb::SimulateCatalogChangeRequest {
+            profile_id: "acme".into(),
+            deactivate_purpose_ids: vec!["news".into()],
+            ..Default::default()
+        };
+        // The permit a running scan holds.
+        let running = std::sync::Arc::clone(&api.simulations).try_acquire_owned().expect("free");
+        match simulate(&api, &Principal::local(), req()).await {
+            Err(ApiError::ResourceExhausted(why)) => assert!(why.contains("running"), "{why}"),
+            other => panic!("a second simulation beside a running one: {other:?}"),
+        }
+        drop(running);
+        let answer = simulate(&api, &Principal::local(), req()).await.expect("the scan ended: another may run");
+        assert!(!answer.groups.is_empty(), "{answer:?}");
+        // Its own permit went with its scan.
+        assert_eq!(api.simulations.available_permits(), 1);
+    }
+}
