@@ -53,6 +53,8 @@ pub enum ServerError {
     ClusterSecret { path: String, detail: String },
     #[error("start-up task failed: {0}")]
     Join(String),
+    #[error("stopped: {0}")]
+    LeftBehind(String),
 }
 
 /// The listeners consentd binds.
@@ -126,28 +128,6 @@ pub async fn run(
     {
         return Err(ServerError::Unprotected(addr));
     }
-    if let Some(c) = &config.cluster
-        && let Some(key) = &log_key
-    {
-        let restored = tokio::select! {
-            r = crate::cluster::restore_if_new(&c.log, &dir, key) => r?,
-            () = &mut shutdown => { stopped(); return Ok(()) }
-        };
-        if let Some(position) = restored {
-            tracing::info!(log_position = position, data_dir = %dir.display(), "restored the newest snapshot; replaying the log after it");
-        }
-    }
-    // `Store::open` creates the directory (0700) if it is missing.
-    let (store, stats) = tokio::task::spawn_blocking(move || Store::open(&dir, options))
-        .await
-        .map_err(|e| ServerError::Join(e.to_string()))??;
-    tracing::info!(
-        data_dir = %config.data_dir.display(),
-        contacts = stats.contacts,
-        revision = stats.revision,
-        load_ms = stats.load_ms as u64,
-        "store opened"
-    );
     let metrics_listener = match config.metrics_addr {
         Some(addr) => {
             // Refused before binding, so the refusal does not depend on the port being free.
@@ -156,19 +136,78 @@ pub async fn run(
         }
         None => None,
     };
-    // Kept until the server stops (step 5 of `app`'s stop order): dropping it stops applying the log.
-    let cluster = match (&config.cluster, log_key) {
-        (Some(c), Some(key)) => {
-            let cluster = tokio::select! {
-                r = crate::cluster::Cluster::start(&c.log, &store, key) => r?,
+    // A cluster node whose store the trimmed log has left behind (it was stopped, or cut
+    // off, while the others snapshotted and trimmed) starts again once, from the newest
+    // snapshot, instead of refusing until somebody empties its directory.
+    let mut superseded = None;
+    let (store, cluster) = loop {
+        if let Some(c) = &config.cluster
+            && let Some(key) = &log_key
+        {
+            let restored = tokio::select! {
+                r = crate::cluster::restore_if_new(&c.log, &dir, key) => r?,
                 () = &mut shutdown => { stopped(); return Ok(()) }
             };
-            tracing::info!(node = %c.log.node_id, stream = %c.log.stream, nats = %crate::cluster::redacted(&c.log.urls), "cluster mode");
-            Some(cluster)
+            if let Some(position) = restored {
+                tracing::info!(log_position = position, data_dir = %dir.display(), "restored the newest snapshot; replaying the log after it");
+            }
         }
-        _ => None,
+        // `Store::open` creates the directory (0700) if it is missing.
+        let (open_dir, open_options) = (dir.clone(), options.clone());
+        let (store, stats) = tokio::task::spawn_blocking(move || Store::open(&open_dir, open_options))
+            .await
+            .map_err(|e| ServerError::Join(e.to_string()))??;
+        tracing::info!(
+            data_dir = %config.data_dir.display(),
+            contacts = stats.contacts,
+            revision = stats.revision,
+            load_ms = stats.load_ms as u64,
+            "store opened"
+        );
+        // Kept until the server stops (step 5 of `app`'s stop order): dropping it stops applying the log.
+        let (Some(c), Some(key)) = (&config.cluster, &log_key) else { break (store, None) };
+        let started = tokio::select! {
+            r = crate::cluster::Cluster::start(&c.log, &store, key.clone()) => r,
+            () = &mut shutdown => { stopped(); return Ok(()) }
+        };
+        match started {
+            Ok(cluster) => {
+                tracing::info!(node = %c.log.node_id, stream = %c.log.stream, nats = %crate::cluster::redacted(&c.log.urls), "cluster mode");
+                break (store, Some(cluster));
+            }
+            Err(e @ crate::cluster::ClusterError::BehindTrimmedLog { .. }) if superseded.is_none() => {
+                tracing::warn!(error = %e, data_dir = %dir.display(), "starting again from the newest snapshot");
+                // Closed (its writer thread joined) before its directory moves.
+                drop(store);
+                let moved = crate::cluster::snapshot::supersede(&dir)
+                    .map_err(|detail| crate::cluster::ClusterError::Snapshot { detail })?;
+                superseded = Some(moved);
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
-    serve(config, store, listener, metrics_listener, shutdown, cluster).await
+    if let Some(aside) = superseded {
+        // The node now starts from the snapshot: what the log had left behind goes.
+        tokio::task::spawn_blocking(move || crate::cluster::snapshot::forget_superseded(&aside));
+    }
+    let Some(left_behind) = cluster.as_ref().map(crate::cluster::Cluster::left_behind) else {
+        return serve(config, store, listener, metrics_listener, shutdown, None).await;
+    };
+    let why = Arc::new(std::sync::OnceLock::new());
+    let stop = {
+        let why = Arc::clone(&why);
+        async move {
+            tokio::select! {
+                () = shutdown => {}
+                w = left_behind => { let _ = why.set(w); }
+            }
+        }
+    };
+    serve(config, store, listener, metrics_listener, stop, cluster).await?;
+    match why.get() {
+        Some(why) => Err(ServerError::LeftBehind(why.clone())),
+        None => Ok(()),
+    }
 }
 
 /// The name under which health reports the store itself: NOT_SERVING while writes are

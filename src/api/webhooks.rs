@@ -29,8 +29,26 @@ fn def_of(store: &Store, id: &str) -> ApiResult<WebhookDef> {
 /// A subscription as the API shows it.
 pub async fn to_pb(store: &Store, hooks: &Webhooks, def: &WebhookDef) -> ApiResult<pb::Webhook> {
     let (position, delivered_by) = hooks.position(def).await?;
+    Ok(shown(store, def, position, delivered_by))
+}
+
+/// The answer to a write that is done: it must not fail now (a create's or rotation's
+/// secret is shown once, and a retry would make a second subscription or rotate again).
+/// When the delivery position cannot be read (in a cluster it is in NATS), the answer shows
+/// where deliveries start without one, and who delivers is left empty.
+async fn to_pb_written(store: &Store, hooks: &Webhooks, def: &WebhookDef) -> pb::Webhook {
+    match hooks.position(def).await {
+        Ok((position, delivered_by)) => shown(store, def, position, delivered_by),
+        Err(e) => {
+            tracing::warn!(webhook = %def.webhook_id, error = %e, "the answer shows no delivery position");
+            shown(store, def, def.start_position(None), String::new())
+        }
+    }
+}
+
+fn shown(store: &Store, def: &WebhookDef, position: u64, delivered_by: String) -> pb::Webhook {
     let now = store.now_us().div_euclid(1_000_000);
-    Ok(pb::Webhook {
+    pb::Webhook {
         webhook_id: def.webhook_id.clone(),
         url: def.url.clone(),
         profile_ids: def.profile_ids.clone(),
@@ -45,7 +63,7 @@ pub async fn to_pb(store: &Store, hooks: &Webhooks, def: &WebhookDef) -> ApiResu
         create_time: Some(convert::ts_from_secs(def.created_at)),
         secrets: def.signing_secrets(now).count() as i32,
         delivered_by,
-    })
+    }
 }
 
 /// Checks the caller's fields of a subscription and writes them into `def`.
@@ -171,7 +189,7 @@ pub async fn create(
     apply_fields(store, &mut def, webhook, &paths)?;
     store.put_webhook(def.clone(), Expect::Absent).await.map_err(ApiError::from)?;
     tracing::info!(webhook = %def.webhook_id, url = %loggable(&def.url), "webhook subscription created");
-    let webhook = Some(to_pb(store, hooks, &def).await?);
+    let webhook = Some(to_pb_written(store, hooks, &def).await);
     Ok(Response::new(pb::CreateWebhookResponse { webhook, secret }))
 }
 
@@ -251,7 +269,7 @@ pub async fn update(
     })
     .await?;
     let shown = rotation.map(|((_, text), _)| text).unwrap_or_default();
-    let webhook = Some(to_pb(store, hooks, &def).await?);
+    let webhook = Some(to_pb_written(store, hooks, &def).await);
     Ok(Response::new(pb::UpdateWebhookResponse { webhook, secret: shown }))
 }
 
@@ -296,7 +314,7 @@ pub async fn replay(
     })
     .await?;
     tracing::info!(webhook = %webhook_id, from_revision, "webhook replay");
-    let mut shown = to_pb(store, hooks, &def).await?;
+    let mut shown = to_pb_written(store, hooks, &def).await;
     // Where the deliveries resume, once the task has restarted.
     shown.delivered_revision = from_revision - 1;
     shown.lag_revisions = head.saturating_sub(from_revision - 1);

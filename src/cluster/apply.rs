@@ -46,10 +46,18 @@ pub(super) struct Applier {
     pub(super) keys: Vec<LogKey>,
     /// The log's last position when the node started: caught up once it is applied.
     pub(super) catch_up_to: u64,
+    /// Told why when the log was trimmed past this node's position while it ran.
+    pub(super) left_behind: watch::Sender<Option<String>>,
 }
 
 /// Applies the stream from the store's position, forever: on any break (NATS down, an
 /// entry left unapplied by an I/O error) it starts again from the stored position.
+/// Whether a node that applied the log up to `applied` can no longer go on from it: the
+/// entries after it were trimmed (the log now starts at `first`).
+pub(super) fn is_behind(applied: u64, first: u64) -> bool {
+    first > 1 && applied + 1 < first
+}
+
 pub(super) async fn apply_loop(applier: Applier) {
     loop {
         let start = applier.store.log_position() + 1;
@@ -113,14 +121,18 @@ impl Applier {
     async fn run_consumer(&self, start: u64) -> Result<(), String> {
         let store = &self.store;
         let first = self.stream.get_info().await.map_err(|e| e.to_string())?.state.first_sequence;
-        if start < first && first > 1 {
+        if is_behind(start - 1, first) {
+            // Found at start, `Cluster::start` says so and `server::run` restores the newest
+            // snapshot instead; here the log was trimmed while this node was cut off.
             let why = format!(
                 "this node applied the log up to {}, but the log now starts at {first} (trimmed after a snapshot): \
-                 stop the node, empty its data directory and start it again to restore from the newest snapshot",
+                 the node stops, and at its next start restores the newest snapshot",
                 start - 1
             );
             tracing::error!("{why}");
             store.health().damage(&why);
+            // The server stops with this error; restarted (by its supervisor), it restores.
+            let _ = self.left_behind.send(Some(why));
             return Ok(());
         }
         // An ephemeral pull consumer without acknowledgements delivers in log order. Its short

@@ -96,6 +96,13 @@ pub enum ClusterError {
     Snapshot { detail: String },
     #[error("cannot start the replicated log's runtime: {0}")]
     Runtime(String),
+    /// The log was trimmed (after a snapshot) past what this node applied: it can only go on
+    /// from a snapshot (`server::run` then starts from the newest snapshot).
+    #[error(
+        "this node applied the replicated log up to entry {applied}, but the log now starts at entry {first} \
+         (trimmed after a snapshot)"
+    )]
+    BehindTrimmedLog { applied: u64, first: u64 },
 }
 
 type Waiters = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<OpResult, StorageError>>>>>;
@@ -117,6 +124,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug)]
 pub struct Cluster {
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Why the log left this node behind while it ran (see [`Cluster::left_behind`]).
+    left_behind: tokio::sync::watch::Receiver<Option<String>>,
     runtime: Option<tokio::runtime::Runtime>,
     leases: Arc<leases::Leases>,
     js: jetstream::Context,
@@ -320,13 +329,17 @@ impl Cluster {
             duplicate_window: DUPLICATE_WINDOW,
             ..Default::default()
         };
-        let (stream, last) = until_ready("opening the log's stream", || async {
+        let (stream, first, last) = until_ready("opening the log's stream", || async {
             let mut stream = js.get_or_create_stream(stream_config.clone()).await.map_err(|e| e.to_string())?;
-            let last = stream.info().await.map_err(|e| e.to_string())?.state.last_sequence;
-            Ok((stream, last))
+            let state = &stream.info().await.map_err(|e| e.to_string())?.state;
+            let (first, last) = (state.first_sequence, state.last_sequence);
+            Ok((stream, first, last))
         })
         .await
         .map_err(|detail| ClusterError::Stream { stream: config.stream.clone(), detail })?;
+        if apply::is_behind(store.log_position(), first) {
+            return Err(ClusterError::BehindTrimmedLog { applied: store.log_position(), first });
+        }
         let origin = format!("{}/{:016x}", config.node_id, rand::rng().random::<u64>());
         let leases = leases::Leases::open(&js, &config.stream, config.replicas, &origin, &config.node_id, key.clone())
             .await
@@ -337,6 +350,7 @@ impl Cluster {
             store.set_catching_up(true);
             tracing::info!(applied = store.log_position(), log = last, "catching up with the replicated log");
         }
+        let (left_behind_tx, left_behind) = tokio::sync::watch::channel(None);
         let applier = apply::Applier {
             store: store.clone(),
             stream: stream.clone(),
@@ -344,6 +358,7 @@ impl Cluster {
             origin,
             keys: vec![key.clone()],
             catch_up_to: last,
+            left_behind: left_behind_tx,
         };
         let mut tasks = vec![tokio::spawn(apply::apply_loop(applier)), batcher];
         if config.snapshot_interval_secs > 0 {
@@ -357,10 +372,25 @@ impl Cluster {
                 key,
             )));
         }
-        Ok(Cluster { tasks, runtime: None, leases: Arc::new(leases), js })
+        Ok(Cluster { tasks, left_behind, runtime: None, leases: Arc::new(leases), js })
     }
 
     /// The connection to the cluster's JetStream.
+    /// Resolves, with why, if the log is trimmed past this node's position while it runs
+    /// (it was cut off from NATS while the others snapshotted and trimmed): it cannot go on
+    /// from its store, and the server stops so that its next start restores a snapshot.
+    pub fn left_behind(&self) -> impl std::future::Future<Output = String> + Send + 'static {
+        let mut rx = self.left_behind.clone();
+        async move {
+            let why = rx.wait_for(Option::is_some).await.map(|why| why.clone().unwrap_or_default());
+            match why {
+                Ok(why) => why,
+                // The applier is gone (the server is stopping): never.
+                Err(_) => std::future::pending().await,
+            }
+        }
+    }
+
     pub fn jetstream(&self) -> jetstream::Context {
         self.js.clone()
     }

@@ -81,6 +81,30 @@ pub fn is_empty_store_dir(data_dir: &Path) -> bool {
     crate::storage::guard::holds_no_store(data_dir)
 }
 
+/// A node whose store the trimmed log has left behind: moves its data directory aside (to
+/// `<dir>.superseded`, replacing an earlier one), so the start restores the newest snapshot
+/// into a new one. Everything in it came from the log, whose newest snapshot holds it too;
+/// it is kept until the node has started from the snapshot (see [`forget_superseded`]).
+pub fn supersede(data_dir: &Path) -> Result<PathBuf, String> {
+    let aside = sibling(data_dir, "superseded");
+    if aside.exists() {
+        std::fs::remove_dir_all(&aside).map_err(|e| format!("cannot remove {}: {e}", aside.display()))?;
+    }
+    std::fs::rename(data_dir, &aside)
+        .map_err(|e| format!("cannot move {} aside to {}: {e}", data_dir.display(), aside.display()))?;
+    Ok(aside)
+}
+
+/// After a start from the snapshot: the directory [`supersede`] moved aside goes.
+pub fn forget_superseded(aside: &Path) {
+    match std::fs::remove_dir_all(aside) {
+        Ok(()) => tracing::info!(removed = %aside.display(), "removed the data directory the snapshot replaced"),
+        Err(e) => {
+            tracing::warn!(dir = %aside.display(), error = %e, "cannot remove the data directory the snapshot replaced")
+        }
+    }
+}
+
 /// A new node: fills an empty `data_dir` from the newest snapshot. Returns its log position,
 /// or `None` when there is no snapshot (the node then replays the whole log).
 pub async fn restore(

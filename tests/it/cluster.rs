@@ -572,6 +572,86 @@ async fn a_new_node_starts_from_a_snapshot_after_the_log_was_trimmed() {
     }
 }
 
+/// A node the trimmed log has left behind comes back by itself: one that was cut off while
+/// it ran (frozen here, while another node snapshotted and trimmed past it) stops with an
+/// error, and at its next start, as one that was down meanwhile, it restores the newest
+/// snapshot in place of its directory; nobody empties it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_the_trimmed_log_left_behind_restores_a_snapshot_by_itself() {
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("cluster.secret");
+    write_secret(&secret, "0123456789abcdef0123456789abcdef-left-behind\n");
+    let flags = ["--snapshot-interval-secs", "1", "--log-retain-entries", "0"];
+    let a = Node::start_with("a", &dir.path().join("a"), &nats, &secret, &flags);
+    let mut b = Node::start_with("b", &dir.path().join("b"), &nats, &secret, &["--snapshot-interval-secs", "0"]);
+    a.serving().await;
+    b.serving().await;
+    seed(&mut a.admin().await, None).await;
+    let mut consent = a.consent().await;
+    let mut last = 0;
+    let mut write = async |i: usize| {
+        let c = change(&format!("behind{}@example.com", i % 5), "newsletter", "", status_for(i / 5));
+        set_retrying(&mut consent, c, &format!("behind-{i}"), 10).await.expect("write").revision
+    };
+    for i in 0..5 {
+        last = write(i).await;
+    }
+    b.digest(last).await;
+    let js = async_nats::jetstream::new(nats.client(NODE_USER).await);
+    let log = async || js.get_stream("consentd").await.ok()?.get_info().await.ok().map(|i| i.state);
+    let b_applied = loop {
+        if let Some(state) = log().await {
+            break state.last_sequence;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // Frozen long enough that its pull request expires: nothing more reaches it.
+    let child = b.child.as_ref().expect("b runs");
+    signal(child, "STOP");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    for i in 5..30 {
+        last = write(i).await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while log().await.is_none_or(|state| state.first_sequence <= b_applied + 1) {
+        assert!(std::time::Instant::now() < deadline, "the log was never trimmed past node b");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Thawed, it finds the entries after its own gone, and stops with an error.
+    signal(b.child.as_ref().expect("b runs"), "CONT");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = b.child.as_mut().expect("b").try_wait().expect("wait") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "node b went on although the log left it behind");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(!status.success(), "stopped with an error, so that its supervisor starts it again: {status:?}");
+    b.child = None;
+    // Started again with the directory it had: it restores the snapshot and catches up.
+    for i in 30..35 {
+        last = write(i).await;
+    }
+    b.restart(&nats, &secret);
+    b.serving().await;
+    same_digests(&[&a, &b], last).await;
+    let mut d = b.decision().await;
+    for k in 0..5 {
+        let i = (30..35).find(|i| i % 5 == k).unwrap();
+        let r = check_at(&mut d, &format!("behind{k}@example.com"), last).await;
+        assert_eq!(r.decision, decision_for(status_for(i / 5)), "behind{k} on the node that was left behind");
+    }
+    // What the snapshot replaced is removed once the node runs from it.
+    let aside = dir.path().join("b.superseded");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while aside.exists() {
+        assert!(std::time::Instant::now() < deadline, "{} is left", aside.display());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Publishes `payload` to the log's subject as anyone with NATS access can, under
 /// `msg_id`; returns JetStream's acknowledgement.
 async fn publish_raw(
@@ -1191,7 +1271,9 @@ async fn a_webhook_secret_never_reaches_nats_in_the_clear_and_any_node_changes_a
     let key = base64::engine::general_purpose::STANDARD
         .decode(created.secret.strip_prefix("whsec_").expect("whsec_"))
         .expect("base64");
-    // A rotation on the other node: the new secret signs from then on.
+    // A rotation on the other node, once it has applied the creation: the new secret signs
+    // from then on.
+    s.nodes[1].digest(s.nodes[0].digest(0).await.revision).await;
     let rotated = s.nodes[1]
         .admin()
         .await
@@ -1396,6 +1478,7 @@ async fn every_node_answers_alike_as_of_a_past_moment() {
         .await
         .expect("update purpose");
     let settled = b.digest(written.revision + 1).await.revision;
+    a.digest(settled).await;
     let at = crate::support::ts(moment);
     for node in [a, b] {
         let mut d = node.decision().await;
