@@ -106,15 +106,24 @@ impl Nats {
     }
 
     /// A plain NATS client of `user` (over TLS), e.g. the outsider.
+    /// A client of `user`; connecting is tried again for a while (the servers may still be
+    /// starting).
     async fn client(&self, user: &str) -> async_nats::Client {
         let urls: Vec<String> = self.urls().split(',').map(str::to_owned).collect();
-        async_nats::ConnectOptions::new()
-            .user_and_password(user.to_owned(), format!("{user}-pw-0123456789"))
-            .add_root_certificates(self.ca())
-            .require_tls(true)
-            .connect(urls.as_slice())
-            .await
-            .expect("nats client")
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let connected = async_nats::ConnectOptions::new()
+                .user_and_password(user.to_owned(), format!("{user}-pw-0123456789"))
+                .add_root_certificates(self.ca())
+                .require_tls(true)
+                .connect(urls.as_slice())
+                .await;
+            match connected {
+                Ok(client) => return client,
+                Err(e) => assert!(std::time::Instant::now() < deadline, "nats client: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 }
 
@@ -986,12 +995,17 @@ async fn a_snapshot_not_written_by_the_cluster_is_refused_by_a_joining_node() {
     let a = Node::start_with("a", &dir.path().join("a"), &nats, &secret, &["--snapshot-interval-secs", "1"]);
     a.serving().await;
     seed(&mut a.admin().await, None).await;
-    // A real snapshot first.
+    // A real snapshot first, of the whole log (one taken during the seeding would be taken
+    // again after the forgery is put, and replace it).
     let js = async_nats::jetstream::new(nats.client(OUTSIDER).await);
     let mut found = None;
     for _ in 0..300 {
+        let log_end =
+            async { js.get_stream("consentd").await.ok()?.get_info().await.ok().map(|i| i.state.last_sequence) };
         if let Ok(bucket) = js.get_object_store("consentd-snapshots").await
             && let Ok(info) = bucket.info("snapshot").await
+            && let Some(end) = log_end.await
+            && info.metadata.get("log_position").and_then(|p| p.parse::<u64>().ok()).is_some_and(|p| p >= end)
         {
             found = Some((bucket, info));
             break;
@@ -1009,7 +1023,7 @@ async fn a_snapshot_not_written_by_the_cluster_is_refused_by_a_joining_node() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0x01;
     let mut metadata = info.metadata.clone();
-    metadata.insert("revision".into(), "1000000".into());
+    metadata.insert("log_position".into(), "1000000".into());
     let meta =
         async_nats::jetstream::object_store::ObjectMetadata { name: "snapshot".into(), metadata, ..Default::default() };
     bucket.put(meta, &mut bytes.as_slice()).await.expect("put");
@@ -1121,12 +1135,24 @@ async fn a_node_waiting_for_nats_stops_on_the_first_sigterm() {
         .args(["--cluster", &format!("nats://127.0.0.1:{}", free_port()), "--cluster-secret-file"])
         .arg(&secret)
         .args(["--node-id", "a"])
+        .env("RUST_LOG", "warn,consentd::cluster=info")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    // Long enough to be in its wait for NATS (tried once a second).
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Once it says it waits for NATS (tried once a second); its log is read to the end, so
+    // the pipe never fills.
+    let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            if line.contains("NATS not reachable") {
+                let _ = waiting_tx.send(());
+            }
+        }
+    });
+    let waiting = tokio::task::spawn_blocking(move || waiting_rx.recv_timeout(Duration::from_secs(60)));
+    assert!(waiting.await.expect("join").is_ok(), "the node never said it waits for NATS");
     assert!(child.try_wait().expect("wait").is_none(), "the node waits for NATS");
     signal(&child, "TERM");
     let mut exited = None;
@@ -1239,8 +1265,10 @@ async fn one_node_delivers_a_webhook_and_another_takes_over_when_it_is_killed() 
         }
     }
     assert_eq!(order, revisions, "first deliveries in revision order, none missing");
-    // At most the changes since the last renewal came twice, not a storm.
-    assert!(got.len() <= revisions.len() + 20, "{} deliveries of {} changes", got.len(), revisions.len());
+    // At most the changes since the last renewal came twice, not a storm (each takeover
+    // sends again what came after the position its holder last renewed: up to all 20 of a
+    // phase, and a loaded NATS may cause a second takeover).
+    assert!(got.len() <= revisions.len() + 40, "{} deliveries of {} changes", got.len(), revisions.len());
 
     // The holder's earlier start comes back: the lease stays where it is.
     let (nats, secret) = (&s.nats, s.secret.clone());
