@@ -175,7 +175,9 @@ pub async fn run(
                 tracing::info!(node = %c.log.node_id, stream = %c.log.stream, nats = %crate::cluster::redacted(&c.log.urls), "cluster mode");
                 break (store, Some(cluster));
             }
-            Err(e @ crate::cluster::ClusterError::BehindTrimmedLog { .. }) if superseded.is_none() => {
+            Err(e @ crate::cluster::ClusterError::BehindTrimmedLog { applied, first }) if superseded.is_none() => {
+                // Nothing moves unless the snapshot holds all this store does and reaches the log.
+                crate::cluster::snapshot_replaces(&c.log, applied, first).await?;
                 tracing::warn!(error = %e, data_dir = %dir.display(), "starting again from the newest snapshot");
                 // Closed (its writer thread joined) before its directory moves.
                 drop(store);

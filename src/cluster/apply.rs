@@ -50,14 +50,14 @@ pub(super) struct Applier {
     pub(super) left_behind: watch::Sender<Option<String>>,
 }
 
-/// Applies the stream from the store's position, forever: on any break (NATS down, an
-/// entry left unapplied by an I/O error) it starts again from the stored position.
 /// Whether a node that applied the log up to `applied` can no longer go on from it: the
 /// entries after it were trimmed (the log now starts at `first`).
 pub(super) fn is_behind(applied: u64, first: u64) -> bool {
     first > 1 && applied + 1 < first
 }
 
+/// Applies the stream from the store's position, forever: on any break (NATS down, an
+/// entry left unapplied by an I/O error) it starts again from the stored position.
 pub(super) async fn apply_loop(applier: Applier) {
     loop {
         let start = applier.store.log_position() + 1;

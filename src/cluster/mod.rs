@@ -257,6 +257,26 @@ pub async fn restore_if_new(
         .map_err(|detail| ClusterError::Snapshot { detail })
 }
 
+/// Whether the newest snapshot can take the place of a store that applied the log up to
+/// `applied`, now that the log starts at `first`: it holds at least as much, and the log
+/// goes on right after it. Anything else (none, an older one, no answer) keeps the store.
+pub async fn snapshot_replaces(config: &ClusterConfig, applied: u64, first: u64) -> Result<(), ClusterError> {
+    let js = connect(config).await?;
+    let position = snapshot::stored_position(&js, &config.stream, config.replicas)
+        .await
+        .map_err(|detail| ClusterError::Snapshot { detail })?;
+    match position {
+        Some(p) if p >= applied && !apply::is_behind(p, first) => Ok(()),
+        found => Err(ClusterError::Snapshot {
+            detail: format!(
+                "this node applied the log up to entry {applied} and the log starts at entry {first}, but the newest \
+                 snapshot ({}) cannot take its place: its data directory is left as it is",
+                found.map_or("none".to_owned(), |p| format!("at entry {p}"))
+            ),
+        }),
+    }
+}
+
 /// Runs `attempt` until it succeeds, once a second for up to [`STARTUP_WAIT`]: a
 /// JetStream cluster that is starting (or has just lost a server) has no meta leader for a
 /// few seconds, and its requests time out meanwhile. Returns the last error.
@@ -375,7 +395,6 @@ impl Cluster {
         Ok(Cluster { tasks, left_behind, runtime: None, leases: Arc::new(leases), js })
     }
 
-    /// The connection to the cluster's JetStream.
     /// Resolves, with why, if the log is trimmed past this node's position while it runs
     /// (it was cut off from NATS while the others snapshotted and trimmed): it cannot go on
     /// from its store, and the server stops so that its next start restores a snapshot.
@@ -391,6 +410,7 @@ impl Cluster {
         }
     }
 
+    /// The connection to the cluster's JetStream.
     pub fn jetstream(&self) -> jetstream::Context {
         self.js.clone()
     }

@@ -87,12 +87,24 @@ pub fn is_empty_store_dir(data_dir: &Path) -> bool {
 /// it is kept until the node has started from the snapshot (see [`forget_superseded`]).
 pub fn supersede(data_dir: &Path) -> Result<PathBuf, String> {
     let aside = sibling(data_dir, "superseded");
+    // One an earlier start moved aside and never saw replaced (it stopped before it ran from
+    // the snapshot) may be the only full copy: never removed here.
     if aside.exists() {
-        std::fs::remove_dir_all(&aside).map_err(|e| format!("cannot remove {}: {e}", aside.display()))?;
+        return Err(format!(
+            "{} exists (an earlier start moved its store there); the directory is left as it is",
+            aside.display()
+        ));
     }
     std::fs::rename(data_dir, &aside)
         .map_err(|e| format!("cannot move {} aside to {}: {e}", data_dir.display(), aside.display()))?;
     Ok(aside)
+}
+
+/// The log position the stored snapshot holds (`None`: there is none). An error is not
+/// "none" (see [`stored`]).
+pub async fn stored_position(js: &jetstream::Context, stream: &str, replicas: usize) -> Result<Option<u64>, String> {
+    let b = bucket(js, stream, replicas).await?;
+    Ok(stored(&b).await?.map(|d| d.position))
 }
 
 /// After a start from the snapshot: the directory [`supersede`] moved aside goes.
@@ -343,4 +355,27 @@ async fn upload(
     let put = b.put(meta, &mut reader).await.map_err(|e| e.to_string());
     pack.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
     put.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::supersede;
+
+    /// A directory moved aside by an earlier start may be the only copy: a second move
+    /// refuses and leaves both as they are.
+    #[test]
+    fn supersede_never_replaces_what_an_earlier_start_moved_aside() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let data = root.path().join("data");
+        std::fs::create_dir(&data).expect("data");
+        std::fs::write(data.join("CURRENT"), "first").expect("write");
+        let aside = supersede(&data).expect("moved");
+        assert_eq!(std::fs::read_to_string(aside.join("CURRENT")).expect("kept"), "first");
+        std::fs::create_dir(&data).expect("data again");
+        std::fs::write(data.join("CURRENT"), "second").expect("write");
+        let refused = supersede(&data).expect_err("an earlier copy is there");
+        assert!(refused.contains("superseded"), "{refused}");
+        assert_eq!(std::fs::read_to_string(aside.join("CURRENT")).expect("kept"), "first");
+        assert_eq!(std::fs::read_to_string(data.join("CURRENT")).expect("left"), "second");
+    }
 }
